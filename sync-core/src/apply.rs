@@ -409,20 +409,25 @@ fn move_(
     let (value, from_position) = remove(doc, from)?;
     let renamed = from_position.is_some() && from.parent() == path.parent();
     let index = index.or(if renamed { from_position } else { None });
-    // Keep a copy only where the inverse will need it: when the move overwrites a member.
-    let overwrites = target_position(doc, path).is_some();
-    let copy = overwrites.then(|| value.clone());
+    // The inverse is a move back, except where RFC 6902 forbids that move (a value moved up
+    // into an array that holds its old place) or where the move overwrote a value; there it is
+    // a removal and a re-insertion, which needs a copy of the moved value.
+    let overwrites = path.is_root() || target_position(doc, path).is_some();
+    let upward = path.is_proper_prefix_of(from);
+    let copy = (overwrites || upward).then(|| value.clone());
     match add(doc, path, value, index) {
-        Ok(Operation::Replace { path: landed, value: old }) => {
-            // Undo order: put the overwritten value back, then the moved one at its source.
-            let moved = copy.unwrap_or_default();
-            undo.push(Operation::Add { path: from.clone(), value: moved, index: from_position });
-            undo.push(Operation::Replace { path: landed, value: old });
-            Ok(())
-        }
         Ok(inverse) => {
-            let landed = inverse.path().clone();
-            undo.push(Operation::Move { from: landed, path: from.clone(), index: from_position });
+            match (inverse, copy) {
+                (Operation::Remove { path: landed }, None) => {
+                    undo.push(Operation::Move { from: landed, path: from.clone(), index: from_position });
+                }
+                (inverse, copy) => {
+                    // Undo order: clear the destination (restoring what it held), then re-add.
+                    let moved = copy.unwrap_or_default();
+                    undo.push(Operation::Add { path: from.clone(), value: moved, index: from_position });
+                    undo.push(inverse);
+                }
+            }
             Ok(())
         }
         Err((e, value)) => {

@@ -32,8 +32,8 @@ pub struct DiffOptions {
 /// ```
 /// use sync_core::{Value, diff};
 ///
-/// let a = Value::parse(r#"{"items": ["a", "b", "c"], "title": "Hello world"}"#)?;
-/// let b = Value::parse(r#"{"items": ["c", "a", "b"], "title": "Hello, world"}"#)?;
+/// let a = Value::parse(r#"{"items": ["a", "b", "c"], "title": "Hello world, and welcome"}"#)?;
+/// let b = Value::parse(r#"{"items": ["c", "a", "b"], "title": "Hello, world, and welcome"}"#)?;
 /// let patch = diff::diff(&a, &b);
 /// assert_eq!(patch.to_json(), concat!(
 ///     r#"[{"op":"move","from":"/items/2","path":"/items/0"},"#,

@@ -54,15 +54,19 @@ pub struct NullNotExpressible {
 
 /// A merge patch that turns `from` into `to`, or the members it could not express.
 ///
-/// Returns `Value::Object` with no members when the documents are equal. Objects are compared
-/// member by member; anything else that differs is replaced whole.
+/// Objects are compared member by member; anything else that differs is replaced whole. Equal
+/// objects give the empty patch `{}`; equal non-objects give the document itself, since `{}`
+/// would turn them into an empty object.
 pub fn diff(from: &Value, to: &Value) -> Result<Value, NullNotExpressible> {
     let mut nulls = Vec::new();
     let patch = diff_at(from, to, &mut Pointer::root(), &mut nulls);
     if !nulls.is_empty() {
         return Err(NullNotExpressible { paths: nulls });
     }
-    Ok(patch.unwrap_or_else(|| Value::Object(Map::new())))
+    Ok(patch.unwrap_or_else(|| match to {
+        Value::Object(_) => Value::Object(Map::new()),
+        other => other.clone(),
+    }))
 }
 
 fn diff_at(from: &Value, to: &Value, at: &mut Pointer, nulls: &mut Vec<Pointer>) -> Option<Value> {

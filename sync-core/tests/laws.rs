@@ -1,0 +1,320 @@
+//! Properties that must hold for every document and every change.
+//!
+//! `PROPTEST_CASES=N` scales the number of cases (default 256). A failing case is shrunk,
+//! printed, and saved under `tests/laws.proptest-regressions`, which proptest replays first on
+//! every later run; commit that file with the fix.
+
+use proptest::prelude::*;
+use sync_core::value::Text;
+use sync_core::{Change, MAX_DEPTH, Number, Operation, Pointer, Value, diff, export, merge};
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-e]{1,2}",
+        1 => Just(String::new()),
+        1 => Just("a/b".to_owned()),
+        1 => Just("~1".to_owned()),
+        1 => "\\PC{1,4}",
+    ]
+}
+
+fn number() -> impl Strategy<Value = Number> {
+    prop_oneof![
+        any::<i64>().prop_map(Number::from),
+        (-1000i64..1000).prop_map(Number::from),
+        prop::sample::select(vec!["1.10", "1e400", "-0", "12345678901234567890123", "0.5", "2E-3"])
+            .prop_map(|t| Number::parse(t).unwrap()),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        number().prop_map(Value::Number),
+        "[a-c]{0,3}".prop_map(Value::from),
+        "\\PC{0,16}".prop_map(Value::from),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..7).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..6)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
+/// Every location in `doc`, and next to each container a few that do not exist.
+fn paths(doc: &Value) -> Vec<Pointer> {
+    fn walk(v: &Value, at: &mut Pointer, out: &mut Vec<Pointer>) {
+        out.push(at.clone());
+        match v {
+            Value::Array(items) => {
+                out.push(at.child("-"));
+                out.push(at.child(items.len().to_string()));
+                out.push(at.child((items.len() + 1).to_string()));
+                for (i, item) in items.iter().enumerate() {
+                    at.push(i.to_string());
+                    walk(item, at, out);
+                    at.pop();
+                }
+            }
+            Value::Object(map) => {
+                out.push(at.child("new"));
+                for (k, item) in map.iter() {
+                    at.push(k);
+                    walk(item, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc, &mut Pointer::root(), &mut out);
+    out
+}
+
+/// The random material of one operation; [`build`] turns it into an operation on a document.
+#[derive(Debug, Clone)]
+struct OpSeed {
+    kind: u8,
+    path: prop::sample::Index,
+    from: prop::sample::Index,
+    value: Value,
+    pos: usize,
+    del: usize,
+    text: String,
+    by: Number,
+    index: Option<usize>,
+}
+
+fn op_seed() -> impl Strategy<Value = OpSeed> {
+    (
+        0u8..9,
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        value(),
+        0usize..12,
+        0usize..4,
+        "\\PC{0,4}",
+        number(),
+        prop::option::of(0usize..5),
+    )
+        .prop_map(|(kind, path, from, value, pos, del, text, by, index)| OpSeed {
+            kind,
+            path,
+            from,
+            value,
+            pos,
+            del,
+            text,
+            by,
+            index,
+        })
+}
+
+fn build(doc: &Value, seeds: &[OpSeed]) -> Vec<Operation> {
+    let paths = paths(doc);
+    seeds
+        .iter()
+        .map(|s| {
+            let path = s.path.get(&paths).clone();
+            let from = s.from.get(&paths).clone();
+            match s.kind {
+                0 => Operation::Add { path, value: s.value.clone(), index: s.index },
+                1 => Operation::Remove { path },
+                2 => Operation::Replace { path, value: s.value.clone() },
+                3 => Operation::Move { from, path, index: s.index },
+                4 => Operation::Copy { from, path },
+                5 => Operation::Test { path, value: s.value.clone() },
+                6 => Operation::Merge { path, value: s.value.clone() },
+                7 => Operation::Splice { path, pos: s.pos, del: s.del, ins: s.text.clone() },
+                _ => Operation::Incr { path, by: s.by.clone() },
+            }
+        })
+        .collect()
+}
+
+/// A document and a version of it edited by random operations (the ones that applied).
+fn edited_pair() -> impl Strategy<Value = (Value, Value)> {
+    (value(), prop::collection::vec(op_seed(), 1..10)).prop_map(|(a, seeds)| {
+        let mut b = a.clone();
+        for op in build(&a, &seeds) {
+            let _ = Change(vec![op]).apply(&mut b);
+        }
+        (a, b)
+    })
+}
+
+/// Array-heavy pairs: a list of records and the same list with inserts, removals and moves.
+fn edited_list() -> impl Strategy<Value = (Value, Value)> {
+    let item = prop_oneof![(0u32..40).prop_map(|i| Value::from(i64::from(i))), value()];
+    (
+        prop::collection::vec(item.clone(), 0..30),
+        prop::collection::vec((0u8..3, any::<prop::sample::Index>(), any::<prop::sample::Index>(), item), 0..12),
+    )
+        .prop_map(|(items, edits)| {
+            let mut b = items.clone();
+            for (kind, at, to, value) in edits {
+                match kind {
+                    0 => {
+                        let i = if b.is_empty() { 0 } else { at.index(b.len() + 1) };
+                        b.insert(i, value);
+                    }
+                    1 if !b.is_empty() => {
+                        b.remove(at.index(b.len()));
+                    }
+                    _ if !b.is_empty() => {
+                        let moved = b.remove(at.index(b.len()));
+                        let j = to.index(b.len() + 1);
+                        b.insert(j, moved);
+                    }
+                    _ => {}
+                }
+            }
+            (Value::Array(items), Value::Array(b))
+        })
+}
+
+fn apply_all(doc: &Value, change: &Change) -> Value {
+    let mut out = doc.clone();
+    if let Err(e) = change.apply(&mut out) {
+        panic!("patch {} does not apply to {doc}: {e}", change.to_json());
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct("tests/laws.proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn diff_round_trips((a, b) in prop_oneof![edited_pair(), edited_list(), (value(), value())]) {
+        let extended = diff::diff(&a, &b);
+        prop_assert_eq!(apply_all(&a, &extended), b.clone());
+        let plain = diff::diff_rfc6902(&a, &b);
+        prop_assert!(plain.ops().iter().all(Operation::is_rfc6902));
+        prop_assert_eq!(apply_all(&a, &plain), b.clone());
+        prop_assert!(diff::diff(&b, &b).is_empty());
+        // Deterministic: the same inputs give the same patch.
+        prop_assert_eq!(diff::diff(&a, &b), extended);
+    }
+
+    #[test]
+    fn inverse_restores_exactly_and_failures_change_nothing(
+        doc in value(),
+        seeds in prop::collection::vec(op_seed(), 1..6),
+    ) {
+        let change = Change(build(&doc, &seeds));
+        let before = doc.to_json();
+        let mut edited = doc.clone();
+        match change.apply(&mut edited) {
+            Ok(inverse) => {
+                let after = edited.to_json();
+                let redo = inverse.apply(&mut edited).unwrap();
+                prop_assert_eq!(edited.to_json(), before, "inverse of {}", change.to_json());
+                redo.apply(&mut edited).unwrap();
+                prop_assert_eq!(edited.to_json(), after, "inverse of the inverse");
+            }
+            Err(e) => {
+                prop_assert!(e.index < change.len());
+                prop_assert_eq!(&e.path, change.ops()[e.index].path());
+                prop_assert_eq!(edited.to_json(), before, "failed change {} left traces", change.to_json());
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_survives_a_serde_round_trip(doc in value(), seeds in prop::collection::vec(op_seed(), 1..6)) {
+        for op in build(&doc, &seeds) {
+            let json = serde_json::to_string(&op).unwrap();
+            let back: Operation = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(serde_json::to_string(&back).unwrap(), json);
+            prop_assert_eq!(back, op);
+        }
+    }
+
+    #[test]
+    fn merge_patches_round_trip_where_expressible((a, b) in prop_oneof![edited_pair(), (value(), value())]) {
+        match merge::diff(&a, &b) {
+            Ok(patch) => prop_assert_eq!(merge::merged(a, &patch), b),
+            Err(e) => {
+                prop_assert!(!e.paths.is_empty());
+                for path in &e.paths {
+                    prop_assert_eq!(path.resolve(&b), Some(&Value::Null));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_round_trips_byte_for_byte(doc in value()) {
+        let compact = doc.to_json();
+        prop_assert_eq!(Value::parse(&compact).unwrap().to_json(), compact.clone());
+        let pretty = doc.to_json_pretty();
+        prop_assert_eq!(Value::parse(&pretty).unwrap().to_json_pretty(), pretty);
+        // serde_json reads what we write, to the same value.
+        let theirs: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        prop_assert_eq!(Value::try_from(theirs).unwrap(), doc);
+    }
+
+    #[test]
+    fn rfc6902_export_has_the_same_effect(doc in value(), seeds in prop::collection::vec(op_seed(), 1..6)) {
+        let change = Change(build(&doc, &seeds));
+        let mut extended = doc.clone();
+        if change.apply(&mut extended).is_ok() {
+            let plain = export::to_rfc6902(&doc, &change).unwrap();
+            prop_assert!(plain.ops().iter().all(Operation::is_rfc6902));
+            let hinted = |op: &Operation| {
+                matches!(op, Operation::Add { index: Some(_), .. } | Operation::Move { index: Some(_), .. })
+            };
+            prop_assert!(!plain.ops().iter().any(hinted));
+            prop_assert_eq!(apply_all(&doc, &plain), extended);
+        }
+    }
+
+    #[test]
+    fn splices_match_a_plain_string_model(
+        start in "\\PC{0,1500}",
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..40, "\\PC{0,30}"), 1..40),
+    ) {
+        let mut text = Text::from(start.as_str());
+        let mut model: Vec<char> = start.chars().collect();
+        for (at, del, ins) in edits {
+            let pos = at.index(model.len() + 1);
+            let del = del.min(model.len() - pos);
+            let deleted = text.splice(pos, del, &ins).unwrap();
+            let expected: String = model.splice(pos..pos + del, ins.chars()).collect();
+            prop_assert_eq!(deleted, expected);
+            prop_assert_eq!(text.len_chars(), model.len());
+        }
+        prop_assert_eq!(text.to_string(), model.iter().collect::<String>());
+    }
+}
+
+#[test]
+fn operations_cannot_nest_past_the_limit() {
+    let deep = Value::parse(&("[".repeat(MAX_DEPTH - 1) + &"]".repeat(MAX_DEPTH - 1))).unwrap();
+    let mut doc = Value::parse(r#"{"a": {}}"#).unwrap();
+    let before = doc.to_json();
+    for op in [
+        Operation::add(Pointer::parse("/a/b").unwrap(), deep.clone()),
+        Operation::replace(Pointer::parse("/a").unwrap(), Value::Array(vec![deep.clone()])),
+        Operation::Merge { path: Pointer::parse("/a/b").unwrap(), value: deep.clone() },
+    ] {
+        let err = Change(vec![op]).apply(&mut doc).unwrap_err();
+        assert_eq!(err.code(), "too_deep");
+        assert_eq!(doc.to_json(), before);
+    }
+    // Exactly at the limit is fine.
+    Change(vec![Operation::add(Pointer::parse("/b").unwrap(), deep)]).apply(&mut doc).unwrap();
+    assert_eq!(doc.depth(), MAX_DEPTH);
+}
