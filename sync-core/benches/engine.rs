@@ -1,0 +1,332 @@
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+// Benchmark set-up panics on purpose if a generated input is broken.
+//! The document engine's speed, on generated documents, with json-patch side by side.
+//!
+//! ```text
+//! cargo bench -p sync-core --bench engine                    # Concord only
+//! cargo bench -p sync-core --bench engine --features peers   # with json-patch 5
+//! ```
+//!
+//! Before timing, it prints the patch sizes (operations and bytes) each library produces.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use sync_core::{Change, Map, Operation, Pointer, Value, diff};
+
+/// SplitMix64: a tiny deterministic generator, so every run measures the same documents.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn word(&mut self) -> String {
+        const SYLLABLES: [&str; 16] = [
+            "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "an", "el", "or", "us", "qi", "zo",
+            "be", "da",
+        ];
+        (0..2 + self.below(3))
+            .map(|_| SYLLABLES[self.below(SYLLABLES.len())])
+            .collect()
+    }
+}
+
+fn record(rng: &mut Rng, id: usize) -> Value {
+    let mut address = Map::new();
+    address.insert(
+        "street",
+        Value::from(format!("{} {} street", rng.below(200), rng.word())),
+    );
+    address.insert("city", Value::from(rng.word()));
+    address.insert("zip", Value::from(format!("{:05}", rng.below(99_999))));
+    let mut m = Map::new();
+    m.insert("id", Value::from(id as i64));
+    m.insert(
+        "name",
+        Value::from(format!("{} {}", rng.word(), rng.word())),
+    );
+    m.insert(
+        "email",
+        Value::from(format!("{}@{}.example", rng.word(), rng.word())),
+    );
+    m.insert("age", Value::from(18 + rng.below(70) as i64));
+    m.insert(
+        "score",
+        Value::parse(&format!("{}.{}", rng.below(100), rng.below(10))).unwrap(),
+    );
+    m.insert("active", Value::from(rng.below(2) == 0));
+    m.insert(
+        "tags",
+        Value::Array(
+            (0..1 + rng.below(4))
+                .map(|_| Value::from(rng.word()))
+                .collect(),
+        ),
+    );
+    m.insert("address", Value::Object(address));
+    Value::Object(m)
+}
+
+/// `{"version": 1, "users": [...]}` of about `bytes` bytes of compact JSON.
+fn document(rng: &mut Rng, bytes: usize) -> Value {
+    let mut users = Vec::new();
+    let mut size = 0;
+    while size < bytes {
+        let r = record(rng, users.len());
+        size += r.to_json().len() + 1;
+        users.push(r);
+    }
+    let mut m = Map::new();
+    m.insert("version", Value::from(1));
+    m.insert("users", Value::Array(users));
+    Value::Object(m)
+}
+
+fn ptr(s: &str) -> Pointer {
+    Pointer::parse(s).unwrap()
+}
+
+/// `count` RFC 6902 operations that apply in sequence to `doc`: replaces, adds, removes, moves,
+/// copies and tests over the users' fields and tags.
+fn edit_script(rng: &mut Rng, doc: &Value, count: usize) -> Change {
+    let mut scratch = doc.clone();
+    let users = doc
+        .as_object()
+        .unwrap()
+        .get("users")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len();
+    let mut ops = Vec::with_capacity(count);
+    while ops.len() < count {
+        let u = rng.below(users);
+        let tags = |d: &Value, u: usize| {
+            ptr(&format!("/users/{u}/tags"))
+                .resolve(d)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        };
+        let op = match rng.below(20) {
+            0..=9 => {
+                let field = ["name", "email", "age", "active", "score"][rng.below(5)];
+                let value = match field {
+                    "age" => Value::from(rng.below(99) as i64),
+                    "active" => Value::from(rng.below(2) == 0),
+                    "score" => Value::parse(&format!("{}.5", rng.below(100))).unwrap(),
+                    _ => Value::from(rng.word()),
+                };
+                Operation::replace(ptr(&format!("/users/{u}/{field}")), value)
+            }
+            10..=12 => Operation::add(ptr(&format!("/users/{u}/tags/-")), rng.word()),
+            13..=14 if tags(&scratch, u) > 0 => {
+                Operation::remove(ptr(&format!("/users/{u}/tags/0")))
+            }
+            15..=16 => Operation::add(ptr(&format!("/users/{u}/note{}", ops.len())), rng.word()),
+            17 if tags(&scratch, u) > 0 => Operation::move_(
+                ptr(&format!("/users/{u}/tags/0")),
+                ptr(&format!("/users/{}/tags/-", rng.below(users))),
+            ),
+            18 => Operation::Copy {
+                from: ptr(&format!("/users/{u}/name")),
+                path: ptr(&format!("/users/{u}/alias")),
+            },
+            _ => Operation::Test {
+                path: ptr(&format!("/users/{u}/id")),
+                value: Value::from(u as i64),
+            },
+        };
+        Change(vec![op.clone()])
+            .apply(&mut scratch)
+            .expect("generated operations apply");
+        ops.push(op);
+    }
+    Change(ops)
+}
+
+/// `doc` with `percent`% of its leaves changed.
+fn change_leaves(rng: &mut Rng, doc: &Value, percent: usize) -> Value {
+    fn leaves(v: &Value, at: &mut Pointer, out: &mut Vec<Pointer>) {
+        match v {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    at.push(i.to_string());
+                    leaves(item, at, out);
+                    at.pop();
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map.iter() {
+                    at.push(k);
+                    leaves(item, at, out);
+                    at.pop();
+                }
+            }
+            _ => out.push(at.clone()),
+        }
+    }
+    let mut all = Vec::new();
+    leaves(doc, &mut Pointer::root(), &mut all);
+    let mut out = doc.clone();
+    for _ in 0..all.len() * percent / 100 {
+        let path = &all[rng.below(all.len())];
+        let target = path.resolve_mut(&mut out).unwrap();
+        *target = match target {
+            Value::String(t) => Value::from(format!("{t} {}", rng.word())),
+            Value::Number(_) => Value::from(rng.below(1000) as i64),
+            Value::Bool(b) => Value::Bool(!*b),
+            _ => Value::Null,
+        };
+    }
+    out
+}
+
+/// An array of `n` records and the same array after `edits` random inserts and deletes.
+fn edited_array(rng: &mut Rng, n: usize, edits: usize) -> (Value, Value) {
+    let items: Vec<Value> = (0..n).map(|i| record(rng, i)).collect();
+    let mut edited = items.clone();
+    for e in 0..edits {
+        if rng.below(2) == 0 {
+            let at = rng.below(edited.len() + 1);
+            edited.insert(at, record(rng, n + e));
+        } else {
+            let at = rng.below(edited.len());
+            edited.remove(at);
+        }
+    }
+    (Value::Array(items), Value::Array(edited))
+}
+
+struct Inputs {
+    doc: Value,
+    script: Change,
+    changed: Value,
+    array: (Value, Value),
+}
+
+fn inputs() -> Inputs {
+    let mut rng = Rng(0x00c0_ffee);
+    let doc = document(&mut rng, 1_000_000);
+    let script = edit_script(&mut rng, &doc, 10_000);
+    let changed = change_leaves(&mut rng, &doc, 1);
+    let array = edited_array(&mut rng, 10_000, 100);
+    Inputs {
+        doc,
+        script,
+        changed,
+        array,
+    }
+}
+
+fn report_sizes(i: &Inputs) {
+    let row = |name: &str, ops: usize, bytes: usize| {
+        eprintln!("  {name:<38} {ops:>7} ops {bytes:>10} bytes");
+    };
+    eprintln!(
+        "document: {} bytes, {} nodes",
+        i.doc.to_json().len(),
+        i.doc.node_count()
+    );
+    eprintln!("patch sizes:");
+    for (label, (a, b)) in [
+        ("1 MB, 1% of leaves changed", (&i.doc, &i.changed)),
+        (
+            "10,000 objects, 100 inserts/deletes",
+            (&i.array.0, &i.array.1),
+        ),
+    ] {
+        let plain = diff::diff_rfc6902(a, b);
+        row(
+            &format!("{label}: concord rfc6902"),
+            plain.len(),
+            plain.to_json().len(),
+        );
+        let ext = diff::diff(a, b);
+        row(
+            &format!("{label}: concord extended"),
+            ext.len(),
+            ext.to_json().len(),
+        );
+        #[cfg(feature = "peers")]
+        {
+            let theirs = json_patch::diff(&serde_json::Value::from(a), &serde_json::Value::from(b));
+            row(
+                &format!("{label}: json-patch"),
+                theirs.0.len(),
+                serde_json::to_string(&theirs).unwrap().len(),
+            );
+        }
+    }
+}
+
+fn engine(c: &mut Criterion) {
+    let i = inputs();
+    report_sizes(&i);
+
+    let mut group = c.benchmark_group("apply 10,000 ops to 1 MB");
+    group.bench_function("concord (with inverse)", |b| {
+        b.iter_batched_ref(
+            || i.doc.clone(),
+            |doc| black_box(i.script.apply(doc).unwrap()),
+            BatchSize::LargeInput,
+        );
+    });
+    #[cfg(feature = "peers")]
+    {
+        let doc = serde_json::Value::from(&i.doc);
+        let patch: json_patch::Patch = serde_json::from_str(&i.script.to_json()).unwrap();
+        group.bench_function("json-patch", |b| {
+            b.iter_batched_ref(
+                || doc.clone(),
+                |doc| json_patch::patch(doc, &patch).unwrap(),
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    group.finish();
+
+    for (label, (a, b)) in [
+        ("diff 1 MB, 1% of leaves changed", (&i.doc, &i.changed)),
+        (
+            "diff 10,000 objects, 100 inserts and deletes",
+            (&i.array.0, &i.array.1),
+        ),
+    ] {
+        let mut group = c.benchmark_group(label);
+        group.bench_function("concord rfc6902", |bench| {
+            bench.iter(|| diff::diff_rfc6902(a, b));
+        });
+        group.bench_function("concord extended", |bench| bench.iter(|| diff::diff(a, b)));
+        #[cfg(feature = "peers")]
+        {
+            let (x, y) = (serde_json::Value::from(a), serde_json::Value::from(b));
+            group.bench_function("json-patch", |bench| {
+                bench.iter(|| json_patch::diff(&x, &y));
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(4));
+    targets = engine
+}
+criterion_main!(benches);

@@ -149,8 +149,13 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<Change, ApplyError> {
     let mut undo = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
         if let Err(kind) = apply_op(doc, op, &mut undo) {
-            rollback(doc, undo);
-            return Err(ApplyError { index, op: op.name(), path: op.path().clone(), kind });
+            rollback(doc, &undo);
+            return Err(ApplyError {
+                index,
+                op: op.name(),
+                path: op.path().clone(),
+                kind,
+            });
         }
     }
     undo.reverse();
@@ -167,13 +172,20 @@ pub(crate) fn apply_op(doc: &mut Value, op: &Operation, undo: &mut Vec<Operation
         }
         Operation::Remove { path } => {
             let (value, position) = remove(doc, path)?;
-            undo.push(Operation::Add { path: path.clone(), value, index: position });
+            undo.push(Operation::Add {
+                path: path.clone(),
+                value,
+                index: position,
+            });
         }
         Operation::Replace { path, value } => {
             check_depth(path, value)?;
             let target = walk_mut(doc, path, path.len())?;
             let old = std::mem::replace(target, value.clone());
-            undo.push(Operation::Replace { path: path.clone(), value: old });
+            undo.push(Operation::Replace {
+                path: path.clone(),
+                value: old,
+            });
         }
         Operation::Move { from, path, index } => move_(doc, from, path, *index, undo)?,
         Operation::Copy { from, path } => {
@@ -191,10 +203,17 @@ pub(crate) fn apply_op(doc: &mut Value, op: &Operation, undo: &mut Vec<Operation
             }
         }
         Operation::Merge { path, value } => merge(doc, path, value, undo)?,
-        Operation::Splice { path, pos, del, ins } => {
+        Operation::Splice {
+            path,
+            pos,
+            del,
+            ins,
+        } => {
             let target = walk_mut(doc, path, path.len())?;
             let Value::String(text) = target else {
-                return Err(ApplyErrorKind::NotAString { found: target.type_name() });
+                return Err(ApplyErrorKind::NotAString {
+                    found: target.type_name(),
+                });
             };
             let deleted = text.splice(*pos, *del, ins)?;
             undo.push(Operation::Splice {
@@ -207,14 +226,22 @@ pub(crate) fn apply_op(doc: &mut Value, op: &Operation, undo: &mut Vec<Operation
         Operation::Incr { path, by } => {
             let target = walk_mut(doc, path, path.len())?;
             let Value::Number(n) = target else {
-                return Err(ApplyErrorKind::NotANumber { found: target.type_name() });
+                return Err(ApplyErrorKind::NotANumber {
+                    found: target.type_name(),
+                });
             };
             let (sum, exact) = n.add(by).ok_or(ApplyErrorKind::NumberOverflow)?;
             let old = std::mem::replace(n, sum);
             undo.push(if exact {
-                Operation::Incr { path: path.clone(), by: by.negate() }
+                Operation::Incr {
+                    path: path.clone(),
+                    by: by.negate(),
+                }
             } else {
-                Operation::Replace { path: path.clone(), value: Value::Number(old) }
+                Operation::Replace {
+                    path: path.clone(),
+                    value: Value::Number(old),
+                }
             });
         }
     }
@@ -223,7 +250,7 @@ pub(crate) fn apply_op(doc: &mut Value, op: &Operation, undo: &mut Vec<Operation
 
 /// Undoes what `undo` recorded. Inverses of applied operations always apply; a failure here
 /// would be a bug in an inverse, which the property tests look for.
-fn rollback(doc: &mut Value, undo: Vec<Operation>) {
+fn rollback(doc: &mut Value, undo: &[Operation]) {
     let mut scratch = Vec::new();
     for op in undo.iter().rev() {
         let restored = apply_op(doc, op, &mut scratch);
@@ -249,16 +276,21 @@ fn walk_mut<'v>(doc: &'v mut Value, path: &Pointer, upto: usize) -> Result<&'v m
     for (depth, token) in path.tokens().iter().take(upto).enumerate() {
         let found = cur.type_name();
         cur = match cur {
-            Value::Object(map) => map
-                .get_mut(token)
-                .ok_or_else(|| ApplyErrorKind::NotFound { at: prefix(path, depth + 1) })?,
+            Value::Object(map) => map.get_mut(token).ok_or_else(|| ApplyErrorKind::NotFound {
+                at: prefix(path, depth + 1),
+            })?,
             Value::Array(items) => {
                 let i = array_index(path, depth, token, items.len(), false)?;
-                items
-                    .get_mut(i)
-                    .ok_or_else(|| ApplyErrorKind::NotFound { at: prefix(path, depth + 1) })?
+                items.get_mut(i).ok_or_else(|| ApplyErrorKind::NotFound {
+                    at: prefix(path, depth + 1),
+                })?
             }
-            _ => return Err(ApplyErrorKind::NotAContainer { at: prefix(path, depth), found }),
+            _ => {
+                return Err(ApplyErrorKind::NotAContainer {
+                    at: prefix(path, depth),
+                    found,
+                });
+            }
         };
     }
     Ok(cur)
@@ -269,18 +301,21 @@ fn walk<'v>(doc: &'v Value, path: &Pointer) -> Result<&'v Value> {
     let mut cur = doc;
     for (depth, token) in path.tokens().iter().enumerate() {
         cur = match cur {
-            Value::Object(map) => map
-                .get(token)
-                .ok_or_else(|| ApplyErrorKind::NotFound { at: prefix(path, depth + 1) })?,
+            Value::Object(map) => map.get(token).ok_or_else(|| ApplyErrorKind::NotFound {
+                at: prefix(path, depth + 1),
+            })?,
             Value::Array(items) => {
                 let i = array_index(path, depth, token, items.len(), false)?;
-                items
-                    .get(i)
-                    .ok_or_else(|| ApplyErrorKind::NotFound { at: prefix(path, depth + 1) })?
+                items.get(i).ok_or_else(|| ApplyErrorKind::NotFound {
+                    at: prefix(path, depth + 1),
+                })?
             }
             _ => {
                 let found = cur.type_name();
-                return Err(ApplyErrorKind::NotAContainer { at: prefix(path, depth), found });
+                return Err(ApplyErrorKind::NotAContainer {
+                    at: prefix(path, depth),
+                    found,
+                });
             }
         };
     }
@@ -318,7 +353,10 @@ fn add(
 ) -> Result<Operation, (ApplyErrorKind, Value)> {
     if path.is_root() {
         let old = std::mem::replace(doc, value);
-        return Ok(Operation::Replace { path: Pointer::root(), value: old });
+        return Ok(Operation::Replace {
+            path: Pointer::root(),
+            value: old,
+        });
     }
     let (parent, token) = match parent_mut(doc, path) {
         Ok(found) => found,
@@ -328,7 +366,10 @@ fn add(
         Value::Object(map) => match map.get_mut(&token) {
             Some(slot) => {
                 let old = std::mem::replace(slot, value);
-                Ok(Operation::Replace { path: path.clone(), value: old })
+                Ok(Operation::Replace {
+                    path: path.clone(),
+                    value: old,
+                })
             }
             None => {
                 map.insert_at(index.unwrap_or(usize::MAX), token, value);
@@ -338,13 +379,21 @@ fn add(
         Value::Array(items) => match array_index(path, path.len() - 1, &token, items.len(), true) {
             Ok(i) => {
                 items.insert(i, value);
-                Ok(Operation::Remove { path: with_last(path, i) })
+                Ok(Operation::Remove {
+                    path: with_last(path, i),
+                })
             }
             Err(e) => Err((e, value)),
         },
         other => {
             let found = other.type_name();
-            Err((ApplyErrorKind::NotAContainer { at: prefix(path, path.len() - 1), found }, value))
+            Err((
+                ApplyErrorKind::NotAContainer {
+                    at: prefix(path, path.len() - 1),
+                    found,
+                },
+                value,
+            ))
         }
     }
 }
@@ -419,12 +468,20 @@ fn move_(
         Ok(inverse) => {
             match (inverse, copy) {
                 (Operation::Remove { path: landed }, None) => {
-                    undo.push(Operation::Move { from: landed, path: from.clone(), index: from_position });
+                    undo.push(Operation::Move {
+                        from: landed,
+                        path: from.clone(),
+                        index: from_position,
+                    });
                 }
                 (inverse, copy) => {
                     // Undo order: clear the destination (restoring what it held), then re-add.
                     let moved = copy.unwrap_or_default();
-                    undo.push(Operation::Add { path: from.clone(), value: moved, index: from_position });
+                    undo.push(Operation::Add {
+                        path: from.clone(),
+                        value: moved,
+                        index: from_position,
+                    });
                     undo.push(inverse);
                 }
             }
@@ -465,13 +522,19 @@ fn merge(doc: &mut Value, path: &Pointer, patch: &Value, undo: &mut Vec<Operatio
 fn merge_into(target: &mut Value, patch: &Value, path: &Pointer, undo: &mut Vec<Operation>) {
     let Value::Object(members) = patch else {
         let old = std::mem::replace(target, patch.clone());
-        undo.push(Operation::Replace { path: path.clone(), value: old });
+        undo.push(Operation::Replace {
+            path: path.clone(),
+            value: old,
+        });
         return;
     };
     if !matches!(target, Value::Object(_)) {
         // The whole target is replaced: one inverse restores it, whatever happens inside.
         let old = std::mem::replace(target, crate::merge::merged(Value::Null, patch));
-        undo.push(Operation::Replace { path: path.clone(), value: old });
+        undo.push(Operation::Replace {
+            path: path.clone(),
+            value: old,
+        });
         return;
     }
     let Value::Object(map) = target else { return };
@@ -481,7 +544,11 @@ fn merge_into(target: &mut Value, patch: &Value, path: &Pointer, undo: &mut Vec<
             (None, Value::Null) => {}
             (Some(_), Value::Null) => {
                 if let Some((position, old)) = map.remove(key) {
-                    undo.push(Operation::Add { path: child, value: old, index: Some(position) });
+                    undo.push(Operation::Add {
+                        path: child,
+                        value: old,
+                        index: Some(position),
+                    });
                 }
             }
             (Some(slot), value) => merge_into(slot, value, &child, undo),

@@ -40,7 +40,10 @@ pub fn to_rfc6902(doc: &Value, change: &Change) -> Result<Change, ApplyError> {
         let current = |path: &crate::Pointer| path.resolve(&scratch).cloned().unwrap_or_default();
         match op {
             Operation::Splice { path, .. } | Operation::Incr { path, .. } => {
-                out.push(Operation::Replace { path: path.clone(), value: current(path) });
+                out.push(Operation::Replace {
+                    path: path.clone(),
+                    value: current(path),
+                });
             }
             Operation::Merge { .. } => {
                 // The merge recorded one inverse per location it touched, in the order it
@@ -49,7 +52,11 @@ pub fn to_rfc6902(doc: &Value, change: &Change) -> Result<Change, ApplyError> {
                     out.push(match inverse {
                         Operation::Remove { path } => {
                             let value = current(&path);
-                            Operation::Add { path, value, index: None }
+                            Operation::Add {
+                                path,
+                                value,
+                                index: None,
+                            }
                         }
                         Operation::Add { path, .. } => Operation::Remove { path },
                         other => {
@@ -61,10 +68,18 @@ pub fn to_rfc6902(doc: &Value, change: &Change) -> Result<Change, ApplyError> {
                 }
             }
             Operation::Add { path, value, .. } => {
-                out.push(Operation::Add { path: path.clone(), value: value.clone(), index: None });
+                out.push(Operation::Add {
+                    path: path.clone(),
+                    value: value.clone(),
+                    index: None,
+                });
             }
             Operation::Move { from, path, .. } => {
-                out.push(Operation::Move { from: from.clone(), path: path.clone(), index: None });
+                out.push(Operation::Move {
+                    from: from.clone(),
+                    path: path.clone(),
+                    index: None,
+                });
             }
             other => out.push(other.clone()),
         }

@@ -7,7 +7,7 @@
 //! # Layout
 //! - [`value`]: [`Value`], a lossless JSON tree (exact numbers, member order, ropes for long
 //!   strings) with its own parser and writer, and [`MAX_DEPTH`].
-//! - [`pointer`]: RFC 6901 JSON Pointers.
+//! - [`pointer`](mod@pointer): RFC 6901 JSON Pointers.
 //! - [`op`]: [`Operation`] (RFC 6902 plus `merge`, `splice`, `incr`) and [`Change`], their wire
 //!   form.
 //! - [`apply`]: atomic application with exact inverses.

@@ -136,18 +136,35 @@ mod tests {
         let a = v(r#"{"a": 1, "b": {"c": [1, 2], "d": "x"}, "e": true}"#);
         let b = v(r#"{"a": 1, "b": {"c": [2], "f": {"g": 0}}}"#);
         let patch = diff(&a, &b).unwrap();
-        assert_eq!(patch.to_json(), r#"{"e":null,"b":{"d":null,"c":[2],"f":{"g":0}}}"#);
+        assert_eq!(
+            patch.to_json(),
+            r#"{"e":null,"b":{"d":null,"c":[2],"f":{"g":0}}}"#
+        );
         assert_eq!(merged(a, &patch), b);
     }
 
     #[test]
     fn null_members_cannot_be_expressed() {
-        let err = diff(&v(r#"{"a": 1}"#), &v(r#"{"a": null, "b": {"c": null}, "d": [null]}"#))
-            .unwrap_err();
-        assert_eq!(err.paths, vec![Pointer::parse("/a").unwrap(), Pointer::parse("/b/c").unwrap()]);
+        let err = diff(
+            &v(r#"{"a": 1}"#),
+            &v(r#"{"a": null, "b": {"c": null}, "d": [null]}"#),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.paths,
+            vec![
+                Pointer::parse("/a").unwrap(),
+                Pointer::parse("/b/c").unwrap()
+            ]
+        );
         assert!(err.to_string().contains("/a, /b/c"), "{err}");
         // A null that was already there needs no patch.
-        assert_eq!(diff(&v(r#"{"a": null}"#), &v(r#"{"a": null}"#)).unwrap().to_json(), "{}");
+        assert_eq!(
+            diff(&v(r#"{"a": null}"#), &v(r#"{"a": null}"#))
+                .unwrap()
+                .to_json(),
+            "{}"
+        );
         // At the root, null is just a value.
         assert_eq!(diff(&v("1"), &v("null")).unwrap(), Value::Null);
     }

@@ -131,12 +131,19 @@ impl Operation {
 
     /// Whether this is one of RFC 6902's six operations (extension members aside).
     pub fn is_rfc6902(&self) -> bool {
-        !matches!(self, Operation::Merge { .. } | Operation::Splice { .. } | Operation::Incr { .. })
+        !matches!(
+            self,
+            Operation::Merge { .. } | Operation::Splice { .. } | Operation::Incr { .. }
+        )
     }
 
     /// `add` without a position hint.
     pub fn add(path: Pointer, value: impl Into<Value>) -> Operation {
-        Operation::Add { path, value: value.into(), index: None }
+        Operation::Add {
+            path,
+            value: value.into(),
+            index: None,
+        }
     }
 
     /// `remove`.
@@ -146,12 +153,19 @@ impl Operation {
 
     /// `replace`.
     pub fn replace(path: Pointer, value: impl Into<Value>) -> Operation {
-        Operation::Replace { path, value: value.into() }
+        Operation::Replace {
+            path,
+            value: value.into(),
+        }
     }
 
     /// `move` without a position hint.
     pub fn move_(from: Pointer, path: Pointer) -> Operation {
-        Operation::Move { from, path, index: None }
+        Operation::Move {
+            from,
+            path,
+            index: None,
+        }
     }
 }
 

@@ -26,7 +26,9 @@ pub enum PointerError {
     #[error("JSON Pointer {0:?} must be empty or start with '/'")]
     MissingSlash(String),
     /// `~` must be followed by `0` or `1`.
-    #[error("JSON Pointer {pointer:?} has an invalid escape at byte {at} ('~' must be followed by '0' or '1')")]
+    #[error(
+        "JSON Pointer {pointer:?} has an invalid escape at byte {at} ('~' must be followed by '0' or '1')"
+    )]
     BadEscape {
         /// The pointer as given.
         pointer: String,
@@ -159,12 +161,16 @@ impl Pointer {
 
     /// The value this pointer names in `root`, if there is one.
     pub fn resolve<'v>(&self, root: &'v Value) -> Option<&'v Value> {
-        self.0.iter().try_fold(root, |v, token| child(v, token).ok().flatten())
+        self.0
+            .iter()
+            .try_fold(root, |v, token| child(v, token).ok().flatten())
     }
 
     /// The value this pointer names in `root`, mutably.
     pub fn resolve_mut<'v>(&self, root: &'v mut Value) -> Option<&'v mut Value> {
-        self.0.iter().try_fold(root, |v, token| child_mut(v, token).ok().flatten())
+        self.0
+            .iter()
+            .try_fold(root, |v, token| child_mut(v, token).ok().flatten())
     }
 }
 
@@ -200,7 +206,11 @@ pub(crate) fn child_mut<'v>(
 /// otherwise every index must be `< len` (or `<= len` with `allow_end`, for inserting).
 pub fn parse_index(token: &str, len: usize, allow_end: bool) -> Result<usize, IndexError> {
     if token == "-" {
-        return if allow_end { Ok(len) } else { Err(IndexError::EndNotAllowed) };
+        return if allow_end {
+            Ok(len)
+        } else {
+            Err(IndexError::EndNotAllowed)
+        };
     }
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit()) {
         return Err(IndexError::NotANumber);
@@ -208,8 +218,14 @@ pub fn parse_index(token: &str, len: usize, allow_end: bool) -> Result<usize, In
     if token.len() > 1 && token.starts_with('0') {
         return Err(IndexError::LeadingZero);
     }
-    let index = token.parse::<usize>().map_err(|_| IndexError::OutOfRange { len })?;
-    let limit = if allow_end { len } else { len.saturating_sub(1) };
+    let index = token
+        .parse::<usize>()
+        .map_err(|_| IndexError::OutOfRange { len })?;
+    let limit = if allow_end {
+        len
+    } else {
+        len.saturating_sub(1)
+    };
     if index > limit || (!allow_end && len == 0) {
         return Err(IndexError::OutOfRange { len });
     }
@@ -316,7 +332,11 @@ mod tests {
             ("/m~0n", "8".to_owned()),
         ];
         for (pointer, expected) in cases {
-            assert_eq!(p(pointer).resolve(&doc).map(Value::to_json), Some(expected), "{pointer}");
+            assert_eq!(
+                p(pointer).resolve(&doc).map(Value::to_json),
+                Some(expected),
+                "{pointer}"
+            );
             assert_eq!(p(pointer).to_string(), pointer, "round trip");
         }
     }
@@ -330,19 +350,31 @@ mod tests {
 
     #[test]
     fn rejects_bad_pointers() {
-        assert_eq!(Pointer::parse("foo"), Err(PointerError::MissingSlash("foo".into())));
+        assert_eq!(
+            Pointer::parse("foo"),
+            Err(PointerError::MissingSlash("foo".into()))
+        );
         assert_eq!(
             Pointer::parse("/a/b~2"),
-            Err(PointerError::BadEscape { pointer: "/a/b~2".into(), at: 4 })
+            Err(PointerError::BadEscape {
+                pointer: "/a/b~2".into(),
+                at: 4
+            })
         );
-        assert!(matches!(Pointer::parse("/a~"), Err(PointerError::BadEscape { at: 2, .. })));
+        assert!(matches!(
+            Pointer::parse("/a~"),
+            Err(PointerError::BadEscape { at: 2, .. })
+        ));
     }
 
     #[test]
     fn array_indexes_are_strict() {
         assert_eq!(parse_index("0", 3, false), Ok(0));
         assert_eq!(parse_index("2", 3, false), Ok(2));
-        assert_eq!(parse_index("3", 3, false), Err(IndexError::OutOfRange { len: 3 }));
+        assert_eq!(
+            parse_index("3", 3, false),
+            Err(IndexError::OutOfRange { len: 3 })
+        );
         assert_eq!(parse_index("3", 3, true), Ok(3));
         assert_eq!(parse_index("-", 3, true), Ok(3));
         assert_eq!(parse_index("-", 3, false), Err(IndexError::EndNotAllowed));
@@ -351,7 +383,10 @@ mod tests {
         assert_eq!(parse_index("1e0", 3, false), Err(IndexError::NotANumber));
         assert_eq!(parse_index("+1", 3, false), Err(IndexError::NotANumber));
         assert_eq!(parse_index("", 3, false), Err(IndexError::NotANumber));
-        assert_eq!(parse_index("0", 0, false), Err(IndexError::OutOfRange { len: 0 }));
+        assert_eq!(
+            parse_index("0", 0, false),
+            Err(IndexError::OutOfRange { len: 0 })
+        );
         assert_eq!(
             parse_index("99999999999999999999999", 3, true),
             Err(IndexError::OutOfRange { len: 3 })
@@ -371,7 +406,10 @@ mod tests {
     fn serde_uses_the_string_form() {
         let ptr = p("/a~1b/0");
         assert_eq!(serde_json::to_string(&ptr).unwrap(), r#""/a~1b/0""#);
-        assert_eq!(serde_json::from_str::<Pointer>(r#""/a~1b/0""#).unwrap(), ptr);
+        assert_eq!(
+            serde_json::from_str::<Pointer>(r#""/a~1b/0""#).unwrap(),
+            ptr
+        );
         assert!(serde_json::from_str::<Pointer>(r#""a""#).is_err());
     }
 }

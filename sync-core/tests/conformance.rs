@@ -3,6 +3,14 @@
 //!
 //! Each test skips, saying so, when `../shared` is absent; it never passes silently.
 
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -10,11 +18,16 @@ use serde_json::value::RawValue;
 use sync_core::{Change, Operation, Pointer, Value, merge};
 
 fn shared(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(relative);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(relative);
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("SKIPPED: {} not found (the suites live in ../shared)", path.display());
+        eprintln!(
+            "SKIPPED: {} not found (the suites live in ../shared)",
+            path.display()
+        );
         None
     }
 }
@@ -43,12 +56,17 @@ fn run_json_patch_suite(file: &str) -> Option<Tally> {
     let records: Vec<Record> = serde_json::from_str(&text).unwrap();
     let mut tally = Tally::default();
     for (n, record) in records.iter().enumerate() {
-        let (Some(doc), Some(patch)) = (&record.doc, &record.patch) else { continue };
+        let (Some(doc), Some(patch)) = (&record.doc, &record.patch) else {
+            continue;
+        };
         if record.disabled {
             tally.disabled += 1;
             continue;
         }
-        let name = format!("{file} #{n} ({})", record.comment.as_deref().unwrap_or("no comment"));
+        let name = format!(
+            "{file} #{n} ({})",
+            record.comment.as_deref().unwrap_or("no comment")
+        );
         let mut document = Value::parse(doc.get()).unwrap();
         let before = document.clone();
         let outcome = Change::from_json(patch.get())
@@ -60,7 +78,9 @@ fn run_json_patch_suite(file: &str) -> Option<Tally> {
                 if document == expected {
                     tally.passed += 1;
                 } else {
-                    tally.failures.push(format!("{name}: got {document}, expected {expected}"));
+                    tally
+                        .failures
+                        .push(format!("{name}: got {document}, expected {expected}"));
                 }
             }
             (_, Some(_), Err(_)) => {
@@ -69,12 +89,16 @@ fn run_json_patch_suite(file: &str) -> Option<Tally> {
                 if document.to_json() == before.to_json() {
                     tally.passed += 1;
                 } else {
-                    tally.failures.push(format!("{name}: failed but changed the document"));
+                    tally
+                        .failures
+                        .push(format!("{name}: failed but changed the document"));
                 }
             }
             (None, None, Ok(_)) => tally.passed += 1,
             (_, Some(error), Ok(_)) => {
-                tally.failures.push(format!("{name}: applied, but should fail ({error})"));
+                tally
+                    .failures
+                    .push(format!("{name}: applied, but should fail ({error})"));
             }
             (_, None, Err(e)) => tally.failures.push(format!("{name}: failed: {e}")),
         }
@@ -83,9 +107,19 @@ fn run_json_patch_suite(file: &str) -> Option<Tally> {
 }
 
 fn assert_suite(file: &str) {
-    let Some(tally) = run_json_patch_suite(file) else { return };
-    eprintln!("{file}: {} passed, {} disabled", tally.passed, tally.disabled);
-    assert!(tally.failures.is_empty(), "{} failures:\n{}", tally.failures.len(), tally.failures.join("\n"));
+    let Some(tally) = run_json_patch_suite(file) else {
+        return;
+    };
+    eprintln!(
+        "{file}: {} passed, {} disabled",
+        tally.passed, tally.disabled
+    );
+    assert!(
+        tally.failures.is_empty(),
+        "{} failures:\n{}",
+        tally.failures.len(),
+        tally.failures.join("\n")
+    );
     assert!(tally.passed > 0, "no case ran");
 }
 
@@ -104,7 +138,9 @@ fn json_patch_spec_tests_suite() {
 #[test]
 fn disabled_duplicate_op_cases_are_refused_too() {
     for (file, needle) in [("tests.json", "duplicate ops"), ("spec_tests.json", "A.13")] {
-        let Some(path) = shared(&format!("conformance/json-patch-tests/{file}")) else { return };
+        let Some(path) = shared(&format!("conformance/json-patch-tests/{file}")) else {
+            return;
+        };
         let records: Vec<Record> =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let record = records
@@ -113,7 +149,10 @@ fn disabled_duplicate_op_cases_are_refused_too() {
             .unwrap();
         let patch = record.patch.as_ref().unwrap().get();
         let err = Change::from_json(patch).unwrap_err();
-        assert!(err.to_string().contains("duplicate field `op`"), "{file}: {err}");
+        assert!(
+            err.to_string().contains("duplicate field `op`"),
+            "{file}: {err}"
+        );
     }
 }
 
@@ -131,7 +170,9 @@ struct MergeCase {
 
 #[test]
 fn rfc7396_appendix_a() {
-    let Some(path) = shared("conformance/merge-patch/rfc7396-appendix-a.json") else { return };
+    let Some(path) = shared("conformance/merge-patch/rfc7396-appendix-a.json") else {
+        return;
+    };
     let groups: Vec<MergeGroup> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut passed = 0;
@@ -146,7 +187,10 @@ fn rfc7396_appendix_a() {
 
             // The same patch as a `merge` operation on the whole document, and its inverse.
             let mut doc = given.clone();
-            let op = Operation::Merge { path: Pointer::root(), value: patch.clone() };
+            let op = Operation::Merge {
+                path: Pointer::root(),
+                value: patch.clone(),
+            };
             let inverse = Change(vec![op]).apply(&mut doc).unwrap();
             assert_eq!(doc, result, "{context} (as an operation)");
             inverse.apply(&mut doc).unwrap();
@@ -155,7 +199,11 @@ fn rfc7396_appendix_a() {
             // Generating a patch from the two documents gets there too, where expressible.
             match merge::diff(&given, &result) {
                 Ok(generated) => assert_eq!(merge::merged(given.clone(), &generated), result),
-                Err(e) => assert!(e.paths.iter().all(|p| p.resolve(&result) == Some(&Value::Null))),
+                Err(e) => assert!(
+                    e.paths
+                        .iter()
+                        .all(|p| p.resolve(&result) == Some(&Value::Null))
+                ),
             }
             passed += 1;
         }

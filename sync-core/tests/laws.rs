@@ -4,6 +4,14 @@
 //! printed, and saved under `tests/laws.proptest-regressions`, which proptest replays first on
 //! every later run; commit that file with the fix.
 
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use proptest::prelude::*;
 use sync_core::value::Text;
 use sync_core::{Change, MAX_DEPTH, Number, Operation, Pointer, Value, diff, export, merge};
@@ -22,8 +30,15 @@ fn number() -> impl Strategy<Value = Number> {
     prop_oneof![
         any::<i64>().prop_map(Number::from),
         (-1000i64..1000).prop_map(Number::from),
-        prop::sample::select(vec!["1.10", "1e400", "-0", "12345678901234567890123", "0.5", "2E-3"])
-            .prop_map(|t| Number::parse(t).unwrap()),
+        prop::sample::select(vec![
+            "1.10",
+            "1e400",
+            "-0",
+            "12345678901234567890123",
+            "0.5",
+            "2E-3"
+        ])
+        .prop_map(|t| Number::parse(t).unwrap()),
     ]
 }
 
@@ -104,17 +119,19 @@ fn op_seed() -> impl Strategy<Value = OpSeed> {
         number(),
         prop::option::of(0usize..5),
     )
-        .prop_map(|(kind, path, from, value, pos, del, text, by, index)| OpSeed {
-            kind,
-            path,
-            from,
-            value,
-            pos,
-            del,
-            text,
-            by,
-            index,
-        })
+        .prop_map(
+            |(kind, path, from, value, pos, del, text, by, index)| OpSeed {
+                kind,
+                path,
+                from,
+                value,
+                pos,
+                del,
+                text,
+                by,
+                index,
+            },
+        )
 }
 
 fn build(doc: &Value, seeds: &[OpSeed]) -> Vec<Operation> {
@@ -125,15 +142,40 @@ fn build(doc: &Value, seeds: &[OpSeed]) -> Vec<Operation> {
             let path = s.path.get(&paths).clone();
             let from = s.from.get(&paths).clone();
             match s.kind {
-                0 => Operation::Add { path, value: s.value.clone(), index: s.index },
+                0 => Operation::Add {
+                    path,
+                    value: s.value.clone(),
+                    index: s.index,
+                },
                 1 => Operation::Remove { path },
-                2 => Operation::Replace { path, value: s.value.clone() },
-                3 => Operation::Move { from, path, index: s.index },
+                2 => Operation::Replace {
+                    path,
+                    value: s.value.clone(),
+                },
+                3 => Operation::Move {
+                    from,
+                    path,
+                    index: s.index,
+                },
                 4 => Operation::Copy { from, path },
-                5 => Operation::Test { path, value: s.value.clone() },
-                6 => Operation::Merge { path, value: s.value.clone() },
-                7 => Operation::Splice { path, pos: s.pos, del: s.del, ins: s.text.clone() },
-                _ => Operation::Incr { path, by: s.by.clone() },
+                5 => Operation::Test {
+                    path,
+                    value: s.value.clone(),
+                },
+                6 => Operation::Merge {
+                    path,
+                    value: s.value.clone(),
+                },
+                7 => Operation::Splice {
+                    path,
+                    pos: s.pos,
+                    del: s.del,
+                    ins: s.text.clone(),
+                },
+                _ => Operation::Incr {
+                    path,
+                    by: s.by.clone(),
+                },
             }
         })
         .collect()
@@ -155,14 +197,26 @@ fn edited_list() -> impl Strategy<Value = (Value, Value)> {
     let item = prop_oneof![(0u32..40).prop_map(|i| Value::from(i64::from(i))), value()];
     (
         prop::collection::vec(item.clone(), 0..30),
-        prop::collection::vec((0u8..3, any::<prop::sample::Index>(), any::<prop::sample::Index>(), item), 0..12),
+        prop::collection::vec(
+            (
+                0u8..3,
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                item,
+            ),
+            0..12,
+        ),
     )
         .prop_map(|(items, edits)| {
             let mut b = items.clone();
             for (kind, at, to, value) in edits {
                 match kind {
                     0 => {
-                        let i = if b.is_empty() { 0 } else { at.index(b.len() + 1) };
+                        let i = if b.is_empty() {
+                            0
+                        } else {
+                            at.index(b.len() + 1)
+                        };
                         b.insert(i, value);
                     }
                     1 if !b.is_empty() => {
@@ -199,10 +253,10 @@ proptest! {
     #[test]
     fn diff_round_trips((a, b) in prop_oneof![edited_pair(), edited_list(), (value(), value())]) {
         let extended = diff::diff(&a, &b);
-        prop_assert_eq!(apply_all(&a, &extended), b.clone());
+        prop_assert_eq!(&apply_all(&a, &extended), &b);
         let plain = diff::diff_rfc6902(&a, &b);
         prop_assert!(plain.ops().iter().all(Operation::is_rfc6902));
-        prop_assert_eq!(apply_all(&a, &plain), b.clone());
+        prop_assert_eq!(&apply_all(&a, &plain), &b);
         prop_assert!(diff::diff(&b, &b).is_empty());
         // Deterministic: the same inputs give the same patch.
         prop_assert_eq!(diff::diff(&a, &b), extended);
@@ -215,7 +269,7 @@ proptest! {
     ) {
         let change = Change(build(&doc, &seeds));
         let before = doc.to_json();
-        let mut edited = doc.clone();
+        let mut edited = doc;
         match change.apply(&mut edited) {
             Ok(inverse) => {
                 let after = edited.to_json();
@@ -258,7 +312,7 @@ proptest! {
     #[test]
     fn text_round_trips_byte_for_byte(doc in value()) {
         let compact = doc.to_json();
-        prop_assert_eq!(Value::parse(&compact).unwrap().to_json(), compact.clone());
+        prop_assert_eq!(&Value::parse(&compact).unwrap().to_json(), &compact);
         let pretty = doc.to_json_pretty();
         prop_assert_eq!(Value::parse(&pretty).unwrap().to_json_pretty(), pretty);
         // serde_json reads what we write, to the same value.
@@ -307,14 +361,22 @@ fn operations_cannot_nest_past_the_limit() {
     let before = doc.to_json();
     for op in [
         Operation::add(Pointer::parse("/a/b").unwrap(), deep.clone()),
-        Operation::replace(Pointer::parse("/a").unwrap(), Value::Array(vec![deep.clone()])),
-        Operation::Merge { path: Pointer::parse("/a/b").unwrap(), value: deep.clone() },
+        Operation::replace(
+            Pointer::parse("/a").unwrap(),
+            Value::Array(vec![deep.clone()]),
+        ),
+        Operation::Merge {
+            path: Pointer::parse("/a/b").unwrap(),
+            value: deep.clone(),
+        },
     ] {
         let err = Change(vec![op]).apply(&mut doc).unwrap_err();
         assert_eq!(err.code(), "too_deep");
         assert_eq!(doc.to_json(), before);
     }
     // Exactly at the limit is fine.
-    Change(vec![Operation::add(Pointer::parse("/b").unwrap(), deep)]).apply(&mut doc).unwrap();
+    Change(vec![Operation::add(Pointer::parse("/b").unwrap(), deep)])
+        .apply(&mut doc)
+        .unwrap();
     assert_eq!(doc.depth(), MAX_DEPTH);
 }

@@ -1,6 +1,14 @@
 //! Golden tests: the JSON wire form of every operation, pinned. Other tools and other relays
 //! read these bytes; changing one is a protocol change.
 
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use sync_core::{Change, Number, Operation, Pointer, Value};
 
 fn p(s: &str) -> Pointer {
@@ -11,48 +19,84 @@ fn v(s: &str) -> Value {
     Value::parse(s).unwrap()
 }
 
-fn assert_wire(op: Operation, json: &str) {
-    assert_eq!(serde_json::to_string(&op).unwrap(), json, "serializing {op:?}");
+fn assert_wire(op: &Operation, json: &str) {
+    assert_eq!(
+        serde_json::to_string(&op).unwrap(),
+        json,
+        "serializing {op:?}"
+    );
     let back: Operation = serde_json::from_str(json).unwrap();
-    assert_eq!(back, op, "deserializing {json}");
+    assert_eq!(&back, op, "deserializing {json}");
 }
 
 #[test]
 fn add() {
-    assert_wire(Operation::add(p("/a~1b/0"), v("[1.10]")), r#"{"op":"add","path":"/a~1b/0","value":[1.10]}"#);
     assert_wire(
-        Operation::Add { path: p("/k"), value: v("null"), index: Some(0) },
+        &Operation::add(p("/a~1b/0"), v("[1.10]")),
+        r#"{"op":"add","path":"/a~1b/0","value":[1.10]}"#,
+    );
+    assert_wire(
+        &Operation::Add {
+            path: p("/k"),
+            value: v("null"),
+            index: Some(0),
+        },
         r#"{"op":"add","path":"/k","value":null,"index":0}"#,
     );
 }
 
 #[test]
 fn remove() {
-    assert_wire(Operation::remove(p("/items/-")), r#"{"op":"remove","path":"/items/-"}"#);
+    assert_wire(
+        &Operation::remove(p("/items/-")),
+        r#"{"op":"remove","path":"/items/-"}"#,
+    );
 }
 
 #[test]
 fn replace() {
-    assert_wire(Operation::replace(p(""), v(r#"{"z":1,"a":2}"#)), r#"{"op":"replace","path":"","value":{"z":1,"a":2}}"#);
+    assert_wire(
+        &Operation::replace(p(""), v(r#"{"z":1,"a":2}"#)),
+        r#"{"op":"replace","path":"","value":{"z":1,"a":2}}"#,
+    );
 }
 
 #[test]
 fn move_() {
-    assert_wire(Operation::move_(p("/a"), p("/b")), r#"{"op":"move","from":"/a","path":"/b"}"#);
     assert_wire(
-        Operation::Move { from: p("/a"), path: p("/o/b"), index: Some(3) },
+        &Operation::move_(p("/a"), p("/b")),
+        r#"{"op":"move","from":"/a","path":"/b"}"#,
+    );
+    assert_wire(
+        &Operation::Move {
+            from: p("/a"),
+            path: p("/o/b"),
+            index: Some(3),
+        },
         r#"{"op":"move","from":"/a","path":"/o/b","index":3}"#,
     );
 }
 
 #[test]
 fn copy() {
-    assert_wire(Operation::Copy { from: p("/a"), path: p("/b") }, r#"{"op":"copy","from":"/a","path":"/b"}"#);
+    assert_wire(
+        &Operation::Copy {
+            from: p("/a"),
+            path: p("/b"),
+        },
+        r#"{"op":"copy","from":"/a","path":"/b"}"#,
+    );
 }
 
 #[test]
 fn test() {
-    assert_wire(Operation::Test { path: p("/n"), value: v("1.10") }, r#"{"op":"test","path":"/n","value":1.10}"#);
+    assert_wire(
+        &Operation::Test {
+            path: p("/n"),
+            value: v("1.10"),
+        },
+        r#"{"op":"test","path":"/n","value":1.10}"#,
+    );
 }
 
 /// Every digit crosses the wire; the exponent is spelled `e+`/`e-` (serde_json's
@@ -68,7 +112,10 @@ fn numbers_keep_their_digits_and_normalize_exponents() {
 #[test]
 fn merge() {
     assert_wire(
-        Operation::Merge { path: p("/cfg"), value: v(r#"{"debug":null,"port":8080}"#) },
+        &Operation::Merge {
+            path: p("/cfg"),
+            value: v(r#"{"debug":null,"port":8080}"#),
+        },
         r#"{"op":"merge","path":"/cfg","value":{"debug":null,"port":8080}}"#,
     );
 }
@@ -76,7 +123,12 @@ fn merge() {
 #[test]
 fn splice() {
     assert_wire(
-        Operation::Splice { path: p("/title"), pos: 3, del: 1, ins: "é🙂".into() },
+        &Operation::Splice {
+            path: p("/title"),
+            pos: 3,
+            del: 1,
+            ins: "é🙂".into(),
+        },
         r#"{"op":"splice","path":"/title","pos":3,"del":1,"ins":"é🙂"}"#,
     );
 }
@@ -84,7 +136,10 @@ fn splice() {
 #[test]
 fn incr() {
     assert_wire(
-        Operation::Incr { path: p("/count"), by: Number::parse("-2.5").unwrap() },
+        &Operation::Incr {
+            path: p("/count"),
+            by: Number::parse("-2.5").unwrap(),
+        },
         r#"{"op":"incr","path":"/count","by":-2.5}"#,
     );
 }
@@ -117,16 +172,36 @@ fn malformed_operations_are_refused_with_a_reason() {
         (r#"{"op":"add","value":1}"#, "missing field `path`"),
         (r#"{"op":"add","path":"/x"}"#, "missing field `value`"),
         (r#"{"op":"move","path":"/x"}"#, "missing field `from`"),
-        (r#"{"op":"add","path":"x","value":1}"#, "must be empty or start with '/'"),
+        (
+            r#"{"op":"add","path":"x","value":1}"#,
+            "must be empty or start with '/'",
+        ),
         (r#"{"op":"add","path":"/a~2","value":1}"#, "invalid escape"),
-        (r#"{"op":"add","path":null,"value":1}"#, "invalid type: null"),
-        (r#"{"op":"splice","path":"/s","pos":-1,"del":0,"ins":""}"#, "invalid value"),
+        (
+            r#"{"op":"add","path":null,"value":1}"#,
+            "invalid type: null",
+        ),
+        (
+            r#"{"op":"splice","path":"/s","pos":-1,"del":0,"ins":""}"#,
+            "invalid value",
+        ),
         (r#"{"op":"incr","path":"/n","by":"1"}"#, "invalid type"),
-        (r#"{"op":"add","path":"/a","value":1,"op":"remove"}"#, "duplicate field `op`"),
-        (r#"{"op":"add","path":"/a","path":"/b","value":1}"#, "duplicate field `path`"),
+        (
+            r#"{"op":"add","path":"/a","value":1,"op":"remove"}"#,
+            "duplicate field `op`",
+        ),
+        (
+            r#"{"op":"add","path":"/a","path":"/b","value":1}"#,
+            "duplicate field `path`",
+        ),
     ];
     for (json, expected) in cases {
-        let err = serde_json::from_str::<Operation>(json).unwrap_err().to_string();
-        assert!(err.contains(expected), "{json}: {err:?} should mention {expected:?}");
+        let err = serde_json::from_str::<Operation>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(expected),
+            "{json}: {err:?} should mention {expected:?}"
+        );
     }
 }

@@ -10,12 +10,16 @@ use super::Value;
 /// An object key. Keys up to 24 bytes are stored inline.
 pub type Key = CompactString;
 
+/// Hashes keys for lookup: fast, and seeded per process so that crafted keys cannot be made to
+/// collide in advance.
+type KeyHasher = foldhash::fast::RandomState;
+
 /// The members of a JSON object, in document order.
 ///
 /// Order is kept so that a document written back is the document that was read, and so that a
 /// restored member returns to its place. Equality ignores order, as JSON does.
 #[derive(Clone, Default)]
-pub struct Map(Box<IndexMap<Key, Value>>);
+pub struct Map(Box<IndexMap<Key, Value, KeyHasher>>);
 
 impl Map {
     /// An empty object.
@@ -78,7 +82,9 @@ impl Map {
 
     /// Removes `key`, returning its former position and value; later members move up.
     pub fn remove(&mut self, key: &str) -> Option<(usize, Value)> {
-        self.0.shift_remove_full(key).map(|(index, _, value)| (index, value))
+        self.0
+            .shift_remove_full(key)
+            .map(|(index, _, value)| (index, value))
     }
 
     /// Members in order.
@@ -104,7 +110,20 @@ impl Map {
 
 impl PartialEq for Map {
     fn eq(&self, other: &Map) -> bool {
-        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+        if self.len() != other.len() {
+            return false;
+        }
+        // Members are usually in the same order: compare pairwise, look up only past a mismatch.
+        let mut pairs = self.iter().zip(other.iter());
+        for ((ka, va), (kb, vb)) in pairs.by_ref() {
+            if ka != kb {
+                return self.iter().all(|(k, v)| other.get(k) == Some(v));
+            }
+            if va != vb {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -118,7 +137,9 @@ impl fmt::Debug for Map {
 
 impl<K: Into<Key>> FromIterator<(K, Value)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Map {
-        Map(Box::new(iter.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+        Map(Box::new(
+            iter.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        ))
     }
 }
 

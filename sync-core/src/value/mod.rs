@@ -175,7 +175,7 @@ impl Hash for Value {
                 // Order-independent: combine the members' own hashes commutatively.
                 let mut sum = 0u64;
                 for (k, v) in map.iter() {
-                    let mut h = std::hash::DefaultHasher::new();
+                    let mut h = member_hasher();
                     k.hash(&mut h);
                     v.hash(&mut h);
                     sum = sum.wrapping_add(h.finish());
@@ -185,6 +185,12 @@ impl Hash for Value {
             }
         }
     }
+}
+
+/// A fast hasher with a fixed seed, for combining the hashes of object members.
+fn member_hasher() -> impl Hasher {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(0x0063_6f6e_636f_7264).build_hasher()
 }
 
 impl fmt::Display for Value {
@@ -279,7 +285,10 @@ mod tests {
             h.finish()
         };
         assert_eq!(hash(&a), hash(&b));
-        assert_ne!(a, Value::parse(r#"{"a": 1, "b": [1.0, {"x": false}]}"#).unwrap());
+        assert_ne!(
+            a,
+            Value::parse(r#"{"a": 1, "b": [1.0, {"x": false}]}"#).unwrap()
+        );
     }
 
     #[test]
@@ -293,6 +302,10 @@ mod tests {
     #[test]
     fn value_stays_small() {
         // Documents hold millions of values: keep the enum at four words.
-        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
     }
 }

@@ -187,7 +187,7 @@ pub(crate) fn scan(b: &[u8]) -> Option<usize> {
 
 /// A number's value in normal form: `(-1)^neg * digits * 10^exp`, with `digits` free of leading
 /// and trailing zeros. Zero has no digits (and no sign).
-#[derive(PartialEq, Eq, Hash)]
+#[derive(PartialEq, Eq)]
 struct Decimal {
     neg: bool,
     digits: Vec<u8>,
@@ -211,16 +211,39 @@ impl Decimal {
         };
         let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let mut exp = parse_exponent(exp_text).saturating_sub(frac_part.len() as i64);
-        let mut digits: Vec<u8> =
-            int_part.bytes().chain(frac_part.bytes()).skip_while(|d| *d == b'0').collect();
+        let mut digits: Vec<u8> = int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .skip_while(|d| *d == b'0')
+            .collect();
         while digits.last() == Some(&b'0') {
             digits.pop();
             exp = exp.saturating_add(1);
         }
         if digits.is_empty() {
-            return Decimal { neg: false, digits, exp: 0 };
+            return Decimal {
+                neg: false,
+                digits,
+                exp: 0,
+            };
         }
         Decimal { neg, digits, exp }
+    }
+
+    fn hash_into<H: Hasher>(&self, state: &mut H) {
+        // 38 digits always fit in a u128.
+        if self.digits.len() <= 38 {
+            let mantissa = self
+                .digits
+                .iter()
+                .fold(0u128, |m, d| m * 10 + u128::from(d - b'0'));
+            hash_small(self.neg, mantissa, self.exp, state);
+        } else {
+            state.write_u8(1);
+            state.write_u8(u8::from(self.neg));
+            state.write(&self.digits);
+            state.write_i64(self.exp);
+        }
     }
 
     fn to_i128(&self) -> Option<i128> {
@@ -277,17 +300,26 @@ impl Eq for Number {}
 impl Hash for Number {
     fn hash<H: Hasher>(&self, state: &mut H) {
         match &self.0 {
-            // Integers hash through the same normal form as text, so equal values hash equally.
-            Repr::Int(0) => Decimal::from_text("0").hash(state),
-            Repr::Int(i) if i % 10 != 0 => {
-                (*i < 0).hash(state);
-                // Same bytes as `Decimal::digits` for an integer with no trailing zeros.
-                i.unsigned_abs().to_string().into_bytes().hash(state);
-                0i64.hash(state);
+            // The same normal form as `Decimal::hash_into`, computed without allocating.
+            Repr::Int(i) => {
+                let (mut mantissa, mut exp) = (u128::from(i.unsigned_abs()), 0i64);
+                while mantissa != 0 && mantissa % 10 == 0 {
+                    mantissa /= 10;
+                    exp += 1;
+                }
+                hash_small(*i < 0, mantissa, exp, state);
             }
-            _ => self.decimal().hash(state),
+            Repr::Text(t) => Decimal::from_text(t).hash_into(state),
         }
     }
+}
+
+/// Hashes a normal-form decimal whose digits fit in a `u128`.
+fn hash_small<H: Hasher>(neg: bool, mantissa: u128, exp: i64, state: &mut H) {
+    state.write_u8(0);
+    state.write_u8(u8::from(neg && mantissa != 0));
+    state.write_u128(mantissa);
+    state.write_i64(exp);
 }
 
 impl PartialOrd for Number {
@@ -352,14 +384,25 @@ mod tests {
 
     #[test]
     fn text_is_kept_exactly() {
-        for t in ["1.10", "1e400", "12345678901234567890123", "-0", "0.0", "1E5", "-1.5e-7", "42"] {
+        for t in [
+            "1.10",
+            "1e400",
+            "12345678901234567890123",
+            "-0",
+            "0.0",
+            "1E5",
+            "-1.5e-7",
+            "42",
+        ] {
             assert_eq!(n(t).to_string(), t);
         }
     }
 
     #[test]
     fn rejects_what_json_rejects() {
-        for t in ["", "-", "+1", "01", ".5", "1.", "1e", "1e+", "NaN", "Infinity", "0x10", "1 "] {
+        for t in [
+            "", "-", "+1", "01", ".5", "1.", "1e", "1e+", "NaN", "Infinity", "0x10", "1 ",
+        ] {
             assert!(Number::parse(t).is_none(), "{t:?} should not parse");
         }
     }
@@ -384,8 +427,13 @@ mod tests {
             x.hash(&mut s);
             s.finish()
         };
-        for (a, b) in [("1", "1.0"), ("120", "1.2e2"), ("0", "-0"), ("-7", "-7.000"), ("10", "1e1")]
-        {
+        for (a, b) in [
+            ("1", "1.0"),
+            ("120", "1.2e2"),
+            ("0", "-0"),
+            ("-7", "-7.000"),
+            ("10", "1e1"),
+        ] {
             assert_eq!(h(&n(a)), h(&n(b)), "{a} vs {b}");
         }
     }
@@ -404,7 +452,10 @@ mod tests {
         let (sum, exact) = n("40").add(&n("2")).unwrap();
         assert_eq!((sum.to_string().as_str(), exact), ("42", true));
         let (sum, exact) = n("0.1").add(&n("0.2")).unwrap();
-        assert_eq!((sum.to_string().as_str(), exact), ("0.30000000000000004", false));
+        assert_eq!(
+            (sum.to_string().as_str(), exact),
+            ("0.30000000000000004", false)
+        );
         let (sum, exact) = n("9223372036854775807").add(&n("1")).unwrap();
         assert!(!exact);
         assert_eq!(sum.as_f64(), 9.223372036854776e18);
@@ -415,7 +466,10 @@ mod tests {
     fn negate_keeps_digits() {
         assert_eq!(n("1.50").negate().to_string(), "-1.50");
         assert_eq!(n("-1.50").negate().to_string(), "1.50");
-        assert_eq!(Number::from(i64::MIN).negate().to_string(), "9223372036854775808");
+        assert_eq!(
+            Number::from(i64::MIN).negate().to_string(),
+            "9223372036854775808"
+        );
     }
 
     #[test]

@@ -159,7 +159,11 @@ impl Parser<'_> {
     }
 
     fn unexpected(&self, expected: &'static str) -> ParseError {
-        match self.src.get(self.pos..).and_then(|rest| rest.chars().next()) {
+        match self
+            .src
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
+        {
             Some(found) => self.error(ParseErrorKind::Unexpected { found, expected }),
             None => self.error(ParseErrorKind::UnexpectedEnd { expected }),
         }
@@ -259,7 +263,11 @@ impl Parser<'_> {
         let start = self.pos;
         let key = Key::from(self.string()?);
         if map.contains_key(&key) {
-            return Err(error_at(self.src, start, ParseErrorKind::DuplicateKey(key.into())));
+            return Err(error_at(
+                self.src,
+                start,
+                ParseErrorKind::DuplicateKey(key.into()),
+            ));
         }
         self.skip_ws();
         if self.peek() != Some(b':') {
@@ -270,7 +278,11 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self, word: &'static str, value: Value) -> Result<Value, ParseError> {
-        if self.src.get(self.pos..).is_some_and(|rest| rest.starts_with(word)) {
+        if self
+            .src
+            .get(self.pos..)
+            .is_some_and(|rest| rest.starts_with(word))
+        {
             self.pos += word.len();
             Ok(value)
         } else {
@@ -396,9 +408,14 @@ mod tests {
 
     #[test]
     fn parses_every_kind_of_value() {
-        let v = Value::parse(" {\"a\": [1, -2.5e3, true, false, null, \"x\\n\\u00e9\\ud83d\\ude00\"], \"\": {}} ")
-            .unwrap();
-        assert_eq!(v.to_json(), r#"{"a":[1,-2.5e3,true,false,null,"x\né😀"],"":{}}"#);
+        let v = Value::parse(
+            " {\"a\": [1, -2.5e3, true, false, null, \"x\\n\\u00e9\\ud83d\\ude00\"], \"\": {}} ",
+        )
+        .unwrap();
+        assert_eq!(
+            v.to_json(),
+            r#"{"a":[1,-2.5e3,true,false,null,"x\né😀"],"":{}}"#
+        );
     }
 
     #[test]
@@ -425,8 +442,14 @@ mod tests {
         assert_eq!(err("[1.]").kind, ParseErrorKind::InvalidNumber);
         assert_eq!(err("-").kind, ParseErrorKind::InvalidNumber);
         assert_eq!(err(r#""\x""#).kind, ParseErrorKind::InvalidEscape);
-        assert_eq!(err(r#""\ud800""#).kind, ParseErrorKind::InvalidUnicodeEscape);
-        assert_eq!(err(r#""\udc00\ud800""#).kind, ParseErrorKind::InvalidUnicodeEscape);
+        assert_eq!(
+            err(r#""\ud800""#).kind,
+            ParseErrorKind::InvalidUnicodeEscape
+        );
+        assert_eq!(
+            err(r#""\udc00\ud800""#).kind,
+            ParseErrorKind::InvalidUnicodeEscape
+        );
         assert_eq!(err("\"a\tb\"").kind, ParseErrorKind::ControlCharacter);
         assert_eq!(err("1 2").kind, ParseErrorKind::TrailingCharacters);
         assert_eq!(err("[1,]").kind.code(), "unexpected_character");
@@ -447,8 +470,14 @@ mod tests {
 
     #[test]
     fn bytes_must_be_utf8_and_may_start_with_a_bom() {
-        assert_eq!(Value::parse_slice(b"\xEF\xBB\xBF[1]").unwrap().to_json(), "[1]");
+        assert_eq!(
+            Value::parse_slice(b"\xEF\xBB\xBF[1]").unwrap().to_json(),
+            "[1]"
+        );
         let e = Value::parse_slice(b"[\"ok\",\n \"\xFF\"]").unwrap_err();
-        assert_eq!((e.kind, e.line, e.column), (ParseErrorKind::InvalidUtf8, 2, 3));
+        assert_eq!(
+            (e.kind, e.line, e.column),
+            (ParseErrorKind::InvalidUtf8, 2, 3)
+        );
     }
 }

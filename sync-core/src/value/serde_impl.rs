@@ -100,7 +100,10 @@ fn from_serde(value: serde_json::Value, depth: usize) -> Result<Value, FromSerde
                 return Err(FromSerdeError::TooDeep);
             }
             Value::Array(
-                items.into_iter().map(|v| from_serde(v, depth + 1)).collect::<Result<_, _>>()?,
+                items
+                    .into_iter()
+                    .map(|v| from_serde(v, depth + 1))
+                    .collect::<Result<_, _>>()?,
             )
         }
         serde_json::Value::Object(members) => {
@@ -127,7 +130,9 @@ impl From<&Value> for serde_json::Value {
             Value::String(t) => serde_json::Value::String(t.to_string()),
             Value::Array(items) => items.iter().map(serde_json::Value::from).collect(),
             Value::Object(map) => serde_json::Value::Object(
-                map.iter().map(|(k, v)| (k.to_owned(), serde_json::Value::from(v))).collect(),
+                map.iter()
+                    .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+                    .collect(),
             ),
         }
     }

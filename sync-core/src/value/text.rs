@@ -92,15 +92,18 @@ impl Text {
                 let to = from + char_to_byte(s.get(from..)?, end - start)?;
                 s.get(from..to).map(str::to_owned)
             }
-            Repr::Rope(r) => {
-                (end <= r.len_chars()).then(|| r.slice(start..end).to_string())
-            }
+            Repr::Rope(r) => (end <= r.len_chars()).then(|| r.slice(start..end).to_string()),
         }
     }
 
     /// Deletes `del` characters at character position `pos` and inserts `ins` there, returning
     /// the deleted text. On error nothing changes.
-    pub fn splice(&mut self, pos: usize, del: usize, ins: &str) -> Result<String, SpliceOutOfRange> {
+    pub fn splice(
+        &mut self,
+        pos: usize,
+        del: usize,
+        ins: &str,
+    ) -> Result<String, SpliceOutOfRange> {
         let out_of_range = |len| SpliceOutOfRange { pos, del, len };
         if let Repr::Flat(s) = &mut self.0 {
             if s.len() <= ROPE_THRESHOLD {
@@ -121,7 +124,10 @@ impl Text {
             unreachable!("flat strings past the threshold were just turned into ropes");
         };
         let len = rope.len_chars();
-        let end = pos.checked_add(del).filter(|end| *end <= len).ok_or(out_of_range(len))?;
+        let end = pos
+            .checked_add(del)
+            .filter(|end| *end <= len)
+            .ok_or(out_of_range(len))?;
         let deleted = rope.slice(pos..end).to_string();
         rope.remove(pos..end);
         rope.insert(pos, ins);
@@ -183,12 +189,11 @@ impl PartialEq<str> for Text {
 
 impl Hash for Text {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // Chunk boundaries differ between representations, so hash the bytes one chunk at a
-        // time in a way that does not depend on where the chunks split.
-        for chunk in self.chunks() {
-            for b in chunk.bytes() {
-                state.write_u8(b);
-            }
+        // One write of the whole text, whatever the representation, so that equal texts hash
+        // equally (hashers may treat several writes differently from one).
+        match &self.0 {
+            Repr::Flat(s) => state.write(s.as_bytes()),
+            Repr::Rope(r) => state.write(r.to_string().as_bytes()),
         }
         state.write_u8(0xff);
     }
@@ -234,8 +239,22 @@ mod tests {
     #[test]
     fn out_of_range_splice_changes_nothing() {
         let mut t = Text::from("abc");
-        assert_eq!(t.splice(2, 2, "x"), Err(SpliceOutOfRange { pos: 2, del: 2, len: 3 }));
-        assert_eq!(t.splice(4, 0, "x"), Err(SpliceOutOfRange { pos: 4, del: 0, len: 3 }));
+        assert_eq!(
+            t.splice(2, 2, "x"),
+            Err(SpliceOutOfRange {
+                pos: 2,
+                del: 2,
+                len: 3
+            })
+        );
+        assert_eq!(
+            t.splice(4, 0, "x"),
+            Err(SpliceOutOfRange {
+                pos: 4,
+                del: 0,
+                len: 3
+            })
+        );
         assert_eq!(t.splice(usize::MAX, 2, "x").unwrap_err().len, 3);
         assert_eq!(t.to_string(), "abc");
     }

@@ -96,7 +96,8 @@ mod tests {
 
     #[test]
     fn round_trips_byte_for_byte() {
-        let text = r#"{"z":1.10,"a":[1e400,12345678901234567890123,-0,"é\"\\\n\u0001"],"m":{},"n":[]}"#;
+        let text =
+            r#"{"z":1.10,"a":[1e400,12345678901234567890123,-0,"é\"\\\n\u0001"],"m":{},"n":[]}"#;
         assert_eq!(Value::parse(text).unwrap().to_json(), text);
     }
 
