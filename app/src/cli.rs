@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use clap::builder::{OsStringValueParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand};
+use sync_core::value::Style;
 use sync_core::{Change, Value, diff, merge};
 
 const LONG_ABOUT: &str = "\
@@ -230,17 +231,17 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
     let compact = cli.options.compact;
     let mut out = match &cli.command {
         Command::Patch { doc, patch } => {
-            let mut doc = read_document(doc, stdin)?;
+            let (mut doc, style) = read_document(doc, stdin)?;
             let change = read_patch(patch, stdin)?;
             change
                 .apply(&mut doc)
                 .map_err(|e| CliError::Failed(e.into()))?;
-            write_value(&doc, compact)
+            doc.to_json_styled(style, !compact)
         }
         Command::MergePatch { doc, merge } => {
-            let doc = read_document(doc, stdin)?;
-            let patch = read_document(merge, stdin)?;
-            write_value(&merge::merged(doc, &patch), compact)
+            let (doc, style) = read_document(doc, stdin)?;
+            let (patch, _) = read_document(merge, stdin)?;
+            merge::merged(doc, &patch).to_json_styled(style, !compact)
         }
         Command::Diff {
             a,
@@ -248,11 +249,11 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
             merge,
             extended,
         } => {
-            let a = read_document(a, stdin)?;
-            let b = read_document(b, stdin)?;
+            let (a, _) = read_document(a, stdin)?;
+            let (b, style) = read_document(b, stdin)?;
             if *merge {
                 let patch = merge::diff(&a, &b).map_err(|e| CliError::Failed(e.into()))?;
-                write_value(&patch, compact)
+                patch.to_json_styled(style, !compact)
             } else {
                 let change = if *extended {
                     diff::diff(&a, &b)
@@ -296,18 +297,11 @@ fn write_stdout(bytes: &[u8]) -> io::Result<()> {
     stdout.flush()
 }
 
-fn write_value(value: &Value, compact: bool) -> String {
-    if compact {
-        value.to_json()
-    } else {
-        value.to_json_pretty()
-    }
-}
-
-/// Reads and parses a JSON document losslessly.
-fn read_document(input: &Input, stdin: &mut dyn Read) -> Result<Value, CliError> {
+/// Reads and parses a JSON document losslessly, noting how its strings are escaped so that it
+/// can be written back the same way.
+fn read_document(input: &Input, stdin: &mut dyn Read) -> Result<(Value, Style), CliError> {
     let bytes = input.read(stdin)?;
-    Value::parse_slice(&bytes).map_err(|e| {
+    Value::parse_slice_styled(&bytes).map_err(|e| {
         CliError::Input(anyhow!(
             "{}:{}:{}: {}",
             input.name(),

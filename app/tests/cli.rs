@@ -149,6 +149,33 @@ fn patch_keeps_numbers_and_member_order_exactly() {
 }
 
 #[test]
+fn patch_writes_strings_back_escaped_as_the_document_had_them() {
+    let t = Scratch::new("escapes");
+    // As Python's json.dumps and PHP's json_encode write: escaped non-ASCII and slashes.
+    let doc = t.file(
+        "doc.json",
+        r#"{"caf\u00e9": "https:\/\/example.org\/na\u00efve", "n": 1}"#,
+    );
+    let patch = t.file(
+        "patch.json",
+        r#"[{"op": "replace", "path": "/n", "value": "\u00e0 b/c"}]"#,
+    );
+    let out = ok(concord([
+        OsStr::new("patch"),
+        OsStr::new("--compact"),
+        s(&doc),
+        s(&patch),
+    ]));
+    assert_eq!(
+        out,
+        concat!(
+            r#"{"caf\u00e9":"https:\/\/example.org\/na\u00efve","n":"\u00e0 b\/c"}"#,
+            "\n"
+        )
+    );
+}
+
+#[test]
 fn output_is_indented_by_default_and_one_line_with_compact() {
     let t = Scratch::new("pretty");
     let doc = t.file("doc.json", r#"{"a": [1, {"b": null}], "c": {}}"#);

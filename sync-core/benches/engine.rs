@@ -234,6 +234,25 @@ fn inputs() -> Inputs {
     }
 }
 
+/// The fewest inserts and deletes that turn one array of distinct records into the other:
+/// `|a| + |b| - 2 * LCS`, the LCS found as the longest increasing run of positions by `id`.
+fn minimal_edits(a: &Value, b: &Value) -> usize {
+    let id = |v: &Value| v.as_object().and_then(|m| m.get("id")).map(Value::to_json);
+    let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
+    let at: std::collections::HashMap<_, _> =
+        a.iter().enumerate().map(|(i, v)| (id(v), i)).collect();
+    let mut tails: Vec<usize> = Vec::new();
+    for i in b.iter().filter_map(|v| at.get(&id(v)).copied()) {
+        let k = tails.partition_point(|t| *t < i);
+        if k == tails.len() {
+            tails.push(i);
+        } else {
+            tails[k] = i;
+        }
+    }
+    a.len() + b.len() - 2 * tails.len()
+}
+
 fn report_sizes(i: &Inputs) {
     let row = |name: &str, ops: usize, bytes: usize| {
         eprintln!("  {name:<38} {ops:>7} ops {bytes:>10} bytes");
@@ -242,6 +261,10 @@ fn report_sizes(i: &Inputs) {
         "document: {} bytes, {} nodes",
         i.doc.to_json().len(),
         i.doc.node_count()
+    );
+    eprintln!(
+        "array edit: {} inserts and deletes at the least (100 random edits, some undoing others)",
+        minimal_edits(&i.array.0, &i.array.1)
     );
     eprintln!("patch sizes:");
     for (label, (a, b)) in [

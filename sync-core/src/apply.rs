@@ -12,7 +12,7 @@ use crate::value::{MAX_DEPTH, SpliceOutOfRange, Value};
 
 /// Why a change did not apply. The document is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("operation {index} ({op} {path}) failed: {kind}")]
+#[error("operation {index} ({op} {}) failed: {kind}", shown(.path))]
 pub struct ApplyError {
     /// Position of the failing operation in the change (0-based).
     pub index: usize,
@@ -22,6 +22,15 @@ pub struct ApplyError {
     pub path: Pointer,
     /// What went wrong.
     pub kind: ApplyErrorKind,
+}
+
+/// A path as messages show it: the root, which is the empty string, as `""`.
+fn shown(path: &Pointer) -> String {
+    if path.is_root() {
+        "\"\"".to_owned()
+    } else {
+        path.to_string()
+    }
 }
 
 impl ApplyError {

@@ -13,7 +13,15 @@
 )]
 
 use proptest::prelude::*;
-use sync_core::value::Text;
+use sync_core::value::{Style, Text};
+
+fn styles() -> impl Iterator<Item = Style> {
+    (0..8u8).map(|bits| Style {
+        escape_non_ascii: bits & 1 != 0,
+        escape_slash: bits & 2 != 0,
+        uppercase_hex: bits & 4 != 0,
+    })
+}
 use sync_core::{Change, MAX_DEPTH, Number, Operation, Pointer, Value, diff, export, merge};
 
 fn key() -> impl Strategy<Value = String> {
@@ -315,6 +323,13 @@ proptest! {
         prop_assert_eq!(&Value::parse(&compact).unwrap().to_json(), &compact);
         let pretty = doc.to_json_pretty();
         prop_assert_eq!(Value::parse(&pretty).unwrap().to_json_pretty(), pretty);
+        // Whatever the escaping style, reading notes it and writing reproduces the bytes.
+        for style in styles() {
+            let text = doc.to_json_styled(style, false);
+            let (again, seen) = Value::parse_styled(&text).unwrap();
+            prop_assert_eq!(&again, &doc);
+            prop_assert_eq!(again.to_json_styled(seen, false), text, "{:?} read as {:?}", style, seen);
+        }
         // serde_json reads what we write, to the same value.
         let theirs: serde_json::Value = serde_json::from_str(&compact).unwrap();
         prop_assert_eq!(Value::try_from(theirs).unwrap(), doc);

@@ -250,7 +250,7 @@ fn errors_say_why_an_index_is_bad() {
         ),
         (
             r#"[{"op":"remove","path":""}]"#,
-            "operation 0 (remove ) failed: cannot remove the whole document (replace it instead)",
+            r#"operation 0 (remove "") failed: cannot remove the whole document (replace it instead)"#,
         ),
         (
             r#"[{"op":"test","path":"/s","value":"y"}]"#,

@@ -31,6 +31,22 @@ pub use text::{ROPE_THRESHOLD, SpliceOutOfRange, Text};
 /// document, so every document can also travel inside a message.
 pub const MAX_DEPTH: usize = 100;
 
+/// How a document's strings are escaped beyond what JSON requires.
+///
+/// Writers differ: `serde_json` and `JSON.stringify` write non-ASCII characters as they are,
+/// Python's `json.dumps` escapes them (`"caf\u00e9"`), PHP also escapes `/`. The parser notes
+/// the document's habit (the majority, for a mixed one) so that saving an edited file changes
+/// only what was edited. Quotes, backslashes and control characters are always escaped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Style {
+    /// Write non-ASCII characters as `\uXXXX` escapes (surrogate pairs beyond U+FFFF).
+    pub escape_non_ascii: bool,
+    /// Write `/` as `\/`.
+    pub escape_slash: bool,
+    /// Use `A`-`F` rather than `a`-`f` in `\u` escapes.
+    pub uppercase_hex: bool,
+}
+
 /// A JSON value.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum Value {
@@ -55,25 +71,39 @@ impl Value {
     /// Refuses duplicate keys (one of them would be lost) and nesting deeper than [`MAX_DEPTH`];
     /// errors carry the line and column.
     pub fn parse(text: &str) -> Result<Value, ParseError> {
-        parse::parse(text)
+        parse::parse(text).map(|(value, _)| value)
     }
 
     /// Parses JSON from bytes, which must be UTF-8 (a leading byte-order mark is skipped).
     pub fn parse_slice(bytes: &[u8]) -> Result<Value, ParseError> {
+        parse::parse_slice(bytes).map(|(value, _)| value)
+    }
+
+    /// Parses JSON text and reports how its strings were escaped, so that
+    /// [`to_json_styled`](Value::to_json_styled) can write the document back as it was.
+    pub fn parse_styled(text: &str) -> Result<(Value, Style), ParseError> {
+        parse::parse(text)
+    }
+
+    /// [`parse_styled`](Value::parse_styled) for bytes, as [`parse_slice`](Value::parse_slice).
+    pub fn parse_slice_styled(bytes: &[u8]) -> Result<(Value, Style), ParseError> {
         parse::parse_slice(bytes)
     }
 
     /// Compact JSON text.
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        write::write(self, &mut out, None);
-        out
+        self.to_json_styled(Style::default(), false)
     }
 
     /// JSON text indented by two spaces per level, as `serde_json::to_string_pretty` writes it.
     pub fn to_json_pretty(&self) -> String {
+        self.to_json_styled(Style::default(), true)
+    }
+
+    /// JSON text with strings escaped in `style`, compact or indented by two spaces per level.
+    pub fn to_json_styled(&self, style: Style, pretty: bool) -> String {
         let mut out = String::new();
-        write::write(self, &mut out, Some(0));
+        write::write(self, &mut out, pretty.then_some(0), style);
         out
     }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::number::{self, Number};
-use super::{Key, MAX_DEPTH, Map, Text, Value};
+use super::{Key, MAX_DEPTH, Map, Style, Text, Value};
 
 /// Why JSON text could not be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +99,7 @@ impl fmt::Display for ParseErrorKind {
     }
 }
 
-pub(super) fn parse_slice(bytes: &[u8]) -> Result<Value, ParseError> {
+pub(super) fn parse_slice(bytes: &[u8]) -> Result<(Value, Style), ParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => parse(text),
@@ -112,15 +112,52 @@ pub(super) fn parse_slice(bytes: &[u8]) -> Result<Value, ParseError> {
     }
 }
 
-pub(super) fn parse(text: &str) -> Result<Value, ParseError> {
+pub(super) fn parse(text: &str) -> Result<(Value, Style), ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut p = Parser { src: text, pos: 0 };
+    let mut p = Parser {
+        src: text,
+        pos: 0,
+        seen: Seen::default(),
+    };
     let value = p.value()?;
     p.skip_ws();
     if p.pos < text.len() {
         return Err(p.error(ParseErrorKind::TrailingCharacters));
     }
-    Ok(value)
+    Ok((value, p.seen.style()))
+}
+
+/// How the strings of the text were written, counted while parsing.
+#[derive(Default)]
+struct Seen {
+    raw_non_ascii: usize,
+    escaped_non_ascii: usize,
+    raw_slash: usize,
+    escaped_slash: usize,
+    upper_hex: usize,
+    lower_hex: usize,
+}
+
+impl Seen {
+    /// The majority habit of each kind; ties go to the unescaped form.
+    fn style(&self) -> Style {
+        Style {
+            escape_non_ascii: self.escaped_non_ascii > self.raw_non_ascii,
+            escape_slash: self.escaped_slash > self.raw_slash,
+            uppercase_hex: self.upper_hex > self.lower_hex,
+        }
+    }
+
+    /// Counts the raw (unescaped) characters of interest in a run of string bytes.
+    fn raw(&mut self, run: &[u8]) {
+        for &b in run {
+            match b {
+                b'/' => self.raw_slash += 1,
+                0xC0.. => self.raw_non_ascii += 1,
+                _ => {}
+            }
+        }
+    }
 }
 
 fn error_at(src: &str, pos: usize, kind: ParseErrorKind) -> ParseError {
@@ -141,6 +178,7 @@ enum Frame {
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
+    seen: Seen,
 }
 
 impl Parser<'_> {
@@ -309,11 +347,15 @@ impl Parser<'_> {
         self.pos += 1; // the opening quote
         let bytes = self.src.as_bytes();
         let start = self.pos;
+        // Runs already counted by `Seen::raw`: the fast path counts at its end, the slow path
+        // per run; the prefix before the first escape is counted here when leaving the fast
+        // path.
         // Fast path: no escapes.
         while let Some(&b) = bytes.get(self.pos) {
             match b {
                 b'"' => {
                     let s = self.src.get(start..self.pos).unwrap_or_default().to_owned();
+                    self.seen.raw(s.as_bytes());
                     self.pos += 1;
                     return Ok(s);
                 }
@@ -322,7 +364,9 @@ impl Parser<'_> {
                 _ => self.pos += 1,
             }
         }
-        let mut out = String::from(self.src.get(start..self.pos).unwrap_or_default());
+        let prefix = self.src.get(start..self.pos).unwrap_or_default();
+        self.seen.raw(prefix.as_bytes());
+        let mut out = String::from(prefix);
         loop {
             let run_start = self.pos;
             while let Some(&b) = bytes.get(self.pos) {
@@ -331,7 +375,9 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            out.push_str(self.src.get(run_start..self.pos).unwrap_or_default());
+            let run = self.src.get(run_start..self.pos).unwrap_or_default();
+            self.seen.raw(run.as_bytes());
+            out.push_str(run);
             match bytes.get(self.pos) {
                 Some(b'"') => {
                     self.pos += 1;
@@ -342,7 +388,10 @@ impl Parser<'_> {
                     let escaped = match bytes.get(self.pos) {
                         Some(b'"') => '"',
                         Some(b'\\') => '\\',
-                        Some(b'/') => '/',
+                        Some(b'/') => {
+                            self.seen.escaped_slash += 1;
+                            '/'
+                        }
                         Some(b'b') => '\u{8}',
                         Some(b'f') => '\u{c}',
                         Some(b'n') => '\n',
@@ -350,7 +399,11 @@ impl Parser<'_> {
                         Some(b't') => '\t',
                         Some(b'u') => {
                             self.pos += 1;
-                            out.push(self.unicode_escape()?);
+                            let c = self.unicode_escape()?;
+                            if !c.is_ascii() {
+                                self.seen.escaped_non_ascii += 1;
+                            }
+                            out.push(c);
                             continue;
                         }
                         Some(_) => return Err(self.error(ParseErrorKind::InvalidEscape)),
@@ -392,6 +445,11 @@ impl Parser<'_> {
         let digits = self.src.get(self.pos..self.pos + 4)?;
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
+        }
+        if digits.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.seen.upper_hex += 1;
+        } else if digits.bytes().any(|b| b.is_ascii_lowercase()) {
+            self.seen.lower_hex += 1;
         }
         self.pos += 4;
         u32::from_str_radix(digits, 16).ok()

@@ -1,11 +1,13 @@
 //! Writes a [`Value`] as JSON text, byte for byte as `serde_json` would (compact or pretty), but
-//! with numbers exactly as they were read.
+//! with numbers exactly as they were read and strings escaped in the document's own [`Style`].
 
-use super::Value;
+use std::fmt::Write as _;
+
+use super::{Style, Value};
 
 /// Appends `value` to `out`: compact when `indent` is `None`, otherwise pretty-printed with two
 /// spaces per level, starting at nesting level `indent`.
-pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>) {
+pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, style: Style) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -13,7 +15,7 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>) {
         Value::Number(n) => n.write_to(out),
         Value::String(t) => {
             out.push('"');
-            t.chunks().for_each(|c| escape_into(c, out));
+            t.chunks().for_each(|c| escape_into(c, out, style));
             out.push('"');
         }
         Value::Array(items) => {
@@ -27,7 +29,7 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>) {
                     out.push(',');
                 }
                 newline(out, indent.map(|l| l + 1));
-                write(item, out, indent.map(|l| l + 1));
+                write(item, out, indent.map(|l| l + 1), style);
             }
             newline(out, indent);
             out.push(']');
@@ -44,9 +46,9 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>) {
                 }
                 newline(out, indent.map(|l| l + 1));
                 out.push('"');
-                escape_into(key, out);
+                escape_into(key, out, style);
                 out.push_str(if indent.is_some() { "\": " } else { "\":" });
-                write(item, out, indent.map(|l| l + 1));
+                write(item, out, indent.map(|l| l + 1), style);
             }
             newline(out, indent);
             out.push('}');
@@ -63,12 +65,14 @@ fn newline(out: &mut String, level: Option<usize>) {
     }
 }
 
-/// Appends `s` with JSON escapes: quotes, backslashes and control characters; everything else,
-/// non-ASCII included, as it is.
-pub(crate) fn escape_into(s: &str, out: &mut String) {
+/// Appends `s` with JSON escapes: quotes, backslashes and control characters always; `/` and
+/// non-ASCII characters as `style` says (as-is by default).
+pub(crate) fn escape_into(s: &str, out: &mut String, style: Style) {
+    let bytes = s.as_bytes();
     let mut run_start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let short = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
             b'\n' => "\\n",
@@ -76,16 +80,36 @@ pub(crate) fn escape_into(s: &str, out: &mut String) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0c => "\\f",
+            b'/' if style.escape_slash => "\\/",
             0..0x20 => "",
-            _ => continue,
+            0x80.. if style.escape_non_ascii => "",
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(s.get(run_start..i).unwrap_or_default());
-        if escape.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
+        let len = if short.is_empty() {
+            // A control character or (with `escape_non_ascii`) a whole non-ASCII character.
+            let c = s
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .unwrap_or_default();
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = if style.uppercase_hex {
+                    write!(out, "\\u{unit:04X}")
+                } else {
+                    write!(out, "\\u{unit:04x}")
+                };
+            }
+            c.len_utf8()
         } else {
-            out.push_str(escape);
-        }
-        run_start = i + 1;
+            out.push_str(short);
+            1
+        };
+        i += len;
+        run_start = i;
     }
     out.push_str(s.get(run_start..).unwrap_or_default());
 }
@@ -93,6 +117,25 @@ pub(crate) fn escape_into(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reproduces_the_escaping_habits_of_common_writers() {
+        let cases = [
+            // Python's json.dumps (ensure_ascii): non-ASCII as lowercase \u escapes.
+            r#"{"caf\u00e9": "na\u00efve \ud83d\ude00", "path": "/usr"}"#,
+            // PHP's json_encode: slashes escaped too.
+            r#"{"url": "https:\/\/example.org\/caf\u00e9"}"#,
+            // Uppercase hex.
+            r#"["\u00C9t\u00E9"]"#,
+            // Plain UTF-8, as serde_json and JSON.stringify write it.
+            r#"{"café": "naïve 😀", "path": "/usr"}"#,
+        ];
+        for text in cases {
+            let (value, style) = Value::parse_styled(text).unwrap();
+            let compact = text.replace(": ", ":").replace(", ", ",");
+            assert_eq!(value.to_json_styled(style, false), compact, "{style:?}");
+        }
+    }
 
     #[test]
     fn round_trips_byte_for_byte() {
@@ -113,7 +156,7 @@ mod tests {
     fn escapes_like_serde_json() {
         let s: String = (0u8..0x80).map(char::from).chain("é😀".chars()).collect();
         let mut ours = String::new();
-        escape_into(&s, &mut ours);
+        escape_into(&s, &mut ours, Style::default());
         let theirs = serde_json::to_string(&s).unwrap();
         assert_eq!(format!("\"{ours}\""), theirs);
     }
