@@ -14,6 +14,7 @@
 //! - [`merge`]: RFC 7396 merge patches, applied and generated.
 //! - [`diff`]: small patches between two documents.
 //! - [`export`]: rewriting extensions into plain RFC 6902.
+//! - [`rebase`]: moving an operation past a concurrent one, by DESIGN.md's conflict table.
 //!
 //! # The main flow
 //! ```
@@ -54,11 +55,16 @@
 //! ```
 
 pub mod apply;
+pub mod authority;
 pub mod diff;
 pub mod export;
 pub mod merge;
 pub mod op;
 pub mod pointer;
+pub mod presence;
+pub mod protocol;
+pub mod rebase;
+pub mod replica;
 pub mod value;
 
 pub use apply::{ApplyError, ApplyErrorKind};

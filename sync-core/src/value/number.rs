@@ -124,6 +124,17 @@ impl Number {
         }
     }
 
+    /// The value in one canonical spelling, equal for equal numbers (`1`, `1.0` and `10e-1` all
+    /// give `1e0`; zero gives `0`).
+    pub fn normal_form(&self) -> String {
+        let d = self.decimal();
+        if d.digits.is_empty() {
+            return "0".to_owned();
+        }
+        let digits = String::from_utf8_lossy(&d.digits);
+        format!("{}{digits}e{}", if d.neg { "-" } else { "" }, d.exp)
+    }
+
     /// Appends the number's text to `out`.
     pub(crate) fn write_to(&self, out: &mut String) {
         match &self.0 {
@@ -436,6 +447,14 @@ mod tests {
         ] {
             assert_eq!(h(&n(a)), h(&n(b)), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn normal_forms_agree_for_equal_values() {
+        assert_eq!(n("1").normal_form(), "1e0");
+        assert_eq!(n("1.0").normal_form(), n("10e-1").normal_form());
+        assert_eq!(n("-0.0").normal_form(), "0");
+        assert_eq!(n("-1.50").normal_form(), "-15e-1");
     }
 
     #[test]

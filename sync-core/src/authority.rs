@@ -1,0 +1,679 @@
+//! The Authority: one per document, in the relay. It orders changes, rebases them, applies them
+//! and says who to tell what. It does no IO: the relay persists what [`Outcome::Applied`]
+//! carries *before* sending its messages, and restores an Authority with
+//! [`Authority::restore`] after a restart.
+//!
+//! ```
+//! use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+//! use sync_core::protocol::{ClientId, Revision, Role, ServerMessage};
+//! use sync_core::{Change, Value};
+//!
+//! let mut authority = Authority::new(Value::parse(r#"{"items": []}"#)?, AuthorityConfig::default());
+//! let ann = ClientId::from("ann");
+//! let ops = Change::from_json(r#"[{"op": "add", "path": "/items/-", "value": "milk"}]"#)?.0;
+//! let outcome = authority.submit(&Submission {
+//!     client: &ann, author: "Ann", role: Role::Write, seq: 1, base_rev: Revision(0), ops, now: 0,
+//! });
+//! let Outcome::Applied { commit, ack, .. } = outcome else { panic!("applies") };
+//! assert_eq!(commit.rev, Revision(1));
+//! // The append was recorded at its concrete index, so everyone rebases over the same thing.
+//! assert_eq!(Change(commit.ops).to_json(), r#"[{"op":"add","path":"/items/0","value":"milk"}]"#);
+//! assert!(matches!(ack, ServerMessage::Ack { seq: 1, .. }));
+//! assert_eq!(authority.document().to_json(), r#"{"items":["milk"]}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::apply::{ApplyError, apply_op};
+use crate::op::{Change, Operation};
+use crate::presence::Presence;
+use crate::protocol::{
+    CatchUp, ClientId, Commit, Conflict, ConflictKind, PROTOCOL_VERSION, Party, Revision, Role,
+    ServerMessage, state_hash,
+};
+use crate::rebase::{Placed, Rebased, Shape, Side, carry_one, rebase_op};
+use crate::value::Value;
+
+/// Tuning of an [`Authority`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorityConfig {
+    /// Changes kept in memory: replicas within this many revisions catch up by changes and
+    /// submits based on them can be rebased; older ones get a snapshot.
+    pub retained: usize,
+    /// Every this many revisions, acks and broadcasts carry the state hash.
+    pub hash_every: u64,
+    /// Presence entries not heard from for this long (milliseconds) expire.
+    pub presence_timeout_ms: u64,
+}
+
+impl Default for AuthorityConfig {
+    fn default() -> AuthorityConfig {
+        AuthorityConfig {
+            retained: 1024,
+            hash_every: 64,
+            presence_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// The last change of a client that the document applied: the exactly-once record. The relay
+/// persists it in the same transaction as the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// The client's sequence number for it.
+    pub seq: u64,
+    /// The revision it produced.
+    pub rev: Revision,
+}
+
+/// One change submitted by a replica.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    /// The submitting replica.
+    pub client: &'a ClientId,
+    /// Its author's display name.
+    pub author: &'a str,
+    /// What the connection may do.
+    pub role: Role,
+    /// The replica's sequence number for the change.
+    pub seq: u64,
+    /// The revision the change was made on.
+    pub base_rev: Revision,
+    /// The change.
+    pub ops: Vec<Operation>,
+    /// Now, in milliseconds since the Unix epoch.
+    pub now: u64,
+}
+
+/// What to do after a submission.
+// Returned once per submission and consumed at once; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Applied as `commit`. Make `commit` (and the client's record) durable, then send `ack` to
+    /// the submitter and `broadcast` to everyone else.
+    Applied {
+        /// The change as applied.
+        commit: Commit,
+        /// For the submitter.
+        ack: ServerMessage,
+        /// For everyone else.
+        broadcast: ServerMessage,
+    },
+    /// Already applied (a resend after a lost ack): send `ack` again. Nothing to persist.
+    Duplicate {
+        /// The original answer.
+        ack: ServerMessage,
+    },
+    /// Not applied, nothing of it: send `reject` to the submitter.
+    Rejected {
+        /// The answer.
+        reject: ServerMessage,
+    },
+}
+
+/// Why an Authority could not be restored from storage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    /// The log skips or repeats a revision.
+    #[error("the log jumps from {expected} to {found}")]
+    Gap {
+        /// The revision that should come next.
+        expected: Revision,
+        /// The revision found.
+        found: Revision,
+    },
+    /// A logged change no longer applies: the stored data is inconsistent.
+    #[error("change {rev} does not apply: {error}")]
+    Corrupt {
+        /// The change's revision.
+        rev: Revision,
+        /// Why.
+        error: ApplyError,
+    },
+}
+
+struct Entry {
+    commit: Commit,
+    placed: Vec<Placed>,
+    inverse: Change,
+}
+
+/// The server-side state machine of one document.
+pub struct Authority {
+    doc: Value,
+    rev: Revision,
+    log: VecDeque<Entry>,
+    clients: HashMap<ClientId, ClientRecord>,
+    presence: Presence,
+    config: AuthorityConfig,
+}
+
+impl Authority {
+    /// A new document at revision 0.
+    pub fn new(doc: Value, config: AuthorityConfig) -> Authority {
+        Authority::at(doc, Revision(0), config)
+    }
+
+    fn at(doc: Value, rev: Revision, config: AuthorityConfig) -> Authority {
+        Authority {
+            doc,
+            rev,
+            log: VecDeque::new(),
+            clients: HashMap::new(),
+            presence: Presence::new(config.presence_timeout_ms),
+            config,
+        }
+    }
+
+    /// Rebuilds the Authority from durable state: a snapshot at `rev`, the changes logged after
+    /// it (in order), and the clients' exactly-once records.
+    pub fn restore(
+        snapshot: Value,
+        rev: Revision,
+        log: impl IntoIterator<Item = Commit>,
+        clients: impl IntoIterator<Item = (ClientId, ClientRecord)>,
+        config: AuthorityConfig,
+    ) -> Result<Authority, RestoreError> {
+        let mut authority = Authority::at(snapshot, rev, config);
+        authority.clients.extend(clients);
+        for commit in log {
+            let expected = authority.rev.next();
+            if commit.rev != expected {
+                return Err(RestoreError::Gap {
+                    expected,
+                    found: commit.rev,
+                });
+            }
+            let (placed, inverse) =
+                place_and_apply(&mut authority.doc, &commit.ops).map_err(|error| {
+                    RestoreError::Corrupt {
+                        rev: commit.rev,
+                        error,
+                    }
+                })?;
+            let record = ClientRecord {
+                seq: commit.seq,
+                rev: commit.rev,
+            };
+            let newer = authority
+                .clients
+                .get(&commit.client)
+                .is_none_or(|r| r.seq < commit.seq);
+            if newer {
+                authority.clients.insert(commit.client.clone(), record);
+            }
+            authority.rev = commit.rev;
+            authority.push(Entry {
+                commit,
+                placed,
+                inverse,
+            });
+        }
+        Ok(authority)
+    }
+
+    /// The document at the head revision.
+    pub fn document(&self) -> &Value {
+        &self.doc
+    }
+
+    /// The head revision.
+    pub fn rev(&self) -> Revision {
+        self.rev
+    }
+
+    /// The exactly-once records, for persisting.
+    pub fn clients(&self) -> &HashMap<ClientId, ClientRecord> {
+        &self.clients
+    }
+
+    /// The oldest revision a replica may hold and still catch up by changes.
+    pub fn oldest_retained(&self) -> Revision {
+        Revision(self.rev.0 - self.log.len() as u64)
+    }
+
+    /// The state hash at the head revision.
+    pub fn state_hash(&self) -> u64 {
+        state_hash(&self.doc)
+    }
+
+    /// Orders, rebases and applies a submitted change.
+    pub fn submit(&mut self, s: &Submission<'_>) -> Outcome {
+        let reject = |code: &str, message: String| Outcome::Rejected {
+            reject: ServerMessage::Reject {
+                seq: s.seq,
+                code: code.to_owned(),
+                message,
+            },
+        };
+        if s.role == Role::Read {
+            return reject(
+                "read_only",
+                "this connection may only read the document".to_owned(),
+            );
+        }
+        if let Some(record) = self.clients.get(s.client).copied() {
+            if s.seq == record.seq {
+                return Outcome::Duplicate {
+                    ack: self.original_ack(s.seq, record.rev),
+                };
+            }
+            if s.seq < record.seq {
+                return reject(
+                    "stale_seq",
+                    format!(
+                        "change {} is older than change {} already applied",
+                        s.seq, record.seq
+                    ),
+                );
+            }
+        }
+        if s.base_rev > self.rev {
+            return reject(
+                "base_ahead",
+                format!(
+                    "base revision {} is ahead of the document ({})",
+                    s.base_rev, self.rev
+                ),
+            );
+        }
+        if s.base_rev < self.oldest_retained() {
+            return reject(
+                "base_too_old",
+                format!(
+                    "base revision {} is older than the oldest kept ({}); resync and resubmit",
+                    s.base_rev,
+                    self.oldest_retained()
+                ),
+            );
+        }
+        let rev = self.rev.next();
+        let me = Party {
+            client: s.client.clone(),
+            author: s.author.to_owned(),
+        };
+        let applied = match self.rebase_and_apply(&s.ops, s.base_rev, &me, rev) {
+            Ok(applied) => applied,
+            Err(e) => return reject(e.code(), e.to_string()),
+        };
+        let commit = Commit {
+            rev,
+            client: s.client.clone(),
+            seq: s.seq,
+            author: s.author.to_owned(),
+            time: s.now,
+            ops: applied.placed.iter().map(|p| p.op.clone()).collect(),
+            conflicts: applied.conflicts,
+        };
+        self.rev = rev;
+        self.clients
+            .insert(s.client.clone(), ClientRecord { seq: s.seq, rev });
+        self.presence.touch(s.client, s.now);
+        let hash = rev
+            .0
+            .is_multiple_of(self.config.hash_every.max(1))
+            .then(|| self.state_hash());
+        let ack = ServerMessage::Ack {
+            seq: s.seq,
+            rev,
+            ops: (commit.ops != s.ops).then(|| commit.ops.clone()),
+            conflicts: commit.conflicts.clone(),
+            hash,
+        };
+        let broadcast = ServerMessage::Applied {
+            commit: commit.clone(),
+            hash,
+        };
+        self.push(Entry {
+            commit: commit.clone(),
+            placed: applied.placed,
+            inverse: applied.inverse,
+        });
+        Outcome::Applied {
+            commit,
+            ack,
+            broadcast,
+        }
+    }
+
+    fn push(&mut self, entry: Entry) {
+        self.log.push_back(entry);
+        while self.log.len() > self.config.retained {
+            self.log.pop_front();
+        }
+    }
+
+    fn entry(&self, rev: Revision) -> Option<&Entry> {
+        let index = rev.0.checked_sub(self.oldest_retained().0 + 1)?;
+        self.log.get(usize::try_from(index).ok()?)
+    }
+
+    fn original_ack(&self, seq: u64, rev: Revision) -> ServerMessage {
+        let commit = self.entry(rev).map(|e| &e.commit);
+        ServerMessage::Ack {
+            seq,
+            rev,
+            ops: commit.map(|c| c.ops.clone()),
+            conflicts: commit.map(|c| c.conflicts.clone()).unwrap_or_default(),
+            hash: None,
+        }
+    }
+
+    /// Rebases `ops` (made on `base`) over the changes since, applies them atomically and
+    /// records the conflicts met.
+    fn rebase_and_apply(
+        &mut self,
+        ops: &[Operation],
+        base: Revision,
+        me: &Party,
+        rev: Revision,
+    ) -> Result<Applied, ApplyError> {
+        // What happened since `base`, each operation tagged with the change it belongs to.
+        let mut over: Vec<(Placed, usize)> = Vec::new();
+        let since = self
+            .log
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.commit.rev > base);
+        for (i, entry) in since {
+            over.extend(entry.placed.iter().map(|p| (p.clone(), i)));
+        }
+        let party_of = |i: usize, log: &VecDeque<Entry>| {
+            log.get(i).map(|e| Party {
+                client: e.commit.client.clone(),
+                author: e.commit.author.clone(),
+            })
+        };
+        let mut undo = Vec::new();
+        let mut placed = Vec::new();
+        let mut conflicts = Vec::new();
+        for (index, x) in ops.iter().enumerate() {
+            let fail = |kind, undo: &[Operation], doc: &mut Value| {
+                rollback(doc, undo);
+                ApplyError {
+                    index,
+                    op: x.name(),
+                    path: x.path().clone(),
+                    kind,
+                }
+            };
+            // Rebase x over everything since `base`.
+            let mut pieces = vec![x.clone()];
+            let mut overwritten_by = None;
+            let mut dropped = None;
+            for (y, origin) in &over {
+                let mut next = Vec::with_capacity(pieces.len());
+                for piece in &pieces {
+                    match rebase_op(piece, &y.op, y.shape, Side::Later) {
+                        Rebased::Keep(ops) => next.extend(ops),
+                        Rebased::Overwrites(op) => {
+                            overwritten_by = Some(*origin);
+                            next.push(op);
+                        }
+                        Rebased::Drop(reason) => dropped = Some((reason, *origin)),
+                    }
+                }
+                pieces = next;
+                if pieces.is_empty() {
+                    break;
+                }
+            }
+            if pieces.is_empty() {
+                if let Some((reason, origin)) = dropped
+                    && let Some(winner) = party_of(origin, &self.log)
+                {
+                    conflicts.push(Conflict {
+                        kind: ConflictKind::Dropped,
+                        path: x.path().clone(),
+                        value: carried_value(x),
+                        op: Some(x.clone()),
+                        reason: Some(reason),
+                        winner,
+                        loser: me.clone(),
+                        rev,
+                    });
+                }
+                continue;
+            }
+            let mut shape_of_x = None;
+            for piece in pieces {
+                let canonical = canonical(&piece, &self.doc);
+                let shape = Shape::of(&canonical, &self.doc);
+                shape_of_x.get_or_insert(shape);
+                if let Some(origin) = overwritten_by.take()
+                    && let Some(loser) = party_of(origin, &self.log)
+                {
+                    conflicts.push(Conflict {
+                        kind: ConflictKind::Overwritten,
+                        path: canonical.path().clone(),
+                        value: canonical.path().resolve(&self.doc).cloned(),
+                        op: None,
+                        reason: None,
+                        winner: me.clone(),
+                        loser,
+                        rev,
+                    });
+                }
+                let start = undo.len();
+                if let Err(kind) = apply_op(&mut self.doc, &canonical, &mut undo) {
+                    return Err(fail(kind, &undo, &mut self.doc));
+                }
+                placed.extend(expand(
+                    canonical,
+                    shape,
+                    undo.get(start..).unwrap_or_default(),
+                    &self.doc,
+                ));
+            }
+            // Carry what happened since `base` past x, for x's successors.
+            if let Some(shape) = shape_of_x {
+                let x = Placed {
+                    op: x.clone(),
+                    shape,
+                };
+                over = over
+                    .into_iter()
+                    .flat_map(|(y, origin)| carry_one(&y, &x).into_iter().map(move |y| (y, origin)))
+                    .collect();
+            }
+        }
+        undo.reverse();
+        Ok(Applied {
+            placed,
+            inverse: Change(undo),
+            conflicts,
+        })
+    }
+
+    /// The welcome for a replica that holds `last_rev` (if anything), with the catch-up it needs.
+    pub fn welcome(
+        &self,
+        client: &ClientId,
+        last_rev: Option<Revision>,
+        role: Role,
+    ) -> ServerMessage {
+        let catch_up = match last_rev.and_then(|r| self.changes_since(r)) {
+            Some(changes) => CatchUp::Changes { changes },
+            None => CatchUp::Snapshot {
+                doc: self.doc.clone(),
+            },
+        };
+        ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            rev: self.rev,
+            role,
+            client_seq: self.clients.get(client).map(|r| r.seq),
+            catch_up,
+            peers: self.presence.peers(),
+        }
+    }
+
+    /// The changes after `rev`, or `None` if they are no longer all retained (or `rev` is ahead).
+    pub fn changes_since(&self, rev: Revision) -> Option<Vec<Commit>> {
+        if rev > self.rev || rev < self.oldest_retained() {
+            return None;
+        }
+        Some(
+            self.log
+                .iter()
+                .filter(|e| e.commit.rev > rev)
+                .map(|e| e.commit.clone())
+                .collect(),
+        )
+    }
+
+    /// The retained changes in `from..=to`.
+    pub fn history(&self, from: Revision, to: Revision) -> Vec<Commit> {
+        self.log
+            .iter()
+            .filter(|e| e.commit.rev >= from && e.commit.rev <= to)
+            .map(|e| e.commit.clone())
+            .collect()
+    }
+
+    /// The document as it was at `rev`, if `rev` is within the retained changes.
+    pub fn document_at(&self, rev: Revision) -> Option<Value> {
+        if rev > self.rev || rev < self.oldest_retained() {
+            return None;
+        }
+        let mut doc = self.doc.clone();
+        for entry in self.log.iter().rev().take_while(|e| e.commit.rev > rev) {
+            entry.inverse.apply(&mut doc).ok()?;
+        }
+        Some(doc)
+    }
+
+    /// The presence of the document's peers, to update with joins and selections.
+    pub fn presence(&mut self) -> &mut Presence {
+        &mut self.presence
+    }
+}
+
+struct Applied {
+    placed: Vec<Placed>,
+    inverse: Change,
+    conflicts: Vec<Conflict>,
+}
+
+fn rollback(doc: &mut Value, undo: &[Operation]) {
+    let mut scratch = Vec::new();
+    for op in undo.iter().rev() {
+        let restored = apply_op(doc, op, &mut scratch);
+        debug_assert!(restored.is_ok(), "inverse {op:?} failed");
+    }
+}
+
+/// The value an operation carries (what a dropped one would have written).
+fn carried_value(op: &Operation) -> Option<Value> {
+    match op {
+        Operation::Add { value, .. }
+        | Operation::Replace { value, .. }
+        | Operation::Merge { value, .. } => Some(value.clone()),
+        Operation::Splice { ins, .. } => Some(Value::from(ins.as_str())),
+        Operation::Incr { by, .. } => Some(Value::Number(by.clone())),
+        _ => None,
+    }
+}
+
+/// `op` with an end-of-array `-` replaced by the index it names in `doc`.
+pub(crate) fn canonical(op: &Operation, doc: &Value) -> Operation {
+    let resolve = |path: &crate::Pointer, removing: Option<&crate::Pointer>| {
+        if path.last() != Some("-") {
+            return path.clone();
+        }
+        let parent = path.parent().unwrap_or_default();
+        let Some(Value::Array(items)) = parent.resolve(doc) else {
+            return path.clone();
+        };
+        // A move out of the same array leaves one item fewer before the insertion.
+        let shrink = removing.is_some_and(|from| from.parent().as_ref() == Some(&parent));
+        parent.child((items.len() - usize::from(shrink)).to_string())
+    };
+    match op {
+        Operation::Add { path, value, index } => Operation::Add {
+            path: resolve(path, None),
+            value: value.clone(),
+            index: *index,
+        },
+        Operation::Copy { from, path } => Operation::Copy {
+            from: from.clone(),
+            path: resolve(path, None),
+        },
+        Operation::Move { from, path, index } => Operation::Move {
+            from: from.clone(),
+            path: resolve(path, Some(from)),
+            index: *index,
+        },
+        other => other.clone(),
+    }
+}
+
+/// The logged form of an applied operation: as it is, except that `merge` becomes the writes it
+/// made (so that everyone rebases over plain writes).
+fn expand(op: Operation, shape: Shape, undo: &[Operation], doc: &Value) -> Vec<Placed> {
+    if !matches!(op, Operation::Merge { .. }) {
+        return vec![Placed { op, shape }];
+    }
+    undo.iter()
+        .map(|inverse| {
+            let current = |path: &crate::Pointer| path.resolve(doc).cloned().unwrap_or_default();
+            let op = match inverse {
+                Operation::Remove { path } => Operation::Add {
+                    path: path.clone(),
+                    value: current(path),
+                    index: None,
+                },
+                Operation::Add { path, .. } => Operation::Remove { path: path.clone() },
+                other => Operation::Replace {
+                    path: other.path().clone(),
+                    value: current(other.path()),
+                },
+            };
+            // A merge writes object members only.
+            Placed {
+                op,
+                shape: Shape::default(),
+            }
+        })
+        .collect()
+}
+
+/// Applies logged operations (already canonical) and returns them placed, with the inverse.
+fn place_and_apply(
+    doc: &mut Value,
+    ops: &[Operation],
+) -> Result<(Vec<Placed>, Change), ApplyError> {
+    let mut undo = Vec::new();
+    let mut placed = Vec::with_capacity(ops.len());
+    for (index, op) in ops.iter().enumerate() {
+        let shape = Shape::of(op, doc);
+        if let Err(kind) = apply_op(doc, op, &mut undo) {
+            rollback(doc, &undo);
+            return Err(ApplyError {
+                index,
+                op: op.name(),
+                path: op.path().clone(),
+                kind,
+            });
+        }
+        placed.push(Placed {
+            op: op.clone(),
+            shape,
+        });
+    }
+    undo.reverse();
+    Ok((placed, Change(undo)))
+}
+
+/// Applies a change from the log (or from the relay) to `doc`, returning the operations with
+/// their shapes and the inverse. Used by replicas for foreign changes.
+pub fn apply_placed(
+    doc: &mut Value,
+    ops: &[Operation],
+) -> Result<(Vec<Placed>, Change), ApplyError> {
+    place_and_apply(doc, ops)
+}

@@ -1,0 +1,139 @@
+//! Who is in a document and where: joins, updates, leaves and timeouts.
+//!
+//! Time is an input (milliseconds), never read from a clock, so the relay, the simulation and
+//! the tests drive it alike.
+
+use std::collections::BTreeMap;
+
+use crate::pointer::Pointer;
+use crate::protocol::{ClientId, Peer, Role};
+
+/// The peers of one document.
+#[derive(Debug, Clone, Default)]
+pub struct Presence {
+    peers: BTreeMap<ClientId, Entry>,
+    timeout_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    peer: Peer,
+    last_seen: u64,
+}
+
+impl Presence {
+    /// No peers; an entry not heard from for `timeout_ms` expires.
+    pub fn new(timeout_ms: u64) -> Presence {
+        Presence {
+            peers: BTreeMap::new(),
+            timeout_ms,
+        }
+    }
+
+    /// `client` joins (or rejoins, keeping nothing of a previous visit).
+    pub fn join(&mut self, client: ClientId, name: &str, role: Role, now: u64) {
+        let peer = Peer {
+            color: color_of(&client),
+            client: client.clone(),
+            name: name.to_owned(),
+            role,
+            selection: None,
+            caret: None,
+        };
+        self.peers.insert(
+            client,
+            Entry {
+                peer,
+                last_seen: now,
+            },
+        );
+    }
+
+    /// `client` selected `selection` with the caret at `caret`; returns whether anything changed
+    /// (so the relay tells the room only then). Unknown clients are ignored.
+    pub fn update(
+        &mut self,
+        client: &ClientId,
+        selection: Option<Pointer>,
+        caret: Option<usize>,
+        now: u64,
+    ) -> bool {
+        let Some(entry) = self.peers.get_mut(client) else {
+            return false;
+        };
+        entry.last_seen = now;
+        let changed = entry.peer.selection != selection || entry.peer.caret != caret;
+        entry.peer.selection = selection;
+        entry.peer.caret = caret;
+        changed
+    }
+
+    /// `client` is still here (any message counts).
+    pub fn touch(&mut self, client: &ClientId, now: u64) {
+        if let Some(entry) = self.peers.get_mut(client) {
+            entry.last_seen = now;
+        }
+    }
+
+    /// `client` left; returns whether it was here.
+    pub fn leave(&mut self, client: &ClientId) -> bool {
+        self.peers.remove(client).is_some()
+    }
+
+    /// Removes the peers not heard from for the timeout and returns them.
+    pub fn expire(&mut self, now: u64) -> Vec<ClientId> {
+        let timeout = self.timeout_ms;
+        let gone: Vec<ClientId> = self
+            .peers
+            .iter()
+            .filter(|(_, e)| now.saturating_sub(e.last_seen) >= timeout)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for client in &gone {
+            self.peers.remove(client);
+        }
+        gone
+    }
+
+    /// Everyone here, ordered by client id.
+    pub fn peers(&self) -> Vec<Peer> {
+        self.peers.values().map(|e| e.peer.clone()).collect()
+    }
+
+    /// Whether `client` is here.
+    pub fn contains(&self, client: &ClientId) -> bool {
+        self.peers.contains_key(client)
+    }
+}
+
+/// A palette index (0..16) that is the same for a client id everywhere.
+pub fn color_of(client: &ClientId) -> u8 {
+    let h = client.0.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    (h % 16) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_join_update_leave_and_expire() {
+        let mut p = Presence::new(1000);
+        let (a, b) = (ClientId::from("a"), ClientId::from("b"));
+        p.join(a.clone(), "Ann", Role::Write, 0);
+        p.join(b.clone(), "Bob", Role::Read, 0);
+        assert_eq!(p.peers().len(), 2);
+        assert!(p.update(&a, Some("/x".parse().unwrap()), Some(3), 500));
+        assert!(
+            !p.update(&a, Some("/x".parse().unwrap()), Some(3), 600),
+            "no change"
+        );
+        assert_eq!(p.peers()[0].selection, Some("/x".parse().unwrap()));
+        assert_eq!(p.expire(1000), vec![b], "b was last seen at 0");
+        assert!(p.leave(&a));
+        assert!(p.peers().is_empty());
+        assert_eq!(color_of(&a), color_of(&ClientId::from("a")));
+    }
+}

@@ -1,0 +1,361 @@
+//! The sync protocol: the messages replicas and the relay exchange, as serde enums.
+//!
+//! Each message is one JSON text frame tagged by `"type"`; the client's first message is
+//! `hello`, carrying [`PROTOCOL_VERSION`]. `docs/PROTOCOL.md` documents every message with an
+//! example (kept true by tests) and every error code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::op::Operation;
+use crate::pointer::Pointer;
+use crate::rebase::DropReason;
+use crate::value::Value;
+
+/// The protocol version this crate speaks; `hello` must carry it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A position in a document's history: the number of changes applied since it was created.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Revision(pub u64);
+
+impl Revision {
+    /// The revision after this one.
+    pub fn next(self) -> Revision {
+        Revision(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for Revision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "r{}", self.0)
+    }
+}
+
+/// Identifies one replica (an app window, or a command-line session) across reconnects and
+/// restarts. Chosen by the client, unique per document.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(pub String);
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ClientId {
+    fn from(s: &str) -> ClientId {
+        ClientId(s.to_owned())
+    }
+}
+
+/// What a peer may do with a document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Receive changes and presence; submits are refused.
+    Read,
+    /// Read and submit changes.
+    #[default]
+    Write,
+}
+
+/// One change in the document's log, as the Authority applied it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// The revision this change produced.
+    pub rev: Revision,
+    /// The replica that submitted it.
+    pub client: ClientId,
+    /// The replica's sequence number for it (unique per client, increasing).
+    pub seq: u64,
+    /// The display name of its author.
+    pub author: String,
+    /// When it was applied, in milliseconds since the Unix epoch (the Authority's clock).
+    pub time: u64,
+    /// The operations as applied: rebased over earlier concurrent changes, `-` indexes
+    /// resolved, `merge` expanded into the writes it made.
+    pub ops: Vec<Operation>,
+    /// Conflicts this change caused or suffered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Whose work a conflict concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    /// The replica.
+    pub client: ClientId,
+    /// Its author's display name.
+    pub author: String,
+}
+
+/// How someone's edit lost to a concurrent one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// A later write to the same place replaced the loser's value.
+    Overwritten,
+    /// The loser's operation no longer applied and was left out.
+    Dropped,
+}
+
+/// A record of an edit that lost, so the UI can show it and restore it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// Overwritten or dropped.
+    pub kind: ConflictKind,
+    /// Where: for `overwritten`, the place whose value was replaced (in the document after the
+    /// change); for `dropped`, the dropped operation's path as submitted.
+    pub path: Pointer,
+    /// The value that lost: the overwritten value, or the value the dropped operation carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// For `dropped`: the operation as submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<Operation>,
+    /// For `dropped`: why it no longer applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DropReason>,
+    /// Whose edit won.
+    pub winner: Party,
+    /// Whose edit lost.
+    pub loser: Party,
+    /// The revision of the change that decided it.
+    pub rev: Revision,
+}
+
+/// A peer in a document: who is there and where they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    /// The peer's replica.
+    pub client: ClientId,
+    /// Display name.
+    pub name: String,
+    /// Index into the UI's palette, stable for a client id.
+    pub color: u8,
+    /// Read or write.
+    pub role: Role,
+    /// The node the peer has selected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Pointer>,
+    /// The caret, in characters, when editing a string at `selection`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caret: Option<usize>,
+}
+
+/// How a welcome brings a replica up to date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CatchUp {
+    /// The changes after the revision the replica holds, in order.
+    Changes {
+        /// The missing changes.
+        changes: Vec<Commit>,
+    },
+    /// The whole document at the welcome's revision (the replica held nothing, or too old a
+    /// revision).
+    Snapshot {
+        /// The document.
+        doc: Value,
+    },
+}
+
+/// Messages from a replica to the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// The first message on a connection.
+    Hello {
+        /// Must be [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// The document to open.
+        doc: String,
+        /// The replica.
+        client: ClientId,
+        /// A signed access token, where the relay requires one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// The last revision the replica holds, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_rev: Option<Revision>,
+        /// Display name.
+        name: String,
+    },
+    /// A change made on top of revision `base_rev`.
+    Submit {
+        /// The replica's sequence number for this change.
+        seq: u64,
+        /// The revision the change was made on.
+        base_rev: Revision,
+        /// The change.
+        ops: Vec<Operation>,
+    },
+    /// Where the replica's user is.
+    Presence {
+        /// The selected node.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        selection: Option<Pointer>,
+        /// The caret in the selected string.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caret: Option<usize>,
+    },
+    /// Asks for the changes in `from..=to` (to the head if `to` is absent).
+    History {
+        /// First revision wanted (the change that produced it).
+        from: Revision,
+        /// Last revision wanted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Revision>,
+    },
+    /// Asks for the document at `rev` (the head if absent).
+    Snapshot {
+        /// The revision.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rev: Option<Revision>,
+    },
+}
+
+/// Messages from the relay to a replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The answer to `hello`.
+    Welcome {
+        /// The protocol version the relay speaks.
+        protocol: u32,
+        /// The head revision.
+        rev: Revision,
+        /// What the replica may do.
+        role: Role,
+        /// The last sequence number of this client the document applied, if any; a replica
+        /// whose change was in flight learns from it whether that change arrived.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_seq: Option<u64>,
+        /// How to reach `rev`.
+        catch_up: CatchUp,
+        /// Who else is here.
+        peers: Vec<Peer>,
+    },
+    /// The sender's change applied.
+    Ack {
+        /// The change's sequence number.
+        seq: u64,
+        /// The revision it produced.
+        rev: Revision,
+        /// The operations as applied, when they differ from those submitted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ops: Option<Vec<Operation>>,
+        /// Conflicts it caused or suffered.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        conflicts: Vec<Conflict>,
+        /// The state hash at `rev`, sent every few revisions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<u64>,
+    },
+    /// Someone else's change applied.
+    Applied {
+        /// The change.
+        #[serde(flatten)]
+        commit: Commit,
+        /// The state hash at its revision, sent every few revisions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<u64>,
+    },
+    /// The sender's change did not apply; nothing of it did.
+    Reject {
+        /// The change's sequence number.
+        seq: u64,
+        /// A stable, machine-readable reason.
+        code: String,
+        /// The reason for people.
+        message: String,
+    },
+    /// The peers in the document changed.
+    Presence {
+        /// Everyone here now, the recipient included.
+        peers: Vec<Peer>,
+    },
+    /// The changes asked for with `history`.
+    History {
+        /// The changes, in order.
+        changes: Vec<Commit>,
+    },
+    /// The document asked for with `snapshot`.
+    Snapshot {
+        /// Its revision.
+        rev: Revision,
+        /// The document.
+        doc: Value,
+    },
+    /// A message could not be served; the connection goes on where it can.
+    Error {
+        /// A stable, machine-readable reason.
+        code: String,
+        /// The reason for people.
+        message: String,
+    },
+}
+
+/// A stable hash of a document's content (numbers by value, members in any order), so replicas
+/// can check that they hold what the Authority holds. FNV-1a over a canonical encoding: the
+/// same on every platform and build.
+pub fn state_hash(doc: &Value) -> u64 {
+    let mut h = Fnv::default();
+    hash_value(doc, &mut h);
+    h.0
+}
+
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn hash_value(v: &Value, h: &mut Fnv) {
+    match v {
+        Value::Null => h.write(b"n"),
+        Value::Bool(b) => h.write(if *b { b"t" } else { b"f" }),
+        Value::Number(n) => {
+            h.write(b"#");
+            h.write(n.normal_form().as_bytes());
+        }
+        Value::String(t) => {
+            h.write(b"\"");
+            h.write(&(t.len_bytes() as u64).to_le_bytes());
+            t.chunks().for_each(|c| h.write(c.as_bytes()));
+        }
+        Value::Array(items) => {
+            h.write(b"[");
+            h.write(&(items.len() as u64).to_le_bytes());
+            items.iter().for_each(|item| hash_value(item, h));
+        }
+        Value::Object(map) => {
+            // Order-independent: the sum of the members' own hashes.
+            let sum = map.iter().fold(0u64, |sum, (k, item)| {
+                let mut m = Fnv::default();
+                m.write(&(k.len() as u64).to_le_bytes());
+                m.write(k.as_bytes());
+                hash_value(item, &mut m);
+                sum.wrapping_add(m.0)
+            });
+            h.write(b"{");
+            h.write(&(map.len() as u64).to_le_bytes());
+            h.write(&sum.to_le_bytes());
+        }
+    }
+}

@@ -1,0 +1,669 @@
+//! Rebasing: moving an operation past a concurrent one that was sequenced before it.
+//!
+//! Two replicas edit the same revision; the Authority sequences A first, so B must be rebased
+//! over A: rewritten to apply after A with the intent it had. DESIGN.md's conflict table is the
+//! contract, row by row:
+//!
+//! | A (first) | B (rebased) |
+//! |---|---|
+//! | sets a path | B setting the same path wins; A's value becomes a conflict record |
+//! | inserts / removes an array item before B's index | B's index shifts by +1 / -1 |
+//! | removes or replaces an ancestor of B's target | B is dropped, with a conflict record |
+//! | inserts at B's insertion index | both kept, A's first |
+//! | splices the string B splices | both kept, merged character by character |
+//! | replaces the string B splices | B's splice dropped |
+//! | increments the number B increments | both apply |
+//! | moves the item B edits inside | B follows the item |
+//! | moves the item B moves | B's destination wins; the item exists once |
+//! | removes the item B moves | B dropped; the item stays removed |
+//! | moves the item B removes | the item is removed at its new place |
+//!
+//! A move into its own descendant after rebasing fails when applied (the whole change is
+//! rejected), and so does a `test` that no longer holds.
+//!
+//! Rebasing a *change* (several operations) over another also needs the other direction: each
+//! of B's operations is defined after B's earlier ones, so A is carried past them too, with A's
+//! priority ([`Side::Earlier`]). Only the Authority's order makes replicas converge; rebasing
+//! decides how well intent is kept.
+//!
+//! A JSON Pointer alone does not say whether `/list/3` indexes an array or names the key `"3"`,
+//! so every operation rebased over travels with its [`Shape`], read from the document it applied
+//! to.
+
+use crate::op::Operation;
+use crate::pointer::{Pointer, Token};
+use crate::value::Value;
+
+/// Which containers an operation's paths pointed into when it applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    /// The parent of `path` is an array (so the last token is an index).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub path_in_array: bool,
+    /// The parent of `from` (for `move` and `copy`) is an array.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_in_array: bool,
+}
+
+impl Shape {
+    /// The shape of `op` in `doc`, read before `op` is applied to it.
+    pub fn of(op: &Operation, doc: &Value) -> Shape {
+        let in_array = |p: &Pointer| {
+            p.parent()
+                .and_then(|parent| parent.resolve(doc))
+                .is_some_and(|v| matches!(v, Value::Array(_)))
+        };
+        Shape {
+            path_in_array: in_array(op.path()),
+            from_in_array: op.from().is_some_and(in_array),
+        }
+    }
+}
+
+/// An operation together with its [`Shape`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The operation.
+    pub op: Operation,
+    /// Where it pointed when it applied.
+    pub shape: Shape,
+}
+
+/// Which of two concurrent operations the server sequenced first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The operation being rebased comes after the one it is rebased over (it wins same-place
+    /// writes; its inserts go after the other's).
+    Later,
+    /// The operation being rebased comes first (the other wins same-place writes; its inserts
+    /// stay in front).
+    Earlier,
+}
+
+impl Side {
+    fn flip(self) -> Side {
+        match self {
+            Side::Later => Side::Earlier,
+            Side::Earlier => Side::Later,
+        }
+    }
+}
+
+/// Why a rebased operation no longer applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// Its target, or an ancestor of it, was removed.
+    Removed,
+    /// An ancestor of its target (or the string it edits) was replaced.
+    Replaced,
+    /// A later write to the same place won.
+    Overwritten,
+}
+
+impl DropReason {
+    /// A short explanation for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DropReason::Removed => "what it edited was removed",
+            DropReason::Replaced => "what it edited was replaced",
+            DropReason::Overwritten => "a later edit of the same place won",
+        }
+    }
+}
+
+/// The result of rebasing one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebased {
+    /// The operation as it applies now: usually one, two when a splice is split around another
+    /// edit, none when it became a no-op.
+    Keep(Vec<Operation>),
+    /// Kept, and it overwrites what the other operation wrote at the same place: the value found
+    /// there before it applies is a conflict record.
+    Overwrites(Operation),
+    /// No longer applies.
+    Drop(DropReason),
+}
+
+/// What happened to one operation of a rebased change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Operation `index` (of the rebased change's output) overwrites a concurrent write.
+    Overwrites {
+        /// Index into [`RebasedChange::ops`].
+        index: usize,
+    },
+    /// An operation was dropped.
+    Dropped {
+        /// The operation as submitted.
+        op: Operation,
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// A change rebased over another.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebasedChange {
+    /// The operations to apply now.
+    pub ops: Vec<Operation>,
+    /// Conflicts met on the way.
+    pub notes: Vec<Note>,
+    /// The other change carried past this one: its effect when applied after the rebased
+    /// change's original.
+    pub over: Vec<Placed>,
+}
+
+/// Rebases the change `ops` (with shapes) over the concurrent change `over`, which applied
+/// first when `side` is [`Side::Later`].
+pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChange {
+    let mut out = RebasedChange::default();
+    let mut over: Vec<Placed> = over.to_vec();
+    for x in ops {
+        let mut pieces = vec![x.op.clone()];
+        let mut overwrites = false;
+        let mut dropped = None;
+        for y in &over {
+            let mut next = Vec::with_capacity(pieces.len());
+            for piece in &pieces {
+                match rebase_op(piece, &y.op, y.shape, side) {
+                    Rebased::Keep(ops) => next.extend(ops),
+                    Rebased::Overwrites(op) => {
+                        overwrites = true;
+                        next.push(op);
+                    }
+                    Rebased::Drop(reason) => dropped = Some(reason),
+                }
+            }
+            pieces = next;
+            if pieces.is_empty() {
+                break;
+            }
+        }
+        match (dropped, pieces.is_empty()) {
+            (Some(reason), true) => out.notes.push(Note::Dropped {
+                op: x.op.clone(),
+                reason,
+            }),
+            _ => {
+                if overwrites {
+                    out.notes.push(Note::Overwrites {
+                        index: out.ops.len(),
+                    });
+                }
+                out.ops.extend(pieces);
+                // Carry `over` past x, so it lines up with x's successors.
+                over = carry(&over, x, side.flip());
+            }
+        }
+    }
+    out.over = over;
+    out
+}
+
+/// `over` rebased past `x` (which is on `side` relative to each of them).
+fn carry(over: &[Placed], x: &Placed, side: Side) -> Vec<Placed> {
+    over.iter().flat_map(|y| carry_past(y, x, side)).collect()
+}
+
+/// `y`, sequenced before `x` and defined on the same document, carried past `x`: what y's
+/// effect is after x, given that x was rebased over y.
+pub(crate) fn carry_one(y: &Placed, x: &Placed) -> Vec<Placed> {
+    carry_past(y, x, Side::Earlier)
+}
+
+fn carry_past(y: &Placed, x: &Placed, side: Side) -> Vec<Placed> {
+    match rebase_op(&y.op, &x.op, x.shape, side) {
+        Rebased::Keep(ops) => ops
+            .into_iter()
+            .map(|op| Placed { op, shape: y.shape })
+            .collect(),
+        Rebased::Overwrites(op) => vec![Placed { op, shape: y.shape }],
+        Rebased::Drop(_) => Vec::new(),
+    }
+}
+
+/// Rebases `x` over `y` (whose shape is `shape`), both defined on the same document.
+pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Rebased {
+    use Operation as O;
+    // Same-place cases first: the conflict table's rows about one location.
+    match (x, y) {
+        // Both move the same item: the later destination wins; the item stays single.
+        (
+            O::Move {
+                from: xf,
+                path: xt,
+                index,
+            },
+            O::Move {
+                from: yf, path: yt, ..
+            },
+        ) if xf == yf => {
+            return match side {
+                Side::Later if xt == yt => Rebased::Keep(Vec::new()),
+                Side::Later => Rebased::Keep(vec![O::Move {
+                    from: yt.clone(),
+                    path: xt.clone(),
+                    index: *index,
+                }]),
+                Side::Earlier => Rebased::Drop(DropReason::Overwritten),
+            };
+        }
+        // x removes the item y moved: it is removed at its new place.
+        (O::Remove { path }, O::Move { from, path: to, .. }) if path == from => {
+            return Rebased::Keep(vec![O::Remove { path: to.clone() }]);
+        }
+        // x moves the item y removed: nothing to move.
+        (O::Move { from, .. }, O::Remove { path }) if from == path => {
+            return Rebased::Drop(DropReason::Removed);
+        }
+        // Both remove the same thing.
+        (O::Remove { path: a }, O::Remove { path: b }) if a == b => {
+            return Rebased::Keep(Vec::new());
+        }
+        // Both splice one string: merge character by character.
+        (
+            O::Splice {
+                path: a,
+                pos,
+                del,
+                ins,
+            },
+            O::Splice {
+                path: b,
+                pos: ypos,
+                del: ydel,
+                ins: yins,
+            },
+        ) if a == b => {
+            return Rebased::Keep(merge_splices(
+                a,
+                (*pos, *del, ins),
+                (*ypos, *ydel, yins.chars().count()),
+                side,
+            ));
+        }
+        _ => {}
+    }
+    if let Some(outcome) = same_target(x, y, shape, side) {
+        return outcome;
+    }
+    // Otherwise only paths change.
+    let map = |p: &Pointer, insert: bool| map_path(p, y, shape, insert, side);
+    let inserts = |p: &Pointer| is_index(p);
+    let result = match x {
+        O::Add { path, value, index } => map(path, inserts(path)).map(|path| O::Add {
+            path,
+            value: value.clone(),
+            index: *index,
+        }),
+        O::Remove { path } => map(path, false).map(|path| O::Remove { path }),
+        O::Replace { path, value } => map(path, false).map(|path| O::Replace {
+            path,
+            value: value.clone(),
+        }),
+        O::Move { from, path, index } => map(from, false).and_then(|from| {
+            map(path, inserts(path)).map(|path| O::Move {
+                from,
+                path,
+                index: *index,
+            })
+        }),
+        O::Copy { from, path } => map(from, false)
+            .and_then(|from| map(path, inserts(path)).map(|path| O::Copy { from, path })),
+        O::Test { path, value } => map(path, false).map(|path| O::Test {
+            path,
+            value: value.clone(),
+        }),
+        O::Merge { path, value } => map(path, false).map(|path| O::Merge {
+            path,
+            value: value.clone(),
+        }),
+        O::Splice {
+            path,
+            pos,
+            del,
+            ins,
+        } => map(path, false).map(|path| O::Splice {
+            path,
+            pos: *pos,
+            del: *del,
+            ins: ins.clone(),
+        }),
+        O::Incr { path, by } => map(path, false).map(|path| O::Incr {
+            path,
+            by: by.clone(),
+        }),
+    };
+    match result {
+        Ok(op) => Rebased::Keep(vec![op]),
+        Err(reason) => Rebased::Drop(reason),
+    }
+}
+
+/// Whether the last token of `p` can be an array index (digits or `-`). Whether it *is* one is
+/// decided by the other operation's shape where it matters.
+fn is_index(p: &Pointer) -> bool {
+    p.last()
+        .is_some_and(|t| t == "-" || (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// What a write does to the value at its path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// Sets the whole value (add to a member or the root, replace, copy or move onto it).
+    Set,
+    /// Edits the value in place (splice, incr, merge).
+    Edit,
+    /// Removes it.
+    Remove,
+}
+
+/// The place `op` writes (as a whole value) and how, for operations that write one.
+fn write_of(op: &Operation, shape_in_array: bool) -> Option<(&Pointer, Write)> {
+    use Operation as O;
+    match op {
+        // An add or a move/copy into an array inserts a new item rather than writing one.
+        O::Add { path, .. } | O::Copy { path, .. } | O::Move { path, .. } if !shape_in_array => {
+            Some((path, Write::Set))
+        }
+        O::Replace { path, .. } => Some((path, Write::Set)),
+        O::Remove { path } => Some((path, Write::Remove)),
+        O::Splice { path, .. } | O::Incr { path, .. } | O::Merge { path, .. } => {
+            Some((path, Write::Edit))
+        }
+        _ => None,
+    }
+}
+
+/// The rows of the conflict table about two writes to one location (after mapping x's path).
+fn same_target(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Option<Rebased> {
+    use Operation as O;
+    // An x that inserts into an array never collides with a write: it makes a new item. When
+    // x's path is y's path, y's shape says whether their parent is an array.
+    let x_inserts =
+        matches!(x, O::Add { .. } | O::Copy { .. } | O::Move { .. }) && shape.path_in_array;
+    let (yp, yw) = write_of(y, shape.path_in_array)?;
+    if x_inserts || x.path() != yp {
+        return None;
+    }
+    let xw = match x {
+        O::Add { .. } | O::Replace { .. } | O::Copy { .. } | O::Move { .. } => Write::Set,
+        O::Remove { .. } => Write::Remove,
+        O::Splice { .. } | O::Incr { .. } | O::Merge { .. } => Write::Edit,
+        O::Test { .. } => return None,
+    };
+    let later = side == Side::Later;
+    Some(match (xw, yw) {
+        // Two writes of the whole value: the later one wins.
+        (Write::Set | Write::Remove, Write::Set | Write::Edit) => {
+            if later {
+                Rebased::Overwrites(x.clone())
+            } else {
+                Rebased::Drop(DropReason::Overwritten)
+            }
+        }
+        // y removed it; a later set puts it back where it can (object members), else drops.
+        (Write::Set, Write::Remove) => {
+            if !later {
+                Rebased::Drop(DropReason::Overwritten)
+            } else if shape.path_in_array {
+                Rebased::Drop(DropReason::Removed)
+            } else {
+                match x {
+                    O::Replace { path, value } | O::Add { path, value, .. } => {
+                        Rebased::Keep(vec![O::Add {
+                            path: path.clone(),
+                            value: value.clone(),
+                            index: None,
+                        }])
+                    }
+                    // A move or copy onto the removed member just adds it again.
+                    other => Rebased::Keep(vec![other.clone()]),
+                }
+            }
+        }
+        (Write::Remove, Write::Remove) => Rebased::Keep(Vec::new()),
+        // An edit in place of a value someone replaced or removed: dropped (the splice row),
+        // whichever came first, except that a merge applies to a replacement value.
+        (Write::Edit, Write::Set) => match x {
+            O::Merge { .. } if later => Rebased::Keep(vec![x.clone()]),
+            _ => Rebased::Drop(if later {
+                DropReason::Replaced
+            } else {
+                DropReason::Overwritten
+            }),
+        },
+        (Write::Edit, Write::Remove) => Rebased::Drop(DropReason::Removed),
+        // Two edits in place both apply (incr + incr; splices are merged before this point).
+        (Write::Edit, Write::Edit) => Rebased::Keep(vec![x.clone()]),
+    })
+}
+
+/// Maps a path of x through y. `insert` says the path is an insertion point of x (an array
+/// slot rather than an existing item).
+fn map_path(
+    q: &Pointer,
+    y: &Operation,
+    shape: Shape,
+    insert: bool,
+    side: Side,
+) -> Result<Pointer, DropReason> {
+    use Operation as O;
+    match y {
+        O::Add { path, .. } | O::Copy { path, .. } => {
+            if shape.path_in_array {
+                Ok(insert_shift(q, path, insert, side))
+            } else if path.is_proper_prefix_of(q) {
+                Err(DropReason::Replaced)
+            } else {
+                Ok(q.clone())
+            }
+        }
+        O::Replace { path, .. } => {
+            if path.is_proper_prefix_of(q) {
+                Err(DropReason::Replaced)
+            } else {
+                Ok(q.clone())
+            }
+        }
+        O::Remove { path } => {
+            if path.is_prefix_of(q) {
+                if q == path && insert && shape.path_in_array {
+                    Ok(q.clone())
+                } else {
+                    Err(DropReason::Removed)
+                }
+            } else if shape.path_in_array {
+                Ok(remove_shift(q, path))
+            } else {
+                Ok(q.clone())
+            }
+        }
+        O::Move { from, path: to, .. } => {
+            let at_slot = q == from && insert && shape.from_in_array;
+            if from.is_prefix_of(q) && !at_slot {
+                // The item moved: follow it.
+                let mut tokens: Vec<Token> = to.tokens().to_vec();
+                tokens.extend(q.tokens().iter().skip(from.len()).cloned());
+                return Ok(Pointer::from_tokens(tokens));
+            }
+            let q = if shape.from_in_array {
+                remove_shift(q, from)
+            } else {
+                q.clone()
+            };
+            if shape.path_in_array {
+                Ok(insert_shift(&q, to, insert, side))
+            } else if to.is_proper_prefix_of(&q) {
+                Err(DropReason::Replaced)
+            } else {
+                Ok(q)
+            }
+        }
+        O::Test { .. } | O::Merge { .. } | O::Splice { .. } | O::Incr { .. } => Ok(q.clone()),
+    }
+}
+
+/// The index token of `q` at the depth of `slot`'s parent array, if `q` passes through it.
+fn index_through(q: &Pointer, slot: &Pointer) -> Option<(usize, usize, usize)> {
+    let depth = slot.len().checked_sub(1)?;
+    if q.len() <= depth || q.tokens().get(..depth) != slot.tokens().get(..depth) {
+        return None;
+    }
+    let j = parse_slot(q.tokens().get(depth)?)?;
+    let i = parse_slot(slot.tokens().get(depth)?)?;
+    Some((depth, i, j))
+}
+
+fn parse_slot(token: &str) -> Option<usize> {
+    if token == "-" {
+        Some(usize::MAX)
+    } else {
+        token.parse().ok()
+    }
+}
+
+fn with_index(q: &Pointer, depth: usize, j: usize) -> Pointer {
+    let mut tokens = q.tokens().to_vec();
+    if let Some(t) = tokens.get_mut(depth) {
+        *t = Token::from(j.to_string());
+    }
+    Pointer::from_tokens(tokens)
+}
+
+/// `q` after an item was inserted at `slot` (an array index path).
+fn insert_shift(q: &Pointer, slot: &Pointer, insert: bool, side: Side) -> Pointer {
+    let Some((depth, i, j)) = index_through(q, slot) else {
+        return q.clone();
+    };
+    if j == usize::MAX || i == usize::MAX {
+        return q.clone();
+    }
+    let own_slot = insert && q.len() == depth + 1;
+    if j > i || (j == i && !(own_slot && side == Side::Earlier)) {
+        with_index(q, depth, j + 1)
+    } else {
+        q.clone()
+    }
+}
+
+/// `q` after the item at `slot` was removed (`q` is not inside it).
+fn remove_shift(q: &Pointer, slot: &Pointer) -> Pointer {
+    match index_through(q, slot) {
+        Some((depth, i, j)) if j != usize::MAX && j > i => with_index(q, depth, j - 1),
+        _ => q.clone(),
+    }
+}
+
+/// x's splice `(pos, del, ins)` rebased over y's splice `(pos, del, inserted length)` of the
+/// same string. Deletions of both apply, each character once; both insertions are kept, y's
+/// first at the same position when x is later.
+fn merge_splices(
+    path: &Pointer,
+    x: (usize, usize, &String),
+    y: (usize, usize, usize),
+    side: Side,
+) -> Vec<Operation> {
+    let (xs, xdel, ins) = x;
+    let (ys, ydel, ylen) = y;
+    let (xe, ye) = (xs + xdel, ys + ydel);
+    // x's deletion, in two parts: before y's range and after it.
+    let d1 = xe.min(ys).saturating_sub(xs);
+    let d2 = xe.saturating_sub(xs.max(ye));
+    let start2 = xs.max(ye) - ydel + ylen;
+    let at = if xs < ys {
+        xs
+    } else if xs > ye {
+        xs - ydel + ylen
+    } else if xs == ys && side == Side::Earlier {
+        ys
+    } else {
+        ys + ylen
+    };
+    let ins_len = ins.chars().count();
+    let splice = |pos, del, ins: &str| Operation::Splice {
+        path: path.clone(),
+        pos,
+        del,
+        ins: ins.to_owned(),
+    };
+    let mut out = Vec::new();
+    if d1 > 0 {
+        out.push(splice(xs, d1, ins));
+        if d2 > 0 {
+            out.push(splice(start2 - d1 + ins_len, d2, ""));
+        }
+    } else if d2 > 0 && start2 == at {
+        out.push(splice(at, d2, ins));
+    } else if d2 > 0 {
+        // The insertion point comes before y's text, the remaining deletion after it.
+        out.push(splice(start2, d2, ""));
+        if !ins.is_empty() {
+            out.push(splice(at, 0, ins));
+        }
+    } else if !ins.is_empty() {
+        out.push(splice(at, 0, ins));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_after(start: &str, ops: &[Operation]) -> String {
+        let mut doc = Value::from(start);
+        crate::apply::apply(&mut doc, ops).unwrap();
+        doc.as_text().unwrap().to_string()
+    }
+
+    #[test]
+    fn concurrent_splices_keep_both_edits() {
+        let p = Pointer::root();
+        // "hello world": A inserts "big " at 6, B deletes "hello " (0..6) and inserts "HI ".
+        let a = Operation::Splice {
+            path: p.clone(),
+            pos: 6,
+            del: 0,
+            ins: "big ".into(),
+        };
+        let b = Operation::Splice {
+            path: p,
+            pos: 0,
+            del: 6,
+            ins: "HI ".into(),
+        };
+        let b2 = rebase_op(&b, &a, Shape::default(), Side::Later);
+        let Rebased::Keep(b2) = b2 else { panic!() };
+        let after_a = text_after("hello world", &[a]);
+        assert_eq!(text_after(&after_a, &b2), "HI big world");
+    }
+
+    #[test]
+    fn overlapping_deletions_delete_each_character_once() {
+        let p = Pointer::root();
+        let a = Operation::Splice {
+            path: p.clone(),
+            pos: 2,
+            del: 4,
+            ins: "X".into(),
+        }; // ab[cdef]gh
+        let b = Operation::Splice {
+            path: p,
+            pos: 0,
+            del: 4,
+            ins: "Y".into(),
+        }; // [abcd]efgh
+        let Rebased::Keep(b2) = rebase_op(&b, &a, Shape::default(), Side::Later) else {
+            panic!()
+        };
+        let Rebased::Keep(a2) = rebase_op(&a, &b, Shape::default(), Side::Earlier) else {
+            panic!()
+        };
+        let one = text_after(&text_after("abcdefgh", &[a]), &b2);
+        let two = text_after(&text_after("abcdefgh", &[b]), &a2);
+        assert_eq!(one, "YXgh");
+        assert_eq!(one, two);
+    }
+}

@@ -1,0 +1,734 @@
+//! The Replica: one per window. It applies local edits at once, keeps at most one change in
+//! flight and buffers the rest, and folds in what the relay says.
+//!
+//! The replica holds one document, the *view*: the confirmed state (the Authority's, at
+//! [`Replica::rev`]) with the pending local changes applied on top. Each pending change keeps its
+//! inverse, so the confirmed state is always one undo away: a foreign change is applied by
+//! taking the pending changes off, applying it, rebasing the pending changes over it and putting
+//! them back. Methods take what happened and return [`Event`]s, including the messages to send;
+//! the replica does no IO.
+//!
+//! ```
+//! use sync_core::replica::{Event, Replica};
+//! use sync_core::protocol::{CatchUp, ClientId, ClientMessage, Revision, Role, ServerMessage};
+//! use sync_core::{Change, Value};
+//!
+//! let mut replica = Replica::new(ClientId::from("ann"), "Ann");
+//! replica.receive(ServerMessage::Welcome {
+//!     protocol: 1, rev: Revision(7), role: Role::Write, client_seq: None,
+//!     catch_up: CatchUp::Snapshot { doc: Value::parse(r#"{"n": 1}"#)? }, peers: vec![],
+//! });
+//! // A local edit shows at once and yields the message to send.
+//! let events = replica.edit(&Change::from_json(r#"[{"op": "incr", "path": "/n", "by": 1}]"#)?.0)?;
+//! assert_eq!(replica.view().to_json(), r#"{"n":2}"#);
+//! assert!(matches!(&events[..], [Event::Send(ClientMessage::Submit { seq: 1, base_rev: Revision(7), .. })]));
+//! // The ack confirms it.
+//! replica.receive(ServerMessage::Ack { seq: 1, rev: Revision(8), ops: None, conflicts: vec![], hash: None });
+//! assert_eq!((replica.rev(), replica.pending()), (Some(Revision(8)), 0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::apply::ApplyError;
+use crate::authority::apply_placed;
+use crate::op::{Change, Operation};
+use crate::protocol::{
+    CatchUp, ClientId, ClientMessage, Commit, Conflict, PROTOCOL_VERSION, Peer, Revision, Role,
+    ServerMessage, state_hash,
+};
+use crate::rebase::{Placed, Shape, Side, rebase_change};
+use crate::value::Value;
+
+/// Undo entries kept; older ones are forgotten.
+pub const UNDO_LIMIT: usize = 200;
+
+/// What the app should know or do after a replica call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Send this message to the relay.
+    Send(ClientMessage),
+    /// The view changed because of someone else (or a resync): redraw.
+    Changed,
+    /// Conflicts decided by the relay that involve this replica's work or that it caused.
+    Conflicts(Vec<Conflict>),
+    /// The relay refused a local change; it is gone from the view.
+    Rejected {
+        /// The change as it was last sent.
+        ops: Vec<Operation>,
+        /// Why, machine-readable.
+        code: String,
+        /// Why, for people.
+        message: String,
+    },
+    /// After a resync, a pending local change no longer applied; it is gone from the view.
+    Lost {
+        /// The change.
+        ops: Vec<Operation>,
+        /// Why it no longer applies.
+        error: String,
+    },
+    /// The replica's state disagreed with the relay's; it asked for a snapshot to heal.
+    Diverged {
+        /// The revision at which the hashes differed.
+        rev: Revision,
+    },
+    /// Connected and caught up.
+    Welcomed {
+        /// What this connection may do.
+        role: Role,
+    },
+    /// The peers changed.
+    Presence(Vec<Peer>),
+    /// Changes asked for with [`ClientMessage::History`].
+    History(Vec<Commit>),
+    /// A document asked for with [`ClientMessage::Snapshot`].
+    Snapshot {
+        /// Its revision.
+        rev: Revision,
+        /// The document.
+        doc: Value,
+    },
+    /// The relay reported an error.
+    Error {
+        /// Machine-readable.
+        code: String,
+        /// For people.
+        message: String,
+    },
+}
+
+/// A local change not yet confirmed.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// Set once sent.
+    seq: Option<u64>,
+    /// As applied to the view, with shapes.
+    ops: Vec<Placed>,
+    /// Takes it off the view.
+    inverse: Change,
+}
+
+impl Pending {
+    fn ops(&self) -> Vec<Operation> {
+        self.ops.iter().map(|p| p.op.clone()).collect()
+    }
+}
+
+/// The client-side state machine of one document.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    client: ClientId,
+    name: String,
+    view: Value,
+    rev: Option<Revision>,
+    inflight: Option<Pending>,
+    buffer: Option<Pending>,
+    next_seq: u64,
+    undo: Vec<Vec<Placed>>,
+    redo: Vec<Vec<Placed>>,
+    connected: bool,
+    role: Role,
+    resyncing: bool,
+}
+
+/// A replica's durable state: enough to restart offline and sync later, exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaState {
+    /// The replica's id.
+    pub client: ClientId,
+    /// Its author's display name.
+    pub name: String,
+    /// The last confirmed revision (absent before the first sync).
+    pub rev: Option<Revision>,
+    /// The confirmed document at `rev`.
+    pub confirmed: Value,
+    /// Pending local changes, oldest first; `seq` is set on those already sent.
+    pub pending: Vec<PendingState>,
+    /// The next sequence number to use.
+    pub next_seq: u64,
+    /// Undo entries (inverse changes), most recent last.
+    pub undo: Vec<Vec<Operation>>,
+    /// Redo entries, most recent last.
+    pub redo: Vec<Vec<Operation>>,
+}
+
+/// A pending change in [`ReplicaState`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingState {
+    /// Its sequence number, if it was sent.
+    pub seq: Option<u64>,
+    /// Its operations.
+    pub ops: Vec<Operation>,
+}
+
+impl Replica {
+    /// A replica that holds nothing yet; its first welcome brings the document.
+    pub fn new(client: ClientId, name: &str) -> Replica {
+        Replica::with_document(client, name, Value::Null, None)
+    }
+
+    /// A replica holding `doc` confirmed at `rev` (`None`: a local document never synced).
+    pub fn with_document(
+        client: ClientId,
+        name: &str,
+        doc: Value,
+        rev: Option<Revision>,
+    ) -> Replica {
+        Replica {
+            client,
+            name: name.to_owned(),
+            view: doc,
+            rev,
+            inflight: None,
+            buffer: None,
+            next_seq: 1,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            connected: false,
+            role: Role::Write,
+            resyncing: false,
+        }
+    }
+
+    /// The document as the user sees it: confirmed state plus pending local changes.
+    pub fn view(&self) -> &Value {
+        &self.view
+    }
+
+    /// The confirmed revision.
+    pub fn rev(&self) -> Option<Revision> {
+        self.rev
+    }
+
+    /// This replica's id.
+    pub fn client(&self) -> &ClientId {
+        &self.client
+    }
+
+    /// The number of local changes not yet confirmed (in flight and buffered).
+    pub fn pending(&self) -> usize {
+        usize::from(self.inflight.is_some()) + usize::from(self.buffer.is_some())
+    }
+
+    /// Whether there is something to undo / redo.
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    /// Whether there is something to redo.
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    /// Whether a welcome arrived on the current connection.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// The `hello` to send on a new connection.
+    pub fn hello(&self, doc: &str, token: Option<String>) -> ClientMessage {
+        ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            doc: doc.to_owned(),
+            client: self.client.clone(),
+            token,
+            last_rev: self.rev,
+            name: self.name.clone(),
+        }
+    }
+
+    /// The connection dropped: nothing is sent until the next welcome.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.resyncing = false;
+    }
+
+    /// Applies a local edit to the view at once. Returns the submit to send, if the edit can be
+    /// sent now. On error nothing changed.
+    pub fn edit(&mut self, ops: &[Operation]) -> Result<Vec<Event>, ApplyError> {
+        let inverse = self.apply_local(ops)?;
+        self.undo.push(inverse);
+        if self.undo.len() > UNDO_LIMIT {
+            self.undo.remove(0);
+        }
+        self.redo.clear();
+        Ok(self.flush())
+    }
+
+    /// Undoes the most recent local change still undoable (rebased over everything since).
+    /// An entry that no longer applies is discarded and its error returned.
+    pub fn undo(&mut self) -> Result<Vec<Event>, ApplyError> {
+        let Some(entry) = self.undo.pop() else {
+            return Ok(Vec::new());
+        };
+        let inverse = self.apply_local(&ops_of(&entry))?;
+        self.redo.push(inverse);
+        Ok(self.flush())
+    }
+
+    /// Redoes the most recently undone change.
+    pub fn redo(&mut self) -> Result<Vec<Event>, ApplyError> {
+        let Some(entry) = self.redo.pop() else {
+            return Ok(Vec::new());
+        };
+        let inverse = self.apply_local(&ops_of(&entry))?;
+        self.undo.push(inverse);
+        Ok(self.flush())
+    }
+
+    /// Applies `ops` to the view as a pending change; returns their inverse, placed in the view.
+    fn apply_local(&mut self, ops: &[Operation]) -> Result<Vec<Placed>, ApplyError> {
+        let ops: Vec<Operation> = ops
+            .iter()
+            .map(|op| crate::authority::canonical(op, &self.view))
+            .collect();
+        let (placed, inverse) = apply_placed(&mut self.view, &ops)?;
+        let undo = place(&inverse.0, &self.view);
+        match &mut self.buffer {
+            Some(buffer) => {
+                buffer.ops.extend(placed);
+                let mut combined = inverse.0;
+                combined.append(&mut buffer.inverse.0);
+                buffer.inverse = Change(combined);
+            }
+            None => {
+                self.buffer = Some(Pending {
+                    seq: None,
+                    ops: placed,
+                    inverse,
+                });
+            }
+        }
+        Ok(undo)
+    }
+
+    /// Sends the buffer if nothing is in flight.
+    fn flush(&mut self) -> Vec<Event> {
+        if self.inflight.is_some() || !self.connected || self.role == Role::Read {
+            return Vec::new();
+        }
+        let (Some(mut buffer), Some(rev)) = (self.buffer.take(), self.rev) else {
+            return Vec::new();
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        buffer.seq = Some(seq);
+        let submit = ClientMessage::Submit {
+            seq,
+            base_rev: rev,
+            ops: buffer.ops(),
+        };
+        self.inflight = Some(buffer);
+        vec![Event::Send(submit)]
+    }
+
+    /// Folds in a message from the relay.
+    pub fn receive(&mut self, message: ServerMessage) -> Vec<Event> {
+        match message {
+            ServerMessage::Welcome {
+                rev,
+                role,
+                client_seq,
+                catch_up,
+                peers,
+                ..
+            } => self.welcome(rev, role, client_seq, catch_up, peers),
+            ServerMessage::Ack {
+                seq,
+                rev,
+                ops,
+                conflicts,
+                hash,
+            } => {
+                let mut events = self.ack(seq, rev, ops, hash);
+                if !conflicts.is_empty() {
+                    events.push(Event::Conflicts(conflicts));
+                }
+                events.extend(self.flush());
+                events
+            }
+            ServerMessage::Applied { commit, hash } => {
+                let mut events = self.foreign(commit, hash);
+                events.extend(self.flush());
+                events
+            }
+            ServerMessage::Reject { seq, code, message } => {
+                let mut events = self.reject(seq, code, message);
+                events.extend(self.flush());
+                events
+            }
+            ServerMessage::Presence { peers } => vec![Event::Presence(peers)],
+            ServerMessage::History { changes } => vec![Event::History(changes)],
+            ServerMessage::Snapshot { rev, doc } => {
+                if self.resyncing {
+                    self.resyncing = false;
+                    let mut events = self.reset(doc, rev, false);
+                    events.extend(self.flush());
+                    events
+                } else {
+                    vec![Event::Snapshot { rev, doc }]
+                }
+            }
+            ServerMessage::Error { code, message } => vec![Event::Error { code, message }],
+        }
+    }
+
+    fn welcome(
+        &mut self,
+        rev: Revision,
+        role: Role,
+        client_seq: Option<u64>,
+        catch_up: CatchUp,
+        peers: Vec<Peer>,
+    ) -> Vec<Event> {
+        self.role = role;
+        self.resyncing = false;
+        let mut events = Vec::new();
+        let inflight_seq = self.inflight.as_ref().and_then(|p| p.seq);
+        match catch_up {
+            CatchUp::Changes { changes } => {
+                for commit in changes {
+                    if commit.client == self.client && Some(commit.seq) == inflight_seq {
+                        events.extend(self.ack(commit.seq, commit.rev, Some(commit.ops), None));
+                        if !commit.conflicts.is_empty() {
+                            events.push(Event::Conflicts(commit.conflicts));
+                        }
+                    } else {
+                        events.extend(self.foreign(commit, None));
+                    }
+                }
+                if self.rev != Some(rev) {
+                    // The changes did not reach the announced head: start over from a snapshot.
+                    self.resyncing = true;
+                    events.push(Event::Send(ClientMessage::Snapshot { rev: None }));
+                }
+            }
+            CatchUp::Snapshot { doc } => {
+                let applied =
+                    matches!((client_seq, inflight_seq), (Some(done), Some(s)) if done >= s);
+                events.extend(self.reset(doc, rev, applied));
+            }
+        }
+        self.connected = true;
+        events.push(Event::Presence(peers));
+        events.push(Event::Welcomed { role });
+        // A change still in flight was not applied: send it again, same sequence number.
+        if let (Some(inflight), Some(rev)) = (&self.inflight, self.rev)
+            && let Some(seq) = inflight.seq
+        {
+            events.push(Event::Send(ClientMessage::Submit {
+                seq,
+                base_rev: rev,
+                ops: inflight.ops(),
+            }));
+        }
+        events.extend(self.flush());
+        events
+    }
+
+    /// Takes the pending changes off the view, leaving the confirmed state; returns them
+    /// (in flight first).
+    fn take_pending(&mut self) -> (Option<Pending>, Option<Pending>) {
+        for pending in [&self.buffer, &self.inflight].into_iter().flatten() {
+            let restored = pending.inverse.apply(&mut self.view);
+            debug_assert!(restored.is_ok(), "pending inverse failed: {restored:?}");
+        }
+        (self.inflight.take(), self.buffer.take())
+    }
+
+    /// Rebases a pending change over `over` (applied just before) and puts it back on the view.
+    /// Returns the change and `over` carried past it.
+    fn put_back(&mut self, pending: &Pending, over: &[Placed]) -> (Option<Pending>, Vec<Placed>) {
+        let rebased = rebase_change(&pending.ops, over, Side::Later);
+        let carried = rebased.over;
+        match apply_placed(&mut self.view, &rebased.ops) {
+            Ok((ops, inverse)) => (
+                Some(Pending {
+                    seq: pending.seq,
+                    ops,
+                    inverse,
+                }),
+                carried,
+            ),
+            // It no longer applies (a test failed, say): the relay will say so for a change in
+            // flight; locally it is gone.
+            Err(_) => (
+                pending.seq.map(|seq| Pending {
+                    seq: Some(seq),
+                    ops: Vec::new(),
+                    inverse: Change::default(),
+                }),
+                carried,
+            ),
+        }
+    }
+
+    /// Applies `ops` (placed by the caller) under the pending changes and rebases everything
+    /// local over them. Returns `ops` as they affected the view.
+    fn under_pending(&mut self, over: Vec<Placed>) -> Vec<Placed> {
+        let (inflight, buffer) = (self.inflight.take(), self.buffer.take());
+        let mut over = over;
+        if let Some(p) = inflight {
+            let (p, carried) = self.put_back(&p, &over);
+            self.inflight = p;
+            over = carried;
+        }
+        if let Some(p) = buffer {
+            let (p, carried) = self.put_back(&p, &over);
+            self.buffer = p.filter(|p| !p.ops.is_empty());
+            over = carried;
+        }
+        // Undo and redo entries live in the view: the top one applies to it as it is, each one
+        // below to the view the one above leaves. Rebase them down the stack, carrying what the
+        // view received past each.
+        for stack in [&mut self.undo, &mut self.redo] {
+            let mut received = over.clone();
+            for entry in stack.iter_mut().rev() {
+                let rebased = rebase_change(entry, &received, Side::Later);
+                *entry = place(&rebased.ops, &self.view);
+                received = rebased.over;
+            }
+            stack.retain(|entry| !entry.is_empty());
+        }
+        over
+    }
+
+    fn foreign(&mut self, commit: Commit, hash: Option<u64>) -> Vec<Event> {
+        if commit.client == self.client
+            && self.inflight.as_ref().and_then(|p| p.seq) == Some(commit.seq)
+        {
+            return self.ack(commit.seq, commit.rev, Some(commit.ops), hash);
+        }
+        if self.rev.is_some_and(|r| commit.rev <= r) {
+            return Vec::new(); // already have it
+        }
+        let (inflight, buffer) = self.take_pending();
+        self.inflight = inflight;
+        self.buffer = buffer;
+        let Ok((placed, _)) = apply_placed(&mut self.view, &commit.ops) else {
+            return self.diverged(commit.rev);
+        };
+        self.rev = Some(commit.rev);
+        if let Some(expected) = hash
+            && state_hash(&self.view) != expected
+        {
+            return self.diverged(commit.rev);
+        }
+        self.under_pending(placed);
+        let mut events = vec![Event::Changed];
+        if !commit.conflicts.is_empty() {
+            events.push(Event::Conflicts(commit.conflicts));
+        }
+        events
+    }
+
+    fn ack(
+        &mut self,
+        seq: u64,
+        rev: Revision,
+        ops: Option<Vec<Operation>>,
+        hash: Option<u64>,
+    ) -> Vec<Event> {
+        let Some(inflight) = self.inflight.take_if(|p| p.seq == Some(seq)) else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        match ops.filter(|server| *server != inflight.ops()) {
+            // The relay applied what the view has: it is confirmed as it stands.
+            None => self.rev = Some(rev),
+            // The relay's version differs: it replaces ours, under the buffer.
+            Some(server) => {
+                if self.replace_inflight(&inflight, Some(&server)).is_err() {
+                    return self.diverged(rev);
+                }
+                self.rev = Some(rev);
+                events.push(Event::Changed);
+            }
+        }
+        if let Some(expected) = hash
+            && self.confirmed_hash() != expected
+        {
+            return self.diverged(rev);
+        }
+        events
+    }
+
+    fn reject(&mut self, seq: u64, code: String, message: String) -> Vec<Event> {
+        let Some(inflight) = self.inflight.take_if(|p| p.seq == Some(seq)) else {
+            return Vec::new();
+        };
+        let ops = inflight.ops();
+        if self.replace_inflight(&inflight, None).is_err() {
+            let rev = self.rev.unwrap_or_default();
+            return self.diverged(rev);
+        }
+        vec![Event::Rejected { ops, code, message }, Event::Changed]
+    }
+
+    /// Takes the (already detached) change `inflight` off the view and applies `server` in its
+    /// place (nothing, for a rejection); the buffer and the undo stacks are rebased over the
+    /// difference.
+    fn replace_inflight(
+        &mut self,
+        inflight: &Pending,
+        server: Option<&[Operation]>,
+    ) -> Result<(), ()> {
+        if let Some(buffer) = &self.buffer {
+            let restored = buffer.inverse.apply(&mut self.view);
+            debug_assert!(restored.is_ok());
+        }
+        let (mut over, _) = apply_placed(&mut self.view, &inflight.inverse.0).map_err(|_| ())?;
+        if let Some(server) = server {
+            let (placed, _) = apply_placed(&mut self.view, server).map_err(|_| ())?;
+            over.extend(placed);
+        }
+        self.under_pending(over);
+        Ok(())
+    }
+
+    fn confirmed_hash(&mut self) -> u64 {
+        let (inflight, buffer) = self.take_pending();
+        let hash = state_hash(&self.view);
+        for pending in [&inflight, &buffer].into_iter().flatten() {
+            let redone = apply_placed(&mut self.view, &pending.ops());
+            debug_assert!(redone.is_ok());
+        }
+        self.inflight = inflight;
+        self.buffer = buffer;
+        hash
+    }
+
+    fn diverged(&mut self, rev: Revision) -> Vec<Event> {
+        self.resyncing = true;
+        vec![
+            Event::Diverged { rev },
+            Event::Send(ClientMessage::Snapshot { rev: None }),
+        ]
+    }
+
+    /// Replaces the confirmed state with `doc` at `rev` and replays pending work on it, keeping
+    /// what still applies. `inflight_applied`: the change in flight is already in `doc`.
+    fn reset(&mut self, doc: Value, rev: Revision, inflight_applied: bool) -> Vec<Event> {
+        let (inflight, buffer) = self.take_pending();
+        self.view = doc;
+        self.rev = Some(rev);
+        self.undo.clear();
+        self.redo.clear();
+        let mut events = vec![Event::Changed];
+        let inflight = inflight.filter(|_| !inflight_applied);
+        for (i, pending) in [inflight, buffer].into_iter().flatten().enumerate() {
+            let ops = pending.ops();
+            match apply_placed(&mut self.view, &ops) {
+                Ok((placed, inverse)) => {
+                    let replayed = Pending {
+                        seq: pending.seq,
+                        ops: placed,
+                        inverse,
+                    };
+                    if i == 0 && pending.seq.is_some() {
+                        self.inflight = Some(replayed);
+                    } else {
+                        self.merge_into_buffer(replayed);
+                    }
+                }
+                Err(e) => events.push(Event::Lost {
+                    ops,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        events
+    }
+
+    fn merge_into_buffer(&mut self, pending: Pending) {
+        match &mut self.buffer {
+            Some(buffer) => {
+                buffer.ops.extend(pending.ops);
+                let mut inverse = pending.inverse.0;
+                inverse.append(&mut buffer.inverse.0);
+                buffer.inverse = Change(inverse);
+            }
+            None => {
+                self.buffer = Some(Pending {
+                    seq: None,
+                    ..pending
+                });
+            }
+        }
+    }
+
+    /// The replica's durable state.
+    pub fn save(&self) -> ReplicaState {
+        let mut confirmed = self.view.clone();
+        for pending in [&self.buffer, &self.inflight].into_iter().flatten() {
+            let restored = pending.inverse.apply(&mut confirmed);
+            debug_assert!(restored.is_ok());
+        }
+        let pending = [&self.inflight, &self.buffer]
+            .into_iter()
+            .flatten()
+            .map(|p| PendingState {
+                seq: p.seq,
+                ops: p.ops(),
+            })
+            .collect();
+        ReplicaState {
+            client: self.client.clone(),
+            name: self.name.clone(),
+            rev: self.rev,
+            confirmed,
+            pending,
+            next_seq: self.next_seq,
+            undo: self.undo.iter().map(|e| ops_of(e)).collect(),
+            redo: self.redo.iter().map(|e| ops_of(e)).collect(),
+        }
+    }
+
+    /// A replica restored from its durable state, disconnected. Pending changes that no longer
+    /// apply to the confirmed document (which would mean the state was tampered with) are
+    /// returned as [`Event::Lost`].
+    pub fn restore(state: ReplicaState) -> (Replica, Vec<Event>) {
+        let mut replica =
+            Replica::with_document(state.client, &state.name, state.confirmed, state.rev);
+        replica.next_seq = state.next_seq;
+        let mut events = Vec::new();
+        for (i, pending) in state.pending.into_iter().enumerate() {
+            match apply_placed(&mut replica.view, &pending.ops) {
+                Ok((ops, inverse)) => {
+                    let p = Pending {
+                        seq: pending.seq,
+                        ops,
+                        inverse,
+                    };
+                    if i == 0 && pending.seq.is_some() {
+                        replica.inflight = Some(p);
+                    } else {
+                        replica.merge_into_buffer(p);
+                    }
+                }
+                Err(e) => events.push(Event::Lost {
+                    ops: pending.ops,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        replica.undo = state.undo.iter().map(|e| place(e, &replica.view)).collect();
+        replica.redo = state.redo.iter().map(|e| place(e, &replica.view)).collect();
+        (replica, events)
+    }
+}
+
+fn ops_of(placed: &[Placed]) -> Vec<Operation> {
+    placed.iter().map(|p| p.op.clone()).collect()
+}
+
+/// `ops` with the shapes they have in `doc` (exact for the first, close for the rest).
+fn place(ops: &[Operation], doc: &Value) -> Vec<Placed> {
+    ops.iter()
+        .map(|op| Placed {
+            op: op.clone(),
+            shape: Shape::of(op, doc),
+        })
+        .collect()
+}

@@ -1,0 +1,293 @@
+//! DESIGN.md's conflict table, one test per row, through the Authority: A and B are made on
+//! the same revision, A is sequenced first, B is rebased over it.
+
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+use sync_core::protocol::{
+    ClientId, Commit, Conflict, ConflictKind, Revision, Role, ServerMessage,
+};
+use sync_core::rebase::DropReason;
+use sync_core::{Change, Value};
+
+struct Run {
+    doc: Value,
+    b: Result<Commit, (String, String)>,
+}
+
+/// Applies A then B, both made on revision 0 of `doc`.
+fn concurrent(doc: &str, a: &str, b: &str) -> Run {
+    let mut authority = Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default());
+    let (ann, bob) = (ClientId::from("ann"), ClientId::from("bob"));
+    let submit = |authority: &mut Authority, client: &ClientId, author: &str, ops: &str| {
+        authority.submit(&Submission {
+            client,
+            author,
+            role: Role::Write,
+            seq: 1,
+            base_rev: Revision(0),
+            ops: Change::from_json(ops).unwrap().0,
+            now: 1000,
+        })
+    };
+    let Outcome::Applied { .. } = submit(&mut authority, &ann, "Ann", a) else {
+        panic!("A applies")
+    };
+    let b = match submit(&mut authority, &bob, "Bob", b) {
+        Outcome::Applied {
+            commit,
+            ack,
+            broadcast,
+        } => {
+            // The sender and everyone else hear of the same conflicts.
+            let ServerMessage::Ack { conflicts, .. } = ack else {
+                panic!()
+            };
+            let ServerMessage::Applied { commit: told, .. } = broadcast else {
+                panic!()
+            };
+            assert_eq!(conflicts, commit.conflicts);
+            assert_eq!(told, commit);
+            Ok(commit)
+        }
+        Outcome::Rejected {
+            reject: ServerMessage::Reject { code, message, .. },
+        } => Err((code, message)),
+        other => panic!("unexpected {other:?}"),
+    };
+    Run {
+        doc: authority.document().clone(),
+        b,
+    }
+}
+
+fn json(v: &Value) -> String {
+    v.to_json()
+}
+
+fn only_conflict(run: &Run) -> Conflict {
+    let commit = run.b.as_ref().expect("B applies");
+    assert_eq!(commit.conflicts.len(), 1, "{:?}", commit.conflicts);
+    commit.conflicts[0].clone()
+}
+
+#[test]
+fn both_set_the_same_key_b_wins_and_a_value_is_kept_as_a_conflict() {
+    let run = concurrent(
+        r#"{"title": "Draft"}"#,
+        r#"[{"op": "replace", "path": "/title", "value": "Ann's"}]"#,
+        r#"[{"op": "replace", "path": "/title", "value": "Bob's"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"title":"Bob's"}"#);
+    let c = only_conflict(&run);
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/title");
+    assert_eq!(c.value, Some(Value::from("Ann's")));
+    assert_eq!(
+        (c.loser.client.0.as_str(), c.winner.client.0.as_str()),
+        ("ann", "bob")
+    );
+    assert_eq!(c.rev, Revision(2));
+}
+
+#[test]
+fn both_add_the_same_new_key_b_wins() {
+    let run = concurrent(
+        r#"{}"#,
+        r#"[{"op": "add", "path": "/k", "value": 1}]"#,
+        r#"[{"op": "add", "path": "/k", "value": 2}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"k":2}"#);
+    assert_eq!(only_conflict(&run).value, Some(Value::from(1)));
+}
+
+#[test]
+fn an_insert_before_b_index_shifts_it_up() {
+    let run = concurrent(
+        r#"{"l": ["a", "b", "c"]}"#,
+        r#"[{"op": "add", "path": "/l/0", "value": "x"}]"#,
+        r#"[{"op": "replace", "path": "/l/2", "value": "C"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":["x","a","b","C"]}"#);
+}
+
+#[test]
+fn a_removal_before_b_index_shifts_it_down() {
+    let run = concurrent(
+        r#"{"l": ["a", "b", "c"]}"#,
+        r#"[{"op": "remove", "path": "/l/0"}]"#,
+        r#"[{"op": "replace", "path": "/l/2", "value": "C"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":["b","C"]}"#);
+}
+
+#[test]
+fn a_removed_ancestor_drops_b_with_its_intended_value() {
+    let run = concurrent(
+        r#"{"o": {"k": 1}, "keep": true}"#,
+        r#"[{"op": "remove", "path": "/o"}]"#,
+        r#"[{"op": "replace", "path": "/o/k", "value": 2}, {"op": "add", "path": "/b", "value": 1}]"#,
+    );
+    assert_eq!(
+        json(&run.doc),
+        r#"{"keep":true,"b":1}"#,
+        "B's other operation still applies"
+    );
+    let c = only_conflict(&run);
+    assert_eq!(
+        (c.kind, c.reason),
+        (ConflictKind::Dropped, Some(DropReason::Removed))
+    );
+    assert_eq!(c.path.to_string(), "/o/k");
+    assert_eq!(c.value, Some(Value::from(2)));
+    assert_eq!(c.loser.client.0, "bob");
+}
+
+#[test]
+fn a_replaced_ancestor_drops_b() {
+    let run = concurrent(
+        r#"{"o": {"k": 1}}"#,
+        r#"[{"op": "replace", "path": "/o", "value": {"fresh": true}}]"#,
+        r#"[{"op": "add", "path": "/o/k2", "value": 2}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"o":{"fresh":true}}"#);
+    assert_eq!(only_conflict(&run).reason, Some(DropReason::Replaced));
+}
+
+#[test]
+fn both_insert_at_the_same_index_both_kept_a_first() {
+    let run = concurrent(
+        r#"["a", "b"]"#,
+        r#"[{"op": "add", "path": "/1", "value": "from A"}]"#,
+        r#"[{"op": "add", "path": "/1", "value": "from B"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"["a","from A","from B","b"]"#);
+}
+
+#[test]
+fn both_splice_the_same_string_both_edits_kept() {
+    let run = concurrent(
+        r#"{"s": "hello world"}"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 5, "ins": "HELLO"}]"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 6, "del": 5, "ins": "there"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"s":"HELLO there"}"#);
+}
+
+#[test]
+fn both_insert_text_at_the_same_position_a_first() {
+    let run = concurrent(
+        r#"{"s": "ab"}"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 1, "del": 0, "ins": "X"}]"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 1, "del": 0, "ins": "Y"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"s":"aXYb"}"#);
+}
+
+#[test]
+fn a_replaced_string_drops_b_splice() {
+    let run = concurrent(
+        r#"{"s": "hello"}"#,
+        r#"[{"op": "replace", "path": "/s", "value": "bye"}]"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 5, "del": 0, "ins": "!"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"s":"bye"}"#);
+    let c = only_conflict(&run);
+    assert_eq!(
+        (c.kind, c.reason),
+        (ConflictKind::Dropped, Some(DropReason::Replaced))
+    );
+}
+
+#[test]
+fn both_incr_the_same_number_both_apply() {
+    let run = concurrent(
+        r#"{"n": 1}"#,
+        r#"[{"op": "incr", "path": "/n", "by": 2}]"#,
+        r#"[{"op": "incr", "path": "/n", "by": 3}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"n":6}"#);
+    assert!(run.b.unwrap().conflicts.is_empty());
+}
+
+#[test]
+fn a_moves_an_item_b_edits_inside_it_and_follows() {
+    let run = concurrent(
+        r#"{"todo": [{"t": "a"}, {"t": "b"}], "done": []}"#,
+        r#"[{"op": "move", "from": "/todo/0", "path": "/done/0"}]"#,
+        r#"[{"op": "replace", "path": "/todo/0/t", "value": "A!"}, {"op": "replace", "path": "/todo/1/t", "value": "B!"}]"#,
+    );
+    assert_eq!(
+        json(&run.doc),
+        r#"{"todo":[{"t":"B!"}],"done":[{"t":"A!"}]}"#
+    );
+}
+
+#[test]
+fn both_move_the_same_item_b_destination_wins_and_it_exists_once() {
+    let run = concurrent(
+        r#"{"l": ["x", "y", "z"], "m": []}"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/l/2"}]"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/m/0"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":["y","z"],"m":["x"]}"#);
+}
+
+#[test]
+fn a_removes_an_item_b_moves_it_b_dropped_and_it_stays_removed() {
+    let run = concurrent(
+        r#"{"l": ["x", "y"], "m": []}"#,
+        r#"[{"op": "remove", "path": "/l/0"}]"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/m/0"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":["y"],"m":[]}"#);
+    let c = only_conflict(&run);
+    assert_eq!(
+        (c.kind, c.reason),
+        (ConflictKind::Dropped, Some(DropReason::Removed))
+    );
+}
+
+#[test]
+fn a_moves_an_item_b_removes_it_removed_at_its_new_place() {
+    let run = concurrent(
+        r#"{"l": ["x", "y"], "m": []}"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/m/0"}]"#,
+        r#"[{"op": "remove", "path": "/l/0"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":["y"],"m":[]}"#);
+}
+
+#[test]
+fn a_move_into_its_own_descendant_is_rejected() {
+    let run = concurrent(
+        r#"{"a": {}, "b": {}}"#,
+        r#"[{"op": "move", "from": "/a", "path": "/b/a"}]"#,
+        r#"[{"op": "move", "from": "/b", "path": "/a/b"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"b":{"a":{}}}"#);
+    let (code, message) = run.b.unwrap_err();
+    assert_eq!(code, "move_into_descendant", "{message}");
+}
+
+#[test]
+fn b_test_fails_after_rebasing_the_whole_change_is_rejected() {
+    let run = concurrent(
+        r#"{"stock": 1}"#,
+        r#"[{"op": "replace", "path": "/stock", "value": 0}]"#,
+        r#"[{"op": "test", "path": "/stock", "value": 1}, {"op": "replace", "path": "/stock", "value": 0}, {"op": "add", "path": "/sold", "value": true}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"stock":0}"#, "nothing of B applied");
+    let (code, message) = run.b.unwrap_err();
+    assert_eq!(code, "test_failed");
+    assert!(
+        message.starts_with("operation 0 (test /stock)"),
+        "{message}"
+    );
+}
