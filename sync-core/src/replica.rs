@@ -364,6 +364,7 @@ impl Replica {
                 if self.resyncing {
                     self.resyncing = false;
                     let mut events = self.reset(doc, rev, false);
+                    events.extend(self.resend_inflight());
                     events.extend(self.flush());
                     events
                 } else {
@@ -413,18 +414,27 @@ impl Replica {
         self.connected = true;
         events.push(Event::Presence(peers));
         events.push(Event::Welcomed { role });
-        // A change still in flight was not applied: send it again, same sequence number.
-        if let (Some(inflight), Some(rev)) = (&self.inflight, self.rev)
-            && let Some(seq) = inflight.seq
-        {
-            events.push(Event::Send(ClientMessage::Submit {
-                seq,
-                base_rev: rev,
-                ops: inflight.ops(),
-            }));
-        }
+        events.extend(self.resend_inflight());
         events.extend(self.flush());
         events
+    }
+
+    /// A change still in flight was not applied: send it again, same sequence number (so the
+    /// relay applies it at most once), rebased on the current revision.
+    fn resend_inflight(&self) -> Vec<Event> {
+        match (&self.inflight, self.rev) {
+            (Some(Pending { seq: Some(seq), .. }), Some(rev))
+                if self.connected && !self.resyncing =>
+            {
+                let ops = self.inflight.as_ref().map(Pending::ops).unwrap_or_default();
+                vec![Event::Send(ClientMessage::Submit {
+                    seq: *seq,
+                    base_rev: rev,
+                    ops,
+                })]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Takes the pending changes off the view, leaving the confirmed state; returns them
