@@ -32,7 +32,7 @@ use crate::op::{Change, Operation};
 use crate::presence::Presence;
 use crate::protocol::{
     CatchUp, ClientId, Commit, Conflict, ConflictKind, PROTOCOL_VERSION, Party, Revision, Role,
-    ServerMessage, state_hash,
+    ServerMessage, StateHash, state_hash,
 };
 use crate::rebase::{Placed, Rebased, Shape, Side, carry_one, rebase_op};
 use crate::value::Value;
@@ -237,7 +237,7 @@ impl Authority {
     }
 
     /// The state hash at the head revision.
-    pub fn state_hash(&self) -> u64 {
+    pub fn state_hash(&self) -> StateHash {
         state_hash(&self.doc)
     }
 

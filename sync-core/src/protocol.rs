@@ -254,7 +254,7 @@ pub enum ServerMessage {
         conflicts: Vec<Conflict>,
         /// The state hash at `rev`, sent every few revisions.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        hash: Option<u64>,
+        hash: Option<StateHash>,
     },
     /// Someone else's change applied.
     Applied {
@@ -263,7 +263,7 @@ pub enum ServerMessage {
         commit: Commit,
         /// The state hash at its revision, sent every few revisions.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        hash: Option<u64>,
+        hash: Option<StateHash>,
     },
     /// The sender's change did not apply; nothing of it did.
     Reject {
@@ -300,13 +300,160 @@ pub enum ServerMessage {
     },
 }
 
+/// A document's state hash, written on the wire as 16 lowercase hex digits (a JSON number
+/// would lose bits in JavaScript).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateHash(pub u64);
+
+impl std::fmt::Display for StateHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl Serialize for StateHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for StateHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<StateHash, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        let valid = text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        valid
+            .then(|| u64::from_str_radix(&text, 16).ok())
+            .flatten()
+            .map(StateHash)
+            .ok_or_else(|| serde::de::Error::custom("a state hash is 16 hex digits"))
+    }
+}
+
+/// The codes of `error` messages: something a connection sent could not be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON.
+    InvalidJson,
+    /// JSON, but not a message: unknown `type`, a missing or mistyped field, a bad pointer.
+    InvalidMessage,
+    /// A binary frame; the protocol uses text frames.
+    BinaryFrame,
+    /// A frame or message larger than the relay accepts.
+    FrameTooLarge,
+    /// `hello` carried a protocol version the relay does not speak.
+    UnsupportedProtocol,
+    /// A message other than `hello` before `hello`.
+    HelloRequired,
+    /// A second `hello` on one connection.
+    DuplicateHello,
+    /// No `hello` within the relay's deadline; the connection closes.
+    HelloTimeout,
+    /// No token where one is required, or a token whose signature does not verify.
+    Unauthorized,
+    /// The token has expired.
+    TokenExpired,
+    /// The token does not cover this document.
+    Forbidden,
+    /// The document id has characters or a length the relay refuses.
+    InvalidDocumentId,
+    /// The document could not be loaded; it is not served (and never overwritten).
+    DocumentUnavailable,
+    /// More operations per second than the relay allows this connection.
+    RateLimited,
+    /// The change would make the document larger than the relay allows.
+    DocumentTooLarge,
+    /// The relay could not store changes; it acknowledges nothing until it can.
+    StorageFailed,
+    /// The relay is at its connection limit.
+    TooManyConnections,
+    /// The connection fell too far behind; it must reconnect and catch up.
+    SlowConsumer,
+    /// The relay is shutting down.
+    ShuttingDown,
+    /// The requested revision is no longer retained.
+    NotRetained,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidMessage,
+        ErrorCode::BinaryFrame,
+        ErrorCode::FrameTooLarge,
+        ErrorCode::UnsupportedProtocol,
+        ErrorCode::HelloRequired,
+        ErrorCode::DuplicateHello,
+        ErrorCode::HelloTimeout,
+        ErrorCode::Unauthorized,
+        ErrorCode::TokenExpired,
+        ErrorCode::Forbidden,
+        ErrorCode::InvalidDocumentId,
+        ErrorCode::DocumentUnavailable,
+        ErrorCode::RateLimited,
+        ErrorCode::DocumentTooLarge,
+        ErrorCode::StorageFailed,
+        ErrorCode::TooManyConnections,
+        ErrorCode::SlowConsumer,
+        ErrorCode::ShuttingDown,
+        ErrorCode::NotRetained,
+    ];
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::BinaryFrame => "binary_frame",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::HelloRequired => "hello_required",
+            ErrorCode::DuplicateHello => "duplicate_hello",
+            ErrorCode::HelloTimeout => "hello_timeout",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::InvalidDocumentId => "invalid_document_id",
+            ErrorCode::DocumentUnavailable => "document_unavailable",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::DocumentTooLarge => "document_too_large",
+            ErrorCode::StorageFailed => "storage_failed",
+            ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::SlowConsumer => "slow_consumer",
+            ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::NotRetained => "not_retained",
+        }
+    }
+}
+
+/// The codes of `reject` messages: why a submitted change was not applied. The first four are
+/// the Authority's; the rest are [`crate::ApplyErrorKind::code`]s of the operation that failed.
+pub const REJECT_CODES: [&str; 15] = [
+    "read_only",
+    "stale_seq",
+    "base_ahead",
+    "base_too_old",
+    "path_not_found",
+    "not_a_container",
+    "bad_index",
+    "test_failed",
+    "move_into_descendant",
+    "remove_root",
+    "not_a_string",
+    "not_a_number",
+    "splice_out_of_range",
+    "number_overflow",
+    "too_deep",
+];
+
 /// A stable hash of a document's content (numbers by value, members in any order), so replicas
-/// can check that they hold what the Authority holds. FNV-1a over a canonical encoding: the
-/// same on every platform and build.
-pub fn state_hash(doc: &Value) -> u64 {
+/// can check that they hold what the Authority holds: FNV-1a over the canonical encoding that
+/// `docs/PROTOCOL.md` specifies, the same on every platform and build.
+pub fn state_hash(doc: &Value) -> StateHash {
     let mut h = Fnv::default();
     hash_value(doc, &mut h);
-    h.0
+    StateHash(h.0)
 }
 
 struct Fnv(u64);

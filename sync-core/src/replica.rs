@@ -35,7 +35,7 @@ use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
 use crate::protocol::{
     CatchUp, ClientId, ClientMessage, Commit, Conflict, PROTOCOL_VERSION, Peer, Revision, Role,
-    ServerMessage, state_hash,
+    ServerMessage, StateHash, state_hash,
 };
 use crate::rebase::{Placed, Shape, Side, rebase_change};
 use crate::value::Value;
@@ -96,6 +96,27 @@ pub enum Event {
         /// For people.
         message: String,
     },
+}
+
+/// Why a local edit was refused. The view is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// The relay gave this replica read access only.
+    #[error("this document is read-only here")]
+    ReadOnly,
+    /// The edit does not apply to the view.
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+impl EditError {
+    /// A stable, machine-readable name for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EditError::ReadOnly => "read_only",
+            EditError::Apply(e) => e.code(),
+        }
+    }
 }
 
 /// A local change not yet confirmed.
@@ -246,7 +267,7 @@ impl Replica {
 
     /// Applies a local edit to the view at once. Returns the submit to send, if the edit can be
     /// sent now. On error nothing changed.
-    pub fn edit(&mut self, ops: &[Operation]) -> Result<Vec<Event>, ApplyError> {
+    pub fn edit(&mut self, ops: &[Operation]) -> Result<Vec<Event>, EditError> {
         let inverse = self.apply_local(ops)?;
         self.undo.push(inverse);
         if self.undo.len() > UNDO_LIMIT {
@@ -258,7 +279,7 @@ impl Replica {
 
     /// Undoes the most recent local change still undoable (rebased over everything since).
     /// An entry that no longer applies is discarded and its error returned.
-    pub fn undo(&mut self) -> Result<Vec<Event>, ApplyError> {
+    pub fn undo(&mut self) -> Result<Vec<Event>, EditError> {
         let Some(entry) = self.undo.pop() else {
             return Ok(Vec::new());
         };
@@ -268,7 +289,7 @@ impl Replica {
     }
 
     /// Redoes the most recently undone change.
-    pub fn redo(&mut self) -> Result<Vec<Event>, ApplyError> {
+    pub fn redo(&mut self) -> Result<Vec<Event>, EditError> {
         let Some(entry) = self.redo.pop() else {
             return Ok(Vec::new());
         };
@@ -278,7 +299,10 @@ impl Replica {
     }
 
     /// Applies `ops` to the view as a pending change; returns their inverse, placed in the view.
-    fn apply_local(&mut self, ops: &[Operation]) -> Result<Vec<Placed>, ApplyError> {
+    fn apply_local(&mut self, ops: &[Operation]) -> Result<Vec<Placed>, EditError> {
+        if self.role == Role::Read {
+            return Err(EditError::ReadOnly);
+        }
         let ops: Vec<Operation> = ops
             .iter()
             .map(|op| crate::authority::canonical(op, &self.view))
@@ -504,7 +528,7 @@ impl Replica {
         over
     }
 
-    fn foreign(&mut self, commit: Commit, hash: Option<u64>) -> Vec<Event> {
+    fn foreign(&mut self, commit: Commit, hash: Option<StateHash>) -> Vec<Event> {
         if commit.client == self.client
             && self.inflight.as_ref().and_then(|p| p.seq) == Some(commit.seq)
         {
@@ -538,7 +562,7 @@ impl Replica {
         seq: u64,
         rev: Revision,
         ops: Option<Vec<Operation>>,
-        hash: Option<u64>,
+        hash: Option<StateHash>,
     ) -> Vec<Event> {
         let Some(inflight) = self.inflight.take_if(|p| p.seq == Some(seq)) else {
             return Vec::new();
@@ -597,7 +621,7 @@ impl Replica {
         Ok(())
     }
 
-    fn confirmed_hash(&mut self) -> u64 {
+    fn confirmed_hash(&mut self) -> StateHash {
         let (inflight, buffer) = self.take_pending();
         let hash = state_hash(&self.view);
         for pending in [&inflight, &buffer].into_iter().flatten() {

@@ -7,7 +7,7 @@
 //! quiet, every replica must equal the Authority, every acknowledged change must be in the log,
 //! and no change may be applied twice.
 //!
-//! `SIM_SEED=n` replays one case; `SIM_CASES=n` sets how many run (default 300). A failure
+//! `SIM_SEED=n` replays one case; `SIM_CASES=n` sets how many run (default 2000). A failure
 //! prints its seed.
 
 // Test code: a panic is a failing test, with its message.
@@ -669,7 +669,7 @@ fn replicas_converge_under_delays_drops_and_restarts() {
     let cases: u64 = std::env::var("SIM_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(2000);
     let mut total = Stats::default();
     for seed in 0..cases {
         match run_case(seed, steps) {

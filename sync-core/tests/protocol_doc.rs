@@ -1,0 +1,188 @@
+//! Keeps `docs/PROTOCOL.md` true: every example parses as the message it shows and writes back
+//! to the same JSON, every message type has an example, and every code is documented.
+
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::BTreeSet;
+
+use sync_core::Value;
+use sync_core::protocol::{
+    ClientMessage, ErrorCode, REJECT_CODES, ServerMessage, StateHash, state_hash,
+};
+
+fn document() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROTOCOL.md");
+    std::fs::read_to_string(path).expect("docs/PROTOCOL.md is part of the repository")
+}
+
+/// The ```json client / ```json server blocks, with their side.
+fn examples(doc: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        if let Some(side) = line.strip_prefix("```json ") {
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .collect();
+            out.push((side.trim().to_owned(), body.join("\n")));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_round_trips_and_every_message_has_one() {
+    let doc = document();
+    let mut client_types = BTreeSet::new();
+    let mut server_types = BTreeSet::new();
+    for (side, json) in examples(&doc) {
+        let expected: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let written = match side.as_str() {
+            "client" => {
+                let message: ClientMessage =
+                    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+                serde_json::to_value(&message).unwrap()
+            }
+            "server" => {
+                let message: ServerMessage =
+                    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+                serde_json::to_value(&message).unwrap()
+            }
+            other => panic!("unknown side {other}"),
+        };
+        assert_eq!(written, expected, "the example does not round-trip");
+        let kind = expected["type"].as_str().unwrap().to_owned();
+        if side == "client" {
+            client_types.insert(kind)
+        } else {
+            server_types.insert(kind)
+        };
+    }
+    let all = |names: &[&str]| {
+        names
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        client_types,
+        all(&["hello", "history", "presence", "snapshot", "submit"])
+    );
+    assert_eq!(
+        server_types,
+        all(&[
+            "ack", "applied", "error", "history", "presence", "reject", "snapshot", "welcome"
+        ])
+    );
+}
+
+#[test]
+fn every_code_is_documented() {
+    let doc = document();
+    for code in ErrorCode::ALL {
+        assert!(
+            doc.contains(&format!("| `{}` |", code.as_str())),
+            "error code {} undocumented",
+            code.as_str()
+        );
+        let json = serde_json::to_string(&code).unwrap();
+        assert_eq!(json, format!("\"{}\"", code.as_str()));
+    }
+    for code in REJECT_CODES {
+        assert!(
+            doc.contains(&format!("| `{code}` |")),
+            "reject code {code} undocumented"
+        );
+    }
+}
+
+#[test]
+fn the_state_hash_is_as_specified() {
+    // Worked from the specification by hand for `{"a": 1.50}`.
+    let fnv = |bytes: &[u8], mut h: u64| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    };
+    let basis = 0xcbf2_9ce4_8422_2325;
+    let mut member = fnv(&1u64.to_le_bytes(), basis);
+    member = fnv(b"a", member);
+    member = fnv(b"#15e-1", member);
+    let mut h = fnv(b"{", basis);
+    h = fnv(&1u64.to_le_bytes(), h);
+    h = fnv(&member.to_le_bytes(), h);
+    assert_eq!(
+        state_hash(&Value::parse(r#"{"a": 1.50}"#).unwrap()),
+        StateHash(h)
+    );
+    assert_eq!(
+        state_hash(&Value::parse(r#"{"a": 1.5e0}"#).unwrap()),
+        StateHash(h)
+    );
+    let json = serde_json::to_string(&StateHash(0xc0ffee)).unwrap();
+    assert_eq!(json, r#""0000000000c0ffee""#);
+}
+
+#[test]
+fn every_apply_error_code_is_a_documented_reject_code() {
+    use sync_core::ApplyErrorKind as K;
+    use sync_core::pointer::IndexError;
+    let root = sync_core::Pointer::root();
+    // Listed by an exhaustive match, so a new kind must be added here (and to the docs).
+    let code = |k: &K| match k {
+        K::NotFound { .. }
+        | K::NotAContainer { .. }
+        | K::BadIndex { .. }
+        | K::TestFailed { .. }
+        | K::MoveIntoDescendant { .. }
+        | K::RemoveRoot
+        | K::NotAString { .. }
+        | K::NotANumber { .. }
+        | K::SpliceOutOfRange(_)
+        | K::NumberOverflow
+        | K::TooDeep => k.code(),
+    };
+    let kinds = [
+        K::NotFound { at: root.clone() },
+        K::NotAContainer {
+            at: root.clone(),
+            found: "number",
+        },
+        K::BadIndex {
+            at: root.clone(),
+            token: "x".into(),
+            reason: IndexError::NotANumber,
+        },
+        K::TestFailed {
+            actual: String::new(),
+            expected: String::new(),
+        },
+        K::MoveIntoDescendant { from: root },
+        K::RemoveRoot,
+        K::NotAString { found: "number" },
+        K::NotANumber { found: "string" },
+        K::SpliceOutOfRange(sync_core::value::SpliceOutOfRange {
+            pos: 1,
+            del: 1,
+            len: 0,
+        }),
+        K::NumberOverflow,
+        K::TooDeep,
+    ];
+    for kind in &kinds {
+        assert!(
+            REJECT_CODES.contains(&code(kind)),
+            "{} is not a reject code",
+            code(kind)
+        );
+    }
+}

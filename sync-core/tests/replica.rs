@@ -1,0 +1,493 @@
+//! The Replica's promises: optimistic edits, undo of one's own changes only, offline state that
+//! survives a restart and syncs exactly once, resync by snapshot, healing a divergence.
+
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use proptest::prelude::*;
+use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+use sync_core::protocol::{ClientId, ClientMessage, Revision, Role, ServerMessage};
+use sync_core::replica::{Event, Replica};
+use sync_core::{Change, Operation, Pointer, Value};
+
+fn ops(json: &str) -> Vec<Operation> {
+    Change::from_json(json).unwrap().0
+}
+
+/// An Authority and replicas wired by hand: messages go only when a test says so.
+struct Net {
+    authority: Authority,
+    replicas: Vec<Replica>,
+    outbox: Vec<Vec<ClientMessage>>,
+    inbox: Vec<Vec<ServerMessage>>,
+}
+
+impl Net {
+    fn new(doc: &str, names: &[&str]) -> Net {
+        let mut net = Net {
+            authority: Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default()),
+            replicas: names
+                .iter()
+                .map(|n| Replica::new(ClientId::from(*n), n))
+                .collect(),
+            outbox: vec![Vec::new(); names.len()],
+            inbox: vec![Vec::new(); names.len()],
+        };
+        for i in 0..names.len() {
+            net.connect(i);
+        }
+        net
+    }
+
+    fn take(&mut self, i: usize, events: Vec<Event>) -> Vec<Event> {
+        let mut rest = Vec::new();
+        for e in events {
+            match e {
+                Event::Send(m) => self.outbox[i].push(m),
+                other => rest.push(other),
+            }
+        }
+        rest
+    }
+
+    fn connect(&mut self, i: usize) {
+        let hello = self.replicas[i].hello("doc", None);
+        self.outbox[i].push(hello);
+        self.send(i);
+        self.recv(i);
+    }
+
+    fn edit(&mut self, i: usize, json: &str) {
+        let events = self.replicas[i].edit(&ops(json)).unwrap();
+        self.take(i, events);
+    }
+
+    /// Delivers replica `i`'s outgoing messages to the Authority.
+    fn send(&mut self, i: usize) {
+        let client = self.replicas[i].client().clone();
+        for message in std::mem::take(&mut self.outbox[i]) {
+            match message {
+                ClientMessage::Hello { last_rev, .. } => {
+                    let w = self.authority.welcome(&client, last_rev, Role::Write);
+                    self.inbox[i].push(w);
+                }
+                ClientMessage::Submit { seq, base_rev, ops } => {
+                    let outcome = self.authority.submit(&Submission {
+                        client: &client,
+                        author: "someone",
+                        role: Role::Write,
+                        seq,
+                        base_rev,
+                        ops,
+                        now: 0,
+                    });
+                    match outcome {
+                        Outcome::Applied { ack, broadcast, .. } => {
+                            self.inbox[i].push(ack);
+                            for j in 0..self.replicas.len() {
+                                if j != i {
+                                    self.inbox[j].push(broadcast.clone());
+                                }
+                            }
+                        }
+                        Outcome::Duplicate { ack } => self.inbox[i].push(ack),
+                        Outcome::Rejected { reject } => self.inbox[i].push(reject),
+                    }
+                }
+                ClientMessage::Snapshot { .. } => {
+                    let (rev, doc) = (self.authority.rev(), self.authority.document().clone());
+                    self.inbox[i].push(ServerMessage::Snapshot { rev, doc });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Delivers what the Authority sent replica `i`; returns the non-send events.
+    fn recv(&mut self, i: usize) -> Vec<Event> {
+        let mut out = Vec::new();
+        for message in std::mem::take(&mut self.inbox[i]) {
+            let events = self.replicas[i].receive(message);
+            out.extend(self.take(i, events));
+        }
+        out
+    }
+
+    /// Runs until nothing is left to deliver.
+    fn settle(&mut self) {
+        for _ in 0..100 {
+            let idle =
+                self.outbox.iter().all(Vec::is_empty) && self.inbox.iter().all(Vec::is_empty);
+            if idle {
+                return;
+            }
+            for i in 0..self.replicas.len() {
+                self.send(i);
+                self.recv(i);
+            }
+        }
+        panic!("did not settle");
+    }
+
+    fn view(&self, i: usize) -> String {
+        self.replicas[i].view().to_json()
+    }
+}
+
+#[test]
+fn a_local_edit_shows_at_once_and_reaches_everyone() {
+    let mut net = Net::new(r#"{"n": 0}"#, &["ann", "bob"]);
+    net.edit(0, r#"[{"op": "replace", "path": "/n", "value": 1}]"#);
+    assert_eq!(net.view(0), r#"{"n":1}"#, "optimistic");
+    assert_eq!(net.view(1), r#"{"n":0}"#);
+    net.settle();
+    assert_eq!(net.view(1), r#"{"n":1}"#);
+    assert_eq!(net.replicas[0].pending(), 0);
+}
+
+#[test]
+fn edits_made_while_one_is_in_flight_go_as_one_change_after_the_ack() {
+    let mut net = Net::new(r#"{"l": []}"#, &["ann"]);
+    net.edit(0, r#"[{"op": "add", "path": "/l/-", "value": 1}]"#);
+    net.edit(0, r#"[{"op": "add", "path": "/l/-", "value": 2}]"#);
+    net.edit(0, r#"[{"op": "add", "path": "/l/-", "value": 3}]"#);
+    assert_eq!(net.outbox[0].len(), 1, "one in flight");
+    assert_eq!(net.replicas[0].pending(), 2, "in flight and buffered");
+    net.settle();
+    assert_eq!(
+        net.authority.rev(),
+        Revision(2),
+        "the buffer went as one change"
+    );
+    assert_eq!(net.authority.document().to_json(), r#"{"l":[1,2,3]}"#);
+}
+
+#[test]
+fn pending_work_is_rebased_over_foreign_changes() {
+    let mut net = Net::new(r#"{"l": ["a", "b"]}"#, &["ann", "bob"]);
+    net.edit(0, r#"[{"op": "replace", "path": "/l/1", "value": "B"}]"#);
+    net.edit(1, r#"[{"op": "add", "path": "/l/0", "value": "first"}]"#);
+    net.send(1); // bob's insert is sequenced first
+    net.recv(0); // ann sees it under her pending edit
+    assert_eq!(net.view(0), r#"{"l":["first","a","B"]}"#);
+    net.settle();
+    assert_eq!(net.view(0), net.view(1));
+    assert_eq!(net.view(1), r#"{"l":["first","a","B"]}"#);
+}
+
+#[test]
+fn undo_undoes_only_my_changes_rebased_over_others() {
+    let mut net = Net::new(r#"{"l": ["a"], "t": "x"}"#, &["ann", "bob"]);
+    net.edit(0, r#"[{"op": "add", "path": "/l/1", "value": "mine"}]"#);
+    net.settle();
+    net.edit(1, r#"[{"op": "add", "path": "/l/0", "value": "bob's"}, {"op": "replace", "path": "/t", "value": "y"}]"#);
+    net.settle();
+    assert_eq!(net.view(0), r#"{"l":["bob's","a","mine"],"t":"y"}"#);
+    let events = net.replicas[0].undo().unwrap();
+    net.take(0, events);
+    net.settle();
+    assert_eq!(
+        net.view(0),
+        r#"{"l":["bob's","a"],"t":"y"}"#,
+        "my insert is gone, bob's edits stay"
+    );
+    assert_eq!(net.view(1), net.view(0));
+    let events = net.replicas[0].redo().unwrap();
+    net.take(0, events);
+    net.settle();
+    assert_eq!(net.view(1), r#"{"l":["bob's","a","mine"],"t":"y"}"#);
+}
+
+#[test]
+fn a_rejected_change_leaves_the_view_and_is_reported() {
+    let mut net = Net::new(r#"{"stock": 1}"#, &["ann", "bob"]);
+    net.edit(0, r#"[{"op": "replace", "path": "/stock", "value": 0}]"#);
+    net.edit(1, r#"[{"op": "test", "path": "/stock", "value": 1}, {"op": "add", "path": "/sold", "value": true}]"#);
+    net.send(0);
+    net.send(1);
+    net.recv(0);
+    let events = net.recv(1);
+    let rejected = events.iter().find_map(|e| match e {
+        Event::Rejected { code, .. } => Some(code.clone()),
+        _ => None,
+    });
+    assert_eq!(rejected.as_deref(), Some("test_failed"));
+    assert_eq!(net.view(1), r#"{"stock":0}"#);
+    assert_eq!(net.replicas[1].pending(), 0);
+}
+
+#[test]
+fn offline_edits_survive_a_restart_and_sync_exactly_once() {
+    let mut net = Net::new(r#"{"notes": []}"#, &["ann", "bob"]);
+    net.replicas[0].disconnected();
+    net.edit(
+        0,
+        r#"[{"op": "add", "path": "/notes/-", "value": "offline 1"}]"#,
+    );
+    net.edit(
+        0,
+        r#"[{"op": "add", "path": "/notes/-", "value": "offline 2"}]"#,
+    );
+    assert!(net.outbox[0].is_empty(), "nothing is sent while offline");
+    // The app persists the state (as JSON) and is killed; a new process restores it.
+    let saved = serde_json::to_string(&net.replicas[0].save()).unwrap();
+    let (restored, lost) = Replica::restore(serde_json::from_str(&saved).unwrap());
+    assert!(lost.is_empty());
+    net.replicas[0] = restored;
+    assert_eq!(net.view(0), r#"{"notes":["offline 1","offline 2"]}"#);
+    net.edit(
+        1,
+        r#"[{"op": "add", "path": "/notes/0", "value": "bob online"}]"#,
+    );
+    net.settle();
+    net.connect(0);
+    net.settle();
+    assert_eq!(
+        net.authority.document().to_json(),
+        r#"{"notes":["bob online","offline 1","offline 2"]}"#
+    );
+    assert_eq!(net.view(0), net.view(1));
+    // Reconnecting again sends nothing twice.
+    let rev = net.authority.rev();
+    net.replicas[0].disconnected();
+    net.connect(0);
+    net.settle();
+    assert_eq!(net.authority.rev(), rev);
+}
+
+#[test]
+fn a_lost_ack_is_recovered_on_reconnect_without_applying_twice() {
+    let mut net = Net::new(r#"{"n": 0}"#, &["ann"]);
+    net.edit(0, r#"[{"op": "incr", "path": "/n", "by": 5}]"#);
+    net.send(0); // applied...
+    net.inbox[0].clear(); // ...but the ack is lost with the connection
+    net.replicas[0].disconnected();
+    assert_eq!(net.replicas[0].pending(), 1);
+    net.connect(0);
+    net.settle();
+    assert_eq!(
+        net.authority.document().to_json(),
+        r#"{"n":5}"#,
+        "applied once"
+    );
+    assert_eq!(net.replicas[0].pending(), 0);
+    assert_eq!(net.view(0), r#"{"n":5}"#);
+}
+
+#[test]
+fn the_relay_answers_a_resent_change_with_its_original_ack() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"n": 0}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    let ann = ClientId::from("ann");
+    let submit = Submission {
+        client: &ann,
+        author: "Ann",
+        role: Role::Write,
+        seq: 7,
+        base_rev: Revision(0),
+        ops: ops(r#"[{"op": "incr", "path": "/n", "by": 1}]"#),
+        now: 0,
+    };
+    let Outcome::Applied { ack, .. } = authority.submit(&submit) else {
+        panic!()
+    };
+    let Outcome::Duplicate { ack: again } = authority.submit(&submit) else {
+        panic!()
+    };
+    let (ServerMessage::Ack { rev: r1, .. }, ServerMessage::Ack { rev: r2, .. }) = (ack, again)
+    else {
+        panic!()
+    };
+    assert_eq!(r1, r2);
+    assert_eq!(authority.document().to_json(), r#"{"n":1}"#);
+    // Also after a restart from the durable log.
+    let log = authority.history(Revision(1), Revision(1));
+    let mut restarted = Authority::restore(
+        Value::parse(r#"{"n": 0}"#).unwrap(),
+        Revision(0),
+        log,
+        [],
+        AuthorityConfig::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        restarted.submit(&submit),
+        Outcome::Duplicate { .. }
+    ));
+    assert_eq!(restarted.document().to_json(), r#"{"n":1}"#);
+}
+
+#[test]
+fn a_snapshot_replays_pending_work_and_reports_what_no_longer_applies() {
+    let mut replica = Replica::with_document(
+        ClientId::from("ann"),
+        "Ann",
+        Value::parse(r#"{"a": {"x": 1}, "b": 1}"#).unwrap(),
+        Some(Revision(3)),
+    );
+    replica
+        .edit(&ops(r#"[{"op": "replace", "path": "/a/x", "value": 2}]"#))
+        .unwrap();
+    let events = replica.receive(ServerMessage::Welcome {
+        protocol: 1,
+        rev: Revision(50),
+        role: Role::Write,
+        client_seq: None,
+        catch_up: sync_core::protocol::CatchUp::Snapshot {
+            doc: Value::parse(r#"{"b": 2}"#).unwrap(),
+        },
+        peers: vec![],
+    });
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Lost { .. })),
+        "{events:?}"
+    );
+    assert_eq!(replica.view().to_json(), r#"{"b":2}"#);
+    assert_eq!(replica.rev(), Some(Revision(50)));
+}
+
+#[test]
+fn a_state_hash_mismatch_triggers_a_resync_that_heals() {
+    let mut replica = Replica::with_document(
+        ClientId::from("ann"),
+        "Ann",
+        Value::parse(r#"{"n": 1}"#).unwrap(),
+        Some(Revision(0)),
+    );
+    replica.receive(ServerMessage::Welcome {
+        protocol: 1,
+        rev: Revision(0),
+        role: Role::Write,
+        client_seq: None,
+        catch_up: sync_core::protocol::CatchUp::Changes { changes: vec![] },
+        peers: vec![],
+    });
+    // The relay's document differs (n is 100, not 1): its hash says so.
+    let truth = Value::parse(r#"{"n": 101}"#).unwrap();
+    let commit = sync_core::protocol::Commit {
+        rev: Revision(1),
+        client: ClientId::from("bob"),
+        seq: 1,
+        author: "Bob".into(),
+        time: 0,
+        ops: ops(r#"[{"op": "incr", "path": "/n", "by": 1}]"#),
+        conflicts: vec![],
+    };
+    let events = replica.receive(ServerMessage::Applied {
+        commit,
+        hash: Some(sync_core::protocol::state_hash(&truth)),
+    });
+    assert!(
+        events.contains(&Event::Diverged { rev: Revision(1) }),
+        "{events:?}"
+    );
+    assert!(events.contains(&Event::Send(ClientMessage::Snapshot { rev: None })));
+    replica.receive(ServerMessage::Snapshot {
+        rev: Revision(1),
+        doc: truth.clone(),
+    });
+    assert_eq!(replica.view(), &truth);
+}
+
+#[test]
+fn a_read_only_replica_does_not_send_and_the_relay_refuses_its_submits() {
+    let mut authority = Authority::new(Value::parse("{}").unwrap(), AuthorityConfig::default());
+    let reader = ClientId::from("reader");
+    let outcome = authority.submit(&Submission {
+        client: &reader,
+        author: "R",
+        role: Role::Read,
+        seq: 1,
+        base_rev: Revision(0),
+        ops: ops(r#"[{"op": "add", "path": "/x", "value": 1}]"#),
+        now: 0,
+    });
+    let Outcome::Rejected {
+        reject: ServerMessage::Reject { code, .. },
+    } = outcome
+    else {
+        panic!()
+    };
+    assert_eq!(code, "read_only");
+    assert_eq!(authority.document().to_json(), "{}");
+
+    let mut replica = Replica::new(reader, "R");
+    replica.receive(authority.welcome(replica.client(), None, Role::Read));
+    let err = replica
+        .edit(&ops(r#"[{"op": "add", "path": "/x", "value": 1}]"#))
+        .unwrap_err();
+    assert_eq!(err.code(), "read_only");
+    assert_eq!(replica.view().to_json(), "{}");
+}
+
+#[test]
+fn history_document_at_a_revision_and_state_hash() {
+    let mut net = Net::new(r#"{"v": 0}"#, &["ann"]);
+    for v in 1..=3 {
+        net.edit(
+            0,
+            &format!(r#"[{{"op": "replace", "path": "/v", "value": {v}}}]"#),
+        );
+        net.settle();
+    }
+    let history = net.authority.history(Revision(1), Revision(3));
+    assert_eq!(
+        history.iter().map(|c| c.rev.0).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        net.authority.document_at(Revision(1)).unwrap().to_json(),
+        r#"{"v":1}"#
+    );
+    assert_eq!(
+        net.authority.document_at(Revision(0)).unwrap().to_json(),
+        r#"{"v":0}"#
+    );
+    assert_eq!(
+        net.authority.state_hash(),
+        sync_core::protocol::state_hash(&Value::parse(r#"{"v": 3.0}"#).unwrap())
+    );
+}
+
+fn edit_op() -> impl Strategy<Value = (u8, usize, i64)> {
+    (0u8..5, 0usize..8, -3i64..10)
+}
+
+proptest! {
+    /// Undoing N times then redoing N times, with nothing else in between, returns the same
+    /// document, byte for byte.
+    #[test]
+    fn undo_n_times_then_redo_n_times_returns_the_same_document(edits in prop::collection::vec(edit_op(), 1..20)) {
+        let mut replica = Replica::with_document(ClientId::from("ann"), "Ann", Value::parse(r#"{"l": [0], "s": "abc", "n": 0, "o": {}}"#).unwrap(), None);
+        let mut made = 0;
+        for (kind, at, v) in edits {
+            let len = replica.view().as_object().unwrap().get("l").unwrap().as_array().unwrap().len();
+            let op = match kind {
+                0 => Operation::add(Pointer::parse(&format!("/l/{}", at.min(len))).unwrap(), v),
+                1 if len > 0 => Operation::remove(Pointer::parse(&format!("/l/{}", at % len)).unwrap()),
+                2 => Operation::Splice { path: Pointer::parse("/s").unwrap(), pos: 0, del: 0, ins: v.to_string() },
+                3 => Operation::Incr { path: Pointer::parse("/n").unwrap(), by: v.into() },
+                _ => Operation::add(Pointer::parse(&format!("/o/k{at}")).unwrap(), v),
+            };
+            if replica.edit(&[op]).is_ok() {
+                made += 1;
+            }
+        }
+        let after = replica.view().to_json();
+        for _ in 0..made {
+            replica.undo().unwrap();
+        }
+        prop_assert_eq!(replica.view().to_json(), r#"{"l":[0],"s":"abc","n":0,"o":{}}"#);
+        for _ in 0..made {
+            replica.redo().unwrap();
+        }
+        prop_assert_eq!(replica.view().to_json(), after);
+    }
+}
