@@ -154,9 +154,17 @@ impl Change {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<Change, ApplyError> {
+    apply_all(doc, ops.iter())
+}
+
+/// [`apply`] for operations given by an iterator.
+pub(crate) fn apply_all<'a>(
+    doc: &mut Value,
+    ops: impl Iterator<Item = &'a Operation>,
+) -> Result<Change, ApplyError> {
     // Inverses of the applied operations, last one first once reversed (see `apply_op`).
-    let mut undo = Vec::with_capacity(ops.len());
-    for (index, op) in ops.iter().enumerate() {
+    let mut undo = Vec::with_capacity(ops.size_hint().0);
+    for (index, op) in ops.enumerate() {
         if let Err(kind) = apply_op(doc, op, &mut undo) {
             rollback(doc, &undo);
             return Err(ApplyError {

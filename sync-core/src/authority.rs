@@ -34,7 +34,7 @@ use crate::protocol::{
     CatchUp, ClientId, Commit, Conflict, ConflictKind, PROTOCOL_VERSION, Party, Revision, Role,
     ServerMessage, StateHash, state_hash,
 };
-use crate::rebase::{Placed, Rebased, Shape, Side, carry_one, rebase_op};
+use crate::rebase::{Placed, Rebased, Shape, Side, rebase_op, rebase_pieces};
 use crate::value::Value;
 
 /// Tuning of an [`Authority`].
@@ -406,18 +406,13 @@ impl Authority {
             let mut overwritten_by = None;
             let mut dropped = None;
             for (y, origin) in &over {
-                let mut next = Vec::with_capacity(pieces.len());
-                for piece in &pieces {
-                    match rebase_op(piece, &y.op, y.shape, Side::Later) {
-                        Rebased::Keep(ops) => next.extend(ops),
-                        Rebased::Overwrites(op) => {
-                            overwritten_by = Some(*origin);
-                            next.push(op);
-                        }
-                        Rebased::Drop(reason) => dropped = Some((reason, *origin)),
-                    }
+                let effect = rebase_pieces(&mut pieces, &y.op, y.shape, Side::Later);
+                if effect.overwrote {
+                    overwritten_by = Some(*origin);
                 }
-                pieces = next;
+                if let Some(reason) = effect.dropped {
+                    dropped = Some((reason, *origin));
+                }
                 if pieces.is_empty() {
                     break;
                 }
@@ -471,14 +466,13 @@ impl Authority {
             }
             // Carry what happened since `base` past x, for x's successors.
             if let Some(shape) = shape_of_x {
-                let x = Placed {
-                    op: x.clone(),
-                    shape,
-                };
-                over = over
-                    .into_iter()
-                    .flat_map(|(y, origin)| carry_one(&y, &x).into_iter().map(move |y| (y, origin)))
-                    .collect();
+                carry_tagged(
+                    &mut over,
+                    &Placed {
+                        op: x.clone(),
+                        shape,
+                    },
+                );
             }
         }
         undo.reverse();
@@ -550,6 +544,37 @@ impl Authority {
     /// The presence of the document's peers, to update with joins and selections.
     pub fn presence(&mut self) -> &mut Presence {
         &mut self.presence
+    }
+}
+
+/// Carries operations tagged with the change they came from past `x` (sequenced after them).
+fn carry_tagged(over: &mut Vec<(Placed, usize)>, x: &Placed) {
+    let mut i = 0;
+    while i < over.len() {
+        let Some((y, origin)) = over.get(i) else {
+            break;
+        };
+        let (shape, origin) = (y.shape, *origin);
+        match rebase_op(&y.op, &x.op, x.shape, Side::Earlier) {
+            Rebased::Same => i += 1,
+            Rebased::Keep(ops) => {
+                let n = ops.len();
+                over.splice(
+                    i..=i,
+                    ops.into_iter().map(|op| (Placed { op, shape }, origin)),
+                );
+                i += n;
+            }
+            Rebased::Overwrites(op) => {
+                if let Some(slot) = over.get_mut(i) {
+                    slot.0.op = op;
+                }
+                i += 1;
+            }
+            Rebased::Drop(_) => {
+                over.remove(i);
+            }
+        }
     }
 }
 

@@ -115,6 +115,8 @@ impl DropReason {
 /// The result of rebasing one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rebased {
+    /// Unaffected: the operation applies as it is.
+    Same,
     /// The operation as it applies now: usually one, two when a splice is split around another
     /// edit, none when it became a no-op.
     Keep(Vec<Operation>),
@@ -164,18 +166,9 @@ pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChan
         let mut overwrites = false;
         let mut dropped = None;
         for y in &over {
-            let mut next = Vec::with_capacity(pieces.len());
-            for piece in &pieces {
-                match rebase_op(piece, &y.op, y.shape, side) {
-                    Rebased::Keep(ops) => next.extend(ops),
-                    Rebased::Overwrites(op) => {
-                        overwrites = true;
-                        next.push(op);
-                    }
-                    Rebased::Drop(reason) => dropped = Some(reason),
-                }
-            }
-            pieces = next;
+            let effect = rebase_pieces(&mut pieces, &y.op, y.shape, side);
+            overwrites |= effect.overwrote;
+            dropped = effect.dropped.or(dropped);
             if pieces.is_empty() {
                 break;
             }
@@ -193,7 +186,7 @@ pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChan
                 }
                 out.ops.extend(pieces);
                 // Carry `over` past x, so it lines up with x's successors.
-                over = carry(&over, x, side.flip());
+                carry(&mut over, x, side.flip());
             }
         }
     }
@@ -201,31 +194,81 @@ pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChan
     out
 }
 
-/// `over` rebased past `x` (which is on `side` relative to each of them).
-fn carry(over: &[Placed], x: &Placed, side: Side) -> Vec<Placed> {
-    over.iter().flat_map(|y| carry_past(y, x, side)).collect()
+/// What rebasing some pieces over one operation did to them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Effect {
+    /// A piece now overwrites what `y` wrote.
+    pub(crate) overwrote: bool,
+    /// A piece was dropped, and why.
+    pub(crate) dropped: Option<DropReason>,
 }
 
-/// `y`, sequenced before `x` and defined on the same document, carried past `x`: what y's
-/// effect is after x, given that x was rebased over y.
-pub(crate) fn carry_one(y: &Placed, x: &Placed) -> Vec<Placed> {
-    carry_past(y, x, Side::Earlier)
+/// Rebases the pieces of one operation over `y`, in place.
+pub(crate) fn rebase_pieces(
+    pieces: &mut Vec<Operation>,
+    y: &Operation,
+    shape: Shape,
+    side: Side,
+) -> Effect {
+    let mut effect = Effect::default();
+    let mut i = 0;
+    while i < pieces.len() {
+        let Some(piece) = pieces.get(i) else { break };
+        match rebase_op(piece, y, shape, side) {
+            Rebased::Same => i += 1,
+            Rebased::Keep(ops) => {
+                let n = ops.len();
+                pieces.splice(i..=i, ops);
+                i += n;
+            }
+            Rebased::Overwrites(op) => {
+                effect.overwrote = true;
+                if let Some(slot) = pieces.get_mut(i) {
+                    *slot = op;
+                }
+                i += 1;
+            }
+            Rebased::Drop(reason) => {
+                effect.dropped = Some(reason);
+                pieces.remove(i);
+            }
+        }
+    }
+    effect
 }
 
-fn carry_past(y: &Placed, x: &Placed, side: Side) -> Vec<Placed> {
-    match rebase_op(&y.op, &x.op, x.shape, side) {
-        Rebased::Keep(ops) => ops
-            .into_iter()
-            .map(|op| Placed { op, shape: y.shape })
-            .collect(),
-        Rebased::Overwrites(op) => vec![Placed { op, shape: y.shape }],
-        Rebased::Drop(_) => Vec::new(),
+/// Carries `over` past `x` (which is on `side` relative to each of them), in place.
+pub(crate) fn carry(over: &mut Vec<Placed>, x: &Placed, side: Side) {
+    let mut i = 0;
+    while i < over.len() {
+        let Some(y) = over.get(i) else { break };
+        match rebase_op(&y.op, &x.op, x.shape, side) {
+            Rebased::Same => i += 1,
+            Rebased::Keep(ops) => {
+                let shape = y.shape;
+                let n = ops.len();
+                over.splice(i..=i, ops.into_iter().map(|op| Placed { op, shape }));
+                i += n;
+            }
+            Rebased::Overwrites(op) => {
+                if let Some(slot) = over.get_mut(i) {
+                    slot.op = op;
+                }
+                i += 1;
+            }
+            Rebased::Drop(_) => {
+                over.remove(i);
+            }
+        }
     }
 }
 
 /// Rebases `x` over `y` (whose shape is `shape`), both defined on the same document.
 pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Rebased {
     use Operation as O;
+    if independent(x, y, shape) {
+        return Rebased::Same;
+    }
     // Same-place cases first: the conflict table's rows about one location.
     match (x, y) {
         // Both move the same item: the later destination wins; the item stays single.
@@ -339,6 +382,30 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
         Ok(op) => Rebased::Keep(vec![op]),
         Err(reason) => Rebased::Drop(reason),
     }
+}
+
+/// Whether nothing `y` does can change where `x` points or what it means: the common case, decided
+/// without allocating.
+fn independent(x: &Operation, y: &Operation, shape: Shape) -> bool {
+    let touched = |q: &Pointer| {
+        let (ypath, yfrom) = (y.path(), y.from());
+        touches(ypath, shape.path_in_array, q)
+            || yfrom.is_some_and(|f| touches(f, shape.from_in_array, q))
+    };
+    !touched(x.path()) && !x.from().is_some_and(touched)
+}
+
+/// Whether a write at `y` (an array item if `in_array`) can affect the location `q`: it is at or
+/// above `q`, or it shifts the array `q` passes through.
+fn touches(y: &Pointer, in_array: bool, q: &Pointer) -> bool {
+    let (yt, qt) = (y.tokens(), q.tokens());
+    if qt.starts_with(yt) {
+        return true;
+    }
+    in_array
+        && yt
+            .split_last()
+            .is_some_and(|(_, parent)| qt.len() > parent.len() && qt.starts_with(parent))
 }
 
 /// Whether the last token of `p` can be an array index (digits or `-`). Whether it *is* one is

@@ -127,7 +127,34 @@ struct Pending {
     /// As applied to the view, with shapes.
     ops: Vec<Placed>,
     /// Takes it off the view.
-    inverse: Change,
+    inverse: Inverse,
+}
+
+/// The inverse of a pending change, stored last step first, so that a newer edit joining the
+/// buffer adds its inverse in O(1) (a long typing session would otherwise cost O(n^2)).
+#[derive(Debug, Clone, Default)]
+struct Inverse(Vec<Operation>);
+
+impl Inverse {
+    fn of(change: Change) -> Inverse {
+        let mut ops = change.0;
+        ops.reverse();
+        Inverse(ops)
+    }
+
+    /// Adds the inverse of an edit made after the ones already here.
+    fn push_newer(&mut self, newer: Inverse) {
+        self.0.extend(newer.0);
+    }
+
+    /// The inverse operations in the order they apply.
+    fn ops(&self) -> Vec<Operation> {
+        self.0.iter().rev().cloned().collect()
+    }
+
+    fn apply(&self, doc: &mut Value) -> Result<Change, ApplyError> {
+        crate::apply::apply_all(doc, self.0.iter().rev())
+    }
 }
 
 impl Pending {
@@ -312,15 +339,13 @@ impl Replica {
         match &mut self.buffer {
             Some(buffer) => {
                 buffer.ops.extend(placed);
-                let mut combined = inverse.0;
-                combined.append(&mut buffer.inverse.0);
-                buffer.inverse = Change(combined);
+                buffer.inverse.push_newer(Inverse::of(inverse));
             }
             None => {
                 self.buffer = Some(Pending {
                     seq: None,
                     ops: placed,
-                    inverse,
+                    inverse: Inverse::of(inverse),
                 });
             }
         }
@@ -481,7 +506,7 @@ impl Replica {
                 Some(Pending {
                     seq: pending.seq,
                     ops,
-                    inverse,
+                    inverse: Inverse::of(inverse),
                 }),
                 carried,
             ),
@@ -491,7 +516,7 @@ impl Replica {
                 pending.seq.map(|seq| Pending {
                     seq: Some(seq),
                     ops: Vec::new(),
-                    inverse: Change::default(),
+                    inverse: Inverse::default(),
                 }),
                 carried,
             ),
@@ -612,7 +637,8 @@ impl Replica {
             let restored = buffer.inverse.apply(&mut self.view);
             debug_assert!(restored.is_ok());
         }
-        let (mut over, _) = apply_placed(&mut self.view, &inflight.inverse.0).map_err(|_| ())?;
+        let (mut over, _) =
+            apply_placed(&mut self.view, &inflight.inverse.ops()).map_err(|_| ())?;
         if let Some(server) = server {
             let (placed, _) = apply_placed(&mut self.view, server).map_err(|_| ())?;
             over.extend(placed);
@@ -658,7 +684,7 @@ impl Replica {
                     let replayed = Pending {
                         seq: pending.seq,
                         ops: placed,
-                        inverse,
+                        inverse: Inverse::of(inverse),
                     };
                     if i == 0 && pending.seq.is_some() {
                         self.inflight = Some(replayed);
@@ -679,9 +705,7 @@ impl Replica {
         match &mut self.buffer {
             Some(buffer) => {
                 buffer.ops.extend(pending.ops);
-                let mut inverse = pending.inverse.0;
-                inverse.append(&mut buffer.inverse.0);
-                buffer.inverse = Change(inverse);
+                buffer.inverse.push_newer(pending.inverse);
             }
             None => {
                 self.buffer = Some(Pending {
@@ -733,7 +757,7 @@ impl Replica {
                     let p = Pending {
                         seq: pending.seq,
                         ops,
-                        inverse,
+                        inverse: Inverse::of(inverse),
                     };
                     if i == 0 && pending.seq.is_some() {
                         replica.inflight = Some(p);
