@@ -1,8 +1,10 @@
 #![allow(
     missing_docs,
+    unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::panic
 )]
 // Benchmark set-up panics on purpose if a generated input is broken.
 //! The document engine's speed, on generated documents, with json-patch side by side.
@@ -18,85 +20,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use sync_core::{Change, Map, Operation, Pointer, Value, diff};
+use sync_core::{Change, Operation, Pointer, Value, diff};
 
-/// SplitMix64: a tiny deterministic generator, so every run measures the same documents.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn word(&mut self) -> String {
-        const SYLLABLES: [&str; 16] = [
-            "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "an", "el", "or", "us", "qi", "zo",
-            "be", "da",
-        ];
-        (0..2 + self.below(3))
-            .map(|_| SYLLABLES[self.below(SYLLABLES.len())])
-            .collect()
-    }
-}
-
-fn record(rng: &mut Rng, id: usize) -> Value {
-    let mut address = Map::new();
-    address.insert(
-        "street",
-        Value::from(format!("{} {} street", rng.below(200), rng.word())),
-    );
-    address.insert("city", Value::from(rng.word()));
-    address.insert("zip", Value::from(format!("{:05}", rng.below(99_999))));
-    let mut m = Map::new();
-    m.insert("id", Value::from(id as i64));
-    m.insert(
-        "name",
-        Value::from(format!("{} {}", rng.word(), rng.word())),
-    );
-    m.insert(
-        "email",
-        Value::from(format!("{}@{}.example", rng.word(), rng.word())),
-    );
-    m.insert("age", Value::from(18 + rng.below(70) as i64));
-    m.insert(
-        "score",
-        Value::parse(&format!("{}.{}", rng.below(100), rng.below(10))).unwrap(),
-    );
-    m.insert("active", Value::from(rng.below(2) == 0));
-    m.insert(
-        "tags",
-        Value::Array(
-            (0..1 + rng.below(4))
-                .map(|_| Value::from(rng.word()))
-                .collect(),
-        ),
-    );
-    m.insert("address", Value::Object(address));
-    Value::Object(m)
-}
-
-/// `{"version": 1, "users": [...]}` of about `bytes` bytes of compact JSON.
-fn document(rng: &mut Rng, bytes: usize) -> Value {
-    let mut users = Vec::new();
-    let mut size = 0;
-    while size < bytes {
-        let r = record(rng, users.len());
-        size += r.to_json().len() + 1;
-        users.push(r);
-    }
-    let mut m = Map::new();
-    m.insert("version", Value::from(1));
-    m.insert("users", Value::Array(users));
-    Value::Object(m)
-}
+use common::{Rng, document, record};
 
 fn ptr(s: &str) -> Pointer {
     Pointer::parse(s).unwrap()

@@ -23,6 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -188,12 +189,10 @@ impl Authority {
                     found: commit.rev,
                 });
             }
-            let (placed, inverse) =
-                place_and_apply(&mut authority.doc, &commit.ops).map_err(|error| {
-                    RestoreError::Corrupt {
-                        rev: commit.rev,
-                        error,
-                    }
+            let (placed, inverse) = place_and_apply(&mut authority.doc, commit.ops.clone())
+                .map_err(|error| RestoreError::Corrupt {
+                    rev: commit.rev,
+                    error,
                 })?;
             let record = ClientRecord {
                 seq: commit.seq,
@@ -372,15 +371,15 @@ impl Authority {
         me: &Party,
         rev: Revision,
     ) -> Result<Applied, ApplyError> {
-        // What happened since `base`, each operation tagged with the change it belongs to.
-        let mut over: Vec<(Placed, usize)> = Vec::new();
-        let since = self
-            .log
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.commit.rev > base);
+        // The log holds revisions oldest+1..=head; the changes since `base` start here.
+        let skip = usize::try_from(base.0 - self.oldest_retained().0).unwrap_or(usize::MAX);
+        let Authority { doc, log, .. } = self;
+        // What happened since `base`, each operation tagged with the change it belongs to;
+        // borrowed from the log until rebasing changes one.
+        let mut over: Vec<(Cow<'_, Placed>, usize)> = Vec::new();
+        let since = log.iter().enumerate().skip(skip);
         for (i, entry) in since {
-            over.extend(entry.placed.iter().map(|p| (p.clone(), i)));
+            over.extend(entry.placed.iter().map(|p| (Cow::Borrowed(p), i)));
         }
         let party_of = |i: usize, log: &VecDeque<Entry>| {
             log.get(i).map(|e| Party {
@@ -417,9 +416,24 @@ impl Authority {
                     break;
                 }
             }
+            if pieces.is_empty() && dropped.is_none() {
+                // x became a no-op (what it did was already done): carry past it all the same,
+                // as replicas do, so that both rebase x's successors alike.
+                if index + 1 < ops.len() {
+                    let shape = Shape::of(x, doc);
+                    carry_tagged(
+                        &mut over,
+                        &Placed {
+                            op: x.clone(),
+                            shape,
+                        },
+                    );
+                }
+                continue;
+            }
             if pieces.is_empty() {
                 if let Some((reason, origin)) = dropped
-                    && let Some(winner) = party_of(origin, &self.log)
+                    && let Some(winner) = party_of(origin, log)
                 {
                     conflicts.push(Conflict {
                         kind: ConflictKind::Dropped,
@@ -436,16 +450,16 @@ impl Authority {
             }
             let mut shape_of_x = None;
             for piece in pieces {
-                let canonical = canonical(&piece, &self.doc);
-                let shape = Shape::of(&canonical, &self.doc);
+                let canonical = canonical(piece, doc);
+                let shape = Shape::of(&canonical, doc);
                 shape_of_x.get_or_insert(shape);
                 if let Some(origin) = overwritten_by.take()
-                    && let Some(loser) = party_of(origin, &self.log)
+                    && let Some(loser) = party_of(origin, log)
                 {
                     conflicts.push(Conflict {
                         kind: ConflictKind::Overwritten,
                         path: canonical.path().clone(),
-                        value: canonical.path().resolve(&self.doc).cloned(),
+                        value: canonical.path().resolve(doc).cloned(),
                         op: None,
                         reason: None,
                         winner: me.clone(),
@@ -454,18 +468,20 @@ impl Authority {
                     });
                 }
                 let start = undo.len();
-                if let Err(kind) = apply_op(&mut self.doc, &canonical, &mut undo) {
-                    return Err(fail(kind, &undo, &mut self.doc));
+                if let Err(kind) = apply_op(doc, &canonical, &mut undo) {
+                    return Err(fail(kind, &undo, doc));
                 }
                 placed.extend(expand(
                     canonical,
                     shape,
                     undo.get(start..).unwrap_or_default(),
-                    &self.doc,
+                    doc,
                 ));
             }
-            // Carry what happened since `base` past x, for x's successors.
-            if let Some(shape) = shape_of_x {
+            // Carry what happened since `base` past x, for x's successors (if any).
+            if let Some(shape) = shape_of_x
+                && index + 1 < ops.len()
+            {
                 carry_tagged(
                     &mut over,
                     &Placed {
@@ -548,7 +564,7 @@ impl Authority {
 }
 
 /// Carries operations tagged with the change they came from past `x` (sequenced after them).
-fn carry_tagged(over: &mut Vec<(Placed, usize)>, x: &Placed) {
+fn carry_tagged(over: &mut Vec<(Cow<'_, Placed>, usize)>, x: &Placed) {
     let mut i = 0;
     while i < over.len() {
         let Some((y, origin)) = over.get(i) else {
@@ -561,13 +577,14 @@ fn carry_tagged(over: &mut Vec<(Placed, usize)>, x: &Placed) {
                 let n = ops.len();
                 over.splice(
                     i..=i,
-                    ops.into_iter().map(|op| (Placed { op, shape }, origin)),
+                    ops.into_iter()
+                        .map(|op| (Cow::Owned(Placed { op, shape }), origin)),
                 );
                 i += n;
             }
             Rebased::Overwrites(op) => {
                 if let Some(slot) = over.get_mut(i) {
-                    slot.0.op = op;
+                    slot.0 = Cow::Owned(Placed { op, shape });
                 }
                 i += 1;
             }
@@ -604,37 +621,26 @@ fn carried_value(op: &Operation) -> Option<Value> {
     }
 }
 
-/// `op` with an end-of-array `-` replaced by the index it names in `doc`.
-pub(crate) fn canonical(op: &Operation, doc: &Value) -> Operation {
-    let resolve = |path: &crate::Pointer, removing: Option<&crate::Pointer>| {
-        if path.last() != Some("-") {
-            return path.clone();
-        }
-        let parent = path.parent().unwrap_or_default();
-        let Some(Value::Array(items)) = parent.resolve(doc) else {
-            return path.clone();
-        };
-        // A move out of the same array leaves one item fewer before the insertion.
-        let shrink = removing.is_some_and(|from| from.parent().as_ref() == Some(&parent));
-        parent.child((items.len() - usize::from(shrink)).to_string())
+/// `op` with an end-of-array `-` replaced by the index it names in `doc` (so that everyone
+/// rebases over the same index).
+pub(crate) fn canonical(mut op: Operation, doc: &Value) -> Operation {
+    let (path, removing) = match &mut op {
+        Operation::Add { path, .. } | Operation::Copy { path, .. } => (path, None),
+        Operation::Move { from, path, .. } => (path, from.parent()),
+        _ => return op,
     };
-    match op {
-        Operation::Add { path, value, index } => Operation::Add {
-            path: resolve(path, None),
-            value: value.clone(),
-            index: *index,
-        },
-        Operation::Copy { from, path } => Operation::Copy {
-            from: from.clone(),
-            path: resolve(path, None),
-        },
-        Operation::Move { from, path, index } => Operation::Move {
-            from: from.clone(),
-            path: resolve(path, Some(from)),
-            index: *index,
-        },
-        other => other.clone(),
+    if path.last() != Some("-") {
+        return op;
     }
+    let parent = path.parent().unwrap_or_default();
+    if let Some(Value::Array(items)) = parent.resolve(doc) {
+        // A move out of the same array leaves one item fewer before the insertion.
+        let shrink = removing.as_ref() == Some(&parent);
+        let index = items.len() - usize::from(shrink);
+        path.pop();
+        path.push(index.to_string());
+    }
+    op
 }
 
 /// The logged form of an applied operation: as it is, except that `merge` becomes the writes it
@@ -670,13 +676,13 @@ fn expand(op: Operation, shape: Shape, undo: &[Operation], doc: &Value) -> Vec<P
 /// Applies logged operations (already canonical) and returns them placed, with the inverse.
 fn place_and_apply(
     doc: &mut Value,
-    ops: &[Operation],
+    ops: Vec<Operation>,
 ) -> Result<(Vec<Placed>, Change), ApplyError> {
     let mut undo = Vec::new();
     let mut placed = Vec::with_capacity(ops.len());
-    for (index, op) in ops.iter().enumerate() {
-        let shape = Shape::of(op, doc);
-        if let Err(kind) = apply_op(doc, op, &mut undo) {
+    for (index, op) in ops.into_iter().enumerate() {
+        let shape = Shape::of(&op, doc);
+        if let Err(kind) = apply_op(doc, &op, &mut undo) {
             rollback(doc, &undo);
             return Err(ApplyError {
                 index,
@@ -685,10 +691,7 @@ fn place_and_apply(
                 kind,
             });
         }
-        placed.push(Placed {
-            op: op.clone(),
-            shape,
-        });
+        placed.push(Placed { op, shape });
     }
     undo.reverse();
     Ok((placed, Change(undo)))
@@ -698,7 +701,7 @@ fn place_and_apply(
 /// their shapes and the inverse. Used by replicas for foreign changes.
 pub fn apply_placed(
     doc: &mut Value,
-    ops: &[Operation],
+    ops: Vec<Operation>,
 ) -> Result<(Vec<Placed>, Change), ApplyError> {
     place_and_apply(doc, ops)
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -16,8 +17,11 @@ use crate::value::Value;
 pub type Token = CompactString;
 
 /// A JSON Pointer (RFC 6901). The empty pointer is the whole document.
+///
+/// Shared and copied on write: operations, their inverses and the logs clone paths constantly,
+/// and a clone is a reference-count increment.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Pointer(Vec<Token>);
+pub struct Pointer(Arc<Vec<Token>>);
 
 /// Why a string is not a JSON Pointer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,8 +71,8 @@ pub enum IndexError {
 
 impl Pointer {
     /// The empty pointer: the whole document.
-    pub const fn root() -> Pointer {
-        Pointer(Vec::new())
+    pub fn root() -> Pointer {
+        Pointer::default()
     }
 
     /// Parses RFC 6901 text: `""` or `/`-separated tokens with `~1` for `/` and `~0` for `~`.
@@ -88,12 +92,12 @@ impl Pointer {
             })?);
             offset += raw.len() + 1;
         }
-        Ok(Pointer(tokens))
+        Ok(Pointer(Arc::new(tokens)))
     }
 
     /// A pointer from unescaped tokens.
     pub fn from_tokens<T: Into<Token>>(tokens: impl IntoIterator<Item = T>) -> Pointer {
-        Pointer(tokens.into_iter().map(Into::into).collect())
+        Pointer(Arc::new(tokens.into_iter().map(Into::into).collect()))
     }
 
     /// The unescaped tokens.
@@ -119,7 +123,7 @@ impl Pointer {
     /// The parent's pointer and the last token, or `None` for the root.
     pub fn split_last(&self) -> Option<(Pointer, &str)> {
         let (last, parent) = self.0.split_last()?;
-        Some((Pointer(parent.to_vec()), last.as_str()))
+        Some((Pointer(Arc::new(parent.to_vec())), last.as_str()))
     }
 
     /// The last token, or `None` for the root.
@@ -134,19 +138,20 @@ impl Pointer {
 
     /// The pointer to the child `token` of this location.
     pub fn child(&self, token: impl Into<Token>) -> Pointer {
-        let mut tokens = self.0.clone();
+        let mut tokens = Vec::with_capacity(self.0.len() + 1);
+        tokens.extend(self.0.iter().cloned());
         tokens.push(token.into());
-        Pointer(tokens)
+        Pointer(Arc::new(tokens))
     }
 
     /// Appends a token.
     pub fn push(&mut self, token: impl Into<Token>) {
-        self.0.push(token.into());
+        Arc::make_mut(&mut self.0).push(token.into());
     }
 
     /// Removes and returns the last token.
     pub fn pop(&mut self) -> Option<Token> {
-        self.0.pop()
+        Arc::make_mut(&mut self.0).pop()
     }
 
     /// Whether `self` is `other` or one of its ancestors.
@@ -172,6 +177,13 @@ impl Pointer {
             .iter()
             .try_fold(root, |v, token| child_mut(v, token).ok().flatten())
     }
+}
+
+/// The value the tokens name in `root`, without building a pointer.
+pub(crate) fn resolve_tokens<'v>(root: &'v Value, tokens: &[Token]) -> Option<&'v Value> {
+    tokens
+        .iter()
+        .try_fold(root, |v, token| child(v, token).ok().flatten())
 }
 
 /// The child of `v` named by `token`: `Ok(None)` when `v` has no such key or `v` is a scalar,
@@ -267,7 +279,7 @@ fn escape_into(token: &str, out: &mut String) {
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
-        for token in &self.0 {
+        for token in self.0.iter() {
             out.push('/');
             escape_into(token, &mut out);
         }

@@ -5,6 +5,7 @@
 //! example (kept true by tests) and every error code.
 
 use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh64::Xxh64;
 
 use crate::op::Operation;
 use crate::pointer::Pointer;
@@ -448,61 +449,44 @@ pub const REJECT_CODES: [&str; 15] = [
 ];
 
 /// A stable hash of a document's content (numbers by value, members in any order), so replicas
-/// can check that they hold what the Authority holds: FNV-1a over the canonical encoding that
-/// `docs/PROTOCOL.md` specifies, the same on every platform and build.
+/// can check that they hold what the Authority holds: XXH64 (seed 0) over the canonical encoding
+/// that `docs/PROTOCOL.md` specifies, the same on every platform and build.
 pub fn state_hash(doc: &Value) -> StateHash {
-    let mut h = Fnv::default();
+    let mut h = Xxh64::new(0);
     hash_value(doc, &mut h);
-    StateHash(h.0)
+    StateHash(h.digest())
 }
 
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-fn hash_value(v: &Value, h: &mut Fnv) {
+fn hash_value(v: &Value, h: &mut Xxh64) {
     match v {
-        Value::Null => h.write(b"n"),
-        Value::Bool(b) => h.write(if *b { b"t" } else { b"f" }),
+        Value::Null => h.update(b"n"),
+        Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
         Value::Number(n) => {
-            h.write(b"#");
-            h.write(n.normal_form().as_bytes());
+            h.update(b"#");
+            h.update(n.normal_form().as_bytes());
         }
         Value::String(t) => {
-            h.write(b"\"");
-            h.write(&(t.len_bytes() as u64).to_le_bytes());
-            t.chunks().for_each(|c| h.write(c.as_bytes()));
+            h.update(b"\"");
+            h.update(&(t.len_bytes() as u64).to_le_bytes());
+            t.chunks().for_each(|c| h.update(c.as_bytes()));
         }
         Value::Array(items) => {
-            h.write(b"[");
-            h.write(&(items.len() as u64).to_le_bytes());
+            h.update(b"[");
+            h.update(&(items.len() as u64).to_le_bytes());
             items.iter().for_each(|item| hash_value(item, h));
         }
         Value::Object(map) => {
             // Order-independent: the sum of the members' own hashes.
             let sum = map.iter().fold(0u64, |sum, (k, item)| {
-                let mut m = Fnv::default();
-                m.write(&(k.len() as u64).to_le_bytes());
-                m.write(k.as_bytes());
+                let mut m = Xxh64::new(0);
+                m.update(&(k.len() as u64).to_le_bytes());
+                m.update(k.as_bytes());
                 hash_value(item, &mut m);
-                sum.wrapping_add(m.0)
+                sum.wrapping_add(m.digest())
             });
-            h.write(b"{");
-            h.write(&(map.len() as u64).to_le_bytes());
-            h.write(&sum.to_le_bytes());
+            h.update(b"{");
+            h.update(&(map.len() as u64).to_le_bytes());
+            h.update(&sum.to_le_bytes());
         }
     }
 }

@@ -49,9 +49,12 @@ impl Shape {
     /// The shape of `op` in `doc`, read before `op` is applied to it.
     pub fn of(op: &Operation, doc: &Value) -> Shape {
         let in_array = |p: &Pointer| {
-            p.parent()
-                .and_then(|parent| parent.resolve(doc))
-                .is_some_and(|v| matches!(v, Value::Array(_)))
+            p.tokens().split_last().is_some_and(|(_, parent)| {
+                matches!(
+                    crate::pointer::resolve_tokens(doc, parent),
+                    Some(Value::Array(_))
+                )
+            })
         };
         Shape {
             path_in_array: in_array(op.path()),

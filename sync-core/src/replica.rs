@@ -19,7 +19,7 @@
 //!     catch_up: CatchUp::Snapshot { doc: Value::parse(r#"{"n": 1}"#)? }, peers: vec![],
 //! });
 //! // A local edit shows at once and yields the message to send.
-//! let events = replica.edit(&Change::from_json(r#"[{"op": "incr", "path": "/n", "by": 1}]"#)?.0)?;
+//! let events = replica.edit(Change::from_json(r#"[{"op": "incr", "path": "/n", "by": 1}]"#)?.0)?;
 //! assert_eq!(replica.view().to_json(), r#"{"n":2}"#);
 //! assert!(matches!(&events[..], [Event::Send(ClientMessage::Submit { seq: 1, base_rev: Revision(7), .. })]));
 //! // The ack confirms it.
@@ -27,6 +27,8 @@
 //! assert_eq!((replica.rev(), replica.pending()), (Some(Revision(8)), 0));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
@@ -171,10 +173,13 @@ pub struct Replica {
     view: Value,
     rev: Option<Revision>,
     inflight: Option<Pending>,
+    /// The operations last sent for the change in flight: an ack without `ops` means "applied
+    /// as sent", which may differ from the in-flight change as rebased here since.
+    sent: Vec<Operation>,
     buffer: Option<Pending>,
     next_seq: u64,
-    undo: Vec<Vec<Placed>>,
-    redo: Vec<Vec<Placed>>,
+    undo: VecDeque<Vec<Placed>>,
+    redo: VecDeque<Vec<Placed>>,
     connected: bool,
     role: Role,
     resyncing: bool,
@@ -229,10 +234,11 @@ impl Replica {
             view: doc,
             rev,
             inflight: None,
+            sent: Vec::new(),
             buffer: None,
             next_seq: 1,
-            undo: Vec::new(),
-            redo: Vec::new(),
+            undo: VecDeque::new(),
+            redo: VecDeque::new(),
             connected: false,
             role: Role::Write,
             resyncing: false,
@@ -294,12 +300,9 @@ impl Replica {
 
     /// Applies a local edit to the view at once. Returns the submit to send, if the edit can be
     /// sent now. On error nothing changed.
-    pub fn edit(&mut self, ops: &[Operation]) -> Result<Vec<Event>, EditError> {
+    pub fn edit(&mut self, ops: Vec<Operation>) -> Result<Vec<Event>, EditError> {
         let inverse = self.apply_local(ops)?;
-        self.undo.push(inverse);
-        if self.undo.len() > UNDO_LIMIT {
-            self.undo.remove(0);
-        }
+        self.push_undo(inverse);
         self.redo.clear();
         Ok(self.flush())
     }
@@ -307,34 +310,41 @@ impl Replica {
     /// Undoes the most recent local change still undoable (rebased over everything since).
     /// An entry that no longer applies is discarded and its error returned.
     pub fn undo(&mut self) -> Result<Vec<Event>, EditError> {
-        let Some(entry) = self.undo.pop() else {
+        let Some(entry) = self.undo.pop_back() else {
             return Ok(Vec::new());
         };
-        let inverse = self.apply_local(&ops_of(&entry))?;
-        self.redo.push(inverse);
+        let inverse = self.apply_local(ops_of(&entry))?;
+        self.redo.push_back(inverse);
         Ok(self.flush())
     }
 
     /// Redoes the most recently undone change.
     pub fn redo(&mut self) -> Result<Vec<Event>, EditError> {
-        let Some(entry) = self.redo.pop() else {
+        let Some(entry) = self.redo.pop_back() else {
             return Ok(Vec::new());
         };
-        let inverse = self.apply_local(&ops_of(&entry))?;
-        self.undo.push(inverse);
+        let inverse = self.apply_local(ops_of(&entry))?;
+        self.push_undo(inverse);
         Ok(self.flush())
     }
 
+    fn push_undo(&mut self, entry: Vec<Placed>) {
+        self.undo.push_back(entry);
+        if self.undo.len() > UNDO_LIMIT {
+            self.undo.pop_front();
+        }
+    }
+
     /// Applies `ops` to the view as a pending change; returns their inverse, placed in the view.
-    fn apply_local(&mut self, ops: &[Operation]) -> Result<Vec<Placed>, EditError> {
+    fn apply_local(&mut self, ops: Vec<Operation>) -> Result<Vec<Placed>, EditError> {
         if self.role == Role::Read {
             return Err(EditError::ReadOnly);
         }
         let ops: Vec<Operation> = ops
-            .iter()
+            .into_iter()
             .map(|op| crate::authority::canonical(op, &self.view))
             .collect();
-        let (placed, inverse) = apply_placed(&mut self.view, &ops)?;
+        let (placed, inverse) = apply_placed(&mut self.view, ops)?;
         let undo = place(&inverse.0, &self.view);
         match &mut self.buffer {
             Some(buffer) => {
@@ -363,10 +373,11 @@ impl Replica {
         let seq = self.next_seq;
         self.next_seq += 1;
         buffer.seq = Some(seq);
+        self.sent = buffer.ops();
         let submit = ClientMessage::Submit {
             seq,
             base_rev: rev,
-            ops: buffer.ops(),
+            ops: self.sent.clone(),
         };
         self.inflight = Some(buffer);
         vec![Event::Send(submit)]
@@ -470,14 +481,21 @@ impl Replica {
 
     /// A change still in flight was not applied: send it again, same sequence number (so the
     /// relay applies it at most once), rebased on the current revision.
-    fn resend_inflight(&self) -> Vec<Event> {
+    fn resend_inflight(&mut self) -> Vec<Event> {
         match (&self.inflight, self.rev) {
-            (Some(Pending { seq: Some(seq), .. }), Some(rev))
-                if self.connected && !self.resyncing =>
-            {
-                let ops = self.inflight.as_ref().map(Pending::ops).unwrap_or_default();
+            (
+                Some(Pending {
+                    seq: Some(seq),
+                    ops,
+                    ..
+                }),
+                Some(rev),
+            ) if self.connected && !self.resyncing => {
+                let seq = *seq;
+                self.sent = ops.iter().map(|p| p.op.clone()).collect();
+                let ops = self.sent.clone();
                 vec![Event::Send(ClientMessage::Submit {
-                    seq: *seq,
+                    seq,
                     base_rev: rev,
                     ops,
                 })]
@@ -501,7 +519,7 @@ impl Replica {
     fn put_back(&mut self, pending: &Pending, over: &[Placed]) -> (Option<Pending>, Vec<Placed>) {
         let rebased = rebase_change(&pending.ops, over, Side::Later);
         let carried = rebased.over;
-        match apply_placed(&mut self.view, &rebased.ops) {
+        match apply_placed(&mut self.view, rebased.ops) {
             Ok((ops, inverse)) => (
                 Some(Pending {
                     seq: pending.seq,
@@ -565,19 +583,25 @@ impl Replica {
         let (inflight, buffer) = self.take_pending();
         self.inflight = inflight;
         self.buffer = buffer;
-        let Ok((placed, _)) = apply_placed(&mut self.view, &commit.ops) else {
-            return self.diverged(commit.rev);
+        let Commit {
+            rev,
+            ops,
+            conflicts,
+            ..
+        } = commit;
+        let Ok((placed, _)) = apply_placed(&mut self.view, ops) else {
+            return self.diverged(rev);
         };
-        self.rev = Some(commit.rev);
+        self.rev = Some(rev);
         if let Some(expected) = hash
             && state_hash(&self.view) != expected
         {
-            return self.diverged(commit.rev);
+            return self.diverged(rev);
         }
         self.under_pending(placed);
         let mut events = vec![Event::Changed];
-        if !commit.conflicts.is_empty() {
-            events.push(Event::Conflicts(commit.conflicts));
+        if !conflicts.is_empty() {
+            events.push(Event::Conflicts(conflicts));
         }
         events
     }
@@ -593,7 +617,8 @@ impl Replica {
             return Vec::new();
         };
         let mut events = Vec::new();
-        match ops.filter(|server| *server != inflight.ops()) {
+        let server = ops.unwrap_or_else(|| std::mem::take(&mut self.sent));
+        match Some(server).filter(|server| *server != inflight.ops()) {
             // The relay applied what the view has: it is confirmed as it stands.
             None => self.rev = Some(rev),
             // The relay's version differs: it replaces ours, under the buffer.
@@ -637,10 +662,9 @@ impl Replica {
             let restored = buffer.inverse.apply(&mut self.view);
             debug_assert!(restored.is_ok());
         }
-        let (mut over, _) =
-            apply_placed(&mut self.view, &inflight.inverse.ops()).map_err(|_| ())?;
+        let (mut over, _) = apply_placed(&mut self.view, inflight.inverse.ops()).map_err(|_| ())?;
         if let Some(server) = server {
-            let (placed, _) = apply_placed(&mut self.view, server).map_err(|_| ())?;
+            let (placed, _) = apply_placed(&mut self.view, server.to_vec()).map_err(|_| ())?;
             over.extend(placed);
         }
         self.under_pending(over);
@@ -651,7 +675,7 @@ impl Replica {
         let (inflight, buffer) = self.take_pending();
         let hash = state_hash(&self.view);
         for pending in [&inflight, &buffer].into_iter().flatten() {
-            let redone = apply_placed(&mut self.view, &pending.ops());
+            let redone = apply_placed(&mut self.view, pending.ops());
             debug_assert!(redone.is_ok());
         }
         self.inflight = inflight;
@@ -679,7 +703,7 @@ impl Replica {
         let inflight = inflight.filter(|_| !inflight_applied);
         for (i, pending) in [inflight, buffer].into_iter().flatten().enumerate() {
             let ops = pending.ops();
-            match apply_placed(&mut self.view, &ops) {
+            match apply_placed(&mut self.view, ops.clone()) {
                 Ok((placed, inverse)) => {
                     let replayed = Pending {
                         seq: pending.seq,
@@ -752,7 +776,7 @@ impl Replica {
         replica.next_seq = state.next_seq;
         let mut events = Vec::new();
         for (i, pending) in state.pending.into_iter().enumerate() {
-            match apply_placed(&mut replica.view, &pending.ops) {
+            match apply_placed(&mut replica.view, pending.ops.clone()) {
                 Ok((ops, inverse)) => {
                     let p = Pending {
                         seq: pending.seq,

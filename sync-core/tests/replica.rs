@@ -63,7 +63,7 @@ impl Net {
     }
 
     fn edit(&mut self, i: usize, json: &str) {
-        let events = self.replicas[i].edit(&ops(json)).unwrap();
+        let events = self.replicas[i].edit(ops(json)).unwrap();
         self.take(i, events);
     }
 
@@ -333,7 +333,7 @@ fn a_snapshot_replays_pending_work_and_reports_what_no_longer_applies() {
         Some(Revision(3)),
     );
     replica
-        .edit(&ops(r#"[{"op": "replace", "path": "/a/x", "value": 2}]"#))
+        .edit(ops(r#"[{"op": "replace", "path": "/a/x", "value": 2}]"#))
         .unwrap();
     let events = replica.receive(ServerMessage::Welcome {
         protocol: 1,
@@ -421,7 +421,7 @@ fn a_read_only_replica_does_not_send_and_the_relay_refuses_its_submits() {
     let mut replica = Replica::new(reader, "R");
     replica.receive(authority.welcome(replica.client(), None, Role::Read));
     let err = replica
-        .edit(&ops(r#"[{"op": "add", "path": "/x", "value": 1}]"#))
+        .edit(ops(r#"[{"op": "add", "path": "/x", "value": 1}]"#))
         .unwrap_err();
     assert_eq!(err.code(), "read_only");
     assert_eq!(replica.view().to_json(), "{}");
@@ -476,7 +476,7 @@ proptest! {
                 3 => Operation::Incr { path: Pointer::parse("/n").unwrap(), by: v.into() },
                 _ => Operation::add(Pointer::parse(&format!("/o/k{at}")).unwrap(), v),
             };
-            if replica.edit(&[op]).is_ok() {
+            if replica.edit(vec![op]).is_ok() {
                 made += 1;
             }
         }

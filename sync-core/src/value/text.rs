@@ -10,7 +10,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use compact_str::CompactString;
-use ropey::Rope;
+use jumprope::JumpRope as Rope;
 
 /// Flat strings longer than this (in bytes) become ropes when spliced.
 pub const ROPE_THRESHOLD: usize = 1024;
@@ -76,7 +76,7 @@ impl Text {
     pub fn chunks(&self) -> impl Iterator<Item = &str> {
         let (flat, rope) = match &self.0 {
             Repr::Flat(s) => (Some(s.as_str()), None),
-            Repr::Rope(r) => (None, Some(r.chunks())),
+            Repr::Rope(r) => (None, Some(r.substrings())),
         };
         flat.into_iter().chain(rope.into_iter().flatten())
     }
@@ -92,7 +92,9 @@ impl Text {
                 let to = from + char_to_byte(s.get(from..)?, end - start)?;
                 s.get(from..to).map(str::to_owned)
             }
-            Repr::Rope(r) => (end <= r.len_chars()).then(|| r.slice(start..end).to_string()),
+            Repr::Rope(r) => {
+                (end <= r.len_chars()).then(|| r.slice_substrings(start..end).collect())
+            }
         }
     }
 
@@ -118,7 +120,7 @@ impl Text {
                 s.replace_range(from..to, ins);
                 return Ok(deleted);
             }
-            self.0 = Repr::Rope(Box::new(Rope::from_str(s)));
+            self.0 = Repr::Rope(Box::new(Rope::from(s.as_str())));
         }
         let Repr::Rope(rope) = &mut self.0 else {
             unreachable!("flat strings past the threshold were just turned into ropes");
@@ -128,8 +130,14 @@ impl Text {
             .checked_add(del)
             .filter(|end| *end <= len)
             .ok_or(out_of_range(len))?;
-        let deleted = rope.slice(pos..end).to_string();
-        rope.remove(pos..end);
+        let deleted = if del == 0 {
+            String::new()
+        } else {
+            rope.slice_substrings(pos..end).collect()
+        };
+        if del > 0 {
+            rope.remove(pos..end);
+        }
         rope.insert(pos, ins);
         Ok(deleted)
     }
