@@ -273,7 +273,7 @@ mod peers {
         group.bench_function("loro", |b| b.iter(|| loro_peer::replay_trace(start, edits)));
         group.bench_function("yrs", |b| b.iter(|| yrs_peer::replay_trace(start, edits)));
         group.bench_function("automerge", |b| {
-            b.iter(|| automerge_peer::replay_trace(start, edits))
+            b.iter(|| automerge_peer::replay_trace(start, edits));
         });
     }
 
@@ -283,10 +283,10 @@ mod peers {
         let a: Vec<(String, i64)> = a.into_iter().map(|(_, k, v)| (k, v)).collect();
         let b: Vec<(String, i64)> = b.into_iter().map(|(_, k, v)| (k, v)).collect();
         group.bench_function("loro (two replicas, merged)", |bench| {
-            bench.iter(|| loro_peer::merge_map_sets(&a, &b))
+            bench.iter(|| loro_peer::merge_map_sets(&a, &b));
         });
         group.bench_function("yrs (two replicas, merged)", |bench| {
-            bench.iter(|| yrs_peer::merge_map_sets(&a, &b))
+            bench.iter(|| yrs_peer::merge_map_sets(&a, &b));
         });
         group.bench_function("automerge (two replicas, merged)", |bench| {
             bench.iter(|| automerge_peer::merge_map_sets(&a, &b));

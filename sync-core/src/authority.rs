@@ -622,8 +622,8 @@ fn carried_value(op: &Operation) -> Option<Value> {
 }
 
 /// `op` with an end-of-array `-` replaced by the index it names in `doc` (so that everyone
-/// rebases over the same index).
-pub(crate) fn canonical(mut op: Operation, doc: &Value) -> Operation {
+/// rebases over the same index). Operations are canonical before anything is rebased over them.
+pub fn canonical(mut op: Operation, doc: &Value) -> Operation {
     let (path, removing) = match &mut op {
         Operation::Add { path, .. } | Operation::Copy { path, .. } => (path, None),
         Operation::Move { from, path, .. } => (path, from.parent()),
@@ -636,7 +636,7 @@ pub(crate) fn canonical(mut op: Operation, doc: &Value) -> Operation {
     if let Some(Value::Array(items)) = parent.resolve(doc) {
         // A move out of the same array leaves one item fewer before the insertion.
         let shrink = removing.as_ref() == Some(&parent);
-        let index = items.len() - usize::from(shrink);
+        let index = items.len().saturating_sub(usize::from(shrink));
         path.pop();
         path.push(index.to_string());
     }

@@ -43,6 +43,9 @@ pub struct Shape {
     /// The parent of `from` (for `move` and `copy`) is an array.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_in_array: bool,
+    /// A `merge` whose target was not an object, so that it replaced the target whole.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_target: bool,
 }
 
 impl Shape {
@@ -56,9 +59,15 @@ impl Shape {
                 )
             })
         };
+        let replaces_target = matches!(op, Operation::Merge { .. })
+            && !matches!(
+                crate::pointer::resolve_tokens(doc, op.path().tokens()),
+                Some(Value::Object(_))
+            );
         Shape {
             path_in_array: in_array(op.path()),
             from_in_array: op.from().is_some_and(in_array),
+            replaces_target,
         }
     }
 }
@@ -295,9 +304,14 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
                 Side::Earlier => Rebased::Drop(DropReason::Overwritten),
             };
         }
-        // x removes the item y moved: it is removed at its new place.
+        // x removes the item y moved: it is removed at its new place (unless that place is the
+        // whole document, which cannot be removed).
         (O::Remove { path }, O::Move { from, path: to, .. }) if path == from => {
-            return Rebased::Keep(vec![O::Remove { path: to.clone() }]);
+            return if to.is_root() {
+                Rebased::Drop(DropReason::Replaced)
+            } else {
+                Rebased::Keep(vec![O::Remove { path: to.clone() }])
+            };
         }
         // x moves the item y removed: nothing to move.
         (O::Move { from, .. }, O::Remove { path }) if from == path => {
@@ -332,7 +346,22 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
         _ => {}
     }
     if let Some(outcome) = same_target(x, y, shape, side) {
-        return outcome;
+        // The write collides, but a move's or copy's source still follows y.
+        return match outcome {
+            Rebased::Keep(ops) => match ops
+                .into_iter()
+                .map(|op| with_mapped_from(op, y, shape, side))
+                .collect()
+            {
+                Ok(ops) => Rebased::Keep(ops),
+                Err(reason) => Rebased::Drop(reason),
+            },
+            Rebased::Overwrites(op) => match with_mapped_from(op, y, shape, side) {
+                Ok(op) => Rebased::Overwrites(op),
+                Err(reason) => Rebased::Drop(reason),
+            },
+            other => other,
+        };
     }
     // Otherwise only paths change.
     let map = |p: &Pointer, insert: bool| map_path(p, y, shape, insert, side);
@@ -411,6 +440,27 @@ fn touches(y: &Pointer, in_array: bool, q: &Pointer) -> bool {
             .is_some_and(|(_, parent)| qt.len() > parent.len() && qt.starts_with(parent))
 }
 
+/// `op` with its `from` (for `move` and `copy`) mapped through `y`.
+fn with_mapped_from(
+    op: Operation,
+    y: &Operation,
+    shape: Shape,
+    side: Side,
+) -> Result<Operation, DropReason> {
+    Ok(match op {
+        Operation::Move { from, path, index } => Operation::Move {
+            from: map_path(&from, y, shape, false, side)?,
+            path,
+            index,
+        },
+        Operation::Copy { from, path } => Operation::Copy {
+            from: map_path(&from, y, shape, false, side)?,
+            path,
+        },
+        other => other,
+    })
+}
+
 /// Whether the last token of `p` can be an array index (digits or `-`). Whether it *is* one is
 /// decided by the other operation's shape where it matters.
 fn is_index(p: &Pointer) -> bool {
@@ -430,7 +480,11 @@ enum Write {
 }
 
 /// The place `op` writes (as a whole value) and how, for operations that write one.
-fn write_of(op: &Operation, shape_in_array: bool) -> Option<(&Pointer, Write)> {
+fn write_of(
+    op: &Operation,
+    shape_in_array: bool,
+    shape_replaces: bool,
+) -> Option<(&Pointer, Write)> {
     use Operation as O;
     match op {
         // An add or a move/copy into an array inserts a new item rather than writing one.
@@ -439,6 +493,10 @@ fn write_of(op: &Operation, shape_in_array: bool) -> Option<(&Pointer, Write)> {
         }
         O::Replace { path, .. } => Some((path, Write::Set)),
         O::Remove { path } => Some((path, Write::Remove)),
+        // A merge patch that is not an object replaces its target whole.
+        O::Merge { path, value } if !matches!(value, Value::Object(_)) || shape_replaces => {
+            Some((path, Write::Set))
+        }
         O::Splice { path, .. } | O::Incr { path, .. } | O::Merge { path, .. } => {
             Some((path, Write::Edit))
         }
@@ -453,7 +511,7 @@ fn same_target(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Option
     // x's path is y's path, y's shape says whether their parent is an array.
     let x_inserts =
         matches!(x, O::Add { .. } | O::Copy { .. } | O::Move { .. }) && shape.path_in_array;
-    let (yp, yw) = write_of(y, shape.path_in_array)?;
+    let (yp, yw) = write_of(y, shape.path_in_array, shape.replaces_target)?;
     if x_inserts || x.path() != yp {
         return None;
     }
@@ -571,8 +629,37 @@ fn map_path(
                 Ok(q)
             }
         }
-        O::Test { .. } | O::Merge { .. } | O::Splice { .. } | O::Incr { .. } => Ok(q.clone()),
+        O::Merge { path, .. } if shape.replaces_target => {
+            if path.is_proper_prefix_of(q) {
+                Err(DropReason::Replaced)
+            } else {
+                Ok(q.clone())
+            }
+        }
+        O::Merge { path, value } => merge_path(q, path, value),
+        O::Test { .. } | O::Splice { .. } | O::Incr { .. } => Ok(q.clone()),
     }
+}
+
+/// `q` after a merge patch was applied at `at`: gone if the patch removed (`null`) or replaced
+/// (a non-object) something on the way to it. (A merge can also replace a non-object target by
+/// an object; that takes the document to know, and is left as it is.)
+fn merge_path(q: &Pointer, at: &Pointer, patch: &Value) -> Result<Pointer, DropReason> {
+    if !at.is_prefix_of(q) {
+        return Ok(q.clone());
+    }
+    let mut patch = patch;
+    for token in q.tokens().iter().skip(at.len()) {
+        let Value::Object(members) = patch else {
+            return Err(DropReason::Replaced);
+        };
+        match members.get(token) {
+            None => return Ok(q.clone()),
+            Some(Value::Null) => return Err(DropReason::Removed),
+            Some(inner) => patch = inner,
+        }
+    }
+    Ok(q.clone())
 }
 
 /// The index token of `q` at the depth of `slot`'s parent array, if `q` passes through it.

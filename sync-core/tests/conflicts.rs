@@ -291,3 +291,15 @@ fn b_test_fails_after_rebasing_the_whole_change_is_rejected() {
         "{message}"
     );
 }
+
+#[test]
+fn a_malformed_move_out_of_an_empty_array_is_rejected_not_a_panic() {
+    let run = concurrent(
+        r#"{"l": [], "n": 0}"#,
+        r#"[{"op": "replace", "path": "/n", "value": 1}]"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/l/-"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":[],"n":1}"#);
+    let (code, _) = run.b.unwrap_err();
+    assert_eq!(code, "bad_index");
+}

@@ -242,6 +242,10 @@ fn edited_list() -> impl Strategy<Value = (Value, Value)> {
         })
 }
 
+fn b_json(op: &Operation) -> String {
+    serde_json::to_string(op).unwrap()
+}
+
 fn apply_all(doc: &Value, change: &Change) -> Value {
     let mut out = doc.clone();
     if let Err(e) = change.apply(&mut out) {
@@ -347,6 +351,44 @@ proptest! {
             };
             prop_assert!(!plain.ops().iter().any(hinted));
             prop_assert_eq!(apply_all(&doc, &plain), extended);
+        }
+    }
+
+    /// Two concurrent operations valid on the same document: after A, B rebased over A still
+    /// applies (or was dropped, with a reason). Tests and moves are left out: they may rightly
+    /// fail after rebasing (a changed value, a move into its own descendant).
+    #[test]
+    fn a_rebased_operation_still_applies(doc in value(), seeds in prop::collection::vec(op_seed(), 2..3)) {
+        let ops = build(&doc, &seeds);
+        // What is rebased over is canonical (`-` resolved), as in the log and in replicas.
+        let a = &sync_core::authority::canonical(ops[0].clone(), &doc);
+        let b = &ops[1];
+        let applies = |op: &Operation| {
+            let mut d = doc.clone();
+            Change(vec![op.clone()]).apply(&mut d).is_ok()
+        };
+        // Most random pairs are valid; the rest say nothing about rebasing.
+        if !(applies(a) && applies(b)) || matches!(b, Operation::Test { .. } | Operation::Move { .. }) {
+            return Ok(());
+        }
+        let shape = sync_core::rebase::Shape::of(a, &doc);
+        let mut after_a = doc.clone();
+        Change(vec![a.clone()]).apply(&mut after_a).unwrap();
+        match sync_core::rebase::rebase_op(b, a, shape, sync_core::rebase::Side::Later) {
+            sync_core::rebase::Rebased::Same => {
+                let mut d = after_a.clone();
+                prop_assert!(Change(vec![b.clone()]).apply(&mut d).is_ok(), "{} after {}", b_json(b), b_json(a));
+            }
+            sync_core::rebase::Rebased::Keep(rebased) => {
+                let mut d = after_a.clone();
+                let result = Change(rebased.clone()).apply(&mut d);
+                prop_assert!(result.is_ok(), "{} rebased to {} after {}: {:?}", b_json(b), Change(rebased).to_json(), b_json(a), result);
+            }
+            sync_core::rebase::Rebased::Overwrites(op) => {
+                let mut d = after_a.clone();
+                prop_assert!(Change(vec![op.clone()]).apply(&mut d).is_ok(), "{} after {}", b_json(&op), b_json(a));
+            }
+            sync_core::rebase::Rebased::Drop(_) => {}
         }
     }
 
