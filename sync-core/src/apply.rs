@@ -267,7 +267,7 @@ pub(crate) fn apply_op(doc: &mut Value, op: &Operation, undo: &mut Vec<Operation
 
 /// Undoes what `undo` recorded. Inverses of applied operations always apply; a failure here
 /// would be a bug in an inverse, which the property tests look for.
-fn rollback(doc: &mut Value, undo: &[Operation]) {
+pub(crate) fn rollback(doc: &mut Value, undo: &[Operation]) {
     let mut scratch = Vec::new();
     for op in undo.iter().rev() {
         let restored = apply_op(doc, op, &mut scratch);

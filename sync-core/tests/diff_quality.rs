@@ -10,18 +10,9 @@
 
 use sync_core::{Map, Operation, Value, diff};
 
-/// SplitMix64, so the case is the same on every run.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
-    }
-}
+use common::Rng;
 
 fn record(id: usize) -> Value {
     let mut m = Map::new();

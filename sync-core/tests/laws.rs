@@ -13,6 +13,8 @@
 )]
 
 use proptest::prelude::*;
+
+mod common;
 use sync_core::value::{Style, Text};
 
 fn styles() -> impl Iterator<Item = Style> {
@@ -72,32 +74,19 @@ fn value() -> impl Strategy<Value = Value> {
 
 /// Every location in `doc`, and next to each container a few that do not exist.
 fn paths(doc: &Value) -> Vec<Pointer> {
-    fn walk(v: &Value, at: &mut Pointer, out: &mut Vec<Pointer>) {
-        out.push(at.clone());
-        match v {
-            Value::Array(items) => {
+    let mut out = Vec::new();
+    for at in common::paths(doc) {
+        match at.resolve(doc) {
+            Some(Value::Array(items)) => {
                 out.push(at.child("-"));
                 out.push(at.child(items.len().to_string()));
                 out.push(at.child((items.len() + 1).to_string()));
-                for (i, item) in items.iter().enumerate() {
-                    at.push(i.to_string());
-                    walk(item, at, out);
-                    at.pop();
-                }
             }
-            Value::Object(map) => {
-                out.push(at.child("new"));
-                for (k, item) in map.iter() {
-                    at.push(k);
-                    walk(item, at, out);
-                    at.pop();
-                }
-            }
+            Some(Value::Object(_)) => out.push(at.child("new")),
             _ => {}
         }
+        out.push(at);
     }
-    let mut out = Vec::new();
-    walk(doc, &mut Pointer::root(), &mut out);
     out
 }
 

@@ -26,30 +26,9 @@ use sync_core::protocol::{ClientId, ClientMessage, Commit, Revision, Role, Serve
 use sync_core::replica::{Event, Replica, ReplicaState};
 use sync_core::{Number, Operation, Pointer, Value};
 
-/// SplitMix64.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        (!items.is_empty()).then(|| &items[self.below(items.len())])
-    }
-}
+use common::{Rng, paths};
 
 const INITIAL: &str = r#"{
     "items": [{"t": "a", "n": 0}, {"t": "b", "n": 1}, {"t": "c", "n": 2}],
@@ -461,33 +440,6 @@ impl World {
         .unwrap();
         assert_eq!(rebuilt.document().to_json(), head.to_json());
     }
-}
-
-/// Every location in `doc`.
-fn paths(doc: &Value) -> Vec<Pointer> {
-    fn walk(v: &Value, at: &mut Pointer, out: &mut Vec<Pointer>) {
-        out.push(at.clone());
-        match v {
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    at.push(i.to_string());
-                    walk(item, at, out);
-                    at.pop();
-                }
-            }
-            Value::Object(map) => {
-                for (k, item) in map.iter() {
-                    at.push(k);
-                    walk(item, at, out);
-                    at.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(doc, &mut Pointer::root(), &mut out);
-    out
 }
 
 fn small_value(rng: &mut Rng) -> Value {

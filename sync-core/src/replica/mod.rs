@@ -30,96 +30,24 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
-
 use crate::apply::ApplyError;
 use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
 use crate::protocol::{
-    CatchUp, ClientId, ClientMessage, Commit, Conflict, PROTOCOL_VERSION, Peer, Revision, Role,
+    CatchUp, ClientId, ClientMessage, Commit, PROTOCOL_VERSION, Peer, Revision, Role,
     ServerMessage, StateHash, state_hash,
 };
 use crate::rebase::{Placed, Shape, Side, rebase_change};
 use crate::value::Value;
 
+mod events;
+mod state;
+
+pub use events::{EditError, Event};
+pub use state::{PendingState, ReplicaState};
+
 /// Undo entries kept; older ones are forgotten.
 pub const UNDO_LIMIT: usize = 200;
-
-/// What the app should know or do after a replica call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// Send this message to the relay.
-    Send(ClientMessage),
-    /// The view changed because of someone else (or a resync): redraw.
-    Changed,
-    /// Conflicts decided by the relay that involve this replica's work or that it caused.
-    Conflicts(Vec<Conflict>),
-    /// The relay refused a local change; it is gone from the view.
-    Rejected {
-        /// The change as it was last sent.
-        ops: Vec<Operation>,
-        /// Why, machine-readable.
-        code: String,
-        /// Why, for people.
-        message: String,
-    },
-    /// After a resync, a pending local change no longer applied; it is gone from the view.
-    Lost {
-        /// The change.
-        ops: Vec<Operation>,
-        /// Why it no longer applies.
-        error: String,
-    },
-    /// The replica's state disagreed with the relay's; it asked for a snapshot to heal.
-    Diverged {
-        /// The revision at which the hashes differed.
-        rev: Revision,
-    },
-    /// Connected and caught up.
-    Welcomed {
-        /// What this connection may do.
-        role: Role,
-    },
-    /// The peers changed.
-    Presence(Vec<Peer>),
-    /// Changes asked for with [`ClientMessage::History`].
-    History(Vec<Commit>),
-    /// A document asked for with [`ClientMessage::Snapshot`].
-    Snapshot {
-        /// Its revision.
-        rev: Revision,
-        /// The document.
-        doc: Value,
-    },
-    /// The relay reported an error.
-    Error {
-        /// Machine-readable.
-        code: String,
-        /// For people.
-        message: String,
-    },
-}
-
-/// Why a local edit was refused. The view is unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EditError {
-    /// The relay gave this replica read access only.
-    #[error("this document is read-only here")]
-    ReadOnly,
-    /// The edit does not apply to the view.
-    #[error(transparent)]
-    Apply(#[from] ApplyError),
-}
-
-impl EditError {
-    /// A stable, machine-readable name for the error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            EditError::ReadOnly => "read_only",
-            EditError::Apply(e) => e.code(),
-        }
-    }
-}
 
 /// A local change not yet confirmed.
 #[derive(Debug, Clone)]
@@ -183,36 +111,6 @@ pub struct Replica {
     connected: bool,
     role: Role,
     resyncing: bool,
-}
-
-/// A replica's durable state: enough to restart offline and sync later, exactly once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReplicaState {
-    /// The replica's id.
-    pub client: ClientId,
-    /// Its author's display name.
-    pub name: String,
-    /// The last confirmed revision (absent before the first sync).
-    pub rev: Option<Revision>,
-    /// The confirmed document at `rev`.
-    pub confirmed: Value,
-    /// Pending local changes, oldest first; `seq` is set on those already sent.
-    pub pending: Vec<PendingState>,
-    /// The next sequence number to use.
-    pub next_seq: u64,
-    /// Undo entries (inverse changes), most recent last.
-    pub undo: Vec<Vec<Operation>>,
-    /// Redo entries, most recent last.
-    pub redo: Vec<Vec<Operation>>,
-}
-
-/// A pending change in [`ReplicaState`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingState {
-    /// Its sequence number, if it was sent.
-    pub seq: Option<u64>,
-    /// Its operations.
-    pub ops: Vec<Operation>,
 }
 
 impl Replica {
@@ -738,66 +636,6 @@ impl Replica {
                 });
             }
         }
-    }
-
-    /// The replica's durable state.
-    pub fn save(&self) -> ReplicaState {
-        let mut confirmed = self.view.clone();
-        for pending in [&self.buffer, &self.inflight].into_iter().flatten() {
-            let restored = pending.inverse.apply(&mut confirmed);
-            debug_assert!(restored.is_ok());
-        }
-        let pending = [&self.inflight, &self.buffer]
-            .into_iter()
-            .flatten()
-            .map(|p| PendingState {
-                seq: p.seq,
-                ops: p.ops(),
-            })
-            .collect();
-        ReplicaState {
-            client: self.client.clone(),
-            name: self.name.clone(),
-            rev: self.rev,
-            confirmed,
-            pending,
-            next_seq: self.next_seq,
-            undo: self.undo.iter().map(|e| ops_of(e)).collect(),
-            redo: self.redo.iter().map(|e| ops_of(e)).collect(),
-        }
-    }
-
-    /// A replica restored from its durable state, disconnected. Pending changes that no longer
-    /// apply to the confirmed document (which would mean the state was tampered with) are
-    /// returned as [`Event::Lost`].
-    pub fn restore(state: ReplicaState) -> (Replica, Vec<Event>) {
-        let mut replica =
-            Replica::with_document(state.client, &state.name, state.confirmed, state.rev);
-        replica.next_seq = state.next_seq;
-        let mut events = Vec::new();
-        for (i, pending) in state.pending.into_iter().enumerate() {
-            match apply_placed(&mut replica.view, pending.ops.clone()) {
-                Ok((ops, inverse)) => {
-                    let p = Pending {
-                        seq: pending.seq,
-                        ops,
-                        inverse: Inverse::of(inverse),
-                    };
-                    if i == 0 && pending.seq.is_some() {
-                        replica.inflight = Some(p);
-                    } else {
-                        replica.merge_into_buffer(p);
-                    }
-                }
-                Err(e) => events.push(Event::Lost {
-                    ops: pending.ops,
-                    error: e.to_string(),
-                }),
-            }
-        }
-        replica.undo = state.undo.iter().map(|e| place(e, &replica.view)).collect();
-        replica.redo = state.redo.iter().map(|e| place(e, &replica.view)).collect();
-        (replica, events)
     }
 }
 

@@ -1,0 +1,101 @@
+//! What a replica persists: enough to restart offline and sync later, exactly once.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Inverse, Pending, Replica, ops_of, place};
+use crate::authority::apply_placed;
+use crate::op::Operation;
+use crate::protocol::{ClientId, Revision};
+use crate::value::Value;
+
+/// A replica's durable state: enough to restart offline and sync later, exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaState {
+    /// The replica's id.
+    pub client: ClientId,
+    /// Its author's display name.
+    pub name: String,
+    /// The last confirmed revision (absent before the first sync).
+    pub rev: Option<Revision>,
+    /// The confirmed document at `rev`.
+    pub confirmed: Value,
+    /// Pending local changes, oldest first; `seq` is set on those already sent.
+    pub pending: Vec<PendingState>,
+    /// The next sequence number to use.
+    pub next_seq: u64,
+    /// Undo entries (inverse changes), most recent last.
+    pub undo: Vec<Vec<Operation>>,
+    /// Redo entries, most recent last.
+    pub redo: Vec<Vec<Operation>>,
+}
+
+/// A pending change in [`ReplicaState`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingState {
+    /// Its sequence number, if it was sent.
+    pub seq: Option<u64>,
+    /// Its operations.
+    pub ops: Vec<Operation>,
+}
+
+impl Replica {
+    /// The replica's durable state.
+    pub fn save(&self) -> ReplicaState {
+        let mut confirmed = self.view.clone();
+        for pending in [&self.buffer, &self.inflight].into_iter().flatten() {
+            let restored = pending.inverse.apply(&mut confirmed);
+            debug_assert!(restored.is_ok());
+        }
+        let pending = [&self.inflight, &self.buffer]
+            .into_iter()
+            .flatten()
+            .map(|p| PendingState {
+                seq: p.seq,
+                ops: p.ops(),
+            })
+            .collect();
+        ReplicaState {
+            client: self.client.clone(),
+            name: self.name.clone(),
+            rev: self.rev,
+            confirmed,
+            pending,
+            next_seq: self.next_seq,
+            undo: self.undo.iter().map(|e| ops_of(e)).collect(),
+            redo: self.redo.iter().map(|e| ops_of(e)).collect(),
+        }
+    }
+
+    /// A replica restored from its durable state, disconnected. Pending changes that no longer
+    /// apply to the confirmed document (which would mean the state was tampered with) are
+    /// returned as [`Event::Lost`].
+    pub fn restore(state: ReplicaState) -> (Replica, Vec<Event>) {
+        let mut replica =
+            Replica::with_document(state.client, &state.name, state.confirmed, state.rev);
+        replica.next_seq = state.next_seq;
+        let mut events = Vec::new();
+        for (i, pending) in state.pending.into_iter().enumerate() {
+            match apply_placed(&mut replica.view, pending.ops.clone()) {
+                Ok((ops, inverse)) => {
+                    let p = Pending {
+                        seq: pending.seq,
+                        ops,
+                        inverse: Inverse::of(inverse),
+                    };
+                    if i == 0 && pending.seq.is_some() {
+                        replica.inflight = Some(p);
+                    } else {
+                        replica.merge_into_buffer(p);
+                    }
+                }
+                Err(e) => events.push(Event::Lost {
+                    ops: pending.ops,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        replica.undo = state.undo.iter().map(|e| place(e, &replica.view)).collect();
+        replica.redo = state.redo.iter().map(|e| place(e, &replica.view)).collect();
+        (replica, events)
+    }
+}
