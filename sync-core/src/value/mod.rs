@@ -19,7 +19,7 @@ mod write;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-pub use map::{Key, Map};
+pub use map::{IntoIter, Iter, Key, Map, SMALL};
 pub use number::Number;
 pub use parse::{ParseError, ParseErrorKind};
 pub use serde_impl::FromSerdeError;

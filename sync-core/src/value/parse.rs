@@ -266,6 +266,7 @@ impl Parser<'_> {
                             }
                             Some(b']') => {
                                 self.pos += 1;
+                                items.shrink_to_fit();
                                 value = Value::Array(items);
                             }
                             _ => return Err(self.unexpected("',' or ']'")),
@@ -283,6 +284,7 @@ impl Parser<'_> {
                             }
                             Some(b'}') => {
                                 self.pos += 1;
+                                map.shrink_to_fit();
                                 value = Value::Object(map);
                             }
                             _ => return Err(self.unexpected("',' or '}'")),
