@@ -24,7 +24,7 @@ use sync_core::{Change, Operation, Pointer, Value, diff};
 
 mod common;
 
-use common::{Rng, document, record};
+use common::{Rng, document, minimal_edits, paths, record, word};
 
 fn ptr(s: &str) -> Pointer {
     Pointer::parse(s).unwrap()
@@ -58,15 +58,15 @@ fn edit_script(rng: &mut Rng, doc: &Value, count: usize) -> Change {
                     "age" => Value::from(rng.below(99) as i64),
                     "active" => Value::from(rng.below(2) == 0),
                     "score" => Value::parse(&format!("{}.5", rng.below(100))).unwrap(),
-                    _ => Value::from(rng.word()),
+                    _ => Value::from(word(rng)),
                 };
                 Operation::replace(ptr(&format!("/users/{u}/{field}")), value)
             }
-            10..=12 => Operation::add(ptr(&format!("/users/{u}/tags/-")), rng.word()),
+            10..=12 => Operation::add(ptr(&format!("/users/{u}/tags/-")), word(rng)),
             13..=14 if tags(&scratch, u) > 0 => {
                 Operation::remove(ptr(&format!("/users/{u}/tags/0")))
             }
-            15..=16 => Operation::add(ptr(&format!("/users/{u}/note{}", ops.len())), rng.word()),
+            15..=16 => Operation::add(ptr(&format!("/users/{u}/note{}", ops.len())), word(rng)),
             17 if tags(&scratch, u) > 0 => Operation::move_(
                 ptr(&format!("/users/{u}/tags/0")),
                 ptr(&format!("/users/{}/tags/-", rng.below(users))),
@@ -90,33 +90,16 @@ fn edit_script(rng: &mut Rng, doc: &Value, count: usize) -> Change {
 
 /// `doc` with `percent`% of its leaves changed.
 fn change_leaves(rng: &mut Rng, doc: &Value, percent: usize) -> Value {
-    fn leaves(v: &Value, at: &mut Pointer, out: &mut Vec<Pointer>) {
-        match v {
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    at.push(i.to_string());
-                    leaves(item, at, out);
-                    at.pop();
-                }
-            }
-            Value::Object(map) => {
-                for (k, item) in map.iter() {
-                    at.push(k);
-                    leaves(item, at, out);
-                    at.pop();
-                }
-            }
-            _ => out.push(at.clone()),
-        }
-    }
-    let mut all = Vec::new();
-    leaves(doc, &mut Pointer::root(), &mut all);
+    let all: Vec<Pointer> = paths(doc)
+        .into_iter()
+        .filter(|p| !p.resolve(doc).is_some_and(Value::is_container))
+        .collect();
     let mut out = doc.clone();
     for _ in 0..all.len() * percent / 100 {
         let path = &all[rng.below(all.len())];
         let target = path.resolve_mut(&mut out).unwrap();
         *target = match target {
-            Value::String(t) => Value::from(format!("{t} {}", rng.word())),
+            Value::String(t) => Value::from(format!("{t} {}", word(rng))),
             Value::Number(_) => Value::from(rng.below(1000) as i64),
             Value::Bool(b) => Value::Bool(!*b),
             _ => Value::Null,
@@ -162,23 +145,21 @@ fn inputs() -> Inputs {
     }
 }
 
-/// The fewest inserts and deletes that turn one array of distinct records into the other:
-/// `|a| + |b| - 2 * LCS`, the LCS found as the longest increasing run of positions by `id`.
-fn minimal_edits(a: &Value, b: &Value) -> usize {
-    let id = |v: &Value| v.as_object().and_then(|m| m.get("id")).map(Value::to_json);
-    let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
-    let at: std::collections::HashMap<_, _> =
-        a.iter().enumerate().map(|(i, v)| (id(v), i)).collect();
-    let mut tails: Vec<usize> = Vec::new();
-    for i in b.iter().filter_map(|v| at.get(&id(v)).copied()) {
-        let k = tails.partition_point(|t| *t < i);
-        if k == tails.len() {
-            tails.push(i);
-        } else {
-            tails[k] = i;
-        }
-    }
-    a.len() + b.len() - 2 * tails.len()
+/// The fewest inserts and deletes between two arrays of records with distinct `id`s.
+fn minimal_array_edits(a: &Value, b: &Value) -> usize {
+    let ids = |v: &Value| -> Vec<String> {
+        let items = v.as_array().unwrap();
+        items
+            .iter()
+            .map(|r| {
+                r.as_object()
+                    .and_then(|m| m.get("id"))
+                    .map(Value::to_json)
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    minimal_edits(&ids(a), &ids(b))
 }
 
 fn report_sizes(i: &Inputs) {
@@ -192,7 +173,7 @@ fn report_sizes(i: &Inputs) {
     );
     eprintln!(
         "array edit: {} inserts and deletes at the least (100 random edits, some undoing others)",
-        minimal_edits(&i.array.0, &i.array.1)
+        minimal_array_edits(&i.array.0, &i.array.1)
     );
     eprintln!("patch sizes:");
     for (label, (a, b)) in [

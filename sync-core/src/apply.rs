@@ -34,6 +34,16 @@ fn shown(path: &Pointer) -> String {
 }
 
 impl ApplyError {
+    /// The error of operation `op`, at position `index` in its change.
+    pub fn new(index: usize, op: &Operation, kind: ApplyErrorKind) -> ApplyError {
+        ApplyError {
+            index,
+            op: op.name(),
+            path: op.path().clone(),
+            kind,
+        }
+    }
+
     /// A stable, machine-readable name for the error (the kind's code).
     pub fn code(&self) -> &'static str {
         self.kind.code()
@@ -167,12 +177,7 @@ pub(crate) fn apply_all<'a>(
     for (index, op) in ops.enumerate() {
         if let Err(kind) = apply_op(doc, op, &mut undo) {
             rollback(doc, &undo);
-            return Err(ApplyError {
-                index,
-                op: op.name(),
-                path: op.path().clone(),
-                kind,
-            });
+            return Err(ApplyError::new(index, op, kind));
         }
     }
     undo.reverse();

@@ -31,12 +31,7 @@ pub fn to_rfc6902(doc: &Value, change: &Change) -> Result<Change, ApplyError> {
     let mut out = Vec::with_capacity(change.len());
     for (index, op) in change.ops().iter().enumerate() {
         let mut undo = Vec::new();
-        apply_op(&mut scratch, op, &mut undo).map_err(|kind| ApplyError {
-            index,
-            op: op.name(),
-            path: op.path().clone(),
-            kind,
-        })?;
+        apply_op(&mut scratch, op, &mut undo).map_err(|kind| ApplyError::new(index, op, kind))?;
         let current = |path: &crate::Pointer| path.resolve(&scratch).cloned().unwrap_or_default();
         match op {
             Operation::Splice { path, .. } | Operation::Incr { path, .. } => {

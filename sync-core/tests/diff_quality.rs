@@ -12,7 +12,7 @@ use sync_core::{Map, Operation, Value, diff};
 
 mod common;
 
-use common::Rng;
+use common::{Rng, minimal_edits};
 
 fn record(id: usize) -> Value {
     let mut m = Map::new();
@@ -23,22 +23,6 @@ fn record(id: usize) -> Value {
         Value::Array(vec![Value::from("a"), Value::from(format!("t{}", id % 7))]),
     );
     Value::Object(m)
-}
-
-/// The fewest inserts and deletes between two lists of distinct ids: |a| + |b| - 2 LCS.
-fn minimal_edits(a: &[usize], b: &[usize]) -> usize {
-    let at: std::collections::HashMap<_, _> =
-        a.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let mut tails: Vec<usize> = Vec::new();
-    for i in b.iter().filter_map(|id| at.get(id).copied()) {
-        let k = tails.partition_point(|t| *t < i);
-        if k == tails.len() {
-            tails.push(i);
-        } else {
-            tails[k] = i;
-        }
-    }
-    a.len() + b.len() - 2 * tails.len()
 }
 
 #[test]

@@ -8,50 +8,38 @@ use std::path::PathBuf;
 
 use sync_core::{Map, Value};
 
-/// SplitMix64: a tiny deterministic generator, so every run measures the same documents.
-pub struct Rng(pub u64);
+#[path = "../../tests/common/mod.rs"]
+mod shared;
 
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+// Each benchmark uses part of this module.
+#[allow(unused_imports)]
+pub use shared::{Rng, minimal_edits, paths};
 
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    pub fn word(&mut self) -> String {
-        const SYLLABLES: [&str; 16] = [
-            "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "an", "el", "or", "us", "qi", "zo",
-            "be", "da",
-        ];
-        (0..2 + self.below(3))
-            .map(|_| SYLLABLES[self.below(SYLLABLES.len())])
-            .collect()
-    }
+/// A made-up word, for generated text.
+pub fn word(rng: &mut Rng) -> String {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "an", "el", "or", "us", "qi", "zo", "be",
+        "da",
+    ];
+    (0..2 + rng.below(3))
+        .map(|_| SYLLABLES[rng.below(SYLLABLES.len())])
+        .collect()
 }
 
 pub fn record(rng: &mut Rng, id: usize) -> Value {
     let mut address = Map::new();
     address.insert(
         "street",
-        Value::from(format!("{} {} street", rng.below(200), rng.word())),
+        Value::from(format!("{} {} street", rng.below(200), word(rng))),
     );
-    address.insert("city", Value::from(rng.word()));
+    address.insert("city", Value::from(word(rng)));
     address.insert("zip", Value::from(format!("{:05}", rng.below(99_999))));
     let mut m = Map::new();
     m.insert("id", Value::from(id as i64));
-    m.insert(
-        "name",
-        Value::from(format!("{} {}", rng.word(), rng.word())),
-    );
+    m.insert("name", Value::from(format!("{} {}", word(rng), word(rng))));
     m.insert(
         "email",
-        Value::from(format!("{}@{}.example", rng.word(), rng.word())),
+        Value::from(format!("{}@{}.example", word(rng), word(rng))),
     );
     m.insert("age", Value::from(18 + rng.below(70) as i64));
     m.insert(
@@ -63,7 +51,7 @@ pub fn record(rng: &mut Rng, id: usize) -> Value {
         "tags",
         Value::Array(
             (0..1 + rng.below(4))
-                .map(|_| Value::from(rng.word()))
+                .map(|_| Value::from(word(rng)))
                 .collect(),
         ),
     );

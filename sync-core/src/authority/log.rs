@@ -80,12 +80,7 @@ pub(super) fn place_and_apply(
         let shape = Shape::of(&op, doc);
         if let Err(kind) = apply_op(doc, &op, &mut undo) {
             rollback(doc, &undo);
-            return Err(ApplyError {
-                index,
-                op: op.name(),
-                path: op.path().clone(),
-                kind,
-            });
+            return Err(ApplyError::new(index, &op, kind));
         }
         placed.push(Placed { op, shape });
     }

@@ -398,12 +398,7 @@ impl Authority {
         for (index, x) in ops.iter().enumerate() {
             let fail = |kind, undo: &[Operation], doc: &mut Value| {
                 rollback(doc, undo);
-                ApplyError {
-                    index,
-                    op: x.name(),
-                    path: x.path().clone(),
-                    kind,
-                }
+                ApplyError::new(index, x, kind)
             };
             // Rebase x over everything since `base`.
             let mut pieces = vec![x.clone()];

@@ -599,16 +599,30 @@ impl Replica {
         self.redo.clear();
         let mut events = vec![Event::Changed];
         let inflight = inflight.filter(|_| !inflight_applied);
-        for (i, pending) in [inflight, buffer].into_iter().flatten().enumerate() {
-            let ops = pending.ops();
+        let pending = [inflight, buffer]
+            .into_iter()
+            .flatten()
+            .map(|p| (p.seq, p.ops()));
+        events.extend(self.replay(pending));
+        events
+    }
+
+    /// Applies pending changes (oldest first) on the view as it stands: the first, if it was
+    /// sent, is in flight again; the rest are buffered. Those that no longer apply are reported.
+    pub(super) fn replay(
+        &mut self,
+        pending: impl IntoIterator<Item = (Option<u64>, Vec<Operation>)>,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        for (i, (seq, ops)) in pending.into_iter().enumerate() {
             match apply_placed(&mut self.view, ops.clone()) {
                 Ok((placed, inverse)) => {
                     let replayed = Pending {
-                        seq: pending.seq,
+                        seq,
                         ops: placed,
                         inverse: Inverse::of(inverse),
                     };
-                    if i == 0 && pending.seq.is_some() {
+                    if i == 0 && seq.is_some() {
                         self.inflight = Some(replayed);
                     } else {
                         self.merge_into_buffer(replayed);

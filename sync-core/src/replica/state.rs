@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Event, Inverse, Pending, Replica, ops_of, place};
-use crate::authority::apply_placed;
+use super::{Event, Replica, ops_of, place};
 use crate::op::Operation;
 use crate::protocol::{ClientId, Revision};
 use crate::value::Value;
@@ -73,27 +72,7 @@ impl Replica {
         let mut replica =
             Replica::with_document(state.client, &state.name, state.confirmed, state.rev);
         replica.next_seq = state.next_seq;
-        let mut events = Vec::new();
-        for (i, pending) in state.pending.into_iter().enumerate() {
-            match apply_placed(&mut replica.view, pending.ops.clone()) {
-                Ok((ops, inverse)) => {
-                    let p = Pending {
-                        seq: pending.seq,
-                        ops,
-                        inverse: Inverse::of(inverse),
-                    };
-                    if i == 0 && pending.seq.is_some() {
-                        replica.inflight = Some(p);
-                    } else {
-                        replica.merge_into_buffer(p);
-                    }
-                }
-                Err(e) => events.push(Event::Lost {
-                    ops: pending.ops,
-                    error: e.to_string(),
-                }),
-            }
-        }
+        let events = replica.replay(state.pending.into_iter().map(|p| (p.seq, p.ops)));
         replica.undo = state.undo.iter().map(|e| place(e, &replica.view)).collect();
         replica.redo = state.redo.iter().map(|e| place(e, &replica.view)).collect();
         (replica, events)

@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use sync_core::{Pointer, Value};
 
 /// SplitMix64: a tiny deterministic generator, so a seed replays a case exactly.
@@ -57,4 +60,20 @@ pub fn paths(doc: &Value) -> Vec<Pointer> {
     let mut out = Vec::new();
     walk(doc, &mut Pointer::root(), &mut out);
     out
+}
+
+/// The fewest inserts and deletes that turn the list `a` of distinct ids into `b`:
+/// `|a| + |b| - 2 * LCS`, the LCS found as the longest increasing run of positions in `a`.
+pub fn minimal_edits<T: Hash + Eq>(a: &[T], b: &[T]) -> usize {
+    let at: HashMap<&T, usize> = a.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    let mut tails: Vec<usize> = Vec::new();
+    for i in b.iter().filter_map(|id| at.get(id).copied()) {
+        let k = tails.partition_point(|t| *t < i);
+        if k == tails.len() {
+            tails.push(i);
+        } else {
+            tails[k] = i;
+        }
+    }
+    a.len() + b.len() - 2 * tails.len()
 }
