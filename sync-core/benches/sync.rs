@@ -20,9 +20,12 @@
 //! - 10,000 map sets from 1,000 clients, each change made on the revision its client last saw,
 //!   so every change is rebased over about a thousand concurrent ones;
 //! - one change rebased over 1,000 revisions that each shift the array it edits.
+//!
+//! The Authority's time input comes from a clock, as in the relay: it paces the state hashes
+//! (at most every 64 revisions and once a second by default).
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
@@ -83,6 +86,7 @@ fn trace_end_to_end(start: &str, edits: &[TraceEdit]) -> Replica {
     let mut reader = Replica::new(b.clone(), "Reader");
     typist.receive(authority.welcome(&a, None, Role::Write));
     reader.receive(authority.welcome(&b, None, Role::Write));
+    let clock = Instant::now();
     for edit in edits {
         for event in typist.edit(vec![splice(&path, edit)]).unwrap() {
             let Event::Send(ClientMessage::Submit { seq, base_rev, ops }) = event else {
@@ -95,7 +99,7 @@ fn trace_end_to_end(start: &str, edits: &[TraceEdit]) -> Replica {
                 seq,
                 base_rev,
                 ops,
-                now: 0,
+                now: millis(clock),
             });
             let Outcome::Applied { ack, broadcast, .. } = outcome else {
                 panic!("applies")
@@ -107,31 +111,32 @@ fn trace_end_to_end(start: &str, edits: &[TraceEdit]) -> Replica {
     reader
 }
 
-/// 1,000 clients set 10 keys each (5,000 distinct keys, so some sets collide); each change is
-/// made on the revision of its client's previous one.
-fn map_sets(clients: usize, per_client: usize) -> Authority {
+/// `clients` clients make the sets of [`map_set_pairs`]; each change is made on the revision of
+/// its client's previous one.
+fn map_sets(ids: &[ClientId], pairs: &[(usize, String, i64)]) -> Authority {
     let config = AuthorityConfig {
         retained: 4096,
         ..AuthorityConfig::default()
     };
     let mut authority = Authority::new(Value::parse(r#"{"m": {}}"#).unwrap(), config);
-    let ids: Vec<ClientId> = (0..clients).map(|c| ClientId(format!("c{c}"))).collect();
+    let clients = ids.len();
+    let clock = Instant::now();
     let mut base = vec![Revision(0); clients];
-    for (i, (c, key, value)) in map_set_pairs(clients, per_client).into_iter().enumerate() {
-        let op = Operation::add(Pointer::from_tokens(["m".to_owned(), key]), value);
+    for (i, (c, key, value)) in pairs.iter().enumerate() {
+        let op = Operation::add(Pointer::from_tokens(["m", key.as_str()]), *value);
         let outcome = authority.submit(&Submission {
-            client: &ids[c],
+            client: &ids[*c],
             author: "someone",
             role: Role::Write,
             seq: (i / clients) as u64 + 1,
-            base_rev: base[c],
+            base_rev: base[*c],
             ops: vec![op],
-            now: 0,
+            now: millis(clock),
         });
         let Outcome::Applied { commit, .. } = outcome else {
             panic!("applies")
         };
-        base[c] = commit.rev;
+        base[*c] = commit.rev;
     }
     authority
 }
@@ -207,8 +212,11 @@ fn sync(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
+    // 1,000 clients set 10 keys each (5,000 distinct keys, so some sets collide).
+    let ids: Vec<ClientId> = (0..1000).map(|c| ClientId(format!("c{c}"))).collect();
+    let pairs = map_set_pairs(1000, 10);
     group.bench_function("concord authority (1,000 clients)", |b| {
-        b.iter(|| map_sets(1000, 10));
+        b.iter(|| map_sets(&ids, &pairs));
     });
     #[cfg(feature = "peers")]
     peers::map_sets(&mut group);
@@ -236,6 +244,11 @@ fn sync(c: &mut Criterion) {
         );
     });
     group.finish();
+}
+
+/// The Authority's time input, read from a clock as the relay does (it paces state hashes).
+fn millis(clock: Instant) -> u64 {
+    clock.elapsed().as_millis() as u64
 }
 
 /// The 10,000 sets of [`map_sets`] as (key, value) pairs, in the same order.

@@ -95,6 +95,17 @@ impl Differ {
     }
 
     fn object(&mut self, a: &Map, b: &Map, path: &mut Pointer) {
+        if a.same_keys_in_order(b) {
+            // The same members in the same order: only values can differ.
+            for ((key, old), new) in a.iter().zip(b.values()) {
+                if old != new {
+                    path.push(key);
+                    self.value(old, new, path);
+                    path.pop();
+                }
+            }
+            return;
+        }
         if a.len() == b.len() && a.keys().all(|k| b.contains_key(k)) {
             // The same members: only values can differ.
             for (key, old) in a.iter() {

@@ -5,7 +5,7 @@
 //! example (kept true by tests) and every error code.
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh64::Xxh64;
+use xxhash_rust::xxh64::{Xxh64, xxh64};
 
 use crate::op::Operation;
 use crate::pointer::Pointer;
@@ -452,18 +452,59 @@ pub const REJECT_CODES: [&str; 15] = [
 /// can check that they hold what the Authority holds: XXH64 (seed 0) over the canonical encoding
 /// that `docs/PROTOCOL.md` specifies, the same on every platform and build.
 pub fn state_hash(doc: &Value) -> StateHash {
-    let mut h = Xxh64::new(0);
-    hash_value(doc, &mut h);
+    let mut pool = Vec::new();
+    let mut h = Feed::default();
+    hash_value(doc, &mut h, &mut pool);
     StateHash(h.digest())
 }
 
-fn hash_value(v: &Value, h: &mut Xxh64) {
+/// XXH64 of everything fed, in one shot while that is short (most object members are), streamed
+/// once it grows.
+#[derive(Default)]
+struct Feed {
+    buf: Vec<u8>,
+    stream: Option<Xxh64>,
+}
+
+impl Feed {
+    /// What is buffered before it is streamed.
+    const BUFFER: usize = 4096;
+
+    fn update(&mut self, bytes: &[u8]) {
+        if self.buf.len() + bytes.len() > Feed::BUFFER {
+            let stream = self.stream.get_or_insert_with(|| Xxh64::new(0));
+            stream.update(&self.buf);
+            self.buf.clear();
+            if bytes.len() > Feed::BUFFER {
+                stream.update(bytes);
+                return;
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn digest(&mut self) -> u64 {
+        let digest = match &mut self.stream {
+            Some(stream) => {
+                stream.update(&self.buf);
+                stream.digest()
+            }
+            None => xxh64(&self.buf, 0),
+        };
+        self.buf.clear();
+        self.stream = None;
+        digest
+    }
+}
+
+/// Feeds the canonical encoding of `v`; `pool` keeps the feeds of object members for reuse.
+fn hash_value(v: &Value, h: &mut Feed, pool: &mut Vec<Feed>) {
     match v {
         Value::Null => h.update(b"n"),
         Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
         Value::Number(n) => {
             h.update(b"#");
-            h.update(n.normal_form().as_bytes());
+            n.with_normal_form(|text| h.update(text));
         }
         Value::String(t) => {
             h.update(b"\"");
@@ -473,20 +514,100 @@ fn hash_value(v: &Value, h: &mut Xxh64) {
         Value::Array(items) => {
             h.update(b"[");
             h.update(&(items.len() as u64).to_le_bytes());
-            items.iter().for_each(|item| hash_value(item, h));
+            items.iter().for_each(|item| hash_value(item, h, pool));
         }
         Value::Object(map) => {
             // Order-independent: the sum of the members' own hashes.
+            let mut m = pool.pop().unwrap_or_default();
             let sum = map.iter().fold(0u64, |sum, (k, item)| {
-                let mut m = Xxh64::new(0);
                 m.update(&(k.len() as u64).to_le_bytes());
                 m.update(k.as_bytes());
-                hash_value(item, &mut m);
+                hash_value(item, &mut m, pool);
                 sum.wrapping_add(m.digest())
             });
+            pool.push(m);
             h.update(b"{");
             h.update(&(map.len() as u64).to_le_bytes());
             h.update(&sum.to_le_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{StateHash, Value, Xxh64, state_hash};
+
+    /// The specification read literally: one streaming XXH64 per object member.
+    fn reference(v: &Value, h: &mut Xxh64) {
+        match v {
+            Value::Null => h.update(b"n"),
+            Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
+            Value::Number(n) => {
+                h.update(b"#");
+                h.update(n.normal_form().as_bytes());
+            }
+            Value::String(t) => {
+                h.update(b"\"");
+                h.update(&(t.len_bytes() as u64).to_le_bytes());
+                h.update(t.to_string().as_bytes());
+            }
+            Value::Array(items) => {
+                h.update(b"[");
+                h.update(&(items.len() as u64).to_le_bytes());
+                items.iter().for_each(|item| reference(item, h));
+            }
+            Value::Object(map) => {
+                let sum = map.iter().fold(0u64, |sum, (k, item)| {
+                    let mut m = Xxh64::new(0);
+                    m.update(&(k.len() as u64).to_le_bytes());
+                    m.update(k.as_bytes());
+                    reference(item, &mut m);
+                    sum.wrapping_add(m.digest())
+                });
+                h.update(b"{");
+                h.update(&(map.len() as u64).to_le_bytes());
+                h.update(&sum.to_le_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn buffered_hashing_matches_the_specification() {
+        let long = "x".repeat(10_000);
+        let members: Vec<String> = (0..300)
+            .map(|i| {
+                format!(
+                    r#""k{i}": [{i}, {i}.5, "{}", {{"n": null, "t": true}}]"#,
+                    "y".repeat(i * 7)
+                )
+            })
+            .collect();
+        let texts = [
+            "null".to_owned(),
+            "[]".to_owned(),
+            "{}".to_owned(),
+            format!(r#"{{"long": "{long}", "n": 1e400, "deep": {{"a": [{{"b": "{long}"}}]}}}}"#),
+            format!("{{{}}}", members.join(", ")),
+            format!(
+                "[{}]",
+                (0..5000)
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ];
+        for text in &texts {
+            let doc = Value::parse(text).unwrap();
+            let mut h = Xxh64::new(0);
+            reference(&doc, &mut h);
+            assert_eq!(
+                state_hash(&doc),
+                StateHash(h.digest()),
+                "{}",
+                &text[..40.min(text.len())]
+            );
         }
     }
 }

@@ -94,6 +94,7 @@ fn config() -> AuthorityConfig {
     AuthorityConfig {
         retained: 24,
         hash_every: 5,
+        hash_interval_ms: 0,
         presence_timeout_ms: 60_000,
     }
 }

@@ -38,8 +38,10 @@ use crate::protocol::{
 use crate::rebase::{Placed, Rebased, Shape, Side, rebase_op, rebase_pieces};
 use crate::value::Value;
 
+mod index;
 mod log;
 
+use index::WriteIndex;
 pub use log::{apply_placed, canonical};
 use log::{carried_value, expand, place_and_apply};
 
@@ -49,8 +51,12 @@ pub struct AuthorityConfig {
     /// Changes kept in memory: replicas within this many revisions catch up by changes and
     /// submits based on them can be rebased; older ones get a snapshot.
     pub retained: usize,
-    /// Every this many revisions, acks and broadcasts carry the state hash.
+    /// Acks and broadcasts carry the state hash at most every this many revisions...
     pub hash_every: u64,
+    /// ...and at most this often (milliseconds of the `now` given to [`Authority::submit`]).
+    /// Hashing reads the whole document, so both bounds keep its cost a small share of the
+    /// work however large the document and however busy the room.
+    pub hash_interval_ms: u64,
     /// Presence entries not heard from for this long (milliseconds) expire.
     pub presence_timeout_ms: u64,
 }
@@ -60,6 +66,7 @@ impl Default for AuthorityConfig {
         AuthorityConfig {
             retained: 1024,
             hash_every: 64,
+            hash_interval_ms: 1000,
             presence_timeout_ms: 30_000,
         }
     }
@@ -153,9 +160,17 @@ pub struct Authority {
     doc: Value,
     rev: Revision,
     log: VecDeque<Entry>,
+    /// Where the retained changes wrote.
+    index: WriteIndex,
+    /// The revision and time of the last change that carried the state hash.
+    last_hash: (Revision, u64),
     clients: HashMap<ClientId, ClientRecord>,
     presence: Presence,
     config: AuthorityConfig,
+    /// Rebase every change by visiting everything since its base (the index is checked against
+    /// this in tests).
+    #[cfg(test)]
+    scan_all: bool,
 }
 
 impl Authority {
@@ -169,9 +184,13 @@ impl Authority {
             doc,
             rev,
             log: VecDeque::new(),
+            index: WriteIndex::default(),
+            last_hash: (rev, 0),
             clients: HashMap::new(),
             presence: Presence::new(config.presence_timeout_ms),
             config,
+            #[cfg(test)]
+            scan_all: false,
         }
     }
 
@@ -317,10 +336,7 @@ impl Authority {
         self.clients
             .insert(s.client.clone(), ClientRecord { seq: s.seq, rev });
         self.presence.touch(s.client, s.now);
-        let hash = rev
-            .0
-            .is_multiple_of(self.config.hash_every.max(1))
-            .then(|| self.state_hash());
+        let hash = self.hash_due(rev, s.now).then(|| self.state_hash());
         let ack = ServerMessage::Ack {
             seq: s.seq,
             rev,
@@ -345,10 +361,35 @@ impl Authority {
     }
 
     fn push(&mut self, entry: Entry) {
+        self.index.insert(entry.commit.rev.0, &entry.placed);
         self.log.push_back(entry);
         while self.log.len() > self.config.retained {
-            self.log.pop_front();
+            if let Some(old) = self.log.pop_front() {
+                self.index.remove_oldest(old.commit.rev.0, &old.placed);
+            }
         }
+    }
+
+    /// Whether the change at `rev`, made at `now`, carries the state hash (recording that it
+    /// does).
+    fn hash_due(&mut self, rev: Revision, now: u64) -> bool {
+        let (last_rev, last_time) = self.last_hash;
+        let due = rev.0 >= last_rev.0 + self.config.hash_every.max(1)
+            && now >= last_time.saturating_add(self.config.hash_interval_ms);
+        if due {
+            self.last_hash = (rev, now);
+        }
+        due
+    }
+
+    /// Whether a change of `n` operations is rebased through the index (one operation needs
+    /// nothing carried past it, so only the changes that touch it matter).
+    fn indexed(&self, n: usize) -> bool {
+        #[cfg(test)]
+        if self.scan_all {
+            return false;
+        }
+        n == 1
     }
 
     fn entry(&self, rev: Revision) -> Option<&Entry> {
@@ -377,14 +418,21 @@ impl Authority {
         rev: Revision,
     ) -> Result<Applied, ApplyError> {
         // The log holds revisions oldest+1..=head; the changes since `base` start here.
-        let skip = usize::try_from(base.0 - self.oldest_retained().0).unwrap_or(usize::MAX);
-        let Authority { doc, log, .. } = self;
+        let oldest = self.oldest_retained().0;
+        let skip = usize::try_from(base.0 - oldest).unwrap_or(usize::MAX);
+        let indexed = self.indexed(ops.len());
+        let Authority {
+            doc, log, index, ..
+        } = self;
         // What happened since `base`, each operation tagged with the change it belongs to;
-        // borrowed from the log until rebasing changes one.
+        // borrowed from the log until rebasing changes one. Only needed to carry it past the
+        // operations of a change of several.
         let mut over: Vec<(Cow<'_, Placed>, usize)> = Vec::new();
-        let since = log.iter().enumerate().skip(skip);
-        for (i, entry) in since {
-            over.extend(entry.placed.iter().map(|p| (Cow::Borrowed(p), i)));
+        if !indexed {
+            let since = log.iter().enumerate().skip(skip);
+            for (i, entry) in since {
+                over.extend(entry.placed.iter().map(|p| (Cow::Borrowed(p), i)));
+            }
         }
         let party_of = |i: usize, log: &VecDeque<Entry>| {
             log.get(i).map(|e| Party {
@@ -395,31 +443,51 @@ impl Authority {
         let mut undo = Vec::new();
         let mut placed = Vec::new();
         let mut conflicts = Vec::new();
-        for (index, x) in ops.iter().enumerate() {
+        for (index_in_change, x) in ops.iter().enumerate() {
             let fail = |kind, undo: &[Operation], doc: &mut Value| {
                 rollback(doc, undo);
-                ApplyError::new(index, x, kind)
+                ApplyError::new(index_in_change, x, kind)
             };
             // Rebase x over everything since `base`.
             let mut pieces = vec![x.clone()];
             let mut overwritten_by = None;
             let mut dropped = None;
-            for (y, origin) in &over {
-                let effect = rebase_pieces(&mut pieces, &y.op, y.shape, Side::Later);
+            let mut over_one = |y: &Placed, origin: usize, pieces: &mut Vec<Operation>| {
+                let effect = rebase_pieces(pieces, &y.op, y.shape, Side::Later);
                 if effect.overwrote {
-                    overwritten_by = Some(*origin);
+                    overwritten_by = Some(origin);
                 }
                 if let Some(reason) = effect.dropped {
-                    dropped = Some((reason, *origin));
+                    dropped = Some((reason, origin));
                 }
-                if pieces.is_empty() {
-                    break;
+            };
+            if indexed {
+                // Visit only the changes that touch what x (as rebased so far) touches.
+                let mut from = base.0 + 1;
+                while !pieces.is_empty()
+                    && let Some(rev) = index.next(&pieces, from)
+                {
+                    let i = usize::try_from(rev - oldest - 1).unwrap_or(usize::MAX);
+                    for y in log.get(i).map(|e| e.placed.as_slice()).unwrap_or_default() {
+                        over_one(y, i, &mut pieces);
+                        if pieces.is_empty() {
+                            break;
+                        }
+                    }
+                    from = rev + 1;
+                }
+            } else {
+                for (y, origin) in &over {
+                    over_one(y, *origin, &mut pieces);
+                    if pieces.is_empty() {
+                        break;
+                    }
                 }
             }
             if pieces.is_empty() && dropped.is_none() {
                 // x became a no-op (what it did was already done): carry past it all the same,
                 // as replicas do, so that both rebase x's successors alike.
-                if index + 1 < ops.len() {
+                if index_in_change + 1 < ops.len() {
                     let shape = Shape::of(x, doc);
                     carry_tagged(
                         &mut over,
@@ -480,7 +548,7 @@ impl Authority {
             }
             // Carry what happened since `base` past x, for x's successors (if any).
             if let Some(shape) = shape_of_x
-                && index + 1 < ops.len()
+                && index_in_change + 1 < ops.len()
             {
                 carry_tagged(
                     &mut over,
@@ -600,3 +668,6 @@ struct Applied {
     inverse: Change,
     conflicts: Vec<Conflict>,
 }
+
+#[cfg(test)]
+mod tests;

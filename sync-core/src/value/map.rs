@@ -1,42 +1,188 @@
 //! JSON objects: members in the order they were written, looked up by key quickly.
 //!
-//! Most objects in real documents are small, so an object of up to [`SMALL`] members is a plain
-//! vector searched linearly (no hash table, no stored hashes: about half the memory); a larger
-//! one is an index map with O(1) lookup. The representation is private and switches by itself.
+//! Most objects in real documents are small, so an object of up to [`SMALL`] members keeps its
+//! keys packed in one byte buffer beside a vector of values, searched linearly (no hash table,
+//! no stored hashes, no 24-byte string per key: well under half the memory of a hash map); a
+//! larger one is an index map with O(1) lookup. The representation is private and switches by
+//! itself.
 
 use std::fmt;
+use std::ops::Range;
 
 use compact_str::CompactString;
 use indexmap::IndexMap;
+use thin_vec::ThinVec;
 
 use super::Value;
 
-/// An object key. Keys up to 24 bytes are stored inline.
+/// A key, when one is handed out on its own.
 pub type Key = CompactString;
 
-/// Hashes keys for lookup: fast, and seeded per process so that crafted keys cannot be made to
-/// collide in advance.
 type KeyHasher = foldhash::fast::RandomState;
 
-/// Objects with at most this many members are stored without a hash table.
+/// The most members an object holds in its small form.
 pub const SMALL: usize = 8;
 
-/// The members of a JSON object, in document order.
-///
-/// Order is kept so that a document written back is the document that was read, and so that a
-/// restored member returns to its place. Equality ignores order, as JSON does.
+/// A JSON object.
 #[derive(Clone, Default)]
 pub struct Map(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Small(Vec<(Key, Value)>),
+    Small(Small),
     Large(Box<IndexMap<Key, Value, KeyHasher>>),
 }
 
 impl Default for Repr {
     fn default() -> Repr {
-        Repr::Small(Vec::new())
+        Repr::Small(Small::default())
+    }
+}
+
+/// A small object: the `n`th key in `keys` names the `n`th value.
+#[derive(Clone, Default)]
+struct Small {
+    keys: Keys,
+    values: ThinVec<Value>,
+}
+
+/// Keys packed in one buffer: each is its length, its bytes, and its length again, so that they
+/// can be read from either end. A length under 255 takes one byte; a longer one takes five (255
+/// and four bytes little-endian before the key; the four bytes and 255 after it).
+#[derive(Clone, Default)]
+struct Keys(ThinVec<u8>);
+
+/// The marker of a five-byte length.
+const LONG: u8 = u8::MAX;
+
+impl Keys {
+    fn iter(&self) -> KeyIter<'_> {
+        KeyIter(&self.0)
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        let key = key.as_bytes();
+        let mut rest = self.0.as_slice();
+        let mut index = 0;
+        while let Some((k, after)) = split_first_key(rest) {
+            if k == key {
+                return Some(index);
+            }
+            rest = after;
+            index += 1;
+        }
+        None
+    }
+
+    /// The bytes the `index`th key takes (or the end, for the one past the last).
+    fn span(&self, index: usize) -> Range<usize> {
+        let total = self.0.len();
+        let mut rest = self.0.as_slice();
+        for _ in 0..index {
+            match split_first_key(rest) {
+                Some((_, after)) => rest = after,
+                None => return total..total,
+            }
+        }
+        let start = total - rest.len();
+        let end = split_first_key(rest).map_or(total, |(_, after)| total - after.len());
+        start..end
+    }
+
+    fn insert(&mut self, index: usize, key: &str) {
+        let at = self.span(index).start;
+        let len = key.len();
+        let mut encoded = Vec::with_capacity(len + 10);
+        match u8::try_from(len) {
+            Ok(short) if short < LONG => {
+                encoded.push(short);
+                encoded.extend_from_slice(key.as_bytes());
+                encoded.push(short);
+            }
+            _ => {
+                // Keys are bounded by the message and document limits, far below 4 GiB.
+                let long = u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes();
+                encoded.push(LONG);
+                encoded.extend_from_slice(&long);
+                encoded.extend_from_slice(key.as_bytes());
+                encoded.extend_from_slice(&long);
+                encoded.push(LONG);
+            }
+        }
+        self.0.splice(at..at, encoded);
+    }
+
+    fn remove(&mut self, index: usize) {
+        let span = self.span(index);
+        self.0.drain(span);
+    }
+}
+
+/// The first key of `bytes` and what follows it.
+fn split_first_key(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&first, rest) = bytes.split_first()?;
+    let (len, rest, trailer) = if first == LONG {
+        let (len, rest) = rest.split_first_chunk::<4>()?;
+        (u32::from_le_bytes(*len) as usize, rest, 5)
+    } else {
+        (usize::from(first), rest, 1)
+    };
+    let key = rest.get(..len)?;
+    Some((key, rest.get(len + trailer..)?))
+}
+
+/// The last key of `bytes` and what precedes it.
+fn split_last_key(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&last, rest) = bytes.split_last()?;
+    let (len, rest, header) = if last == LONG {
+        let (rest, len) = rest.split_last_chunk::<4>()?;
+        (u32::from_le_bytes(*len) as usize, rest, 5)
+    } else {
+        (usize::from(last), rest, 1)
+    };
+    let start = rest.len().checked_sub(len)?;
+    let key = rest.get(start..)?;
+    Some((key, rest.get(..start.checked_sub(header)?)?))
+}
+
+/// A key's bytes as the `&str` they were made from.
+fn as_str(key: &[u8]) -> &str {
+    // Only whole `&str`s are ever packed, so this never fails.
+    std::str::from_utf8(key).unwrap_or_default()
+}
+
+/// The keys of a small object as bytes, in order.
+struct RawKeys<'a>(&'a [u8]);
+
+impl<'a> Iterator for RawKeys<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (key, rest) = split_first_key(self.0)?;
+        self.0 = rest;
+        Some(key)
+    }
+}
+
+/// The keys of a small object, in order.
+#[derive(Clone)]
+struct KeyIter<'a>(&'a [u8]);
+
+impl<'a> Iterator for KeyIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (key, rest) = split_first_key(self.0)?;
+        self.0 = rest;
+        Some(as_str(key))
+    }
+}
+
+impl DoubleEndedIterator for KeyIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let (key, rest) = split_last_key(self.0)?;
+        self.0 = rest;
+        Some(as_str(key))
     }
 }
 
@@ -46,10 +192,10 @@ impl Map {
         Map::default()
     }
 
-    /// Number of members.
+    /// How many members it has.
     pub fn len(&self) -> usize {
         match &self.0 {
-            Repr::Small(v) => v.len(),
+            Repr::Small(s) => s.values.len(),
             Repr::Large(m) => m.len(),
         }
     }
@@ -62,7 +208,7 @@ impl Map {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.0 {
-            Repr::Small(v) => v.iter().find(|(k, _)| k == key).map(|(_, value)| value),
+            Repr::Small(s) => s.values.get(s.keys.position(key)?),
             Repr::Large(m) => m.get(key),
         }
     }
@@ -70,7 +216,7 @@ impl Map {
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         match &mut self.0 {
-            Repr::Small(v) => v.iter_mut().find(|(k, _)| k == key).map(|(_, value)| value),
+            Repr::Small(s) => s.values.get_mut(s.keys.position(key)?),
             Repr::Large(m) => m.get_mut(key),
         }
     }
@@ -83,7 +229,7 @@ impl Map {
     /// The position of `key` among the members.
     pub fn index_of(&self, key: &str) -> Option<usize> {
         match &self.0 {
-            Repr::Small(v) => v.iter().position(|(k, _)| k == key),
+            Repr::Small(s) => s.keys.position(key),
             Repr::Large(m) => m.get_index_of(key),
         }
     }
@@ -91,7 +237,7 @@ impl Map {
     /// The member at position `index`.
     pub fn get_index(&self, index: usize) -> Option<(&str, &Value)> {
         match &self.0 {
-            Repr::Small(v) => v.get(index).map(|(k, value)| (k.as_str(), value)),
+            Repr::Small(s) => Some((s.keys.iter().nth(index)?, s.values.get(index)?)),
             Repr::Large(m) => m.get_index(index).map(|(k, value)| (k.as_str(), value)),
         }
     }
@@ -111,10 +257,14 @@ impl Map {
         }
         let index = index.min(self.len());
         match &mut self.0 {
-            Repr::Small(v) if v.len() < SMALL => v.insert(index, (key, value)),
-            Repr::Small(v) => {
+            Repr::Small(s) if s.values.len() < SMALL => {
+                s.keys.insert(index, &key);
+                s.values.insert(index, value);
+            }
+            Repr::Small(s) => {
+                let s = std::mem::take(s);
                 let mut large: IndexMap<Key, Value, KeyHasher> =
-                    std::mem::take(v).into_iter().collect();
+                    s.keys.iter().map(Key::from).zip(s.values).collect();
                 large.shift_insert(index, key, value);
                 self.0 = Repr::Large(Box::new(large));
             }
@@ -128,9 +278,10 @@ impl Map {
     /// Removes `key`, returning its former position and value; later members move up.
     pub fn remove(&mut self, key: &str) -> Option<(usize, Value)> {
         match &mut self.0 {
-            Repr::Small(v) => {
-                let index = v.iter().position(|(k, _)| k == key)?;
-                Some((index, v.remove(index).1))
+            Repr::Small(s) => {
+                let index = s.keys.position(key)?;
+                s.keys.remove(index);
+                Some((index, s.values.remove(index)))
             }
             Repr::Large(m) => m
                 .shift_remove_full(key)
@@ -141,40 +292,67 @@ impl Map {
     /// Frees unused capacity (after a document is read, say).
     pub fn shrink_to_fit(&mut self) {
         match &mut self.0 {
-            Repr::Small(v) => v.shrink_to_fit(),
+            Repr::Small(s) => {
+                s.keys.0.shrink_to_fit();
+                s.values.shrink_to_fit();
+            }
             Repr::Large(m) => m.shrink_to_fit(),
         }
     }
 
     /// Members in order.
     pub fn iter(&self) -> Iter<'_> {
-        match &self.0 {
-            Repr::Small(v) => Iter::Small(v.iter()),
-            Repr::Large(m) => Iter::Large(m.iter()),
-        }
+        Iter(match &self.0 {
+            Repr::Small(s) => IterRepr::Small(s.keys.iter(), s.values.iter()),
+            Repr::Large(m) => IterRepr::Large(m.iter()),
+        })
     }
 
     /// Members in order, values mutable.
     pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&str, &mut Value)> {
+        let len = self.len();
         let (small, large) = match &mut self.0 {
-            Repr::Small(v) => (Some(v.iter_mut()), None),
+            Repr::Small(s) => (Some(s.keys.iter().zip(s.values.iter_mut())), None),
             Repr::Large(m) => (None, Some(m.iter_mut())),
         };
-        let len = small.as_ref().map_or(0, ExactSizeIterator::len)
-            + large.as_ref().map_or(0, ExactSizeIterator::len);
         Exact {
-            inner: small
-                .into_iter()
-                .flatten()
-                .map(|(k, value)| (k.as_str(), value))
-                .chain(
-                    large
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, value)| (k.as_str(), value)),
-                ),
+            inner: small.into_iter().flatten().chain(
+                large
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, value)| (k.as_str(), value)),
+            ),
             len,
         }
+    }
+
+    /// Whether both objects have the same keys in the same order.
+    pub fn same_keys_in_order(&self, other: &Map) -> bool {
+        if let (Repr::Small(a), Repr::Small(b)) = (&self.0, &other.0) {
+            return a.keys.0 == b.keys.0;
+        }
+        self.len() == other.len()
+            && self
+                .iter_bytes()
+                .map(|(k, _)| k)
+                .eq(other.iter_bytes().map(|(k, _)| k))
+    }
+
+    /// Members in order, keys as bytes (cheaper where only equality or hashing of keys matters).
+    pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &Value)> {
+        let (small, large) = match &self.0 {
+            Repr::Small(s) => (
+                Some(RawKeys(s.keys.0.as_slice()).zip(s.values.iter())),
+                None,
+            ),
+            Repr::Large(m) => (None, Some(m.iter())),
+        };
+        small.into_iter().flatten().chain(
+            large
+                .into_iter()
+                .flatten()
+                .map(|(k, value)| (k.as_bytes(), value)),
+        )
     }
 
     /// Keys in order.
@@ -189,10 +367,10 @@ impl Map {
 }
 
 /// The members of a [`Map`], in order.
-pub enum Iter<'a> {
-    /// Over a small object.
-    Small(std::slice::Iter<'a, (Key, Value)>),
-    /// Over a large object.
+pub struct Iter<'a>(IterRepr<'a>);
+
+enum IterRepr<'a> {
+    Small(KeyIter<'a>, std::slice::Iter<'a, Value>),
     Large(indexmap::map::Iter<'a, Key, Value>),
 }
 
@@ -200,25 +378,25 @@ impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Iter::Small(it) => it.next().map(|(k, v)| (k.as_str(), v)),
-            Iter::Large(it) => it.next().map(|(k, v)| (k.as_str(), v)),
+        match &mut self.0 {
+            IterRepr::Small(keys, values) => Some((keys.next()?, values.next()?)),
+            IterRepr::Large(it) => it.next().map(|(k, v)| (k.as_str(), v)),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match self {
-            Iter::Small(it) => it.size_hint(),
-            Iter::Large(it) => it.size_hint(),
+        match &self.0 {
+            IterRepr::Small(_, values) => values.size_hint(),
+            IterRepr::Large(it) => it.size_hint(),
         }
     }
 }
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        match self {
-            Iter::Small(it) => it.next_back().map(|(k, v)| (k.as_str(), v)),
-            Iter::Large(it) => it.next_back().map(|(k, v)| (k.as_str(), v)),
+        match &mut self.0 {
+            IterRepr::Small(keys, values) => Some((keys.next_back()?, values.next_back()?)),
+            IterRepr::Large(it) => it.next_back().map(|(k, v)| (k.as_str(), v)),
         }
     }
 }
@@ -251,6 +429,12 @@ impl PartialEq for Map {
     fn eq(&self, other: &Map) -> bool {
         if self.len() != other.len() {
             return false;
+        }
+        // Small objects with the same keys in the same order: compare the values.
+        if let (Repr::Small(a), Repr::Small(b)) = (&self.0, &other.0)
+            && a.keys.0 == b.keys.0
+        {
+            return a.values == b.values;
         }
         // Members are usually in the same order: compare pairwise, look up only past a mismatch.
         for ((ka, va), (kb, vb)) in self.iter().zip(other.iter()) {
@@ -288,18 +472,21 @@ impl IntoIterator for Map {
     type IntoIter = IntoIter;
 
     fn into_iter(self) -> IntoIter {
-        match self.0 {
-            Repr::Small(v) => IntoIter::Small(v.into_iter()),
-            Repr::Large(m) => IntoIter::Large(m.into_iter()),
-        }
+        IntoIter(match self.0 {
+            Repr::Small(s) => {
+                let keys: Vec<Key> = s.keys.iter().map(Key::from).collect();
+                IntoIterRepr::Small(keys.into_iter().zip(s.values))
+            }
+            Repr::Large(m) => IntoIterRepr::Large(m.into_iter()),
+        })
     }
 }
 
 /// The members of a [`Map`], taken.
-pub enum IntoIter {
-    /// Of a small object.
-    Small(std::vec::IntoIter<(Key, Value)>),
-    /// Of a large object.
+pub struct IntoIter(IntoIterRepr);
+
+enum IntoIterRepr {
+    Small(std::iter::Zip<std::vec::IntoIter<Key>, thin_vec::IntoIter<Value>>),
     Large(indexmap::map::IntoIter<Key, Value>),
 }
 
@@ -307,9 +494,9 @@ impl Iterator for IntoIter {
     type Item = (Key, Value);
 
     fn next(&mut self) -> Option<(Key, Value)> {
-        match self {
-            IntoIter::Small(it) => it.next(),
-            IntoIter::Large(it) => it.next(),
+        match &mut self.0 {
+            IntoIterRepr::Small(it) => it.next(),
+            IntoIterRepr::Large(it) => it.next(),
         }
     }
 }
@@ -342,6 +529,41 @@ mod tests {
         assert_eq!(s.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(s.insert("a", Value::from(9)), Some(Value::from(1)));
         assert_eq!(s.iter_mut().len(), 2);
+    }
+
+    #[test]
+    fn packed_keys_read_from_both_ends_at_any_length() {
+        let long = "x".repeat(300);
+        let keys = [
+            "",
+            "a",
+            long.as_str(),
+            "é ü",
+            &"y".repeat(254),
+            &"z".repeat(255),
+        ];
+        let mut m = Map::new();
+        for (i, key) in keys.iter().enumerate() {
+            m.insert(*key, Value::from(i as i64));
+        }
+        assert!(matches!(m.0, Repr::Small(_)));
+        assert_eq!(m.keys().collect::<Vec<_>>(), keys);
+        assert_eq!(
+            m.keys().rev().collect::<Vec<_>>(),
+            keys.iter().rev().copied().collect::<Vec<_>>()
+        );
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(m.get(key), Some(&Value::from(i as i64)), "{key}");
+            assert_eq!(m.get_index(i).map(|(k, _)| k), Some(*key));
+        }
+        assert_eq!(m.remove(&long), Some((2, Value::from(2))));
+        m.insert_at(0, long.as_str(), Value::Null);
+        assert_eq!(m.index_of(&long), Some(0));
+        assert_eq!(m.get("a"), Some(&Value::from(1)));
+        let owned: Vec<(Key, Value)> = m.clone().into_iter().collect();
+        assert_eq!(owned.len(), keys.len());
+        assert_eq!(owned[0].0, long.as_str());
+        assert_eq!(m.get("absent"), None);
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl Hash for Value {
             Value::Object(map) => {
                 // Order-independent: combine the members' own hashes commutatively.
                 let mut sum = 0u64;
-                for (k, v) in map.iter() {
+                for (k, v) in map.iter_bytes() {
                     let mut h = member_hasher();
                     k.hash(&mut h);
                     v.hash(&mut h);

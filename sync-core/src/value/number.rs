@@ -135,6 +135,55 @@ impl Number {
         format!("{}{digits}e{}", if d.neg { "-" } else { "" }, d.exp)
     }
 
+    /// Calls `f` with [`Number::normal_form`], without allocating for integers that fit 64 bits
+    /// (the common case: state hashes spell every number this way).
+    pub(crate) fn with_normal_form<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let int = match &self.0 {
+            Repr::Int(i) => Some(*i),
+            // JSON integers have no `+` and no leading zeros, so this reads exactly them.
+            Repr::Text(t) => t.parse::<i64>().ok(),
+        };
+        let Some(int) = int else {
+            return f(self.normal_form().as_bytes());
+        };
+        if int == 0 {
+            return f(b"0");
+        }
+        let (mut digits, mut exp) = (int.unsigned_abs(), 0u32);
+        while digits % 10 == 0 {
+            digits /= 10;
+            exp += 1;
+        }
+        // Written backwards: the exponent (at most 2 digits), "e", the digits (at most 20), "-".
+        let mut buf = [0u8; 24];
+        let mut at = buf.len();
+        let mut put = |byte: u8| {
+            at -= 1;
+            if let Some(slot) = buf.get_mut(at) {
+                *slot = byte;
+            }
+        };
+        loop {
+            put(b'0' + (exp % 10) as u8);
+            exp /= 10;
+            if exp == 0 {
+                break;
+            }
+        }
+        put(b'e');
+        loop {
+            put(b'0' + (digits % 10) as u8);
+            digits /= 10;
+            if digits == 0 {
+                break;
+            }
+        }
+        if int < 0 {
+            put(b'-');
+        }
+        f(buf.get(at..).unwrap_or_default())
+    }
+
     /// Appends the number's text to `out`.
     pub(crate) fn write_to(&self, out: &mut String) {
         match &self.0 {
@@ -387,6 +436,41 @@ impl From<usize> for Number {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_allocation_free_normal_form_is_the_normal_form() {
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "10",
+            "100",
+            "-1200",
+            "1.0",
+            "1.50",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "1e3",
+            "120e-1",
+            "0.0",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        texts.extend((0..2000).map(|i: i64| (i * 7919 - 5000).to_string()));
+        for text in &texts {
+            let n = super::Number::from_valid_text(text);
+            let fast = n.with_normal_form(|b| String::from_utf8(b.to_vec()).unwrap());
+            assert_eq!(fast, n.normal_form(), "{text}");
+        }
+        for i in [0i64, 1, -1, 10, -100, i64::MAX, i64::MIN, 123_000] {
+            let n = super::Number::from(i);
+            let fast = n.with_normal_form(|b| String::from_utf8(b.to_vec()).unwrap());
+            assert_eq!(fast, n.normal_form(), "{i}");
+        }
+    }
+
     use super::*;
 
     fn n(t: &str) -> Number {
