@@ -350,6 +350,8 @@ pub enum ErrorCode {
     DuplicateHello,
     /// No `hello` within the relay's deadline; the connection closes.
     HelloTimeout,
+    /// Nothing heard (not even a pong) for the relay's idle timeout; the connection closes.
+    IdleTimeout,
     /// No token where one is required, or a token whose signature does not verify.
     Unauthorized,
     /// The token has expired.
@@ -362,8 +364,6 @@ pub enum ErrorCode {
     DocumentUnavailable,
     /// More operations per second than the relay allows this connection.
     RateLimited,
-    /// The change would make the document larger than the relay allows.
-    DocumentTooLarge,
     /// The relay could not store changes; it acknowledges nothing until it can.
     StorageFailed,
     /// The relay is at its connection limit.
@@ -387,13 +387,13 @@ impl ErrorCode {
         ErrorCode::HelloRequired,
         ErrorCode::DuplicateHello,
         ErrorCode::HelloTimeout,
+        ErrorCode::IdleTimeout,
         ErrorCode::Unauthorized,
         ErrorCode::TokenExpired,
         ErrorCode::Forbidden,
         ErrorCode::InvalidDocumentId,
         ErrorCode::DocumentUnavailable,
         ErrorCode::RateLimited,
-        ErrorCode::DocumentTooLarge,
         ErrorCode::StorageFailed,
         ErrorCode::TooManyConnections,
         ErrorCode::SlowConsumer,
@@ -412,13 +412,13 @@ impl ErrorCode {
             ErrorCode::HelloRequired => "hello_required",
             ErrorCode::DuplicateHello => "duplicate_hello",
             ErrorCode::HelloTimeout => "hello_timeout",
+            ErrorCode::IdleTimeout => "idle_timeout",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::TokenExpired => "token_expired",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::InvalidDocumentId => "invalid_document_id",
             ErrorCode::DocumentUnavailable => "document_unavailable",
             ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::DocumentTooLarge => "document_too_large",
             ErrorCode::StorageFailed => "storage_failed",
             ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::SlowConsumer => "slow_consumer",
@@ -429,12 +429,14 @@ impl ErrorCode {
 }
 
 /// The codes of `reject` messages: why a submitted change was not applied. The first four are
-/// the Authority's; the rest are [`crate::ApplyErrorKind::code`]s of the operation that failed.
-pub const REJECT_CODES: [&str; 15] = [
+/// the Authority's, the fifth the relay's; the rest are [`crate::ApplyErrorKind::code`]s of the
+/// operation that failed.
+pub const REJECT_CODES: [&str; 16] = [
     "read_only",
     "stale_seq",
     "base_ahead",
     "base_too_old",
+    "document_too_large",
     "path_not_found",
     "not_a_container",
     "bad_index",

@@ -377,6 +377,13 @@ impl Replica {
         events
     }
 
+    /// Sends the change in flight again: after a `rate_limited` error, which means the relay
+    /// did not apply it. Sending it twice is harmless: the relay applies a change once and
+    /// answers a duplicate with the original ack.
+    pub fn retry(&mut self) -> Vec<Event> {
+        self.resend_inflight()
+    }
+
     /// A change still in flight was not applied: send it again, same sequence number (so the
     /// relay applies it at most once), rebased on the current revision.
     fn resend_inflight(&mut self) -> Vec<Event> {

@@ -1,0 +1,212 @@
+//! The relay's settings: safe defaults, overridden by a TOML file, overridden by command-line
+//! options and environment variables (see `main.rs`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Who may connect without a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Anonymous {
+    /// Allowed on a loopback listener only (the default).
+    #[default]
+    Loopback,
+    /// Allowed on any listener: anyone who can reach the relay can read and write every
+    /// document.
+    Allow,
+    /// Never: every connection needs a token.
+    Deny,
+}
+
+/// Everything the relay can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Where the database and the signing secret live.
+    pub data_dir: PathBuf,
+    /// Who may connect without a token.
+    pub anonymous: Anonymous,
+    /// The limits that protect the relay and its other users.
+    pub limits: Limits,
+    /// The documents' sync settings.
+    pub documents: Documents,
+}
+
+/// Limits, each with a safe default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The largest websocket message (and frame) accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// The largest a document may grow, in bytes of compact JSON.
+    pub max_document_bytes: usize,
+    /// Operations per second a connection may submit, on average.
+    pub ops_per_second: u32,
+    /// Operations a connection may submit in a burst above the average.
+    pub ops_burst: u32,
+    /// Seconds a new connection has to say `hello`.
+    pub hello_timeout_secs: u64,
+    /// Seconds between pings to each client.
+    pub ping_interval_secs: u64,
+    /// Seconds of silence (not even a pong) after which a connection is closed.
+    pub idle_timeout_secs: u64,
+    /// Messages queued for one client before it counts as too slow and is told to resync.
+    pub outbound_queue: usize,
+    /// Connections served at once; more are refused with `too_many_connections`.
+    pub max_connections: usize,
+}
+
+/// How documents are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Documents {
+    /// A snapshot is stored every this many changes.
+    pub snapshot_every: u64,
+    /// Changes kept in memory per document: clients this close catch up by changes.
+    pub retained_changes: usize,
+    /// Seconds a document with nobody connected stays loaded.
+    pub idle_unload_secs: u64,
+    /// Seconds after which a silent peer's presence expires.
+    pub presence_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            data_dir: default_data_dir(),
+            anonymous: Anonymous::default(),
+            limits: Limits::default(),
+            documents: Documents::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_message_bytes: 1 << 20,
+            max_document_bytes: 64 << 20,
+            ops_per_second: 200,
+            ops_burst: 2000,
+            hello_timeout_secs: 10,
+            ping_interval_secs: 20,
+            idle_timeout_secs: 60,
+            outbound_queue: 1024,
+            max_connections: 20_000,
+        }
+    }
+}
+
+impl Default for Documents {
+    fn default() -> Documents {
+        Documents {
+            snapshot_every: 1000,
+            retained_changes: 1024,
+            idle_unload_secs: 60,
+            presence_timeout_secs: 30,
+        }
+    }
+}
+
+impl Limits {
+    /// [`Limits::hello_timeout_secs`] as a duration.
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_secs(self.hello_timeout_secs)
+    }
+
+    /// [`Limits::ping_interval_secs`] as a duration.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_interval_secs.max(1))
+    }
+
+    /// [`Limits::idle_timeout_secs`] as a duration.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+}
+
+impl Config {
+    /// Reads a TOML config file; members it does not name keep their defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        use anyhow::Context as _;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// The SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("concord.sqlite3")
+    }
+
+    /// The token signing secret.
+    pub fn secret_path(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
+
+    /// Whether a connection without a token is let in.
+    pub fn allows_anonymous(&self) -> bool {
+        match self.anonymous {
+            Anonymous::Loopback => self.listen.ip().is_loopback(),
+            Anonymous::Allow => true,
+            Anonymous::Deny => false,
+        }
+    }
+}
+
+/// The platform's data directory for the relay (for example `~/.local/share/concord-relay`),
+/// or `./concord-relay-data` where the platform has none.
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "concord-relay").map_or_else(
+        || PathBuf::from("concord-relay-data"),
+        |dirs| dirs.data_dir().to_path_buf(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_file_overrides_only_what_it_names() {
+        let config: Config = toml::from_str(
+            "listen = \"0.0.0.0:8080\"\nanonymous = \"deny\"\n[limits]\nops_per_second = 5\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(config.limits.ops_per_second, 5);
+        assert_eq!(config.limits.max_message_bytes, 1 << 20);
+        assert!(!config.allows_anonymous());
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        assert!(toml::from_str::<Config>("listne = \"0.0.0.0:1\"").is_err());
+    }
+
+    #[test]
+    fn anonymous_access_defaults_to_loopback_only() {
+        let mut config = Config::default();
+        assert!(config.allows_anonymous());
+        config.listen = "0.0.0.0:9090".parse().unwrap();
+        assert!(!config.allows_anonymous());
+        config.anonymous = Anonymous::Allow;
+        assert!(config.allows_anonymous());
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_says_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/relay.example.toml");
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.documents, Documents::default());
+    }
+}

@@ -1,0 +1,463 @@
+//! One websocket connection: the handshake, `hello` (version, document id, token), then a
+//! reader that checks and forwards messages to the document's room, and a writer task that
+//! drains a bounded queue and pings. Every bad input is answered with an `error` carrying a
+//! stable code; the connection goes on where it can.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use sync_core::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, Role};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
+use tokio_util::sync::CancellationToken;
+
+use crate::Shared;
+use crate::metrics::bump;
+use crate::room::{Command, Member, Outbound, error_text, now_millis};
+
+/// How a connection ends, as a websocket close code.
+fn close_code(code: ErrorCode) -> CloseCode {
+    match code {
+        ErrorCode::ShuttingDown => CloseCode::Away,
+        ErrorCode::FrameTooLarge => CloseCode::Size,
+        ErrorCode::StorageFailed | ErrorCode::DocumentUnavailable => CloseCode::Error,
+        ErrorCode::TooManyConnections => CloseCode::Again,
+        ErrorCode::InvalidJson => CloseCode::Invalid,
+        // Application codes (4000-4999): "fell behind, reconnect and catch up".
+        ErrorCode::SlowConsumer => CloseCode::Library(4008),
+        _ => CloseCode::Policy,
+    }
+}
+
+/// The websocket settings: messages and frames no larger than the configured limit.
+fn ws_config(shared: &Shared) -> WebSocketConfig {
+    let max = shared.config.limits.max_message_bytes;
+    WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+/// Accepts the websocket handshake, or gives up after the hello deadline.
+pub(crate) async fn accept(
+    stream: TcpStream,
+    shared: &Shared,
+) -> Option<WebSocketStream<TcpStream>> {
+    let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(shared)));
+    match tokio::time::timeout(shared.config.limits.hello_timeout(), handshake).await {
+        Ok(Ok(ws)) => Some(ws),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "websocket handshake failed");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Tells a connection over the cap why it is refused, and closes it.
+pub(crate) async fn refuse(mut ws: WebSocketStream<TcpStream>, code: ErrorCode, message: &str) {
+    let _ = ws.send(Message::Text(error_text(code, message))).await;
+    let _ = ws
+        .close(Some(CloseFrame {
+            code: close_code(code),
+            reason: code.as_str().into(),
+        }))
+        .await;
+}
+
+/// A token bucket over operations: `rate` a second on average, `burst` above it. A change
+/// larger than the burst passes when the bucket is full (and empties it below zero), so no
+/// change is too large to ever pass.
+struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32, burst: u32) -> Bucket {
+        let burst = f64::from(burst.max(1));
+        Bucket {
+            tokens: burst,
+            rate: f64::from(rate.max(1)),
+            burst,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes `n` operations' worth, if the connection may submit them now.
+    fn take(&mut self, n: usize) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        let n = n.max(1) as f64;
+        if self.tokens >= n.min(self.burst) {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Where the connection is in its life.
+enum State {
+    /// Waiting for `hello`.
+    New,
+    /// In a room.
+    Joined {
+        room: mpsc::Sender<Command>,
+        bucket: Bucket,
+    },
+}
+
+/// Whether to go on reading after a message.
+enum Next {
+    Continue,
+    Close(ErrorCode, String),
+}
+
+/// Serves an accepted websocket until it closes.
+pub(crate) async fn serve(ws: WebSocketStream<TcpStream>, shared: Arc<Shared>, conn: u64) {
+    let (sink, mut stream) = ws.split();
+    let (out, out_rx) = mpsc::channel(shared.config.limits.outbound_queue.max(1));
+    let kick = CancellationToken::new();
+    let done = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(
+        sink,
+        out_rx,
+        kick.clone(),
+        done.clone(),
+        shared.shutdown.clone(),
+        shared.config.limits.ping_interval(),
+    ));
+    let limits = &shared.config.limits;
+    let hello_deadline = Instant::now() + limits.hello_timeout();
+    let mut last_heard = Instant::now();
+    let mut state = State::New;
+    let end: Option<(ErrorCode, String)> = loop {
+        let deadline = match state {
+            State::New => hello_deadline,
+            State::Joined { .. } => last_heard + limits.idle_timeout(),
+        };
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else { break None };
+                last_heard = Instant::now();
+                let next = match message {
+                    Ok(Message::Text(text)) => {
+                        on_text(&text, &mut state, &shared, conn, &out, &kick).await
+                    }
+                    Ok(Message::Binary(_)) => {
+                        reply(&out, &kick, &shared, ErrorCode::BinaryFrame, "the protocol uses text frames; this binary frame was ignored");
+                        Next::Continue
+                    }
+                    Ok(Message::Close(_)) => break None,
+                    Ok(_) => Next::Continue,
+                    Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                        Next::Close(ErrorCode::FrameTooLarge, format!("a message of {size} bytes is over the limit of {max_size}"))
+                    }
+                    Err(WsError::Capacity(e)) => Next::Close(ErrorCode::FrameTooLarge, e.to_string()),
+                    // The websocket protocol ends a connection that sends invalid UTF-8.
+                    Err(WsError::Utf8(_)) => Next::Close(ErrorCode::InvalidJson, "a text frame that is not valid UTF-8".to_owned()),
+                    Err(e) => {
+                        tracing::debug!(conn, error = %e, "connection failed");
+                        break None;
+                    }
+                };
+                if let Next::Close(code, message) = next {
+                    break Some((code, message));
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                break Some(match state {
+                    State::New => (ErrorCode::HelloTimeout, format!("no hello within {} s", limits.hello_timeout_secs)),
+                    State::Joined { .. } => (ErrorCode::IdleTimeout, format!("nothing heard for {} s", limits.idle_timeout_secs)),
+                });
+            }
+            () = done.cancelled() => break None,
+        }
+    };
+    if let Some((code, message)) = end {
+        bump(&shared.metrics.errors);
+        // Ends the writer after everything queued before it.
+        let _ = out.send(Outbound::Close { code, message }).await;
+    }
+    if let State::Joined { room, .. } = &state {
+        let _ = room.send(Command::Leave { conn }).await;
+    }
+    drop(out);
+    let _ = writer.await;
+}
+
+/// Queues an error for the client. A client whose queue is full is not reading: it is kicked.
+fn reply(
+    out: &mpsc::Sender<Outbound>,
+    kick: &CancellationToken,
+    shared: &Shared,
+    code: ErrorCode,
+    message: &str,
+) {
+    bump(&shared.metrics.errors);
+    if out
+        .try_send(Outbound::Text(error_text(code, message)))
+        .is_err()
+    {
+        kick.cancel();
+    }
+}
+
+async fn on_text(
+    text: &str,
+    state: &mut State,
+    shared: &Arc<Shared>,
+    conn: u64,
+    out: &mpsc::Sender<Outbound>,
+    kick: &CancellationToken,
+) -> Next {
+    let message = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(message) => message,
+        Err(e) => {
+            let code = if e.is_syntax() || e.is_eof() {
+                ErrorCode::InvalidJson
+            } else {
+                ErrorCode::InvalidMessage
+            };
+            reply(out, kick, shared, code, &e.to_string());
+            return Next::Continue;
+        }
+    };
+    match (message, &mut *state) {
+        (
+            ClientMessage::Hello {
+                protocol,
+                doc,
+                client,
+                token,
+                last_rev,
+                name,
+            },
+            State::New,
+        ) => {
+            if protocol != PROTOCOL_VERSION {
+                return Next::Close(
+                    ErrorCode::UnsupportedProtocol,
+                    format!("this relay speaks protocol {PROTOCOL_VERSION}, not {protocol}"),
+                );
+            }
+            if let Err(message) = crate::docid::validate(&doc) {
+                return Next::Close(ErrorCode::InvalidDocumentId, message);
+            }
+            let (author, role) = match admit(shared, token.as_deref(), &doc, &name) {
+                Ok(admitted) => admitted,
+                Err((code, message)) => return Next::Close(code, message),
+            };
+            let member = Member {
+                conn,
+                client,
+                author,
+                role,
+                out: out.clone(),
+                kick: kick.clone(),
+            };
+            match join(shared, &doc, member, last_rev).await {
+                Ok(room) => {
+                    tracing::debug!(conn, doc, "joined");
+                    let limits = &shared.config.limits;
+                    *state = State::Joined {
+                        room,
+                        bucket: Bucket::new(limits.ops_per_second, limits.ops_burst),
+                    };
+                    Next::Continue
+                }
+                Err(code) => Next::Close(
+                    code,
+                    format!("document {doc} cannot be served; it is left as stored"),
+                ),
+            }
+        }
+        (ClientMessage::Hello { .. }, State::Joined { .. }) => {
+            reply(
+                out,
+                kick,
+                shared,
+                ErrorCode::DuplicateHello,
+                "this connection already said hello; the second one was ignored",
+            );
+            Next::Continue
+        }
+        (_, State::New) => {
+            reply(
+                out,
+                kick,
+                shared,
+                ErrorCode::HelloRequired,
+                "the first message must be hello; this one was ignored",
+            );
+            Next::Continue
+        }
+        (message, State::Joined { room, bucket }) => {
+            let command = match message {
+                ClientMessage::Submit { seq, base_rev, ops } => {
+                    if !bucket.take(ops.len()) {
+                        let limits = &shared.config.limits;
+                        reply(
+                            out,
+                            kick,
+                            shared,
+                            ErrorCode::RateLimited,
+                            &format!(
+                                "change {seq} was not applied: more than {} operations a second (bursts of {}); send it again shortly",
+                                limits.ops_per_second, limits.ops_burst
+                            ),
+                        );
+                        return Next::Continue;
+                    }
+                    Command::Submit {
+                        conn,
+                        seq,
+                        base_rev,
+                        ops,
+                    }
+                }
+                ClientMessage::Presence { selection, caret } => Command::Presence {
+                    conn,
+                    selection,
+                    caret,
+                },
+                ClientMessage::History { from, to } => Command::History { conn, from, to },
+                ClientMessage::Snapshot { rev } => Command::Snapshot { conn, rev },
+                ClientMessage::Hello { .. } => return Next::Continue,
+            };
+            if room.send(command).await.is_err() {
+                return Next::Close(
+                    ErrorCode::ShuttingDown,
+                    "the document closed; reconnect".to_owned(),
+                );
+            }
+            Next::Continue
+        }
+    }
+}
+
+/// Checks the token (or the anonymous policy) and returns the author name and role.
+fn admit(
+    shared: &Shared,
+    token: Option<&str>,
+    doc: &str,
+    name: &str,
+) -> Result<(String, Role), (ErrorCode, String)> {
+    let Some(token) = token else {
+        if shared.config.allows_anonymous() {
+            return Ok((name.to_owned(), Role::Write));
+        }
+        return Err((
+            ErrorCode::Unauthorized,
+            "this relay needs a token; ask its operator for one".to_owned(),
+        ));
+    };
+    let Some(secret) = &shared.secret else {
+        return Err((
+            ErrorCode::Unauthorized,
+            "this relay has no signing secret, so it cannot check tokens".to_owned(),
+        ));
+    };
+    let claims = secret
+        .verify(token, now_millis() / 1000)
+        .map_err(|e| (e.code(), e.to_string()))?;
+    if !claims.covers(doc) {
+        return Err((
+            ErrorCode::Forbidden,
+            format!("the token does not cover document {doc}"),
+        ));
+    }
+    let author = if name.is_empty() {
+        claims.user
+    } else {
+        name.to_owned()
+    };
+    Ok((author, claims.role))
+}
+
+/// Enters the document's room. A room that closed meanwhile (unloaded when idle) is started
+/// again.
+async fn join(
+    shared: &Arc<Shared>,
+    doc: &str,
+    member: Member,
+    last_rev: Option<sync_core::protocol::Revision>,
+) -> Result<mpsc::Sender<Command>, ErrorCode> {
+    for _ in 0..3 {
+        let room = shared.rooms.room(doc);
+        let (joined, answer) = oneshot::channel();
+        let command = Command::Join {
+            member: member.clone(),
+            last_rev,
+            joined,
+        };
+        if room.send(command).await.is_err() {
+            continue;
+        }
+        match answer.await {
+            Ok(Ok(())) => return Ok(room),
+            Ok(Err(code)) => return Err(code),
+            Err(_) => continue,
+        }
+    }
+    Err(ErrorCode::DocumentUnavailable)
+}
+
+/// Sends queued messages and pings; ends on a close, a kick (slow consumer) or shutdown.
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>,
+    mut out_rx: mpsc::Receiver<Outbound>,
+    kick: CancellationToken,
+    done: CancellationToken,
+    shutdown: CancellationToken,
+    ping_every: Duration,
+) {
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    let close = loop {
+        tokio::select! {
+            biased;
+            () = kick.cancelled() => {
+                break Some((ErrorCode::SlowConsumer, "this connection fell behind; reconnect to catch up".to_owned()));
+            }
+            outbound = out_rx.recv() => match outbound {
+                Some(Outbound::Text(text)) => {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Outbound::Close { code, message }) => break Some((code, message)),
+                None => break None,
+            },
+            () = shutdown.cancelled() => {
+                break Some((ErrorCode::ShuttingDown, "the relay is shutting down; reconnect later".to_owned()));
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    if let Some((code, message)) = close {
+        let _ = sink.send(Message::Text(error_text(code, message))).await;
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: close_code(code),
+                reason: code.as_str().into(),
+            })))
+            .await;
+    }
+    let _ = sink.close().await;
+    done.cancel();
+}

@@ -1,0 +1,239 @@
+//! The Concord relay: what people self-host so that their Concord windows can meet.
+//!
+//! It wraps one [`sync_core::authority::Authority`] per document (a *room*) behind websockets.
+//! A change is acknowledged and broadcast only after the transaction that stores it commits;
+//! one bad client never hurts the others; nobody reads or writes a document their token does
+//! not cover. The protocol is `docs/PROTOCOL.md`.
+//!
+//! # Layout
+//! - [`config`]: settings and their defaults; [`docid`]: which document ids are accepted.
+//! - [`auth`]: signed tokens and the signing secret.
+//! - [`store`]: SQLite storage with group commit.
+//! - `room`: one task per loaded document, owning its Authority.
+//! - `conn`: one task per connection (reader) plus its writer task.
+//! - `http`: `GET /healthz` and `GET /metrics`; [`metrics`]: the counters.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! let config = relay::config::Config::default();
+//! // Serves until `shutdown` is cancelled, then closes every connection and stores what is
+//! // in progress.
+//! relay::run(listener, config, shutdown).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod auth;
+pub mod config;
+mod conn;
+pub mod docid;
+mod http;
+pub mod metrics;
+mod room;
+pub mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sync_core::protocol::ErrorCode;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Secret;
+use crate::config::{Anonymous, Config};
+use crate::http::Route;
+use crate::metrics::{Metrics, bump, drop_one};
+use crate::room::Rooms;
+use crate::store::Store;
+
+/// What every connection and room shares.
+struct Shared {
+    config: Config,
+    secret: Option<Secret>,
+    rooms: Arc<Rooms>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+}
+
+/// Serves on `listener` until `shutdown` is cancelled; then stops accepting, closes every
+/// connection with `shutting_down`, lets every room store what it has in progress, and closes
+/// the database.
+///
+/// Fails before serving if the data directory or database cannot be opened, or if the listener
+/// is reachable from other machines while no signing secret exists and anonymous access was not
+/// asked for explicitly.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = Store::open(&config.database_path())
+        .with_context(|| format!("cannot open {}", config.database_path().display()))?;
+    run_with_store(listener, config, store, shutdown).await
+}
+
+/// [`run`] on a store opened by the caller (which keeps a handle, to inspect it or, in tests,
+/// to make it fail). The store is closed when the relay stops.
+pub async fn run_with_store(
+    listener: TcpListener,
+    mut config: Config,
+    store: Store,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    config.listen = listener.local_addr()?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let secret = match open_secret(&config) {
+        Ok(secret) => secret,
+        Err(e) => {
+            store.close();
+            return Err(e);
+        }
+    };
+    let metrics = Arc::new(Metrics::default());
+    let tracker = TaskTracker::new();
+    let rooms = Rooms::new(
+        store.clone(),
+        Arc::new(config.clone()),
+        Arc::clone(&metrics),
+        tracker.clone(),
+        shutdown.clone(),
+    );
+    let shared = Arc::new(Shared {
+        config,
+        secret,
+        rooms,
+        metrics,
+        shutdown: shutdown.clone(),
+    });
+    tracing::info!(
+        listen = %shared.config.listen,
+        data_dir = %shared.config.data_dir.display(),
+        anonymous = shared.config.allows_anonymous(),
+        "relay serving"
+    );
+    tracker.spawn(log_metrics(Arc::clone(&shared)));
+    accept_loop(&listener, &shared, &tracker).await;
+    drop(listener);
+    tracker.close();
+    tracker.wait().await;
+    tokio::task::spawn_blocking(move || store.close()).await?;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+/// Loads the signing secret, creating it where that is safe; refuses a public listener with no
+/// secret unless anonymous access was asked for.
+fn open_secret(config: &Config) -> anyhow::Result<Option<Secret>> {
+    let path = config.secret_path();
+    if config.listen.ip().is_loopback() {
+        return Ok(Some(Secret::load_or_create(&path)?));
+    }
+    match Secret::load(&path)? {
+        Some(secret) => Ok(Some(secret)),
+        None if config.anonymous == Anonymous::Allow => Ok(None),
+        None => anyhow::bail!(
+            "{} is reachable from other machines but has no signing secret at {}: mint a token \
+             with `concord-relay token` (which creates the secret) or pass `--anonymous allow` \
+             to let anyone in",
+            config.listen,
+            path.display()
+        ),
+    }
+}
+
+async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, tracker: &TaskTracker) {
+    let slots = Arc::new(Semaphore::new(shared.config.limits.max_connections));
+    let ids = AtomicU64::new(1);
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shared.shutdown.cancelled() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(10);
+                accepted
+            }
+            Err(e) => {
+                // Out of file descriptors, say: wait and try again rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(shared);
+        let slot = Arc::clone(&slots).try_acquire_owned().ok();
+        let conn = ids.fetch_add(1, Ordering::Relaxed);
+        tracker.spawn(async move {
+            match http::route(&stream, shared.config.limits.hello_timeout()).await {
+                Route::Health => return http::respond(stream, "text/plain", "ok\n").await,
+                Route::Metrics => {
+                    let body = shared.metrics.render();
+                    return http::respond(stream, "text/plain; version=0.0.4", &body).await;
+                }
+                Route::WebSocket => {}
+            }
+            let Some(ws) = conn::accept(stream, &shared).await else {
+                return;
+            };
+            let Some(_slot) = slot else {
+                bump(&shared.metrics.refused);
+                let message = format!(
+                    "the relay serves {} connections at most; try again later",
+                    shared.config.limits.max_connections
+                );
+                return conn::refuse(ws, ErrorCode::TooManyConnections, &message).await;
+            };
+            bump(&shared.metrics.connections);
+            tracing::debug!(conn, %peer, "connected");
+            conn::serve(ws, Arc::clone(&shared), conn).await;
+            tracing::debug!(conn, %peer, "disconnected");
+            drop_one(&shared.metrics.connections);
+        });
+    }
+}
+
+/// Logs the counters every 30 seconds while anything happens.
+async fn log_metrics(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut last_changes = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shared.shutdown.cancelled() => return,
+        }
+        let m = &shared.metrics;
+        let changes = Metrics::get(&m.changes);
+        if changes != last_changes || Metrics::get(&m.connections) > 0 {
+            tracing::info!(
+                connections = Metrics::get(&m.connections),
+                documents = Metrics::get(&m.documents),
+                changes_per_second = (changes - last_changes) as f64 / 30.0,
+                queue_drops = Metrics::get(&m.queue_drops),
+                refused = Metrics::get(&m.refused),
+                "relay counters"
+            );
+        }
+        last_changes = changes;
+    }
+}

@@ -1,0 +1,106 @@
+//! Counters the relay keeps about itself, served at `GET /metrics` (Prometheus text format) and
+//! logged periodically.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The relay's counters; shared by every task.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Open websocket connections.
+    pub connections: AtomicU64,
+    /// Documents loaded.
+    pub documents: AtomicU64,
+    /// Changes applied and stored since start.
+    pub changes: AtomicU64,
+    /// Submits rejected since start.
+    pub rejects: AtomicU64,
+    /// Clients dropped because their outbound queue was full.
+    pub queue_drops: AtomicU64,
+    /// Connections refused at the connection cap.
+    pub refused: AtomicU64,
+    /// Transactions committed (each holds one or more changes).
+    pub commits: AtomicU64,
+    /// Bad messages answered with an error.
+    pub errors: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Subtracts one from a gauge.
+pub fn drop_one(gauge: &AtomicU64) {
+    gauge.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Metrics {
+    /// The counters in Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let rows: [(&str, &str, &str, &AtomicU64); 8] = [
+            (
+                "concord_connections",
+                "gauge",
+                "open websocket connections",
+                &self.connections,
+            ),
+            (
+                "concord_documents",
+                "gauge",
+                "documents loaded",
+                &self.documents,
+            ),
+            (
+                "concord_changes_total",
+                "counter",
+                "changes applied and stored",
+                &self.changes,
+            ),
+            (
+                "concord_rejects_total",
+                "counter",
+                "submitted changes rejected",
+                &self.rejects,
+            ),
+            (
+                "concord_queue_drops_total",
+                "counter",
+                "clients dropped for a full outbound queue",
+                &self.queue_drops,
+            ),
+            (
+                "concord_refused_total",
+                "counter",
+                "connections refused at the cap",
+                &self.refused,
+            ),
+            (
+                "concord_commits_total",
+                "counter",
+                "storage transactions committed",
+                &self.commits,
+            ),
+            (
+                "concord_errors_total",
+                "counter",
+                "bad messages answered with an error",
+                &self.errors,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, kind, help, value) in rows {
+            let value = value.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
+    }
+
+    /// The value of a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

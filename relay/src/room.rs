@@ -1,0 +1,638 @@
+//! A room: one task per loaded document, owning its [`Authority`]. Connections send it commands
+//! on a bounded channel; it applies submits in batches, stores each batch in one transaction
+//! (group commit), and only then answers and fans out. Nothing awaits while it holds a lock:
+//! the Authority belongs to the task alone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+use sync_core::protocol::{ClientId, Commit, ErrorCode, Revision, Role, ServerMessage};
+use sync_core::{Operation, Pointer, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::metrics::{Metrics, bump, drop_one};
+use crate::store::{Batch, Store};
+
+/// Commands a room takes at once, at most.
+const BATCH: usize = 256;
+
+/// What a connection hands the writer task.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A message, serialized.
+    Text(Utf8Bytes),
+    /// An error to send, then close the connection with this close code.
+    Close {
+        /// The error's code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// A connection in a room.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    /// The connection, unique in the relay.
+    pub(crate) conn: u64,
+    /// The replica behind it.
+    pub(crate) client: ClientId,
+    /// Whose name its changes carry.
+    pub(crate) author: String,
+    /// What its token allows.
+    pub(crate) role: Role,
+    /// Where its messages go.
+    pub(crate) out: mpsc::Sender<Outbound>,
+    /// Cancelled by the room when the connection must close (slow consumer, storage failure),
+    /// after putting the reason in `out` if it could.
+    pub(crate) kick: CancellationToken,
+}
+
+/// What a connection asks of its room.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Enter the room; the room answers with `welcome` (or an error) on the member's channel.
+    Join {
+        /// The connection.
+        member: Member,
+        /// The revision it holds.
+        last_rev: Option<Revision>,
+        /// Answered with whether the room took it.
+        joined: oneshot::Sender<Result<(), ErrorCode>>,
+    },
+    /// A change.
+    Submit {
+        /// From which connection.
+        conn: u64,
+        /// The client's sequence number.
+        seq: u64,
+        /// The revision it was made on.
+        base_rev: Revision,
+        /// Its operations.
+        ops: Vec<Operation>,
+    },
+    /// Where the member's user is.
+    Presence {
+        /// From which connection.
+        conn: u64,
+        /// The selected node.
+        selection: Option<Pointer>,
+        /// The caret in a string.
+        caret: Option<usize>,
+    },
+    /// The changes in a range.
+    History {
+        /// From which connection.
+        conn: u64,
+        /// The first revision wanted (the change that produced it).
+        from: Revision,
+        /// The last revision wanted (the head if absent).
+        to: Option<Revision>,
+    },
+    /// The document at a revision (the head if absent).
+    Snapshot {
+        /// From which connection.
+        conn: u64,
+        /// Which revision.
+        rev: Option<Revision>,
+    },
+    /// The connection closed.
+    Leave {
+        /// Which.
+        conn: u64,
+    },
+}
+
+/// The loaded documents, by id.
+pub(crate) struct Rooms {
+    rooms: Mutex<HashMap<String, mpsc::Sender<Command>>>,
+    store: Store,
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Rooms {
+    /// No rooms yet; rooms start on first use and are tracked by `tracker` until they end.
+    pub(crate) fn new(
+        store: Store,
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Arc<Rooms> {
+        Arc::new(Rooms {
+            rooms: Mutex::new(HashMap::new()),
+            store,
+            config,
+            metrics,
+            tracker,
+            shutdown,
+        })
+    }
+
+    /// The room of `doc`, started (and its document loaded) if it is not running.
+    pub(crate) fn room(self: &Arc<Self>, doc: &str) -> mpsc::Sender<Command> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = rooms.get(doc)
+            && !tx.is_closed()
+        {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::channel(1024);
+        rooms.insert(doc.to_owned(), tx.clone());
+        let rooms_handle = Arc::clone(self);
+        let doc = doc.to_owned();
+        self.tracker.spawn(async move {
+            bump(&rooms_handle.metrics.documents);
+            run_room(&rooms_handle, &doc, rx).await;
+            drop_one(&rooms_handle.metrics.documents);
+        });
+        tx
+    }
+
+    /// Forgets `doc`'s room if `tx` is still the one registered.
+    fn unregister(&self, doc: &str, tx: &mpsc::Sender<Command>) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        if rooms.get(doc).is_some_and(|t| t.same_channel(tx)) {
+            rooms.remove(doc);
+        }
+    }
+
+    /// Unregisters an idle room, if nothing is queued for it: under the registry's lock, so no
+    /// connection can find it afterwards (one that found it before sees its channel closed and
+    /// asks again).
+    fn unload_if_idle(
+        &self,
+        doc: &str,
+        tx: &mpsc::Sender<Command>,
+        rx: &mpsc::Receiver<Command>,
+    ) -> bool {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        if rooms.get(doc).is_some_and(|t| t.same_channel(tx)) {
+            rooms.remove(doc);
+        }
+        true
+    }
+}
+
+/// Milliseconds since the Unix epoch: the Authority's time input.
+pub(crate) fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Serializes a server message once, for any number of recipients.
+pub(crate) fn encode(message: &ServerMessage) -> Utf8Bytes {
+    // Server messages are plain data: serializing them cannot fail.
+    Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
+}
+
+/// An error message, serialized.
+pub(crate) fn error_text(code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
+    encode(&ServerMessage::Error {
+        code: code.as_str().to_owned(),
+        message: message.into(),
+    })
+}
+
+/// Who a message goes to.
+#[derive(Clone, Copy)]
+enum To {
+    One(u64),
+    AllBut(u64),
+    All,
+}
+
+struct Room<'a> {
+    doc: &'a str,
+    authority: Authority,
+    members: Vec<Member>,
+    /// The document's size in compact JSON, estimated from above (see [`Room::fits`]).
+    size: usize,
+    /// The revision of the last stored snapshot.
+    snapshot_rev: Revision,
+    rooms: &'a Rooms,
+}
+
+async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>) {
+    let me = match rooms.rooms.lock() {
+        Ok(map) => map.get(doc).cloned(),
+        Err(e) => e.into_inner().get(doc).cloned(),
+    };
+    let Some(me) = me else { return };
+    let mut room = match load(rooms, doc).await {
+        Ok(room) => room,
+        Err(message) => {
+            tracing::error!(doc, %message, "document failed to load; it is not served");
+            rooms.unregister(doc, &me);
+            refuse_all(&mut rx, &message).await;
+            return;
+        }
+    };
+    tracing::info!(doc, rev = room.authority.rev().0, "document loaded");
+    let idle = Duration::from_secs(rooms.config.documents.idle_unload_secs);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_activity = tokio::time::Instant::now();
+    let mut commands = Vec::with_capacity(BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            n = rx.recv_many(&mut commands, BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                let batch = std::mem::take(&mut commands);
+                if let Err(message) = room.handle(batch).await {
+                    tracing::error!(doc, %message, "storage failed; the document stops acknowledging");
+                    room.fail(&message);
+                    rooms.unregister(doc, &me);
+                    refuse_all(&mut rx, &message).await;
+                    return;
+                }
+                last_activity = tokio::time::Instant::now();
+            }
+            () = rooms.shutdown.cancelled() => {
+                // Serve what is queued (storing it), then end.
+                rx.close();
+            }
+            _ = tick.tick() => {
+                room.expire_presence();
+                if room.members.is_empty() && last_activity.elapsed() >= idle && rooms.unload_if_idle(doc, &me, &rx) {
+                    break;
+                }
+            }
+        }
+    }
+    for member in room.members.drain(..) {
+        let close = Outbound::Close {
+            code: ErrorCode::ShuttingDown,
+            message: "the document closed; reconnect".to_owned(),
+        };
+        if member.out.try_send(close).is_err() {
+            member.kick.cancel();
+        }
+    }
+    tracing::info!(doc, rev = room.authority.rev().0, "document unloaded");
+}
+
+/// Answers every queued join with `document_unavailable` until the channel closes.
+async fn refuse_all(rx: &mut mpsc::Receiver<Command>, message: &str) {
+    rx.close();
+    while let Some(command) = rx.recv().await {
+        if let Command::Join { joined, .. } = command {
+            let _ = joined.send(Err(ErrorCode::DocumentUnavailable));
+        }
+    }
+    tracing::debug!(%message, "room closed");
+}
+
+async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
+    let docs = &rooms.config.documents;
+    let config = AuthorityConfig {
+        retained: docs.retained_changes,
+        presence_timeout_ms: docs.presence_timeout_secs.saturating_mul(1000),
+        ..AuthorityConfig::default()
+    };
+    let loaded = rooms.store.load(doc).await.map_err(|e| e.to_string())?;
+    let (authority, snapshot_rev) = match loaded {
+        None => (
+            Authority::new(Value::Object(Default::default()), config),
+            Revision(0),
+        ),
+        Some(l) => {
+            let rev = l.snapshot_rev;
+            let authority = Authority::restore(l.snapshot, rev, l.changes, l.clients, config)
+                .map_err(|e| e.to_string())?;
+            (authority, rev)
+        }
+    };
+    let size = authority.document().to_json().len();
+    Ok(Room {
+        doc,
+        authority,
+        members: Vec::new(),
+        size,
+        snapshot_rev,
+        rooms,
+    })
+}
+
+impl Room<'_> {
+    /// Serves a batch of commands: applies the submits, stores what they changed in one
+    /// transaction, and only then sends the answers (in order). An error means nothing of the
+    /// batch was acknowledged and the room must stop.
+    async fn handle(&mut self, batch: Vec<Command>) -> Result<(), String> {
+        // Recipients are fixed when a message is queued: a member who joins later in the batch gets
+        // its welcome first and nothing from before it.
+        let mut outgoing: Vec<(Vec<u64>, Utf8Bytes)> = Vec::new();
+        let mut stored: Vec<Commit> = Vec::new();
+        let now = now_millis();
+        for command in batch {
+            match command {
+                Command::Join {
+                    member,
+                    last_rev,
+                    joined,
+                } => {
+                    let welcome = self
+                        .authority
+                        .welcome(&member.client, last_rev, member.role);
+                    let presence = self.authority.presence();
+                    presence.join(member.client.clone(), &member.author, member.role, now);
+                    let conn = member.conn;
+                    if joined.send(Ok(())).is_err() {
+                        continue;
+                    }
+                    self.members.push(member);
+                    // The welcome goes after everything before it in this batch is stored.
+                    outgoing.push((self.recipients(To::One(conn)), encode(&welcome)));
+                    outgoing.push((self.recipients(To::AllBut(conn)), self.presence_text()));
+                }
+                Command::Submit {
+                    conn,
+                    seq,
+                    base_rev,
+                    ops,
+                } => {
+                    let Some(member) = self.member(conn) else {
+                        continue;
+                    };
+                    let (client, author, role) =
+                        (member.client.clone(), member.author.clone(), member.role);
+                    if let Err(message) = self.fits(&ops) {
+                        bump(&self.rooms.metrics.rejects);
+                        outgoing.push((
+                            self.recipients(To::One(conn)),
+                            encode(&ServerMessage::Reject {
+                                seq,
+                                code: "document_too_large".to_owned(),
+                                message,
+                            }),
+                        ));
+                        continue;
+                    }
+                    let outcome = self.authority.submit(&Submission {
+                        client: &client,
+                        author: &author,
+                        role,
+                        seq,
+                        base_rev,
+                        ops,
+                        now,
+                    });
+                    match outcome {
+                        Outcome::Applied {
+                            commit,
+                            ack,
+                            broadcast,
+                        } => {
+                            self.size = self.size.saturating_add(growth(&commit.ops));
+                            stored.push(commit);
+                            outgoing.push((self.recipients(To::One(conn)), encode(&ack)));
+                            outgoing.push((self.recipients(To::AllBut(conn)), encode(&broadcast)));
+                        }
+                        Outcome::Duplicate { ack } => {
+                            outgoing.push((self.recipients(To::One(conn)), encode(&ack)));
+                        }
+                        Outcome::Rejected { reject } => {
+                            bump(&self.rooms.metrics.rejects);
+                            outgoing.push((self.recipients(To::One(conn)), encode(&reject)));
+                        }
+                    }
+                }
+                Command::Presence {
+                    conn,
+                    selection,
+                    caret,
+                } => {
+                    let Some(client) = self.member(conn).map(|m| m.client.clone()) else {
+                        continue;
+                    };
+                    self.authority
+                        .presence()
+                        .update(&client, selection, caret, now);
+                    outgoing.push((self.recipients(To::AllBut(conn)), self.presence_text()));
+                }
+                Command::History { conn, from, to } => {
+                    let to = to.unwrap_or(self.authority.rev());
+                    let message = if from.0.max(1) <= self.authority.oldest_retained().0 {
+                        error_message(
+                            ErrorCode::NotRetained,
+                            format!(
+                                "changes before revision {} are no longer kept in memory",
+                                self.authority.oldest_retained()
+                            ),
+                        )
+                    } else {
+                        ServerMessage::History {
+                            changes: self.authority.history(from, to),
+                        }
+                    };
+                    outgoing.push((self.recipients(To::One(conn)), encode(&message)));
+                }
+                Command::Snapshot { conn, rev } => {
+                    let rev = rev.unwrap_or(self.authority.rev());
+                    let message = match self.authority.document_at(rev) {
+                        Some(doc) => ServerMessage::Snapshot { rev, doc },
+                        None => error_message(
+                            ErrorCode::NotRetained,
+                            format!("revision {rev} is not kept in memory"),
+                        ),
+                    };
+                    outgoing.push((self.recipients(To::One(conn)), encode(&message)));
+                }
+                Command::Leave { conn } => {
+                    let Some(at) = self.members.iter().position(|m| m.conn == conn) else {
+                        continue;
+                    };
+                    let member = self.members.remove(at);
+                    if !self.members.iter().any(|m| m.client == member.client)
+                        && self.authority.presence().leave(&member.client)
+                    {
+                        outgoing.push((self.recipients(To::All), self.presence_text()));
+                    }
+                }
+            }
+        }
+        if !stored.is_empty() {
+            self.store(stored).await?;
+        }
+        for (to, text) in outgoing {
+            self.deliver(&to, &text);
+        }
+        Ok(())
+    }
+
+    /// Stores applied changes (and a snapshot when one is due) in one transaction.
+    async fn store(&mut self, changes: Vec<Commit>) -> Result<(), String> {
+        let n = changes.len() as u64;
+        let every = self.rooms.config.documents.snapshot_every.max(1);
+        let head = self.authority.rev();
+        let snapshot = (head.0 - self.snapshot_rev.0 >= every)
+            .then(|| (head, self.authority.document().to_json()));
+        // A snapshot also resets the size estimate to the truth.
+        if let Some((_, json)) = &snapshot {
+            self.size = json.len();
+        }
+        let batch = Batch {
+            doc: self.doc.to_owned(),
+            changes,
+            snapshot,
+        };
+        let had_snapshot = batch.snapshot.is_some();
+        self.rooms
+            .store
+            .commit(batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        if had_snapshot {
+            self.snapshot_rev = head;
+        }
+        bump(&self.rooms.metrics.commits);
+        self.rooms
+            .metrics
+            .changes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether a change carrying `ops` keeps the document within its size limit. The size is
+    /// estimated from above (the size at load or at the last snapshot plus every value added
+    /// since); only when the estimate says no is the document measured.
+    fn fits(&mut self, ops: &[Operation]) -> Result<(), String> {
+        let max = self.rooms.config.limits.max_document_bytes;
+        let added = growth_in(ops, self.authority.document());
+        if self.size.saturating_add(added) <= max {
+            return Ok(());
+        }
+        self.size = self.authority.document().to_json().len();
+        if self.size.saturating_add(added) <= max {
+            return Ok(());
+        }
+        Err(format!(
+            "the document would grow past the relay's limit of {max} bytes"
+        ))
+    }
+
+    /// The members `to` names, now.
+    fn recipients(&self, to: To) -> Vec<u64> {
+        match to {
+            To::One(conn) => vec![conn],
+            To::AllBut(conn) => self
+                .members
+                .iter()
+                .map(|m| m.conn)
+                .filter(|c| *c != conn)
+                .collect(),
+            To::All => self.members.iter().map(|m| m.conn).collect(),
+        }
+    }
+
+    fn member(&self, conn: u64) -> Option<&Member> {
+        self.members.iter().find(|m| m.conn == conn)
+    }
+
+    fn presence_text(&mut self) -> Utf8Bytes {
+        encode(&ServerMessage::Presence {
+            peers: self.authority.presence().peers(),
+        })
+    }
+
+    /// Keeps live connections present and lets the rest expire.
+    fn expire_presence(&mut self) {
+        let now = now_millis();
+        let live: Vec<ClientId> = self.members.iter().map(|m| m.client.clone()).collect();
+        let presence = self.authority.presence();
+        for client in &live {
+            presence.touch(client, now);
+        }
+        if !presence.expire(now).is_empty() {
+            let text = self.presence_text();
+            let everyone = self.recipients(To::All);
+            self.deliver(&everyone, &text);
+        }
+    }
+
+    /// Queues `text` for its recipients. A member whose queue is full has fallen behind: it is
+    /// removed and told to reconnect and catch up, never silently skipped.
+    fn deliver(&mut self, to: &[u64], text: &Utf8Bytes) {
+        let mut slow = Vec::new();
+        for member in &self.members {
+            if to.contains(&member.conn)
+                && member.out.try_send(Outbound::Text(text.clone())).is_err()
+            {
+                slow.push(member.conn);
+            }
+        }
+        for conn in slow {
+            if let Some(at) = self.members.iter().position(|m| m.conn == conn) {
+                let member = self.members.remove(at);
+                bump(&self.rooms.metrics.queue_drops);
+                tracing::warn!(doc = self.doc, conn, "client fell behind; told to resync");
+                member.kick.cancel();
+            }
+        }
+    }
+
+    /// Storage failed: every member is told and closed; nothing more is acknowledged.
+    fn fail(&mut self, message: &str) {
+        for member in self.members.drain(..) {
+            let close = Outbound::Close {
+                code: ErrorCode::StorageFailed,
+                message: format!("the relay could not store changes ({message}); reconnect later"),
+            };
+            if member.out.try_send(close).is_err() {
+                member.kick.cancel();
+            }
+        }
+    }
+}
+
+fn error_message(code: ErrorCode, message: String) -> ServerMessage {
+    ServerMessage::Error {
+        code: code.as_str().to_owned(),
+        message,
+    }
+}
+
+/// The bytes of JSON the applied operations add, at most.
+fn growth(ops: &[Operation]) -> usize {
+    ops.iter()
+        .map(|op| match op {
+            Operation::Add { value, .. }
+            | Operation::Replace { value, .. }
+            | Operation::Merge { value, .. } => value.to_json().len() + op.path().to_string().len(),
+            Operation::Splice { ins, .. } => ins.len(),
+            Operation::Incr { .. } => 24,
+            // A copy's size is counted before it applies (see `growth_in`); moves, removes and
+            // tests add nothing.
+            _ => 0,
+        })
+        .sum()
+}
+
+/// [`growth`], with copies measured from the document they copy from.
+fn growth_in(ops: &[Operation], doc: &Value) -> usize {
+    let copies: usize = ops
+        .iter()
+        .filter_map(|op| match op {
+            Operation::Copy { from, path } => from
+                .resolve(doc)
+                .map(|v| v.to_json().len() + path.to_string().len()),
+            _ => None,
+        })
+        .sum();
+    growth(ops).saturating_add(copies)
+}

@@ -1,0 +1,286 @@
+//! Load generator for the relay. Start a relay, then point this at it:
+//!
+//! ```text
+//! cargo build --release -p relay -p e2e
+//! target/release/concord-relay serve --data-dir /tmp/load --ops-per-second 1000 &
+//! target/release/loadgen --addr 127.0.0.1:9090 --pid $! busy
+//! target/release/loadgen --addr 127.0.0.1:9090 --pid $! many
+//! target/release/loadgen --addr 127.0.0.1:9090 --pid $! idle
+//! ```
+//!
+//! Each editor behaves like a window: at most one change in flight, each change one `replace`
+//! of the editor's own member with the time it was sent (microseconds since the run started),
+//! so every receiver can tell how long the broadcast took. Reports throughput, ack latency
+//! (submit to ack), broadcast latency (submit to another editor's `applied`), and the relay's
+//! resident memory (from `/proc/PID/status`).
+
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use sync_core::protocol::{ClientMessage, ServerMessage};
+use sync_core::{Operation, Pointer, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+#[command(
+    name = "loadgen",
+    about = "Load scenarios against a running Concord relay"
+)]
+struct Cli {
+    /// The relay's address.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    addr: SocketAddr,
+    /// The relay's process id, to report its resident memory.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// How long each editing scenario runs, in seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Scenario {
+    /// One busy document: 100 editors at 10 changes a second each.
+    Busy,
+    /// Many documents: 1,000 documents with 3 editors each at 2 changes a second.
+    Many,
+    /// 10,000 idle connections (joined to 100 documents), for the memory per connection.
+    Idle,
+}
+
+/// What one editor measured.
+#[derive(Default)]
+struct Measured {
+    acks: Vec<u64>,
+    broadcasts: Vec<u64>,
+    skipped: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.scenario {
+            Scenario::Busy => edit(&cli, 1, 100, 10.0).await,
+            Scenario::Many => edit(&cli, 1000, 3, 2.0).await,
+            Scenario::Idle => idle(&cli, 10_000, 100).await,
+        }
+    })
+}
+
+/// `docs` documents, `editors` each, every editor `rate` changes a second.
+async fn edit(cli: &Cli, docs: usize, editors: usize, rate: f64) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let run_for = Duration::from_secs(cli.seconds);
+    let before = rss_kib(cli.pid);
+    let mut tasks = Vec::new();
+    for d in 0..docs {
+        for e in 0..editors {
+            let addr = cli.addr;
+            tasks.push(tokio::spawn(async move {
+                editor(
+                    addr,
+                    &format!("load-{d}"),
+                    &format!("e{d}-{e}"),
+                    rate,
+                    start,
+                    run_for,
+                )
+                .await
+            }));
+        }
+        // Spread the connects a little, as real windows would.
+        if d % 50 == 49 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let mut all = Measured::default();
+    let mut failed = 0;
+    for task in tasks {
+        match task.await? {
+            Ok(m) => {
+                all.acks.extend(m.acks);
+                all.broadcasts.extend(m.broadcasts);
+                all.skipped += m.skipped;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("editor failed: {e:#}");
+            }
+        }
+    }
+    let seconds = run_for.as_secs_f64();
+    println!(
+        "{docs} document(s) x {editors} editor(s) at {rate}/s for {seconds:.0} s ({failed} editors failed)"
+    );
+    println!(
+        "throughput: {:.0} acknowledged changes/s ({} in all; {} ticks skipped with a change still in flight)",
+        all.acks.len() as f64 / seconds,
+        all.acks.len(),
+        all.skipped
+    );
+    report("ack latency", &mut all.acks);
+    report("broadcast latency", &mut all.broadcasts);
+    if let (Some(before), Some(after)) = (before, rss_kib(cli.pid)) {
+        println!("relay resident memory: {before} KiB before, {after} KiB after");
+    }
+    Ok(())
+}
+
+/// One window editing `doc` at `rate` changes a second until `run_for` has passed.
+async fn editor(
+    addr: SocketAddr,
+    doc: &str,
+    name: &str,
+    rate: f64,
+    start: Instant,
+    run_for: Duration,
+) -> anyhow::Result<Measured> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}")).await?;
+    let hello = e2e::hello(doc, name, None, None);
+    ws.send(Message::Text(serde_json::to_string(&hello)?.into()))
+        .await?;
+    let mut rev = match next(&mut ws).await? {
+        ServerMessage::Welcome { rev, .. } => rev,
+        other => anyhow::bail!("no welcome: {other:?}"),
+    };
+    let path = Pointer::from_tokens([name]);
+    let mut measured = Measured::default();
+    let mut in_flight: Option<(u64, Instant)> = None;
+    let mut seq = 0;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let deadline = tokio::time::Instant::now() + run_for;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                if in_flight.is_some() {
+                    measured.skipped += 1;
+                    continue;
+                }
+                seq += 1;
+                let sent = start.elapsed().as_micros() as i64;
+                let submit = ClientMessage::Submit {
+                    seq,
+                    base_rev: rev,
+                    ops: vec![Operation::add(path.clone(), Value::from(sent))],
+                };
+                ws.send(Message::Text(serde_json::to_string(&submit)?.into())).await?;
+                in_flight = Some((seq, Instant::now()));
+            }
+            message = next(&mut ws) => match message? {
+                ServerMessage::Ack { seq: acked, rev: r, .. } => {
+                    if let Some((s, at)) = in_flight && s == acked {
+                        measured.acks.push(at.elapsed().as_micros() as u64);
+                        in_flight = None;
+                    }
+                    rev = rev.max(r);
+                }
+                ServerMessage::Applied { commit, .. } => {
+                    rev = rev.max(commit.rev);
+                    for op in &commit.ops {
+                        if let Operation::Add { value: Value::Number(n), .. } = op
+                            && let Ok(sent) = n.to_string().parse::<u128>()
+                        {
+                            let now = start.elapsed().as_micros();
+                            measured.broadcasts.push(now.saturating_sub(sent) as u64);
+                        }
+                    }
+                }
+                ServerMessage::Reject { code, message, .. } => anyhow::bail!("rejected: {code}: {message}"),
+                ServerMessage::Error { code, message } => anyhow::bail!("error: {code}: {message}"),
+                _ => {}
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(measured)
+}
+
+/// `n` connections that join `docs` documents and then say nothing; the relay's memory is
+/// read before and after.
+async fn idle(cli: &Cli, n: usize, docs: usize) -> anyhow::Result<()> {
+    let before = rss_kib(cli.pid);
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}", cli.addr))
+            .await
+            .with_context(|| format!("connection {i}"))?;
+        let hello = e2e::hello(&format!("idle-{}", i % docs), &format!("i{i}"), None, None);
+        ws.send(Message::Text(serde_json::to_string(&hello)?.into()))
+            .await?;
+        match next(&mut ws).await? {
+            ServerMessage::Welcome { .. } => {}
+            other => anyhow::bail!("connection {i}: no welcome: {other:?}"),
+        }
+        sockets.push(ws);
+    }
+    // Let presence broadcasts settle, then measure.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = rss_kib(cli.pid);
+    println!("{n} idle connections on {docs} documents");
+    if let (Some(before), Some(after)) = (before, after) {
+        let per = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
+        println!(
+            "relay resident memory: {before} KiB before, {after} KiB with them: {:.1} KiB per connection",
+            per / 1024.0
+        );
+    }
+    drop(sockets);
+    Ok(())
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next server message (pings skipped).
+async fn next(ws: &mut Socket) -> anyhow::Result<ServerMessage> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
+            Some(Ok(Message::Close(frame))) => anyhow::bail!("closed: {frame:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => anyhow::bail!("connection ended"),
+        }
+    }
+}
+
+/// Prints p50, p99 and max of microsecond samples, in milliseconds.
+fn report(what: &str, samples: &mut [u64]) {
+    if samples.is_empty() {
+        println!("{what}: no samples");
+        return;
+    }
+    samples.sort_unstable();
+    let at = |q: f64| {
+        let i = ((samples.len() - 1) as f64 * q).round() as usize;
+        samples.get(i).copied().unwrap_or_default() as f64 / 1000.0
+    };
+    println!(
+        "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        samples.len()
+    );
+}
+
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

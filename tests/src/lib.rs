@@ -1,0 +1,320 @@
+//! End-to-end harness: a relay in-process on `127.0.0.1:0` with its own data directory, raw
+//! protocol clients, and peers that drive a real [`Replica`] over a real socket. Used by the
+//! tests in `tests/` and by the `loadgen` binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use futures_util::{SinkExt, StreamExt};
+use relay::config::Config;
+use relay::store::Store;
+use sync_core::protocol::{ClientId, ClientMessage, PROTOCOL_VERSION, Revision, ServerMessage};
+use sync_core::replica::{Event, Replica};
+use sync_core::{Operation, Value};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for an expected message.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A fresh, empty directory under the system temp directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("concord-e2e-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A relay running in this process.
+pub struct TestRelay {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Its store, for tests that make storage fail.
+    pub store: Store,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestRelay {
+    /// Starts a relay with the default config, changed by `tweak`, on a fresh data directory.
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<TestRelay> {
+        TestRelay::start_in(&temp_dir("relay"), tweak).await
+    }
+
+    /// Starts a relay on `data_dir` (which may hold an earlier relay's data).
+    pub async fn start_in(
+        data_dir: &Path,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestRelay> {
+        let mut config = Config {
+            data_dir: data_dir.to_path_buf(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind(config.listen.ip().to_string() + ":0").await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        std::fs::create_dir_all(data_dir)?;
+        let store = Store::open(&config.database_path())?;
+        let task = tokio::spawn(relay::run_with_store(
+            listener,
+            config,
+            store.clone(),
+            shutdown.clone(),
+        ));
+        Ok(TestRelay {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            store,
+            shutdown,
+            task,
+        })
+    }
+
+    /// The websocket URL.
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Shuts the relay down gracefully and waits until it has stored everything.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await?
+    }
+}
+
+/// A raw protocol client: sends and receives messages as they are.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Connects (no `hello` yet).
+    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+            .await
+            .context("websocket connect")?;
+        Ok(Client { ws })
+    }
+
+    /// Connects and says hello; returns the client and the relay's answer.
+    pub async fn join(
+        addr: SocketAddr,
+        doc: &str,
+        client: &str,
+        token: Option<String>,
+        last_rev: Option<Revision>,
+    ) -> anyhow::Result<(Client, ServerMessage)> {
+        let mut c = Client::connect(addr).await?;
+        c.send(&hello(doc, client, token, last_rev)).await?;
+        let answer = c.recv().await?;
+        Ok((c, answer))
+    }
+
+    /// Sends a message.
+    pub async fn send(&mut self, message: &ClientMessage) -> anyhow::Result<()> {
+        self.send_raw(Message::Text(serde_json::to_string(message)?.into()))
+            .await
+    }
+
+    /// Sends a frame as it is.
+    pub async fn send_raw(&mut self, frame: Message) -> anyhow::Result<()> {
+        self.ws.send(frame).await.context("send")
+    }
+
+    /// The next message (pings and pongs skipped), within [`WAIT`].
+    pub async fn recv(&mut self) -> anyhow::Result<ServerMessage> {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("no message in time")?;
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(&text)
+                        .with_context(|| format!("not a server message: {text}"));
+                }
+                Some(Ok(Message::Close(frame))) => bail!("closed: {frame:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => bail!("connection failed: {e}"),
+                None => bail!("connection ended"),
+            }
+        }
+    }
+
+    /// Messages until one satisfies `wanted`, which is returned.
+    pub async fn recv_until(
+        &mut self,
+        mut wanted: impl FnMut(&ServerMessage) -> bool,
+    ) -> anyhow::Result<ServerMessage> {
+        loop {
+            let message = self.recv().await?;
+            if wanted(&message) {
+                return Ok(message);
+            }
+        }
+    }
+
+    /// Waits for the connection to close; returns the close code.
+    pub async fn closed(&mut self) -> anyhow::Result<Option<u16>> {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("not closed in time")?;
+            match frame {
+                Some(Ok(Message::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// A `hello`.
+pub fn hello(
+    doc: &str,
+    client: &str,
+    token: Option<String>,
+    last_rev: Option<Revision>,
+) -> ClientMessage {
+    ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        doc: doc.to_owned(),
+        client: ClientId::from(client),
+        token,
+        last_rev,
+        name: client.to_owned(),
+    }
+}
+
+/// The `code` of an `error` message, or a description of what came instead.
+pub fn error_code(message: &ServerMessage) -> String {
+    match message {
+        ServerMessage::Error { code, .. } => code.clone(),
+        other => format!("not an error: {other:?}"),
+    }
+}
+
+/// A window: a [`Replica`] connected to a relay over a real socket.
+pub struct Peer {
+    /// The replica.
+    pub replica: Replica,
+    client: Client,
+    doc: String,
+    token: Option<String>,
+    /// Events the replica reported, other than sends.
+    pub events: Vec<Event>,
+}
+
+impl Peer {
+    /// Connects a new replica and waits for its welcome.
+    pub async fn join(
+        addr: SocketAddr,
+        doc: &str,
+        client: &str,
+        token: Option<String>,
+    ) -> anyhow::Result<Peer> {
+        let replica = Replica::new(ClientId::from(client), client);
+        Peer::resume(addr, doc, replica, token).await
+    }
+
+    /// Connects an existing replica (after a restart or a lost connection).
+    pub async fn resume(
+        addr: SocketAddr,
+        doc: &str,
+        mut replica: Replica,
+        token: Option<String>,
+    ) -> anyhow::Result<Peer> {
+        let mut client = Client::connect(addr).await?;
+        client.send(&replica.hello(doc, token.clone())).await?;
+        let mut peer = Peer {
+            replica: Replica::new(ClientId::from("placeholder"), ""),
+            client,
+            doc: doc.to_owned(),
+            token,
+            events: Vec::new(),
+        };
+        let welcome = peer.client.recv().await?;
+        if !matches!(welcome, ServerMessage::Welcome { .. }) {
+            bail!("expected a welcome, got {welcome:?}");
+        }
+        let events = replica.receive(welcome);
+        peer.replica = replica;
+        peer.handle(events).await?;
+        Ok(peer)
+    }
+
+    /// Edits locally (at once) and sends what the replica wants sent.
+    pub async fn edit(&mut self, ops: Vec<Operation>) -> anyhow::Result<()> {
+        let events = self.replica.edit(ops)?;
+        self.handle(events).await
+    }
+
+    /// Receives one message and feeds it to the replica.
+    pub async fn step(&mut self) -> anyhow::Result<()> {
+        let message = self.client.recv().await?;
+        let events = self.replica.receive(message);
+        self.handle(events).await
+    }
+
+    /// Receives until the replica has nothing pending and holds revision `rev` at least.
+    pub async fn settle(&mut self, rev: Revision) -> anyhow::Result<()> {
+        while self.replica.pending() > 0 || self.replica.rev().is_none_or(|r| r < rev) {
+            self.step().await?;
+        }
+        Ok(())
+    }
+
+    /// Receives until nothing of this replica's is pending.
+    pub async fn flush(&mut self) -> anyhow::Result<()> {
+        while self.replica.pending() > 0 {
+            self.step().await?;
+        }
+        Ok(())
+    }
+
+    /// The document id.
+    pub fn doc(&self) -> &str {
+        &self.doc
+    }
+
+    /// The token it connects with.
+    pub fn token(&self) -> Option<String> {
+        self.token.clone()
+    }
+
+    /// The view.
+    pub fn view(&self) -> &Value {
+        self.replica.view()
+    }
+
+    /// Drops the connection, keeping the replica (as a window that lost its network does).
+    pub fn disconnect(mut self) -> Replica {
+        self.replica.disconnected();
+        self.replica
+    }
+
+    async fn handle(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
+        for event in events {
+            match event {
+                Event::Send(message) => self.client.send(&message).await?,
+                Event::Error { code, message } if code == "rate_limited" => {
+                    let _ = message;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let retry = self.replica.retry();
+                    Box::pin(self.handle(retry)).await?;
+                }
+                other => self.events.push(other),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! Tokens and the anonymous policy.
+
+use e2e::{Client, Peer, TestRelay, error_code};
+use relay::auth::{Claims, Secret};
+use relay::config::Anonymous;
+use sync_core::protocol::{ClientMessage, Revision, Role, ServerMessage};
+
+use crate::add;
+
+fn token(relay: &TestRelay, docs: &str, role: Role, exp: u64) -> String {
+    let secret = Secret::load_or_create(&relay.data_dir.join("secret.key")).unwrap();
+    secret.mint(&Claims {
+        user: "ann".to_owned(),
+        docs: docs.to_owned(),
+        role,
+        exp,
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn secured() -> TestRelay {
+    TestRelay::start(|c| c.anonymous = Anonymous::Deny)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_token_opens_the_documents_it_names() {
+    let relay = secured().await;
+    let t = token(&relay, "team-*", Role::Write, now() + 3600);
+    let mut a = Peer::join(relay.addr, "team-plan", "a", Some(t))
+        .await
+        .unwrap();
+    a.edit(vec![add("/x", "1")]).await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(a.replica.rev(), Some(Revision(1)));
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_expired_and_foreign_tokens_are_refused_and_closed() {
+    let relay = secured().await;
+    let good = token(&relay, "team-*", Role::Write, now() + 3600);
+    let other = Secret::load_or_create(&e2e::temp_dir("other").join("secret.key")).unwrap();
+    let forged = other.mint(&Claims {
+        user: "mallory".to_owned(),
+        docs: "*".to_owned(),
+        role: Role::Write,
+        exp: now() + 3600,
+    });
+    // The claims of a good token with the payload changed by one character.
+    let (payload, signature) = good.split_once('.').unwrap();
+    let mut tampered = payload.to_owned();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let tampered = format!("{tampered}.{signature}");
+    let cases = [
+        (None, "team-plan", "unauthorized"),
+        (Some(forged), "team-plan", "unauthorized"),
+        (Some(tampered), "team-plan", "unauthorized"),
+        (Some("garbage".to_owned()), "team-plan", "unauthorized"),
+        (
+            Some(token(&relay, "team-*", Role::Write, now() - 1)),
+            "team-plan",
+            "token_expired",
+        ),
+        (Some(good.clone()), "private-notes", "forbidden"),
+    ];
+    for (token, doc, code) in cases {
+        let (mut c, answer) = Client::join(relay.addr, doc, "x", token, None)
+            .await
+            .unwrap();
+        assert_eq!(error_code(&answer), code, "{doc}");
+        assert!(c.closed().await.is_ok());
+    }
+    // Nothing of it reached the document; a good token still works.
+    let (_c, welcome) = Client::join(relay.addr, "team-plan", "y", Some(good), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            welcome,
+            ServerMessage::Welcome {
+                rev: Revision(0),
+                ..
+            }
+        ),
+        "{welcome:?}"
+    );
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_peer_receives_changes_but_cannot_submit() {
+    let relay = secured().await;
+    let writer = token(&relay, "*", Role::Write, now() + 3600);
+    let reader = token(&relay, "*", Role::Read, now() + 3600);
+    let mut w = Peer::join(relay.addr, "d", "w", Some(writer))
+        .await
+        .unwrap();
+    let (mut r, welcome) = Client::join(relay.addr, "d", "r", Some(reader), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        welcome,
+        ServerMessage::Welcome {
+            role: Role::Read,
+            ..
+        }
+    ));
+    w.edit(vec![add("/a", "1")]).await.unwrap();
+    w.flush().await.unwrap();
+    let applied = r
+        .recv_until(|m| matches!(m, ServerMessage::Applied { .. }))
+        .await
+        .unwrap();
+    assert!(matches!(applied, ServerMessage::Applied { .. }));
+    r.send(&ClientMessage::Submit {
+        seq: 1,
+        base_rev: Revision(1),
+        ops: vec![add("/b", "2")],
+    })
+    .await
+    .unwrap();
+    let reject = r
+        .recv_until(|m| matches!(m, ServerMessage::Reject { .. }))
+        .await
+        .unwrap();
+    assert!(matches!(reject, ServerMessage::Reject { code, .. } if code == "read_only"));
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_access_follows_the_policy() {
+    // Loopback listener with the default policy: allowed.
+    let open = TestRelay::start(|_| {}).await.unwrap();
+    let (_c, welcome) = Client::join(open.addr, "d", "a", None, None).await.unwrap();
+    assert!(matches!(welcome, ServerMessage::Welcome { .. }));
+    open.stop().await.unwrap();
+    // Denied by configuration.
+    let closed = secured().await;
+    let (_c, answer) = Client::join(closed.addr, "d", "a", None, None)
+        .await
+        .unwrap();
+    assert_eq!(error_code(&answer), "unauthorized");
+    closed.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_listener_without_a_secret_refuses_to_start() {
+    let dir = e2e::temp_dir("public");
+    let mut config = relay::config::Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let error = relay::run(listener, config.clone(), shutdown.clone())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no signing secret"), "{error}");
+    // Asked for explicitly, it starts.
+    config.anonymous = Anonymous::Allow;
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    shutdown.cancel();
+    relay::run(listener, config, shutdown).await.unwrap();
+}

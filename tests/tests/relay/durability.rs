@@ -1,0 +1,166 @@
+//! Durability: restarts keep every acknowledged change; storage failures fail closed.
+
+use e2e::{Client, Peer, TestRelay, error_code};
+use sync_core::protocol::{CatchUp, Revision, ServerMessage};
+
+use crate::{add, json};
+
+/// The document as a fresh client is welcomed with it.
+async fn stored(relay: &TestRelay, doc: &str) -> (Revision, sync_core::Value) {
+    let (_c, welcome) = Client::join(relay.addr, doc, "inspector", None, None)
+        .await
+        .unwrap();
+    let ServerMessage::Welcome {
+        rev,
+        catch_up: CatchUp::Snapshot { doc },
+        ..
+    } = welcome
+    else {
+        panic!("{welcome:?}")
+    };
+    (rev, doc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_serves_everything_it_acknowledged() {
+    let relay = TestRelay::start(|c| c.documents.snapshot_every = 7)
+        .await
+        .unwrap();
+    let dir = relay.data_dir.clone();
+    let mut a = Peer::join(relay.addr, "keep", "a", None).await.unwrap();
+    a.edit(vec![add("/list", "[]")]).await.unwrap();
+    for i in 0..30 {
+        a.edit(vec![add("/list/-", &i.to_string())]).await.unwrap();
+        a.flush().await.unwrap();
+    }
+    let before = a.view().clone();
+    let rev = a.replica.rev().unwrap();
+    relay.stop().await.unwrap();
+    // Snapshots were taken along the way (every 7 changes) and the rest replays from the log.
+    let relay = TestRelay::start_in(&dir, |c| c.documents.snapshot_every = 7)
+        .await
+        .unwrap();
+    assert_eq!(stored(&relay, "keep").await, (rev, before.clone()));
+    // The window reconnects with its revision and goes on.
+    let replica = a.disconnect();
+    let mut a = Peer::resume(relay.addr, "keep", replica, None)
+        .await
+        .unwrap();
+    a.edit(vec![add("/list/-", "\"after\"")]).await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(a.replica.rev(), Some(Revision(rev.0 + 1)));
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_failure_acknowledges_nothing_and_loses_nothing() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let mut a = Peer::join(relay.addr, "fragile", "a", None).await.unwrap();
+    a.edit(vec![add("/n", "1")]).await.unwrap();
+    a.flush().await.unwrap();
+    let mut b = Client::join(relay.addr, "fragile", "b", None, None)
+        .await
+        .unwrap()
+        .0;
+    relay.store.fail_next_commits(1);
+    a.edit(vec![add("/m", "2")]).await.unwrap();
+    // No ack: an error and a close instead, for everyone in the document.
+    let err = loop {
+        let message = b.recv().await.unwrap();
+        if matches!(message, ServerMessage::Error { .. }) {
+            break message;
+        }
+        assert!(
+            !matches!(message, ServerMessage::Applied { .. }),
+            "nothing is broadcast"
+        );
+    };
+    assert_eq!(error_code(&err), "storage_failed");
+    assert_eq!(a.replica.pending(), 1);
+    // Storage is back: the document reloads as stored, the window resubmits, once.
+    let replica = a.disconnect();
+    let mut a = Peer::resume(relay.addr, "fragile", replica, None)
+        .await
+        .unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(a.view(), &json(r#"{"n": 1, "m": 2}"#));
+    assert_eq!(
+        stored(&relay, "fragile").await,
+        (Revision(2), json(r#"{"n": 1, "m": 2}"#))
+    );
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_under_load_loses_nothing() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let dir = relay.data_dir.clone();
+    let addr = relay.addr;
+    let mut seed = Peer::join(addr, "busy", "seed", None).await.unwrap();
+    seed.edit(vec![add("/log", "[]")]).await.unwrap();
+    seed.flush().await.unwrap();
+    // Four windows append as fast as they can while the relay shuts down.
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        writers.push(tokio::spawn(async move {
+            let mut p = Peer::join(addr, "busy", &format!("w{w}"), None)
+                .await
+                .unwrap();
+            for i in 0..1000 {
+                if p.edit(vec![add("/log/-", &format!("\"w{w}-{i}\""))])
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                if p.step().await.is_err() {
+                    break;
+                }
+            }
+            p.disconnect()
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    relay.stop().await.unwrap();
+    let mut replicas = Vec::new();
+    for w in writers {
+        replicas.push(w.await.unwrap());
+    }
+    // Restart; every window resumes and flushes what it had pending.
+    let relay = TestRelay::start_in(&dir, |_| {}).await.unwrap();
+    let mut expected = 0;
+    for replica in replicas {
+        let mut p = Peer::resume(relay.addr, "busy", replica, None)
+            .await
+            .unwrap();
+        p.flush().await.unwrap();
+        expected += count_own(p.view(), p.replica.client().0.as_str());
+    }
+    let (_, doc) = stored(&relay, "busy").await;
+    let sync_core::Value::Object(root) = &doc else {
+        panic!()
+    };
+    let Some(sync_core::Value::Array(log)) = root.get("log") else {
+        panic!()
+    };
+    // Every entry once: no duplicates, and each window's entries are all there.
+    let mut seen = std::collections::HashSet::new();
+    for item in log {
+        assert!(seen.insert(item.to_json()), "{item} twice");
+    }
+    assert_eq!(log.len(), expected);
+    relay.stop().await.unwrap();
+}
+
+/// How many entries of the log `client` wrote, as that window sees them.
+fn count_own(view: &sync_core::Value, client: &str) -> usize {
+    let sync_core::Value::Object(root) = view else {
+        return 0;
+    };
+    let Some(sync_core::Value::Array(log)) = root.get("log") else {
+        return 0;
+    };
+    log.iter()
+        .filter(|v| v.to_json().starts_with(&format!("\"{client}-")))
+        .count()
+}
