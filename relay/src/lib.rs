@@ -6,7 +6,7 @@
 //! not cover. The protocol is `docs/PROTOCOL.md`.
 //!
 //! # Layout
-//! - [`config`]: settings and their defaults; [`docid`]: which document ids are accepted.
+//! - [`cli`]: the `concord-relay` command line; [`config`]: settings and their defaults; [`docid`]: which document ids are accepted.
 //! - [`auth`]: signed tokens and the signing secret.
 //! - [`store`]: SQLite storage with group commit.
 //! - `room`: one task per loaded document, owning its Authority.
@@ -26,6 +26,7 @@
 //! ```
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 mod conn;
 pub mod docid;

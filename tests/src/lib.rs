@@ -133,11 +133,16 @@ impl Client {
 
     /// The next message (pings and pongs skipped), within [`WAIT`].
     pub async fn recv(&mut self) -> anyhow::Result<ServerMessage> {
+        tokio::time::timeout(WAIT, self.recv_frame())
+            .await
+            .context("no message in time")?
+    }
+
+    /// The next message, however long it takes (cancel-safe: nothing is lost if the future is
+    /// dropped before it completes).
+    pub async fn recv_frame(&mut self) -> anyhow::Result<ServerMessage> {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .context("no message in time")?;
-            match frame {
+            match self.ws.next().await {
                 Some(Ok(Message::Text(text))) => {
                     return serde_json::from_str(&text)
                         .with_context(|| format!("not a server message: {text}"));
@@ -203,6 +208,56 @@ pub fn error_code(message: &ServerMessage) -> String {
     }
 }
 
+/// A relay running as a separate process (the `relay-process` binary of this package, which is
+/// the `concord-relay` command line), so that it can be killed.
+pub struct RelayProcess {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl RelayProcess {
+    /// Starts `relay-process serve` on `data_dir` and waits until it accepts connections.
+    pub async fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<RelayProcess> {
+        // A free port: bound, read, released, then given to the relay.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let child = std::process::Command::new(binary)
+            .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .context("cannot start the relay process")?;
+        let relay = RelayProcess { addr, child };
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while TcpStream::connect(addr).await.is_err() {
+            if tokio::time::Instant::now() > deadline {
+                bail!("the relay process did not start listening on {addr}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(relay)
+    }
+
+    /// Kills it with SIGKILL: no shutdown, no flushing, as in a crash or a power cut (for the
+    /// process; the operating system keeps what was written).
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Stops it with SIGTERM, gracefully, and waits for it to exit.
+    pub fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed");
+        }
+        Ok(self.child.wait()?)
+    }
+}
+
 /// A window: a [`Replica`] connected to a relay over a real socket.
 pub struct Peer {
     /// The replica.
@@ -263,6 +318,16 @@ impl Peer {
         let message = self.client.recv().await?;
         let events = self.replica.receive(message);
         self.handle(events).await
+    }
+
+    /// Receives one message if one comes within `wait`; `Ok(false)` if none did.
+    pub async fn step_within(&mut self, wait: Duration) -> anyhow::Result<bool> {
+        let Ok(message) = tokio::time::timeout(wait, self.client.recv_frame()).await else {
+            return Ok(false);
+        };
+        let events = self.replica.receive(message?);
+        self.handle(events).await?;
+        Ok(true)
     }
 
     /// Receives until the replica has nothing pending and holds revision `rev` at least.

@@ -10,6 +10,7 @@
 
 mod auth;
 mod bad_input;
+mod crash;
 mod durability;
 mod limits;
 mod sync;

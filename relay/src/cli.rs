@@ -1,0 +1,188 @@
+//! The `concord-relay` command line: serve documents, or mint a token. It parses options,
+//! sets up logging and signals, and wires them to [`crate::run`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::auth::{Claims, Secret, parse_ttl};
+use crate::config::{Anonymous, Config};
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use sync_core::protocol::Role;
+use tokio_util::sync::CancellationToken;
+
+/// The Concord relay: orders, stores and fans out the changes of shared JSON documents.
+///
+/// Settings come from defaults, then the config file, then environment variables and options.
+/// Logging follows RUST_LOG (default `info`).
+#[derive(Parser)]
+#[command(name = "concord-relay", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve documents over websockets until SIGINT or SIGTERM.
+    Serve(Common),
+    /// Print a signed token that lets its holder open matching documents.
+    Token {
+        #[command(flatten)]
+        common: Common,
+        /// Who holds the token (shown as the author of their changes without a display name).
+        #[arg(long)]
+        user: String,
+        /// Which documents: `*` matches any run of characters (`team-*`, or `*` for all).
+        #[arg(long)]
+        docs: String,
+        /// What the holder may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// How long the token is valid: `90s`, `15m`, `12h`, `30d`, `2w`, or combined (`1d12h`).
+        #[arg(long, default_value = "30d")]
+        ttl: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Read,
+    Write,
+}
+
+/// Options shared by both commands.
+#[derive(Args)]
+struct Common {
+    /// A TOML config file (see assets/relay.example.toml).
+    #[arg(long, env = "CONCORD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where to listen [default: 127.0.0.1:9090].
+    #[arg(long, env = "CONCORD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Where the database and the signing secret live [default: the platform data directory,
+    /// e.g. ~/.local/share/concord-relay].
+    #[arg(long, env = "CONCORD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Who may connect without a token [default: loopback, i.e. only on a loopback listener].
+    #[arg(long, env = "CONCORD_ANONYMOUS", value_enum)]
+    anonymous: Option<Anonymous>,
+    /// Connections served at once [default: 20000].
+    #[arg(long, env = "CONCORD_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Largest message accepted, in bytes [default: 1048576].
+    #[arg(long, env = "CONCORD_MAX_MESSAGE_BYTES")]
+    max_message_bytes: Option<usize>,
+    /// Largest document, in bytes of compact JSON [default: 67108864].
+    #[arg(long, env = "CONCORD_MAX_DOCUMENT_BYTES")]
+    max_document_bytes: Option<usize>,
+    /// Operations per second per connection, on average [default: 200].
+    #[arg(long, env = "CONCORD_OPS_PER_SECOND")]
+    ops_per_second: Option<u32>,
+    /// A snapshot every this many changes [default: 1000].
+    #[arg(long, env = "CONCORD_SNAPSHOT_EVERY")]
+    snapshot_every: Option<u64>,
+}
+
+impl Common {
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir.clone_from(dir);
+        }
+        if let Some(anonymous) = self.anonymous {
+            config.anonymous = anonymous;
+        }
+        let limits = &mut config.limits;
+        set(&mut limits.max_connections, self.max_connections);
+        set(&mut limits.max_message_bytes, self.max_message_bytes);
+        set(&mut limits.max_document_bytes, self.max_document_bytes);
+        set(&mut limits.ops_per_second, self.ops_per_second);
+        set(&mut config.documents.snapshot_every, self.snapshot_every);
+        Ok(config)
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+/// Runs the command line: `concord-relay serve ...` or `concord-relay token ...`.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(common) => serve(common.config()?),
+        Command::Token {
+            common,
+            user,
+            docs,
+            role,
+            ttl,
+        } => {
+            let config = common.config()?;
+            let ttl = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
+            let secret = Secret::load_or_create(&config.secret_path())?;
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            let claims = Claims {
+                user,
+                docs,
+                role: match role {
+                    RoleArg::Read => Role::Read,
+                    RoleArg::Write => Role::Write,
+                },
+                exp: now.saturating_add(ttl.as_secs()),
+            };
+            println!("{}", secret.mint(&claims));
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        crate::run(listener, config, shutdown).await
+    })
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            shutdown.cancel();
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
