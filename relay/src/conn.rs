@@ -35,12 +35,16 @@ fn close_code(code: ErrorCode) -> CloseCode {
     }
 }
 
-/// The websocket settings: messages and frames no larger than the configured limit.
+/// The websocket settings: messages and frames no larger than the configured limit, and small
+/// buffers (tungstenite allocates its read buffer up front, 128 KiB by default: with
+/// thousands of mostly idle connections that would be most of the relay's memory).
 fn ws_config(shared: &Shared) -> WebSocketConfig {
     let max = shared.config.limits.max_message_bytes;
     WebSocketConfig::default()
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
 }
 
 /// Accepts the websocket handshake, or gives up after the hello deadline.

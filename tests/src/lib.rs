@@ -248,12 +248,11 @@ impl RelayProcess {
 
     /// Stops it with SIGTERM, gracefully, and waits for it to exit.
     pub fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        if !status.success() {
-            bail!("kill -TERM failed");
-        }
+        let pid = i32::try_from(self.child.id())?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
         Ok(self.child.wait()?)
     }
 }

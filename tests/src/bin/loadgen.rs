@@ -17,6 +17,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -24,6 +25,7 @@ use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use sync_core::protocol::{ClientMessage, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
+use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
@@ -82,20 +84,21 @@ async fn edit(cli: &Cli, docs: usize, editors: usize, rate: f64) -> anyhow::Resu
     let start = Instant::now();
     let run_for = Duration::from_secs(cli.seconds);
     let before = rss_kib(cli.pid);
+    // Fresh document and client ids for every run, so runs against one relay never collide.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    // Everyone connects first; the editing (and the timing) starts once all are welcomed.
+    let ready = Arc::new(Barrier::new(docs * editors));
     let mut tasks = Vec::new();
     for d in 0..docs {
         for e in 0..editors {
             let addr = cli.addr;
+            let ready = Arc::clone(&ready);
+            let doc = format!("load-{run}-{d}");
+            let name = format!("e{run}-{d}-{e}");
             tasks.push(tokio::spawn(async move {
-                editor(
-                    addr,
-                    &format!("load-{d}"),
-                    &format!("e{d}-{e}"),
-                    rate,
-                    start,
-                    run_for,
-                )
-                .await
+                editor(addr, &doc, &name, rate, start, run_for, &ready).await
             }));
         }
         // Spread the connects a little, as real windows would.
@@ -144,20 +147,33 @@ async fn editor(
     rate: f64,
     start: Instant,
     run_for: Duration,
+    ready: &Barrier,
 ) -> anyhow::Result<Measured> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}")).await?;
-    let hello = e2e::hello(doc, name, None, None);
-    ws.send(Message::Text(serde_json::to_string(&hello)?.into()))
-        .await?;
-    let mut rev = match next(&mut ws).await? {
-        ServerMessage::Welcome { rev, .. } => rev,
-        other => anyhow::bail!("no welcome: {other:?}"),
-    };
+    let joined = async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}")).await?;
+        let hello = e2e::hello(doc, name, None, None);
+        ws.send(Message::Text(serde_json::to_string(&hello)?.into()))
+            .await?;
+        match next(&mut ws).await? {
+            ServerMessage::Welcome { rev, .. } => anyhow::Ok((ws, rev)),
+            other => anyhow::bail!("no welcome: {other:?}"),
+        }
+    }
+    .await;
+    // Wait for the others even after failing, or they would wait forever.
+    ready.wait().await;
+    let (mut ws, mut rev) = joined?;
     let path = Pointer::from_tokens([name]);
     let mut measured = Measured::default();
     let mut in_flight: Option<(u64, Instant)> = None;
     let mut seq = 0;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    // Windows do not edit in lockstep: each starts at its own phase of the period.
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let phase = name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let first = tokio::time::Instant::now() + period.mul_f64((phase % 1000) as f64 / 1000.0);
+    let mut tick = tokio::time::interval_at(first, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let deadline = tokio::time::Instant::now() + run_for;
     loop {

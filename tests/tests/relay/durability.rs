@@ -164,3 +164,79 @@ fn count_own(view: &sync_core::Value, client: &str) -> usize {
         .filter(|v| v.to_json().starts_with(&format!("\"{client}-")))
         .count()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_that_fails_to_load_is_refused_and_never_overwritten() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let dir = relay.data_dir.clone();
+    let mut a = Peer::join(relay.addr, "damaged", "a", None).await.unwrap();
+    a.edit(vec![add("/n", "1")]).await.unwrap();
+    a.flush().await.unwrap();
+    relay.stop().await.unwrap();
+    // Damage the stored change behind the relay's back.
+    let db = rusqlite::Connection::open(dir.join("concord.sqlite3")).unwrap();
+    db.execute(
+        "UPDATE changes SET ops = 'not json' WHERE doc = 'damaged'",
+        [],
+    )
+    .unwrap();
+    let relay = TestRelay::start_in(&dir, |_| {}).await.unwrap();
+    for attempt in 0..2 {
+        let (mut c, answer) = Client::join(relay.addr, "damaged", "b", None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(&answer),
+            "document_unavailable",
+            "attempt {attempt}"
+        );
+        assert!(c.closed().await.is_ok());
+    }
+    // Other documents are served; the damaged row is as it was.
+    let mut other = Peer::join(relay.addr, "healthy", "c", None).await.unwrap();
+    other.edit(vec![add("/ok", "true")]).await.unwrap();
+    other.flush().await.unwrap();
+    relay.stop().await.unwrap();
+    let ops: String = db
+        .query_row("SELECT ops FROM changes WHERE doc = 'damaged'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(ops, "not json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_document_unloads_and_reloads_as_it_was() {
+    let relay = TestRelay::start(|c| c.documents.idle_unload_secs = 1)
+        .await
+        .unwrap();
+    let mut a = Peer::join(relay.addr, "idle", "a", None).await.unwrap();
+    a.edit(vec![add("/kept", "1")]).await.unwrap();
+    a.flush().await.unwrap();
+    drop(a);
+    let loaded = |relay: &TestRelay| {
+        let addr = relay.addr;
+        async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").await.unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).await.unwrap();
+            text.contains("concord_documents 1")
+        }
+    };
+    let mut unloaded = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if !loaded(&relay).await {
+            unloaded = true;
+            break;
+        }
+    }
+    assert!(unloaded, "the document unloaded");
+    assert_eq!(
+        stored(&relay, "idle").await,
+        (Revision(1), json(r#"{"kept": 1}"#))
+    );
+    relay.stop().await.unwrap();
+}
