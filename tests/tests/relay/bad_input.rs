@@ -198,8 +198,10 @@ async fn a_flood_past_the_rate_limit_is_refused_without_applying() {
             _ => {}
         }
     }
-    assert_eq!(applied, 5, "the burst passes");
-    assert_eq!(limited, 45, "the rest is refused, each with rate_limited");
+    // The burst passes (and, on a slow machine, the odd token refilled meanwhile); every other
+    // change is refused, each with rate_limited.
+    assert!((5..=7).contains(&applied), "{applied} applied");
+    assert_eq!(limited, 50 - applied);
     // The refused changes are not in the document; the bystander keeps working.
     let (_c, welcome) = Client::join(relay.addr, "doc", "inspector", None, None)
         .await

@@ -66,11 +66,11 @@ async fn a_client_that_stops_reading_is_told_to_resync_not_skipped() {
         .await
         .unwrap();
     writer.flush().await.unwrap();
-    for i in 0..400 {
+    for i in 0..500 {
         writer
             .edit(vec![add(
                 &format!("/k{i}"),
-                &format!("\"{}\"", "y".repeat(20_000)),
+                &format!("\"{}\"", "y".repeat(40_000)),
             )])
             .await
             .unwrap();
@@ -93,7 +93,7 @@ async fn a_client_that_stops_reading_is_told_to_resync_not_skipped() {
     assert!(matches!(
         welcome,
         ServerMessage::Welcome {
-            rev: Revision(401),
+            rev: Revision(501),
             ..
         }
     ));
