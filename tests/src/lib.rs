@@ -100,9 +100,18 @@ pub struct Client {
 impl Client {
     /// Connects (no `hello` yet).
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
-            .await
-            .context("websocket connect")?;
+        // What the relay sends is bounded by its document size limit, not by the 16 MiB
+        // default: a welcome that catches up with many changes can be larger.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(256 << 20))
+            .max_frame_size(Some(256 << 20));
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(
+            format!("ws://{addr}"),
+            Some(config),
+            false,
+        )
+        .await
+        .context("websocket connect")?;
         Ok(Client { ws })
     }
 
