@@ -49,7 +49,7 @@ and an optional \"index\" on add and move: the position a new object member take
 #[command(
     name = "concord",
     version,
-    about = "Apply, make and compare JSON patches, losslessly",
+    about = "Edit JSON (`concord [FILE]` opens the editor); apply, make and compare JSON patches, losslessly",
     long_about = LONG_ABOUT,
     after_help = EXIT_CODES,
     arg_required_else_help = true

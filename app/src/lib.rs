@@ -1,6 +1,17 @@
-//! Concord's application: the `concord` command-line tool (and, beside it, the desktop editor).
+//! Concord's application: the desktop JSON editor and the `concord` command-line tools.
 //!
 //! The binary in `main.rs` only parses its arguments; everything it does lives here so that it
 //! can be tested and reused.
+//!
+//! # Layout
+//! - [`editor`]: the model of one open document (no egui): a Replica, the tree's expansion,
+//!   selection and flattened rows, edits, undo, saving.
+//! - [`commands`]: every user intent with its label and shortcut.
+//! - [`ui`]: the eframe app: menu, tree, status bar.
+//! - [`gui`]: starting the window; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
 pub mod cli;
+pub mod commands;
+pub mod editor;
+pub mod gui;
+pub mod ui;

@@ -541,12 +541,15 @@ fn invalid_patch_documents_exit_2_with_position() {
 }
 
 #[test]
-fn no_subcommand_prints_help_and_exits_2() {
-    let run = concord::<[&str; 0], &str>([]);
+fn a_file_that_cannot_be_opened_is_reported_before_any_window() {
+    // `concord FILE` opens the editor; a file it cannot read stops it first, with status 2.
+    let run = concord(["no-such-file.json"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(run.stdout, "");
-    assert!(run.stderr.contains("Usage: concord"), "{run:?}");
-    assert!(run.stderr.contains("merge-patch"), "{run:?}");
+    assert!(
+        run.stderr.contains("cannot read no-such-file.json"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -555,7 +558,7 @@ fn unknown_flags_and_missing_arguments_exit_2() {
         &["--bogus"][..],
         &["patch", "--nope", "a", "b"],
         &["diff", "a"],
-        &["frobnicate"],
+        &["patch", "a", "b", "c"],
     ] {
         let run = concord(args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");

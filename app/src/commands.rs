@@ -1,0 +1,105 @@
+//! Every user intent, with its label and shortcut: the menu, the keyboard and the tests all use
+//! this one list. Widgets emit commands; the app applies them in one place at the end of a frame.
+
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+/// Something the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Command {
+    /// Write the document to its file.
+    Save,
+    /// Undo the last edit.
+    Undo,
+    /// Redo the last undone edit.
+    Redo,
+    /// Delete the selected node.
+    Delete,
+    /// Expand every container.
+    ExpandAll,
+    /// Collapse every container but the root.
+    CollapseAll,
+    /// Select the row above.
+    SelectUp,
+    /// Select the row below.
+    SelectDown,
+    /// Expand the selected container (or go to its first child).
+    ExpandSelected,
+    /// Collapse the selected container (or go to its parent).
+    CollapseSelected,
+    /// Start editing the selected value.
+    EditSelected,
+}
+
+impl Command {
+    /// The commands shown in the menus, in order, by menu.
+    pub const MENUS: [(&'static str, &'static [Command]); 3] = [
+        ("File", &[Command::Save]),
+        (
+            "Edit",
+            &[
+                Command::Undo,
+                Command::Redo,
+                Command::Delete,
+                Command::EditSelected,
+            ],
+        ),
+        ("View", &[Command::ExpandAll, Command::CollapseAll]),
+    ];
+
+    /// Every command, for shortcut handling.
+    pub const ALL: [Command; 11] = [
+        Command::Save,
+        Command::Undo,
+        Command::Redo,
+        Command::Delete,
+        Command::ExpandAll,
+        Command::CollapseAll,
+        Command::SelectUp,
+        Command::SelectDown,
+        Command::ExpandSelected,
+        Command::CollapseSelected,
+        Command::EditSelected,
+    ];
+
+    /// What the menu says.
+    pub fn label(self) -> &'static str {
+        match self {
+            Command::Save => "Save",
+            Command::Undo => "Undo",
+            Command::Redo => "Redo",
+            Command::Delete => "Delete",
+            Command::ExpandAll => "Expand all",
+            Command::CollapseAll => "Collapse all",
+            Command::SelectUp => "Select previous",
+            Command::SelectDown => "Select next",
+            Command::ExpandSelected => "Expand",
+            Command::CollapseSelected => "Collapse",
+            Command::EditSelected => "Edit value",
+        }
+    }
+
+    /// The keyboard shortcuts that run it (the first is shown in the menu).
+    pub fn shortcuts(self) -> Vec<KeyboardShortcut> {
+        const fn key(modifiers: Modifiers, key: Key) -> KeyboardShortcut {
+            KeyboardShortcut::new(modifiers, key)
+        }
+        const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
+        match self {
+            Command::Save => vec![key(Modifiers::COMMAND, Key::S)],
+            Command::Undo => vec![key(Modifiers::COMMAND, Key::Z)],
+            Command::Redo => vec![key(CMD_SHIFT, Key::Z), key(Modifiers::COMMAND, Key::Y)],
+            Command::Delete => vec![key(Modifiers::NONE, Key::Delete)],
+            Command::ExpandAll => vec![key(Modifiers::COMMAND, Key::Period)],
+            Command::CollapseAll => vec![key(Modifiers::COMMAND, Key::Comma)],
+            Command::SelectUp => vec![key(Modifiers::NONE, Key::ArrowUp)],
+            Command::SelectDown => vec![key(Modifiers::NONE, Key::ArrowDown)],
+            Command::ExpandSelected => vec![key(Modifiers::NONE, Key::ArrowRight)],
+            Command::CollapseSelected => vec![key(Modifiers::NONE, Key::ArrowLeft)],
+            Command::EditSelected => vec![
+                key(Modifiers::NONE, Key::Enter),
+                key(Modifiers::NONE, Key::F2),
+            ],
+        }
+    }
+}

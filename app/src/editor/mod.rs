@@ -1,0 +1,452 @@
+//! The editor's model, without egui: one document in a [`Replica`] (so every edit is a
+//! sync-core operation with an undo entry, and the same session can later sync), the tree's
+//! expansion and selection, and the flattened rows the tree view draws.
+
+pub mod rows;
+
+use std::path::{Path, PathBuf};
+
+use sync_core::pointer::Token;
+use sync_core::protocol::ClientId;
+use sync_core::replica::Replica;
+use sync_core::value::Style;
+use sync_core::{Operation, Pointer, Value};
+
+use rows::{Expansion, Row};
+
+/// Why an edit was not made. The document is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// The text typed is not a value of the kind asked for.
+    #[error("{0}")]
+    Invalid(String),
+    /// The operation does not apply (the document changed under it, say).
+    #[error(transparent)]
+    Rejected(#[from] sync_core::replica::EditError),
+}
+
+/// The kinds a scalar can be switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// `true` or `false`.
+    Bool,
+    /// `null`.
+    Null,
+}
+
+/// One open document.
+pub struct Editor {
+    replica: Replica,
+    /// The file it came from (and is saved to), if any.
+    path: Option<PathBuf>,
+    /// How the file escaped strings, reproduced when it is saved.
+    style: Style,
+    /// Whether there are edits not saved to `path`.
+    dirty: bool,
+    expansion: Expansion,
+    selected: Option<Pointer>,
+    rows: Vec<Row>,
+    rows_stale: bool,
+    nodes: usize,
+}
+
+impl Editor {
+    /// An editor on `doc`, read from `path` if given.
+    pub fn new(doc: Value, path: Option<PathBuf>, style: Style) -> Editor {
+        let replica = Replica::with_document(ClientId::from("local"), "local", doc, None);
+        let mut editor = Editor {
+            replica,
+            path,
+            style,
+            dirty: false,
+            expansion: Expansion::default(),
+            selected: None,
+            rows: Vec::new(),
+            rows_stale: true,
+            nodes: 0,
+        };
+        editor.refresh();
+        editor
+    }
+
+    /// Reads a JSON file.
+    pub fn open(path: &Path) -> anyhow::Result<Editor> {
+        use anyhow::Context as _;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let (doc, style) = Value::parse_styled(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        Ok(Editor::new(doc, Some(path.to_path_buf()), style))
+    }
+
+    /// The document as it is now.
+    pub fn doc(&self) -> &Value {
+        self.replica.view()
+    }
+
+    /// The file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether there are unsaved edits.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// How many values the document holds.
+    pub fn node_count(&self) -> usize {
+        self.nodes
+    }
+
+    /// The visible rows, rebuilt if the structure or expansion changed.
+    pub fn rows(&mut self) -> &[Row] {
+        self.refresh();
+        &self.rows
+    }
+
+    fn refresh(&mut self) {
+        if self.rows_stale {
+            self.rows = rows::flatten(self.replica.view(), &self.expansion);
+            self.nodes = rows::node_count(self.replica.view());
+            self.rows_stale = false;
+        }
+    }
+
+    /// The path of visible row `index`.
+    pub fn path_of_row(&mut self, index: usize) -> Pointer {
+        self.refresh();
+        rows::path_of(&self.rows, index)
+    }
+
+    /// The selected node.
+    pub fn selected(&self) -> Option<&Pointer> {
+        self.selected.as_ref()
+    }
+
+    /// Selects a node (or nothing).
+    pub fn select(&mut self, path: Option<Pointer>) {
+        self.selected = path;
+    }
+
+    /// Whether the container at `path` shows its children.
+    pub fn is_expanded(&self, path: &Pointer) -> bool {
+        self.expansion.is_expanded(path.tokens())
+    }
+
+    /// Shows or hides the children of the container at `path`.
+    pub fn set_expanded(&mut self, path: &Pointer, expanded: bool) {
+        self.expansion.set(path.tokens(), expanded);
+        self.rows_stale = true;
+    }
+
+    /// Expands every container (or collapses all but the root).
+    pub fn expand_all(&mut self, expanded: bool) {
+        self.expansion = Expansion {
+            all: expanded,
+            ..Expansion::default()
+        };
+        self.rows_stale = true;
+    }
+
+    /// Expands the containers above `path`, so that its row is visible.
+    pub fn reveal(&mut self, path: &Pointer) {
+        let tokens = path.tokens();
+        for end in 0..tokens.len() {
+            let ancestor: &[Token] = tokens.get(..end).unwrap_or_default();
+            if !self.expansion.is_expanded(ancestor) {
+                self.expansion.set(ancestor, true);
+                self.rows_stale = true;
+            }
+        }
+    }
+
+    /// The visible row showing `path`, if any.
+    pub fn row_of(&mut self, path: &Pointer) -> Option<usize> {
+        self.refresh();
+        (0..self.rows.len()).find(|&i| rows::path_of(&self.rows, i) == *path)
+    }
+
+    /// Applies a change made by the user (at once; it gets an undo entry).
+    pub fn edit(&mut self, ops: Vec<Operation>) -> Result<(), EditError> {
+        self.replica.edit(ops)?;
+        self.changed();
+        Ok(())
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.rows_stale = true;
+        // A selection that no longer exists is dropped.
+        if let Some(selected) = &self.selected
+            && selected.resolve(self.replica.view()).is_none()
+        {
+            self.selected = None;
+        }
+    }
+
+    /// Sets the string at `path` to `text`, as the one `splice` that turns the old text into
+    /// the new (what typing produces, keystroke by keystroke).
+    pub fn set_string(&mut self, path: &Pointer, text: &str) -> Result<(), EditError> {
+        let Some(Value::String(old)) = path.resolve(self.doc()) else {
+            return self.edit(vec![Operation::replace(path.clone(), Value::from(text))]);
+        };
+        let old = old.to_string();
+        let Some((pos, del, ins)) = splice_between(&old, text) else {
+            return Ok(());
+        };
+        self.edit(vec![Operation::Splice {
+            path: path.clone(),
+            pos,
+            del,
+            ins,
+        }])
+    }
+
+    /// Sets the value at `path` from `text` read as `kind` (switching its type if it differs).
+    pub fn set_scalar(
+        &mut self,
+        path: &Pointer,
+        kind: ScalarKind,
+        text: &str,
+    ) -> Result<(), EditError> {
+        let value = match kind {
+            ScalarKind::String => {
+                if matches!(path.resolve(self.doc()), Some(Value::String(_))) {
+                    return self.set_string(path, text);
+                }
+                Value::from(text)
+            }
+            ScalarKind::Number => match Value::parse(text.trim()) {
+                Ok(number @ Value::Number(_)) => number,
+                _ => {
+                    return Err(EditError::Invalid(format!(
+                        "{:?} is not a number",
+                        text.trim()
+                    )));
+                }
+            },
+            ScalarKind::Bool => match text.trim() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                other => {
+                    return Err(EditError::Invalid(format!(
+                        "{other:?} is not true or false"
+                    )));
+                }
+            },
+            ScalarKind::Null => Value::Null,
+        };
+        if path.resolve(self.doc()) == Some(&value) {
+            return Ok(());
+        }
+        self.edit(vec![Operation::replace(path.clone(), value)])
+    }
+
+    /// Removes the value at `path` (not the root).
+    pub fn delete(&mut self, path: &Pointer) -> Result<(), EditError> {
+        if path.is_root() {
+            return Err(EditError::Invalid(
+                "the document itself cannot be deleted".to_owned(),
+            ));
+        }
+        // Select the next sibling, or the parent.
+        let parent = path.parent();
+        self.edit(vec![Operation::remove(path.clone())])?;
+        if self.selected.is_none() {
+            self.selected = parent;
+        }
+        Ok(())
+    }
+
+    /// Undoes the last edit.
+    pub fn undo(&mut self) -> Result<(), EditError> {
+        if self.replica.can_undo() {
+            self.replica.undo()?;
+            self.changed();
+        }
+        Ok(())
+    }
+
+    /// Redoes the last undone edit.
+    pub fn redo(&mut self) -> Result<(), EditError> {
+        if self.replica.can_redo() {
+            self.replica.redo()?;
+            self.changed();
+        }
+        Ok(())
+    }
+
+    /// Whether there is something to undo.
+    pub fn can_undo(&self) -> bool {
+        self.replica.can_undo()
+    }
+
+    /// Whether there is something to redo.
+    pub fn can_redo(&self) -> bool {
+        self.replica.can_redo()
+    }
+
+    /// Writes the document to its file: to a temporary file beside it, then renamed over it,
+    /// so a crash never leaves half a file. Key order, numbers and string escaping are kept.
+    pub fn save(&mut self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let Some(path) = self.path.clone() else {
+            anyhow::bail!("the document has no file yet");
+        };
+        let mut text = self.doc().to_json_styled(self.style, true);
+        text.push('\n');
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = dir.join(format!(".{name}.concord-{}.tmp", std::process::id()));
+        std::fs::write(&temp, text.as_bytes())
+            .with_context(|| format!("cannot write {}", temp.display()))?;
+        if let Err(e) = std::fs::rename(&temp, &path) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e).with_context(|| format!("cannot replace {}", path.display()));
+        }
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// The splice `(pos, del, ins)` (positions in characters) that turns `old` into `new`: the part
+/// between their common prefix and common suffix. `None` if they are equal.
+pub fn splice_between(old: &str, new: &str) -> Option<(usize, usize, String)> {
+    if old == new {
+        return None;
+    }
+    let old_chars: Vec<char> = old.chars().collect();
+    let new_chars: Vec<char> = new.chars().collect();
+    let prefix = old_chars
+        .iter()
+        .zip(&new_chars)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let max_suffix = old_chars.len().min(new_chars.len()) - prefix;
+    let suffix = old_chars
+        .iter()
+        .rev()
+        .zip(new_chars.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let del = old_chars.len() - prefix - suffix;
+    let ins: String = new_chars
+        .get(prefix..new_chars.len() - suffix)
+        .unwrap_or_default()
+        .iter()
+        .collect();
+    Some((prefix, del, ins))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn editor() -> Editor {
+        let doc = Value::parse(r#"{"title": "Draft", "n": 1, "list": [1, 2]}"#).unwrap();
+        Editor::new(doc, None, Style::default())
+    }
+
+    fn at(path: &str) -> Pointer {
+        Pointer::parse(path).unwrap()
+    }
+
+    #[test]
+    fn typing_is_one_splice_per_change() {
+        assert_eq!(
+            splice_between("Draft", "Drafts"),
+            Some((5, 0, "s".to_owned()))
+        );
+        assert_eq!(
+            splice_between("Draft", "Craft"),
+            Some((0, 1, "C".to_owned()))
+        );
+        assert_eq!(splice_between("aaa", "aa"), Some((2, 1, String::new())));
+        assert_eq!(
+            splice_between("héllo", "hello"),
+            Some((1, 1, "e".to_owned()))
+        );
+        assert_eq!(splice_between("same", "same"), None);
+        let mut e = editor();
+        e.set_string(&at("/title"), "Drafts").unwrap();
+        assert_eq!(at("/title").resolve(e.doc()), Some(&Value::from("Drafts")));
+        assert!(e.is_dirty());
+    }
+
+    #[test]
+    fn scalars_switch_type_and_bad_numbers_change_nothing() {
+        let mut e = editor();
+        e.set_scalar(&at("/n"), ScalarKind::Number, "2.50").unwrap();
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"title":"Draft","n":2.50,"list":[1,2]}"#
+        );
+        let before = e.doc().clone();
+        assert!(e.set_scalar(&at("/n"), ScalarKind::Number, "two").is_err());
+        assert_eq!(e.doc(), &before);
+        e.set_scalar(&at("/n"), ScalarKind::String, "two").unwrap();
+        e.set_scalar(&at("/list/0"), ScalarKind::Bool, "true")
+            .unwrap();
+        e.set_scalar(&at("/list/1"), ScalarKind::Null, "").unwrap();
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"title":"Draft","n":"two","list":[true,null]}"#
+        );
+    }
+
+    #[test]
+    fn delete_undo_redo() {
+        let mut e = editor();
+        let before = e.doc().clone();
+        e.delete(&at("/list/0")).unwrap();
+        assert_eq!(e.doc().to_json(), r#"{"title":"Draft","n":1,"list":[2]}"#);
+        e.undo().unwrap();
+        assert_eq!(e.doc(), &before);
+        e.redo().unwrap();
+        assert_eq!(e.doc().to_json(), r#"{"title":"Draft","n":1,"list":[2]}"#);
+        assert!(e.delete(&Pointer::root()).is_err());
+    }
+
+    #[test]
+    fn saving_keeps_order_numbers_and_escaping() {
+        let dir = std::env::temp_dir().join(format!("concord-editor-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("doc.json");
+        std::fs::write(&file, "{\"z\": 1.10, \"a\": \"caf\\u00e9\"}\n").unwrap();
+        let mut e = Editor::open(&file).unwrap();
+        e.set_scalar(&at("/z"), ScalarKind::Number, "1.20").unwrap();
+        e.save().unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text, "{\n  \"z\": 1.20,\n  \"a\": \"caf\\u00e9\"\n}\n");
+        assert!(!e.is_dirty());
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rows_follow_edits_and_expansion() {
+        let mut e = editor();
+        assert_eq!(e.rows().len(), 4);
+        e.set_expanded(&at("/list"), true);
+        assert_eq!(e.rows().len(), 6);
+        e.delete(&at("/list/1")).unwrap();
+        assert_eq!(e.rows().len(), 5);
+        assert_eq!(e.row_of(&at("/list/0")), Some(4));
+        assert_eq!(e.node_count(), 5);
+    }
+}

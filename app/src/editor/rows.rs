@@ -1,0 +1,226 @@
+//! The tree as a flat list of visible rows: rebuilt only when the document's structure or the
+//! expansion changes, so drawing a frame touches only the rows on screen.
+
+use std::collections::HashSet;
+
+use sync_core::pointer::Token;
+use sync_core::{Pointer, Value};
+
+/// What a row's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An object (with its member count).
+    Object(u32),
+    /// An array (with its item count).
+    Array(u32),
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// `true` or `false`.
+    Bool,
+    /// `null`.
+    Null,
+}
+
+impl Kind {
+    /// The kind of `value`.
+    pub fn of(value: &Value) -> Kind {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match value {
+            Value::Object(map) => Kind::Object(count(map.len())),
+            Value::Array(items) => Kind::Array(count(items.len())),
+            Value::String(_) => Kind::String,
+            Value::Number(_) => Kind::Number,
+            Value::Bool(_) => Kind::Bool,
+            Value::Null => Kind::Null,
+        }
+    }
+
+    /// Whether it has children.
+    pub fn is_container(self) -> bool {
+        matches!(self, Kind::Object(_) | Kind::Array(_))
+    }
+
+    /// The type badge.
+    pub fn badge(self) -> &'static str {
+        match self {
+            Kind::Object(_) => "obj",
+            Kind::Array(_) => "arr",
+            Kind::String => "str",
+            Kind::Number => "num",
+            Kind::Bool => "bool",
+            Kind::Null => "null",
+        }
+    }
+}
+
+/// One visible line of the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Nesting depth (the root is 0).
+    pub depth: u16,
+    /// The index of the parent row (`None` for the root).
+    pub parent: Option<u32>,
+    /// The member key or item index under the parent (empty for the root).
+    pub key: Token,
+    /// Whether `key` is an array index.
+    pub in_array: bool,
+    /// The value's kind.
+    pub kind: Kind,
+    /// Whether its children are shown.
+    pub expanded: bool,
+}
+
+/// Which containers are expanded: the default for all of them, except those toggled.
+#[derive(Debug, Clone, Default)]
+pub struct Expansion {
+    /// Whether containers start expanded (the root always is, unless toggled).
+    pub all: bool,
+    /// Container paths whose state is the opposite of the default.
+    pub toggled: HashSet<Vec<Token>>,
+}
+
+impl Expansion {
+    /// Whether the container at `path` shows its children.
+    pub fn is_expanded(&self, path: &[Token]) -> bool {
+        let default = self.all || path.is_empty();
+        default != self.toggled.contains(path)
+    }
+
+    /// Sets whether the container at `path` shows its children.
+    pub fn set(&mut self, path: &[Token], expanded: bool) {
+        let default = self.all || path.is_empty();
+        if expanded == default {
+            self.toggled.remove(path);
+        } else {
+            self.toggled.insert(path.to_vec());
+        }
+    }
+}
+
+/// The visible rows of `doc`, depth first.
+pub fn flatten(doc: &Value, expansion: &Expansion) -> Vec<Row> {
+    let mut rows = Vec::new();
+    // (value, depth, parent row, key, in_array); the path of the row being visited is kept in
+    // `path`, truncated to its depth.
+    let mut stack: Vec<(&Value, u16, Option<u32>, Token, bool)> =
+        vec![(doc, 0, None, Token::default(), false)];
+    let mut path: Vec<Token> = Vec::new();
+    while let Some((value, depth, parent, key, in_array)) = stack.pop() {
+        path.truncate(usize::from(depth).saturating_sub(1));
+        if depth > 0 {
+            path.push(key.clone());
+        }
+        let kind = Kind::of(value);
+        let expanded = kind.is_container() && expansion.is_expanded(&path);
+        let index = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        rows.push(Row {
+            depth,
+            parent,
+            key,
+            in_array,
+            kind,
+            expanded,
+        });
+        if !expanded {
+            continue;
+        }
+        let child_depth = depth.saturating_add(1);
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map.iter().rev() {
+                    stack.push((v, child_depth, Some(index), Token::from(k), false));
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate().rev() {
+                    stack.push((
+                        v,
+                        child_depth,
+                        Some(index),
+                        Token::from(i.to_string()),
+                        true,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    rows
+}
+
+/// The JSON Pointer of row `index`, from the parent links.
+pub fn path_of(rows: &[Row], index: usize) -> Pointer {
+    let mut tokens = Vec::new();
+    let mut at = rows.get(index);
+    while let Some(row) = at {
+        if row.parent.is_none() {
+            break;
+        }
+        tokens.push(row.key.clone());
+        at = row.parent.and_then(|p| rows.get(p as usize));
+    }
+    tokens.reverse();
+    Pointer::from_tokens(tokens)
+}
+
+/// How many values `doc` holds (containers and leaves, the root included).
+pub fn node_count(doc: &Value) -> usize {
+    let mut count = 0;
+    let mut stack = vec![doc];
+    while let Some(value) = stack.pop() {
+        count += 1;
+        match value {
+            Value::Object(map) => stack.extend(map.values()),
+            Value::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn doc() -> Value {
+        Value::parse(r#"{"a": {"b": 1, "c": [true, null]}, "d": "x"}"#).unwrap()
+    }
+
+    #[test]
+    fn collapsed_shows_the_root_and_its_children() {
+        let rows = flatten(&doc(), &Expansion::default());
+        let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["", "a", "d"]);
+        assert!(rows[0].expanded && !rows[1].expanded);
+        assert_eq!(rows[1].kind, Kind::Object(2));
+    }
+
+    #[test]
+    fn expanded_shows_everything_in_document_order_with_paths() {
+        let expansion = Expansion {
+            all: true,
+            ..Expansion::default()
+        };
+        let rows = flatten(&doc(), &expansion);
+        let paths: Vec<String> = (0..rows.len())
+            .map(|i| path_of(&rows, i).to_string())
+            .collect();
+        assert_eq!(paths, ["", "/a", "/a/b", "/a/c", "/a/c/0", "/a/c/1", "/d"]);
+        assert_eq!(rows[4].depth, 3);
+        assert!(rows[4].in_array);
+        assert_eq!(node_count(&doc()), 7);
+    }
+
+    #[test]
+    fn toggling_overrides_the_default() {
+        let mut expansion = Expansion::default();
+        expansion.set(&[Token::from("a")], true);
+        assert_eq!(flatten(&doc(), &expansion).len(), 5);
+        expansion.set(&[], false);
+        assert_eq!(flatten(&doc(), &expansion).len(), 1);
+    }
+}

@@ -1,0 +1,73 @@
+//! Starting the desktop editor.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sync_core::Value;
+
+use crate::editor::Editor;
+use crate::ui::ConcordApp;
+
+/// The document shown when no file is given.
+pub const SAMPLE: &str = include_str!("../../assets/sample.json");
+
+/// Whether the command line asks for the editor, and on which file: `concord` alone (the
+/// sample document) or `concord FILE`. `None` means the patch tools (`concord patch ...`,
+/// `--help`, ...).
+pub fn file_argument(args: &[OsString]) -> Option<Option<PathBuf>> {
+    const TOOLS: [&str; 4] = ["patch", "merge-patch", "diff", "help"];
+    match args.get(1..).unwrap_or_default() {
+        [] => Some(None),
+        [one] => {
+            let text = one.to_string_lossy();
+            let tool = TOOLS.contains(&text.as_ref()) || text.starts_with('-');
+            (!tool).then(|| Some(PathBuf::from(one)))
+        }
+        _ => None,
+    }
+}
+
+/// An editor on `file`, or on the sample document.
+pub fn editor_for(file: Option<PathBuf>) -> anyhow::Result<Editor> {
+    match file {
+        Some(path) => Editor::open(&path),
+        None => {
+            let (doc, style) = Value::parse_styled(SAMPLE)?;
+            Ok(Editor::new(doc, None, style))
+        }
+    }
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(file: Option<PathBuf>) -> ExitCode {
+    let editor = match editor_for(file) {
+        Ok(editor) => editor,
+        Err(e) => {
+            eprintln!("concord: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let title = editor.path().map_or_else(
+        || "Concord — sample".to_owned(),
+        |p| format!("Concord — {}", p.display()),
+    );
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([960.0, 720.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Concord",
+        options,
+        Box::new(|_cc| Ok(Box::new(ConcordApp::new(editor)))),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("concord: cannot open a window: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The tree view: only the rows on screen are drawn (`ScrollArea::show_rows` over the editor's
+//! flattened rows). Drawing only records what the user did; it is applied after the rows are
+//! drawn, so the row list never changes under the loop.
+
+use egui::{ComboBox, Response, RichText, Role, ScrollArea, TextEdit, WidgetInfo};
+use sync_core::Pointer;
+
+use super::{ConcordApp, Editing, preview};
+use crate::commands::Command;
+use crate::editor::ScalarKind;
+
+/// What the user did in the tree this frame.
+enum Action {
+    Toggle(Pointer, bool),
+    Select(Pointer),
+    Edit(Pointer),
+    /// The text in the edit field changed.
+    Typed,
+    /// The edit field was left (Enter or a click elsewhere).
+    Commit,
+    /// Escape.
+    Cancel,
+    /// The type chosen for the value being edited changed.
+    Retype,
+}
+
+/// The accessible name of the row showing `path`.
+pub fn row_name(path: &Pointer) -> String {
+    if path.is_root() {
+        "node (root)".to_owned()
+    } else {
+        format!("node {path}")
+    }
+}
+
+/// The triangle that expands or collapses a container: pointing right when collapsed, down
+/// when expanded. Painted, so it needs no glyph from any font.
+fn disclosure_ui(ui: &mut egui::Ui, expanded: bool) -> Response {
+    let size = egui::vec2(18.0, ui.text_style_height(&egui::TextStyle::Body));
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    let visuals = ui.style().interact(&response);
+    let c = rect.center();
+    let r = 4.5;
+    let points = if expanded {
+        vec![
+            c + egui::vec2(-r, -r * 0.6),
+            c + egui::vec2(r, -r * 0.6),
+            c + egui::vec2(0.0, r * 0.7),
+        ]
+    } else {
+        vec![
+            c + egui::vec2(-r * 0.6, -r),
+            c + egui::vec2(-r * 0.6, r),
+            c + egui::vec2(r * 0.7, 0.0),
+        ]
+    };
+    ui.painter().add(egui::Shape::convex_polygon(
+        points,
+        visuals.fg_stroke.color,
+        egui::Stroke::NONE,
+    ));
+    response
+}
+
+/// Names a widget for screen readers and tests.
+fn name(response: &Response, role: Role, label: &str) {
+    let enabled = response.enabled();
+    response.widget_info(|| WidgetInfo::labeled(role, enabled, label));
+}
+
+impl ScalarKind {
+    fn label(self) -> &'static str {
+        match self {
+            ScalarKind::String => "string",
+            ScalarKind::Number => "number",
+            ScalarKind::Bool => "boolean",
+            ScalarKind::Null => "null",
+        }
+    }
+}
+
+pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp, _commands: &mut Vec<Command>) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Body).max(18.0);
+    let count = app.editor.rows().len();
+    let mut actions = Vec::new();
+    ScrollArea::both()
+        .auto_shrink(false)
+        .show_rows(ui, row_height, count, |ui, range| {
+            for index in range {
+                row_ui(ui, app, index, &mut actions);
+            }
+        });
+    for action in actions {
+        apply(app, action);
+    }
+}
+
+fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut Vec<Action>) {
+    let Some(row) = app.editor.rows().get(index).cloned() else {
+        return;
+    };
+    let path = app.editor.path_of_row(index);
+    let selected = app.editor.selected() == Some(&path);
+    ui.horizontal(|ui| {
+        ui.add_space(f32::from(row.depth) * 16.0);
+        if row.kind.is_container() {
+            let toggle = disclosure_ui(ui, row.expanded);
+            let verb = if row.expanded { "Collapse" } else { "Expand" };
+            name(&toggle, Role::Button, &format!("{verb} {}", display(&path)));
+            if toggle.clicked() {
+                actions.push(Action::Toggle(path.clone(), !row.expanded));
+            }
+        } else {
+            // The same room as the triangle, so keys line up.
+            let size = egui::vec2(18.0, ui.text_style_height(&egui::TextStyle::Body));
+            ui.allocate_exact_size(size, egui::Sense::hover());
+        }
+        let key = if row.parent.is_none() {
+            "(root)".to_owned()
+        } else {
+            row.key.to_string()
+        };
+        let key_text = if row.in_array {
+            RichText::new(key).weak()
+        } else {
+            RichText::new(key).strong()
+        };
+        let label = ui.selectable_label(selected, key_text);
+        name(&label, Role::Button, &row_name(&path));
+        if label.double_clicked() {
+            actions.push(Action::Edit(path.clone()));
+        } else if label.clicked() {
+            actions.push(Action::Select(path.clone()));
+        }
+        ui.label(RichText::new(row.kind.badge()).small().weak());
+        let editing_here = app.editing.as_ref().is_some_and(|e| e.path == path);
+        if editing_here {
+            if let Some(editing) = &mut app.editing {
+                edit_ui(ui, editing, actions);
+            }
+        } else {
+            let value = path.resolve(app.editor.doc());
+            let text = value.map(|v| preview(v, row.kind)).unwrap_or_default();
+            let text = RichText::new(text).color(value_color(ui, row.kind));
+            let shown = ui.add(
+                egui::Label::new(text)
+                    .truncate()
+                    .sense(egui::Sense::click()),
+            );
+            name(&shown, Role::Label, &format!("value of {}", display(&path)));
+            if shown.double_clicked() {
+                actions.push(Action::Edit(path.clone()));
+            } else if shown.clicked() {
+                actions.push(Action::Select(path.clone()));
+            }
+        }
+    });
+}
+
+fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) {
+    let shown = display(&editing.path);
+    let before = editing.kind;
+    ComboBox::from_id_salt(("type", editing.path.to_string()))
+        .selected_text(editing.kind.label())
+        .show_ui(ui, |ui| {
+            for kind in [
+                ScalarKind::String,
+                ScalarKind::Number,
+                ScalarKind::Bool,
+                ScalarKind::Null,
+            ] {
+                ui.selectable_value(&mut editing.kind, kind, kind.label());
+            }
+        })
+        .response
+        .widget_info(|| WidgetInfo::labeled(Role::ComboBox, true, format!("type of {shown}")));
+    if editing.kind != before {
+        actions.push(Action::Retype);
+        return;
+    }
+    if editing.kind == ScalarKind::Null {
+        ui.label("null");
+        return;
+    }
+    let field = ui.add(
+        TextEdit::singleline(&mut editing.text)
+            .id_salt(("edit", editing.path.to_string()))
+            .desired_width(ui.available_width().max(120.0)),
+    );
+    name(&field, Role::TextInput, &format!("edit {shown}"));
+    if editing.focus {
+        field.request_focus();
+        editing.focus = false;
+    }
+    if field.changed() {
+        actions.push(Action::Typed);
+    }
+    if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+        actions.push(Action::Cancel);
+    } else if field.lost_focus() {
+        actions.push(Action::Commit);
+    }
+}
+
+fn apply(app: &mut ConcordApp, action: Action) {
+    match action {
+        Action::Toggle(path, expanded) => app.editor.set_expanded(&path, expanded),
+        Action::Select(path) => {
+            commit(app);
+            app.editor.select(Some(path));
+        }
+        Action::Edit(path) => {
+            commit(app);
+            app.editor.select(Some(path));
+            app.start_editing();
+        }
+        Action::Typed => {
+            // Strings change as they are typed, one splice per change.
+            if let Some(editing) = &app.editing
+                && editing.kind == ScalarKind::String
+                && matches!(
+                    editing.path.resolve(app.editor.doc()),
+                    Some(sync_core::Value::String(_))
+                )
+            {
+                let (path, text) = (editing.path.clone(), editing.text.clone());
+                if let Err(e) = app.editor.set_string(&path, &text) {
+                    app.message = Some(e.to_string());
+                }
+            }
+        }
+        Action::Commit | Action::Retype => commit(app),
+        Action::Cancel => app.editing = None,
+    }
+}
+
+/// Applies the value being edited (if it differs) and stops editing. An invalid value is
+/// reported and the document stays as it was.
+fn commit(app: &mut ConcordApp) {
+    let Some(editing) = app.editing.take() else {
+        return;
+    };
+    match app
+        .editor
+        .set_scalar(&editing.path, editing.kind, &editing.text)
+    {
+        Ok(()) => app.message = None,
+        Err(e) => app.message = Some(e.to_string()),
+    }
+}
+
+/// The colour of a value's text, by kind (as code editors colour JSON).
+fn value_color(ui: &egui::Ui, kind: crate::editor::rows::Kind) -> egui::Color32 {
+    use crate::editor::rows::Kind;
+    let dark = ui.visuals().dark_mode;
+    match (kind, dark) {
+        (Kind::String, true) => egui::Color32::from_rgb(0xa5, 0xd6, 0x8a),
+        (Kind::String, false) => egui::Color32::from_rgb(0x2e, 0x7d, 0x32),
+        (Kind::Number, true) => egui::Color32::from_rgb(0x82, 0xb1, 0xff),
+        (Kind::Number, false) => egui::Color32::from_rgb(0x15, 0x65, 0xc0),
+        (Kind::Bool | Kind::Null, true) => egui::Color32::from_rgb(0xff, 0xb7, 0x4d),
+        (Kind::Bool | Kind::Null, false) => egui::Color32::from_rgb(0xb2, 0x5e, 0x00),
+        _ => ui.visuals().weak_text_color(),
+    }
+}
+
+/// A path as people read it (`/` for the root).
+fn display(path: &Pointer) -> String {
+    if path.is_root() {
+        "/".to_owned()
+    } else {
+        path.to_string()
+    }
+}
