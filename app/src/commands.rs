@@ -29,6 +29,22 @@ pub enum Command {
     CollapseSelected,
     /// Start editing the selected value.
     EditSelected,
+    /// Rename the selected member.
+    Rename,
+    /// Add a child to the selected object or array.
+    AddChild,
+    /// Add a sibling after the selected node.
+    AddSibling,
+    /// Duplicate the selected node.
+    Duplicate,
+    /// Copy the selected node's JSON Pointer.
+    CopyPointer,
+    /// Open the search bar.
+    Find,
+    /// Go to the next match.
+    FindNext,
+    /// Go to the previous match.
+    FindPrevious,
 }
 
 impl Command {
@@ -44,11 +60,20 @@ impl Command {
                 Command::EditSelected,
             ],
         ),
-        ("View", &[Command::ExpandAll, Command::CollapseAll]),
+        (
+            "View",
+            &[
+                Command::Find,
+                Command::FindNext,
+                Command::FindPrevious,
+                Command::ExpandAll,
+                Command::CollapseAll,
+            ],
+        ),
     ];
 
     /// Every command, for shortcut handling.
-    pub const ALL: [Command; 11] = [
+    pub const ALL: [Command; 19] = [
         Command::Save,
         Command::Undo,
         Command::Redo,
@@ -60,6 +85,14 @@ impl Command {
         Command::ExpandSelected,
         Command::CollapseSelected,
         Command::EditSelected,
+        Command::Rename,
+        Command::AddChild,
+        Command::AddSibling,
+        Command::Duplicate,
+        Command::CopyPointer,
+        Command::Find,
+        Command::FindNext,
+        Command::FindPrevious,
     ];
 
     /// What the menu says.
@@ -76,6 +109,14 @@ impl Command {
             Command::ExpandSelected => "Expand",
             Command::CollapseSelected => "Collapse",
             Command::EditSelected => "Edit value",
+            Command::Rename => "Rename key",
+            Command::AddChild => "Add child",
+            Command::AddSibling => "Add sibling",
+            Command::Duplicate => "Duplicate",
+            Command::CopyPointer => "Copy JSON Pointer",
+            Command::Find => "Find",
+            Command::FindNext => "Find next",
+            Command::FindPrevious => "Find previous",
         }
     }
 
@@ -96,10 +137,15 @@ impl Command {
             Command::SelectDown => vec![key(Modifiers::NONE, Key::ArrowDown)],
             Command::ExpandSelected => vec![key(Modifiers::NONE, Key::ArrowRight)],
             Command::CollapseSelected => vec![key(Modifiers::NONE, Key::ArrowLeft)],
-            Command::EditSelected => vec![
-                key(Modifiers::NONE, Key::Enter),
-                key(Modifiers::NONE, Key::F2),
-            ],
+            Command::EditSelected => vec![key(Modifiers::NONE, Key::Enter)],
+            Command::Rename => vec![key(Modifiers::NONE, Key::F2)],
+            Command::AddChild => vec![key(Modifiers::NONE, Key::Insert)],
+            Command::AddSibling => vec![key(Modifiers::COMMAND, Key::Enter)],
+            Command::Duplicate => vec![key(Modifiers::COMMAND, Key::D)],
+            Command::CopyPointer => vec![key(CMD_SHIFT, Key::C)],
+            Command::Find => vec![key(Modifiers::COMMAND, Key::F)],
+            Command::FindNext => vec![key(Modifiers::NONE, Key::F3)],
+            Command::FindPrevious => vec![key(Modifiers::SHIFT, Key::F3)],
         }
     }
 }

@@ -147,3 +147,131 @@ fn expand_all_from_the_view_menu() {
     assert!(h.query_by_label("node /meta/ok").is_some());
     assert!(h.query_by_label("node /tags/1").is_some());
 }
+
+/// Selects the node at `path` by clicking its key.
+fn select(h: &mut Harness<'_, ConcordApp>, path: &str) {
+    h.get_by_label(&format!("node {path}")).click();
+    h.run();
+}
+
+#[test]
+fn renaming_a_key_keeps_its_place() {
+    let mut h = harness(DOC);
+    select(&mut h, "/count");
+    h.key_press(Key::F2);
+    h.run();
+    let field = h.get_by_label("rename /count");
+    assert!(field.is_focused());
+    // Select the old name and type over it.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("rename /count").type_text("total");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","total":3,"tags":["a","b"],"meta":{"ok":true}}"#
+    );
+    assert_eq!(h.state().editor.selected(), Some(&at("/total")));
+}
+
+#[test]
+fn adding_a_child_then_naming_it_and_duplicating() {
+    let mut h = harness(DOC);
+    select(&mut h, "/meta");
+    h.key_press(Key::Insert);
+    h.run();
+    // The new member is revealed and its key is open for naming.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("rename /meta/new").type_text("note");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","count":3,"tags":["a","b"],"meta":{"ok":true,"note":null}}"#
+    );
+    select(&mut h, "/title");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::D);
+    h.run();
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","title copy":"Draft","count":3,"tags":["a","b"],"meta":{"ok":true,"note":null}}"#
+    );
+}
+
+#[test]
+fn copy_pointer_copy_and_paste_use_the_clipboard() {
+    let mut h = harness(DOC);
+    h.get_by_label("Expand /tags").click();
+    h.run();
+    select(&mut h, "/tags/1");
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::C);
+    h.run();
+    let copied = |h: &Harness<'_, ConcordApp>| h.state().copied.clone();
+    assert_eq!(copied(&h).as_deref(), Some("/tags/1"));
+    select(&mut h, "/meta");
+    h.event(egui::Event::Copy);
+    h.run();
+    assert_eq!(copied(&h).as_deref(), Some("{\n  \"ok\": true\n}"));
+    // Pasting JSON puts it after the selected node; pasting something else changes nothing.
+    select(&mut h, "/tags/0");
+    h.event(egui::Event::Paste(r#"{"z": [1]}"#.to_owned()));
+    h.run();
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","count":3,"tags":["a",{"z":[1]},"b"],"meta":{"ok":true}}"#
+    );
+    h.event(egui::Event::Paste("not json".to_owned()));
+    h.run();
+    assert!(
+        h.state()
+            .message
+            .clone()
+            .unwrap()
+            .contains("does not hold JSON")
+    );
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","count":3,"tags":["a",{"z":[1]},"b"],"meta":{"ok":true}}"#
+    );
+}
+
+#[test]
+fn search_finds_keys_and_values_and_expands_to_each_match() {
+    let mut h = harness(DOC);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::F);
+    h.run();
+    let field = h.get_by_label("search");
+    assert!(field.is_focused());
+    field.type_text("o");
+    h.run();
+    // "count" (key), "ok" (key): in document order; the first is selected.
+    let matches: Vec<String> = h
+        .state()
+        .search
+        .as_ref()
+        .unwrap()
+        .matches
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(matches, ["/count", "/meta/ok"]);
+    assert_eq!(h.state().editor.selected(), Some(&at("/count")));
+    assert!(h.query_by_label("1 of 2").is_some());
+    // The next match is inside a collapsed object: it is revealed.
+    h.key_press(Key::F3);
+    h.run();
+    assert_eq!(h.state().editor.selected(), Some(&at("/meta/ok")));
+    assert!(h.query_by_label("node /meta/ok").is_some());
+    // Wraps around, both ways.
+    h.key_press(Key::F3);
+    h.run();
+    assert_eq!(h.state().editor.selected(), Some(&at("/count")));
+    h.key_press_modifiers(Modifiers::SHIFT, Key::F3);
+    h.run();
+    assert_eq!(h.state().editor.selected(), Some(&at("/meta/ok")));
+    h.get_by_label("Close").click();
+    h.run();
+    assert!(h.state().search.is_none());
+}

@@ -3,6 +3,8 @@
 //! expansion and selection, and the flattened rows the tree view draws.
 
 pub mod rows;
+pub mod search;
+mod structure;
 
 use std::path::{Path, PathBuf};
 

@@ -11,11 +11,22 @@ use crate::commands::Command;
 use crate::editor::rows::Kind;
 use crate::editor::{Editor, ScalarKind};
 
-/// A value being edited inline.
+/// What is being edited inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The value.
+    Value,
+    /// The member's key.
+    Key,
+}
+
+/// A value or key being edited inline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Editing {
-    /// Which value.
+    /// Which node.
     pub path: sync_core::Pointer,
+    /// Its value or its key.
+    pub target: Target,
     /// What the text is read as.
     pub kind: ScalarKind,
     /// The text in the field.
@@ -32,6 +43,27 @@ pub struct ConcordApp {
     pub editing: Option<Editing>,
     /// The last error or notice, shown in the status bar.
     pub message: Option<String>,
+    /// Text to put on the clipboard at the end of the frame.
+    clipboard: Option<String>,
+    /// The text most recently put on the clipboard.
+    pub copied: Option<String>,
+    /// The search bar, when open.
+    pub search: Option<Search>,
+    /// A node to scroll into view in the next frame.
+    pub scroll_to: Option<sync_core::Pointer>,
+}
+
+/// The search bar's state.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// What is searched for.
+    pub query: String,
+    /// The nodes that match, in document order.
+    pub matches: Vec<sync_core::Pointer>,
+    /// The match shown, if any.
+    pub current: Option<usize>,
+    /// Whether the field still has to take the keyboard focus.
+    pub focus: bool,
 }
 
 impl ConcordApp {
@@ -41,6 +73,10 @@ impl ConcordApp {
             editor,
             editing: None,
             message: None,
+            clipboard: None,
+            copied: None,
+            search: None,
+            scroll_to: None,
         }
     }
 
@@ -80,6 +116,43 @@ impl ConcordApp {
             }
             Command::EditSelected => {
                 self.start_editing();
+                Ok(())
+            }
+            Command::Rename => {
+                self.start_renaming();
+                Ok(())
+            }
+            Command::AddChild => self.with_selected(|app, path| {
+                let child = app.editor.add_child(&path)?;
+                app.start_naming_or_editing(&child);
+                Ok(())
+            }),
+            Command::AddSibling => self.with_selected(|app, path| {
+                let sibling = app.editor.add_sibling(&path)?;
+                app.start_naming_or_editing(&sibling);
+                Ok(())
+            }),
+            Command::Duplicate => self.with_selected(|app, path| {
+                app.editor.duplicate(&path)?;
+                Ok(())
+            }),
+            Command::Find => {
+                let search = self.search.get_or_insert_with(Search::default);
+                search.focus = true;
+                Ok(())
+            }
+            Command::FindNext => {
+                self.step_match(1);
+                Ok(())
+            }
+            Command::FindPrevious => {
+                self.step_match(-1);
+                Ok(())
+            }
+            Command::CopyPointer => {
+                if let Some(path) = self.editor.selected() {
+                    self.clipboard = Some(path.to_string());
+                }
                 Ok(())
             }
         };
@@ -122,6 +195,134 @@ impl ConcordApp {
         }
     }
 
+    fn with_selected(
+        &mut self,
+        f: impl FnOnce(&mut ConcordApp, sync_core::Pointer) -> Result<(), crate::editor::EditError>,
+    ) -> Result<(), String> {
+        let Some(path) = self.editor.selected().cloned() else {
+            return Ok(());
+        };
+        f(self, path).map_err(|e| e.to_string())
+    }
+
+    /// After adding a node: name it if it is an object member, else edit its value.
+    fn start_naming_or_editing(&mut self, path: &sync_core::Pointer) {
+        self.editor.reveal(path);
+        self.editor.select(Some(path.clone()));
+        let in_object = path
+            .parent()
+            .and_then(|p| {
+                p.resolve(self.editor.doc())
+                    .map(|v| matches!(v, sync_core::Value::Object(_)))
+            })
+            .unwrap_or(false);
+        if in_object {
+            self.start_renaming();
+        } else {
+            self.start_editing();
+        }
+    }
+
+    /// Searches again (after the query or the document changed) and shows the first match.
+    pub fn refresh_search(&mut self) {
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        search.matches = crate::editor::search::search(self.editor.doc(), &search.query);
+        search.current = None;
+        self.step_match(1);
+    }
+
+    /// Shows the next (`by` = 1) or previous (-1) match, wrapping around: expands the tree to
+    /// it, selects it and scrolls to it.
+    fn step_match(&mut self, by: isize) {
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        let n = search.matches.len();
+        if n == 0 {
+            search.current = None;
+            return;
+        }
+        let next = match search.current {
+            None if by < 0 => n - 1,
+            None => 0,
+            Some(i) => (i as isize + by).rem_euclid(n as isize) as usize,
+        };
+        search.current = Some(next);
+        if let Some(path) = search.matches.get(next).cloned() {
+            self.editor.reveal(&path);
+            self.editor.select(Some(path.clone()));
+            self.scroll_to = Some(path);
+        }
+    }
+
+    /// Starts renaming the selected member, if it is an object member.
+    pub fn start_renaming(&mut self) {
+        let Some(path) = self.editor.selected().cloned() else {
+            return;
+        };
+        let in_object = path
+            .parent()
+            .and_then(|p| {
+                p.resolve(self.editor.doc())
+                    .map(|v| matches!(v, sync_core::Value::Object(_)))
+            })
+            .unwrap_or(false);
+        if !in_object {
+            self.message = Some("only object members have keys to rename".to_owned());
+            return;
+        }
+        let text = path.last().unwrap_or_default().to_owned();
+        self.editing = Some(Editing {
+            path,
+            target: Target::Key,
+            kind: ScalarKind::String,
+            text,
+            focus: true,
+        });
+    }
+
+    /// Copy, cut and paste of whole nodes as JSON, through the system clipboard (egui reports
+    /// them as events, not keys), when no text field has the keyboard.
+    fn clipboard_events(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let events = ctx.input(|i| i.events.clone());
+        for event in events {
+            let selected = self.editor.selected().cloned();
+            match event {
+                egui::Event::Copy | egui::Event::Cut => {
+                    let Some(path) = selected else { continue };
+                    if let Some(value) = path.resolve(self.editor.doc()) {
+                        self.clipboard = Some(value.to_json_pretty());
+                    }
+                    if matches!(event, egui::Event::Cut)
+                        && let Err(e) = self.editor.delete(&path)
+                    {
+                        self.message = Some(e.to_string());
+                    }
+                }
+                egui::Event::Paste(text) => {
+                    let at = selected.unwrap_or_default();
+                    let result = match sync_core::Value::parse(&text) {
+                        Ok(value) => self
+                            .editor
+                            .insert_value_after(&at, value)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(format!("the clipboard does not hold JSON: {e}")),
+                    };
+                    if let Err(message) = result {
+                        self.message = Some(message);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Starts editing the selected value, if it is a scalar.
     pub fn start_editing(&mut self) {
         let Some(path) = self.editor.selected().cloned() else {
@@ -139,6 +340,7 @@ impl ConcordApp {
         };
         self.editing = Some(Editing {
             path,
+            target: Target::Value,
             kind,
             text,
             focus: true,
@@ -157,7 +359,8 @@ impl ConcordApp {
         let mut commands = Vec::new();
         for (command, shortcut) in shortcuts {
             // While a field has the keyboard, plain keys and undo belong to it.
-            let plain = shortcut.modifiers.is_none();
+            // F3 (find next) types nothing, so it works from the search field too.
+            let plain = shortcut.modifiers.is_none() && shortcut.logical_key != egui::Key::F3;
             let undo = matches!(command, Command::Undo | Command::Redo);
             if typing && (plain || undo) {
                 continue;
@@ -177,13 +380,21 @@ fn modifier_count(m: egui::Modifiers) -> u8 {
 impl eframe::App for ConcordApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut commands = self.shortcuts(ui.ctx());
+        self.clipboard_events(ui.ctx());
         Panel::top("menu").show(ui, |ui| menu_bar_ui(ui, &self.editor, &mut commands));
+        if self.search.is_some() {
+            Panel::top("search").show(ui, |ui| search_ui(ui, self, &mut commands));
+        }
         Panel::bottom("status").show(ui, |ui| status_ui(ui, self));
         CentralPanel::default().show(ui, |ui| {
             tree::tree_ui(ui, self, &mut commands);
         });
         for command in commands {
             self.run(command);
+        }
+        if let Some(text) = self.clipboard.take() {
+            ui.ctx().copy_text(text.clone());
+            self.copied = Some(text);
         }
     }
 }
@@ -197,7 +408,13 @@ fn menu_bar_ui(ui: &mut egui::Ui, editor: &Editor, commands: &mut Vec<Command>) 
                         Command::Undo => editor.can_undo(),
                         Command::Redo => editor.can_redo(),
                         Command::Save => editor.path().is_some(),
-                        Command::Delete | Command::EditSelected => editor.selected().is_some(),
+                        Command::Delete
+                        | Command::EditSelected
+                        | Command::Rename
+                        | Command::AddChild
+                        | Command::AddSibling
+                        | Command::Duplicate
+                        | Command::CopyPointer => editor.selected().is_some(),
                         _ => true,
                     };
                     let shortcut = command
@@ -214,6 +431,67 @@ fn menu_bar_ui(ui: &mut egui::Ui, editor: &Editor, commands: &mut Vec<Command>) 
             });
         }
     });
+}
+
+fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command>) {
+    let mut changed = false;
+    let mut close = false;
+    ui.horizontal(|ui| {
+        let Some(search) = &mut app.search else {
+            return;
+        };
+        ui.label("Find");
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut search.query)
+                .hint_text("key or value")
+                .desired_width(260.0),
+        );
+        field.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, "search"));
+        if search.focus {
+            field.request_focus();
+            search.focus = false;
+        }
+        changed = field.changed();
+        if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            let back = ui.input(|i| i.modifiers.shift);
+            commands.push(if back {
+                Command::FindPrevious
+            } else {
+                Command::FindNext
+            });
+            field.request_focus();
+        }
+        if ui
+            .button("Previous")
+            .on_hover_text("Previous match (Shift+F3)")
+            .clicked()
+        {
+            commands.push(Command::FindPrevious);
+        }
+        if ui.button("Next").on_hover_text("Next match (F3)").clicked() {
+            commands.push(Command::FindNext);
+        }
+        let count = match (search.current, search.matches.len()) {
+            (_, 0) if search.query.is_empty() => String::new(),
+            (_, 0) => "no matches".to_owned(),
+            (Some(i), n) => format!("{} of {n}", i + 1),
+            (None, n) => format!("{n} matches"),
+        };
+        ui.label(count);
+        if ui
+            .button("Close")
+            .on_hover_text("Close the search bar (Escape)")
+            .clicked()
+            || ui.input(|i| i.key_pressed(egui::Key::Escape))
+        {
+            close = true;
+        }
+    });
+    if close {
+        app.search = None;
+    } else if changed {
+        app.refresh_search();
+    }
 }
 
 fn status_ui(ui: &mut egui::Ui, app: &ConcordApp) {

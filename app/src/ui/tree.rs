@@ -5,7 +5,7 @@
 use egui::{ComboBox, Response, RichText, Role, ScrollArea, TextEdit, WidgetInfo};
 use sync_core::Pointer;
 
-use super::{ConcordApp, Editing, preview};
+use super::{ConcordApp, Editing, Target, preview};
 use crate::commands::Command;
 use crate::editor::ScalarKind;
 
@@ -14,6 +14,7 @@ enum Action {
     Toggle(Pointer, bool),
     Select(Pointer),
     Edit(Pointer),
+    Rename(Pointer),
     /// The text in the edit field changed.
     Typed,
     /// The edit field was left (Enter or a click elsewhere).
@@ -83,13 +84,20 @@ pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp, _commands: &mut V
     let row_height = ui.text_style_height(&egui::TextStyle::Body).max(18.0);
     let count = app.editor.rows().len();
     let mut actions = Vec::new();
-    ScrollArea::both()
-        .auto_shrink(false)
-        .show_rows(ui, row_height, count, |ui, range| {
-            for index in range {
-                row_ui(ui, app, index, &mut actions);
-            }
-        });
+    let mut area = ScrollArea::both().auto_shrink(false);
+    // Bring a node asked for (a search match) into view, a few rows from the top.
+    if let Some(path) = app.scroll_to.take()
+        && let Some(row) = app.editor.row_of(&path)
+    {
+        let spacing = ui.spacing().item_spacing.y;
+        let offset = (row.saturating_sub(3) as f32) * (row_height + spacing);
+        area = area.vertical_scroll_offset(offset);
+    }
+    area.show_rows(ui, row_height, count, |ui, range| {
+        for index in range {
+            row_ui(ui, app, index, &mut actions);
+        }
+    });
     for action in actions {
         apply(app, action);
     }
@@ -115,25 +123,44 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
             let size = egui::vec2(18.0, ui.text_style_height(&egui::TextStyle::Body));
             ui.allocate_exact_size(size, egui::Sense::hover());
         }
-        let key = if row.parent.is_none() {
-            "(root)".to_owned()
+        let editing_key = app
+            .editing
+            .as_ref()
+            .is_some_and(|e| e.path == path && e.target == Target::Key);
+        if editing_key {
+            if let Some(editing) = &mut app.editing {
+                text_field_ui(
+                    ui,
+                    editing,
+                    &format!("rename {}", display(&path)),
+                    160.0,
+                    actions,
+                );
+            }
         } else {
-            row.key.to_string()
-        };
-        let key_text = if row.in_array {
-            RichText::new(key).weak()
-        } else {
-            RichText::new(key).strong()
-        };
-        let label = ui.selectable_label(selected, key_text);
-        name(&label, Role::Button, &row_name(&path));
-        if label.double_clicked() {
-            actions.push(Action::Edit(path.clone()));
-        } else if label.clicked() {
-            actions.push(Action::Select(path.clone()));
+            let key = if row.parent.is_none() {
+                "(root)".to_owned()
+            } else {
+                row.key.to_string()
+            };
+            let key_text = if row.in_array {
+                RichText::new(key).weak()
+            } else {
+                RichText::new(key).strong()
+            };
+            let label = ui.selectable_label(selected, key_text);
+            name(&label, Role::Button, &row_name(&path));
+            if label.double_clicked() && !row.in_array && row.parent.is_some() {
+                actions.push(Action::Rename(path.clone()));
+            } else if label.clicked() {
+                actions.push(Action::Select(path.clone()));
+            }
         }
         ui.label(RichText::new(row.kind.badge()).small().weak());
-        let editing_here = app.editing.as_ref().is_some_and(|e| e.path == path);
+        let editing_here = app
+            .editing
+            .as_ref()
+            .is_some_and(|e| e.path == path && e.target == Target::Value);
         if editing_here {
             if let Some(editing) = &mut app.editing {
                 edit_ui(ui, editing, actions);
@@ -182,12 +209,29 @@ fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) 
         ui.label("null");
         return;
     }
+    let width = ui.available_width().max(120.0);
+    text_field_ui(ui, editing, &format!("edit {shown}"), width, actions);
+}
+
+/// The one-line field of an inline edit: focused when it opens; Enter or a click elsewhere
+/// commits, Escape cancels.
+fn text_field_ui(
+    ui: &mut egui::Ui,
+    editing: &mut Editing,
+    label: &str,
+    width: f32,
+    actions: &mut Vec<Action>,
+) {
     let field = ui.add(
         TextEdit::singleline(&mut editing.text)
-            .id_salt(("edit", editing.path.to_string()))
-            .desired_width(ui.available_width().max(120.0)),
+            .id_salt((
+                "edit",
+                editing.path.to_string(),
+                editing.target == Target::Key,
+            ))
+            .desired_width(width),
     );
-    name(&field, Role::TextInput, &format!("edit {shown}"));
+    name(&field, Role::TextInput, label);
     if editing.focus {
         field.request_focus();
         editing.focus = false;
@@ -214,9 +258,15 @@ fn apply(app: &mut ConcordApp, action: Action) {
             app.editor.select(Some(path));
             app.start_editing();
         }
+        Action::Rename(path) => {
+            commit(app);
+            app.editor.select(Some(path));
+            app.start_renaming();
+        }
         Action::Typed => {
             // Strings change as they are typed, one splice per change.
             if let Some(editing) = &app.editing
+                && editing.target == Target::Value
                 && editing.kind == ScalarKind::String
                 && matches!(
                     editing.path.resolve(app.editor.doc()),
@@ -240,10 +290,13 @@ fn commit(app: &mut ConcordApp) {
     let Some(editing) = app.editing.take() else {
         return;
     };
-    match app
-        .editor
-        .set_scalar(&editing.path, editing.kind, &editing.text)
-    {
+    let result = match editing.target {
+        Target::Value => app
+            .editor
+            .set_scalar(&editing.path, editing.kind, &editing.text),
+        Target::Key => app.editor.rename(&editing.path, &editing.text).map(|_| ()),
+    };
+    match result {
         Ok(()) => app.message = None,
         Err(e) => app.message = Some(e.to_string()),
     }

@@ -1,0 +1,204 @@
+//! Edits of the tree's structure: rename a key, add a child or a sibling, duplicate.
+
+use sync_core::{Operation, Pointer, Value};
+
+use super::{EditError, Editor};
+
+impl Editor {
+    /// Renames the member at `path` to `key`, keeping its place among its siblings.
+    pub fn rename(&mut self, path: &Pointer, key: &str) -> Result<Pointer, EditError> {
+        let Some(parent) = path.parent() else {
+            return Err(EditError::Invalid(
+                "the document itself has no key".to_owned(),
+            ));
+        };
+        let Some(Value::Object(map)) = parent.resolve(self.doc()) else {
+            return Err(EditError::Invalid(
+                "array items are numbered, not named".to_owned(),
+            ));
+        };
+        if path.last() == Some(key) {
+            return Ok(path.clone());
+        }
+        if map.contains_key(key) {
+            return Err(EditError::Invalid(format!(
+                "there is already a member {key:?} here"
+            )));
+        }
+        let to = parent.child(key);
+        let was_selected = self.selected() == Some(path);
+        self.edit(vec![Operation::move_(path.clone(), to.clone())])?;
+        if was_selected {
+            self.select(Some(to.clone()));
+        }
+        Ok(to)
+    }
+
+    /// Adds `null` as the last child of the container at `path` (a member named `new`, or
+    /// `new 2` and so on if taken), expands it, and returns the new child's path.
+    pub fn add_child(&mut self, path: &Pointer) -> Result<Pointer, EditError> {
+        let child = match path.resolve(self.doc()) {
+            Some(Value::Object(map)) => path.child(free_key(map, "new")),
+            Some(Value::Array(items)) => path.child(items.len().to_string()),
+            _ => {
+                return Err(EditError::Invalid(
+                    "only objects and arrays have children".to_owned(),
+                ));
+            }
+        };
+        self.edit(vec![Operation::add(child.clone(), Value::Null)])?;
+        self.set_expanded(path, true);
+        self.select(Some(child.clone()));
+        Ok(child)
+    }
+
+    /// Adds `null` right after the node at `path` and returns the new node's path.
+    pub fn add_sibling(&mut self, path: &Pointer) -> Result<Pointer, EditError> {
+        let Some(parent) = path.parent() else {
+            return Err(EditError::Invalid(
+                "the document itself has no siblings".to_owned(),
+            ));
+        };
+        self.insert_after(&parent, path, Value::Null)
+    }
+
+    /// Copies the node at `path` to right after it and returns the copy's path.
+    pub fn duplicate(&mut self, path: &Pointer) -> Result<Pointer, EditError> {
+        let Some(parent) = path.parent() else {
+            return Err(EditError::Invalid(
+                "the document itself cannot be duplicated".to_owned(),
+            ));
+        };
+        let Some(value) = path.resolve(self.doc()).cloned() else {
+            return Err(EditError::Invalid(format!("{path} does not exist")));
+        };
+        self.insert_after(&parent, path, value)
+    }
+
+    /// Inserts `value` (pasted, say) right after the node at `path`; into the document itself
+    /// if `path` is the root container. Returns the new node's path.
+    pub fn insert_value_after(
+        &mut self,
+        path: &Pointer,
+        value: Value,
+    ) -> Result<Pointer, EditError> {
+        match path.parent() {
+            Some(parent) => self.insert_after(&parent, path, value),
+            None => {
+                let child = match self.doc() {
+                    Value::Object(map) => path.child(free_key(map, "pasted")),
+                    Value::Array(items) => path.child(items.len().to_string()),
+                    _ => {
+                        return Err(EditError::Invalid(
+                            "paste into an object or array".to_owned(),
+                        ));
+                    }
+                };
+                self.edit(vec![Operation::add(child.clone(), value)])?;
+                self.select(Some(child.clone()));
+                Ok(child)
+            }
+        }
+    }
+
+    /// Inserts `value` after `path` (a child of `parent`): the next index in an array, the next
+    /// place in an object (under a free key derived from `path`'s).
+    fn insert_after(
+        &mut self,
+        parent: &Pointer,
+        path: &Pointer,
+        value: Value,
+    ) -> Result<Pointer, EditError> {
+        let last = path.last().unwrap_or_default().to_owned();
+        let (to, index) = match parent.resolve(self.doc()) {
+            Some(Value::Array(_)) => {
+                let next = last.parse::<usize>().map_or(0, |i| i + 1);
+                (parent.child(next.to_string()), None)
+            }
+            Some(Value::Object(map)) => {
+                let key = free_key(map, &format!("{last} copy"));
+                let place = map.index_of(&last).map(|i| i + 1);
+                (parent.child(key), place)
+            }
+            _ => return Err(EditError::Invalid(format!("{parent} is not a container"))),
+        };
+        self.edit(vec![Operation::Add {
+            path: to.clone(),
+            value,
+            index,
+        }])?;
+        self.select(Some(to.clone()));
+        Ok(to)
+    }
+}
+
+/// `base`, or `base 2`, `base 3`... whichever `map` does not have yet.
+fn free_key(map: &sync_core::Map, base: &str) -> String {
+    if !map.contains_key(base) {
+        return base.to_owned();
+    }
+    (2..)
+        .map(|n| format!("{base} {n}"))
+        .find(|key| !map.contains_key(key))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sync_core::value::Style;
+
+    use super::*;
+
+    fn editor() -> Editor {
+        let doc = Value::parse(r#"{"a": 1, "b": [10, 20], "c": {"x": true}}"#).unwrap();
+        Editor::new(doc, None, Style::default())
+    }
+
+    fn at(path: &str) -> Pointer {
+        Pointer::parse(path).unwrap()
+    }
+
+    #[test]
+    fn renaming_keeps_the_place_and_refuses_taken_keys() {
+        let mut e = editor();
+        assert_eq!(e.rename(&at("/a"), "alpha").unwrap(), at("/alpha"));
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"alpha":1,"b":[10,20],"c":{"x":true}}"#
+        );
+        assert!(e.rename(&at("/alpha"), "b").is_err());
+        assert!(e.rename(&at("/b/0"), "zero").is_err());
+        e.undo().unwrap();
+        assert_eq!(e.doc().to_json(), r#"{"a":1,"b":[10,20],"c":{"x":true}}"#);
+    }
+
+    #[test]
+    fn children_and_siblings_go_where_expected() {
+        let mut e = editor();
+        assert_eq!(e.add_child(&at("/c")).unwrap(), at("/c/new"));
+        assert_eq!(e.add_child(&at("/c")).unwrap(), at("/c/new 2"));
+        assert_eq!(e.add_child(&at("/b")).unwrap(), at("/b/2"));
+        assert_eq!(e.add_sibling(&at("/b/0")).unwrap(), at("/b/1"));
+        assert_eq!(e.add_sibling(&at("/a")).unwrap(), at("/a copy"));
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"a":1,"a copy":null,"b":[10,null,20,null],"c":{"x":true,"new":null,"new 2":null}}"#
+        );
+        assert!(e.add_child(&at("/a")).is_err());
+        assert!(e.add_sibling(&Pointer::root()).is_err());
+    }
+
+    #[test]
+    fn duplicates_land_next_to_the_original() {
+        let mut e = editor();
+        assert_eq!(e.duplicate(&at("/c")).unwrap(), at("/c copy"));
+        assert_eq!(e.duplicate(&at("/b/1")).unwrap(), at("/b/2"));
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"a":1,"b":[10,20,20],"c":{"x":true},"c copy":{"x":true}}"#
+        );
+        assert_eq!(e.selected(), Some(&at("/b/2")));
+    }
+}
