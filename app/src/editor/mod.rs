@@ -170,7 +170,7 @@ impl Editor {
     /// The visible row showing `path`, if any.
     pub fn row_of(&mut self, path: &Pointer) -> Option<usize> {
         self.refresh();
-        (0..self.rows.len()).find(|&i| rows::path_of(&self.rows, i) == *path)
+        rows::row_of(&self.rows, path)
     }
 
     /// Applies a change made by the user (at once; it gets an undo entry).

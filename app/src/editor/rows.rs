@@ -70,6 +70,9 @@ pub struct Row {
     pub kind: Kind,
     /// Whether its children are shown.
     pub expanded: bool,
+    /// How many rows its subtree takes, itself included: the next sibling's row is `span`
+    /// rows further on.
+    pub span: u32,
 }
 
 /// Which containers are expanded: the default for all of them, except those toggled.
@@ -122,6 +125,7 @@ pub fn flatten(doc: &Value, expansion: &Expansion) -> Vec<Row> {
             in_array,
             kind,
             expanded,
+            span: 1,
         });
         if !expanded {
             continue;
@@ -147,7 +151,45 @@ pub fn flatten(doc: &Value, expansion: &Expansion) -> Vec<Row> {
             _ => {}
         }
     }
+    // Children come after their parents: add each row's span to its parent's, last to first.
+    for i in (1..rows.len()).rev() {
+        let (Some(span), Some(parent)) = (
+            rows.get(i).map(|r| r.span),
+            rows.get(i).and_then(|r| r.parent),
+        ) else {
+            continue;
+        };
+        if let Some(p) = rows.get_mut(parent as usize) {
+            p.span = p.span.saturating_add(span);
+        }
+    }
     rows
+}
+
+/// The row showing `path`, if it is visible: found by walking down from the root, skipping
+/// each sibling's subtree by its span.
+pub fn row_of(rows: &[Row], path: &Pointer) -> Option<usize> {
+    let mut at = 0usize;
+    for token in path.tokens() {
+        let row = rows.get(at)?;
+        if !row.expanded {
+            return None;
+        }
+        let end = at + row.span as usize;
+        let mut child = at + 1;
+        loop {
+            if child >= end {
+                return None;
+            }
+            let c = rows.get(child)?;
+            if c.key == *token {
+                break;
+            }
+            child += c.span.max(1) as usize;
+        }
+        at = child;
+    }
+    rows.get(at).map(|_| at)
 }
 
 /// The JSON Pointer of row `index`, from the parent links.
@@ -211,6 +253,16 @@ mod tests {
             .collect();
         assert_eq!(paths, ["", "/a", "/a/b", "/a/c", "/a/c/0", "/a/c/1", "/d"]);
         assert_eq!(rows[4].depth, 3);
+        assert_eq!(rows[0].span, 7);
+        assert_eq!(rows[1].span, 5);
+        for (i, path) in paths.iter().enumerate() {
+            assert_eq!(
+                row_of(&rows, &Pointer::parse(path).unwrap()),
+                Some(i),
+                "{path}"
+            );
+        }
+        assert_eq!(row_of(&rows, &Pointer::parse("/zzz").unwrap()), None);
         assert!(rows[4].in_array);
         assert_eq!(node_count(&doc()), 7);
     }
