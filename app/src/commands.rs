@@ -45,6 +45,8 @@ pub enum Command {
     FindNext,
     /// Go to the previous match.
     FindPrevious,
+    /// Switch between the tree and the raw JSON text.
+    ToggleRaw,
 }
 
 impl Command {
@@ -63,6 +65,7 @@ impl Command {
         (
             "View",
             &[
+                Command::ToggleRaw,
                 Command::Find,
                 Command::FindNext,
                 Command::FindPrevious,
@@ -73,7 +76,7 @@ impl Command {
     ];
 
     /// Every command, for shortcut handling.
-    pub const ALL: [Command; 19] = [
+    pub const ALL: [Command; 20] = [
         Command::Save,
         Command::Undo,
         Command::Redo,
@@ -93,6 +96,7 @@ impl Command {
         Command::Find,
         Command::FindNext,
         Command::FindPrevious,
+        Command::ToggleRaw,
     ];
 
     /// What the menu says.
@@ -117,6 +121,7 @@ impl Command {
             Command::Find => "Find",
             Command::FindNext => "Find next",
             Command::FindPrevious => "Find previous",
+            Command::ToggleRaw => "Raw JSON",
         }
     }
 
@@ -146,6 +151,7 @@ impl Command {
             Command::Find => vec![key(Modifiers::COMMAND, Key::F)],
             Command::FindNext => vec![key(Modifiers::NONE, Key::F3)],
             Command::FindPrevious => vec![key(Modifiers::SHIFT, Key::F3)],
+            Command::ToggleRaw => vec![key(Modifiers::COMMAND, Key::R)],
         }
     }
 }

@@ -275,3 +275,46 @@ fn search_finds_keys_and_values_and_expands_to_each_match() {
     h.run();
     assert!(h.state().search.is_none());
 }
+
+#[test]
+fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
+    let mut h = harness(DOC);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run();
+    let raw = h.get_by_label("raw JSON");
+    assert!(raw.value().unwrap().contains("\"title\": \"Draft\""));
+    // Replace the text with something that is not JSON.
+    raw.focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("raw JSON").type_text("{\"title\": \"Final\",\n  \"count\": }");
+    h.run();
+    h.get_by_label("Apply").click();
+    h.run();
+    let error = h.state().raw.as_ref().unwrap().error.clone().unwrap();
+    assert!(error.starts_with("line 2, column 12"), "{error}");
+    assert!(h.query_by_label_contains("Not JSON: line 2, column 12").is_some());
+    assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json(), "the document is untouched");
+    // Leaving the view is refused while the text is invalid; discarding restores it.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run();
+    assert!(h.state().raw.is_some());
+    h.get_by_label("Discard").click();
+    h.run();
+    assert!(h.state().raw.as_ref().unwrap().error.is_none());
+    // Valid text applies as one undoable change.
+    h.get_by_label("raw JSON").focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("raw JSON").type_text(r#"{"title": "Final", "count": 4}"#);
+    h.run();
+    h.get_by_label("Apply").click();
+    h.run();
+    assert_eq!(doc(&h), r#"{"title":"Final","count":4}"#);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run();
+    assert!(h.state().raw.is_none());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
+}

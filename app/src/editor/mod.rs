@@ -249,6 +249,18 @@ impl Editor {
         self.edit(vec![Operation::replace(path.clone(), value)])
     }
 
+    /// Makes the document `doc` (edited as text, say) through the smallest change that turns
+    /// the current one into it, so that it is one undoable edit like any other. Returns how
+    /// many operations that took.
+    pub fn replace_with(&mut self, doc: &Value) -> Result<usize, EditError> {
+        let change = sync_core::diff::diff(self.doc(), doc);
+        let n = change.len();
+        if n > 0 {
+            self.edit(change.0)?;
+        }
+        Ok(n)
+    }
+
     /// Removes the value at `path` (not the root).
     pub fn delete(&mut self, path: &Pointer) -> Result<(), EditError> {
         if path.is_root() {
@@ -408,6 +420,18 @@ mod tests {
             e.doc().to_json(),
             r#"{"title":"Draft","n":"two","list":[true,null]}"#
         );
+    }
+
+    #[test]
+    fn replacing_the_document_is_one_undoable_edit() {
+        let mut e = editor();
+        let before = e.doc().clone();
+        let new = Value::parse(r#"{"title": "Final", "n": 1, "list": [1, 2, 3]}"#).unwrap();
+        assert_eq!(e.replace_with(&new).unwrap(), 2);
+        assert_eq!(e.doc(), &new);
+        e.undo().unwrap();
+        assert_eq!(e.doc(), &before);
+        assert_eq!(e.replace_with(&before).unwrap(), 0);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The window: a menu bar, the tree, a status bar. Widgets push [`Command`]s and edits; the
 //! app applies commands in one place, at the end of the frame.
 
+mod raw;
 mod tree;
 
+pub use raw::Raw;
 pub use tree::row_name;
 
 use egui::{Button, CentralPanel, MenuBar, Panel};
@@ -51,6 +53,8 @@ pub struct ConcordApp {
     pub search: Option<Search>,
     /// A node to scroll into view in the next frame.
     pub scroll_to: Option<sync_core::Pointer>,
+    /// The raw JSON view, when shown instead of the tree.
+    pub raw: Option<Raw>,
 }
 
 /// The search bar's state.
@@ -77,6 +81,7 @@ impl ConcordApp {
             copied: None,
             search: None,
             scroll_to: None,
+            raw: None,
         }
     }
 
@@ -136,6 +141,18 @@ impl ConcordApp {
                 app.editor.duplicate(&path)?;
                 Ok(())
             }),
+            Command::ToggleRaw => {
+                if self.raw.is_none() {
+                    self.editing = None;
+                    self.raw = Some(Raw::of(self));
+                    Ok(())
+                } else if raw::apply(self) {
+                    self.raw = None;
+                    Ok(())
+                } else {
+                    Err("the text is not JSON: fix it or discard it first".to_owned())
+                }
+            }
             Command::Find => {
                 let search = self.search.get_or_insert_with(Search::default);
                 search.focus = true;
@@ -387,7 +404,11 @@ impl eframe::App for ConcordApp {
         }
         Panel::bottom("status").show(ui, |ui| status_ui(ui, self));
         CentralPanel::default().show(ui, |ui| {
-            tree::tree_ui(ui, self, &mut commands);
+            if self.raw.is_some() {
+                raw::raw_ui(ui, self);
+            } else {
+                tree::tree_ui(ui, self, &mut commands);
+            }
         });
         for command in commands {
             self.run(command);
