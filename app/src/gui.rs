@@ -39,16 +39,16 @@ pub fn editor_for(file: Option<PathBuf>) -> anyhow::Result<Editor> {
     }
 }
 
-/// Opens the window and runs until it is closed.
+/// Opens the window and runs until it is closed. A file is loaded in the background, with a
+/// progress bar, so even a very large one never freezes the window.
 pub fn run(file: Option<PathBuf>) -> ExitCode {
-    let editor = match editor_for(file) {
-        Ok(editor) => editor,
-        Err(e) => {
-            eprintln!("concord: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
-    let title = editor.path().map_or_else(
+    if let Some(path) = &file
+        && let Err(e) = std::fs::metadata(path)
+    {
+        eprintln!("concord: cannot read {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let title = file.as_ref().map_or_else(
         || "Concord — sample".to_owned(),
         |p| format!("Concord — {}", p.display()),
     );
@@ -61,7 +61,13 @@ pub fn run(file: Option<PathBuf>) -> ExitCode {
     let result = eframe::run_native(
         "Concord",
         options,
-        Box::new(|_cc| Ok(Box::new(ConcordApp::new(editor)))),
+        Box::new(move |cc| {
+            let app = match &file {
+                Some(path) => ConcordApp::open(path, &cc.egui_ctx),
+                None => ConcordApp::new(editor_for(None)?),
+            };
+            Ok(Box::new(app))
+        }),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,10 +8,12 @@
 //!   selection and flattened rows, edits, undo, saving.
 //! - [`commands`]: every user intent with its label and shortcut.
 //! - [`ui`]: the eframe app: menu, tree, status bar.
+//! - [`loader`]: reading and parsing a file on a background thread, with progress.
 //! - [`gui`]: starting the window; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
 pub mod cli;
 pub mod commands;
 pub mod editor;
 pub mod gui;
+pub mod loader;
 pub mod ui;

@@ -287,14 +287,22 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     raw.focus();
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    h.get_by_label("raw JSON").type_text("{\"title\": \"Final\",\n  \"count\": }");
+    h.get_by_label("raw JSON")
+        .type_text("{\"title\": \"Final\",\n  \"count\": }");
     h.run();
     h.get_by_label("Apply").click();
     h.run();
     let error = h.state().raw.as_ref().unwrap().error.clone().unwrap();
     assert!(error.starts_with("line 2, column 12"), "{error}");
-    assert!(h.query_by_label_contains("Not JSON: line 2, column 12").is_some());
-    assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json(), "the document is untouched");
+    assert!(
+        h.query_by_label_contains("Not JSON: line 2, column 12")
+            .is_some()
+    );
+    assert_eq!(
+        doc(&h),
+        Value::parse(DOC).unwrap().to_json(),
+        "the document is untouched"
+    );
     // Leaving the view is refused while the text is invalid; discarding restores it.
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run();
@@ -306,7 +314,8 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     h.get_by_label("raw JSON").focus();
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    h.get_by_label("raw JSON").type_text(r#"{"title": "Final", "count": 4}"#);
+    h.get_by_label("raw JSON")
+        .type_text(r#"{"title": "Final", "count": 4}"#);
     h.run();
     h.get_by_label("Apply").click();
     h.run();
@@ -317,4 +326,45 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run();
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
+}
+
+fn load_in_background(path: &std::path::Path) -> Harness<'static, ConcordApp> {
+    let path = path.to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_eframe(move |cc| ConcordApp::open(&path, &cc.egui_ctx));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while h.state().loading.is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "loading took too long"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run();
+    h
+}
+
+#[test]
+fn files_load_in_the_background_and_bad_files_are_reported() {
+    let dir = std::env::temp_dir().join(format!("concord-ui-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, DOC).unwrap();
+    let h = load_in_background(&good);
+    assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
+    assert_eq!(h.state().editor.path(), Some(good.as_path()));
+    assert!(h.query_by_label("node /title").is_some());
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"a\": 1,\n \"b\": }").unwrap();
+    let h = load_in_background(&bad);
+    let message = h.state().message.clone().unwrap();
+    assert!(
+        message.contains("is not JSON") && message.contains("line 2"),
+        "{message}"
+    );
+    assert_eq!(h.state().editor.path(), None, "nothing was opened");
+    let _ = std::fs::remove_dir_all(&dir);
 }

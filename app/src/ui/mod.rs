@@ -55,6 +55,8 @@ pub struct ConcordApp {
     pub scroll_to: Option<sync_core::Pointer>,
     /// The raw JSON view, when shown instead of the tree.
     pub raw: Option<Raw>,
+    /// A file being loaded in the background; the editor is replaced when it is done.
+    pub loading: Option<crate::loader::Loader>,
 }
 
 /// The search bar's state.
@@ -82,6 +84,37 @@ impl ConcordApp {
             search: None,
             scroll_to: None,
             raw: None,
+            loading: None,
+        }
+    }
+
+    /// An app that opens `path` in the background, showing progress meanwhile.
+    pub fn open(path: &std::path::Path, ctx: &egui::Context) -> ConcordApp {
+        let empty = Editor::new(
+            sync_core::Value::Object(sync_core::Map::new()),
+            None,
+            sync_core::value::Style::default(),
+        );
+        let mut app = ConcordApp::new(empty);
+        let ctx = ctx.clone();
+        app.loading = Some(crate::loader::Loader::start(path, move || {
+            ctx.request_repaint();
+        }));
+        app
+    }
+
+    /// Takes the loaded editor when the background load is done.
+    fn poll_loading(&mut self) {
+        let Some(result) = self.loading.as_ref().and_then(crate::loader::Loader::poll) else {
+            return;
+        };
+        self.loading = None;
+        match result {
+            Ok(editor) => {
+                self.editor = editor;
+                self.message = None;
+            }
+            Err(e) => self.message = Some(format!("{e:#}")),
         }
     }
 
@@ -395,6 +428,10 @@ fn modifier_count(m: egui::Modifiers) -> u8 {
 }
 
 impl eframe::App for ConcordApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.poll_loading();
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut commands = self.shortcuts(ui.ctx());
         self.clipboard_events(ui.ctx());
@@ -404,7 +441,9 @@ impl eframe::App for ConcordApp {
         }
         Panel::bottom("status").show(ui, |ui| status_ui(ui, self));
         CentralPanel::default().show(ui, |ui| {
-            if self.raw.is_some() {
+            if let Some(loader) = &self.loading {
+                loading_ui(ui, loader);
+            } else if self.raw.is_some() {
                 raw::raw_ui(ui, self);
             } else {
                 tree::tree_ui(ui, self, &mut commands);
@@ -513,6 +552,25 @@ fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command
     } else if changed {
         app.refresh_search();
     }
+}
+
+fn loading_ui(ui: &mut egui::Ui, loader: &crate::loader::Loader) {
+    use crate::loader::Progress;
+    ui.vertical_centered(|ui| {
+        ui.add_space(ui.available_height() / 3.0);
+        let mib = loader.total as f64 / f64::from(1u32 << 20);
+        ui.label(format!("Opening {} ({mib:.1} MiB)", loader.path.display()));
+        let (fraction, text) = match loader.progress() {
+            Progress::Reading(f) => (f, format!("reading {:.0}%", f * 100.0)),
+            Progress::Parsing => (1.0, "parsing".to_owned()),
+        };
+        ui.add(
+            egui::ProgressBar::new(fraction)
+                .desired_width(360.0)
+                .text(text)
+                .animate(true),
+        );
+    });
 }
 
 fn status_ui(ui: &mut egui::Ui, app: &ConcordApp) {
