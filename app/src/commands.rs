@@ -47,6 +47,12 @@ pub enum Command {
     FindPrevious,
     /// Switch between the tree and the raw JSON text.
     ToggleRaw,
+    /// Switch between the dark and the light theme.
+    ToggleTheme,
+    /// Larger text.
+    ZoomIn,
+    /// Smaller text.
+    ZoomOut,
 }
 
 impl Command {
@@ -71,12 +77,15 @@ impl Command {
                 Command::FindPrevious,
                 Command::ExpandAll,
                 Command::CollapseAll,
+                Command::ToggleTheme,
+                Command::ZoomIn,
+                Command::ZoomOut,
             ],
         ),
     ];
 
     /// Every command, for shortcut handling.
-    pub const ALL: [Command; 20] = [
+    pub const ALL: [Command; 23] = [
         Command::Save,
         Command::Undo,
         Command::Redo,
@@ -97,6 +106,9 @@ impl Command {
         Command::FindNext,
         Command::FindPrevious,
         Command::ToggleRaw,
+        Command::ToggleTheme,
+        Command::ZoomIn,
+        Command::ZoomOut,
     ];
 
     /// What the menu says.
@@ -122,6 +134,9 @@ impl Command {
             Command::FindNext => "Find next",
             Command::FindPrevious => "Find previous",
             Command::ToggleRaw => "Raw JSON",
+            Command::ToggleTheme => "Dark or light theme",
+            Command::ZoomIn => "Larger text",
+            Command::ZoomOut => "Smaller text",
         }
     }
 
@@ -152,6 +167,12 @@ impl Command {
             Command::FindNext => vec![key(Modifiers::NONE, Key::F3)],
             Command::FindPrevious => vec![key(Modifiers::SHIFT, Key::F3)],
             Command::ToggleRaw => vec![key(Modifiers::COMMAND, Key::R)],
+            Command::ToggleTheme => vec![key(CMD_SHIFT, Key::T)],
+            Command::ZoomIn => vec![
+                key(Modifiers::COMMAND, Key::Plus),
+                key(Modifiers::COMMAND, Key::Equals),
+            ],
+            Command::ZoomOut => vec![key(Modifiers::COMMAND, Key::Minus)],
         }
     }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use sync_core::Value;
 
 use crate::editor::Editor;
+use crate::settings::Settings;
 use crate::ui::ConcordApp;
 
 /// The document shown when no file is given.
@@ -66,7 +67,12 @@ pub fn run(file: Option<PathBuf>) -> ExitCode {
                 Some(path) => ConcordApp::open(path, &cc.egui_ctx),
                 None => ConcordApp::new(editor_for(None)?),
             };
-            Ok(Box::new(app))
+            let settings_path = Settings::default_path();
+            let settings = settings_path
+                .as_deref()
+                .map(Settings::load)
+                .unwrap_or_default();
+            Ok(Box::new(app.with_settings(settings, settings_path)))
         }),
     );
     match result {

@@ -8,6 +8,7 @@
 //!   selection and flattened rows, edits, undo, saving.
 //! - [`commands`]: every user intent with its label and shortcut.
 //! - [`ui`]: the eframe app: menu, tree, status bar.
+//! - [`settings`]: theme, font size, recent files, display name, in the config directory.
 //! - [`loader`]: reading and parsing a file on a background thread, with progress.
 //! - [`gui`]: starting the window; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
@@ -16,4 +17,5 @@ pub mod commands;
 pub mod editor;
 pub mod gui;
 pub mod loader;
+pub mod settings;
 pub mod ui;

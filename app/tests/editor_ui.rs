@@ -368,3 +368,93 @@ fn files_load_in_the_background_and_bad_files_are_reported() {
     assert_eq!(h.state().editor.path(), None, "nothing was opened");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn closing_with_unsaved_changes_asks_first() {
+    let dir = std::env::temp_dir().join(format!("concord-ui-close-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("doc.json");
+    std::fs::write(&file, DOC).unwrap();
+    let mut h = load_in_background(&file);
+    let close = |h: &mut Harness<'_, ConcordApp>| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        h.run();
+    };
+    // Nothing to save: no question.
+    close(&mut h);
+    assert!(!h.state().closing);
+    // An edit, then close: the prompt; Cancel keeps everything.
+    select(&mut h, "/meta");
+    h.key_press(Key::Delete);
+    h.run();
+    close(&mut h);
+    assert!(h.state().closing);
+    assert!(h.query_by_label_contains("Save the changes to").is_some());
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(!h.state().closing);
+    assert!(h.state().editor.is_dirty());
+    // Save and close writes the file.
+    close(&mut h);
+    h.get_by_label("Save and close").click();
+    h.run();
+    assert!(!h.state().editor.is_dirty());
+    let saved = Value::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        saved.to_json(),
+        r#"{"title":"Draft","count":3,"tags":["a","b"]}"#
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file dropped on the window, as the windowing integration reports it.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn theme_and_text_size_are_settings_and_dropped_files_open() {
+    let mut h = harness(DOC);
+    assert_eq!(h.state().settings.theme, app::settings::Theme::Dark);
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::T);
+    h.run();
+    assert_eq!(h.state().settings.theme, app::settings::Theme::Light);
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
+    h.run();
+    assert_eq!(h.state().settings.font_size, 15.0);
+    // A file dropped on the window is opened and remembered.
+    let dir = std::env::temp_dir().join(format!("concord-ui-drop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dropped.json");
+    std::fs::write(&file, r#"{"dropped": true}"#).unwrap();
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(file.clone())));
+    h.step();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.state().loading.is_some() && std::time::Instant::now() < deadline {
+        h.step();
+    }
+    h.run();
+    assert_eq!(doc(&h), r#"{"dropped":true}"#);
+    assert_eq!(
+        h.state().settings.recent.first(),
+        Some(&std::fs::canonicalize(&file).unwrap())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

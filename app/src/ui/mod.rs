@@ -57,6 +57,16 @@ pub struct ConcordApp {
     pub raw: Option<Raw>,
     /// A file being loaded in the background; the editor is replaced when it is done.
     pub loading: Option<crate::loader::Loader>,
+    /// Theme, font size, recent files, display name.
+    pub settings: crate::settings::Settings,
+    /// Where the settings are saved (`None`: not saved, as in tests).
+    settings_path: Option<std::path::PathBuf>,
+    /// The settings last applied to egui (applied again when they change).
+    applied: Option<(crate::settings::Theme, f32)>,
+    /// The unsaved-changes prompt is showing, after a close was asked for.
+    pub closing: bool,
+    /// The user chose to close even with unsaved changes (or saved them).
+    close_confirmed: bool,
 }
 
 /// The search bar's state.
@@ -85,7 +95,47 @@ impl ConcordApp {
             scroll_to: None,
             raw: None,
             loading: None,
+            settings: crate::settings::Settings::default(),
+            settings_path: None,
+            applied: None,
+            closing: false,
+            close_confirmed: false,
         }
+    }
+
+    /// Uses `settings`, saving changes to `path`.
+    pub fn with_settings(
+        mut self,
+        settings: crate::settings::Settings,
+        path: Option<std::path::PathBuf>,
+    ) -> ConcordApp {
+        self.settings = settings;
+        self.settings_path = path;
+        self
+    }
+
+    fn save_settings(&mut self) {
+        if let Some(path) = &self.settings_path
+            && let Err(e) = self.settings.save(path)
+        {
+            self.message = Some(format!("cannot save settings to {}: {e}", path.display()));
+        }
+    }
+
+    /// Opens `path` in the background, unless the document has unsaved changes.
+    pub fn open_file(&mut self, path: &std::path::Path, ctx: &egui::Context) {
+        if self.editor.is_dirty() {
+            self.message =
+                Some("the document has unsaved changes: save them first (Ctrl+S)".to_owned());
+            return;
+        }
+        let ctx = ctx.clone();
+        self.editing = None;
+        self.raw = None;
+        self.search = None;
+        self.loading = Some(crate::loader::Loader::start(path, move || {
+            ctx.request_repaint();
+        }));
     }
 
     /// An app that opens `path` in the background, showing progress meanwhile.
@@ -111,8 +161,12 @@ impl ConcordApp {
         self.loading = None;
         match result {
             Ok(editor) => {
+                if let Some(path) = editor.path() {
+                    self.settings.remember(path);
+                }
                 self.editor = editor;
                 self.message = None;
+                self.save_settings();
             }
             Err(e) => self.message = Some(format!("{e:#}")),
         }
@@ -185,6 +239,25 @@ impl ConcordApp {
                 } else {
                     Err("the text is not JSON: fix it or discard it first".to_owned())
                 }
+            }
+            Command::ToggleTheme => {
+                self.settings.theme = match self.settings.theme {
+                    crate::settings::Theme::Dark => crate::settings::Theme::Light,
+                    crate::settings::Theme::Light => crate::settings::Theme::Dark,
+                };
+                self.save_settings();
+                Ok(())
+            }
+            Command::ZoomIn | Command::ZoomOut => {
+                let step = if command == Command::ZoomIn {
+                    1.0
+                } else {
+                    -1.0
+                };
+                self.settings.font_size =
+                    (self.settings.clamped_font_size() + step).clamp(8.0, 32.0);
+                self.save_settings();
+                Ok(())
             }
             Command::Find => {
                 let search = self.search.get_or_insert_with(Search::default);
@@ -428,14 +501,54 @@ fn modifier_count(m: egui::Modifiers) -> u8 {
 }
 
 impl eframe::App for ConcordApp {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll_loading();
+        // Settings take effect when they change.
+        let wanted = (self.settings.theme, self.settings.clamped_font_size());
+        if self.applied != Some(wanted) {
+            ctx.set_theme(match wanted.0 {
+                crate::settings::Theme::Dark => egui::Theme::Dark,
+                crate::settings::Theme::Light => egui::Theme::Light,
+            });
+            ctx.set_zoom_factor(wanted.1 / 14.0);
+            self.applied = Some(wanted);
+        }
+        // A file dropped on the window is opened.
+        let dropped = ctx.input(|i| {
+            i.raw.dropped_files.iter().find_map(|f| {
+                let path = f.path();
+                (!path.as_os_str().is_empty()).then(|| path.to_path_buf())
+            })
+        });
+        if let Some(path) = dropped {
+            self.open_file(&path, ctx);
+        }
+        // Closing with unsaved changes asks first.
+        if ctx.input(|i| i.viewport().close_requested())
+            && self.editor.is_dirty()
+            && !self.close_confirmed
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.closing = true;
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut commands = self.shortcuts(ui.ctx());
         self.clipboard_events(ui.ctx());
-        Panel::top("menu").show(ui, |ui| menu_bar_ui(ui, &self.editor, &mut commands));
+        let mut open = None;
+        Panel::top("menu").show(ui, |ui| {
+            menu_bar_ui(
+                ui,
+                &self.editor,
+                &self.settings.recent,
+                &mut commands,
+                &mut open,
+            );
+        });
+        if let Some(path) = open {
+            self.open_file(&path, ui.ctx());
+        }
         if self.search.is_some() {
             Panel::top("search").show(ui, |ui| search_ui(ui, self, &mut commands));
         }
@@ -449,6 +562,9 @@ impl eframe::App for ConcordApp {
                 tree::tree_ui(ui, self, &mut commands);
             }
         });
+        if self.closing {
+            close_prompt_ui(ui, self);
+        }
         for command in commands {
             self.run(command);
         }
@@ -459,10 +575,29 @@ impl eframe::App for ConcordApp {
     }
 }
 
-fn menu_bar_ui(ui: &mut egui::Ui, editor: &Editor, commands: &mut Vec<Command>) {
+fn menu_bar_ui(
+    ui: &mut egui::Ui,
+    editor: &Editor,
+    recent: &[std::path::PathBuf],
+    commands: &mut Vec<Command>,
+    open: &mut Option<std::path::PathBuf>,
+) {
     MenuBar::new().ui(ui, |ui| {
         for (menu, items) in Command::MENUS {
             ui.menu_button(menu, |ui| {
+                if menu == "File" {
+                    ui.menu_button("Open recent", |ui| {
+                        if recent.is_empty() {
+                            ui.label("(none yet)");
+                        }
+                        for path in recent {
+                            if ui.button(path.display().to_string()).clicked() {
+                                *open = Some(path.clone());
+                                ui.close();
+                            }
+                        }
+                    });
+                }
                 for &command in items {
                     let enabled = match command {
                         Command::Undo => editor.can_undo(),
@@ -552,6 +687,45 @@ fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command
     } else if changed {
         app.refresh_search();
     }
+}
+
+/// Asks what to do with unsaved changes before the window closes.
+fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let name = app
+        .editor
+        .path()
+        .map_or_else(|| "the document".to_owned(), |p| p.display().to_string());
+    let mut choice = None;
+    egui::Modal::new(egui::Id::unique("close prompt")).show(ui.ctx(), |ui| {
+        ui.heading("Unsaved changes");
+        ui.label(format!("Save the changes to {name} before closing?"));
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(
+                    app.editor.path().is_some(),
+                    egui::Button::new("Save and close"),
+                )
+                .clicked()
+            {
+                choice = Some(true);
+            }
+            if ui.button("Close without saving").clicked() {
+                choice = Some(false);
+            }
+            if ui.button("Cancel").clicked() {
+                app.closing = false;
+            }
+        });
+    });
+    let Some(save) = choice else { return };
+    if save && let Err(e) = app.editor.save() {
+        app.message = Some(format!("{e:#}"));
+        app.closing = false;
+        return;
+    }
+    app.closing = false;
+    app.close_confirmed = true;
+    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
 }
 
 fn loading_ui(ui: &mut egui::Ui, loader: &crate::loader::Loader) {

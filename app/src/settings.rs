@@ -1,0 +1,127 @@
+//! What the editor remembers between runs: theme, font size, recent files, display name. Kept
+//! small and separate from the document state, in the platform's config directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Light or dark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Light text on dark.
+    #[default]
+    Dark,
+    /// Dark text on light.
+    Light,
+}
+
+/// The settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The colour theme.
+    pub theme: Theme,
+    /// The body text size in points.
+    pub font_size: f32,
+    /// Files opened recently, most recent first.
+    pub recent: Vec<PathBuf>,
+    /// The name others see when collaborating.
+    pub display_name: String,
+}
+
+/// How many recent files are remembered.
+pub const RECENT: usize = 10;
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            theme: Theme::Dark,
+            font_size: 14.0,
+            recent: Vec::new(),
+            display_name: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Where they are kept: `settings.json` in the platform's config directory for Concord.
+    pub fn default_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "concord")
+            .map(|dirs| dirs.config_dir().join("settings.json"))
+    }
+
+    /// Reads the settings at `path`; defaults if there are none or they cannot be read (a
+    /// damaged settings file must not keep the editor from starting).
+    pub fn load(path: &Path) -> Settings {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the settings to `path` (a temporary file renamed over it).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let temp = path.with_extension("json.tmp");
+        std::fs::write(&temp, text)?;
+        std::fs::rename(&temp, path)
+    }
+
+    /// Puts `path` first in the recent files.
+    pub fn remember(&mut self, path: &Path) {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|p| *p != path);
+        self.recent.insert(0, path);
+        self.recent.truncate(RECENT);
+    }
+
+    /// The font size, kept within what stays readable and fits.
+    pub fn clamped_font_size(&self) -> f32 {
+        self.font_size.clamp(8.0, 32.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_damage_falls_back_to_defaults() {
+        let dir = std::env::temp_dir().join(format!("concord-settings-{}", std::process::id()));
+        let path = dir.join("nested").join("settings.json");
+        assert_eq!(Settings::load(&path), Settings::default());
+        let mut settings = Settings {
+            theme: Theme::Light,
+            font_size: 18.0,
+            display_name: "Ann".to_owned(),
+            ..Settings::default()
+        };
+        settings.remember(Path::new("/tmp/a.json"));
+        settings.save(&path).unwrap();
+        assert_eq!(Settings::load(&path), settings);
+        std::fs::write(&path, "{ not json").unwrap();
+        assert_eq!(Settings::load(&path), Settings::default());
+        // Unknown or missing members are fine.
+        std::fs::write(&path, r#"{"theme": "light", "future": 1}"#).unwrap();
+        assert_eq!(Settings::load(&path).theme, Theme::Light);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn recent_files_are_unique_most_recent_first_and_bounded() {
+        let mut settings = Settings::default();
+        for i in 0..15 {
+            settings.remember(Path::new(&format!("/nonexistent/{i}.json")));
+        }
+        settings.remember(Path::new("/nonexistent/12.json"));
+        assert_eq!(settings.recent.len(), RECENT);
+        assert_eq!(settings.recent[0], PathBuf::from("/nonexistent/12.json"));
+        assert_eq!(settings.recent[1], PathBuf::from("/nonexistent/14.json"));
+    }
+}
