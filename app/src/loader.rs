@@ -107,8 +107,10 @@ fn load(path: &Path, read: &AtomicU64, wake: &dyn Fn()) -> anyhow::Result<Editor
     }
     let (doc, style) = sync_core::Value::parse_slice_styled(&bytes)
         .with_context(|| format!("{} is not JSON", path.display()))?;
+    let size = bytes.len() as u64;
     drop(bytes);
     let mut editor = Editor::new(doc, Some(path.to_path_buf()), style);
+    editor.set_saved_size(size);
     // Build the rows here, not in the first frame.
     editor.rows();
     Ok(editor)

@@ -36,6 +36,21 @@ fn at(path: &str) -> Pointer {
 }
 
 #[test]
+fn the_status_bar_shows_selection_node_count_and_size() {
+    let mut h = harness(DOC);
+    select(&mut h, "/tags");
+    let size = format!("{} bytes", doc(&h).len());
+    for text in ["/tags", "8 nodes", size.as_str()] {
+        assert!(h.query_by_label(text).is_some(), "{text}");
+    }
+    h.key_press(Key::Delete);
+    h.run();
+    let size = format!("{} bytes", doc(&h).len());
+    assert!(h.query_by_label("5 nodes").is_some());
+    assert!(h.query_by_label(&size).is_some(), "{size}");
+}
+
+#[test]
 fn containers_expand_and_collapse_by_click() {
     let mut h = harness(DOC);
     assert!(h.query_by_label("node /tags/0").is_none());

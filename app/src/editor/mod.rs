@@ -53,8 +53,18 @@ pub struct Editor {
     selected: Option<Pointer>,
     rows: Vec<Row>,
     rows_stale: bool,
+    /// The document changed since `nodes` and `size` were counted.
+    counts_stale: bool,
     nodes: usize,
+    /// The document's size as compact JSON, counted for documents small enough to count on
+    /// every change.
+    size: Option<usize>,
+    /// The file's size when it was last read or written.
+    saved_size: Option<u64>,
 }
+
+/// Documents up to this many nodes have their JSON size counted after every change.
+const COUNT_SIZE_UP_TO: usize = 200_000;
 
 impl Editor {
     /// An editor on `doc`, read from `path` if given.
@@ -69,7 +79,10 @@ impl Editor {
             selected: None,
             rows: Vec::new(),
             rows_stale: true,
+            counts_stale: true,
             nodes: 0,
+            size: None,
+            saved_size: None,
         };
         editor.refresh();
         editor
@@ -82,7 +95,24 @@ impl Editor {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let (doc, style) = Value::parse_styled(&text)
             .with_context(|| format!("{} is not JSON", path.display()))?;
-        Ok(Editor::new(doc, Some(path.to_path_buf()), style))
+        let mut editor = Editor::new(doc, Some(path.to_path_buf()), style);
+        editor.saved_size = Some(text.len() as u64);
+        Ok(editor)
+    }
+
+    /// Records the size of the file the document was read from.
+    pub fn set_saved_size(&mut self, bytes: u64) {
+        self.saved_size = Some(bytes);
+    }
+
+    /// The document's size as compact JSON, when it is small enough to count after every
+    /// change; otherwise the file's size when last read or written.
+    pub fn size(&self) -> DocumentSize {
+        match (self.size, self.saved_size) {
+            (Some(bytes), _) => DocumentSize::Exact(bytes),
+            (None, Some(bytes)) => DocumentSize::Saved(bytes),
+            (None, None) => DocumentSize::Unknown,
+        }
     }
 
     /// The document as it is now.
@@ -100,7 +130,7 @@ impl Editor {
         self.dirty
     }
 
-    /// How many values the document holds.
+    /// How many values the document holds (as of the last frame's rows).
     pub fn node_count(&self) -> usize {
         self.nodes
     }
@@ -114,8 +144,13 @@ impl Editor {
     fn refresh(&mut self) {
         if self.rows_stale {
             self.rows = rows::flatten(self.replica.view(), &self.expansion);
-            self.nodes = rows::node_count(self.replica.view());
             self.rows_stale = false;
+        }
+        if self.counts_stale {
+            self.nodes = rows::node_count(self.replica.view());
+            self.size =
+                (self.nodes <= COUNT_SIZE_UP_TO).then(|| self.replica.view().to_json().len());
+            self.counts_stale = false;
         }
     }
 
@@ -183,6 +218,7 @@ impl Editor {
     fn changed(&mut self) {
         self.dirty = true;
         self.rows_stale = true;
+        self.counts_stale = true;
         // A selection that no longer exists is dropped.
         if let Some(selected) = &self.selected
             && selected.resolve(self.replica.view()).is_none()
@@ -330,7 +366,37 @@ impl Editor {
             return Err(e).with_context(|| format!("cannot replace {}", path.display()));
         }
         self.dirty = false;
+        self.saved_size = Some(text.len() as u64);
         Ok(())
+    }
+}
+
+/// How large a document is, as far as the editor knows cheaply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSize {
+    /// Its compact JSON, counted.
+    Exact(usize),
+    /// The file's size when last read or written (large documents are not counted on every
+    /// change).
+    Saved(u64),
+    /// Neither.
+    Unknown,
+}
+
+impl std::fmt::Display for DocumentSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn human(bytes: f64) -> String {
+            match bytes {
+                b if b >= 1024.0 * 1024.0 => format!("{:.1} MiB", b / 1024.0 / 1024.0),
+                b if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
+                b => format!("{b:.0} bytes"),
+            }
+        }
+        match self {
+            DocumentSize::Exact(bytes) => write!(f, "{}", human(*bytes as f64)),
+            DocumentSize::Saved(bytes) => write!(f, "{} on disk", human(*bytes as f64)),
+            DocumentSize::Unknown => write!(f, "size unknown"),
+        }
     }
 }
 
@@ -474,5 +540,7 @@ mod tests {
         assert_eq!(e.rows().len(), 5);
         assert_eq!(e.row_of(&at("/list/0")), Some(4));
         assert_eq!(e.node_count(), 5);
+        assert_eq!(e.size(), DocumentSize::Exact(e.doc().to_json().len()));
+        assert_eq!(e.size().to_string(), "34 bytes"); // {"title":"Draft","n":1,"list":[1]}
     }
 }

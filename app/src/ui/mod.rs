@@ -757,6 +757,8 @@ fn status_ui(ui: &mut egui::Ui, app: &ConcordApp) {
         ui.label(selected);
         ui.separator();
         ui.label(format!("{} nodes", editor.node_count()));
+        ui.separator();
+        ui.label(editor.size().to_string());
         if let Some(path) = editor.path() {
             ui.separator();
             let dirty = if editor.is_dirty() { " (modified)" } else { "" };
