@@ -7,8 +7,12 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub enum Command {
+    /// Choose a file and open it.
+    Open,
     /// Write the document to its file.
     Save,
+    /// Choose a file and save the document there.
+    SaveAs,
     /// Undo the last edit.
     Undo,
     /// Redo the last undone edit.
@@ -58,7 +62,7 @@ pub enum Command {
 impl Command {
     /// The commands shown in the menus, in order, by menu.
     pub const MENUS: [(&'static str, &'static [Command]); 3] = [
-        ("File", &[Command::Save]),
+        ("File", &[Command::Open, Command::Save, Command::SaveAs]),
         (
             "Edit",
             &[
@@ -85,8 +89,10 @@ impl Command {
     ];
 
     /// Every command, for shortcut handling.
-    pub const ALL: [Command; 23] = [
+    pub const ALL: [Command; 25] = [
+        Command::Open,
         Command::Save,
+        Command::SaveAs,
         Command::Undo,
         Command::Redo,
         Command::Delete,
@@ -114,7 +120,9 @@ impl Command {
     /// What the menu says.
     pub fn label(self) -> &'static str {
         match self {
+            Command::Open => "Open…",
             Command::Save => "Save",
+            Command::SaveAs => "Save as…",
             Command::Undo => "Undo",
             Command::Redo => "Redo",
             Command::Delete => "Delete",
@@ -147,7 +155,9 @@ impl Command {
         }
         const CMD_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
         match self {
+            Command::Open => vec![key(Modifiers::COMMAND, Key::O)],
             Command::Save => vec![key(Modifiers::COMMAND, Key::S)],
+            Command::SaveAs => vec![key(CMD_SHIFT, Key::S)],
             Command::Undo => vec![key(Modifiers::COMMAND, Key::Z)],
             Command::Redo => vec![key(CMD_SHIFT, Key::Z), key(Modifiers::COMMAND, Key::Y)],
             Command::Delete => vec![key(Modifiers::NONE, Key::Delete)],

@@ -9,11 +9,13 @@
 //! - [`commands`]: every user intent with its label and shortcut.
 //! - [`ui`]: the eframe app: menu, tree, status bar.
 //! - [`settings`]: theme, font size, recent files, display name, in the config directory.
+//! - [`dialogs`]: native open and save-as dialogs, off the UI thread.
 //! - [`loader`]: reading and parsing a file on a background thread, with progress.
 //! - [`gui`]: starting the window; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
 pub mod cli;
 pub mod commands;
+pub mod dialogs;
 pub mod editor;
 pub mod gui;
 pub mod loader;

@@ -341,6 +341,16 @@ impl Editor {
         self.replica.can_redo()
     }
 
+    /// Saves the document to `path`, which becomes its file.
+    pub fn save_as(&mut self, path: &Path) -> anyhow::Result<()> {
+        let previous = self.path.replace(path.to_path_buf());
+        let result = self.save();
+        if result.is_err() {
+            self.path = previous;
+        }
+        result
+    }
+
     /// Writes the document to its file: to a temporary file beside it, then renamed over it,
     /// so a crash never leaves half a file. Key order, numbers and string escaping are kept.
     pub fn save(&mut self) -> anyhow::Result<()> {
@@ -527,6 +537,24 @@ mod tests {
         assert!(!e.is_dirty());
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn save_as_gives_the_document_a_file() {
+        let dir =
+            std::env::temp_dir().join(format!("concord-editor-saveas-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut e = editor();
+        assert!(e.save().is_err(), "no file yet");
+        let file = dir.join("new.json");
+        e.save_as(&file).unwrap();
+        assert_eq!(e.path(), Some(file.as_path()));
+        let back = Value::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(&back, e.doc());
+        // A place that cannot be written keeps the old file.
+        assert!(e.save_as(&dir.join("missing-dir").join("x.json")).is_err());
+        assert_eq!(e.path(), Some(file.as_path()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -67,6 +67,10 @@ pub struct ConcordApp {
     pub closing: bool,
     /// The user chose to close even with unsaved changes (or saved them).
     close_confirmed: bool,
+    /// A native open or save dialog that is showing.
+    pub dialog: Option<crate::dialogs::Pending>,
+    /// The egui context, for waking the window from background work started by commands.
+    egui_ctx: Option<egui::Context>,
 }
 
 /// The search bar's state.
@@ -100,6 +104,55 @@ impl ConcordApp {
             applied: None,
             closing: false,
             close_confirmed: false,
+            dialog: None,
+            egui_ctx: None,
+        }
+    }
+
+    /// Shows a native dialog (unless one is showing).
+    fn start_dialog(&mut self, purpose: crate::dialogs::Purpose) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let directory = self
+            .editor
+            .path()
+            .and_then(std::path::Path::parent)
+            .map(std::path::Path::to_path_buf);
+        let ctx = self.egui_ctx.clone();
+        self.dialog = Some(crate::dialogs::Pending::start(
+            purpose,
+            directory,
+            move || {
+                if let Some(ctx) = &ctx {
+                    ctx.request_repaint();
+                }
+            },
+        ));
+    }
+
+    /// Acts on a dialog that has closed.
+    fn poll_dialog(&mut self, ctx: &egui::Context) {
+        use crate::dialogs::{Outcome, Purpose};
+        let Some(dialog) = &self.dialog else { return };
+        let purpose = dialog.purpose;
+        match dialog.poll() {
+            Outcome::Open => {}
+            Outcome::Nothing => self.dialog = None,
+            Outcome::Chosen(path) => {
+                self.dialog = None;
+                match purpose {
+                    Purpose::Open => self.open_file(&path, ctx),
+                    Purpose::SaveAs => match self.editor.save_as(&path) {
+                        Ok(()) => {
+                            self.settings.remember(&path);
+                            self.save_settings();
+                            self.message = Some(format!("Saved to {}", path.display()));
+                        }
+                        Err(e) => self.message = Some(format!("{e:#}")),
+                    },
+                }
+            }
         }
     }
 
@@ -175,6 +228,22 @@ impl ConcordApp {
     /// Runs a command.
     pub fn run(&mut self, command: Command) {
         let result = match command {
+            Command::Open => {
+                if self.editor.is_dirty() {
+                    Err("the document has unsaved changes: save them first (Ctrl+S)".to_owned())
+                } else {
+                    self.start_dialog(crate::dialogs::Purpose::Open);
+                    Ok(())
+                }
+            }
+            Command::SaveAs => {
+                self.start_dialog(crate::dialogs::Purpose::SaveAs);
+                Ok(())
+            }
+            Command::Save if self.editor.path().is_none() => {
+                self.start_dialog(crate::dialogs::Purpose::SaveAs);
+                Ok(())
+            }
             Command::Save => self.editor.save().map_err(|e| format!("{e:#}")),
             Command::Undo => self.editor.undo().map_err(|e| e.to_string()),
             Command::Redo => self.editor.redo().map_err(|e| e.to_string()),
@@ -280,7 +349,7 @@ impl ConcordApp {
             }
         };
         match result {
-            Ok(()) if command == Command::Save => {
+            Ok(()) if command == Command::Save && self.dialog.is_none() => {
                 self.message = Some("Saved".to_owned());
             }
             Ok(()) => {}
@@ -502,7 +571,11 @@ fn modifier_count(m: egui::Modifiers) -> u8 {
 
 impl eframe::App for ConcordApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.egui_ctx.is_none() {
+            self.egui_ctx = Some(ctx.clone());
+        }
         self.poll_loading();
+        self.poll_dialog(ctx);
         // Settings take effect when they change.
         let wanted = (self.settings.theme, self.settings.clamped_font_size());
         if self.applied != Some(wanted) {
@@ -602,7 +675,7 @@ fn menu_bar_ui(
                     let enabled = match command {
                         Command::Undo => editor.can_undo(),
                         Command::Redo => editor.can_redo(),
-                        Command::Save => editor.path().is_some(),
+                        Command::Save => editor.path().is_some() || editor.is_dirty(),
                         Command::Delete
                         | Command::EditSelected
                         | Command::Rename
