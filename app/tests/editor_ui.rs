@@ -473,3 +473,44 @@ fn theme_and_text_size_are_settings_and_dropped_files_open() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Drags the key of `from` onto the point a fraction `at` down the row of `onto`.
+fn drag(h: &mut Harness<'_, ConcordApp>, from: &str, onto: &str, at: f32) {
+    let start = h.get_by_label(&format!("node {from}")).rect().center();
+    let row = h.get_by_label(&format!("node {onto}")).rect();
+    // The row is as tall as its key's label; aim within it.
+    let end = egui::pos2(row.center().x, row.top() + row.height() * at);
+    h.drag_at(start);
+    h.run();
+    for step in 1..=5 {
+        h.hover_at(start + (end - start) * (step as f32 / 5.0));
+        h.run();
+    }
+    h.drop_at(end);
+    h.run();
+}
+
+#[test]
+fn dragging_reorders_an_array_and_moves_between_containers() {
+    let mut h = harness(DOC);
+    h.get_by_label("Expand /tags").click();
+    h.run();
+    // "a" after "b".
+    drag(&mut h, "/tags/0", "/tags/1", 0.95);
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","count":3,"tags":["b","a"],"meta":{"ok":true}}"#
+    );
+    // "count" into the "meta" object (the middle of a container's row).
+    drag(&mut h, "/count", "/meta", 0.5);
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","tags":["b","a"],"meta":{"ok":true,"count":3}}"#
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","count":3,"tags":["b","a"],"meta":{"ok":true}}"#
+    );
+}

@@ -6,6 +6,8 @@ pub mod rows;
 pub mod search;
 mod structure;
 
+pub use structure::Place;
+
 use std::path::{Path, PathBuf};
 
 use sync_core::pointer::Token;

@@ -4,6 +4,17 @@ use sync_core::{Operation, Pointer, Value};
 
 use super::{EditError, Editor};
 
+/// Where a dragged node goes, relative to the node it is dropped on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Just before it, among its siblings.
+    Before,
+    /// Just after it, among its siblings.
+    After,
+    /// Inside it (an object or array), last.
+    Into,
+}
+
 impl Editor {
     /// Renames the member at `path` to `key`, keeping its place among its siblings.
     pub fn rename(&mut self, path: &Pointer, key: &str) -> Result<Pointer, EditError> {
@@ -73,6 +84,123 @@ impl Editor {
             return Err(EditError::Invalid(format!("{path} does not exist")));
         };
         self.insert_after(&parent, path, value)
+    }
+
+    /// Moves the node at `from` next to or into the node at `target` (dragging it there) as one
+    /// `move`, so that edits others make to it follow it. Returns its new path.
+    pub fn move_node(
+        &mut self,
+        from: &Pointer,
+        target: &Pointer,
+        place: Place,
+    ) -> Result<Pointer, EditError> {
+        if from.is_root() {
+            return Err(EditError::Invalid(
+                "the document itself cannot be moved".to_owned(),
+            ));
+        }
+        if target.tokens().starts_with(from.tokens()) {
+            return Err(EditError::Invalid(
+                "a node cannot go inside itself".to_owned(),
+            ));
+        }
+        let key = from.last().unwrap_or_default().to_owned();
+        let from_parent = from.parent().unwrap_or_default();
+        let (parent, sibling) = match place {
+            Place::Into => (target.clone(), None),
+            Place::Before | Place::After => match target.parent() {
+                Some(parent) => (parent, target.last().map(str::to_owned)),
+                None => {
+                    return Err(EditError::Invalid(
+                        "nothing goes beside the document itself".to_owned(),
+                    ));
+                }
+            },
+        };
+        let same_parent = parent == from_parent;
+        let (to, index) = match parent.resolve(self.doc()) {
+            Some(Value::Array(items)) => {
+                let len = items.len();
+                let from_index = if same_parent {
+                    key.parse::<usize>().ok()
+                } else {
+                    None
+                };
+                let mut at = match (&sibling, place) {
+                    (Some(s), Place::After) => s.parse::<usize>().map_or(len, |i| i + 1),
+                    (Some(s), _) => s.parse::<usize>().unwrap_or(len),
+                    (None, _) => len,
+                };
+                // The move takes the item out first: later places shift down by one.
+                if let Some(f) = from_index
+                    && f < at
+                {
+                    at -= 1;
+                }
+                (parent.child(at.to_string()), None)
+            }
+            Some(Value::Object(map)) => {
+                let name = if same_parent {
+                    key.clone()
+                } else {
+                    free_key(map, &key)
+                };
+                let from_index = if same_parent {
+                    map.index_of(&key)
+                } else {
+                    None
+                };
+                let mut at = match (&sibling, place) {
+                    (Some(s), Place::After) => map.index_of(s).map_or(map.len(), |i| i + 1),
+                    (Some(s), _) => map.index_of(s).unwrap_or(map.len()),
+                    (None, _) => map.len(),
+                };
+                if let Some(f) = from_index
+                    && f < at
+                {
+                    at -= 1;
+                }
+                (parent.child(name), Some(at))
+            }
+            _ => {
+                return Err(EditError::Invalid(format!(
+                    "{parent} is not an object or array"
+                )));
+            }
+        };
+        if &to == from && index.is_none() {
+            return Ok(to);
+        }
+        let ops = if &to == from {
+            // A member moving among its own siblings: a move onto itself does nothing, so it
+            // goes by a temporary name to its new place and takes its name back there (both
+            // moves in one change, so it is one step to undo and others' edits follow it).
+            let Some(Value::Object(map)) = parent.resolve(self.doc()) else {
+                return Ok(to);
+            };
+            let temporary = parent.child(free_key(map, "\u{1}moving"));
+            vec![
+                Operation::Move {
+                    from: from.clone(),
+                    path: temporary.clone(),
+                    index,
+                },
+                Operation::Move {
+                    from: temporary,
+                    path: to.clone(),
+                    index,
+                },
+            ]
+        } else {
+            vec![Operation::Move {
+                from: from.clone(),
+                path: to.clone(),
+                index,
+            }]
+        };
+        self.edit(ops)?;
+        self.select(Some(to.clone()));
+        Ok(to)
     }
 
     /// Inserts `value` (pasted, say) right after the node at `path`; into the document itself
@@ -188,6 +316,70 @@ mod tests {
         );
         assert!(e.add_child(&at("/a")).is_err());
         assert!(e.add_sibling(&Pointer::root()).is_err());
+    }
+
+    #[test]
+    fn dragging_reorders_and_moves_between_containers() {
+        let mut e = Editor::new(
+            Value::parse(r#"{"list": [0, 1, 2, 3], "obj": {"a": 1, "b": 2, "c": 3}, "box": []}"#)
+                .unwrap(),
+            None,
+            Style::default(),
+        );
+        // Within an array, both ways.
+        assert_eq!(
+            e.move_node(&at("/list/0"), &at("/list/2"), Place::After)
+                .unwrap(),
+            at("/list/2")
+        );
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"list":[1,2,0,3],"obj":{"a":1,"b":2,"c":3},"box":[]}"#
+        );
+        assert_eq!(
+            e.move_node(&at("/list/3"), &at("/list/0"), Place::Before)
+                .unwrap(),
+            at("/list/0")
+        );
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"list":[3,1,2,0],"obj":{"a":1,"b":2,"c":3},"box":[]}"#
+        );
+        // Within an object: member order.
+        e.move_node(&at("/obj/a"), &at("/obj/c"), Place::After)
+            .unwrap();
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"list":[3,1,2,0],"obj":{"b":2,"c":3,"a":1},"box":[]}"#
+        );
+        // Between containers.
+        assert_eq!(
+            e.move_node(&at("/obj/b"), &at("/box"), Place::Into)
+                .unwrap(),
+            at("/box/0")
+        );
+        assert_eq!(
+            e.move_node(&at("/list/0"), &at("/obj"), Place::Into)
+                .unwrap(),
+            at("/obj/0")
+        );
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"list":[1,2,0],"obj":{"c":3,"a":1,"0":3},"box":[2]}"#
+        );
+        // Not into itself; undo puts things back one move at a time.
+        assert!(
+            e.move_node(&at("/obj"), &at("/obj/c"), Place::After)
+                .is_err()
+        );
+        assert!(e.move_node(&at("/obj"), &at("/obj"), Place::Into).is_err());
+        for _ in 0..5 {
+            e.undo().unwrap();
+        }
+        assert_eq!(
+            e.doc().to_json(),
+            r#"{"list":[0,1,2,3],"obj":{"a":1,"b":2,"c":3},"box":[]}"#
+        );
     }
 
     #[test]

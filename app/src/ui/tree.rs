@@ -7,7 +7,11 @@ use sync_core::Pointer;
 
 use super::{ConcordApp, Editing, Target, preview};
 use crate::commands::Command;
-use crate::editor::ScalarKind;
+use crate::editor::{Place, ScalarKind};
+
+/// What is carried while a node is dragged.
+#[derive(Debug, Clone)]
+struct Dragged(Pointer);
 
 /// What the user did in the tree this frame.
 enum Action {
@@ -15,6 +19,8 @@ enum Action {
     Select(Pointer),
     Edit(Pointer),
     Rename(Pointer),
+    /// A node was dragged onto another.
+    Move(Pointer, Pointer, Place),
     /// The text in the edit field changed.
     Typed,
     /// The edit field was left (Enter or a click elsewhere).
@@ -109,7 +115,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
     };
     let path = app.editor.path_of_row(index);
     let selected = app.editor.selected() == Some(&path);
-    ui.horizontal(|ui| {
+    let row_response = ui.horizontal(|ui| {
         ui.add_space(f32::from(row.depth) * 16.0);
         if row.kind.is_container() {
             let toggle = disclosure_ui(ui, row.expanded);
@@ -148,7 +154,17 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
             } else {
                 RichText::new(key).strong()
             };
-            let label = ui.selectable_label(selected, key_text);
+            // The key is also the handle for dragging the node (not the root).
+            let mut label = ui.selectable_label(selected, key_text);
+            if row.parent.is_some() {
+                label = label.interact(egui::Sense::drag());
+                if label.drag_started() {
+                    egui::DragAndDrop::set_payload(ui.ctx(), Dragged(path.clone()));
+                }
+                if label.dragged() {
+                    ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+                }
+            }
             name(&label, Role::Button, &row_name(&path));
             if label.double_clicked() && !row.in_array && row.parent.is_some() {
                 actions.push(Action::Rename(path.clone()));
@@ -182,6 +198,66 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
             }
         }
     });
+    drop_target(
+        ui,
+        row_response.response.rect,
+        &path,
+        row.kind.is_container(),
+        actions,
+    );
+}
+
+/// Where a node dragged over `rect` (the row of `target`) would go: before it, after it, or
+/// (the middle of a container's row) into it. Draws the marker, and records the move when the
+/// node is released.
+fn drop_target(
+    ui: &egui::Ui,
+    rect: egui::Rect,
+    target: &Pointer,
+    container: bool,
+    actions: &mut Vec<Action>,
+) {
+    let ctx = ui.ctx();
+    let Some(dragged) = egui::DragAndDrop::payload::<Dragged>(ctx) else {
+        return;
+    };
+    let Some(pointer) = ctx.pointer_interact_pos() else {
+        return;
+    };
+    if !rect.contains(pointer) || dragged.0 == *target {
+        return;
+    }
+    let fraction = (pointer.y - rect.top()) / rect.height().max(1.0);
+    let place = match fraction {
+        f if container && (0.3..=0.7).contains(&f) => Place::Into,
+        f if f < 0.5 => Place::Before,
+        _ => Place::After,
+    };
+    let color = ui.visuals().selection.stroke.color;
+    match place {
+        Place::Into => {
+            ui.painter().rect_stroke(
+                rect,
+                2.0,
+                egui::Stroke::new(1.5, color),
+                egui::StrokeKind::Inside,
+            );
+        }
+        Place::Before | Place::After => {
+            let y = if place == Place::Before {
+                rect.top()
+            } else {
+                rect.bottom()
+            };
+            ui.painter()
+                .hline(rect.x_range(), y, egui::Stroke::new(2.0, color));
+        }
+    }
+    if ctx.input(|i| i.pointer.any_released())
+        && let Some(dragged) = egui::DragAndDrop::take_payload::<Dragged>(ctx)
+    {
+        actions.push(Action::Move(dragged.0.clone(), target.clone(), place));
+    }
 }
 
 fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) {
@@ -277,6 +353,12 @@ fn apply(app: &mut ConcordApp, action: Action) {
                 if let Err(e) = app.editor.set_string(&path, &text) {
                     app.message = Some(e.to_string());
                 }
+            }
+        }
+        Action::Move(from, target, place) => {
+            commit(app);
+            if let Err(e) = app.editor.move_node(&from, &target, place) {
+                app.message = Some(e.to_string());
             }
         }
         Action::Commit | Action::Retype => commit(app),
