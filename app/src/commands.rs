@@ -57,12 +57,22 @@ pub enum Command {
     ZoomIn,
     /// Smaller text.
     ZoomOut,
+    /// Show the preferences (display name, theme, text size).
+    Preferences,
 }
 
 impl Command {
     /// The commands shown in the menus, in order, by menu.
     pub const MENUS: [(&'static str, &'static [Command]); 3] = [
-        ("File", &[Command::Open, Command::Save, Command::SaveAs]),
+        (
+            "File",
+            &[
+                Command::Open,
+                Command::Save,
+                Command::SaveAs,
+                Command::Preferences,
+            ],
+        ),
         (
             "Edit",
             &[
@@ -89,7 +99,7 @@ impl Command {
     ];
 
     /// Every command, for shortcut handling.
-    pub const ALL: [Command; 25] = [
+    pub const ALL: [Command; 26] = [
         Command::Open,
         Command::Save,
         Command::SaveAs,
@@ -115,6 +125,7 @@ impl Command {
         Command::ToggleTheme,
         Command::ZoomIn,
         Command::ZoomOut,
+        Command::Preferences,
     ];
 
     /// What the menu says.
@@ -145,6 +156,7 @@ impl Command {
             Command::ToggleTheme => "Dark or light theme",
             Command::ZoomIn => "Larger text",
             Command::ZoomOut => "Smaller text",
+            Command::Preferences => "Preferences…",
         }
     }
 
@@ -183,6 +195,7 @@ impl Command {
                 key(Modifiers::COMMAND, Key::Equals),
             ],
             Command::ZoomOut => vec![key(Modifiers::COMMAND, Key::Minus)],
+            Command::Preferences => vec![key(CMD_SHIFT, Key::P)],
         }
     }
 }

@@ -514,3 +514,20 @@ fn dragging_reorders_an_array_and_moves_between_containers() {
         r#"{"title":"Draft","count":3,"tags":["b","a"],"meta":{"ok":true}}"#
     );
 }
+
+#[test]
+fn the_display_name_and_theme_are_set_in_preferences() {
+    let mut h = harness(DOC);
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label_contains("Preferences").click();
+    h.run();
+    h.get_by_label("Display name").focus();
+    h.run();
+    h.get_by_label("Display name").type_text("Ann");
+    h.run();
+    h.get_by_label("Light").click();
+    h.run();
+    assert_eq!(h.state().settings.display_name, "Ann");
+    assert_eq!(h.state().settings.theme, app::settings::Theme::Light);
+}

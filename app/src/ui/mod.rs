@@ -69,6 +69,8 @@ pub struct ConcordApp {
     close_confirmed: bool,
     /// A native open or save dialog that is showing.
     pub dialog: Option<crate::dialogs::Pending>,
+    /// The preferences window is open.
+    pub preferences: bool,
     /// The egui context, for waking the window from background work started by commands.
     egui_ctx: Option<egui::Context>,
 }
@@ -105,6 +107,7 @@ impl ConcordApp {
             closing: false,
             close_confirmed: false,
             dialog: None,
+            preferences: false,
             egui_ctx: None,
         }
     }
@@ -326,6 +329,10 @@ impl ConcordApp {
                 self.settings.font_size =
                     (self.settings.clamped_font_size() + step).clamp(8.0, 32.0);
                 self.save_settings();
+                Ok(())
+            }
+            Command::Preferences => {
+                self.preferences = true;
                 Ok(())
             }
             Command::Find => {
@@ -638,6 +645,9 @@ impl eframe::App for ConcordApp {
         if self.closing {
             close_prompt_ui(ui, self);
         }
+        if self.preferences {
+            preferences_ui(ui, self);
+        }
         for command in commands {
             self.run(command);
         }
@@ -759,6 +769,44 @@ fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command
         app.search = None;
     } else if changed {
         app.refresh_search();
+    }
+}
+
+/// The preferences: display name, theme, text size. Changes are saved as they are made.
+fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    use crate::settings::Theme;
+    let before = app.settings.clone();
+    let mut open = true;
+    egui::Window::new("Preferences")
+        .open(&mut open)
+        .resizable(false)
+        .collapsible(false)
+        .show(ui.ctx(), |ui| {
+            egui::Grid::new("preferences")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    let label = ui.label("Display name");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut app.settings.display_name)
+                            .hint_text("shown to others when you collaborate"),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                    ui.label("Theme");
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut app.settings.theme, Theme::Dark, "Dark");
+                        ui.radio_value(&mut app.settings.theme, Theme::Light, "Light");
+                    });
+                    ui.end_row();
+                    let label = ui.label("Text size");
+                    ui.add(egui::Slider::new(&mut app.settings.font_size, 8.0..=32.0).step_by(1.0))
+                        .labelled_by(label.id);
+                    ui.end_row();
+                });
+        });
+    app.preferences = open;
+    if app.settings != before {
+        app.save_settings();
     }
 }
 
