@@ -62,8 +62,8 @@ pub enum Command {
 }
 
 impl Command {
-    /// The commands shown in the menus, in order, by menu.
-    pub const MENUS: [(&'static str, &'static [Command]); 3] = [
+    /// The menus and their commands, in order: every command is in one.
+    pub const MENUS: [(&'static str, &'static [Command]); 4] = [
         (
             "File",
             &[
@@ -78,8 +78,13 @@ impl Command {
             &[
                 Command::Undo,
                 Command::Redo,
-                Command::Delete,
                 Command::EditSelected,
+                Command::Rename,
+                Command::AddChild,
+                Command::AddSibling,
+                Command::Duplicate,
+                Command::Delete,
+                Command::CopyPointer,
             ],
         ),
         (
@@ -94,6 +99,15 @@ impl Command {
                 Command::ToggleTheme,
                 Command::ZoomIn,
                 Command::ZoomOut,
+            ],
+        ),
+        (
+            "Go",
+            &[
+                Command::SelectUp,
+                Command::SelectDown,
+                Command::ExpandSelected,
+                Command::CollapseSelected,
             ],
         ),
     ];
@@ -197,5 +211,24 @@ impl Command {
             Command::ZoomOut => vec![key(Modifiers::COMMAND, Key::Minus)],
             Command::Preferences => vec![key(CMD_SHIFT, Key::P)],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Command;
+
+    #[test]
+    fn every_command_is_in_a_menu_once_and_has_a_shortcut() {
+        for command in Command::ALL {
+            let menus = Command::MENUS
+                .iter()
+                .filter(|(_, items)| items.contains(&command))
+                .count();
+            assert_eq!(menus, 1, "{command:?}");
+            assert!(!command.shortcuts().is_empty(), "{command:?}");
+        }
+        let listed: usize = Command::MENUS.iter().map(|(_, items)| items.len()).sum();
+        assert_eq!(listed, Command::ALL.len());
     }
 }
