@@ -29,15 +29,10 @@ pub fn file_argument(args: &[OsString]) -> Option<Option<PathBuf>> {
     }
 }
 
-/// An editor on `file`, or on the sample document.
-pub fn editor_for(file: Option<PathBuf>) -> anyhow::Result<Editor> {
-    match file {
-        Some(path) => Editor::open(&path),
-        None => {
-            let (doc, style) = Value::parse_styled(SAMPLE)?;
-            Ok(Editor::new(doc, None, style))
-        }
-    }
+/// An editor on the sample document.
+pub fn sample_editor() -> anyhow::Result<Editor> {
+    let (doc, style) = Value::parse_styled(SAMPLE)?;
+    Ok(Editor::new(doc, None, style))
 }
 
 /// Opens the window and runs until it is closed. A file is loaded in the background, with a
@@ -65,7 +60,7 @@ pub fn run(file: Option<PathBuf>) -> ExitCode {
         Box::new(move |cc| {
             let app = match &file {
                 Some(path) => ConcordApp::open(path, &cc.egui_ctx),
-                None => ConcordApp::new(editor_for(None)?),
+                None => ConcordApp::new(sample_editor()?),
             };
             let settings_path = Settings::default_path();
             let settings = settings_path

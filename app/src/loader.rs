@@ -105,12 +105,8 @@ fn load(path: &Path, read: &AtomicU64, wake: &dyn Fn()) -> anyhow::Result<Editor
         read.fetch_add(n as u64, Ordering::Relaxed);
         wake();
     }
-    let (doc, style) = sync_core::Value::parse_slice_styled(&bytes)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
-    let size = bytes.len() as u64;
+    let mut editor = Editor::from_file(path, &bytes)?;
     drop(bytes);
-    let mut editor = Editor::new(doc, Some(path.to_path_buf()), style);
-    editor.set_saved_size(size);
     // Build the rows here, not in the first frame.
     editor.rows();
     Ok(editor)

@@ -65,13 +65,22 @@ pub(crate) async fn accept(
 
 /// Tells a connection over the cap why it is refused, and closes it.
 pub(crate) async fn refuse(mut ws: WebSocketStream<TcpStream>, code: ErrorCode, message: &str) {
-    let _ = ws.send(Message::Text(error_text(code, message))).await;
-    let _ = ws
-        .close(Some(CloseFrame {
-            code: close_code(code),
-            reason: code.as_str().into(),
-        }))
-        .await;
+    send_close(&mut ws, code, message).await;
+    let _ = SinkExt::close(&mut ws).await;
+}
+
+/// Sends the `error` that says why, then the close frame with the matching close code. A
+/// connection that is already gone has nobody to tell, so failures are ignored.
+async fn send_close<S>(sink: &mut S, code: ErrorCode, message: &str)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let _ = sink.send(Message::Text(error_text(code, message))).await;
+    let close = CloseFrame {
+        code: close_code(code),
+        reason: code.as_str().into(),
+    };
+    let _ = sink.send(Message::Close(Some(close))).await;
 }
 
 /// A token bucket over operations: `rate` a second on average, `burst` above it. A change
@@ -454,13 +463,7 @@ async fn write_loop(
         }
     };
     if let Some((code, message)) = close {
-        let _ = sink.send(Message::Text(error_text(code, message))).await;
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: close_code(code),
-                reason: code.as_str().into(),
-            })))
-            .await;
+        send_close(&mut sink, code, &message).await;
     }
     let _ = sink.close().await;
     done.cancel();

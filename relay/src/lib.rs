@@ -74,12 +74,7 @@ pub async fn run(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
+    // Opening the store creates the data directory.
     let store = Store::open(&config.database_path())
         .with_context(|| format!("cannot open {}", config.database_path().display()))?;
     run_with_store(listener, config, store, shutdown).await

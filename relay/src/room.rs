@@ -215,10 +215,37 @@ enum To {
     All,
 }
 
+impl To {
+    fn includes(self, conn: u64) -> bool {
+        match self {
+            To::One(one) => conn == one,
+            To::AllBut(but) => conn != but,
+            To::All => true,
+        }
+    }
+}
+
+/// The recipients of a queued message, fixed when it is queued: the members `to` names among
+/// those that had joined by then. A member who joins later in the same batch gets its welcome
+/// first and nothing from before it.
+#[derive(Clone, Copy)]
+struct Recipients {
+    to: To,
+    joined_before: u64,
+}
+
+/// A member and when it joined (counted in joins, room-wide).
+struct Present {
+    member: Member,
+    joined: u64,
+}
+
 struct Room<'a> {
     doc: &'a str,
     authority: Authority,
-    members: Vec<Member>,
+    members: Vec<Present>,
+    /// How many joins the room has seen (numbering its members).
+    joins: u64,
     /// The document's size in compact JSON, estimated from above (see [`Room::fits`]).
     size: usize,
     /// The revision of the last stored snapshot.
@@ -275,7 +302,7 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
             }
         }
     }
-    for member in room.members.drain(..) {
+    for Present { member, .. } in room.members.drain(..) {
         let close = Outbound::Close {
             code: ErrorCode::ShuttingDown,
             message: "the document closed; reconnect".to_owned(),
@@ -323,6 +350,7 @@ async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
         doc,
         authority,
         members: Vec::new(),
+        joins: 0,
         size,
         snapshot_rev,
         rooms,
@@ -334,9 +362,7 @@ impl Room<'_> {
     /// transaction, and only then sends the answers (in order). An error means nothing of the
     /// batch was acknowledged and the room must stop.
     async fn handle(&mut self, batch: Vec<Command>) -> Result<(), String> {
-        // Recipients are fixed when a message is queued: a member who joins later in the batch gets
-        // its welcome first and nothing from before it.
-        let mut outgoing: Vec<(Vec<u64>, Utf8Bytes)> = Vec::new();
+        let mut outgoing: Vec<(Recipients, Utf8Bytes)> = Vec::new();
         let mut stored: Vec<Commit> = Vec::new();
         let now = now_millis();
         for command in batch {
@@ -355,7 +381,11 @@ impl Room<'_> {
                     if joined.send(Ok(())).is_err() {
                         continue;
                     }
-                    self.members.push(member);
+                    self.members.push(Present {
+                        member,
+                        joined: self.joins,
+                    });
+                    self.joins += 1;
                     // The welcome goes after everything before it in this batch is stored.
                     outgoing.push((self.recipients(To::One(conn)), encode(&welcome)));
                     outgoing.push((self.recipients(To::AllBut(conn)), self.presence_text()));
@@ -371,18 +401,21 @@ impl Room<'_> {
                     };
                     let (client, author, role) =
                         (member.client.clone(), member.author.clone(), member.role);
-                    if let Err(message) = self.fits(&ops) {
-                        bump(&self.rooms.metrics.rejects);
-                        outgoing.push((
-                            self.recipients(To::One(conn)),
-                            encode(&ServerMessage::Reject {
-                                seq,
-                                code: "document_too_large".to_owned(),
-                                message,
-                            }),
-                        ));
-                        continue;
-                    }
+                    let added = match self.fits(&ops) {
+                        Ok(added) => added,
+                        Err(message) => {
+                            bump(&self.rooms.metrics.rejects);
+                            outgoing.push((
+                                self.recipients(To::One(conn)),
+                                encode(&ServerMessage::Reject {
+                                    seq,
+                                    code: "document_too_large".to_owned(),
+                                    message,
+                                }),
+                            ));
+                            continue;
+                        }
+                    };
                     let outcome = self.authority.submit(&Submission {
                         client: &client,
                         author: &author,
@@ -398,7 +431,8 @@ impl Room<'_> {
                             ack,
                             broadcast,
                         } => {
-                            self.size = self.size.saturating_add(growth(&commit.ops));
+                            // The estimate made before applying it still bounds what it added.
+                            self.size = self.size.saturating_add(added);
                             stored.push(commit);
                             outgoing.push((self.recipients(To::One(conn)), encode(&ack)));
                             outgoing.push((self.recipients(To::AllBut(conn)), encode(&broadcast)));
@@ -454,11 +488,14 @@ impl Room<'_> {
                     outgoing.push((self.recipients(To::One(conn)), encode(&message)));
                 }
                 Command::Leave { conn } => {
-                    let Some(at) = self.members.iter().position(|m| m.conn == conn) else {
+                    let Some(at) = self.members.iter().position(|p| p.member.conn == conn) else {
                         continue;
                     };
-                    let member = self.members.remove(at);
-                    if !self.members.iter().any(|m| m.client == member.client)
+                    let member = self.members.remove(at).member;
+                    if !self
+                        .members
+                        .iter()
+                        .any(|p| p.member.client == member.client)
                         && self.authority.presence().leave(&member.client)
                     {
                         outgoing.push((self.recipients(To::All), self.presence_text()));
@@ -470,7 +507,7 @@ impl Room<'_> {
             self.store(stored).await?;
         }
         for (to, text) in outgoing {
-            self.deliver(&to, &text);
+            self.deliver(to, &text);
         }
         Ok(())
     }
@@ -508,40 +545,38 @@ impl Room<'_> {
         Ok(())
     }
 
-    /// Whether a change carrying `ops` keeps the document within its size limit. The size is
-    /// estimated from above (the size at load or at the last snapshot plus every value added
-    /// since); only when the estimate says no is the document measured.
-    fn fits(&mut self, ops: &[Operation]) -> Result<(), String> {
+    /// Whether a change carrying `ops` keeps the document within its size limit, and if so how
+    /// many bytes it adds at most. The size is estimated from above (the size at load or at the
+    /// last snapshot plus what every change added at most); only when the estimate says no is
+    /// the document measured.
+    fn fits(&mut self, ops: &[Operation]) -> Result<usize, String> {
         let max = self.rooms.config.limits.max_document_bytes;
-        let added = growth_in(ops, self.authority.document());
+        let added = growth(ops, self.authority.document());
         if self.size.saturating_add(added) <= max {
-            return Ok(());
+            return Ok(added);
         }
         self.size = self.authority.document().to_json().len();
         if self.size.saturating_add(added) <= max {
-            return Ok(());
+            return Ok(added);
         }
         Err(format!(
             "the document would grow past the relay's limit of {max} bytes"
         ))
     }
 
-    /// The members `to` names, now.
-    fn recipients(&self, to: To) -> Vec<u64> {
-        match to {
-            To::One(conn) => vec![conn],
-            To::AllBut(conn) => self
-                .members
-                .iter()
-                .map(|m| m.conn)
-                .filter(|c| *c != conn)
-                .collect(),
-            To::All => self.members.iter().map(|m| m.conn).collect(),
+    /// The members `to` names, as of now.
+    fn recipients(&self, to: To) -> Recipients {
+        Recipients {
+            to,
+            joined_before: self.joins,
         }
     }
 
     fn member(&self, conn: u64) -> Option<&Member> {
-        self.members.iter().find(|m| m.conn == conn)
+        self.members
+            .iter()
+            .map(|p| &p.member)
+            .find(|m| m.conn == conn)
     }
 
     fn presence_text(&mut self) -> Utf8Bytes {
@@ -553,7 +588,11 @@ impl Room<'_> {
     /// Keeps live connections present and lets the rest expire.
     fn expire_presence(&mut self) {
         let now = now_millis();
-        let live: Vec<ClientId> = self.members.iter().map(|m| m.client.clone()).collect();
+        let live: Vec<ClientId> = self
+            .members
+            .iter()
+            .map(|p| p.member.client.clone())
+            .collect();
         let presence = self.authority.presence();
         for client in &live {
             presence.touch(client, now);
@@ -561,24 +600,25 @@ impl Room<'_> {
         if !presence.expire(now).is_empty() {
             let text = self.presence_text();
             let everyone = self.recipients(To::All);
-            self.deliver(&everyone, &text);
+            self.deliver(everyone, &text);
         }
     }
 
     /// Queues `text` for its recipients. A member whose queue is full has fallen behind: it is
     /// removed and told to reconnect and catch up, never silently skipped.
-    fn deliver(&mut self, to: &[u64], text: &Utf8Bytes) {
+    fn deliver(&mut self, to: Recipients, text: &Utf8Bytes) {
         let mut slow = Vec::new();
-        for member in &self.members {
-            if to.contains(&member.conn)
+        for Present { member, joined } in &self.members {
+            if *joined < to.joined_before
+                && to.to.includes(member.conn)
                 && member.out.try_send(Outbound::Text(text.clone())).is_err()
             {
                 slow.push(member.conn);
             }
         }
         for conn in slow {
-            if let Some(at) = self.members.iter().position(|m| m.conn == conn) {
-                let member = self.members.remove(at);
+            if let Some(at) = self.members.iter().position(|p| p.member.conn == conn) {
+                let member = self.members.remove(at).member;
                 bump(&self.rooms.metrics.queue_drops);
                 tracing::warn!(doc = self.doc, conn, "client fell behind; told to resync");
                 member.kick.cancel();
@@ -588,7 +628,7 @@ impl Room<'_> {
 
     /// Storage failed: every member is told and closed; nothing more is acknowledged.
     fn fail(&mut self, message: &str) {
-        for member in self.members.drain(..) {
+        for Present { member, .. } in self.members.drain(..) {
             let close = Outbound::Close {
                 code: ErrorCode::StorageFailed,
                 message: format!("the relay could not store changes ({message}); reconnect later"),
@@ -607,8 +647,9 @@ fn error_message(code: ErrorCode, message: String) -> ServerMessage {
     }
 }
 
-/// The bytes of JSON the applied operations add, at most.
-fn growth(ops: &[Operation]) -> usize {
+/// The bytes of JSON that `ops` add to `doc`, at most: the values they write (with their
+/// paths), the text they insert, and what copies copy.
+fn growth(ops: &[Operation], doc: &Value) -> usize {
     ops.iter()
         .map(|op| match op {
             Operation::Add { value, .. }
@@ -616,23 +657,11 @@ fn growth(ops: &[Operation]) -> usize {
             | Operation::Merge { value, .. } => value.to_json().len() + op.path().to_string().len(),
             Operation::Splice { ins, .. } => ins.len(),
             Operation::Incr { .. } => 24,
-            // A copy's size is counted before it applies (see `growth_in`); moves, removes and
-            // tests add nothing.
+            Operation::Copy { from, path } => from
+                .resolve(doc)
+                .map_or(0, |v| v.to_json().len() + path.to_string().len()),
+            // Moves, removes and tests add nothing.
             _ => 0,
         })
         .sum()
-}
-
-/// [`growth`], with copies measured from the document they copy from.
-fn growth_in(ops: &[Operation], doc: &Value) -> usize {
-    let copies: usize = ops
-        .iter()
-        .filter_map(|op| match op {
-            Operation::Copy { from, path } => from
-                .resolve(doc)
-                .map(|v| v.to_json().len() + path.to_string().len()),
-            _ => None,
-        })
-        .sum();
-    growth(ops).saturating_add(copies)
 }

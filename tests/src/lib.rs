@@ -11,7 +11,9 @@ use anyhow::{Context as _, bail};
 use futures_util::{SinkExt, StreamExt};
 use relay::config::Config;
 use relay::store::Store;
-use sync_core::protocol::{ClientId, ClientMessage, PROTOCOL_VERSION, Revision, ServerMessage};
+use sync_core::protocol::{
+    CatchUp, ClientId, ClientMessage, PROTOCOL_VERSION, Revision, ServerMessage,
+};
 use sync_core::replica::{Event, Replica};
 use sync_core::{Operation, Value};
 use tokio::net::TcpStream;
@@ -78,6 +80,19 @@ impl TestRelay {
             shutdown,
             task,
         })
+    }
+
+    /// The document as a new client is welcomed with it: its revision and content.
+    pub async fn stored(&self, doc: &str) -> anyhow::Result<(Revision, Value)> {
+        let (_client, welcome) = Client::join(self.addr, doc, "inspector", None, None).await?;
+        match welcome {
+            ServerMessage::Welcome {
+                rev,
+                catch_up: CatchUp::Snapshot { doc },
+                ..
+            } => Ok((rev, doc)),
+            other => bail!("expected a welcome with a snapshot, got {other:?}"),
+        }
     }
 
     /// The websocket URL.
@@ -175,6 +190,11 @@ impl Client {
                 return Ok(message);
             }
         }
+    }
+
+    /// Closes the connection (politely: a close frame, then the socket).
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
     }
 
     /// Waits for the connection to close; returns the close code.
@@ -379,8 +399,7 @@ impl Peer {
         for event in events {
             match event {
                 Event::Send(message) => self.client.send(&message).await?,
-                Event::Error { code, message } if code == "rate_limited" => {
-                    let _ = message;
+                Event::Error { code, .. } if code == "rate_limited" => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     let retry = self.replica.retry();
                     Box::pin(self.handle(retry)).await?;

@@ -93,18 +93,19 @@ impl Editor {
     /// Reads a JSON file.
     pub fn open(path: &Path) -> anyhow::Result<Editor> {
         use anyhow::Context as _;
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let (doc, style) = Value::parse_styled(&text)
-            .with_context(|| format!("{} is not JSON", path.display()))?;
-        let mut editor = Editor::new(doc, Some(path.to_path_buf()), style);
-        editor.saved_size = Some(text.len() as u64);
-        Ok(editor)
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Editor::from_file(path, &bytes)
     }
 
-    /// Records the size of the file the document was read from.
-    pub fn set_saved_size(&mut self, bytes: u64) {
-        self.saved_size = Some(bytes);
+    /// An editor on the contents of the file at `path`, already read.
+    pub fn from_file(path: &Path, bytes: &[u8]) -> anyhow::Result<Editor> {
+        use anyhow::Context as _;
+        let (doc, style) = Value::parse_slice_styled(bytes)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let mut editor = Editor::new(doc, Some(path.to_path_buf()), style);
+        editor.saved_size = Some(bytes.len() as u64);
+        Ok(editor)
     }
 
     /// The document's size as compact JSON, when it is small enough to count after every

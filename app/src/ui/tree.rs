@@ -5,8 +5,8 @@
 use egui::{ComboBox, Response, RichText, Role, ScrollArea, TextEdit, WidgetInfo};
 use sync_core::Pointer;
 
-use super::{ConcordApp, Editing, Target, preview};
-use crate::commands::Command;
+use super::{ConcordApp, Editing, Target};
+use crate::editor::rows::Kind;
 use crate::editor::{Place, ScalarKind};
 
 /// What is carried while a node is dragged.
@@ -86,7 +86,7 @@ impl ScalarKind {
     }
 }
 
-pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp, _commands: &mut Vec<Command>) {
+pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body).max(18.0);
     let count = app.editor.rows().len();
     let mut actions = Vec::new();
@@ -400,10 +400,36 @@ fn value_color(ui: &egui::Ui, kind: crate::editor::rows::Kind) -> egui::Color32 
 }
 
 /// A path as people read it (`/` for the root).
-fn display(path: &Pointer) -> String {
+pub(super) fn display(path: &Pointer) -> String {
     if path.is_root() {
         "/".to_owned()
     } else {
         path.to_string()
     }
+}
+
+/// The text shown for a value in its row: its JSON, cut at 200 bytes.
+fn preview(value: &sync_core::Value, kind: Kind) -> String {
+    const LIMIT: usize = 200;
+    let mut text = match (kind, value) {
+        (Kind::Object(n), _) => return format!("{{{n}}}"),
+        (Kind::Array(n), _) => return format!("[{n}]"),
+        // Only the start of a long string is escaped, not all of it on every frame: escaping
+        // never shortens, so the JSON of its first 200 characters starts with the same 200
+        // bytes as the JSON of the whole.
+        (_, sync_core::Value::String(string)) => {
+            let start: String = string.chunks().flat_map(str::chars).take(LIMIT).collect();
+            sync_core::Value::from(start.as_str()).to_json()
+        }
+        _ => value.to_json(),
+    };
+    if text.len() > LIMIT {
+        let cut = (0..=LIMIT)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }

@@ -22,11 +22,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use futures_util::{SinkExt, StreamExt};
+use e2e::Client;
 use sync_core::protocol::{ClientMessage, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
 use tokio::sync::Barrier;
-use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
 #[command(
@@ -149,20 +148,14 @@ async fn editor(
     run_for: Duration,
     ready: &Barrier,
 ) -> anyhow::Result<Measured> {
-    let joined = async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}")).await?;
-        let hello = e2e::hello(doc, name, None, None);
-        ws.send(Message::Text(serde_json::to_string(&hello)?.into()))
-            .await?;
-        match next(&mut ws).await? {
-            ServerMessage::Welcome { rev, .. } => anyhow::Ok((ws, rev)),
-            other => anyhow::bail!("no welcome: {other:?}"),
-        }
-    }
-    .await;
+    let joined = match Client::join(addr, doc, name, None, None).await {
+        Ok((client, ServerMessage::Welcome { rev, .. })) => Ok((client, rev)),
+        Ok((_, other)) => Err(anyhow::anyhow!("no welcome: {other:?}")),
+        Err(e) => Err(e),
+    };
     // Wait for the others even after failing, or they would wait forever.
     ready.wait().await;
-    let (mut ws, mut rev) = joined?;
+    let (mut client, mut rev) = joined?;
     let path = Pointer::from_tokens([name]);
     let mut measured = Measured::default();
     let mut in_flight: Option<(u64, Instant)> = None;
@@ -193,10 +186,10 @@ async fn editor(
                     base_rev: rev,
                     ops: vec![Operation::add(path.clone(), Value::from(sent))],
                 };
-                ws.send(Message::Text(serde_json::to_string(&submit)?.into())).await?;
+                client.send(&submit).await?;
                 in_flight = Some((seq, Instant::now()));
             }
-            message = next(&mut ws) => match message? {
+            message = client.recv_frame() => match message? {
                 ServerMessage::Ack { seq: acked, rev: r, .. } => {
                     if let Some((s, at)) = in_flight && s == acked {
                         measured.acks.push(at.elapsed().as_micros() as u64);
@@ -221,7 +214,7 @@ async fn editor(
             }
         }
     }
-    let _ = ws.close(None).await;
+    client.close().await;
     Ok(measured)
 }
 
@@ -231,17 +224,19 @@ async fn idle(cli: &Cli, n: usize, docs: usize) -> anyhow::Result<()> {
     let before = rss_kib(cli.pid);
     let mut sockets = Vec::with_capacity(n);
     for i in 0..n {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}", cli.addr))
-            .await
-            .with_context(|| format!("connection {i}"))?;
-        let hello = e2e::hello(&format!("idle-{}", i % docs), &format!("i{i}"), None, None);
-        ws.send(Message::Text(serde_json::to_string(&hello)?.into()))
-            .await?;
-        match next(&mut ws).await? {
-            ServerMessage::Welcome { .. } => {}
-            other => anyhow::bail!("connection {i}: no welcome: {other:?}"),
+        let (client, welcome) = Client::join(
+            cli.addr,
+            &format!("idle-{}", i % docs),
+            &format!("i{i}"),
+            None,
+            None,
+        )
+        .await
+        .with_context(|| format!("connection {i}"))?;
+        if !matches!(welcome, ServerMessage::Welcome { .. }) {
+            anyhow::bail!("connection {i}: no welcome: {welcome:?}");
         }
-        sockets.push(ws);
+        sockets.push(client);
     }
     // Let presence broadcasts settle, then measure.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -256,22 +251,6 @@ async fn idle(cli: &Cli, n: usize, docs: usize) -> anyhow::Result<()> {
     }
     drop(sockets);
     Ok(())
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next server message (pings skipped).
-async fn next(ws: &mut Socket) -> anyhow::Result<ServerMessage> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
-            Some(Ok(Message::Close(frame))) => anyhow::bail!("closed: {frame:?}"),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(e.into()),
-            None => anyhow::bail!("connection ended"),
-        }
-    }
 }
 
 /// Prints p50, p99 and max of microsecond samples, in milliseconds.

@@ -1,25 +1,9 @@
 //! Durability: restarts keep every acknowledged change; storage failures fail closed.
 
 use e2e::{Client, Peer, TestRelay, error_code};
-use sync_core::protocol::{CatchUp, Revision, ServerMessage};
+use sync_core::protocol::{Revision, ServerMessage};
 
 use crate::{add, json};
-
-/// The document as a fresh client is welcomed with it.
-async fn stored(relay: &TestRelay, doc: &str) -> (Revision, sync_core::Value) {
-    let (_c, welcome) = Client::join(relay.addr, doc, "inspector", None, None)
-        .await
-        .unwrap();
-    let ServerMessage::Welcome {
-        rev,
-        catch_up: CatchUp::Snapshot { doc },
-        ..
-    } = welcome
-    else {
-        panic!("{welcome:?}")
-    };
-    (rev, doc)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_relay_serves_everything_it_acknowledged() {
@@ -40,7 +24,7 @@ async fn a_restarted_relay_serves_everything_it_acknowledged() {
     let relay = TestRelay::start_in(&dir, |c| c.documents.snapshot_every = 7)
         .await
         .unwrap();
-    assert_eq!(stored(&relay, "keep").await, (rev, before.clone()));
+    assert_eq!(relay.stored("keep").await.unwrap(), (rev, before.clone()));
     // The window reconnects with its revision and goes on.
     let replica = a.disconnect();
     let mut a = Peer::resume(relay.addr, "keep", replica, None)
@@ -85,7 +69,7 @@ async fn a_storage_failure_acknowledges_nothing_and_loses_nothing() {
     a.flush().await.unwrap();
     assert_eq!(a.view(), &json(r#"{"n": 1, "m": 2}"#));
     assert_eq!(
-        stored(&relay, "fragile").await,
+        relay.stored("fragile").await.unwrap(),
         (Revision(2), json(r#"{"n": 1, "m": 2}"#))
     );
     relay.stop().await.unwrap();
@@ -136,7 +120,7 @@ async fn a_graceful_shutdown_under_load_loses_nothing() {
         p.flush().await.unwrap();
         expected += count_own(p.view(), p.replica.client().0.as_str());
     }
-    let (_, doc) = stored(&relay, "busy").await;
+    let (_, doc) = relay.stored("busy").await.unwrap();
     let sync_core::Value::Object(root) = &doc else {
         panic!()
     };
@@ -235,7 +219,7 @@ async fn an_idle_document_unloads_and_reloads_as_it_was() {
     }
     assert!(unloaded, "the document unloaded");
     assert_eq!(
-        stored(&relay, "idle").await,
+        relay.stored("idle").await.unwrap(),
         (Revision(1), json(r#"{"kept": 1}"#))
     );
     relay.stop().await.unwrap();

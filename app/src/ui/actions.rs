@@ -1,0 +1,319 @@
+//! What each command does to the app, and the inline edits and search steps behind them.
+
+use super::{ConcordApp, Editing, Raw, Search, Target, raw};
+use crate::commands::Command;
+use crate::dialogs::Purpose;
+use crate::editor::ScalarKind;
+
+impl ConcordApp {
+    /// Runs a command.
+    pub fn run(&mut self, command: Command) {
+        let result = match command {
+            Command::Open => {
+                if self.editor.is_dirty() {
+                    Err(super::UNSAVED.to_owned())
+                } else {
+                    self.start_dialog(Purpose::Open);
+                    Ok(())
+                }
+            }
+            Command::SaveAs => {
+                self.start_dialog(Purpose::SaveAs);
+                Ok(())
+            }
+            Command::Save if self.editor.path().is_none() => {
+                self.start_dialog(Purpose::SaveAs);
+                Ok(())
+            }
+            Command::Save => self.editor.save().map_err(|e| format!("{e:#}")),
+            Command::Undo => self.editor.undo().map_err(|e| e.to_string()),
+            Command::Redo => self.editor.redo().map_err(|e| e.to_string()),
+            Command::Delete => match self.editor.selected().cloned() {
+                Some(path) => self.editor.delete(&path).map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+            Command::ExpandAll => {
+                self.editor.expand_all(true);
+                Ok(())
+            }
+            Command::CollapseAll => {
+                self.editor.expand_all(false);
+                Ok(())
+            }
+            Command::SelectUp => {
+                self.move_selection(-1);
+                Ok(())
+            }
+            Command::SelectDown => {
+                self.move_selection(1);
+                Ok(())
+            }
+            Command::ExpandSelected => {
+                self.expand_selected(true);
+                Ok(())
+            }
+            Command::CollapseSelected => {
+                self.expand_selected(false);
+                Ok(())
+            }
+            Command::EditSelected => {
+                self.start_editing();
+                Ok(())
+            }
+            Command::Rename => {
+                self.start_renaming();
+                Ok(())
+            }
+            Command::AddChild => self.with_selected(|app, path| {
+                let child = app.editor.add_child(&path)?;
+                app.start_naming_or_editing(&child);
+                Ok(())
+            }),
+            Command::AddSibling => self.with_selected(|app, path| {
+                let sibling = app.editor.add_sibling(&path)?;
+                app.start_naming_or_editing(&sibling);
+                Ok(())
+            }),
+            Command::Duplicate => self.with_selected(|app, path| {
+                app.editor.duplicate(&path)?;
+                Ok(())
+            }),
+            Command::ToggleRaw => {
+                if self.raw.is_none() {
+                    self.editing = None;
+                    self.raw = Some(Raw::of(self));
+                    Ok(())
+                } else if raw::apply(self) {
+                    self.raw = None;
+                    Ok(())
+                } else {
+                    Err("the text is not JSON: fix it or discard it first".to_owned())
+                }
+            }
+            Command::ToggleTheme => {
+                self.settings.theme = match self.settings.theme {
+                    crate::settings::Theme::Dark => crate::settings::Theme::Light,
+                    crate::settings::Theme::Light => crate::settings::Theme::Dark,
+                };
+                self.save_settings();
+                Ok(())
+            }
+            Command::ZoomIn | Command::ZoomOut => {
+                let step = if command == Command::ZoomIn {
+                    1.0
+                } else {
+                    -1.0
+                };
+                self.settings.font_size =
+                    (self.settings.clamped_font_size() + step).clamp(8.0, 32.0);
+                self.save_settings();
+                Ok(())
+            }
+            Command::Preferences => {
+                self.preferences = true;
+                Ok(())
+            }
+            Command::Find => {
+                let search = self.search.get_or_insert_with(Search::default);
+                search.focus = true;
+                Ok(())
+            }
+            Command::FindNext => {
+                self.step_match(1);
+                Ok(())
+            }
+            Command::FindPrevious => {
+                self.step_match(-1);
+                Ok(())
+            }
+            Command::CopyPointer => {
+                if let Some(path) = self.editor.selected() {
+                    self.clipboard = Some(path.to_string());
+                }
+                Ok(())
+            }
+        };
+        match result {
+            Ok(()) if command == Command::Save && self.dialog.is_none() => {
+                self.message = Some("Saved".to_owned());
+            }
+            Ok(()) => {}
+            Err(message) => self.message = Some(message),
+        }
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        let current = self.editor.selected().cloned();
+        let row = current.and_then(|p| self.editor.row_of(&p));
+        let count = self.editor.rows().len();
+        let next = match row {
+            Some(row) => row.saturating_add_signed(by).min(count.saturating_sub(1)),
+            None => 0,
+        };
+        let path = self.editor.path_of_row(next);
+        self.editor.select(Some(path));
+    }
+
+    fn expand_selected(&mut self, expand: bool) {
+        let Some(path) = self.editor.selected().cloned() else {
+            return;
+        };
+        let is_container = matches!(
+            path.resolve(self.editor.doc()),
+            Some(sync_core::Value::Object(_) | sync_core::Value::Array(_))
+        );
+        let expanded = self.editor.is_expanded(&path);
+        if is_container && expanded != expand {
+            self.editor.set_expanded(&path, expand);
+        } else if expand {
+            self.move_selection(1);
+        } else if let Some(parent) = path.parent() {
+            self.editor.select(Some(parent));
+        }
+    }
+
+    fn with_selected(
+        &mut self,
+        f: impl FnOnce(&mut ConcordApp, sync_core::Pointer) -> Result<(), crate::editor::EditError>,
+    ) -> Result<(), String> {
+        let Some(path) = self.editor.selected().cloned() else {
+            return Ok(());
+        };
+        f(self, path).map_err(|e| e.to_string())
+    }
+
+    /// After adding a node: name it if it is an object member, else edit its value.
+    fn start_naming_or_editing(&mut self, path: &sync_core::Pointer) {
+        self.editor.reveal(path);
+        self.editor.select(Some(path.clone()));
+        if self.is_member(path) {
+            self.start_renaming();
+        } else {
+            self.start_editing();
+        }
+    }
+
+    /// Whether `path` names an object member (which has a key to edit).
+    fn is_member(&self, path: &sync_core::Pointer) -> bool {
+        path.parent()
+            .and_then(|p| p.resolve(self.editor.doc()))
+            .is_some_and(|v| matches!(v, sync_core::Value::Object(_)))
+    }
+
+    /// Searches again (after the query or the document changed) and shows the first match.
+    pub fn refresh_search(&mut self) {
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        search.matches = crate::editor::search::search(self.editor.doc(), &search.query);
+        search.current = None;
+        self.step_match(1);
+    }
+
+    /// Shows the next (`by` = 1) or previous (-1) match, wrapping around: expands the tree to
+    /// it, selects it and scrolls to it.
+    fn step_match(&mut self, by: isize) {
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        let n = search.matches.len();
+        if n == 0 {
+            search.current = None;
+            return;
+        }
+        let next = match search.current {
+            None if by < 0 => n - 1,
+            None => 0,
+            Some(i) => (i as isize + by).rem_euclid(n as isize) as usize,
+        };
+        search.current = Some(next);
+        if let Some(path) = search.matches.get(next).cloned() {
+            self.editor.reveal(&path);
+            self.editor.select(Some(path.clone()));
+            self.scroll_to = Some(path);
+        }
+    }
+
+    /// Starts renaming the selected member, if it is an object member.
+    pub fn start_renaming(&mut self) {
+        let Some(path) = self.editor.selected().cloned() else {
+            return;
+        };
+        if !self.is_member(&path) {
+            self.message = Some("only object members have keys to rename".to_owned());
+            return;
+        }
+        let text = path.last().unwrap_or_default().to_owned();
+        self.editing = Some(Editing {
+            path,
+            target: Target::Key,
+            kind: ScalarKind::String,
+            text,
+            focus: true,
+        });
+    }
+
+    /// Copy, cut and paste of whole nodes as JSON, through the system clipboard (egui reports
+    /// them as events, not keys), when no text field has the keyboard.
+    pub(super) fn clipboard_events(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let events = ctx.input(|i| i.events.clone());
+        for event in events {
+            let selected = self.editor.selected().cloned();
+            match event {
+                egui::Event::Copy | egui::Event::Cut => {
+                    let Some(path) = selected else { continue };
+                    if let Some(value) = path.resolve(self.editor.doc()) {
+                        self.clipboard = Some(value.to_json_pretty());
+                    }
+                    if matches!(event, egui::Event::Cut)
+                        && let Err(e) = self.editor.delete(&path)
+                    {
+                        self.message = Some(e.to_string());
+                    }
+                }
+                egui::Event::Paste(text) => {
+                    let at = selected.unwrap_or_default();
+                    let result = match sync_core::Value::parse(&text) {
+                        Ok(value) => self
+                            .editor
+                            .insert_value_after(&at, value)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(format!("the clipboard does not hold JSON: {e}")),
+                    };
+                    if let Err(message) = result {
+                        self.message = Some(message);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Starts editing the selected value, if it is a scalar.
+    pub fn start_editing(&mut self) {
+        let Some(path) = self.editor.selected().cloned() else {
+            return;
+        };
+        let Some(value) = path.resolve(self.editor.doc()) else {
+            return;
+        };
+        let (kind, text) = match value {
+            sync_core::Value::String(t) => (ScalarKind::String, t.to_string()),
+            sync_core::Value::Number(n) => (ScalarKind::Number, n.to_string()),
+            sync_core::Value::Bool(b) => (ScalarKind::Bool, b.to_string()),
+            sync_core::Value::Null => (ScalarKind::Null, String::new()),
+            _ => return,
+        };
+        self.editing = Some(Editing {
+            path,
+            target: Target::Value,
+            kind,
+            text,
+            focus: true,
+        });
+    }
+}

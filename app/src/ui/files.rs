@@ -1,0 +1,169 @@
+//! Files and what surrounds them: background loading, native dialogs, settings, and the
+//! prompt before closing with unsaved changes.
+
+use std::path::Path;
+
+use super::{ConcordApp, UNSAVED};
+use crate::dialogs::{Outcome, Pending, Purpose};
+use crate::editor::Editor;
+use crate::loader::Loader;
+
+impl ConcordApp {
+    /// Shows a native dialog (unless one is showing).
+    pub(super) fn start_dialog(&mut self, purpose: Purpose) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let directory = self
+            .editor
+            .path()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
+        self.dialog = Some(Pending::start(purpose, directory, self.waker()));
+    }
+
+    /// Acts on a dialog that has closed.
+    pub(super) fn poll_dialog(&mut self) {
+        let Some(dialog) = &self.dialog else { return };
+        let purpose = dialog.purpose;
+        match dialog.poll() {
+            Outcome::Open => {}
+            Outcome::Nothing => self.dialog = None,
+            Outcome::Chosen(path) => {
+                self.dialog = None;
+                match purpose {
+                    Purpose::Open => self.open_file(&path),
+                    Purpose::SaveAs => match self.editor.save_as(&path) {
+                        Ok(()) => {
+                            self.settings.remember(&path);
+                            self.save_settings();
+                            self.message = Some(format!("Saved to {}", path.display()));
+                        }
+                        Err(e) => self.message = Some(format!("{e:#}")),
+                    },
+                }
+            }
+        }
+    }
+
+    pub(super) fn save_settings(&mut self) {
+        if let Some(path) = &self.settings_path
+            && let Err(e) = self.settings.save(path)
+        {
+            self.message = Some(format!("cannot save settings to {}: {e}", path.display()));
+        }
+    }
+
+    /// Opens `path` in the background, unless the document has unsaved changes.
+    pub fn open_file(&mut self, path: &Path) {
+        if self.editor.is_dirty() {
+            self.message = Some(UNSAVED.to_owned());
+            return;
+        }
+        self.editing = None;
+        self.raw = None;
+        self.search = None;
+        self.loading = Some(Loader::start(path, self.waker()));
+    }
+
+    /// An app that opens `path` in the background, showing progress meanwhile.
+    pub fn open(path: &Path, ctx: &egui::Context) -> ConcordApp {
+        let empty = Editor::new(
+            sync_core::Value::Object(sync_core::Map::new()),
+            None,
+            sync_core::value::Style::default(),
+        );
+        let mut app = ConcordApp::new(empty);
+        app.egui_ctx = Some(ctx.clone());
+        app.open_file(path);
+        app
+    }
+
+    /// What background work calls to have the window drawn again.
+    fn waker(&self) -> impl Fn() + Send + 'static {
+        let ctx = self.egui_ctx.clone();
+        move || {
+            if let Some(ctx) = &ctx {
+                ctx.request_repaint();
+            }
+        }
+    }
+
+    /// Takes the loaded editor when the background load is done.
+    pub(super) fn poll_loading(&mut self) {
+        let Some(result) = self.loading.as_ref().and_then(Loader::poll) else {
+            return;
+        };
+        self.loading = None;
+        match result {
+            Ok(editor) => {
+                if let Some(path) = editor.path() {
+                    self.settings.remember(path);
+                }
+                self.editor = editor;
+                self.message = None;
+                self.save_settings();
+            }
+            Err(e) => self.message = Some(format!("{e:#}")),
+        }
+    }
+}
+
+/// Asks what to do with unsaved changes before the window closes.
+pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let name = app
+        .editor
+        .path()
+        .map_or_else(|| "the document".to_owned(), |p| p.display().to_string());
+    let mut choice = None;
+    egui::Modal::new(egui::Id::unique("close prompt")).show(ui.ctx(), |ui| {
+        ui.heading("Unsaved changes");
+        ui.label(format!("Save the changes to {name} before closing?"));
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(
+                    app.editor.path().is_some(),
+                    egui::Button::new("Save and close"),
+                )
+                .clicked()
+            {
+                choice = Some(true);
+            }
+            if ui.button("Close without saving").clicked() {
+                choice = Some(false);
+            }
+            if ui.button("Cancel").clicked() {
+                app.closing = false;
+            }
+        });
+    });
+    let Some(save) = choice else { return };
+    if save && let Err(e) = app.editor.save() {
+        app.message = Some(format!("{e:#}"));
+        app.closing = false;
+        return;
+    }
+    app.closing = false;
+    app.close_confirmed = true;
+    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+}
+
+/// The progress of a file being opened.
+pub(super) fn loading_ui(ui: &mut egui::Ui, loader: &Loader) {
+    use crate::loader::Progress;
+    ui.vertical_centered(|ui| {
+        ui.add_space(ui.available_height() / 3.0);
+        let mib = loader.total as f64 / f64::from(1u32 << 20);
+        ui.label(format!("Opening {} ({mib:.1} MiB)", loader.path.display()));
+        let (fraction, text) = match loader.progress() {
+            Progress::Reading(f) => (f, format!("reading {:.0}%", f * 100.0)),
+            Progress::Parsing => (1.0, "parsing".to_owned()),
+        };
+        ui.add(
+            egui::ProgressBar::new(fraction)
+                .desired_width(360.0)
+                .text(text)
+                .animate(true),
+        );
+    });
+}

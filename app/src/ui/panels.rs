@@ -1,0 +1,186 @@
+//! The bars and windows around the document: menus, search, status, preferences.
+
+use egui::{Button, MenuBar};
+
+use super::ConcordApp;
+use crate::commands::Command;
+use crate::editor::Editor;
+
+/// The menus, every command with its shortcut; File also lists the recent files.
+pub(super) fn menu_bar_ui(
+    ui: &mut egui::Ui,
+    editor: &Editor,
+    recent: &[std::path::PathBuf],
+    commands: &mut Vec<Command>,
+    open: &mut Option<std::path::PathBuf>,
+) {
+    MenuBar::new().ui(ui, |ui| {
+        for (menu, items) in Command::MENUS {
+            ui.menu_button(menu, |ui| {
+                if menu == "File" {
+                    ui.menu_button("Open recent", |ui| {
+                        if recent.is_empty() {
+                            ui.label("(none yet)");
+                        }
+                        for path in recent {
+                            if ui.button(path.display().to_string()).clicked() {
+                                *open = Some(path.clone());
+                                ui.close();
+                            }
+                        }
+                    });
+                }
+                for &command in items {
+                    let enabled = match command {
+                        Command::Undo => editor.can_undo(),
+                        Command::Redo => editor.can_redo(),
+                        Command::Save => editor.path().is_some() || editor.is_dirty(),
+                        Command::Delete
+                        | Command::EditSelected
+                        | Command::Rename
+                        | Command::AddChild
+                        | Command::AddSibling
+                        | Command::Duplicate
+                        | Command::CopyPointer => editor.selected().is_some(),
+                        _ => true,
+                    };
+                    let shortcut = command
+                        .shortcuts()
+                        .first()
+                        .map(|s| ui.ctx().format_shortcut(s))
+                        .unwrap_or_default();
+                    let button = Button::new(command.label()).shortcut_text(shortcut);
+                    if ui.add_enabled(enabled, button).clicked() {
+                        commands.push(command);
+                        ui.close();
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// The search bar: the query, previous and next, the match count.
+pub(super) fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command>) {
+    let mut changed = false;
+    let mut close = false;
+    ui.horizontal(|ui| {
+        let Some(search) = &mut app.search else {
+            return;
+        };
+        ui.label("Find");
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut search.query)
+                .hint_text("key or value")
+                .desired_width(260.0),
+        );
+        field.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, "search"));
+        if search.focus {
+            field.request_focus();
+            search.focus = false;
+        }
+        changed = field.changed();
+        if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            let back = ui.input(|i| i.modifiers.shift);
+            commands.push(if back {
+                Command::FindPrevious
+            } else {
+                Command::FindNext
+            });
+            field.request_focus();
+        }
+        if ui
+            .button("Previous")
+            .on_hover_text("Previous match (Shift+F3)")
+            .clicked()
+        {
+            commands.push(Command::FindPrevious);
+        }
+        if ui.button("Next").on_hover_text("Next match (F3)").clicked() {
+            commands.push(Command::FindNext);
+        }
+        let count = match (search.current, search.matches.len()) {
+            (_, 0) if search.query.is_empty() => String::new(),
+            (_, 0) => "no matches".to_owned(),
+            (Some(i), n) => format!("{} of {n}", i + 1),
+            (None, n) => format!("{n} matches"),
+        };
+        ui.label(count);
+        if ui
+            .button("Close")
+            .on_hover_text("Close the search bar (Escape)")
+            .clicked()
+            || ui.input(|i| i.key_pressed(egui::Key::Escape))
+        {
+            close = true;
+        }
+    });
+    if close {
+        app.search = None;
+    } else if changed {
+        app.refresh_search();
+    }
+}
+
+/// The preferences: display name, theme, text size. Changes are saved as they are made.
+pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    use crate::settings::Theme;
+    let before = app.settings.clone();
+    let mut open = true;
+    egui::Window::new("Preferences")
+        .open(&mut open)
+        .resizable(false)
+        .collapsible(false)
+        .show(ui.ctx(), |ui| {
+            egui::Grid::new("preferences")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    let label = ui.label("Display name");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut app.settings.display_name)
+                            .hint_text("shown to others when you collaborate"),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                    ui.label("Theme");
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut app.settings.theme, Theme::Dark, "Dark");
+                        ui.radio_value(&mut app.settings.theme, Theme::Light, "Light");
+                    });
+                    ui.end_row();
+                    let label = ui.label("Text size");
+                    ui.add(egui::Slider::new(&mut app.settings.font_size, 8.0..=32.0).step_by(1.0))
+                        .labelled_by(label.id);
+                    ui.end_row();
+                });
+        });
+    app.preferences = open;
+    if app.settings != before {
+        app.save_settings();
+    }
+}
+
+/// The selection, the document's node count and size, its file and whether it is modified,
+/// and the last message.
+pub(super) fn status_ui(ui: &mut egui::Ui, app: &ConcordApp) {
+    ui.horizontal(|ui| {
+        let editor = &app.editor;
+        let selected = editor
+            .selected()
+            .map_or_else(|| "nothing selected".to_owned(), super::tree::display);
+        ui.label(selected);
+        ui.separator();
+        ui.label(format!("{} nodes", editor.node_count()));
+        ui.separator();
+        ui.label(editor.size().to_string());
+        if let Some(path) = editor.path() {
+            ui.separator();
+            let dirty = if editor.is_dirty() { " (modified)" } else { "" };
+            ui.label(format!("{}{dirty}", path.display()));
+        }
+        if let Some(message) = &app.message {
+            ui.separator();
+            ui.label(message);
+        }
+    });
+}

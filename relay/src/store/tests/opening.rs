@@ -1,0 +1,89 @@
+//! Opening and closing: WAL mode, schema versions, directories, requests after close.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use super::*;
+
+#[tokio::test]
+async fn the_database_is_in_wal_mode_with_the_schema_version() {
+    let dir = TempDir::new("wal");
+    let store = Store::open(&dir.db()).unwrap();
+    let side = Connection::open(dir.db()).unwrap();
+    let mode: String = side
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = side
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let synchronous: i64 = writer_pragma(&dir.db(), "synchronous");
+    assert_eq!(synchronous, 2, "FULL");
+    store.close();
+}
+
+/// A pragma as the store's own connection sets it.
+fn writer_pragma(path: &Path, name: &str) -> i64 {
+    let conn = open_connection(path).unwrap();
+    conn.pragma_query_value(None, name, |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn another_schema_version_is_refused_untouched() {
+    let dir = TempDir::new("version");
+    {
+        let conn = Connection::open(dir.db()).unwrap();
+        conn.pragma_update(None, "user_version", 7).unwrap();
+    }
+    let err = Store::open(&dir.db()).unwrap_err();
+    assert!(matches!(err, StoreError::Schema(7)), "{err}");
+    let conn = Connection::open(dir.db()).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+}
+
+#[tokio::test]
+async fn open_creates_the_directory() {
+    let dir = TempDir::new("nested");
+    let path = dir.0.join("a").join("b").join("relay.db");
+    let store = Store::open(&path).unwrap();
+    store
+        .commit(batch("doc", vec![set(1, "c1", 1)]))
+        .await
+        .unwrap();
+    store.close();
+    assert!(path.exists());
+}
+
+#[tokio::test]
+async fn after_close_every_request_is_refused() {
+    let dir = TempDir::new("close");
+    let store = Store::open(&dir.db()).unwrap();
+    let clone = store.clone();
+    store
+        .commit(batch("doc", vec![set(1, "c1", 1)]))
+        .await
+        .unwrap();
+    store.close();
+    store.close();
+    let err = store
+        .commit(batch("doc", vec![set(2, "c1", 2)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Closed), "{err}");
+    assert!(matches!(clone.load("doc").await, Err(StoreError::Closed)));
+    clone.close();
+
+    // What was committed before is there.
+    let store = Store::open(&dir.db()).unwrap();
+    assert_eq!(revs(&store.load("doc").await.unwrap().unwrap()), vec![1]);
+    store.close();
+}
