@@ -531,3 +531,20 @@ fn the_display_name_and_theme_are_set_in_preferences() {
     assert_eq!(h.state().settings.display_name, "Ann");
     assert_eq!(h.state().settings.theme, app::settings::Theme::Light);
 }
+
+#[test]
+fn the_type_switch_turns_a_number_into_a_string() {
+    let mut h = harness(DOC);
+    select(&mut h, "/count");
+    h.key_press(Key::Enter);
+    h.run();
+    h.get_by_label("type of /count").click();
+    h.run();
+    h.get_by_label("string").click();
+    h.run();
+    assert_eq!(
+        doc(&h),
+        r#"{"title":"Draft","count":"3","tags":["a","b"],"meta":{"ok":true}}"#
+    );
+    assert!(h.state().editing.is_none());
+}

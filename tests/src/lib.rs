@@ -192,6 +192,21 @@ impl Client {
         }
     }
 
+    /// Waits for the relay's next ping (within [`WAIT`]), passing over other messages.
+    pub async fn pinged(&mut self) -> anyhow::Result<()> {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("no ping in time")?;
+            match frame {
+                Some(Ok(Message::Ping(_))) => return Ok(()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => bail!("connection failed: {e}"),
+                None => bail!("connection ended"),
+            }
+        }
+    }
+
     /// Closes the connection (politely: a close frame, then the socket).
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;

@@ -140,6 +140,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
                     editing,
                     &format!("rename {}", display(&path)),
                     160.0,
+                    true,
                     actions,
                 );
             }
@@ -263,7 +264,7 @@ fn drop_target(
 fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) {
     let shown = display(&editing.path);
     let before = editing.kind;
-    ComboBox::from_id_salt(("type", editing.path.to_string()))
+    let switch = ComboBox::from_id_salt(("type", editing.path.to_string()))
         .selected_text(editing.kind.label())
         .show_ui(ui, |ui| {
             for kind in [
@@ -274,9 +275,13 @@ fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) 
             ] {
                 ui.selectable_value(&mut editing.kind, kind, kind.label());
             }
-        })
+        });
+    switch
         .response
         .widget_info(|| WidgetInfo::labeled(Role::ComboBox, true, format!("type of {shown}")));
+    // Going to the type switch takes the focus from the text field: that is not leaving the
+    // edit, so it must not commit it.
+    let switching = switch.inner.is_some() || switch.response.clicked();
     if editing.kind != before {
         actions.push(Action::Retype);
         return;
@@ -286,16 +291,24 @@ fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) 
         return;
     }
     let width = ui.available_width().max(120.0);
-    text_field_ui(ui, editing, &format!("edit {shown}"), width, actions);
+    text_field_ui(
+        ui,
+        editing,
+        &format!("edit {shown}"),
+        width,
+        !switching,
+        actions,
+    );
 }
 
-/// The one-line field of an inline edit: focused when it opens; Enter or a click elsewhere
-/// commits, Escape cancels.
+/// The one-line field of an inline edit: focused when it opens; Enter or (if
+/// `commit_on_blur`) a click elsewhere commits, Escape cancels.
 fn text_field_ui(
     ui: &mut egui::Ui,
     editing: &mut Editing,
     label: &str,
     width: f32,
+    commit_on_blur: bool,
     actions: &mut Vec<Action>,
 ) {
     let field = ui.add(
@@ -317,7 +330,9 @@ fn text_field_ui(
     }
     if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
         actions.push(Action::Cancel);
-    } else if field.lost_focus() {
+    } else if field.lost_focus()
+        && (commit_on_blur || ui.input(|i| i.key_pressed(egui::Key::Enter)))
+    {
         actions.push(Action::Commit);
     }
 }

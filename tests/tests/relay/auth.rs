@@ -172,3 +172,69 @@ async fn a_public_listener_without_a_secret_refuses_to_start() {
     shutdown.cancel();
     relay::run(listener, config, shutdown).await.unwrap();
 }
+
+/// Runs the relay's command line (the `relay-process` binary of this package).
+fn command_line(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_relay-process"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_token_command_mints_a_token_the_relay_accepts() {
+    let dir = e2e::temp_dir("token-cli");
+    let output = command_line(&[
+        "token",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--user",
+        "ann",
+        "--docs",
+        "team-*",
+        "--role",
+        "read",
+        "--ttl",
+        "1h",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).unwrap();
+    // The secret was created on first use, readable by its owner only.
+    let path = dir.join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let secret = Secret::load(&path).unwrap().unwrap();
+    let claims = secret.verify(token.trim(), now()).unwrap();
+    assert_eq!(
+        (claims.user.as_str(), claims.docs.as_str(), claims.role),
+        ("ann", "team-*", Role::Read)
+    );
+    assert!(claims.exp > now() + 3500 && claims.exp <= now() + 3600);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_help_explains_every_option_and_its_environment_variable() {
+    let output = command_line(&["serve", "--help"]);
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "--listen",
+        "CONCORD_LISTEN",
+        "--data-dir",
+        "CONCORD_DATA_DIR",
+        "--config",
+        "CONCORD_CONFIG",
+        "--anonymous",
+        "CONCORD_ANONYMOUS",
+        "--max-connections",
+        "CONCORD_MAX_CONNECTIONS",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+}

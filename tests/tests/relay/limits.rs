@@ -165,3 +165,37 @@ async fn health_and_metrics_answer_over_plain_http() {
     assert!(metrics.contains("concord_changes_total 1"), "{metrics}");
     relay.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_pings_every_interval() {
+    let relay = TestRelay::start(|c| c.limits.ping_interval_secs = 1)
+        .await
+        .unwrap();
+    let (mut c, _) = Client::join(relay.addr, "d", "a", None, None)
+        .await
+        .unwrap();
+    // The connection stays quiet; the relay's pings keep coming.
+    c.pinged().await.unwrap();
+    c.pinged().await.unwrap();
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_closes_every_socket_with_a_code() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let (mut a, _) = Client::join(relay.addr, "d", "a", None, None)
+        .await
+        .unwrap();
+    let (mut b, _) = Client::join(relay.addr, "e", "b", None, None)
+        .await
+        .unwrap();
+    relay.stop().await.unwrap();
+    for c in [&mut a, &mut b] {
+        let error = c
+            .recv_until(|m| matches!(m, ServerMessage::Error { .. }))
+            .await
+            .unwrap();
+        assert_eq!(error_code(&error), "shutting_down");
+        assert_eq!(c.closed().await.unwrap(), Some(1001));
+    }
+}
