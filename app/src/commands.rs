@@ -59,11 +59,27 @@ pub enum Command {
     ZoomOut,
     /// Show the preferences (display name, theme, text size).
     Preferences,
+    /// Join a document on a relay.
+    Connect,
+    /// Host a relay in this window and invite others to the document.
+    Share,
+    /// Close the connection and keep editing offline, or connect again.
+    ToggleOffline,
+    /// Show who is in the document.
+    People,
+    /// Show my edits that lost to someone else's.
+    Conflicts,
+    /// Show the document's history.
+    History,
+    /// Save my changes not yet confirmed by the relay as an RFC 6902 patch file.
+    ExportUnsynced,
+    /// Apply an RFC 6902 patch file as one change.
+    ImportPatch,
 }
 
 impl Command {
     /// The menus and their commands, in order: every command is in one.
-    pub const MENUS: [(&'static str, &'static [Command]); 4] = [
+    pub const MENUS: [(&'static str, &'static [Command]); 5] = [
         (
             "File",
             &[
@@ -102,6 +118,19 @@ impl Command {
             ],
         ),
         (
+            "Share",
+            &[
+                Command::Connect,
+                Command::Share,
+                Command::ToggleOffline,
+                Command::People,
+                Command::Conflicts,
+                Command::History,
+                Command::ExportUnsynced,
+                Command::ImportPatch,
+            ],
+        ),
+        (
             "Go",
             &[
                 Command::SelectUp,
@@ -113,7 +142,7 @@ impl Command {
     ];
 
     /// Every command, for shortcut handling.
-    pub const ALL: [Command; 26] = [
+    pub const ALL: [Command; 34] = [
         Command::Open,
         Command::Save,
         Command::SaveAs,
@@ -140,6 +169,14 @@ impl Command {
         Command::ZoomIn,
         Command::ZoomOut,
         Command::Preferences,
+        Command::Connect,
+        Command::Share,
+        Command::ToggleOffline,
+        Command::People,
+        Command::Conflicts,
+        Command::History,
+        Command::ExportUnsynced,
+        Command::ImportPatch,
     ];
 
     /// What the menu says.
@@ -171,6 +208,14 @@ impl Command {
             Command::ZoomIn => "Larger text",
             Command::ZoomOut => "Smaller text",
             Command::Preferences => "Preferences…",
+            Command::Connect => "Connect to a relay…",
+            Command::Share => "Share this document…",
+            Command::ToggleOffline => "Work offline / go online",
+            Command::People => "People",
+            Command::Conflicts => "Conflicts",
+            Command::History => "History",
+            Command::ExportUnsynced => "Export unsynced changes…",
+            Command::ImportPatch => "Import a patch…",
         }
     }
 
@@ -210,6 +255,14 @@ impl Command {
             ],
             Command::ZoomOut => vec![key(Modifiers::COMMAND, Key::Minus)],
             Command::Preferences => vec![key(CMD_SHIFT, Key::P)],
+            Command::Connect => vec![key(Modifiers::COMMAND, Key::K)],
+            Command::Share => vec![key(CMD_SHIFT, Key::I)],
+            Command::ToggleOffline => vec![key(CMD_SHIFT, Key::O)],
+            Command::People => vec![key(CMD_SHIFT, Key::U)],
+            Command::Conflicts => vec![key(CMD_SHIFT, Key::K)],
+            Command::History => vec![key(Modifiers::COMMAND, Key::H)],
+            Command::ExportUnsynced => vec![key(CMD_SHIFT, Key::E)],
+            Command::ImportPatch => vec![key(Modifiers::COMMAND, Key::I)],
         }
     }
 }

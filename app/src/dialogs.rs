@@ -11,6 +11,10 @@ pub enum Purpose {
     Open,
     /// Choose where to save.
     SaveAs,
+    /// Choose where to write a patch.
+    ExportPatch,
+    /// Choose a patch to apply.
+    ImportPatch,
 }
 
 /// A dialog that is open.
@@ -78,6 +82,14 @@ fn show(purpose: Purpose, directory: Option<PathBuf>) -> Option<PathBuf> {
         }
         let file = match purpose {
             Purpose::Open => dialog.set_title("Open a JSON file").pick_file().await,
+            Purpose::ImportPatch => dialog.set_title("Import a patch").pick_file().await,
+            Purpose::ExportPatch => {
+                dialog
+                    .set_title("Export changes as a patch")
+                    .set_file_name("changes.patch.json")
+                    .save_file()
+                    .await
+            }
             Purpose::SaveAs => {
                 dialog
                     .set_title("Save as")

@@ -8,16 +8,20 @@
 //!   selection and flattened rows, edits, undo, saving.
 //! - [`commands`]: every user intent with its label and shortcut.
 //! - [`ui`]: the eframe app: menu, tree, status bar.
+//! - [`session`]: collaboration: the connection to a relay, presence, conflicts, history, the
+//!   offline outbox, and the relay hosted for "Share this document".
 //! - [`settings`]: theme, font size, recent files, display name, in the config directory.
 //! - [`dialogs`]: native open and save-as dialogs, off the UI thread.
 //! - [`loader`]: reading and parsing a file on a background thread, with progress.
-//! - [`gui`]: starting the window; [`cli`]: `concord patch`, `merge-patch`, `diff`.
+//! - [`gui`]: starting the window; [`demo`]: a relay and several windows, to try collaboration; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod dialogs;
 pub mod editor;
 pub mod gui;
 pub mod loader;
+pub mod session;
 pub mod settings;
 pub mod ui;

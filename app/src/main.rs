@@ -1,5 +1,6 @@
-//! `concord`: the desktop editor (`concord [FILE]`), and the patch tools (`concord patch`,
-//! `merge-patch`, `diff`; see `concord --help`).
+//! `concord`: the desktop editor (`concord [FILE]`, `concord --relay URL --doc ID`,
+//! `concord demo`), and the patch tools (`concord patch`, `merge-patch`, `diff`; see
+//! `concord --help`).
 
 use std::process::ExitCode;
 
@@ -7,10 +8,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    match app::gui::file_argument(&args) {
-        Some(file) => app::gui::run(file),
+    match app::gui::launch(&args) {
+        Some(Ok(launch)) => app::gui::run(launch),
+        // Usage errors and `--help` are handled by clap (exit codes 2 and 0).
+        Some(Err(e)) => e.exit(),
         None => {
-            // Usage errors and `--help` are handled by clap (exit codes 2 and 0).
             let cli = app::cli::Cli::parse_from(args);
             app::cli::main(&cli)
         }

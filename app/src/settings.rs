@@ -1,5 +1,6 @@
-//! What the editor remembers between runs: theme, font size, recent files, display name. Kept
-//! small and separate from the document state, in the platform's config directory.
+//! What the editor remembers between runs: theme, font size, recent files, display name, the
+//! last connection. Kept small and separate from the document state, in the platform's config
+//! directory (owner-only where the platform allows: it can hold a token).
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,8 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// The name others see when collaborating.
     pub display_name: String,
+    /// The relay and document last joined (with its token), to fill the Connect dialog.
+    pub last_connection: Option<crate::session::Target>,
 }
 
 /// How many recent files are remembered.
@@ -40,6 +43,7 @@ impl Default for Settings {
             font_size: 14.0,
             recent: Vec::new(),
             display_name: String::new(),
+            last_connection: None,
         }
     }
 }

@@ -372,11 +372,12 @@ impl Room<'_> {
                     last_rev,
                     joined,
                 } => {
+                    // Joined first, so the welcome lists the newcomer too, with its colour.
+                    let presence = self.authority.presence();
+                    presence.join(member.client.clone(), &member.author, member.role, now);
                     let welcome = self
                         .authority
                         .welcome(&member.client, last_rev, member.role);
-                    let presence = self.authority.presence();
-                    presence.join(member.client.clone(), &member.author, member.role, now);
                     let conn = member.conn;
                     if joined.send(Ok(())).is_err() {
                         continue;

@@ -30,10 +30,21 @@ impl Presence {
         }
     }
 
-    /// `client` joins (or rejoins, keeping nothing of a previous visit).
+    /// `client` joins (or rejoins, keeping nothing of a previous visit). It gets the first
+    /// colour nobody here has, in palette order: the palette starts with its most distinct
+    /// colours, so a few people never look alike, and up to [`PALETTE`] always differ. (With
+    /// more, colours repeat, by the client's own [`color_of`].)
     pub fn join(&mut self, client: ClientId, name: &str, role: Role, now: u64) {
+        let taken = |c: u8| {
+            self.peers
+                .values()
+                .any(|e| e.peer.client != client && e.peer.color == c)
+        };
+        let color = (0..PALETTE)
+            .find(|&c| !taken(c))
+            .unwrap_or_else(|| color_of(&client));
         let peer = Peer {
-            color: color_of(&client),
+            color,
             client: client.clone(),
             name: name.to_owned(),
             role,
@@ -106,12 +117,15 @@ impl Presence {
     }
 }
 
-/// A palette index (0..16) that is the same for a client id everywhere.
+/// The number of colours peers are told apart by.
+pub const PALETTE: u8 = 16;
+
+/// A palette index (`0..PALETTE`) that is the same for a client id everywhere.
 pub fn color_of(client: &ClientId) -> u8 {
     let h = client.0.bytes().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
-    (h % 16) as u8
+    (h % u32::from(PALETTE)) as u8
 }
 
 #[cfg(test)]
@@ -135,5 +149,22 @@ mod tests {
         assert!(p.leave(&a));
         assert!(p.peers().is_empty());
         assert_eq!(color_of(&a), color_of(&ClientId::from("a")));
+    }
+
+    #[test]
+    fn people_in_one_room_get_different_colours() {
+        let mut p = Presence::new(1000);
+        for i in 0..16 {
+            p.join(ClientId(format!("client-{i}")), "x", Role::Write, 0);
+        }
+        let mut colours: Vec<u8> = p.peers().iter().map(|peer| peer.color).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        assert_eq!(colours.len(), 16);
+        // The first free colour: someone leaving frees theirs for the next to come.
+        assert!(p.leave(&ClientId::from("client-3")));
+        p.join(ClientId::from("late"), "y", Role::Write, 0);
+        let late = p.peers().into_iter().find(|peer| peer.client.0 == "late");
+        assert_eq!(late.map(|peer| peer.color), Some(3));
     }
 }

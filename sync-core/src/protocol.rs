@@ -136,7 +136,8 @@ pub struct Peer {
     pub client: ClientId,
     /// Display name.
     pub name: String,
-    /// Index into the UI's palette, stable for a client id.
+    /// Index into the UI's palette: the first one free when the peer joined, so that people
+    /// in one room look different.
     pub color: u8,
     /// Read or write.
     pub role: Role,
@@ -238,7 +239,7 @@ pub enum ServerMessage {
         client_seq: Option<u64>,
         /// How to reach `rev`.
         catch_up: CatchUp,
-        /// Who else is here.
+        /// Everyone here, the recipient included (with the colour it was given).
         peers: Vec<Peer>,
     },
     /// The sender's change applied.

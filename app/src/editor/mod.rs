@@ -11,8 +11,8 @@ pub use structure::Place;
 use std::path::{Path, PathBuf};
 
 use sync_core::pointer::Token;
-use sync_core::protocol::ClientId;
-use sync_core::replica::Replica;
+use sync_core::protocol::{ClientId, ServerMessage};
+use sync_core::replica::{Event, Replica};
 use sync_core::value::Style;
 use sync_core::{Operation, Pointer, Value};
 
@@ -63,6 +63,13 @@ pub struct Editor {
     size: Option<usize>,
     /// The file's size when it was last read or written.
     saved_size: Option<u64>,
+    /// Whether the document is shared through a relay (its edits then live in the session's
+    /// outbox, not only in a file).
+    shared: bool,
+    /// What the replica asked for (messages to send, conflicts...), for the session.
+    events: Vec<Event>,
+    /// Counts changes of the replica's state (local edits, and messages from the relay).
+    generation: u64,
 }
 
 /// Documents up to this many nodes have their JSON size counted after every change.
@@ -72,6 +79,15 @@ impl Editor {
     /// An editor on `doc`, read from `path` if given.
     pub fn new(doc: Value, path: Option<PathBuf>, style: Style) -> Editor {
         let replica = Replica::with_document(ClientId::from("local"), "local", doc, None);
+        Editor::on_replica(replica, path, style, false)
+    }
+
+    /// An editor on a shared document's replica.
+    pub fn shared(replica: Replica) -> Editor {
+        Editor::on_replica(replica, None, Style::default(), true)
+    }
+
+    fn on_replica(replica: Replica, path: Option<PathBuf>, style: Style, shared: bool) -> Editor {
         let mut editor = Editor {
             replica,
             path,
@@ -85,9 +101,61 @@ impl Editor {
             nodes: 0,
             size: None,
             saved_size: None,
+            shared,
+            events: Vec::new(),
+            generation: 0,
         };
         editor.refresh();
         editor
+    }
+
+    /// Keeps the file (and its string escaping) of the editor this one replaces, as when a
+    /// file's document is shared: saving writes the shared document to it.
+    pub fn keep_file(&mut self, from: &Editor) {
+        self.path.clone_from(&from.path);
+        self.style = from.style;
+        self.saved_size = from.saved_size;
+        self.dirty = from.dirty;
+    }
+
+    /// Whether the document is shared through a relay.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The replica (for the session: its `hello`, its state to save).
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// Counts changes of the replica's state; the session saves the state when it moves.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// What the replica asked for since the last call: messages to send, conflicts...
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Folds in a message from the relay; returns what the replica asked for.
+    pub fn receive(&mut self, message: ServerMessage) -> Vec<Event> {
+        let events = self.replica.receive(message);
+        self.generation += 1;
+        if events.iter().any(|e| matches!(e, Event::Changed)) {
+            self.document_changed();
+        }
+        events
+    }
+
+    /// The connection dropped.
+    pub fn disconnected(&mut self) {
+        self.replica.disconnected();
+    }
+
+    /// Sends the change in flight again (after the relay said `rate_limited`).
+    pub fn retry(&mut self) -> Vec<Event> {
+        self.replica.retry()
     }
 
     /// Reads a JSON file.
@@ -130,7 +198,8 @@ impl Editor {
 
     /// Whether there are unsaved edits.
     pub fn is_dirty(&self) -> bool {
-        self.dirty
+        // A shared document without a file is kept by the relay and the outbox.
+        self.dirty && !(self.shared && self.path.is_none())
     }
 
     /// How many values the document holds (as of the last frame's rows).
@@ -213,12 +282,20 @@ impl Editor {
 
     /// Applies a change made by the user (at once; it gets an undo entry).
     pub fn edit(&mut self, ops: Vec<Operation>) -> Result<(), EditError> {
-        self.replica.edit(ops)?;
+        let events = self.replica.edit(ops)?;
+        self.events.extend(events);
         self.changed();
         Ok(())
     }
 
+    /// After a local edit.
     fn changed(&mut self) {
+        self.generation += 1;
+        self.document_changed();
+    }
+
+    /// After any change of the document, local or not.
+    fn document_changed(&mut self) {
         self.dirty = true;
         self.rows_stale = true;
         self.counts_stale = true;
@@ -319,7 +396,8 @@ impl Editor {
     /// Undoes the last edit.
     pub fn undo(&mut self) -> Result<(), EditError> {
         if self.replica.can_undo() {
-            self.replica.undo()?;
+            let events = self.replica.undo()?;
+            self.events.extend(events);
             self.changed();
         }
         Ok(())
@@ -328,7 +406,8 @@ impl Editor {
     /// Redoes the last undone edit.
     pub fn redo(&mut self) -> Result<(), EditError> {
         if self.replica.can_redo() {
-            self.replica.redo()?;
+            let events = self.replica.redo()?;
+            self.events.extend(events);
             self.changed();
         }
         Ok(())

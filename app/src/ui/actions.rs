@@ -132,6 +132,46 @@ impl ConcordApp {
                 }
                 Ok(())
             }
+            Command::Connect => {
+                self.open_connect_dialog();
+                Ok(())
+            }
+            Command::Share => {
+                self.sharing.get_or_insert_with(super::ShareForm::default);
+                Ok(())
+            }
+            Command::ToggleOffline => match &mut self.session {
+                None => Err("this document is not shared".to_owned()),
+                Some(session) => {
+                    if matches!(session.status(), crate::session::Status::Offline { .. }) {
+                        session.connect_now();
+                    } else {
+                        session.go_offline();
+                    }
+                    Ok(())
+                }
+            },
+            Command::People | Command::Conflicts | Command::History => {
+                let side = match command {
+                    Command::People => super::Side::People,
+                    Command::Conflicts => super::Side::Conflicts,
+                    _ => super::Side::History,
+                };
+                self.side = if self.side == Some(side) {
+                    None
+                } else {
+                    Some(side)
+                };
+                Ok(())
+            }
+            Command::ExportUnsynced => self.unsynced_patch().map(|text| {
+                self.export = Some(text);
+                self.start_dialog(Purpose::ExportPatch);
+            }),
+            Command::ImportPatch => {
+                self.start_dialog(Purpose::ImportPatch);
+                Ok(())
+            }
         };
         match result {
             Ok(()) if command == Command::Save && self.dialog.is_none() => {
@@ -250,6 +290,8 @@ impl ConcordApp {
             kind: ScalarKind::String,
             text,
             focus: true,
+            field: None,
+            caret: None,
         });
     }
 
@@ -314,6 +356,8 @@ impl ConcordApp {
             kind,
             text,
             focus: true,
+            field: None,
+            caret: None,
         });
     }
 }

@@ -33,6 +33,22 @@ impl ConcordApp {
                 self.dialog = None;
                 match purpose {
                     Purpose::Open => self.open_file(&path),
+                    Purpose::ExportPatch => {
+                        let text = self.export.take().unwrap_or_default();
+                        self.message = Some(match std::fs::write(&path, text) {
+                            Ok(()) => format!("Patch written to {}", path.display()),
+                            Err(e) => format!("cannot write {}: {e}", path.display()),
+                        });
+                    }
+                    Purpose::ImportPatch => {
+                        let result = std::fs::read_to_string(&path)
+                            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                            .and_then(|text| self.import_patch(&text));
+                        self.message = Some(match result {
+                            Ok(n) => format!("Applied {n} operation(s) from {}", path.display()),
+                            Err(e) => e,
+                        });
+                    }
                     Purpose::SaveAs => match self.editor.save_as(&path) {
                         Ok(()) => {
                             self.settings.remember(&path);
@@ -60,6 +76,7 @@ impl ConcordApp {
             self.message = Some(UNSAVED.to_owned());
             return;
         }
+        self.end_session();
         self.editing = None;
         self.raw = None;
         self.search = None;
@@ -80,7 +97,7 @@ impl ConcordApp {
     }
 
     /// What background work calls to have the window drawn again.
-    fn waker(&self) -> impl Fn() + Send + 'static {
+    pub(super) fn waker(&self) -> impl Fn() + Send + Sync + 'static {
         let ctx = self.egui_ctx.clone();
         move || {
             if let Some(ctx) = &ctx {

@@ -7,11 +7,13 @@
 //! - `tree` and `raw`: the two views of the document.
 
 mod actions;
+mod collab;
 mod files;
 mod panels;
 mod raw;
 mod tree;
 
+pub use collab::{ConnectForm, ShareForm, Side, palette, patch_text};
 pub use raw::Raw;
 pub use tree::row_name;
 
@@ -45,6 +47,10 @@ pub struct Editing {
     pub text: String,
     /// Whether the field still has to take the keyboard focus.
     pub focus: bool,
+    /// The text field's id, once shown (to move its caret when someone else types).
+    pub field: Option<egui::Id>,
+    /// The caret's position in characters, once the field has one.
+    pub caret: Option<usize>,
 }
 
 /// The desktop editor.
@@ -85,6 +91,22 @@ pub struct ConcordApp {
     egui_ctx: Option<egui::Context>,
     /// Every shortcut, in the order they are tried.
     shortcuts: Vec<(Command, egui::KeyboardShortcut)>,
+    /// The shared document's link to its relay, when collaborating.
+    pub session: Option<crate::session::Session>,
+    /// The relay this window hosts, while sharing.
+    host: Option<crate::session::host::Host>,
+    /// The runtime network work runs on (`None`: no collaboration, as in some tests).
+    runtime: Option<tokio::runtime::Handle>,
+    /// Where offline edits and a hosted relay's data live.
+    data_dir: Option<std::path::PathBuf>,
+    /// The Connect dialog, when open.
+    pub connect: Option<ConnectForm>,
+    /// The Share dialog, when open.
+    pub sharing: Option<ShareForm>,
+    /// The side panel, when shown.
+    pub side: Option<Side>,
+    /// A patch to write once the export dialog has a file.
+    export: Option<String>,
 }
 
 /// The search bar's state.
@@ -122,7 +144,33 @@ impl ConcordApp {
             preferences: false,
             egui_ctx: None,
             shortcuts: shortcut_table(),
+            session: None,
+            host: None,
+            runtime: None,
+            data_dir: None,
+            connect: None,
+            sharing: None,
+            side: None,
+            export: None,
         }
+    }
+
+    /// Lets the app collaborate: network work runs on `runtime`, offline edits and a hosted
+    /// relay live under `data_dir` (none: nothing is kept on disk).
+    pub fn with_collaboration(
+        mut self,
+        runtime: tokio::runtime::Handle,
+        data_dir: Option<std::path::PathBuf>,
+    ) -> ConcordApp {
+        self.runtime = Some(runtime);
+        self.data_dir = data_dir;
+        self
+    }
+
+    /// Sets the egui context that background work wakes (eframe gives it at creation).
+    pub fn with_context(mut self, ctx: &egui::Context) -> ConcordApp {
+        self.egui_ctx = Some(ctx.clone());
+        self
     }
 
     /// Uses `settings`, saving changes to `path`.
@@ -177,6 +225,7 @@ impl eframe::App for ConcordApp {
         }
         self.poll_loading();
         self.poll_dialog();
+        self.poll_session(ctx);
         // Settings take effect when they change.
         let wanted = (self.settings.theme, self.settings.clamped_font_size());
         if self.applied != Some(wanted) {
@@ -227,6 +276,15 @@ impl eframe::App for ConcordApp {
             Panel::top("search").show(ui, |ui| panels::search_ui(ui, self, &mut commands));
         }
         Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, self));
+        if self.session.as_ref().is_some_and(|s| s.unseen > 0) {
+            Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, self));
+        }
+        if self.side.is_some() {
+            Panel::right("side")
+                .resizable(true)
+                .default_size(250.0)
+                .show(ui, |ui| collab::side_ui(ui, self));
+        }
         CentralPanel::default().show(ui, |ui| {
             if let Some(loader) = &self.loading {
                 files::loading_ui(ui, loader);
@@ -242,8 +300,15 @@ impl eframe::App for ConcordApp {
         if self.preferences {
             panels::preferences_ui(ui, self);
         }
+        collab::connect_ui(ui, self);
+        collab::share_ui(ui, self);
+        collab::revision_ui(ui, self);
         for command in commands {
             self.run(command);
+        }
+        // Edits made in this frame go out now, and into the outbox.
+        if let Some(session) = &mut self.session {
+            session.flush(&mut self.editor);
         }
         if let Some(text) = self.clipboard.take() {
             ui.ctx().copy_text(text.clone());

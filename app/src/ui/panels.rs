@@ -162,8 +162,12 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 
 /// The selection, the document's node count and size, its file and whether it is modified,
 /// and the last message.
-pub(super) fn status_ui(ui: &mut egui::Ui, app: &ConcordApp) {
+pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     ui.horizontal(|ui| {
+        if app.session.is_some() {
+            super::collab::status_ui(ui, app);
+            ui.separator();
+        }
         let editor = &app.editor;
         let selected = editor
             .selected()

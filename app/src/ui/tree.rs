@@ -141,6 +141,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
                     &format!("rename {}", display(&path)),
                     160.0,
                     true,
+                    &[],
                     actions,
                 );
             }
@@ -178,19 +179,24 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
             .editing
             .as_ref()
             .is_some_and(|e| e.path == path && e.target == Target::Value);
+        let carets = super::collab::carets_at(app, &path);
         if editing_here {
             if let Some(editing) = &mut app.editing {
-                edit_ui(ui, editing, actions);
+                edit_ui(ui, editing, &carets, actions);
             }
         } else {
             let value = path.resolve(app.editor.doc());
             let text = value.map(|v| preview(v, row.kind)).unwrap_or_default();
-            let text = RichText::new(text).color(value_color(ui, row.kind));
-            let shown = ui.add(
-                egui::Label::new(text)
-                    .truncate()
-                    .sense(egui::Sense::click()),
-            );
+            let color = value_color(ui, row.kind);
+            let (galley_pos, galley, shown) = egui::Label::new(RichText::new(text).color(color))
+                .truncate()
+                .sense(egui::Sense::click())
+                .layout_in_ui(ui);
+            if ui.is_rect_visible(shown.rect) {
+                ui.painter().galley(galley_pos, galley.clone(), color);
+            }
+            // A string's preview starts with its opening quote.
+            super::collab::paint_carets(ui, &galley, galley_pos, &carets, 1);
             name(&shown, Role::Label, &format!("value of {}", display(&path)));
             if shown.double_clicked() {
                 actions.push(Action::Edit(path.clone()));
@@ -198,6 +204,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
                 actions.push(Action::Select(path.clone()));
             }
         }
+        super::collab::markers_ui(ui, app, &path);
     });
     drop_target(
         ui,
@@ -261,7 +268,12 @@ fn drop_target(
     }
 }
 
-fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) {
+fn edit_ui(
+    ui: &mut egui::Ui,
+    editing: &mut Editing,
+    carets: &[(egui::Color32, usize)],
+    actions: &mut Vec<Action>,
+) {
     let shown = display(&editing.path);
     let before = editing.kind;
     let switch = ComboBox::from_id_salt(("type", editing.path.to_string()))
@@ -297,6 +309,7 @@ fn edit_ui(ui: &mut egui::Ui, editing: &mut Editing, actions: &mut Vec<Action>) 
         &format!("edit {shown}"),
         width,
         !switching,
+        carets,
         actions,
     );
 }
@@ -309,17 +322,23 @@ fn text_field_ui(
     label: &str,
     width: f32,
     commit_on_blur: bool,
+    carets: &[(egui::Color32, usize)],
     actions: &mut Vec<Action>,
 ) {
-    let field = ui.add(
-        TextEdit::singleline(&mut editing.text)
-            .id_salt((
-                "edit",
-                editing.path.to_string(),
-                editing.target == Target::Key,
-            ))
-            .desired_width(width),
-    );
+    let output = TextEdit::singleline(&mut editing.text)
+        .id_salt((
+            "edit",
+            editing.path.to_string(),
+            editing.target == Target::Key,
+        ))
+        .desired_width(width)
+        .show(ui);
+    super::collab::paint_carets(ui, &output.galley, output.galley_pos, carets, 0);
+    let field = output.response;
+    editing.field = Some(field.id);
+    if let Some(range) = output.cursor_range {
+        editing.caret = Some(range.primary.index.0);
+    }
     name(&field, Role::TextInput, label);
     if editing.focus {
         field.request_focus();

@@ -173,6 +173,11 @@ impl Replica {
         !self.redo.is_empty()
     }
 
+    /// Changes the display name sent in the next `hello`.
+    pub fn set_name(&mut self, name: &str) {
+        name.clone_into(&mut self.name);
+    }
+
     /// Whether a welcome arrived on the current connection.
     pub fn is_connected(&self) -> bool {
         self.connected

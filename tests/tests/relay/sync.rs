@@ -151,6 +151,10 @@ async fn presence_joins_updates_and_leaves() {
         peers.iter().any(|p| p.client.0 == "ann"),
         "new peers get the current list"
     );
+    assert!(
+        peers.iter().any(|p| p.client.0 == "bob"),
+        "the list includes the newcomer, with its colour"
+    );
     let joined = ann.recv().await.unwrap();
     assert!(matches!(&joined, ServerMessage::Presence { peers } if peers.len() == 2));
     bob.send(&ClientMessage::Presence {

@@ -1,0 +1,332 @@
+//! The history panel's model: the revisions the relay retains, a read-only view of the
+//! document at one of them, reverting one change and restoring a whole revision.
+//!
+//! Both revert and restore become an ordinary new change that everyone receives: history is
+//! never rewritten. Reverting change `r` takes the document just before it (a snapshot at
+//! `r - 1`), applies `r` to get its inverse, and rebases that inverse over every change after
+//! `r` exactly as the relay would (through a scratch [`Authority`]), so it undoes `r` alone and
+//! keeps the work done since.
+
+use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+use sync_core::protocol::{ClientId, ClientMessage, Commit, Revision, Role, ServerMessage};
+use sync_core::{Operation, Value};
+
+/// Revisions asked for when the panel opens (the most recent ones).
+pub const PAGE: u64 = 200;
+
+/// What the panel waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// A read-only view of the document at this revision.
+    View(Revision),
+    /// The document before this change, to revert it.
+    Revert(Revision),
+    /// The document at this revision, to restore it.
+    Restore(Revision),
+}
+
+/// The history panel's state.
+#[derive(Debug, Default)]
+pub struct History {
+    /// The retained changes received, oldest first.
+    pub commits: Vec<Commit>,
+    /// A document at a revision, shown read-only.
+    pub viewing: Option<(Revision, Value)>,
+    /// What the panel waits for, if anything.
+    waiting: Option<Waiting>,
+    /// The head revision the list was last asked for at.
+    asked_at: Option<Revision>,
+}
+
+/// What the session should do once a history answer arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Nothing more.
+    Nothing,
+    /// Apply this change locally (and so send it): a revert or a restore.
+    Edit {
+        /// The change.
+        ops: Vec<Operation>,
+        /// What it does, for the status bar.
+        what: String,
+    },
+    /// It could not be done.
+    Failed(String),
+}
+
+impl History {
+    /// Whether an answer is awaited.
+    pub fn is_waiting(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// The request that brings the list up to `head`, unless it was already asked for there.
+    pub fn refresh(&mut self, head: Option<Revision>) -> Option<ClientMessage> {
+        let head = head?;
+        if self.asked_at == Some(head) {
+            return None;
+        }
+        self.asked_at = Some(head);
+        let from = Revision(head.0.saturating_sub(PAGE - 1).max(1));
+        Some(ClientMessage::History { from, to: None })
+    }
+
+    /// Forgets what was asked (after a reconnect, answers to earlier requests never come).
+    pub fn reset_requests(&mut self) {
+        self.asked_at = None;
+        self.waiting = None;
+    }
+
+    /// Asks for the document at `rev`, to show it.
+    pub fn view(&mut self, rev: Revision) -> ClientMessage {
+        self.waiting = Some(Waiting::View(rev));
+        ClientMessage::Snapshot { rev: Some(rev) }
+    }
+
+    /// Asks for what reverting change `rev` needs: the changes from it on and the document
+    /// before it.
+    pub fn revert(&mut self, rev: Revision) -> Vec<ClientMessage> {
+        self.waiting = Some(Waiting::Revert(rev));
+        vec![
+            ClientMessage::History {
+                from: rev,
+                to: None,
+            },
+            ClientMessage::Snapshot {
+                rev: Some(Revision(rev.0.saturating_sub(1))),
+            },
+        ]
+    }
+
+    /// Asks for the document at `rev`, to make it the document again.
+    pub fn restore(&mut self, rev: Revision) -> ClientMessage {
+        self.waiting = Some(Waiting::Restore(rev));
+        ClientMessage::Snapshot { rev: Some(rev) }
+    }
+
+    /// Takes in changes the relay sent.
+    pub fn receive_changes(&mut self, changes: Vec<Commit>) {
+        let Some(first) = changes.first().map(|c| c.rev) else {
+            return;
+        };
+        // Keep what came before `first`; the answer replaces the rest.
+        self.commits.retain(|c| c.rev < first);
+        self.commits.extend(changes);
+    }
+
+    /// Takes in a document the relay sent; `view` is the document as it is now.
+    pub fn receive_snapshot(&mut self, rev: Revision, doc: Value, view: &Value) -> Answer {
+        match self.waiting.take() {
+            Some(Waiting::View(wanted)) if wanted == rev => {
+                self.viewing = Some((rev, doc));
+                Answer::Nothing
+            }
+            Some(Waiting::Restore(wanted)) if wanted == rev => {
+                let change = sync_core::diff::diff(view, &doc);
+                if change.is_empty() {
+                    return Answer::Failed(format!("the document is already as it was at {rev}"));
+                }
+                Answer::Edit {
+                    ops: change.0,
+                    what: format!("restored the document as it was at {rev}"),
+                }
+            }
+            Some(Waiting::Revert(target)) if target.0.saturating_sub(1) == rev.0 => {
+                let Some(index) = self.commits.iter().position(|c| c.rev == target) else {
+                    return Answer::Failed(format!("{target} is no longer retained"));
+                };
+                let Some([commit, later @ ..]) = self.commits.get(index..) else {
+                    return Answer::Failed(format!("{target} is no longer retained"));
+                };
+                match revert_ops(&doc, commit, later) {
+                    Ok(ops) if ops.is_empty() => Answer::Failed(format!(
+                        "nothing of {target} is left to revert: later changes replaced it"
+                    )),
+                    Ok(ops) => Answer::Edit {
+                        ops,
+                        what: format!("reverted {target} ({})", summary(&commit.ops)),
+                    },
+                    Err(e) => Answer::Failed(format!("cannot revert {target}: {e}")),
+                }
+            }
+            // Not ours, or a stale answer.
+            other => {
+                self.waiting = other;
+                Answer::Nothing
+            }
+        }
+    }
+
+    /// The relay could not serve a request (`not_retained`, say).
+    pub fn failed(&mut self) -> bool {
+        self.waiting.take().is_some()
+    }
+}
+
+/// The change that undoes `commit` (applied to `before`) as it would apply after `later`: the
+/// inverse of `commit`, rebased over `later` the way the relay rebases a concurrent change.
+pub fn revert_ops(
+    before: &Value,
+    commit: &Commit,
+    later: &[Commit],
+) -> Result<Vec<Operation>, String> {
+    let mut doc = before.clone();
+    let inverse = sync_core::apply::apply(&mut doc, &commit.ops).map_err(|e| e.to_string())?;
+    let mut scratch = Authority::new(doc, AuthorityConfig::default());
+    let history = ClientId::from("history");
+    let revert = ClientId::from("revert");
+    for (i, change) in later.iter().enumerate() {
+        let i = i as u64;
+        let outcome = scratch.submit(&Submission {
+            client: &history,
+            author: "",
+            role: Role::Write,
+            seq: i + 1,
+            base_rev: Revision(i),
+            ops: change.ops.clone(),
+            now: 0,
+        });
+        if !matches!(outcome, Outcome::Applied { .. }) {
+            return Err(format!("{} does not replay", change.rev));
+        }
+    }
+    let outcome = scratch.submit(&Submission {
+        client: &revert,
+        author: "",
+        role: Role::Write,
+        seq: 1,
+        base_rev: Revision(0),
+        ops: inverse.0,
+        now: 0,
+    });
+    match outcome {
+        Outcome::Applied { commit, .. } => Ok(commit.ops),
+        Outcome::Rejected {
+            reject: ServerMessage::Reject { message, .. },
+        } => Err(message),
+        _ => Err("the revert did not apply".to_owned()),
+    }
+}
+
+/// A one-line account of a change: its first operation and how many more there are.
+pub fn summary(ops: &[Operation]) -> String {
+    let Some(first) = ops.first() else {
+        return "no change".to_owned();
+    };
+    let path = first.path();
+    let at = if path.is_root() {
+        "the document".to_owned()
+    } else {
+        path.to_string()
+    };
+    let verb = match first {
+        Operation::Add { .. } => "added",
+        Operation::Remove { .. } => "removed",
+        Operation::Replace { .. } => "set",
+        Operation::Move { .. } => "moved",
+        Operation::Copy { .. } => "copied to",
+        Operation::Test { .. } => "checked",
+        Operation::Splice { .. } => "typed in",
+        Operation::Incr { .. } => "incremented",
+        Operation::Merge { .. } => "merged into",
+    };
+    match ops.len() {
+        1 => format!("{verb} {at}"),
+        n => format!("{verb} {at} and {} more", n - 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use sync_core::Change;
+
+    fn commit(rev: u64, ops: &str) -> Commit {
+        Commit {
+            rev: Revision(rev),
+            client: ClientId::from("someone"),
+            seq: rev,
+            author: "Ann".to_owned(),
+            time: 0,
+            ops: Change::from_json(ops).unwrap().0,
+            conflicts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reverting_one_change_keeps_the_later_ones() {
+        // r1 inserts "x"; r2 inserts before it and r3 adds a member, after it.
+        let before = Value::parse(r#"{"list": ["a", "b"]}"#).unwrap();
+        let r1 = commit(1, r#"[{"op": "add", "path": "/list/1", "value": "x"}]"#);
+        let r2 = commit(2, r#"[{"op": "add", "path": "/list/0", "value": "first"}]"#);
+        let r3 = commit(3, r#"[{"op": "add", "path": "/title", "value": "T"}]"#);
+        let ops = revert_ops(&before, &r1, &[r2, r3]).unwrap();
+        // The inserted "x" is now at index 2.
+        let mut head = Value::parse(r#"{"list": ["first", "a", "x", "b"], "title": "T"}"#).unwrap();
+        sync_core::apply::apply(&mut head, &ops).unwrap();
+        assert_eq!(head.to_json(), r#"{"list":["first","a","b"],"title":"T"}"#);
+    }
+
+    #[test]
+    fn a_revert_whose_target_is_gone_changes_nothing() {
+        let before = Value::parse(r#"{"a": {"n": 1}}"#).unwrap();
+        let r1 = commit(1, r#"[{"op": "replace", "path": "/a/n", "value": 2}]"#);
+        let r2 = commit(2, r#"[{"op": "remove", "path": "/a"}]"#);
+        // Undoing r1 sets /a/n back, but /a is gone: nothing of it applies.
+        let ops = revert_ops(&before, &r1, &[r2]).unwrap();
+        assert!(ops.is_empty(), "{ops:?}");
+    }
+
+    #[test]
+    fn restore_is_the_diff_to_the_old_document() {
+        let mut history = History::default();
+        let ask = history.restore(Revision(2));
+        assert_eq!(
+            ask,
+            ClientMessage::Snapshot {
+                rev: Some(Revision(2))
+            }
+        );
+        let now = Value::parse(r#"{"a": 1, "b": 2}"#).unwrap();
+        let old = Value::parse(r#"{"a": 0}"#).unwrap();
+        let Answer::Edit { ops, .. } = history.receive_snapshot(Revision(2), old.clone(), &now)
+        else {
+            panic!("no edit");
+        };
+        let mut doc = now.clone();
+        sync_core::apply::apply(&mut doc, &ops).unwrap();
+        assert_eq!(doc, old);
+        assert!(!history.is_waiting());
+    }
+
+    #[test]
+    fn the_list_is_asked_for_once_per_head_and_answers_merge() {
+        let mut history = History::default();
+        assert_eq!(history.refresh(None), None);
+        assert_eq!(
+            history.refresh(Some(Revision(500))),
+            Some(ClientMessage::History {
+                from: Revision(301),
+                to: None
+            })
+        );
+        assert_eq!(history.refresh(Some(Revision(500))), None);
+        history.receive_changes(vec![commit(1, "[]"), commit(2, "[]")]);
+        history.receive_changes(vec![commit(2, "[]"), commit(3, "[]")]);
+        let revs: Vec<u64> = history.commits.iter().map(|c| c.rev.0).collect();
+        assert_eq!(revs, [1, 2, 3]);
+    }
+
+    #[test]
+    fn summaries_name_the_first_operation() {
+        let ops = Change::from_json(
+            r#"[{"op": "replace", "path": "/a", "value": 1}, {"op": "remove", "path": "/b"}]"#,
+        )
+        .unwrap()
+        .0;
+        assert_eq!(summary(&ops), "set /a and 1 more");
+        assert_eq!(summary(&[]), "no change");
+    }
+}

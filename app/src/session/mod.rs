@@ -1,0 +1,522 @@
+//! Collaboration: an editor's document joined to a relay. No egui here; the UI reads the
+//! session's state and calls its methods.
+//!
+//! - [`net`]: the network task (connect, carry messages, reconnect with backoff and jitter);
+//! - [`outbox`]: the session's durable state in the data directory;
+//! - [`history`]: the history panel's model (view, revert, restore);
+//! - [`host`]: a relay inside the app, for "Share this document";
+//! - [`target`]: where to connect, and invites.
+//!
+//! The [`Editor`] holds the [`Replica`]; [`Session::poll`] feeds it what the relay sent and
+//! sends what it asks to send, and after every change of the replica's state queues that state
+//! for the outbox.
+
+pub mod history;
+pub mod host;
+pub mod net;
+pub mod outbox;
+pub mod target;
+
+pub use target::Target;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sync_core::protocol::{ClientId, ClientMessage, Conflict, ConflictKind, Peer, Role};
+use sync_core::replica::{Event, Replica};
+use sync_core::{Operation, Pointer, Value};
+
+use crate::editor::Editor;
+use history::{Answer, History};
+use net::{NetCommand, NetConfig, NetEvent, NetHandle, Wake};
+use outbox::{Outbox, Saved};
+
+/// The connection, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Opening the connection (the first attempt is 1).
+    Connecting {
+        /// Attempts since the connection last worked.
+        attempt: u32,
+    },
+    /// The socket is open; the relay has not welcomed us yet.
+    Joining,
+    /// Connected and caught up.
+    Connected {
+        /// What this connection may do.
+        role: Role,
+    },
+    /// The connection dropped; the next attempt is at `at`.
+    Reconnecting {
+        /// When.
+        at: Instant,
+        /// Why the last one ended.
+        reason: String,
+    },
+    /// Not connected, and not trying until asked to.
+    Offline {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A local edit that lost: overwritten, dropped, refused by the relay, or no longer applying
+/// after a resync.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lost {
+    /// What happened, as the relay recorded it (for overwritten and dropped edits).
+    pub conflict: Option<Conflict>,
+    /// The change that was refused or no longer applied (the others have `conflict`).
+    pub ops: Vec<Operation>,
+    /// Why, for people.
+    pub reason: String,
+    /// When it was learnt.
+    pub at: std::time::SystemTime,
+    /// "Restore mine" was used on it.
+    pub restored: bool,
+}
+
+impl Lost {
+    /// Where it happened.
+    pub fn path(&self) -> Pointer {
+        match (&self.conflict, self.ops.first()) {
+            (Some(conflict), _) => conflict.path.clone(),
+            (None, Some(op)) => op.path().clone(),
+            (None, None) => Pointer::root(),
+        }
+    }
+
+    /// The change that puts my value back, as things stand in `doc`.
+    pub fn restoring_change(&self, doc: &Value) -> Option<Vec<Operation>> {
+        match &self.conflict {
+            Some(Conflict {
+                kind: ConflictKind::Overwritten,
+                path,
+                value: Some(value),
+                ..
+            }) => Some(vec![if path.resolve(doc).is_some() {
+                Operation::replace(path.clone(), value.clone())
+            } else {
+                Operation::Add {
+                    path: path.clone(),
+                    value: value.clone(),
+                    index: None,
+                }
+            }]),
+            Some(Conflict {
+                kind: ConflictKind::Dropped,
+                op: Some(op),
+                ..
+            }) => Some(vec![op.clone()]),
+            Some(_) => None,
+            None => (!self.ops.is_empty()).then(|| self.ops.clone()),
+        }
+    }
+}
+
+/// An editor's link to a relay.
+pub struct Session {
+    target: Target,
+    net: NetHandle,
+    /// The open connection, once its socket is open.
+    epoch: Option<u64>,
+    status: Status,
+    peers: Vec<Peer>,
+    /// My edits that lost, oldest first.
+    pub lost: Vec<Lost>,
+    /// Lost edits not yet looked at.
+    pub unseen: usize,
+    /// The history panel's model.
+    pub history: History,
+    outbox: Option<Outbox>,
+    /// The editor generation last queued for the outbox.
+    queued: u64,
+    /// Things to tell the user, oldest first (taken by the UI).
+    notices: Vec<String>,
+    /// Where I am, as last told to the relay.
+    presence_sent: Option<(Option<Pointer>, Option<usize>)>,
+}
+
+impl Session {
+    /// Joins `target`: takes this window's slot in the outbox under `data_dir` (bringing back
+    /// what an earlier run left unsynced there) and starts connecting. The editor returned
+    /// holds the document as far as it is known here.
+    pub fn join(
+        runtime: &tokio::runtime::Handle,
+        target: Target,
+        name: &str,
+        data_dir: Option<&Path>,
+        wake: Wake,
+    ) -> (Session, Editor) {
+        Session::start(runtime, target, name, data_dir, wake, None)
+    }
+
+    /// Shares `doc` as a new document at `target` (which must not hold it yet): the document
+    /// becomes the first change this window sends.
+    pub fn share(
+        runtime: &tokio::runtime::Handle,
+        target: Target,
+        name: &str,
+        data_dir: Option<&Path>,
+        wake: Wake,
+        doc: &Value,
+    ) -> (Session, Editor) {
+        Session::start(runtime, target, name, data_dir, wake, Some(doc))
+    }
+
+    fn start(
+        runtime: &tokio::runtime::Handle,
+        target: Target,
+        name: &str,
+        data_dir: Option<&Path>,
+        wake: Wake,
+        share: Option<&Value>,
+    ) -> (Session, Editor) {
+        let mut notices = Vec::new();
+        let (outbox, saved) = match data_dir.map(|d| Outbox::open(d, &target.relay, &target.doc)) {
+            None => (None, None),
+            Some(Ok((outbox, saved, problem))) => {
+                notices.extend(problem);
+                (Some(outbox), saved)
+            }
+            Some(Err(e)) => {
+                notices.push(format!(
+                    "offline edits cannot be kept on this computer: {e}"
+                ));
+                (None, None)
+            }
+        };
+        let mut replica = match saved {
+            Some(saved) => {
+                let (mut replica, events) = Replica::restore(saved.replica);
+                replica.set_name(name);
+                for event in events {
+                    if let Event::Lost { error, .. } = event {
+                        notices.push(format!("an offline edit could not be kept: {error}"));
+                    }
+                }
+                if replica.pending() > 0 {
+                    notices.push(format!(
+                        "{} unsynced change(s) from the last session will be sent",
+                        replica.pending()
+                    ));
+                }
+                replica
+            }
+            None => {
+                let client = ClientId(new_client_id());
+                match share {
+                    // A new document starts as `{}` on the relay: the shared document is
+                    // the difference, pending until the relay confirms it.
+                    Some(_) => Replica::with_document(
+                        client,
+                        name,
+                        Value::Object(Default::default()),
+                        None,
+                    ),
+                    None => Replica::new(client, name),
+                }
+            }
+        };
+        if let Some(doc) = share {
+            let change = sync_core::diff::diff(replica.view(), doc);
+            if !change.is_empty()
+                && let Err(e) = replica.edit(change.0)
+            {
+                notices.push(format!("the document could not be shared: {e}"));
+            }
+        }
+        let editor = Editor::shared(replica);
+        let net = net::spawn(runtime, target.relay.clone(), NetConfig::default(), wake);
+        let session = Session {
+            target,
+            net,
+            epoch: None,
+            status: Status::Connecting { attempt: 1 },
+            peers: Vec::new(),
+            lost: Vec::new(),
+            unseen: 0,
+            history: History::default(),
+            outbox,
+            queued: 0,
+            notices,
+            presence_sent: None,
+        };
+        (session, editor)
+    }
+
+    /// Where this session connects.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The connection's state.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Everyone in the document (me included), as the relay last said.
+    pub fn peers(&self) -> &[Peer] {
+        &self.peers
+    }
+
+    /// Where the outbox keeps this window's state, if anywhere.
+    pub fn outbox_dir(&self) -> Option<PathBuf> {
+        self.outbox.as_ref().map(|o| o.dir().to_path_buf())
+    }
+
+    /// Whether every change of the editor's state so far is on disk (or there is no disk).
+    pub fn saved_locally(&self, editor: &Editor) -> bool {
+        self.outbox
+            .as_ref()
+            .is_none_or(|o| o.written() >= editor.generation())
+    }
+
+    /// Whether the outbox works: `false` when offline edits would not survive a restart.
+    pub fn keeps_offline_edits(&self) -> bool {
+        self.outbox.as_ref().is_some_and(|o| o.error().is_none())
+    }
+
+    /// Things to tell the user since the last call.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Connect now (skipping the wait), or come back online.
+    pub fn connect_now(&mut self) {
+        let _ = self.net.commands.try_send(NetCommand::Connect);
+    }
+
+    /// Closes the connection and stays offline; edits keep going to the outbox.
+    pub fn go_offline(&mut self) {
+        let _ = self.net.commands.try_send(NetCommand::Disconnect);
+    }
+
+    /// Handles what the network task reported, feeding the editor; sends what the editor
+    /// asks to send; queues the editor's state for the outbox if it changed. Call once per
+    /// frame (and after edits).
+    pub fn poll(&mut self, editor: &mut Editor) {
+        while let Ok(event) = self.net.events.try_recv() {
+            self.network_event(event, editor);
+        }
+        self.flush(editor);
+    }
+
+    /// Sends what the editor asks to send and saves its state if it changed.
+    pub fn flush(&mut self, editor: &mut Editor) {
+        let events = editor.take_events();
+        self.replica_events(events, editor);
+        if editor.generation() != self.queued
+            && let Some(outbox) = &self.outbox
+        {
+            self.queued = editor.generation();
+            outbox.save(
+                self.queued,
+                Saved {
+                    relay: self.target.relay.clone(),
+                    doc: self.target.doc.clone(),
+                    replica: editor.replica().save(),
+                },
+            );
+        }
+    }
+
+    fn network_event(&mut self, event: NetEvent, editor: &mut Editor) {
+        match event {
+            NetEvent::Connecting { attempt } => self.status = Status::Connecting { attempt },
+            NetEvent::Open { epoch } => {
+                self.epoch = Some(epoch);
+                self.status = Status::Joining;
+                self.presence_sent = None;
+                self.history.reset_requests();
+                let hello = editor
+                    .replica()
+                    .hello(&self.target.doc, self.target.token.clone());
+                self.send(hello);
+            }
+            NetEvent::Message { epoch, message } => {
+                if self.epoch == Some(epoch) {
+                    let events = editor.receive(*message);
+                    self.replica_events(events, editor);
+                }
+            }
+            NetEvent::Garbled { error } => {
+                self.notices
+                    .push(format!("the relay sent something unreadable: {error}"));
+            }
+            NetEvent::Closed { reason, retry_at } => {
+                self.epoch = None;
+                editor.disconnected();
+                self.peers.clear();
+                self.status = match retry_at {
+                    Some(at) => Status::Reconnecting { at, reason },
+                    None => Status::Offline { reason },
+                };
+            }
+        }
+    }
+
+    fn replica_events(&mut self, events: Vec<Event>, editor: &mut Editor) {
+        for event in events {
+            match event {
+                Event::Send(message) => self.send(message),
+                Event::Changed => {}
+                Event::Conflicts(conflicts) => {
+                    let me = editor.replica().client().clone();
+                    for conflict in conflicts.into_iter().filter(|c| c.loser.client == me) {
+                        let reason = describe(&conflict);
+                        self.notices.push(reason.clone());
+                        self.lose(Some(conflict), Vec::new(), reason);
+                    }
+                }
+                Event::Rejected { ops, code, message } => {
+                    let reason = format!("the relay refused your change: {message} ({code})");
+                    self.notices.push(reason.clone());
+                    self.lose(None, ops, reason);
+                }
+                Event::Lost { ops, error } => {
+                    let reason = format!("an unsynced change no longer applies: {error}");
+                    self.notices.push(reason.clone());
+                    self.lose(None, ops, reason);
+                }
+                Event::Diverged { rev } => self.notices.push(format!(
+                    "this window disagreed with the relay at {rev}: reloading the document"
+                )),
+                Event::Welcomed { role } => {
+                    self.status = Status::Connected { role };
+                    if role == Role::Read {
+                        self.notices
+                            .push("you can read this document but not change it".to_owned());
+                    }
+                }
+                Event::Presence(peers) => self.peers = peers,
+                Event::History(changes) => self.history.receive_changes(changes),
+                Event::Snapshot { rev, doc } => {
+                    match self.history.receive_snapshot(rev, doc, editor.doc()) {
+                        Answer::Nothing => {}
+                        Answer::Failed(why) => self.notices.push(why),
+                        Answer::Edit { ops, what } => match editor.edit(ops) {
+                            Ok(()) => self.notices.push(what),
+                            Err(e) => self.notices.push(format!("{what} failed: {e}")),
+                        },
+                    }
+                }
+                Event::Error { code, message } => {
+                    if code == "rate_limited" {
+                        // Nothing of the change applied: send it again (at most once applied).
+                        let retry = editor.retry();
+                        self.replica_events(retry, editor);
+                    } else if code == "not_retained" && self.history.failed() {
+                        self.notices
+                            .push("that revision is older than the relay keeps".to_owned());
+                    } else {
+                        self.notices
+                            .push(format!("the relay said: {message} ({code})"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn lose(&mut self, conflict: Option<Conflict>, ops: Vec<Operation>, reason: String) {
+        self.lost.push(Lost {
+            conflict,
+            ops,
+            reason,
+            at: std::time::SystemTime::now(),
+            restored: false,
+        });
+        self.unseen += 1;
+    }
+
+    /// Puts my value back for lost edit `index`, as a new change.
+    pub fn restore_mine(&mut self, index: usize, editor: &mut Editor) -> Result<(), String> {
+        let lost = self.lost.get(index).ok_or("no such conflict")?;
+        let change = lost
+            .restoring_change(editor.doc())
+            .ok_or("this edit carried no value to restore")?;
+        editor.edit(change).map_err(|e| e.to_string())?;
+        if let Some(lost) = self.lost.get_mut(index) {
+            lost.restored = true;
+        }
+        self.flush(editor);
+        Ok(())
+    }
+
+    /// Tells the relay where I am, if that changed.
+    pub fn set_presence(&mut self, selection: Option<Pointer>, caret: Option<usize>) {
+        let here = (selection, caret);
+        if self.presence_sent.as_ref() == Some(&here) || self.epoch.is_none() {
+            return;
+        }
+        if !matches!(self.status, Status::Connected { .. }) {
+            return;
+        }
+        let (selection, caret) = here.clone();
+        self.send(ClientMessage::Presence { selection, caret });
+        self.presence_sent = Some(here);
+    }
+
+    /// Sends `message` on the current connection (dropped if there is none: the replica
+    /// sends its state again when it is welcomed).
+    pub fn send(&mut self, message: ClientMessage) {
+        if let Some(epoch) = self.epoch {
+            // The queue holds a few messages at most (one change in flight); if it is full the
+            // task is stuck, and the connection will be replaced.
+            let _ = self
+                .net
+                .commands
+                .try_send(NetCommand::Send { epoch, message });
+        }
+    }
+
+    /// Writes the outbox to disk and waits for it (when the window closes).
+    pub fn close(mut self, editor: &mut Editor) {
+        self.flush(editor);
+        if let Some(outbox) = self.outbox.take() {
+            outbox.close();
+        }
+    }
+}
+
+/// A sentence about a conflict I lost.
+fn describe(conflict: &Conflict) -> String {
+    let at = if conflict.path.is_root() {
+        "the document".to_owned()
+    } else {
+        conflict.path.to_string()
+    };
+    match conflict.kind {
+        ConflictKind::Overwritten => format!(
+            "{}'s change replaced your edit at {at} ({})",
+            conflict.winner.author, conflict.rev
+        ),
+        ConflictKind::Dropped => {
+            let why = conflict
+                .reason
+                .map(|r| format!(": {}", r.describe()))
+                .unwrap_or_default();
+            format!(
+                "your edit at {at} was dropped because of {}'s change{why} ({})",
+                conflict.winner.author, conflict.rev
+            )
+        }
+    }
+}
+
+/// A fresh client id: random, so that no two windows anywhere share one.
+pub fn new_client_id() -> String {
+    let n = getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default()
+            ^ u64::from(std::process::id())
+    });
+    format!("w{n:016x}")
+}
+
+/// Where sessions keep their outboxes: `sessions` in the platform's data directory.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "concord").map(|d| d.data_dir().join("sessions"))
+}

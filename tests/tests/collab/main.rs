@@ -1,0 +1,463 @@
+//! Collaboration end to end: two or three real editor windows (egui_kittest harnesses of the
+//! app, driven through their accessibility tree where a person would click or type) on one
+//! document, through a relay on a real socket.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use app::editor::{Editor, ScalarKind};
+use app::session::{Status, Target};
+use app::ui::ConcordApp;
+use e2e::{TestRelay, temp_dir};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use sync_core::{Pointer, Value};
+
+type Window = Harness<'static, ConcordApp>;
+
+/// A window with its own data directory (as if on its own computer).
+fn window(runtime: &tokio::runtime::Runtime, data: &Path) -> Window {
+    let handle = runtime.handle().clone();
+    let data = data.to_path_buf();
+    let mut window = Harness::builder()
+        .with_size(egui::vec2(900.0, 600.0))
+        .build_eframe(move |cc| {
+            let editor = Editor::new(Value::parse("{}").unwrap(), None, Default::default());
+            ConcordApp::new(editor)
+                .with_context(&cc.egui_ctx)
+                .with_collaboration(handle, Some(data))
+        });
+    window.step();
+    window
+}
+
+/// Steps every window until `done` holds for them (or fails after 15 s, saying `what`).
+fn until(windows: &mut [&mut Window], what: &str, done: impl Fn(&[&ConcordApp]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        for window in windows.iter_mut() {
+            window.step();
+        }
+        let states: Vec<&ConcordApp> = windows.iter().map(|w| w.state()).collect();
+        if done(&states) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let seen: Vec<String> = states
+                .iter()
+                .map(|a| format!("{} ({:?})", doc(a), a.message))
+                .collect();
+            panic!("timed out waiting until {what}; the windows have {seen:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A few frames, for layout that depends on the previous frame.
+fn settle(window: &mut Window) {
+    for _ in 0..3 {
+        window.step();
+    }
+}
+
+fn connected(app: &ConcordApp) -> bool {
+    let session = app.session.as_ref();
+    let synced = app.editor.replica().pending() == 0;
+    synced && session.is_some_and(|s| matches!(s.status(), Status::Connected { .. }))
+}
+
+fn doc(app: &ConcordApp) -> String {
+    app.editor.doc().to_json()
+}
+
+fn at(path: &str) -> Pointer {
+    Pointer::parse(path).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    app::gui::runtime().unwrap()
+}
+
+fn join(window: &mut Window, target: &Target, name: &str) {
+    window.state_mut().join(target.clone(), name).unwrap();
+}
+
+fn target(relay: &TestRelay, doc: &str) -> Target {
+    Target {
+        relay: relay.url(),
+        doc: doc.to_owned(),
+        token: None,
+    }
+}
+
+const START: &str = r#"[{"op": "add", "path": "/title", "value": "Plan"}, {"op": "add", "path": "/count", "value": 3}, {"op": "add", "path": "/tags", "value": ["a"]}]"#;
+
+#[test]
+fn a_shared_document_converges_as_people_type() {
+    let rt = runtime();
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let mut ann = window(&rt, &dir_a);
+    ann.state_mut().import_patch(START).unwrap();
+    // Ann shares the document from her window; Ben joins with the invite.
+    ann.state_mut().share(false).unwrap();
+    let invite = ann.state().invite().unwrap().invite();
+    let mut ben = window(&rt, &dir_b);
+    join(&mut ben, &Target::parse_invite(&invite).unwrap(), "Ben");
+    until(
+        &mut [&mut ann, &mut ben],
+        "both are connected and agree",
+        |w| w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1]),
+    );
+    assert_eq!(
+        doc(ben.state()),
+        r#"{"title":"Plan","count":3,"tags":["a"]}"#
+    );
+    // Ben types into the title; Ann types into it too, at the same time.
+    ben.get_by_label("node /title").click();
+    ben.step();
+    ben.key_press(egui::Key::Enter);
+    ben.step();
+    ben.get_by_label("edit /title").type_text(" B");
+    ann.get_by_label("node /title").click();
+    ann.step();
+    ann.key_press(egui::Key::Enter);
+    ann.step();
+    ann.get_by_label("edit /title").type_text("!");
+    until(
+        &mut [&mut ann, &mut ben],
+        "both typings reach both windows",
+        |w| w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1]),
+    );
+    let title = at("/title")
+        .resolve(ann.state().editor.doc())
+        .unwrap()
+        .to_json();
+    assert!(title.contains(" B") && title.contains('!'), "{title}");
+    // Ann's field shows Ben's typing while she is still in it.
+    let editing = ann.state().editing.as_ref().unwrap();
+    assert_eq!(Value::from(editing.text.as_str()).to_json(), title);
+    for (app, dir) in [(ann, dir_a), (ben, dir_b)] {
+        drop(app);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn presence_appears_and_disappears() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
+    join(&mut ann, &target(&relay, "presence"), "Ann");
+    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    ann.state_mut().import_patch(START).unwrap();
+    join(&mut ben, &target(&relay, "presence"), "Ben");
+    until(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
+        connected(w[1]) && doc(w[0]) == doc(w[1])
+    });
+    assert!(ben.query_by_label("person Ben (you)").is_some());
+    assert!(ben.query_by_label("person Ann").is_some());
+    // Ann selects the title: Ben sees her tag on that row.
+    ann.get_by_label("node /title").click();
+    until(&mut [&mut ann, &mut ben], "Ben sees where Ann is", |w| {
+        w[1].session
+            .as_ref()
+            .unwrap()
+            .peers()
+            .iter()
+            .any(|p| p.name == "Ann" && p.selection == Some(at("/title")))
+    });
+    ben.step();
+    assert!(ben.query_by_label("Ann is at /title").is_some());
+    // Ann starts editing it: her tag says so, with her caret in the string.
+    ann.key_press(egui::Key::Enter);
+    until(&mut [&mut ann, &mut ben], "Ben sees Ann's caret", |w| {
+        w[1].session
+            .as_ref()
+            .unwrap()
+            .peers()
+            .iter()
+            .any(|p| p.caret == Some(4))
+    });
+    ben.step();
+    assert!(ben.query_by_label("Ann is editing /title").is_some());
+    // Ann leaves: her tag and her entry go.
+    drop(ann);
+    until(&mut [&mut ben], "Ann is gone from Ben's list", |w| {
+        w[0].session.as_ref().unwrap().peers().len() == 1
+    });
+    ben.step();
+    assert!(ben.query_by_label("person Ann").is_none());
+    assert!(ben.query_by_label("Ann is editing /title").is_none());
+    drop(ben);
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let dirs = [temp_dir("ann"), temp_dir("ben"), temp_dir("cleo")];
+    let [mut ann, mut ben, mut cleo] = dirs.each_ref().map(|d| window(&rt, d));
+    join(&mut ann, &target(&relay, "conflict"), "Ann");
+    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    ann.state_mut().import_patch(START).unwrap();
+    join(&mut ben, &target(&relay, "conflict"), "Ben");
+    join(&mut cleo, &target(&relay, "conflict"), "Cleo");
+    until(
+        &mut [&mut ann, &mut ben, &mut cleo],
+        "all three agree",
+        |w| w.iter().all(|a| connected(a)) && w.iter().all(|a| doc(a) == doc(w[0])),
+    );
+    // Ann sets the count and the relay confirms it; Ben sets it too, concurrently (his window
+    // has not heard of Ann's change yet): Ben's comes second and wins.
+    ann.state_mut()
+        .editor
+        .set_scalar(&at("/count"), ScalarKind::Number, "10")
+        .unwrap();
+    until(&mut [&mut ann], "Ann's change is confirmed", |w| {
+        connected(w[0])
+    });
+    ben.state_mut()
+        .editor
+        .set_scalar(&at("/count"), ScalarKind::Number, "20")
+        .unwrap();
+    until(
+        &mut [&mut ann, &mut ben, &mut cleo],
+        "Ben's value is everywhere",
+        |w| {
+            w.iter()
+                .all(|a| connected(a) && doc(a).contains(r#""count":20"#))
+        },
+    );
+    // Ann, whose value lost, is told and sees it in her conflicts panel; Ben and Cleo are not.
+    assert_eq!(ann.state().session.as_ref().unwrap().lost.len(), 1);
+    for other in [&ben, &cleo] {
+        assert!(other.state().session.as_ref().unwrap().lost.is_empty());
+    }
+    ann.step();
+    ann.get_by_label("Show conflicts").click();
+    // The notice goes once the panel shows: let the layout settle before clicking in it.
+    settle(&mut ann);
+    assert!(ann.query_by_label_contains("your value: 10").is_some());
+    assert!(ann.query_by_label_contains("won: Ben").is_some());
+    ann.get_by_label("restore mine at /count").click();
+    until(
+        &mut [&mut ann, &mut ben, &mut cleo],
+        "Ann's value is back everywhere",
+        |w| {
+            w.iter()
+                .all(|a| connected(a) && doc(a).contains(r#""count":10"#))
+        },
+    );
+    ann.step();
+    assert!(ann.query_by_label("restored").is_some());
+    drop((ann, ben, cleo));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn offline_edits_survive_a_restart_and_sync_exactly_once() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let place = target(&relay, "offline");
+    let mut ben = window(&rt, &dir_b);
+    join(&mut ben, &place, "Ben");
+    until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
+    ben.state_mut().import_patch(START).unwrap();
+    let mut ann = window(&rt, &dir_a);
+    join(&mut ann, &place, "Ann");
+    until(&mut [&mut ann, &mut ben], "Ann has the document", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
+    });
+    // Ann works offline: two increments and a new tag, saved locally, never sent.
+    ann.state_mut().run(app::commands::Command::ToggleOffline);
+    until(&mut [&mut ann], "Ann is offline", |w| {
+        matches!(
+            w[0].session.as_ref().unwrap().status(),
+            Status::Offline { .. }
+        )
+    });
+    let incr = r#"[{"op": "incr", "path": "/count", "by": 1}]"#;
+    ann.state_mut().import_patch(incr).unwrap();
+    ann.state_mut().import_patch(incr).unwrap();
+    ann.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "offline"}]"#)
+        .unwrap();
+    until(&mut [&mut ann], "Ann's edits are saved locally", |w| {
+        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+    });
+    ann.step();
+    assert!(
+        ann.query_by_label_contains("unconfirmed, saved locally")
+            .is_some()
+    );
+    // The window dies (nothing is closed cleanly) and starts again on the same data.
+    std::mem::drop(ann);
+    assert!(
+        doc(ben.state()).contains(r#""count":3"#),
+        "nothing was sent"
+    );
+    let mut ann = window(&rt, &dir_a);
+    join(&mut ann, &place, "Ann");
+    assert_eq!(
+        doc(ann.state()),
+        r#"{"title":"Plan","count":5,"tags":["a","offline"]}"#,
+        "the edits are back at once, before any connection"
+    );
+    until(
+        &mut [&mut ann, &mut ben],
+        "the offline edits reach Ben",
+        |w| w.iter().all(|a| connected(a)) && doc(w[1]).contains("offline"),
+    );
+    // Exactly once: the increments counted once each, the tag added once.
+    let expected = r#"{"title":"Plan","count":5,"tags":["a","offline"]}"#;
+    assert_eq!(doc(ben.state()), expected);
+    assert_eq!(doc(ann.state()), expected);
+    // A change in flight when the window dies is not applied twice either: the restarted
+    // window learns from the relay that it arrived.
+    ann.state_mut().import_patch(incr).unwrap();
+    ann.step();
+    std::mem::drop(ann);
+    let mut ann = window(&rt, &dir_a);
+    join(&mut ann, &place, "Ann");
+    until(
+        &mut [&mut ann, &mut ben],
+        "the change in flight is settled",
+        |w| w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1]),
+    );
+    let after = rt.block_on(relay.stored("offline")).unwrap().1.to_json();
+    assert!(after.contains(r#""count":6"#), "{after}");
+    assert_eq!(doc(ben.state()), after);
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn reverting_a_change_from_history_reaches_every_window() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
+    join(&mut ann, &target(&relay, "history"), "Ann");
+    join(&mut ben, &target(&relay, "history"), "Ben");
+    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
+        w.iter().all(|a| connected(a))
+    });
+    // r1: the starting document; r2: Ann renames the plan; r3: Ben adds a tag.
+    ann.state_mut().import_patch(START).unwrap();
+    until(&mut [&mut ann, &mut ben], "r1 is everywhere", |w| {
+        doc(w[1]).contains("Plan")
+    });
+    ann.state_mut()
+        .import_patch(r#"[{"op": "replace", "path": "/title", "value": "Launch"}]"#)
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "r2 is everywhere", |w| {
+        doc(w[1]).contains("Launch")
+    });
+    ben.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "b"}]"#)
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "r3 is everywhere", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]).contains(r#""b""#)
+    });
+    // Ben opens the history and reverts r2 alone.
+    ben.state_mut().run(app::commands::Command::History);
+    until(&mut [&mut ben], "the history lists r3", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 3
+    });
+    ben.step();
+    assert!(ben.query_by_label_contains("set /title").is_some());
+    assert_eq!(ben.query_all_by_label_contains("Ann ·").count(), 2);
+    ben.get_by_label("revert r2").click();
+    let expected = r#"{"title":"Plan","count":3,"tags":["a","b"]}"#;
+    until(&mut [&mut ann, &mut ben], "the revert is everywhere", |w| {
+        w.iter().all(|a| connected(a) && doc(a) == expected)
+    });
+    // Viewing r1 shows it read-only, and restoring it is a new change for everyone.
+    until(&mut [&mut ben], "the history lists the revert", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 4
+    });
+    settle(&mut ben);
+    assert!(
+        ben.query_by_label("reverted r2 (set /title)").is_some(),
+        "the status bar says so"
+    );
+    ben.get_by_label("view r1").click();
+    until(&mut [&mut ben], "r1 is shown", |w| {
+        w[0].session.as_ref().unwrap().history.viewing.is_some()
+    });
+    // A window sizes itself in its first frame, unseen.
+    settle(&mut ben);
+    assert!(
+        ben.query_by_label("The document as it was at r1 (read-only)")
+            .is_some()
+    );
+    ben.get_by_label("restore r1").click();
+    let r1 = r#"{"title":"Plan","count":3,"tags":["a"]}"#;
+    until(
+        &mut [&mut ann, &mut ben],
+        "r1 is restored everywhere",
+        |w| w.iter().all(|a| connected(a) && doc(a) == r1),
+    );
+    assert_eq!(rt.block_on(relay.stored("history")).unwrap().0.0, 5);
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn unsynced_changes_export_as_a_plain_patch_and_import_as_one_change() {
+    let rt = runtime();
+    let dir = temp_dir("patch");
+    let mut ann = window(&rt, &dir);
+    // A document edited alone: every edit since it was opened is unsynced.
+    assert!(ann.state().unsynced_patch().is_err(), "nothing yet");
+    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut()
+        .import_patch(r#"[{"op": "incr", "path": "/count", "by": 2}, {"op": "splice", "path": "/title", "pos": 4, "del": 0, "ins": "s"}]"#)
+        .unwrap();
+    let patch = ann.state().unsynced_patch().unwrap();
+    // Plain RFC 6902: Concord's own operations are written as the replaces they amount to.
+    assert!(
+        !patch.contains("incr") && !patch.contains("splice"),
+        "{patch}"
+    );
+    let mut doc_copy = Value::parse("{}").unwrap();
+    sync_core::apply::apply(
+        &mut doc_copy,
+        &sync_core::Change::from_json(&patch).unwrap().0,
+    )
+    .unwrap();
+    assert_eq!(&doc_copy, ann.state().editor.doc());
+    // A bad patch changes nothing and says why.
+    let before = doc(ann.state());
+    let error = ann
+        .state_mut()
+        .import_patch(r#"[{"op": "replace", "path": "/missing/x", "value": 1}]"#)
+        .unwrap_err();
+    assert!(error.contains("does not apply"), "{error}");
+    assert!(ann.state_mut().import_patch("{ not json").is_err());
+    assert_eq!(doc(ann.state()), before);
+    drop(ann);
+    let _ = std::fs::remove_dir_all(dir);
+}
