@@ -71,7 +71,12 @@ impl Settings {
         }
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         let temp = path.with_extension("json.tmp");
-        std::fs::write(&temp, text)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // The last connection's token is a secret: only the owner may read the file.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(&temp)?, text.as_bytes())?;
         std::fs::rename(&temp, path)
     }
 
@@ -109,6 +114,12 @@ mod tests {
         settings.remember(Path::new("/tmp/a.json"));
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path), settings);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "only the owner reads the settings");
+        }
         std::fs::write(&path, "{ not json").unwrap();
         assert_eq!(Settings::load(&path), Settings::default());
         // Unknown or missing members are fine.

@@ -57,12 +57,29 @@ impl TestRelay {
         data_dir: &Path,
         tweak: impl FnOnce(&mut Config),
     ) -> anyhow::Result<TestRelay> {
+        TestRelay::start_on(data_dir, None, tweak).await
+    }
+
+    /// Starts a relay again where an earlier one listened, on its data: what clients see as
+    /// the relay coming back.
+    pub async fn restart_at(data_dir: &Path, addr: SocketAddr) -> anyhow::Result<TestRelay> {
+        TestRelay::start_on(data_dir, Some(addr), |_| {}).await
+    }
+
+    async fn start_on(
+        data_dir: &Path,
+        addr: Option<SocketAddr>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestRelay> {
         let mut config = Config {
             data_dir: data_dir.to_path_buf(),
             ..Config::default()
         };
         tweak(&mut config);
-        let listener = tokio::net::TcpListener::bind(config.listen.ip().to_string() + ":0").await?;
+        let listener = match addr {
+            Some(addr) => tokio::net::TcpListener::bind(addr).await?,
+            None => tokio::net::TcpListener::bind(config.listen.ip().to_string() + ":0").await?,
+        };
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         std::fs::create_dir_all(data_dir)?;

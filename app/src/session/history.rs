@@ -23,6 +23,8 @@ enum Waiting {
     Revert(Revision),
     /// The document at this revision, to restore it.
     Restore(Revision),
+    /// The document at this revision, to export the changes after it.
+    Export(Revision),
 }
 
 /// The history panel's state.
@@ -48,6 +50,13 @@ pub enum Answer {
         /// The change.
         ops: Vec<Operation>,
         /// What it does, for the status bar.
+        what: String,
+    },
+    /// Save this patch (the changes since a revision) to a file.
+    Export {
+        /// The patch, as RFC 6902 text.
+        text: String,
+        /// What it holds, for the status bar.
         what: String,
     },
     /// It could not be done.
@@ -98,6 +107,19 @@ impl History {
         ]
     }
 
+    /// Asks for what exporting the changes after `rev` needs: those changes and the document
+    /// at `rev`.
+    pub fn export_since(&mut self, rev: Revision) -> Vec<ClientMessage> {
+        self.waiting = Some(Waiting::Export(rev));
+        vec![
+            ClientMessage::History {
+                from: rev.next(),
+                to: None,
+            },
+            ClientMessage::Snapshot { rev: Some(rev) },
+        ]
+    }
+
     /// Asks for the document at `rev`, to make it the document again.
     pub fn restore(&mut self, rev: Revision) -> ClientMessage {
         self.waiting = Some(Waiting::Restore(rev));
@@ -131,6 +153,7 @@ impl History {
                     what: format!("restored the document as it was at {rev}"),
                 }
             }
+            Some(Waiting::Export(since)) if since == rev => self.export(rev, &doc),
             Some(Waiting::Revert(target)) if target.0.saturating_sub(1) == rev.0 => {
                 let Some(index) = self.commits.iter().position(|c| c.rev == target) else {
                     return Answer::Failed(format!("{target} is no longer retained"));
@@ -154,6 +177,29 @@ impl History {
                 self.waiting = other;
                 Answer::Nothing
             }
+        }
+    }
+
+    /// The changes after `rev` (the document then being `doc`) as one plain RFC 6902 patch.
+    fn export(&self, rev: Revision, doc: &Value) -> Answer {
+        let later: Vec<&Commit> = self.commits.iter().filter(|c| c.rev > rev).collect();
+        if later.is_empty() {
+            return Answer::Failed(format!("nothing changed since {rev}"));
+        }
+        let contiguous = later
+            .iter()
+            .zip(rev.0 + 1..)
+            .all(|(c, expected)| c.rev.0 == expected);
+        if !contiguous {
+            return Answer::Failed(format!("the changes since {rev} are not all retained"));
+        }
+        let ops: Vec<Operation> = later.iter().flat_map(|c| c.ops.iter().cloned()).collect();
+        match sync_core::export::to_rfc6902(doc, &sync_core::Change(ops)) {
+            Ok(plain) => Answer::Export {
+                text: crate::ui::patch_text(&plain),
+                what: format!("the {} change(s) since {rev}", later.len()),
+            },
+            Err(e) => Answer::Failed(format!("cannot export the changes since {rev}: {e}")),
         }
     }
 
@@ -317,6 +363,39 @@ mod tests {
         history.receive_changes(vec![commit(2, "[]"), commit(3, "[]")]);
         let revs: Vec<u64> = history.commits.iter().map(|c| c.rev.0).collect();
         assert_eq!(revs, [1, 2, 3]);
+    }
+
+    #[test]
+    fn the_changes_since_a_revision_export_as_plain_rfc_6902() {
+        let mut history = History::default();
+        history.receive_changes(vec![
+            commit(1, r#"[{"op": "add", "path": "/n", "value": 1}]"#),
+            commit(2, r#"[{"op": "incr", "path": "/n", "by": 4}]"#),
+            commit(3, r#"[{"op": "add", "path": "/s", "value": "ab"}]"#),
+        ]);
+        let asks = history.export_since(Revision(1));
+        assert_eq!(asks.len(), 2);
+        let at_r1 = Value::parse(r#"{"n": 1}"#).unwrap();
+        let Answer::Export { text, what } =
+            history.receive_snapshot(Revision(1), at_r1.clone(), &Value::Null)
+        else {
+            panic!("no export");
+        };
+        assert_eq!(what, "the 2 change(s) since r1");
+        assert_eq!(
+            text,
+            "[\n  {\"op\":\"replace\",\"path\":\"/n\",\"value\":5},\n  {\"op\":\"add\",\"path\":\"/s\",\"value\":\"ab\"}\n]\n"
+        );
+        let mut doc = at_r1;
+        sync_core::apply::apply(&mut doc, &Change::from_json(&text).unwrap().0).unwrap();
+        assert_eq!(doc.to_json(), r#"{"n":5,"s":"ab"}"#);
+        // Nothing after the head, and a gap in what is retained, are said plainly.
+        history.export_since(Revision(3));
+        let nothing = history.receive_snapshot(Revision(3), Value::Null, &Value::Null);
+        assert_eq!(
+            nothing,
+            Answer::Failed("nothing changed since r3".to_owned())
+        );
     }
 
     #[test]

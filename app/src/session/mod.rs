@@ -135,6 +135,8 @@ pub struct Session {
     notices: Vec<String>,
     /// Where I am, as last told to the relay.
     presence_sent: Option<(Option<Pointer>, Option<usize>)>,
+    /// A patch exported from the history, waiting for a file: its text and what it holds.
+    export: Option<(String, String)>,
 }
 
 impl Session {
@@ -241,6 +243,7 @@ impl Session {
             queued: 0,
             notices,
             presence_sent: None,
+            export: None,
         };
         (session, editor)
     }
@@ -275,6 +278,11 @@ impl Session {
     /// Whether the outbox works: `false` when offline edits would not survive a restart.
     pub fn keeps_offline_edits(&self) -> bool {
         self.outbox.as_ref().is_some_and(|o| o.error().is_none())
+    }
+
+    /// A patch the history exported (the changes since a revision), with what it holds, once.
+    pub fn take_export(&mut self) -> Option<(String, String)> {
+        self.export.take()
     }
 
     /// Things to tell the user since the last call.
@@ -399,6 +407,7 @@ impl Session {
                             Ok(()) => self.notices.push(what),
                             Err(e) => self.notices.push(format!("{what} failed: {e}")),
                         },
+                        Answer::Export { text, what } => self.export = Some((text, what)),
                     }
                 }
                 Event::Error { code, message } => {

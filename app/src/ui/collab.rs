@@ -213,6 +213,11 @@ impl ConcordApp {
         if self.editor.generation() != before {
             self.follow_remote_edits(ctx);
         }
+        if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
+            self.message = Some(format!("choose where to save {what}"));
+            self.export = Some(text);
+            self.start_dialog(crate::dialogs::Purpose::ExportPatch);
+        }
         let caret = self
             .editing
             .as_ref()
@@ -554,6 +559,7 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         View,
         Revert,
         Restore,
+        Export,
     }
     let mut act = None;
     for commit in session.history.commits.iter().rev() {
@@ -564,13 +570,14 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         ui.label(crate::session::history::summary(&commit.ops));
         ui.horizontal(|ui| {
             let rev = commit.rev;
-            for (text, what) in [
-                ("View", Act::View),
-                ("Revert", Act::Revert),
-                ("Restore", Act::Restore),
+            for (text, what, label) in [
+                ("View", Act::View, "view"),
+                ("Revert", Act::Revert, "revert"),
+                ("Restore", Act::Restore, "restore"),
+                ("Export since", Act::Export, "export since"),
             ] {
                 let button = ui.small_button(text);
-                let label = format!("{} {rev}", text.to_lowercase());
+                let label = format!("{label} {rev}");
                 button.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, label.clone()));
                 if button.clicked() {
                     act = Some((what, rev));
@@ -592,6 +599,11 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         Some((Act::Restore, rev)) => {
             let ask = session.history.restore(rev);
             session.send(ask);
+        }
+        Some((Act::Export, rev)) => {
+            for ask in session.history.export_since(rev) {
+                session.send(ask);
+            }
         }
         None => {}
     }

@@ -351,6 +351,67 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
 }
 
 #[test]
+fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
+    let rt = runtime();
+    let relay_dir = temp_dir("relay");
+    let relay = rt
+        .block_on(TestRelay::start_in(&relay_dir, |_| {}))
+        .unwrap();
+    let addr = relay.addr;
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let place = target(&relay, "comeback");
+    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
+    join(&mut ann, &place, "Ann");
+    join(&mut ben, &place, "Ben");
+    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
+        w.iter().all(|a| connected(a))
+    });
+    ann.state_mut().import_patch(START).unwrap();
+    until(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
+        connected(w[0]) && doc(w[1]) == doc(w[0])
+    });
+    // The relay goes away: both windows count down to their next attempt, and edits go on.
+    rt.block_on(relay.stop()).unwrap();
+    until(&mut [&mut ann, &mut ben], "both are reconnecting", |w| {
+        w.iter().all(|a| {
+            matches!(
+                a.session.as_ref().unwrap().status(),
+                Status::Reconnecting { .. }
+            )
+        })
+    });
+    ann.step();
+    assert!(
+        ann.query_by_label_contains("connection: reconnecting in")
+            .is_some()
+    );
+    ann.state_mut()
+        .import_patch(r#"[{"op": "replace", "path": "/title", "value": "While away"}]"#)
+        .unwrap();
+    until(&mut [&mut ann], "the edit is saved locally", |w| {
+        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+    });
+    ann.step();
+    assert!(
+        ann.query_by_label("sync: 1 unconfirmed, saved locally")
+            .is_some()
+    );
+    // It comes back at the same address: the windows reconnect on their own and converge.
+    let relay = rt
+        .block_on(TestRelay::restart_at(&relay_dir, addr))
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "both are back and agree", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[1]).contains("While away")
+    });
+    assert_eq!(doc(ann.state()), doc(ben.state()));
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b, relay_dir] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
 fn reverting_a_change_from_history_reaches_every_window() {
     let rt = runtime();
     let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
@@ -418,6 +479,15 @@ fn reverting_a_change_from_history_reaches_every_window() {
         |w| w.iter().all(|a| connected(a) && doc(a) == r1),
     );
     assert_eq!(rt.block_on(relay.stored("history")).unwrap().0.0, 5);
+    // The changes since r1 can be exported as a patch file (the file dialog takes it).
+    until(&mut [&mut ben], "the history lists r5", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 5
+    });
+    settle(&mut ben);
+    ben.get_by_label("export since r1").click();
+    until(&mut [&mut ben], "the export is ready", |w| {
+        w[0].message.as_deref() == Some("choose where to save the 4 change(s) since r1")
+    });
     drop((ann, ben));
     rt.block_on(relay.stop()).unwrap();
     for dir in [dir_a, dir_b] {
