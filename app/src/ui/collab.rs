@@ -373,7 +373,8 @@ pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         WidgetInfo::labeled(egui::Role::Label, true, format!("connection: {text}"))
     });
     let target = session.target();
-    ui.label(RichText::new(format!("{} @ {}", target.doc, target.relay)).weak());
+    ui.label(RichText::new(&target.doc).weak())
+        .on_hover_text(format!("on the relay at {}", target.relay));
     let button = match session.status() {
         Status::Reconnecting { .. } => Some("Reconnect now"),
         Status::Offline { .. } => Some("Go online"),
