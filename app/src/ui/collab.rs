@@ -652,13 +652,13 @@ pub(super) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         .show(ui.ctx(), |ui| {
             ui.label("Paste an invite, or fill in the fields.");
             ui.horizontal(|ui| {
-                let label = ui.label("Invite");
+                ui.label("Invite");
                 ui.add(
                     egui::TextEdit::singleline(&mut form.invite)
                         .hint_text("concord --relay ws://… --doc … --token …")
                         .desired_width(320.0),
                 )
-                .labelled_by(label.id);
+                .widget_info(|| WidgetInfo::labeled(egui::Role::TextInput, true, "invite"));
                 if ui.button("Use invite").clicked() {
                     match Target::parse_invite(&form.invite) {
                         Ok(target) => {
@@ -673,20 +673,44 @@ pub(super) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             });
             ui.separator();
             egui::Grid::new("connect").num_columns(2).show(ui, |ui| {
-                for (text, value, hint, secret) in [
-                    ("Relay", &mut form.relay, "ws://127.0.0.1:9000", false),
-                    ("Document", &mut form.doc, "a document id", false),
-                    ("Your name", &mut form.name, "shown to the others", false),
-                    ("Token", &mut form.token, "if the relay needs one", true),
+                for (text, name, value, hint, secret) in [
+                    (
+                        "Relay",
+                        "relay address",
+                        &mut form.relay,
+                        "ws://127.0.0.1:9000",
+                        false,
+                    ),
+                    (
+                        "Document",
+                        "document id",
+                        &mut form.doc,
+                        "a document id",
+                        false,
+                    ),
+                    (
+                        "Your name",
+                        "your name",
+                        &mut form.name,
+                        "shown to the others",
+                        false,
+                    ),
+                    (
+                        "Token",
+                        "token",
+                        &mut form.token,
+                        "if the relay needs one",
+                        true,
+                    ),
                 ] {
-                    let label = ui.label(text);
+                    ui.label(text);
                     ui.add(
                         egui::TextEdit::singleline(value)
                             .hint_text(hint)
                             .password(secret)
                             .desired_width(320.0),
                     )
-                    .labelled_by(label.id);
+                    .widget_info(|| WidgetInfo::labeled(egui::Role::TextInput, true, name));
                     ui.end_row();
                 }
             });

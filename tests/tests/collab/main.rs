@@ -60,6 +60,14 @@ fn until(windows: &mut [&mut Window], what: &str, done: impl Fn(&[&ConcordApp]) 
     }
 }
 
+/// Clicks into the field named `label` and types `text`.
+fn type_into(window: &mut Window, label: &str, text: &str) {
+    window.get_by_label(label).click();
+    window.step();
+    window.get_by_label(label).type_text(text);
+    window.step();
+}
+
 /// A few frames, for layout that depends on the previous frame.
 fn settle(window: &mut Window) {
     for _ in 0..3 {
@@ -105,11 +113,32 @@ fn a_shared_document_converges_as_people_type() {
     let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
     let mut ann = window(&rt, &dir_a);
     ann.state_mut().import_patch(START).unwrap();
-    // Ann shares the document from her window; Ben joins with the invite.
-    ann.state_mut().share(false).unwrap();
-    let invite = ann.state().invite().unwrap().invite();
+    // Ann shares the document from her window and copies the invite.
+    ann.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::I,
+    );
+    settle(&mut ann);
+    ann.get_by_label("Start sharing").click();
+    settle(&mut ann);
+    ann.get_by_label("Copy invite").click();
+    ann.step();
+    let invite = ann.state().copied.clone().unwrap();
+    ann.get_by_label("Close window").click();
+    settle(&mut ann);
+    assert!(ann.state().sharing.is_none());
+    assert!(invite.starts_with("concord --relay ws://"), "{invite}");
+    // Ben pastes it into his Connect dialog.
     let mut ben = window(&rt, &dir_b);
-    join(&mut ben, &Target::parse_invite(&invite).unwrap(), "Ben");
+    ben.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    settle(&mut ben);
+    type_into(&mut ben, "invite", &invite);
+    type_into(&mut ben, "your name", "Ben");
+    ben.get_by_label("Use invite").click();
+    settle(&mut ben);
+    ben.get_by_label("Connect").click();
+    ben.step();
+    assert!(ben.state().connect.is_none(), "{:?}", ben.state().connect);
     until(
         &mut [&mut ann, &mut ben],
         "both are connected and agree",
@@ -118,6 +147,17 @@ fn a_shared_document_converges_as_people_type() {
     assert_eq!(
         doc(ben.state()),
         r#"{"title":"Plan","count":3,"tags":["a"]}"#
+    );
+    settle(&mut ann);
+    assert!(ann.query_by_label("person Ben").is_some());
+    assert_eq!(
+        ben.state()
+            .settings
+            .last_connection
+            .as_ref()
+            .map(Target::invite),
+        Some(invite),
+        "the connection is remembered"
     );
     // Ben types into the title; Ann types into it too, at the same time.
     ben.get_by_label("node /title").click();
@@ -147,6 +187,27 @@ fn a_shared_document_converges_as_people_type() {
         drop(app);
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+#[test]
+fn the_connect_dialog_says_what_is_wrong_and_connects_nothing() {
+    let rt = runtime();
+    let dir = temp_dir("dialog");
+    let mut ann = window(&rt, &dir);
+    ann.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    settle(&mut ann);
+    type_into(&mut ann, "relay address", "http://example.com");
+    type_into(&mut ann, "document id", "doc");
+    ann.get_by_label("Connect").click();
+    settle(&mut ann);
+    assert!(ann.query_by_label_contains("starts with ws://").is_some());
+    assert!(ann.state().session.is_none());
+    type_into(&mut ann, "invite", "concord --bogus");
+    ann.get_by_label("Use invite").click();
+    settle(&mut ann);
+    assert!(ann.query_by_label_contains("not \"--bogus\"").is_some());
+    drop(ann);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
