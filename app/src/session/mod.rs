@@ -137,6 +137,9 @@ pub struct Session {
     presence_sent: Option<(Option<Pointer>, Option<usize>)>,
     /// A patch exported from the history, waiting for a file: its text and what it holds.
     export: Option<(String, String)>,
+    /// When the state was last queued for the outbox, and how long copying it took.
+    last_save: Instant,
+    save_cost: std::time::Duration,
 }
 
 impl Session {
@@ -244,6 +247,8 @@ impl Session {
             notices,
             presence_sent: None,
             export: None,
+            last_save: Instant::now(),
+            save_cost: std::time::Duration::ZERO,
         };
         (session, editor)
     }
@@ -310,13 +315,23 @@ impl Session {
         self.flush(editor);
     }
 
-    /// Sends what the editor asks to send and saves its state if it changed.
+    /// Sends what the editor asks to send and saves its state if it changed (at most every
+    /// [`Session::save_interval`]: the copy of the state is taken on the UI thread).
     pub fn flush(&mut self, editor: &mut Editor) {
         let events = editor.take_events();
         self.replica_events(events, editor);
-        if editor.generation() != self.queued
-            && let Some(outbox) = &self.outbox
-        {
+        if self.last_save.elapsed() >= self.save_interval() {
+            self.save(editor);
+        }
+    }
+
+    /// Queues the editor's state for the outbox, if it changed since last time.
+    fn save(&mut self, editor: &Editor) {
+        if editor.generation() == self.queued {
+            return;
+        }
+        if let Some(outbox) = &self.outbox {
+            let start = Instant::now();
             self.queued = editor.generation();
             outbox.save(
                 self.queued,
@@ -326,6 +341,20 @@ impl Session {
                     replica: editor.replica().save(),
                 },
             );
+            self.last_save = Instant::now();
+            self.save_cost = start.elapsed();
+        }
+    }
+
+    /// The shortest time between two saves: a save copies the document on the UI thread, so
+    /// saves of a large document are spaced to take at most a tenth of the time (and a small
+    /// one is saved at once).
+    pub fn save_interval(&self) -> std::time::Duration {
+        let spaced = self.save_cost.saturating_mul(10);
+        if spaced < std::time::Duration::from_millis(20) {
+            std::time::Duration::ZERO
+        } else {
+            spaced
         }
     }
 
@@ -482,6 +511,7 @@ impl Session {
     /// Writes the outbox to disk and waits for it (when the window closes).
     pub fn close(mut self, editor: &mut Editor) {
         self.flush(editor);
+        self.save(editor);
         if let Some(outbox) = self.outbox.take() {
             outbox.close();
         }

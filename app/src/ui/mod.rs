@@ -218,6 +218,14 @@ fn modifier_count(m: egui::Modifiers) -> u8 {
     u8::from(m.alt) + u8::from(m.shift) + u8::from(m.command || m.ctrl || m.mac_cmd)
 }
 
+impl Drop for ConcordApp {
+    /// The window is closing: the shared document's state goes to disk, the connection is
+    /// closed, and a relay this window hosts stores what it has and stops.
+    fn drop(&mut self) {
+        self.end_session();
+    }
+}
+
 impl eframe::App for ConcordApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if self.egui_ctx.is_none() {

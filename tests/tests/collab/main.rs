@@ -367,7 +367,7 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
         ann.query_by_label_contains("unconfirmed, saved locally")
             .is_some()
     );
-    // The window dies (nothing is closed cleanly) and starts again on the same data.
+    // The window closes and starts again on the same data.
     std::mem::drop(ann);
     assert!(
         doc(ben.state()).contains(r#""count":3"#),
@@ -389,7 +389,7 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
     let expected = r#"{"title":"Plan","count":5,"tags":["a","offline"]}"#;
     assert_eq!(doc(ben.state()), expected);
     assert_eq!(doc(ann.state()), expected);
-    // A change in flight when the window dies is not applied twice either: the restarted
+    // A change in flight when the window goes is not applied twice either: the restarted
     // window learns from the relay that it arrived.
     ann.state_mut().import_patch(incr).unwrap();
     ann.step();
