@@ -68,6 +68,9 @@ pub struct Editor {
     shared: bool,
     /// What the replica asked for (messages to send, conflicts...), for the session.
     events: Vec<Event>,
+    /// What others' changes did to the document since the UI last looked, so that it can
+    /// follow the nodes it shows.
+    moves: Vec<sync_core::rebase::Placed>,
     /// Counts changes of the replica's state (local edits, and messages from the relay).
     generation: u64,
 }
@@ -83,7 +86,8 @@ impl Editor {
     }
 
     /// An editor on a shared document's replica.
-    pub fn shared(replica: Replica) -> Editor {
+    pub fn shared(mut replica: Replica) -> Editor {
+        replica.track_moves();
         Editor::on_replica(replica, None, Style::default(), true)
     }
 
@@ -103,6 +107,7 @@ impl Editor {
             saved_size: None,
             shared,
             events: Vec::new(),
+            moves: Vec::new(),
             generation: 0,
         };
         editor.refresh();
@@ -141,11 +146,34 @@ impl Editor {
     /// Folds in a message from the relay; returns what the replica asked for.
     pub fn receive(&mut self, message: ServerMessage) -> Vec<Event> {
         let events = self.replica.receive(message);
+        let moves = self.replica.take_moves();
+        if !moves.is_empty() {
+            // The selection follows its node: an insertion above it shifts it, a move
+            // carries it along.
+            if let Some(selected) = &self.selected {
+                self.selected = sync_core::rebase::follow(selected, &moves);
+            }
+            self.moves.extend(moves);
+        }
         self.generation += 1;
         if events.iter().any(|e| matches!(e, Event::Changed)) {
             self.document_changed();
         }
         events
+    }
+
+    /// Where the node at `path` (as the UI last saw the document) is now, after what others
+    /// changed since [`Editor::take_moves`] was last called; `None` if it is gone.
+    pub fn follow(&self, path: &Pointer) -> Option<Pointer> {
+        sync_core::rebase::follow(path, &self.moves)
+    }
+
+    /// Forgets the changes [`Editor::follow`] follows paths through (call once per frame,
+    /// after following what the UI shows).
+    pub fn take_moves(&mut self) -> bool {
+        let any = !self.moves.is_empty();
+        self.moves.clear();
+        any
     }
 
     /// The connection dropped.

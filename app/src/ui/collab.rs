@@ -211,6 +211,7 @@ impl ConcordApp {
             self.message = Some(notice);
         }
         if self.editor.generation() != before {
+            self.follow_nodes();
             self.follow_remote_edits(ctx);
         }
         if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
@@ -236,6 +237,28 @@ impl ConcordApp {
                 _ => {}
             }
         }
+    }
+
+    /// Someone else changed the document: what this window shows by path (the value being
+    /// edited, a node to scroll to) follows its node, shifted by insertions above it or
+    /// carried by a move.
+    fn follow_nodes(&mut self) {
+        if let Some(editing) = &mut self.editing {
+            match self.editor.follow(&editing.path) {
+                Some(path) => editing.path = path,
+                None => {
+                    self.message = Some(format!(
+                        "someone removed {} while you were editing it",
+                        super::tree::display(&editing.path)
+                    ));
+                    self.editing = None;
+                }
+            }
+        }
+        if let Some(path) = &self.scroll_to {
+            self.scroll_to = self.editor.follow(path);
+        }
+        self.editor.take_moves();
     }
 
     /// Someone else changed the document: an inline edit of a string they also changed takes

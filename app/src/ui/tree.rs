@@ -325,14 +325,18 @@ fn text_field_ui(
     carets: &[(egui::Color32, usize)],
     actions: &mut Vec<Action>,
 ) {
-    let output = TextEdit::singleline(&mut editing.text)
-        .id_salt((
+    let mut field = TextEdit::singleline(&mut editing.text).desired_width(width);
+    // The field keeps its first id while the edit lasts, even if the node's path changes
+    // (someone inserted above it): a new id would lose the focus and the caret.
+    field = match editing.field {
+        Some(id) => field.id(id),
+        None => field.id_salt((
             "edit",
             editing.path.to_string(),
             editing.target == Target::Key,
-        ))
-        .desired_width(width)
-        .show(ui);
+        )),
+    };
+    let output = field.show(ui);
     super::collab::paint_carets(ui, &output.galley, output.galley_pos, carets, 0);
     let field = output.response;
     editing.field = Some(field.id);

@@ -174,6 +174,28 @@ pub struct RebasedChange {
     pub over: Vec<Placed>,
 }
 
+/// Where the node at `path` is after `through` applied (a change others made, say): array
+/// indexes shift around insertions and removals, a moved node is followed to its new place.
+/// `None` if the node is gone (removed, or an ancestor replaced).
+///
+/// ```
+/// use sync_core::{Change, Pointer, Value};
+/// use sync_core::rebase::{Placed, Shape, follow};
+///
+/// let doc = Value::parse(r#"{"list": ["a", "b"]}"#)?;
+/// let insert = Change::from_json(r#"[{"op": "add", "path": "/list/0", "value": "new"}]"#)?;
+/// let placed: Vec<Placed> = insert.ops().iter()
+///     .map(|op| Placed { op: op.clone(), shape: Shape::of(op, &doc) })
+///     .collect();
+/// assert_eq!(follow(&Pointer::parse("/list/1")?, &placed), Some(Pointer::parse("/list/2")?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn follow(path: &Pointer, through: &[Placed]) -> Option<Pointer> {
+    through.iter().try_fold(path.clone(), |path, y| {
+        map_path(&path, &y.op, y.shape, false, Side::Later).ok()
+    })
+}
+
 /// Rebases the change `ops` (with shapes) over the concurrent change `over`, which applied
 /// first when `side` is [`Side::Later`].
 pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChange {

@@ -111,6 +111,8 @@ pub struct Replica {
     connected: bool,
     role: Role,
     resyncing: bool,
+    /// What others' changes did to the view since [`Replica::take_moves`], when tracked.
+    moves: Option<Vec<Placed>>,
 }
 
 impl Replica {
@@ -140,6 +142,27 @@ impl Replica {
             connected: false,
             role: Role::Write,
             resyncing: false,
+            moves: None,
+        }
+    }
+
+    /// From now on, keeps what changes not made here do to the view (others' changes, and
+    /// the relay's version of this replica's own), so that a UI can follow the nodes it
+    /// shows with [`rebase::follow`](crate::rebase::follow). Take them with
+    /// [`Replica::take_moves`] after each message, or they accumulate.
+    pub fn track_moves(&mut self) {
+        self.moves.get_or_insert_with(Vec::new);
+    }
+
+    /// What changes not made here did to the view since the last call (empty unless
+    /// tracked). A resync that replaced the whole view leaves nothing to follow.
+    pub fn take_moves(&mut self) -> Vec<Placed> {
+        self.moves.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn moved(&mut self, ops: Vec<Placed>) {
+        if let Some(moves) = &mut self.moves {
+            moves.extend(ops);
         }
     }
 
@@ -508,7 +531,8 @@ impl Replica {
         {
             return self.diverged(rev);
         }
-        self.under_pending(placed);
+        let moved = self.under_pending(placed);
+        self.moved(moved);
         let mut events = vec![Event::Changed];
         if !conflicts.is_empty() {
             events.push(Event::Conflicts(conflicts));
@@ -577,7 +601,8 @@ impl Replica {
             let (placed, _) = apply_placed(&mut self.view, server.to_vec()).map_err(|_| ())?;
             over.extend(placed);
         }
-        self.under_pending(over);
+        let moved = self.under_pending(over);
+        self.moved(moved);
         Ok(())
     }
 

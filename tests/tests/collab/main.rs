@@ -265,6 +265,51 @@ fn presence_appears_and_disappears() {
 }
 
 #[test]
+fn an_edit_in_progress_follows_its_node_when_others_insert_above_it() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
+    join(&mut ann, &target(&relay, "follow"), "Ann");
+    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    ann.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/list", "value": ["x", "y"]}]"#)
+        .unwrap();
+    join(&mut ben, &target(&relay, "follow"), "Ben");
+    until(&mut [&mut ann, &mut ben], "both agree", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
+    });
+    // Ann edits the second item, "y"; Ben inserts two items in front of it.
+    ann.get_by_label("Expand /list").click();
+    settle(&mut ann);
+    ann.get_by_label("node /list/1").click();
+    ann.step();
+    ann.key_press(egui::Key::Enter);
+    ann.step();
+    ann.get_by_label("edit /list/1").type_text("1");
+    ben.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/list/0", "value": "a"}, {"op": "add", "path": "/list/0", "value": "b"}]"#)
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "Ben's items reach Ann", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]).contains(r#""a""#)
+    });
+    // Her field moved with "y" (now the fourth item), and her typing still lands in it.
+    assert_eq!(ann.state().editing.as_ref().unwrap().path, at("/list/3"));
+    assert_eq!(ann.state().editor.selected(), Some(&at("/list/3")));
+    settle(&mut ann);
+    ann.get_by_label("edit /list/3").type_text("2");
+    until(&mut [&mut ann, &mut ben], "the typing reaches Ben", |w| {
+        w.iter()
+            .all(|a| connected(a) && doc(a) == r#"{"list":["b","a","x","y12"]}"#)
+    });
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
 fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
     let rt = runtime();
     let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
