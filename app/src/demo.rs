@@ -56,7 +56,10 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
             .args(["--relay", &target.relay, "--doc", &doc, "--name", name])
             .args(["--position", &format!("{x},40")])
             .env("CONCORD_TOKEN", target.token.unwrap_or_default())
+            // Each window keeps its state and settings apart, as if on its own computer, and
+            // leaves the user's own settings alone.
             .env("CONCORD_DATA_DIR", window_dir(&dir, name))
+            .env("CONCORD_CONFIG_DIR", window_dir(&dir, name))
             .spawn()
             .with_context(|| format!("cannot start the window for {name}"))?;
         children.push(child);

@@ -49,10 +49,15 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Where they are kept: `settings.json` in the platform's config directory for Concord.
+    /// Where they are kept: `settings.json` in `CONCORD_CONFIG_DIR` if set (the demo gives
+    /// each window its own), else in the platform's config directory for Concord.
     pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "concord")
-            .map(|dirs| dirs.config_dir().join("settings.json"))
+        let dir = std::env::var_os("CONCORD_CONFIG_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "concord").map(|d| d.config_dir().into())
+            })?;
+        Some(dir.join("settings.json"))
     }
 
     /// Reads the settings at `path`; defaults if there are none or they cannot be read (a
