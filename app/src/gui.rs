@@ -77,8 +77,7 @@ pub fn launch(args: &[OsString]) -> Option<Result<Launch, clap::Error>> {
     let rest = args.get(1..).unwrap_or_default();
     let first = rest.first().map(|a| a.to_string_lossy());
     if first.as_deref() == Some("demo") {
-        let demo = args.get(1..).unwrap_or_default();
-        return Some(DemoArgs::try_parse_from(demo).map(Launch::Demo));
+        return Some(DemoArgs::try_parse_from(rest).map(Launch::Demo));
     }
     let joins = rest.iter().any(|a| {
         let a = a.to_string_lossy();

@@ -11,7 +11,7 @@ pub use structure::Place;
 use std::path::{Path, PathBuf};
 
 use sync_core::pointer::Token;
-use sync_core::protocol::{ClientId, ServerMessage};
+use sync_core::protocol::{ClientId, ClientMessage, ServerMessage};
 use sync_core::replica::{Event, Replica};
 use sync_core::value::Style;
 use sync_core::{Operation, Pointer, Value};
@@ -71,7 +71,8 @@ pub struct Editor {
     /// What others' changes did to the document since the UI last looked, so that it can
     /// follow the nodes it shows.
     moves: Vec<sync_core::rebase::Placed>,
-    /// Counts changes of the replica's state (local edits, and messages from the relay).
+    /// Counts changes of the replica's state (local edits, and messages from the relay that
+    /// change it).
     generation: u64,
 }
 
@@ -145,6 +146,7 @@ impl Editor {
 
     /// Folds in a message from the relay; returns what the replica asked for.
     pub fn receive(&mut self, message: ServerMessage) -> Vec<Event> {
+        let before = (self.replica.rev(), self.replica.pending());
         let events = self.replica.receive(message);
         let moves = self.replica.take_moves();
         if !moves.is_empty() {
@@ -155,8 +157,17 @@ impl Editor {
             }
             self.moves.extend(moves);
         }
-        self.generation += 1;
-        if events.iter().any(|e| matches!(e, Event::Changed)) {
+        let changed = events.iter().any(|e| matches!(e, Event::Changed));
+        // Only what changes the saved state counts (a presence update or a history answer
+        // does not): the revision, the pending changes, a sequence number given to a submit.
+        let submitted = events
+            .iter()
+            .any(|e| matches!(e, Event::Send(ClientMessage::Submit { .. })));
+        let after = (self.replica.rev(), self.replica.pending());
+        if changed || submitted || before != after {
+            self.generation += 1;
+        }
+        if changed {
             self.document_changed();
         }
         events
@@ -666,6 +677,49 @@ mod tests {
         assert!(e.save_as(&dir.join("missing-dir").join("x.json")).is_err());
         assert_eq!(e.path(), Some(file.as_path()));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn only_messages_that_change_the_saved_state_count_as_changes() {
+        use sync_core::protocol::{CatchUp, Commit, Revision, Role};
+        let mut e = Editor::shared(Replica::new(ClientId::from("me"), "Me"));
+        e.receive(ServerMessage::Welcome {
+            protocol: 1,
+            rev: Revision(1),
+            role: Role::Write,
+            client_seq: None,
+            catch_up: CatchUp::Snapshot {
+                doc: Value::parse(r#"{"list": [1]}"#).unwrap(),
+            },
+            peers: Vec::new(),
+        });
+        let welcomed = e.generation();
+        assert!(welcomed > 0);
+        e.receive(ServerMessage::Presence { peers: Vec::new() });
+        e.receive(ServerMessage::History {
+            changes: Vec::new(),
+        });
+        assert_eq!(e.generation(), welcomed, "nothing to save");
+        e.select(Some(at("/list/0")));
+        e.receive(ServerMessage::Applied {
+            commit: Commit {
+                rev: Revision(2),
+                client: ClientId::from("other"),
+                seq: 1,
+                author: "Other".to_owned(),
+                time: 0,
+                ops: sync_core::Change::from_json(
+                    r#"[{"op": "add", "path": "/list/0", "value": 0}]"#,
+                )
+                .unwrap()
+                .0,
+                conflicts: Vec::new(),
+            },
+            hash: None,
+        });
+        assert!(e.generation() > welcomed);
+        // The selection followed its node.
+        assert_eq!(e.selected(), Some(&at("/list/1")));
     }
 
     #[test]

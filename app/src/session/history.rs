@@ -32,8 +32,8 @@ enum Waiting {
 pub struct History {
     /// The retained changes received, oldest first.
     pub commits: Vec<Commit>,
-    /// A document at a revision, shown read-only.
-    pub viewing: Option<(Revision, Value)>,
+    /// A document at a revision, as indented JSON, shown read-only.
+    pub viewing: Option<(Revision, String)>,
     /// What the panel waits for, if anything.
     waiting: Option<Waiting>,
     /// The head revision the list was last asked for at.
@@ -137,14 +137,14 @@ impl History {
     }
 
     /// Takes in a document the relay sent; `view` is the document as it is now.
-    pub fn receive_snapshot(&mut self, rev: Revision, doc: Value, view: &Value) -> Answer {
+    pub fn receive_snapshot(&mut self, rev: Revision, doc: &Value, view: &Value) -> Answer {
         match self.waiting.take() {
             Some(Waiting::View(wanted)) if wanted == rev => {
-                self.viewing = Some((rev, doc));
+                self.viewing = Some((rev, doc.to_json_pretty()));
                 Answer::Nothing
             }
             Some(Waiting::Restore(wanted)) if wanted == rev => {
-                let change = sync_core::diff::diff(view, &doc);
+                let change = sync_core::diff::diff(view, doc);
                 if change.is_empty() {
                     return Answer::Failed(format!("the document is already as it was at {rev}"));
                 }
@@ -153,7 +153,7 @@ impl History {
                     what: format!("restored the document as it was at {rev}"),
                 }
             }
-            Some(Waiting::Export(since)) if since == rev => self.export(rev, &doc),
+            Some(Waiting::Export(since)) if since == rev => self.export(rev, doc),
             Some(Waiting::Revert(target)) if target.0.saturating_sub(1) == rev.0 => {
                 let Some(index) = self.commits.iter().position(|c| c.rev == target) else {
                     return Answer::Failed(format!("{target} is no longer retained"));
@@ -161,7 +161,7 @@ impl History {
                 let Some([commit, later @ ..]) = self.commits.get(index..) else {
                     return Answer::Failed(format!("{target} is no longer retained"));
                 };
-                match revert_ops(&doc, commit, later) {
+                match revert_ops(doc, commit, later) {
                     Ok(ops) if ops.is_empty() => Answer::Failed(format!(
                         "nothing of {target} is left to revert: later changes replaced it"
                     )),
@@ -337,8 +337,7 @@ mod tests {
         );
         let now = Value::parse(r#"{"a": 1, "b": 2}"#).unwrap();
         let old = Value::parse(r#"{"a": 0}"#).unwrap();
-        let Answer::Edit { ops, .. } = history.receive_snapshot(Revision(2), old.clone(), &now)
-        else {
+        let Answer::Edit { ops, .. } = history.receive_snapshot(Revision(2), &old, &now) else {
             panic!("no edit");
         };
         let mut doc = now.clone();
@@ -377,7 +376,7 @@ mod tests {
         assert_eq!(asks.len(), 2);
         let at_r1 = Value::parse(r#"{"n": 1}"#).unwrap();
         let Answer::Export { text, what } =
-            history.receive_snapshot(Revision(1), at_r1.clone(), &Value::Null)
+            history.receive_snapshot(Revision(1), &at_r1, &Value::Null)
         else {
             panic!("no export");
         };
@@ -391,7 +390,7 @@ mod tests {
         assert_eq!(doc.to_json(), r#"{"n":5,"s":"ab"}"#);
         // Nothing after the head, and a gap in what is retained, are said plainly.
         history.export_since(Revision(3));
-        let nothing = history.receive_snapshot(Revision(3), Value::Null, &Value::Null);
+        let nothing = history.receive_snapshot(Revision(3), &Value::Null, &Value::Null);
         assert_eq!(
             nothing,
             Answer::Failed("nothing changed since r3".to_owned())

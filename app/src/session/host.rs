@@ -181,25 +181,11 @@ fn network_address() -> Option<IpAddr> {
 
 /// A document id for a new shared document: its file's name (made safe) and a random suffix.
 pub fn new_document_id(file: Option<&Path>) -> String {
-    let stem: String = file
+    let stem = file
         .and_then(|p| p.file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "doc".to_owned())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(40)
-        .collect();
-    let stem = if stem.is_empty() {
-        "doc".to_owned()
-    } else {
-        stem
-    };
+        .map(|s| super::safe_name(&s.to_string_lossy(), &['-', '_'], '-', 40))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "doc".to_owned());
     let suffix = getrandom::u32().unwrap_or_else(|_| std::process::id());
     format!("{stem}-{:06x}", suffix & 0xff_ffff)
 }

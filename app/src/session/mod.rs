@@ -429,7 +429,7 @@ impl Session {
                 Event::Presence(peers) => self.peers = peers,
                 Event::History(changes) => self.history.receive_changes(changes),
                 Event::Snapshot { rev, doc } => {
-                    match self.history.receive_snapshot(rev, doc, editor.doc()) {
+                    match self.history.receive_snapshot(rev, &doc, editor.doc()) {
                         Answer::Nothing => {}
                         Answer::Failed(why) => self.notices.push(why),
                         Answer::Edit { ops, what } => match editor.edit(ops) {
@@ -541,6 +541,21 @@ fn describe(conflict: &Conflict) -> String {
             )
         }
     }
+}
+
+/// `text` with every character but ASCII letters, digits and `keep` replaced by `with`, cut
+/// to `max` characters: safe in file names and document ids.
+fn safe_name(text: &str, keep: &[char], with: char, max: usize) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || keep.contains(&c) {
+                c
+            } else {
+                with
+            }
+        })
+        .take(max)
+        .collect()
 }
 
 /// A fresh client id: random, so that no two windows anywhere share one.

@@ -210,22 +210,10 @@ fn set_aside(path: &Path, why: &str) -> Option<String> {
 /// A directory name for a relay and document: readable, safe on every file system, and
 /// unique (a hash of both settles what the readable part leaves ambiguous).
 fn directory_name(relay: &str, doc: &str) -> String {
-    let readable: String = format!(
-        "{}-{doc}",
-        relay
-            .trim_start_matches("ws://")
-            .trim_start_matches("wss://")
-    )
-    .chars()
-    .map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-            c
-        } else {
-            '_'
-        }
-    })
-    .take(60)
-    .collect();
+    let host = relay
+        .trim_start_matches("ws://")
+        .trim_start_matches("wss://");
+    let readable = super::safe_name(&format!("{host}-{doc}"), &['-', '.'], '_', 60);
     let hash = format!("{relay}\n{doc}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

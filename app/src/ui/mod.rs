@@ -93,8 +93,8 @@ pub struct ConcordApp {
     shortcuts: Vec<(Command, egui::KeyboardShortcut)>,
     /// The shared document's link to its relay, when collaborating.
     pub session: Option<crate::session::Session>,
-    /// The relay this window hosts, while sharing.
-    host: Option<crate::session::host::Host>,
+    /// The relay this window hosts while sharing, and the invite to it.
+    host: Option<(crate::session::host::Host, crate::session::Target)>,
     /// The runtime network work runs on (`None`: no collaboration, as in some tests).
     runtime: Option<tokio::runtime::Handle>,
     /// Where offline edits and a hosted relay's data live.

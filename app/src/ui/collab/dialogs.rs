@@ -1,0 +1,182 @@
+//! The Connect and Share dialogs.
+
+use egui::{RichText, WidgetInfo};
+
+use super::short;
+use crate::session::Target;
+use crate::ui::ConcordApp;
+
+/// The Connect dialog.
+pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(form) = &mut app.connect else { return };
+    let mut open = true;
+    let mut submit = false;
+    egui::Window::new("Connect to a relay")
+        .open(&mut open)
+        .resizable(false)
+        .collapsible(false)
+        .show(ui.ctx(), |ui| {
+            ui.label("Paste an invite, or fill in the fields.");
+            ui.horizontal(|ui| {
+                ui.label("Invite");
+                ui.add(
+                    egui::TextEdit::singleline(&mut form.invite)
+                        .hint_text("concord --relay ws://… --doc … --token …")
+                        .desired_width(320.0),
+                )
+                .widget_info(|| WidgetInfo::labeled(egui::Role::TextInput, true, "invite"));
+                if ui.button("Use invite").clicked() {
+                    match Target::parse_invite(&form.invite) {
+                        Ok(target) => {
+                            form.relay = target.relay;
+                            form.doc = target.doc;
+                            form.token = target.token.unwrap_or_default();
+                            form.error = None;
+                        }
+                        Err(e) => form.error = Some(e),
+                    }
+                }
+            });
+            ui.separator();
+            egui::Grid::new("connect").num_columns(2).show(ui, |ui| {
+                for (text, name, value, hint, secret) in [
+                    (
+                        "Relay",
+                        "relay address",
+                        &mut form.relay,
+                        "ws://127.0.0.1:9000",
+                        false,
+                    ),
+                    (
+                        "Document",
+                        "document id",
+                        &mut form.doc,
+                        "a document id",
+                        false,
+                    ),
+                    (
+                        "Your name",
+                        "your name",
+                        &mut form.name,
+                        "shown to the others",
+                        false,
+                    ),
+                    (
+                        "Token",
+                        "token",
+                        &mut form.token,
+                        "if the relay needs one",
+                        true,
+                    ),
+                ] {
+                    ui.label(text);
+                    ui.add(
+                        egui::TextEdit::singleline(value)
+                            .hint_text(hint)
+                            .password(secret)
+                            .desired_width(320.0),
+                    )
+                    .widget_info(|| WidgetInfo::labeled(egui::Role::TextInput, true, name));
+                    ui.end_row();
+                }
+            });
+            if let Some(error) = &form.error {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+            ui.horizontal(|ui| {
+                submit = ui.button("Connect").clicked();
+            });
+        });
+    if !open {
+        app.connect = None;
+        return;
+    }
+    if submit {
+        let target = Target {
+            relay: form.relay.trim().to_owned(),
+            doc: form.doc.trim().to_owned(),
+            token: Some(form.token.trim().to_owned()).filter(|t| !t.is_empty()),
+        };
+        let name = form.name.trim().to_owned();
+        match app.join(target, &name) {
+            Ok(()) => app.connect = None,
+            Err(e) => {
+                if let Some(form) = &mut app.connect {
+                    form.error = Some(e);
+                }
+            }
+        }
+    }
+}
+
+/// The Share dialog: where others may join from, then the invite to give them.
+pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let invite = app.invite().cloned();
+    let Some(form) = &mut app.sharing else { return };
+    let mut open = true;
+    let mut start = None;
+    let mut copy = None;
+    egui::Window::new("Share this document")
+        .open(&mut open)
+        .resizable(false)
+        .collapsible(false)
+        .show(ui.ctx(), |ui| match &invite {
+            None => {
+                ui.label("Concord starts a relay in this window; others join it with an invite.");
+                ui.radio_value(&mut form.network, false, "This computer only (other windows)");
+                ui.radio_value(&mut form.network, true, "Computers on my network");
+                if let Some(error) = &form.error {
+                    ui.colored_label(ui.visuals().error_fg_color, error);
+                }
+                if ui.button("Start sharing").clicked() {
+                    start = Some(form.network);
+                }
+            }
+            Some(invite) => {
+                ui.label("Give this invite to the people who should join. Anyone who has it can edit this document for a week.");
+                let mut text = invite.invite();
+                let field = ui.add(
+                    egui::TextEdit::multiline(&mut text)
+                        .desired_rows(3)
+                        .desired_width(420.0)
+                        .interactive(true),
+                );
+                field.widget_info(|| WidgetInfo::labeled(egui::Role::TextInput, false, "invite"));
+                egui::Grid::new("invite").num_columns(3).show(ui, |ui| {
+                    let token = invite.token.clone().unwrap_or_default();
+                    for (label, value) in [
+                        ("Relay", invite.relay.clone()),
+                        ("Document", invite.doc.clone()),
+                        ("Token", token),
+                    ] {
+                        ui.label(label);
+                        ui.label(RichText::new(short(&value, 40)).monospace());
+                        let button = ui.small_button("Copy");
+                        button.widget_info(|| {
+                            WidgetInfo::labeled(egui::Role::Button, true, format!("copy {}", label.to_lowercase()))
+                        });
+                        if button.clicked() {
+                            copy = Some(value);
+                        }
+                        ui.end_row();
+                    }
+                });
+                if ui.button("Copy invite").clicked() {
+                    copy = Some(invite.invite());
+                }
+            }
+        });
+    if let Some(text) = copy {
+        app.clipboard = Some(text);
+        app.message = Some("copied".to_owned());
+    }
+    if let Some(network) = start
+        && let Err(e) = app.share(network)
+        && let Some(form) = &mut app.sharing
+    {
+        form.error = Some(e);
+    }
+    if !open {
+        app.sharing = None;
+    }
+}

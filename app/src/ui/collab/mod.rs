@@ -1,0 +1,382 @@
+//! Collaboration in the window: joining and sharing, the edits others make to what is being
+//! edited, patches as files. Drawn by `panels` (the connection in the status bar, the conflict
+//! notice, the side panel with people, conflicts and history, an old revision read-only),
+//! `dialogs` (Connect and Share) and `marks` (other people's tags and carets on the tree).
+
+mod dialogs;
+mod marks;
+mod panels;
+
+pub(in crate::ui) use dialogs::{connect_ui, share_ui};
+pub(in crate::ui) use marks::{carets_at, markers_ui, paint_carets};
+pub(in crate::ui) use panels::{notice_ui, revision_ui, side_ui, status_ui};
+
+use std::time::Duration;
+
+use egui::Color32;
+use sync_core::protocol::Peer;
+use sync_core::{Pointer, Value};
+
+use super::{ConcordApp, Target as EditTarget, UNSAVED};
+use crate::editor::ScalarKind;
+use crate::session::host::{self, Host};
+use crate::session::{Session, Status, Target};
+
+/// The Connect dialog's fields.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectForm {
+    /// An invite to fill the other fields from.
+    pub invite: String,
+    /// The relay's address.
+    pub relay: String,
+    /// The document id.
+    pub doc: String,
+    /// The display name.
+    pub name: String,
+    /// The token (may be empty).
+    pub token: String,
+    /// Why the last attempt was refused.
+    pub error: Option<String>,
+}
+
+/// The Share dialog's state.
+#[derive(Debug, Clone, Default)]
+pub struct ShareForm {
+    /// Let other computers on the network join (else this computer only).
+    pub network: bool,
+    /// Why sharing failed.
+    pub error: Option<String>,
+}
+
+/// Which part of the side panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Who is here.
+    People,
+    /// My edits that lost.
+    Conflicts,
+    /// The revisions.
+    History,
+}
+
+/// The colour of palette entry `index` (the relay gives each peer one of 16).
+pub fn palette(index: u8) -> Color32 {
+    // The most distinct first: the relay gives people the first colour free in this order.
+    const COLORS: [Color32; 16] = [
+        Color32::from_rgb(0xe5, 0x39, 0x35), // red
+        Color32::from_rgb(0x1e, 0x88, 0xe5), // blue
+        Color32::from_rgb(0x43, 0xa0, 0x47), // green
+        Color32::from_rgb(0xfb, 0xc0, 0x2d), // yellow
+        Color32::from_rgb(0x8e, 0x24, 0xaa), // purple
+        Color32::from_rgb(0x00, 0xac, 0xc1), // cyan
+        Color32::from_rgb(0xfb, 0x8c, 0x00), // orange
+        Color32::from_rgb(0xd8, 0x1b, 0x60), // pink
+        Color32::from_rgb(0x7c, 0xb3, 0x42), // lime
+        Color32::from_rgb(0x39, 0x49, 0xab), // indigo
+        Color32::from_rgb(0x6d, 0x4c, 0x41), // brown
+        Color32::from_rgb(0x00, 0x89, 0x7b), // teal
+        Color32::from_rgb(0xf0, 0x62, 0x92), // rose
+        Color32::from_rgb(0x54, 0x6e, 0x7a), // slate
+        Color32::from_rgb(0xc0, 0xca, 0x33), // olive
+        Color32::from_rgb(0x5e, 0x35, 0xb1), // violet
+    ];
+    COLORS
+        .get(usize::from(index) % COLORS.len())
+        .copied()
+        .unwrap_or(Color32::GRAY)
+}
+
+impl ConcordApp {
+    /// The display name to use: the one in the settings, or "Anonymous".
+    fn display_name(&self) -> String {
+        let name = self.settings.display_name.trim();
+        if name.is_empty() {
+            "Anonymous".to_owned()
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// Opens the Connect dialog, filled in from the last connection.
+    pub fn open_connect_dialog(&mut self) {
+        let last = self.settings.last_connection.clone().unwrap_or_default();
+        self.connect = Some(ConnectForm {
+            relay: last.relay,
+            doc: last.doc,
+            token: last.token.unwrap_or_default(),
+            name: self.settings.display_name.clone(),
+            ..ConnectForm::default()
+        });
+    }
+
+    /// Joins `target` as `name`: the document replaces the one open (refused while that has
+    /// unsaved changes). The connection is remembered in the settings.
+    pub fn join(&mut self, target: Target, name: &str) -> Result<(), String> {
+        target.validate()?;
+        if self.editor.is_dirty() {
+            return Err(UNSAVED.to_owned());
+        }
+        let runtime = self
+            .runtime
+            .clone()
+            .ok_or("collaboration is not available here")?;
+        self.end_session();
+        let (session, editor) = Session::join(
+            &runtime,
+            target.clone(),
+            name,
+            self.sessions_dir().as_deref(),
+            std::sync::Arc::new(self.waker()),
+        );
+        self.start_session(session, editor);
+        self.settings.last_connection = Some(target);
+        if !name.is_empty() && self.settings.display_name != name {
+            name.clone_into(&mut self.settings.display_name);
+        }
+        self.save_settings();
+        Ok(())
+    }
+
+    /// Starts a relay in this window and shares the open document on it as a new document;
+    /// the Share dialog then shows the invite.
+    pub fn share(&mut self, network: bool) -> Result<(), String> {
+        let runtime = self
+            .runtime
+            .clone()
+            .ok_or("sharing is not available here")?;
+        let data = self
+            .data_dir
+            .as_ref()
+            .map(|d| d.join("relay"))
+            .ok_or("sharing needs a data directory")?;
+        let ip = if network {
+            std::net::Ipv4Addr::UNSPECIFIED
+        } else {
+            std::net::Ipv4Addr::LOCALHOST
+        };
+        let host = Host::start(&runtime, (ip, 0).into(), &data).map_err(|e| format!("{e:#}"))?;
+        let doc = host::new_document_id(self.editor.path());
+        let name = self.display_name();
+        let mut target = host.invite(&doc, &name);
+        // This window joins through the loopback address, whatever others use.
+        target.relay = format!("ws://127.0.0.1:{}", host.addr().port());
+        let document = self.editor.doc().clone();
+        self.end_session();
+        let (session, mut editor) = Session::share(
+            &runtime,
+            target,
+            &name,
+            self.sessions_dir().as_deref(),
+            std::sync::Arc::new(self.waker()),
+            &document,
+        );
+        editor.keep_file(&self.editor);
+        self.start_session(session, editor);
+        let invite = host.invite(&doc, "guest");
+        self.host = Some((host, invite));
+        Ok(())
+    }
+
+    /// The invite others use to join the shared document, while this window shares one.
+    pub fn invite(&self) -> Option<&Target> {
+        self.host.as_ref().map(|(_, invite)| invite)
+    }
+
+    fn start_session(&mut self, session: Session, editor: crate::editor::Editor) {
+        let mut editor = editor;
+        editor.select(self.editor.selected().cloned());
+        self.editor = editor;
+        self.editing = None;
+        self.raw = None;
+        self.search = None;
+        self.session = Some(session);
+        self.side = Some(Side::People);
+    }
+
+    /// Leaves the shared document (its unsynced edits stay in the outbox for next time) and
+    /// stops the relay this window hosts, if any.
+    pub fn end_session(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.close(&mut self.editor);
+        }
+        if let (Some((host, _)), Some(runtime)) = (self.host.take(), &self.runtime) {
+            host.stop(runtime, Duration::from_secs(5));
+        }
+    }
+
+    fn sessions_dir(&self) -> Option<std::path::PathBuf> {
+        self.data_dir.as_ref().map(|d| d.join("sessions"))
+    }
+
+    /// Once per frame: takes in what the relay sent, keeps an edit in progress in step with
+    /// other people's changes to the same string, and tells the relay where I am.
+    pub(super) fn poll_session(&mut self, ctx: &egui::Context) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let before = self.editor.generation();
+        session.poll(&mut self.editor);
+        if let Some(notice) = session.take_notices().pop() {
+            self.message = Some(notice);
+        }
+        if self.editor.generation() != before {
+            self.follow_nodes();
+            self.follow_remote_edits(ctx);
+        }
+        if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
+            self.message = Some(format!("choose where to save {what}"));
+            self.export = Some(text);
+            self.start_dialog(crate::dialogs::Purpose::ExportPatch);
+        }
+        let caret = self
+            .editing
+            .as_ref()
+            .filter(|e| e.target == EditTarget::Value && e.kind == ScalarKind::String)
+            .and_then(|e| e.caret);
+        let selection = self.editor.selected().cloned();
+        if let Some(session) = &mut self.session {
+            session.set_presence(selection, caret);
+            match session.status() {
+                Status::Reconnecting { .. } => {
+                    ctx.request_repaint_after(Duration::from_millis(250));
+                }
+                _ if !session.saved_locally(&self.editor) => {
+                    ctx.request_repaint_after(Duration::from_millis(50));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Someone else changed the document: what this window shows by path (the value being
+    /// edited, a node to scroll to) follows its node, shifted by insertions above it or
+    /// carried by a move.
+    fn follow_nodes(&mut self) {
+        if let Some(editing) = &mut self.editing {
+            match self.editor.follow(&editing.path) {
+                Some(path) => editing.path = path,
+                None => {
+                    self.message = Some(format!(
+                        "someone removed {} while you were editing it",
+                        super::tree::display(&editing.path)
+                    ));
+                    self.editing = None;
+                }
+            }
+        }
+        if let Some(path) = &self.scroll_to {
+            self.scroll_to = self.editor.follow(path);
+        }
+        self.editor.take_moves();
+    }
+
+    /// Someone else changed the document: an inline edit of a string they also changed takes
+    /// their change in, the caret staying on the same character; an edit of a value they
+    /// removed ends.
+    fn follow_remote_edits(&mut self, ctx: &egui::Context) {
+        let Some(editing) = &mut self.editing else {
+            return;
+        };
+        match editing.path.resolve(self.editor.doc()) {
+            None => {
+                self.message = Some(format!(
+                    "someone removed {} while you were editing it",
+                    super::tree::display(&editing.path)
+                ));
+                self.editing = None;
+            }
+            Some(Value::String(now))
+                if editing.target == EditTarget::Value && editing.kind == ScalarKind::String =>
+            {
+                let now = now.to_string();
+                if now == editing.text {
+                    return;
+                }
+                if let (Some(id), Some((pos, del, ins))) = (
+                    editing.field,
+                    crate::editor::splice_between(&editing.text, &now),
+                ) && let Some(mut state) = egui::TextEdit::load_state(ctx, id)
+                    && let Some(range) = state.cursor.char_range()
+                {
+                    let ins = ins.chars().count();
+                    let shift = |c: usize| {
+                        if c <= pos {
+                            c
+                        } else if c >= pos + del {
+                            c + ins - del
+                        } else {
+                            pos + ins
+                        }
+                    };
+                    let moved = egui::text::CCursorRange::two(
+                        egui::text::CCursor::new(shift(range.secondary.index.0)),
+                        egui::text::CCursor::new(shift(range.primary.index.0)),
+                    );
+                    state.cursor.set_char_range(Some(moved));
+                    state.store(ctx, id);
+                    editing.caret = Some(shift(range.primary.index.0));
+                }
+                editing.text = now;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The people other than me whose selection is `path`.
+    pub(super) fn peers_at<'a>(&'a self, path: &'a Pointer) -> impl Iterator<Item = &'a Peer> {
+        let me = self.editor.replica().client();
+        self.session
+            .iter()
+            .flat_map(|s| s.peers())
+            .filter(move |p| p.client != *me && p.selection.as_ref() == Some(path))
+    }
+
+    /// Writes my unsynced changes as an RFC 6902 patch: what would turn the last confirmed
+    /// document into the one I see. For a file edited alone, that is every edit since it
+    /// was opened.
+    pub fn unsynced_patch(&self) -> Result<String, String> {
+        let state = self.editor.replica().save();
+        let ops: Vec<sync_core::Operation> =
+            state.pending.into_iter().flat_map(|p| p.ops).collect();
+        if ops.is_empty() {
+            return Err("there are no unsynced changes".to_owned());
+        }
+        let change = sync_core::Change(ops);
+        let plain =
+            sync_core::export::to_rfc6902(&state.confirmed, &change).map_err(|e| e.to_string())?;
+        Ok(patch_text(&plain))
+    }
+
+    /// Applies a patch (RFC 6902, Concord's extensions allowed) as one change; nothing changes
+    /// if any of it does not apply.
+    pub fn import_patch(&mut self, text: &str) -> Result<usize, String> {
+        let change = sync_core::Change::from_json(text).map_err(|e| format!("not a patch: {e}"))?;
+        let n = change.len();
+        if n == 0 {
+            return Err("the patch is empty".to_owned());
+        }
+        self.editor
+            .edit(change.0)
+            .map_err(|e| format!("the patch does not apply: {e}"))?;
+        Ok(n)
+    }
+}
+
+/// A patch as a file: a JSON array, one operation per line.
+pub fn patch_text(change: &sync_core::Change) -> String {
+    let lines: Vec<String> = change
+        .ops()
+        .iter()
+        .map(|op| format!("  {}", serde_json::to_string(op).unwrap_or_default()))
+        .collect();
+    format!("[\n{}\n]\n", lines.join(",\n"))
+}
+
+/// `text` cut to `max` characters, an ellipsis marking the cut.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let start: String = text.chars().take(max - 1).collect();
+    format!("{start}…")
+}

@@ -1,0 +1,327 @@
+//! The connection in the status bar, the conflict notice, the side panel (people, conflicts,
+//! history) and the window showing an old revision.
+
+use std::time::Instant;
+
+use egui::{Color32, RichText, WidgetInfo};
+use sync_core::Value;
+use sync_core::protocol::Role;
+
+use super::{Side, palette, short};
+use crate::session::Status;
+use crate::ui::ConcordApp;
+
+/// The connection's part of the status bar.
+pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    let (dot, text) = match session.status() {
+        Status::Connecting { attempt: 1 } => (Color32::YELLOW, "connecting…".to_owned()),
+        Status::Connecting { attempt } => {
+            (Color32::YELLOW, format!("connecting (attempt {attempt})…"))
+        }
+        Status::Joining => (Color32::YELLOW, "joining…".to_owned()),
+        Status::Connected { role: Role::Write } => (Color32::GREEN, "connected".to_owned()),
+        Status::Connected { role: Role::Read } => {
+            (Color32::GREEN, "connected, read-only".to_owned())
+        }
+        Status::Reconnecting { at, reason } => {
+            let wait = at
+                .saturating_duration_since(Instant::now())
+                .as_secs_f32()
+                .ceil();
+            (
+                Color32::ORANGE,
+                format!("reconnecting in {wait:.0} s ({reason})"),
+            )
+        }
+        Status::Offline { reason } => (Color32::GRAY, format!("offline ({reason})")),
+    };
+    color_dot(ui, dot);
+    let status = ui.label(RichText::new(&text).color(dot));
+    status.widget_info(|| {
+        WidgetInfo::labeled(egui::Role::Label, true, format!("connection: {text}"))
+    });
+    let target = session.target();
+    ui.label(RichText::new(&target.doc).weak())
+        .on_hover_text(format!("on the relay at {}", target.relay));
+    let button = match session.status() {
+        Status::Reconnecting { .. } => Some("Reconnect now"),
+        Status::Offline { .. } => Some("Go online"),
+        _ => None,
+    };
+    if let Some(text) = button
+        && ui.small_button(text).clicked()
+    {
+        session.connect_now();
+    }
+    let pending = app.editor.replica().pending();
+    let saved = session.saved_locally(&app.editor);
+    let text = match (pending, saved, session.keeps_offline_edits()) {
+        (0, true, _) => "all changes synced".to_owned(),
+        (n, true, true) => format!("{n} unconfirmed, saved locally"),
+        (n, true, false) => format!("{n} unconfirmed, not kept offline"),
+        (n, false, _) => format!("{n} unconfirmed, saving locally…"),
+    };
+    let label = ui.label(&text);
+    label.widget_info(|| WidgetInfo::labeled(egui::Role::Label, true, format!("sync: {text}")));
+}
+
+/// A strip above the document when my edits lost to someone else's.
+pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    let Some(last) = session.lost.last() else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        let text = match session.unseen {
+            1 => last.reason.clone(),
+            n => format!("{n} of your edits lost to other people's: {}", last.reason),
+        };
+        ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
+        if ui.button("Show conflicts").clicked() {
+            app.side = Some(Side::Conflicts);
+            session.unseen = 0;
+        }
+        if ui.button("Dismiss").clicked() {
+            session.unseen = 0;
+        }
+    });
+}
+
+/// The side panel: people, conflicts or history.
+pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(mut side) = app.side else { return };
+    ui.horizontal(|ui| {
+        let conflicts = app.session.as_ref().map_or(0, |s| s.lost.len());
+        ui.selectable_value(&mut side, Side::People, "People");
+        ui.selectable_value(
+            &mut side,
+            Side::Conflicts,
+            format!("Conflicts ({conflicts})"),
+        );
+        ui.selectable_value(&mut side, Side::History, "History");
+        if ui
+            .small_button("Close")
+            .on_hover_text("Close the panel")
+            .clicked()
+        {
+            app.side = None;
+        }
+    });
+    if app.side.is_none() {
+        return;
+    }
+    app.side = Some(side);
+    ui.separator();
+    if app.session.is_none() {
+        ui.label("This document is not shared.");
+        ui.label(
+            "Share it (Share ▸ Share this document) or join one (Share ▸ Connect to a relay).",
+        );
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| match side {
+            Side::People => people_ui(ui, app),
+            Side::Conflicts => conflicts_ui(ui, app),
+            Side::History => history_ui(ui, app),
+        });
+}
+
+fn people_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &app.session else { return };
+    let me = app.editor.replica().client().clone();
+    let peers = session.peers();
+    if peers.is_empty() {
+        ui.label("Nobody is here yet (not connected).");
+    }
+    let mut go = None;
+    for peer in peers {
+        ui.horizontal(|ui| {
+            let you = if peer.client == me { " (you)" } else { "" };
+            let role = if peer.role == Role::Read {
+                ", read-only"
+            } else {
+                ""
+            };
+            color_dot(ui, palette(peer.color));
+            let name = format!("{}{you}{role}", peer.name);
+            let label = ui.label(&name);
+            label.widget_info(|| {
+                WidgetInfo::labeled(egui::Role::Label, true, format!("person {name}"))
+            });
+            if let Some(at) = &peer.selection {
+                let link = ui.link(crate::ui::tree::display(at));
+                if link.clicked() {
+                    go = Some(at.clone());
+                }
+            }
+        });
+    }
+    if let Some(path) = go {
+        app.editor.reveal(&path);
+        app.editor.select(Some(path.clone()));
+        app.scroll_to = Some(path);
+    }
+}
+
+fn conflicts_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    session.unseen = 0;
+    if session.lost.is_empty() {
+        ui.label("None of your edits has lost to anyone else's.");
+        return;
+    }
+    let mut restore = None;
+    for (index, lost) in session.lost.iter().enumerate().rev() {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.label(RichText::new(&lost.reason).strong());
+            let at = crate::ui::tree::display(&lost.path());
+            let when = lost
+                .at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| clock(d.as_secs()))
+                .unwrap_or_default();
+            ui.label(format!("at {at}, {when}"));
+            if let Some(conflict) = &lost.conflict {
+                ui.label(format!("won: {}", conflict.winner.author));
+                if let Some(value) = &conflict.value {
+                    ui.label(format!("your value: {}", short_json(value)));
+                }
+            }
+            if lost.restored {
+                ui.label(RichText::new("restored").weak());
+            } else {
+                let button = ui.button("Restore mine");
+                button.widget_info(|| {
+                    WidgetInfo::labeled(egui::Role::Button, true, format!("restore mine at {at}"))
+                });
+                if button.clicked() {
+                    restore = Some(index);
+                }
+            }
+        });
+    }
+    if let Some(index) = restore
+        && let Err(e) = session.restore_mine(index, &mut app.editor)
+    {
+        app.message = Some(format!("cannot restore: {e}"));
+    }
+}
+
+fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    if let Some(ask) = session.history.refresh(app.editor.replica().rev()) {
+        session.send(ask);
+    }
+    if session.history.commits.is_empty() {
+        ui.label("No changes yet.");
+        return;
+    }
+    enum Act {
+        View,
+        Revert,
+        Restore,
+        Export,
+    }
+    let mut act = None;
+    for commit in session.history.commits.iter().rev() {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(commit.rev.to_string()).strong());
+            ui.label(format!("{} · {}", commit.author, clock(commit.time / 1000)));
+        });
+        ui.label(crate::session::history::summary(&commit.ops));
+        ui.horizontal(|ui| {
+            let rev = commit.rev;
+            for (text, what, label) in [
+                ("View", Act::View, "view"),
+                ("Revert", Act::Revert, "revert"),
+                ("Restore", Act::Restore, "restore"),
+                ("Export since", Act::Export, "export since"),
+            ] {
+                let button = ui.small_button(text);
+                let label = format!("{label} {rev}");
+                button.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, label.clone()));
+                if button.clicked() {
+                    act = Some((what, rev));
+                }
+            }
+        });
+        ui.separator();
+    }
+    let asks = match act {
+        Some((Act::View, rev)) => vec![session.history.view(rev)],
+        Some((Act::Revert, rev)) => session.history.revert(rev),
+        Some((Act::Restore, rev)) => vec![session.history.restore(rev)],
+        Some((Act::Export, rev)) => session.history.export_since(rev),
+        None => Vec::new(),
+    };
+    for ask in asks {
+        session.send(ask);
+    }
+}
+
+/// A window with the document as it was at an old revision; nothing in it can be edited.
+pub(in crate::ui) fn revision_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    let Some((rev, text)) = &session.history.viewing else {
+        return;
+    };
+    let mut open = true;
+    // Selectable and copyable; a `&str` cannot be edited.
+    let mut text = text.as_str();
+    egui::Window::new(format!("History: {rev}"))
+        .open(&mut open)
+        .default_size([420.0, 480.0])
+        .show(ui.ctx(), |ui| {
+            let heading = ui.label(format!("The document as it was at {rev} (read-only)"));
+            egui::ScrollArea::both().show(ui, |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut text)
+                        .code_editor()
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(heading.id);
+            });
+        });
+    if !open {
+        session.history.viewing = None;
+    }
+}
+
+/// A small filled circle in `color`, the size of a letter.
+fn color_dot(ui: &mut egui::Ui, color: Color32) {
+    let size = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(size * 0.7, size), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), size * 0.3, color);
+}
+
+fn short_json(value: &Value) -> String {
+    short(&value.to_json(), 80)
+}
+
+/// `hh:mm:ss` (UTC) of a time in seconds since the Unix epoch, with the date if not today.
+fn clock(secs: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    if now / 86_400 == secs / 86_400 {
+        format!("{h:02}:{m:02}:{s:02} UTC")
+    } else {
+        let days = secs / 86_400;
+        format!("{h:02}:{m:02} UTC, {} days ago", now / 86_400 - days)
+    }
+}
