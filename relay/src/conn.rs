@@ -268,6 +268,9 @@ async fn on_text(
             if let Err(message) = crate::docid::validate(&doc) {
                 return Next::Close(ErrorCode::InvalidDocumentId, message);
             }
+            if let Err(e) = client.validate() {
+                return Next::Close(ErrorCode::InvalidClientId, e.to_string());
+            }
             let (author, role) = match admit(shared, token.as_deref(), &doc, &name) {
                 Ok(admitted) => admitted,
                 Err((code, message)) => return Next::Close(code, message),
@@ -360,7 +363,11 @@ async fn on_text(
     }
 }
 
-/// Checks the token (or the anonymous policy) and returns the author name and role.
+/// What a peer who gave no name is called without a token.
+const ANONYMOUS: &str = "anonymous";
+
+/// Checks the token (or the anonymous policy) and returns the author name (the `hello`'s, or
+/// else the token's user, or else [`ANONYMOUS`]) and role.
 fn admit(
     shared: &Shared,
     token: Option<&str>,
@@ -369,7 +376,8 @@ fn admit(
 ) -> Result<(String, Role), (ErrorCode, String)> {
     let Some(token) = token else {
         if shared.config.allows_anonymous() {
-            return Ok((name.to_owned(), Role::Write));
+            let author = if name.is_empty() { ANONYMOUS } else { name };
+            return Ok((author.to_owned(), Role::Write));
         }
         return Err((
             ErrorCode::Unauthorized,

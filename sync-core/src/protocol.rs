@@ -37,9 +37,55 @@ impl std::fmt::Display for Revision {
 
 /// Identifies one replica (an app window, or a command-line session) across reconnects and
 /// restarts. Chosen by the client, unique per document.
+///
+/// The relay admits only ids that pass [`ClientId::validate`] (1 to [`ClientId::MAX_LEN`]
+/// ASCII letters, digits, `-`, `_`, `.` and `:`), so that ids stay readable in logs, presence
+/// and history. Deserializing does not check: records stored before the rule existed must
+/// still load.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ClientId(pub String);
+
+/// Why a client id is refused (the protocol's `invalid_client_id`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidClientId {
+    /// Empty, or longer than [`ClientId::MAX_LEN`].
+    #[error("a client id has 1 to {max} characters, not {0}", max = ClientId::MAX_LEN)]
+    Length(usize),
+    /// A character outside the allowed set, at this character index.
+    #[error(
+        "a client id has ASCII letters, digits, '-', '_', '.' and ':' only, not {found:?} (character {at})"
+    )]
+    Character {
+        /// The character refused.
+        found: char,
+        /// Its index, in characters.
+        at: usize,
+    },
+}
+
+impl ClientId {
+    /// The longest id admitted, in characters (all ASCII, so also in bytes).
+    pub const MAX_LEN: usize = 128;
+
+    /// Checks the id against the protocol's rule: 1 to [`ClientId::MAX_LEN`] characters, each
+    /// an ASCII letter or digit, `-`, `_`, `.` or `:`.
+    pub fn validate(&self) -> Result<(), InvalidClientId> {
+        let id = self.0.as_str();
+        if let Some((at, found)) = id
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+        {
+            return Err(InvalidClientId::Character { found, at });
+        }
+        // Every character is ASCII now, so the length in bytes is the length in characters.
+        if id.is_empty() || id.len() > ClientId::MAX_LEN {
+            return Err(InvalidClientId::Length(id.len()));
+        }
+        Ok(())
+    }
+}
 
 impl std::fmt::Display for ClientId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -184,7 +230,9 @@ pub enum ClientMessage {
         /// The last revision the replica holds, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_rev: Option<Revision>,
-        /// Display name.
+        /// Display name; optional on the wire. Empty (or absent) means "none given": the relay
+        /// then names the peer after its token's user, or `anonymous`.
+        #[serde(default)]
         name: String,
     },
     /// A change made on top of revision `base_rev`.
@@ -375,11 +423,14 @@ pub enum ErrorCode {
     ShuttingDown,
     /// The requested revision is no longer retained.
     NotRetained,
+    /// `hello` carried a client id that is empty, too long or has characters the protocol
+    /// does not allow (see [`ClientId::validate`]).
+    InvalidClientId,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryFrame,
@@ -400,6 +451,7 @@ impl ErrorCode {
         ErrorCode::SlowConsumer,
         ErrorCode::ShuttingDown,
         ErrorCode::NotRetained,
+        ErrorCode::InvalidClientId,
     ];
 
     /// The code as it appears on the wire.
@@ -425,6 +477,7 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::NotRetained => "not_retained",
+            ErrorCode::InvalidClientId => "invalid_client_id",
         }
     }
 }
@@ -540,7 +593,59 @@ fn hash_value(v: &Value, h: &mut Feed, pool: &mut Vec<Feed>) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{StateHash, Value, Xxh64, state_hash};
+    use super::{ClientId, InvalidClientId, StateHash, Value, Xxh64, state_hash};
+
+    #[test]
+    fn client_ids_the_app_and_tools_make_are_valid() {
+        let longest = "x".repeat(ClientId::MAX_LEN);
+        // The app's windows (`w` and 16 hex digits), its scratch ids, the load generator's, the
+        // protocol page's, and the other characters the rule allows.
+        for id in [
+            "w00ff12ab34cd56ef",
+            "local",
+            "history",
+            "e1795000000-3-2",
+            "c-7f3a",
+            "host.example:4:tab_2",
+            longest.as_str(),
+        ] {
+            assert_eq!(ClientId::from(id).validate(), Ok(()), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_hello_without_a_name_reads_as_none_given() {
+        let hello = r#"{"type": "hello", "protocol": 1, "doc": "d", "client": "c"}"#;
+        let message: super::ClientMessage = serde_json::from_str(hello).unwrap();
+        assert!(matches!(message, super::ClientMessage::Hello { name, .. } if name.is_empty()));
+    }
+
+    #[test]
+    fn empty_long_and_odd_client_ids_are_refused() {
+        let too_long = "x".repeat(ClientId::MAX_LEN + 1);
+        assert_eq!(
+            ClientId::from("").validate(),
+            Err(InvalidClientId::Length(0))
+        );
+        assert_eq!(
+            ClientId::from(too_long.as_str()).validate(),
+            Err(InvalidClientId::Length(129))
+        );
+        for (id, found, at) in [
+            ("a b", ' ', 1),
+            ("é", 'é', 0),
+            ("a/b", '/', 1),
+            ("tab\t", '\t', 3),
+            ("nul\0", '\0', 3),
+            ("ab\u{202e}", '\u{202e}', 2),
+        ] {
+            assert_eq!(
+                ClientId::from(id).validate(),
+                Err(InvalidClientId::Character { found, at }),
+                "{id:?}"
+            );
+        }
+    }
 
     /// The specification read literally: one streaming XXH64 per object member.
     fn reference(v: &Value, h: &mut Xxh64) {

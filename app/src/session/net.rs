@@ -111,11 +111,12 @@ impl NetConfig {
 }
 
 /// Codes after which trying again cannot help until the user changes something.
-const FATAL: [ErrorCode; 5] = [
+const FATAL: [ErrorCode; 6] = [
     ErrorCode::Unauthorized,
     ErrorCode::TokenExpired,
     ErrorCode::Forbidden,
     ErrorCode::InvalidDocumentId,
+    ErrorCode::InvalidClientId,
     ErrorCode::UnsupportedProtocol,
 ];
 

@@ -4,6 +4,7 @@ use e2e::{Client, Peer, TestRelay, error_code};
 use relay::auth::{Claims, Secret};
 use relay::config::Anonymous;
 use sync_core::protocol::{ClientMessage, Revision, Role, ServerMessage};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::add;
 
@@ -237,4 +238,28 @@ fn serve_help_explains_every_option_and_its_environment_variable() {
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hello_without_a_name_is_named_after_the_token_or_anonymous() {
+    // Loopback: anonymous peers are let in, and tokens are checked where given.
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let t = token(&relay, "*", Role::Write, now() + 3600);
+    let name_of = |welcome: ServerMessage, client: &str| {
+        let ServerMessage::Welcome { peers, .. } = welcome else {
+            panic!("no welcome: {welcome:?}")
+        };
+        let peer = peers.into_iter().find(|p| p.client.0 == client).unwrap();
+        peer.name
+    };
+    for (client, token, name) in [("nameless", None, "anonymous"), ("signed", Some(&t), "ann")] {
+        let mut c = Client::connect(relay.addr).await.unwrap();
+        let token = token.map_or(String::new(), |t| format!(r#", "token": "{t}""#));
+        let hello = format!(
+            r#"{{"type": "hello", "protocol": 1, "doc": "d", "client": "{client}"{token}}}"#
+        );
+        c.send_raw(Message::Text(hello.into())).await.unwrap();
+        assert_eq!(name_of(c.recv().await.unwrap(), client), name);
+    }
+    relay.stop().await.unwrap();
 }

@@ -206,3 +206,34 @@ async fn a_flood_past_the_rate_limit_is_refused_without_applying() {
     bystander.flush().await.unwrap();
     relay.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hello_with_an_invalid_client_id_is_refused_and_nobody_hears_of_it() {
+    let (relay, mut bystander) = setup().await;
+    let too_long = "x".repeat(129);
+    for id in ["", &too_long, "a b", "é", "a/b", "nul\0", "\u{202e}rtl"] {
+        let (mut c, answer) = Client::join(relay.addr, "doc", id, None, None)
+            .await
+            .unwrap();
+        assert_eq!(error_code(&answer), "invalid_client_id", "{id:?}");
+        assert_eq!(c.closed().await.unwrap(), Some(1008), "{id:?}");
+    }
+    // No presence, nothing: the refused never entered the document.
+    let heard = bystander
+        .step_within(std::time::Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(!heard, "the bystander heard {:?}", bystander.events);
+    // The longest id and every character the rule allows pass.
+    let longest = "x".repeat(128);
+    for id in [longest.as_str(), "host.example:4:tab_2-A"] {
+        let (_c, answer) = Client::join(relay.addr, "doc", id, None, None)
+            .await
+            .unwrap();
+        let ServerMessage::Welcome { peers, .. } = answer else {
+            panic!("{id}: {answer:?}")
+        };
+        assert!(peers.iter().any(|p| p.client.0 == id), "{id}");
+    }
+    unharmed(relay, bystander).await;
+}
