@@ -9,7 +9,8 @@
 //! - [`cli`]: the `concord-relay` command line; [`config`]: settings and their defaults; [`docid`]: which document ids are accepted.
 //! - [`auth`]: signed tokens and the signing secret.
 //! - [`store`]: SQLite storage with group commit.
-//! - `room`: one task per loaded document, owning its Authority.
+//! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
+//!   of its commands.
 //! - `conn`: one task per connection (reader) plus its writer task.
 //! - `http`: `GET /healthz` and `GET /metrics`; [`metrics`]: the counters.
 //!

@@ -483,14 +483,15 @@ impl ErrorCode {
 }
 
 /// The codes of `reject` messages: why a submitted change was not applied. The first four are
-/// the Authority's, the fifth the relay's; the rest are [`crate::ApplyErrorKind::code`]s of the
-/// operation that failed.
-pub const REJECT_CODES: [&str; 16] = [
+/// the Authority's, the next two the relay's; the rest are [`crate::ApplyErrorKind::code`]s of
+/// the operation that failed.
+pub const REJECT_CODES: [&str; 17] = [
     "read_only",
     "stale_seq",
     "base_ahead",
     "base_too_old",
     "document_too_large",
+    "not_storable",
     "path_not_found",
     "not_a_container",
     "bad_index",

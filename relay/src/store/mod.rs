@@ -32,6 +32,14 @@
 //! the batch that hit it (or the first one) gets the original error, the others
 //! [`StoreError::Failed`] with its message.
 //!
+//! # One change the store cannot keep is refused alone
+//! [`Store::check`] encodes a change and reads it back before it joins a batch: a change that
+//! would not load again exactly (a number too large for SQLite, a value that does not survive
+//! a round trip through JSON) is refused with [`StoreError::Invalid`] right there, so the
+//! relay can reject that change alone and keep the document serving. [`Store::commit`] runs
+//! the same check on every change of a [`Batch`]; a room checks each change as it applies it
+//! and commits the [`Checked`] forms, so nothing is encoded twice.
+//!
 //! # A document that fails to load is never overwritten
 //! [`Store::load`] checks everything it reads (the snapshot parses, the changes follow each
 //! other without a gap, every column has the expected type) and answers
@@ -44,7 +52,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -59,7 +67,7 @@ mod read;
 mod tests;
 mod writer;
 
-use writer::{Prepared, Writer, prepare};
+use writer::{ChangeRow, Prepared, Writer, encode, prepare};
 
 /// The schema version this module writes and reads (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -152,17 +160,39 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-/// What one room stores at once.
+/// What one room stores at once: new changes, as [`Commit`]s or as the [`Checked`] forms that
+/// [`Store::check`] made of them, and perhaps a snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Batch {
+pub struct Batch<C = Commit> {
     /// The document.
     pub doc: String,
     /// New changes, in revision order, each the next revision after the last stored one.
-    pub changes: Vec<Commit>,
+    pub changes: Vec<C>,
     /// A snapshot to store (replacing the previous one): the document as JSON text at that
     /// revision, which must not be ahead of the log (after this batch's changes).
     pub snapshot: Option<(Revision, String)>,
 }
+
+/// A change that [`Store::check`] found storable, encoded as the row it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    rev: Revision,
+    row: ChangeRow,
+}
+
+impl Checked {
+    /// The change's revision.
+    pub fn rev(&self) -> Revision {
+        self.rev
+    }
+
+    fn into_row(self) -> ChangeRow {
+        self.row
+    }
+}
+
+/// Decides which changes [`Store::refuse_changes`] makes the store refuse.
+type Refusal = Arc<dyn Fn(&Commit) -> bool + Send + Sync>;
 
 /// A document as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +225,7 @@ pub struct Store {
 struct Inner {
     tx: SyncSender<Request>,
     fail_next: Arc<AtomicU32>,
+    refuse: RwLock<Option<Refusal>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -245,6 +276,7 @@ impl Store {
             inner: Arc::new(Inner {
                 tx,
                 fail_next,
+                refuse: RwLock::new(None),
                 writer: Mutex::new(Some(handle)),
             }),
         })
@@ -264,18 +296,75 @@ impl Store {
         answer.await.unwrap_or(Err(StoreError::Closed))
     }
 
+    /// Whether `change` (of document `doc`) can be stored faithfully: encodes it and reads it
+    /// back. A change that would not load again exactly is refused with
+    /// [`StoreError::Invalid`]; nothing is written either way.
+    pub fn check(&self, doc: &str, change: &Commit) -> Result<Checked, StoreError> {
+        let invalid = |detail: String| StoreError::Invalid {
+            doc: doc.to_owned(),
+            detail,
+        };
+        let refuse = self
+            .inner
+            .refuse
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if refuse.is_some_and(|refuse| refuse(change)) {
+            return Err(invalid(format!(
+                "change {} refused on purpose (Store::refuse_changes)",
+                change.rev
+            )));
+        }
+        let row = encode(change).map_err(invalid)?;
+        Ok(Checked {
+            rev: change.rev,
+            row,
+        })
+    }
+
     /// Stores a batch durably: returns only after the transaction that holds it has committed
     /// (`Ok`) or failed (`Err`, and nothing of the batch was stored).
     ///
-    /// The batch's changes must be consecutive and start right after the stored head (the
-    /// highest stored revision of the document, or 0), else [`StoreError::Gap`]. Each change's
-    /// client record is kept if its `seq` is higher than the stored one. The snapshot, if any,
-    /// replaces the stored one.
+    /// Every change is checked first ([`Store::check`]). The batch's changes must be
+    /// consecutive and start right after the stored head (the highest stored revision of the
+    /// document, or 0), else [`StoreError::Gap`]. Each change's client record is kept if its
+    /// `seq` is higher than the stored one. The snapshot, if any, replaces the stored one.
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let Batch {
+            doc,
+            changes,
+            snapshot,
+        } = batch;
+        let changes = changes
+            .iter()
+            .map(|change| self.check(&doc, change))
+            .collect::<Result<_, _>>()?;
+        self.commit_checked(Batch {
+            doc,
+            changes,
+            snapshot,
+        })
+        .await
+    }
+
+    /// [`Store::commit`] for changes already checked.
+    pub async fn commit_checked(&self, batch: Batch<Checked>) -> Result<(), StoreError> {
         let batch = prepare(batch)?;
         let (reply, answer) = oneshot::channel();
         self.send(Request::Commit { batch, reply }).await?;
         answer.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// A test aid: makes [`Store::check`] (and so [`Store::commit`]) refuse every change for
+    /// which `refuse` is true, as it refuses a change it cannot store faithfully, so that tests
+    /// can check that the relay rejects that change alone. Replaces any rule set before.
+    pub fn refuse_changes(&self, refuse: impl Fn(&Commit) -> bool + Send + Sync + 'static) {
+        *self
+            .inner
+            .refuse
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(refuse));
     }
 
     /// A test aid: makes the next `n` commits the writer takes up fail with

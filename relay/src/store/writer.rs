@@ -9,12 +9,12 @@ use std::sync::mpsc::Receiver;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use sync_core::protocol::{Conflict, Revision};
+use sync_core::protocol::{Commit, Conflict};
 use sync_core::{Operation, Value};
 use tokio::sync::oneshot;
 
 use super::read::{load, read_u64};
-use super::{Batch, Loaded, MAX_GROUP, Request, StoreError};
+use super::{Batch, Checked, Loaded, MAX_GROUP, Request, StoreError};
 
 /// A batch checked and encoded for SQLite, ready for the writer thread.
 pub(super) struct Prepared {
@@ -25,6 +25,8 @@ pub(super) struct Prepared {
     pub(super) snapshot: Option<SnapshotRow>,
 }
 
+/// One row of `changes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ChangeRow {
     pub(super) rev: i64,
     pub(super) client: String,
@@ -45,8 +47,42 @@ pub(super) fn to_sql(value: u64) -> Option<i64> {
     i64::try_from(value).ok()
 }
 
-/// Checks and encodes a batch on the caller's task, so that the writer thread only writes.
-pub(super) fn prepare(batch: Batch) -> Result<Prepared, StoreError> {
+/// Encodes one change as its row, refusing (with why) what would not load again exactly.
+pub(super) fn encode(change: &Commit) -> Result<ChangeRow, String> {
+    let rev = change.rev;
+    let too_large =
+        |what: &str, value: u64| format!("change {rev}: {what} {value} is too large to store");
+    let rev_sql = to_sql(rev.0).ok_or_else(|| too_large("revision", rev.0))?;
+    let seq = to_sql(change.seq).ok_or_else(|| too_large("seq", change.seq))?;
+    let time = to_sql(change.time).ok_or_else(|| too_large("time", change.time))?;
+    let ops =
+        serde_json::to_string(&change.ops).map_err(|e| format!("change {rev}: operations: {e}"))?;
+    let conflicts = serde_json::to_string(&change.conflicts)
+        .map_err(|e| format!("change {rev}: conflicts: {e}"))?;
+    // What cannot be read back would make the document fail to load: refuse it now.
+    let ops_back: Result<Vec<Operation>, _> = serde_json::from_str(&ops);
+    let conflicts_back: Result<Vec<Conflict>, _> = serde_json::from_str(&conflicts);
+    if ops_back.ok().as_ref() != Some(&change.ops)
+        || conflicts_back.ok().as_ref() != Some(&change.conflicts)
+    {
+        return Err(format!(
+            "change {rev} does not survive a round trip through JSON"
+        ));
+    }
+    Ok(ChangeRow {
+        rev: rev_sql,
+        client: change.client.0.clone(),
+        seq,
+        author: change.author.clone(),
+        time,
+        ops,
+        conflicts,
+    })
+}
+
+/// Checks that a batch's changes follow each other and that its snapshot is JSON, on the
+/// caller's task, so that the writer thread only writes.
+pub(super) fn prepare(batch: Batch<Checked>) -> Result<Prepared, StoreError> {
     let Batch {
         doc,
         changes,
@@ -56,58 +92,25 @@ pub(super) fn prepare(batch: Batch) -> Result<Prepared, StoreError> {
         doc: doc.clone(),
         detail,
     };
-    let too_large = |what: &str, rev: Revision, value: u64| {
-        invalid(format!(
-            "change {rev}: {what} {value} is too large to store"
-        ))
-    };
-    let mut rows = Vec::with_capacity(changes.len());
     let mut next: Option<u64> = None;
     for change in &changes {
+        let rev = change.rev().0;
         if let Some(expected) = next
-            && change.rev.0 != expected
+            && rev != expected
         {
             return Err(StoreError::Gap {
                 doc,
                 expected,
-                found: change.rev.0,
+                found: rev,
             });
         }
-        let rev =
-            to_sql(change.rev.0).ok_or_else(|| too_large("revision", change.rev, change.rev.0))?;
-        let seq = to_sql(change.seq).ok_or_else(|| too_large("seq", change.rev, change.seq))?;
-        let time = to_sql(change.time).ok_or_else(|| too_large("time", change.rev, change.time))?;
-        let ops = serde_json::to_string(&change.ops)
-            .map_err(|e| invalid(format!("change {}: operations: {e}", change.rev)))?;
-        let conflicts = serde_json::to_string(&change.conflicts)
-            .map_err(|e| invalid(format!("change {}: conflicts: {e}", change.rev)))?;
-        // What cannot be read back would make the document fail to load: refuse it now.
-        let ops_back: Result<Vec<Operation>, _> = serde_json::from_str(&ops);
-        let conflicts_back: Result<Vec<Conflict>, _> = serde_json::from_str(&conflicts);
-        if ops_back.ok().as_ref() != Some(&change.ops)
-            || conflicts_back.ok().as_ref() != Some(&change.conflicts)
-        {
-            return Err(invalid(format!(
-                "change {} does not survive a round trip through JSON",
-                change.rev
-            )));
-        }
-        rows.push(ChangeRow {
-            rev,
-            client: change.client.0.clone(),
-            seq,
-            author: change.author.clone(),
-            time,
-            ops,
-            conflicts,
-        });
-        // `rev` fits in an i64, so this cannot overflow.
-        next = change.rev.0.checked_add(1);
+        // A checked revision fits in an i64, so this cannot overflow.
+        next = rev.checked_add(1);
     }
     let revs = changes
         .first()
         .zip(changes.last())
-        .map(|(first, last)| (first.rev.0, last.rev.0));
+        .map(|(first, last)| (first.rev().0, last.rev().0));
     let snapshot = match snapshot {
         None => None,
         Some((rev, body)) => {
@@ -126,7 +129,7 @@ pub(super) fn prepare(batch: Batch) -> Result<Prepared, StoreError> {
     Ok(Prepared {
         doc,
         revs,
-        rows,
+        rows: changes.into_iter().map(Checked::into_row).collect(),
         snapshot,
     })
 }

@@ -1,7 +1,9 @@
-//! Durability: restarts keep every acknowledged change; storage failures fail closed.
+//! Durability: restarts keep every acknowledged change; storage failures fail closed; a change
+//! the store refuses is rejected alone.
 
 use e2e::{Client, Peer, TestRelay, error_code};
-use sync_core::protocol::{Revision, ServerMessage};
+use sync_core::protocol::{ClientMessage, Revision, ServerMessage};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::{add, json};
 
@@ -222,5 +224,136 @@ async fn an_idle_document_unloads_and_reloads_as_it_was() {
         relay.stored("idle").await.unwrap(),
         (Revision(1), json(r#"{"kept": 1}"#))
     );
+    relay.stop().await.unwrap();
+}
+
+/// A `submit` frame, as a client written from the protocol page sends it.
+fn submit(seq: u64, base_rev: u64, ops: &str) -> Message {
+    let text =
+        format!(r#"{{"type": "submit", "seq": {seq}, "base_rev": {base_rev}, "ops": {ops}}}"#);
+    Message::Text(text.into())
+}
+
+/// The answer to the client's own change; what came before it is added to `seen`.
+async fn answer(c: &mut Client, seen: &mut Vec<ServerMessage>) -> ServerMessage {
+    loop {
+        let message = c.recv().await.unwrap();
+        if matches!(
+            message,
+            ServerMessage::Ack { .. } | ServerMessage::Reject { .. } | ServerMessage::Error { .. }
+        ) {
+            return message;
+        }
+        seen.push(message);
+    }
+}
+
+/// What `c` receives until someone's change at `rev` reaches it, added to `seen`.
+async fn until_applied(c: &mut Client, rev: u64, seen: &mut Vec<ServerMessage>) {
+    loop {
+        let message = c.recv().await.unwrap();
+        let done = matches!(&message, ServerMessage::Applied { commit, .. } if commit.rev.0 == rev);
+        seen.push(message);
+        if done {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_store_refuses_is_rejected_alone_and_the_document_goes_on() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let dir = relay.data_dir.clone();
+    // The store refuses every change that writes /poison, as it refuses one it cannot keep.
+    relay
+        .store
+        .refuse_changes(|c| c.ops.iter().any(|op| op.path().to_string() == "/poison"));
+    let poison = r#"[{"op": "add", "path": "/poison", "value": null}]"#;
+    let (mut a, _) = Client::join(relay.addr, "shared", "a", None, None)
+        .await
+        .unwrap();
+    let (mut b, _) = Client::join(relay.addr, "shared", "b", None, None)
+        .await
+        .unwrap();
+    let (mut watcher, _) = Client::join(relay.addr, "shared", "w", None, None)
+        .await
+        .unwrap();
+    let ack = |m: &ServerMessage, seq, rev| {
+        assert!(
+            matches!(m, ServerMessage::Ack { seq: s, rev: r, .. } if *s == seq && r.0 == rev),
+            "expected the ack of {seq} at r{rev}: {m:?}"
+        );
+    };
+    let refused = |m: &ServerMessage, seq| {
+        assert!(
+            matches!(m, ServerMessage::Reject { seq: s, code, .. } if *s == seq && code == "not_storable"),
+            "expected {seq} rejected as not_storable: {m:?}"
+        );
+    };
+
+    let mut b_seen = Vec::new();
+    a.send_raw(submit(1, 0, r#"[{"op": "add", "path": "/n", "value": 1}]"#))
+        .await
+        .unwrap();
+    ack(&answer(&mut a, &mut Vec::new()).await, 1, 1);
+    a.send_raw(submit(2, 1, poison)).await.unwrap();
+    refused(&answer(&mut a, &mut Vec::new()).await, 2);
+    // Someone else's change takes the next revision: the refused one took none.
+    b.send_raw(submit(1, 1, r#"[{"op": "add", "path": "/m", "value": 2}]"#))
+        .await
+        .unwrap();
+    ack(&answer(&mut b, &mut b_seen).await, 1, 2);
+    // Sent again, it is refused again, and the sender goes on.
+    a.send_raw(submit(2, 2, poison)).await.unwrap();
+    refused(&answer(&mut a, &mut Vec::new()).await, 2);
+    a.send_raw(submit(3, 2, r#"[{"op": "add", "path": "/k", "value": 3}]"#))
+        .await
+        .unwrap();
+    ack(&answer(&mut a, &mut Vec::new()).await, 3, 3);
+
+    // The others saw the three changes that applied, in order, and nothing of the refused one.
+    for (c, mut seen, expected) in [
+        (&mut b, b_seen, vec![1, 3]),
+        (&mut watcher, Vec::new(), vec![1, 2, 3]),
+    ] {
+        until_applied(c, 3, &mut seen).await;
+        let applied: Vec<u64> = seen
+            .iter()
+            .filter_map(|m| match m {
+                ServerMessage::Applied { commit, .. } => Some(commit.rev.0),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(applied, expected, "{seen:?}");
+        for message in &seen {
+            let text = serde_json::to_string(message).unwrap();
+            assert!(!text.contains("poison"), "{text}");
+            assert!(!matches!(message, ServerMessage::Error { .. }), "{text}");
+        }
+    }
+    // The retained log is whole, and the store and the relay agree, also after a restart.
+    watcher
+        .send(&ClientMessage::History {
+            from: Revision(1),
+            to: None,
+        })
+        .await
+        .unwrap();
+    let history = watcher
+        .recv_until(|m| matches!(m, ServerMessage::History { .. }))
+        .await
+        .unwrap();
+    let ServerMessage::History { changes } = history else {
+        unreachable!()
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.rev.0).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let expected = (Revision(3), json(r#"{"n": 1, "m": 2, "k": 3}"#));
+    assert_eq!(relay.stored("shared").await.unwrap(), expected);
+    relay.stop().await.unwrap();
+    let relay = TestRelay::start_in(&dir, |_| {}).await.unwrap();
+    assert_eq!(relay.stored("shared").await.unwrap(), expected);
     relay.stop().await.unwrap();
 }

@@ -183,7 +183,7 @@ fn a_group_is_served_in_order_and_a_bad_batch_fails_alone() {
     };
     let commit = |doc: &str, changes| {
         let (reply, answer) = oneshot::channel();
-        let batch = prepare(batch(doc, changes)).unwrap();
+        let batch = prepared(batch(doc, changes));
         (Request::Commit { batch, reply }, answer)
     };
     let load = |doc: &str| {
@@ -244,7 +244,7 @@ fn a_failed_transaction_fails_every_batch_of_the_group() {
     let mut group = Vec::new();
     for doc in ["a", "b", "c"] {
         let (reply, answer) = oneshot::channel();
-        let batch = prepare(batch(doc, vec![set(1, "c1", 1)])).unwrap();
+        let batch = prepared(batch(doc, vec![set(1, "c1", 1)]));
         group.push(Pending { batch, reply });
         answers.push(answer);
     }

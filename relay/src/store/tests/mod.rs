@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod checking;
 mod damage;
 mod opening;
 mod storing;
@@ -19,7 +20,7 @@ use sync_core::authority::{Authority, AuthorityConfig};
 
 use sync_core::Operation;
 
-use super::writer::{Pending, Writer};
+use super::writer::{self, Pending, Writer};
 use super::*;
 
 /// A fresh directory under the system's temporary directory, removed on drop.
@@ -77,6 +78,24 @@ fn batch(doc: &str, changes: Vec<Commit>) -> Batch {
         changes,
         snapshot: None,
     }
+}
+
+/// A batch as the writer thread takes it (checked and encoded).
+fn prepared(batch: Batch) -> Prepared {
+    let changes = batch
+        .changes
+        .iter()
+        .map(|change| Checked {
+            rev: change.rev,
+            row: writer::encode(change).unwrap(),
+        })
+        .collect();
+    writer::prepare(Batch {
+        doc: batch.doc,
+        changes,
+        snapshot: batch.snapshot,
+    })
+    .unwrap()
 }
 
 fn revs(loaded: &Loaded) -> Vec<u64> {

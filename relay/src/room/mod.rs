@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
-use sync_core::protocol::{ClientId, Commit, ErrorCode, Revision, Role, ServerMessage};
+use sync_core::authority::{Authority, AuthorityConfig};
+use sync_core::protocol::{ClientId, ErrorCode, Revision, Role, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -17,7 +17,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::metrics::{Metrics, bump, drop_one};
-use crate::store::{Batch, Store};
+use crate::store::Store;
+
+mod batch;
 
 /// Commands a room takes at once, at most.
 const BATCH: usize = 256;
@@ -325,13 +327,18 @@ async fn refuse_all(rx: &mut mpsc::Receiver<Command>, message: &str) {
     tracing::debug!(%message, "room closed");
 }
 
-async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
-    let docs = &rooms.config.documents;
-    let config = AuthorityConfig {
+/// How the relay's settings tune a document's Authority.
+fn authority_config(config: &Config) -> AuthorityConfig {
+    let docs = &config.documents;
+    AuthorityConfig {
         retained: docs.retained_changes,
         presence_timeout_ms: docs.presence_timeout_secs.saturating_mul(1000),
         ..AuthorityConfig::default()
-    };
+    }
+}
+
+async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
+    let config = authority_config(&rooms.config);
     let loaded = rooms.store.load(doc).await.map_err(|e| e.to_string())?;
     let (authority, snapshot_rev) = match loaded {
         None => (
@@ -358,213 +365,6 @@ async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
 }
 
 impl Room<'_> {
-    /// Serves a batch of commands: applies the submits, stores what they changed in one
-    /// transaction, and only then sends the answers (in order). An error means nothing of the
-    /// batch was acknowledged and the room must stop.
-    async fn handle(&mut self, batch: Vec<Command>) -> Result<(), String> {
-        let mut outgoing: Vec<(Recipients, Utf8Bytes)> = Vec::new();
-        let mut stored: Vec<Commit> = Vec::new();
-        let now = now_millis();
-        for command in batch {
-            match command {
-                Command::Join {
-                    member,
-                    last_rev,
-                    joined,
-                } => {
-                    // Joined first, so the welcome lists the newcomer too, with its colour.
-                    let presence = self.authority.presence();
-                    presence.join(member.client.clone(), &member.author, member.role, now);
-                    let welcome = self
-                        .authority
-                        .welcome(&member.client, last_rev, member.role);
-                    let conn = member.conn;
-                    if joined.send(Ok(())).is_err() {
-                        continue;
-                    }
-                    self.members.push(Present {
-                        member,
-                        joined: self.joins,
-                    });
-                    self.joins += 1;
-                    // The welcome goes after everything before it in this batch is stored.
-                    outgoing.push((self.recipients(To::One(conn)), encode(&welcome)));
-                    outgoing.push((self.recipients(To::AllBut(conn)), self.presence_text()));
-                }
-                Command::Submit {
-                    conn,
-                    seq,
-                    base_rev,
-                    ops,
-                } => {
-                    let Some(member) = self.member(conn) else {
-                        continue;
-                    };
-                    let (client, author, role) =
-                        (member.client.clone(), member.author.clone(), member.role);
-                    let added = match self.fits(&ops) {
-                        Ok(added) => added,
-                        Err(message) => {
-                            bump(&self.rooms.metrics.rejects);
-                            outgoing.push((
-                                self.recipients(To::One(conn)),
-                                encode(&ServerMessage::Reject {
-                                    seq,
-                                    code: "document_too_large".to_owned(),
-                                    message,
-                                }),
-                            ));
-                            continue;
-                        }
-                    };
-                    let outcome = self.authority.submit(&Submission {
-                        client: &client,
-                        author: &author,
-                        role,
-                        seq,
-                        base_rev,
-                        ops,
-                        now,
-                    });
-                    match outcome {
-                        Outcome::Applied {
-                            commit,
-                            ack,
-                            broadcast,
-                        } => {
-                            // The estimate made before applying it still bounds what it added.
-                            self.size = self.size.saturating_add(added);
-                            stored.push(commit);
-                            outgoing.push((self.recipients(To::One(conn)), encode(&ack)));
-                            outgoing.push((self.recipients(To::AllBut(conn)), encode(&broadcast)));
-                        }
-                        Outcome::Duplicate { ack } => {
-                            outgoing.push((self.recipients(To::One(conn)), encode(&ack)));
-                        }
-                        Outcome::Rejected { reject } => {
-                            bump(&self.rooms.metrics.rejects);
-                            outgoing.push((self.recipients(To::One(conn)), encode(&reject)));
-                        }
-                    }
-                }
-                Command::Presence {
-                    conn,
-                    selection,
-                    caret,
-                } => {
-                    let Some(client) = self.member(conn).map(|m| m.client.clone()) else {
-                        continue;
-                    };
-                    self.authority
-                        .presence()
-                        .update(&client, selection, caret, now);
-                    outgoing.push((self.recipients(To::AllBut(conn)), self.presence_text()));
-                }
-                Command::History { conn, from, to } => {
-                    let to = to.unwrap_or(self.authority.rev());
-                    let message = if from.0.max(1) <= self.authority.oldest_retained().0 {
-                        error_message(
-                            ErrorCode::NotRetained,
-                            format!(
-                                "changes before revision {} are no longer kept in memory",
-                                self.authority.oldest_retained()
-                            ),
-                        )
-                    } else {
-                        ServerMessage::History {
-                            changes: self.authority.history(from, to),
-                        }
-                    };
-                    outgoing.push((self.recipients(To::One(conn)), encode(&message)));
-                }
-                Command::Snapshot { conn, rev } => {
-                    let rev = rev.unwrap_or(self.authority.rev());
-                    let message = match self.authority.document_at(rev) {
-                        Some(doc) => ServerMessage::Snapshot { rev, doc },
-                        None => error_message(
-                            ErrorCode::NotRetained,
-                            format!("revision {rev} is not kept in memory"),
-                        ),
-                    };
-                    outgoing.push((self.recipients(To::One(conn)), encode(&message)));
-                }
-                Command::Leave { conn } => {
-                    let Some(at) = self.members.iter().position(|p| p.member.conn == conn) else {
-                        continue;
-                    };
-                    let member = self.members.remove(at).member;
-                    if !self
-                        .members
-                        .iter()
-                        .any(|p| p.member.client == member.client)
-                        && self.authority.presence().leave(&member.client)
-                    {
-                        outgoing.push((self.recipients(To::All), self.presence_text()));
-                    }
-                }
-            }
-        }
-        if !stored.is_empty() {
-            self.store(stored).await?;
-        }
-        for (to, text) in outgoing {
-            self.deliver(to, &text);
-        }
-        Ok(())
-    }
-
-    /// Stores applied changes (and a snapshot when one is due) in one transaction.
-    async fn store(&mut self, changes: Vec<Commit>) -> Result<(), String> {
-        let n = changes.len() as u64;
-        let every = self.rooms.config.documents.snapshot_every.max(1);
-        let head = self.authority.rev();
-        let snapshot = (head.0 - self.snapshot_rev.0 >= every)
-            .then(|| (head, self.authority.document().to_json()));
-        // A snapshot also resets the size estimate to the truth.
-        if let Some((_, json)) = &snapshot {
-            self.size = json.len();
-        }
-        let batch = Batch {
-            doc: self.doc.to_owned(),
-            changes,
-            snapshot,
-        };
-        let had_snapshot = batch.snapshot.is_some();
-        self.rooms
-            .store
-            .commit(batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        if had_snapshot {
-            self.snapshot_rev = head;
-        }
-        bump(&self.rooms.metrics.commits);
-        self.rooms
-            .metrics
-            .changes
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Whether a change carrying `ops` keeps the document within its size limit, and if so how
-    /// many bytes it adds at most. The size is estimated from above (the size at load or at the
-    /// last snapshot plus what every change added at most); only when the estimate says no is
-    /// the document measured.
-    fn fits(&mut self, ops: &[Operation]) -> Result<usize, String> {
-        let max = self.rooms.config.limits.max_document_bytes;
-        let added = growth(ops, self.authority.document());
-        if self.size.saturating_add(added) <= max {
-            return Ok(added);
-        }
-        self.size = self.authority.document().to_json().len();
-        if self.size.saturating_add(added) <= max {
-            return Ok(added);
-        }
-        Err(format!(
-            "the document would grow past the relay's limit of {max} bytes"
-        ))
-    }
-
     /// The members `to` names, as of now.
     fn recipients(&self, to: To) -> Recipients {
         Recipients {
@@ -641,28 +441,10 @@ impl Room<'_> {
     }
 }
 
+/// An `error` message.
 fn error_message(code: ErrorCode, message: String) -> ServerMessage {
     ServerMessage::Error {
         code: code.as_str().to_owned(),
         message,
     }
-}
-
-/// The bytes of JSON that `ops` add to `doc`, at most: the values they write (with their
-/// paths), the text they insert, and what copies copy.
-fn growth(ops: &[Operation], doc: &Value) -> usize {
-    ops.iter()
-        .map(|op| match op {
-            Operation::Add { value, .. }
-            | Operation::Replace { value, .. }
-            | Operation::Merge { value, .. } => value.to_json().len() + op.path().to_string().len(),
-            Operation::Splice { ins, .. } => ins.len(),
-            Operation::Incr { .. } => 24,
-            Operation::Copy { from, path } => from
-                .resolve(doc)
-                .map_or(0, |v| v.to_json().len() + path.to_string().len()),
-            // Moves, removes and tests add nothing.
-            _ => 0,
-        })
-        .sum()
 }

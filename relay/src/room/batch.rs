@@ -1,0 +1,356 @@
+//! Serving one batch of commands: each command queues its answers, the changes applied are
+//! stored in one transaction, and only then do the answers go out, in order.
+//!
+//! A change the store refuses on its own ([`Store::check`](crate::store::Store::check): it
+//! could not be stored faithfully) is taken back out of the Authority at once and rejected to
+//! its sender with `not_storable`; nobody else hears of it and the document goes on. Only a
+//! failed commit (the disk, not the change) stops the room.
+
+use sync_core::authority::{Authority, ClientRecord, Outcome, Submission};
+use sync_core::protocol::{ClientId, ErrorCode, Revision, ServerMessage};
+use sync_core::{Operation, Pointer, Value};
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{Command, Member, Present, Recipients, Room, To, encode, error_message};
+use crate::metrics::bump;
+use crate::store::{Batch, Checked};
+
+/// A submitted change, as the connection passed it on.
+struct Change {
+    seq: u64,
+    base_rev: Revision,
+    ops: Vec<Operation>,
+}
+
+/// What a batch has to say and to store, queued until its changes are stored.
+#[derive(Default)]
+struct Answers {
+    /// Messages, each with its recipients fixed when it was queued.
+    outgoing: Vec<(Recipients, Utf8Bytes)>,
+    /// The changes applied, checked by the store.
+    stored: Vec<Checked>,
+}
+
+impl Room<'_> {
+    /// Serves a batch of commands: applies the submits, stores what they changed in one
+    /// transaction, and only then sends the answers (in order). An error means nothing of the
+    /// batch was acknowledged and the room must stop.
+    pub(super) async fn handle(&mut self, batch: Vec<Command>) -> Result<(), String> {
+        let mut answers = Answers::default();
+        let now = super::now_millis();
+        for command in batch {
+            match command {
+                Command::Join {
+                    member,
+                    last_rev,
+                    joined,
+                } => self.join(&mut answers, member, last_rev, joined, now),
+                Command::Submit {
+                    conn,
+                    seq,
+                    base_rev,
+                    ops,
+                } => {
+                    let change = Change { seq, base_rev, ops };
+                    self.submit(&mut answers, conn, change, now)?;
+                }
+                Command::Presence {
+                    conn,
+                    selection,
+                    caret,
+                } => self.presence(&mut answers, conn, selection, caret, now),
+                Command::History { conn, from, to } => self.history(&mut answers, conn, from, to),
+                Command::Snapshot { conn, rev } => self.snapshot(&mut answers, conn, rev),
+                Command::Leave { conn } => self.leave(&mut answers, conn),
+            }
+        }
+        if !answers.stored.is_empty() {
+            self.store(answers.stored).await?;
+        }
+        for (to, text) in answers.outgoing {
+            self.deliver(to, &text);
+        }
+        Ok(())
+    }
+
+    fn join(
+        &mut self,
+        answers: &mut Answers,
+        member: Member,
+        last_rev: Option<Revision>,
+        joined: oneshot::Sender<Result<(), ErrorCode>>,
+        now: u64,
+    ) {
+        // Joined first, so the welcome lists the newcomer too, with its colour.
+        let presence = self.authority.presence();
+        presence.join(member.client.clone(), &member.author, member.role, now);
+        let welcome = self
+            .authority
+            .welcome(&member.client, last_rev, member.role);
+        let conn = member.conn;
+        if joined.send(Ok(())).is_err() {
+            return;
+        }
+        self.members.push(Present {
+            member,
+            joined: self.joins,
+        });
+        self.joins += 1;
+        // The welcome goes after everything before it in this batch is stored.
+        answers
+            .outgoing
+            .push((self.recipients(To::One(conn)), encode(&welcome)));
+        answers
+            .outgoing
+            .push((self.recipients(To::AllBut(conn)), self.presence_text()));
+    }
+
+    /// Applies a change, checks that the store can keep it, and queues its ack and broadcast.
+    /// An error means the Authority could not be put back after a refusal: the room must stop.
+    fn submit(
+        &mut self,
+        answers: &mut Answers,
+        conn: u64,
+        change: Change,
+        now: u64,
+    ) -> Result<(), String> {
+        let Change { seq, base_rev, ops } = change;
+        let Some(member) = self.member(conn) else {
+            return Ok(());
+        };
+        let (client, author, role) = (member.client.clone(), member.author.clone(), member.role);
+        let added = match self.fits(&ops) {
+            Ok(added) => added,
+            Err(message) => {
+                self.reject(answers, conn, seq, "document_too_large", message);
+                return Ok(());
+            }
+        };
+        let record_before = self.authority.clients().get(&client).copied();
+        let outcome = self.authority.submit(&Submission {
+            client: &client,
+            author: &author,
+            role,
+            seq,
+            base_rev,
+            ops,
+            now,
+        });
+        let to_sender = self.recipients(To::One(conn));
+        match outcome {
+            Outcome::Applied {
+                commit,
+                ack,
+                broadcast,
+            } => match self.rooms.store.check(self.doc, &commit) {
+                Ok(checked) => {
+                    // The estimate made before applying it still bounds what it added.
+                    self.size = self.size.saturating_add(added);
+                    answers.stored.push(checked);
+                    answers.outgoing.push((to_sender, encode(&ack)));
+                    let others = self.recipients(To::AllBut(conn));
+                    answers.outgoing.push((others, encode(&broadcast)));
+                }
+                Err(refusal) => {
+                    tracing::warn!(doc = self.doc, %client, seq, error = %refusal, "the store refused a change; it is rejected");
+                    self.forget_last(&client, record_before)?;
+                    let message = format!(
+                        "change {seq} was not applied: the relay cannot store it ({refusal})"
+                    );
+                    self.reject(answers, conn, seq, "not_storable", message);
+                }
+            },
+            Outcome::Duplicate { ack } => answers.outgoing.push((to_sender, encode(&ack))),
+            Outcome::Rejected { reject } => {
+                bump(&self.rooms.metrics.rejects);
+                answers.outgoing.push((to_sender, encode(&reject)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the change just applied back out of the Authority, because the store refused it:
+    /// rebuilds the Authority from its own retained changes without it (as a restart would
+    /// rebuild it from the store) and gives the client back its record from before.
+    /// Presence carries over; the retained log is one change shorter.
+    fn forget_last(
+        &mut self,
+        client: &ClientId,
+        before: Option<ClientRecord>,
+    ) -> Result<(), String> {
+        let head = self.authority.rev();
+        let oldest = self.authority.oldest_retained();
+        let Some(start) = self.authority.document_at(oldest) else {
+            return Err(format!("the document at {oldest} cannot be rebuilt"));
+        };
+        let kept = self
+            .authority
+            .history(oldest.next(), Revision(head.0.saturating_sub(1)));
+        let mut clients = self.authority.clients().clone();
+        match before {
+            Some(record) => clients.insert(client.clone(), record),
+            None => clients.remove(client),
+        };
+        let config = super::authority_config(&self.rooms.config);
+        let mut rebuilt = Authority::restore(start, oldest, kept, clients, config)
+            .map_err(|e| format!("rebuilding the document without a refused change: {e}"))?;
+        std::mem::swap(rebuilt.presence(), self.authority.presence());
+        self.authority = rebuilt;
+        Ok(())
+    }
+
+    /// Queues a `reject` of change `seq` for its sender.
+    fn reject(&mut self, answers: &mut Answers, conn: u64, seq: u64, code: &str, message: String) {
+        bump(&self.rooms.metrics.rejects);
+        let reject = ServerMessage::Reject {
+            seq,
+            code: code.to_owned(),
+            message,
+        };
+        answers
+            .outgoing
+            .push((self.recipients(To::One(conn)), encode(&reject)));
+    }
+
+    fn presence(
+        &mut self,
+        answers: &mut Answers,
+        conn: u64,
+        selection: Option<Pointer>,
+        caret: Option<usize>,
+        now: u64,
+    ) {
+        let Some(client) = self.member(conn).map(|m| m.client.clone()) else {
+            return;
+        };
+        self.authority
+            .presence()
+            .update(&client, selection, caret, now);
+        let text = self.presence_text();
+        answers
+            .outgoing
+            .push((self.recipients(To::AllBut(conn)), text));
+    }
+
+    fn history(&mut self, answers: &mut Answers, conn: u64, from: Revision, to: Option<Revision>) {
+        let to = to.unwrap_or(self.authority.rev());
+        let message = if from.0.max(1) <= self.authority.oldest_retained().0 {
+            error_message(
+                ErrorCode::NotRetained,
+                format!(
+                    "changes before revision {} are no longer kept in memory",
+                    self.authority.oldest_retained()
+                ),
+            )
+        } else {
+            ServerMessage::History {
+                changes: self.authority.history(from, to),
+            }
+        };
+        answers
+            .outgoing
+            .push((self.recipients(To::One(conn)), encode(&message)));
+    }
+
+    fn snapshot(&mut self, answers: &mut Answers, conn: u64, rev: Option<Revision>) {
+        let rev = rev.unwrap_or(self.authority.rev());
+        let message = match self.authority.document_at(rev) {
+            Some(doc) => ServerMessage::Snapshot { rev, doc },
+            None => error_message(
+                ErrorCode::NotRetained,
+                format!("revision {rev} is not kept in memory"),
+            ),
+        };
+        answers
+            .outgoing
+            .push((self.recipients(To::One(conn)), encode(&message)));
+    }
+
+    fn leave(&mut self, answers: &mut Answers, conn: u64) {
+        let Some(at) = self.members.iter().position(|p| p.member.conn == conn) else {
+            return;
+        };
+        let member = self.members.remove(at).member;
+        if !self
+            .members
+            .iter()
+            .any(|p| p.member.client == member.client)
+            && self.authority.presence().leave(&member.client)
+        {
+            let text = self.presence_text();
+            answers.outgoing.push((self.recipients(To::All), text));
+        }
+    }
+
+    /// Stores applied changes (and a snapshot when one is due) in one transaction.
+    async fn store(&mut self, changes: Vec<Checked>) -> Result<(), String> {
+        let n = changes.len() as u64;
+        let every = self.rooms.config.documents.snapshot_every.max(1);
+        let head = self.authority.rev();
+        let snapshot = (head.0 - self.snapshot_rev.0 >= every)
+            .then(|| (head, self.authority.document().to_json()));
+        // A snapshot also resets the size estimate to the truth.
+        if let Some((_, json)) = &snapshot {
+            self.size = json.len();
+        }
+        let batch = Batch {
+            doc: self.doc.to_owned(),
+            changes,
+            snapshot,
+        };
+        let had_snapshot = batch.snapshot.is_some();
+        self.rooms
+            .store
+            .commit_checked(batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        if had_snapshot {
+            self.snapshot_rev = head;
+        }
+        bump(&self.rooms.metrics.commits);
+        self.rooms
+            .metrics
+            .changes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether a change carrying `ops` keeps the document within its size limit, and if so how
+    /// many bytes it adds at most. The size is estimated from above (the size at load or at the
+    /// last snapshot plus what every change added at most); only when the estimate says no is
+    /// the document measured.
+    fn fits(&mut self, ops: &[Operation]) -> Result<usize, String> {
+        let max = self.rooms.config.limits.max_document_bytes;
+        let added = growth(ops, self.authority.document());
+        if self.size.saturating_add(added) <= max {
+            return Ok(added);
+        }
+        self.size = self.authority.document().to_json().len();
+        if self.size.saturating_add(added) <= max {
+            return Ok(added);
+        }
+        Err(format!(
+            "the document would grow past the relay's limit of {max} bytes"
+        ))
+    }
+}
+
+/// The bytes of JSON that `ops` add to `doc`, at most: the values they write (with their
+/// paths), the text they insert, and what copies copy.
+fn growth(ops: &[Operation], doc: &Value) -> usize {
+    ops.iter()
+        .map(|op| match op {
+            Operation::Add { value, .. }
+            | Operation::Replace { value, .. }
+            | Operation::Merge { value, .. } => value.to_json().len() + op.path().to_string().len(),
+            Operation::Splice { ins, .. } => ins.len(),
+            Operation::Incr { .. } => 24,
+            Operation::Copy { from, path } => from
+                .resolve(doc)
+                .map_or(0, |v| v.to_json().len() + path.to_string().len()),
+            // Moves, removes and tests add nothing.
+            _ => 0,
+        })
+        .sum()
+}
