@@ -426,11 +426,13 @@ pub enum ErrorCode {
     /// `hello` carried a client id that is empty, too long or has characters the protocol
     /// does not allow (see [`ClientId::validate`]).
     InvalidClientId,
+    /// `history` or `snapshot` asked for revisions in the wrong order or after the head.
+    InvalidRange,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryFrame,
@@ -452,6 +454,7 @@ impl ErrorCode {
         ErrorCode::ShuttingDown,
         ErrorCode::NotRetained,
         ErrorCode::InvalidClientId,
+        ErrorCode::InvalidRange,
     ];
 
     /// The code as it appears on the wire.
@@ -478,6 +481,7 @@ impl ErrorCode {
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::NotRetained => "not_retained",
             ErrorCode::InvalidClientId => "invalid_client_id",
+            ErrorCode::InvalidRange => "invalid_range",
         }
     }
 }

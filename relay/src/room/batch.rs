@@ -234,19 +234,19 @@ impl Room<'_> {
     }
 
     fn history(&mut self, answers: &mut Answers, conn: u64, from: Revision, to: Option<Revision>) {
-        let to = to.unwrap_or(self.authority.rev());
-        let message = if from.0.max(1) <= self.authority.oldest_retained().0 {
-            error_message(
+        let oldest = self.authority.oldest_retained();
+        let message = match history_range(from, to, self.authority.rev()) {
+            Err(message) => error_message(ErrorCode::InvalidRange, message),
+            Ok((from, _)) if from <= oldest => error_message(
                 ErrorCode::NotRetained,
                 format!(
                     "changes before revision {} are no longer kept in memory",
-                    self.authority.oldest_retained()
+                    oldest.next()
                 ),
-            )
-        } else {
-            ServerMessage::History {
+            ),
+            Ok((from, to)) => ServerMessage::History {
                 changes: self.authority.history(from, to),
-            }
+            },
         };
         answers
             .outgoing
@@ -254,13 +254,21 @@ impl Room<'_> {
     }
 
     fn snapshot(&mut self, answers: &mut Answers, conn: u64, rev: Option<Revision>) {
-        let rev = rev.unwrap_or(self.authority.rev());
-        let message = match self.authority.document_at(rev) {
-            Some(doc) => ServerMessage::Snapshot { rev, doc },
-            None => error_message(
-                ErrorCode::NotRetained,
-                format!("revision {rev} is not kept in memory"),
-            ),
+        let head = self.authority.rev();
+        let rev = rev.unwrap_or(head);
+        let message = if rev > head {
+            error_message(
+                ErrorCode::InvalidRange,
+                format!("revision {rev} is after the head, {head}"),
+            )
+        } else {
+            match self.authority.document_at(rev) {
+                Some(doc) => ServerMessage::Snapshot { rev, doc },
+                None => error_message(
+                    ErrorCode::NotRetained,
+                    format!("revision {rev} is not kept in memory"),
+                ),
+            }
         };
         answers
             .outgoing
@@ -336,6 +344,29 @@ impl Room<'_> {
     }
 }
 
+/// The revisions a `history` request names, checked against the head: `1 <= from <= to <=
+/// head`. Without `to` it runs to the head, and `from` may then be `head + 1`: what follows the
+/// head, which is nothing yet.
+fn history_range(
+    from: Revision,
+    to: Option<Revision>,
+    head: Revision,
+) -> Result<(Revision, Revision), String> {
+    if from.0 == 0 {
+        return Err("revision 0 is the empty document; the first change is revision 1".to_owned());
+    }
+    match to {
+        Some(to) if to > head => Err(format!("revision {to} is after the head, {head}")),
+        Some(to) if from > to => Err(format!("the range {from} to {to} is backwards")),
+        Some(to) => Ok((from, to)),
+        None if from > head.next() => Err(format!(
+            "revision {from} is after the head, {head} (the next change will be {})",
+            head.next()
+        )),
+        None => Ok((from, head)),
+    }
+}
+
 /// The bytes of JSON that `ops` add to `doc`, at most: the values they write (with their
 /// paths), the text they insert, and what copies copy.
 fn growth(ops: &[Operation], doc: &Value) -> usize {
@@ -353,4 +384,34 @@ fn growth(ops: &[Operation], doc: &Value) -> usize {
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{Revision, history_range};
+
+    #[test]
+    fn history_ranges_run_forwards_within_the_log() {
+        let r = Revision;
+        let head = r(5);
+        assert_eq!(history_range(r(1), None, head), Ok((r(1), r(5))));
+        assert_eq!(history_range(r(2), Some(r(4)), head), Ok((r(2), r(4))));
+        assert_eq!(history_range(r(5), Some(r(5)), head), Ok((r(5), r(5))));
+        // What follows the head: nothing yet, asked without `to` (an empty document's history).
+        assert_eq!(history_range(r(6), None, head), Ok((r(6), r(5))));
+        assert_eq!(history_range(r(1), None, r(0)), Ok((r(1), r(0))));
+        for (from, to) in [
+            (r(0), None),
+            (r(0), Some(r(3))),
+            (r(7), None),
+            (r(4), Some(r(3))),
+            (r(6), Some(r(5))),
+            (r(1), Some(r(6))),
+            (r(9), Some(r(9))),
+        ] {
+            assert!(history_range(from, to, head).is_err(), "{from:?} {to:?}");
+        }
+    }
 }

@@ -95,7 +95,7 @@ async fn a_reconnecting_window_catches_up_by_changes_then_by_snapshot() {
         .await
         .unwrap();
     let ServerMessage::Welcome {
-        catch_up: CatchUp::Snapshot { doc },
+        catch_up: CatchUp::Snapshot { doc, .. },
         ..
     } = welcome
     else {
@@ -264,5 +264,69 @@ async fn history_and_snapshots_at_a_revision() {
             doc: json(r#"{"k0": 0}"#)
         }
     );
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_outside_the_log_is_an_invalid_range_and_the_connection_goes_on() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let mut a = Peer::join(relay.addr, "h", "a", None).await.unwrap();
+    for i in 0..3 {
+        a.edit(vec![add(&format!("/k{i}"), &i.to_string())])
+            .await
+            .unwrap();
+        a.flush().await.unwrap();
+    }
+    let (mut c, _) = Client::join(relay.addr, "h", "c", None, None)
+        .await
+        .unwrap();
+    let answered = |m: &ServerMessage| {
+        matches!(
+            m,
+            ServerMessage::Error { .. }
+                | ServerMessage::History { .. }
+                | ServerMessage::Snapshot { .. }
+        )
+    };
+    let revs = |m: ServerMessage| match m {
+        ServerMessage::History { changes } => changes.iter().map(|c| c.rev.0).collect::<Vec<_>>(),
+        other => panic!("not a history: {other:?}"),
+    };
+    let r = Revision;
+    // Backwards, from revision 0, past the head: each an error, nothing else.
+    for (from, to) in [
+        (r(3), Some(r(2))),
+        (r(0), None),
+        (r(0), Some(r(2))),
+        (r(2), Some(r(4))),
+        (r(5), None),
+    ] {
+        c.send(&ClientMessage::History { from, to }).await.unwrap();
+        let answer = c.recv_until(answered).await.unwrap();
+        assert_eq!(e2e::error_code(&answer), "invalid_range", "{from:?} {to:?}");
+    }
+    c.send(&ClientMessage::Snapshot { rev: Some(r(4)) })
+        .await
+        .unwrap();
+    let answer = c.recv_until(answered).await.unwrap();
+    assert_eq!(e2e::error_code(&answer), "invalid_range");
+    // What follows the head is nothing yet; the whole log is still there to ask for.
+    c.send(&ClientMessage::History {
+        from: r(4),
+        to: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        revs(c.recv_until(answered).await.unwrap()),
+        Vec::<u64>::new()
+    );
+    c.send(&ClientMessage::History {
+        from: r(1),
+        to: Some(r(3)),
+    })
+    .await
+    .unwrap();
+    assert_eq!(revs(c.recv_until(answered).await.unwrap()), [1, 2, 3]);
     relay.stop().await.unwrap();
 }
