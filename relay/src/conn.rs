@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityE
 use tokio_util::sync::CancellationToken;
 
 use crate::Shared;
+use crate::frame::{self, Unreadable};
 use crate::metrics::bump;
 use crate::room::{Command, Member, Outbound, error_text, now_millis};
 
@@ -235,15 +236,36 @@ async fn on_text(
     out: &mpsc::Sender<Outbound>,
     kick: &CancellationToken,
 ) -> Next {
-    let message = match serde_json::from_str::<ClientMessage>(text) {
+    let message = match frame::read(text) {
         Ok(message) => message,
-        Err(e) => {
-            let code = if e.is_syntax() || e.is_eof() {
-                ErrorCode::InvalidJson
-            } else {
-                ErrorCode::InvalidMessage
+        Err(Unreadable::Error(code, message)) => {
+            reply(out, kick, shared, code, &message);
+            return Next::Continue;
+        }
+        Err(Unreadable::TooDeep { seq, message }) => {
+            let State::Joined { room, .. } = state else {
+                reply(
+                    out,
+                    kick,
+                    shared,
+                    ErrorCode::HelloRequired,
+                    "the first message must be hello; this one was ignored",
+                );
+                return Next::Continue;
             };
-            reply(out, kick, shared, code, &e.to_string());
+            // Through the room, so that it comes after the answers to earlier changes.
+            let command = Command::Reject {
+                conn,
+                seq,
+                code: "too_deep",
+                message,
+            };
+            if room.send(command).await.is_err() {
+                return Next::Close(
+                    ErrorCode::ShuttingDown,
+                    "the document closed; reconnect".to_owned(),
+                );
+            }
             return Next::Continue;
         }
     };

@@ -11,7 +11,8 @@
 //! - [`store`]: SQLite storage with group commit.
 //! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
 //!   of its commands.
-//! - `conn`: one task per connection (reader) plus its writer task.
+//! - `conn`: one task per connection (reader) plus its writer task; `frame`: reading a frame,
+//!   and the answer to one that holds no message.
 //! - `http`: `GET /healthz` and `GET /metrics`; [`metrics`]: the counters.
 //!
 //! ```no_run
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod config;
 mod conn;
 pub mod docid;
+mod frame;
 mod http;
 pub mod metrics;
 mod room;

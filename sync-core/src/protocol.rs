@@ -488,7 +488,8 @@ impl ErrorCode {
 
 /// The codes of `reject` messages: why a submitted change was not applied. The first four are
 /// the Authority's, the next two the relay's; the rest are [`crate::ApplyErrorKind::code`]s of
-/// the operation that failed.
+/// the operation that failed (`too_deep` also comes from the relay, for a change whose values
+/// nest too deep to be read at all).
 pub const REJECT_CODES: [&str; 17] = [
     "read_only",
     "stale_seq",

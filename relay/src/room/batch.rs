@@ -55,6 +55,12 @@ impl Room<'_> {
                     let change = Change { seq, base_rev, ops };
                     self.submit(&mut answers, conn, change, now)?;
                 }
+                Command::Reject {
+                    conn,
+                    seq,
+                    code,
+                    message,
+                } => self.reject(&mut answers, conn, seq, code, message),
                 Command::Presence {
                     conn,
                     selection,

@@ -88,6 +88,18 @@ pub(crate) enum Command {
         /// The caret in a string.
         caret: Option<usize>,
     },
+    /// A change the connection could not read (its values nest too deep): answered with a
+    /// `reject`, after the answers to what came before it.
+    Reject {
+        /// From which connection.
+        conn: u64,
+        /// The change's sequence number.
+        seq: u64,
+        /// The reject code.
+        code: &'static str,
+        /// Why, for people.
+        message: String,
+    },
     /// The changes in a range.
     History {
         /// From which connection.

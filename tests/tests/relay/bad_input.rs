@@ -207,6 +207,42 @@ async fn a_flood_past_the_rate_limit_is_refused_without_applying() {
     relay.stop().await.unwrap();
 }
 
+/// A `submit` of change `seq` adding, at `/deep`, a value nested `n` arrays deep.
+fn deep_submit(seq: u64, n: usize) -> String {
+    let value = "[".repeat(n) + &"]".repeat(n);
+    format!(
+        r#"{{"type": "submit", "seq": {seq}, "base_rev": 1, "ops": [{{"op": "add", "path": "/deep", "value": {value}}}]}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_nested_too_deep_is_a_reject_of_its_seq_and_the_connection_goes_on() {
+    let (relay, bystander) = setup().await;
+    let mut c = joined(&relay).await;
+    // Just past the limit, past what a JSON reader nests by default (128), far past both; and
+    // at the limit, where the value is read but the document would nest one deeper.
+    for (seq, n) in [(1, 101), (2, 130), (3, 10_000), (4, 100)] {
+        text(&mut c, &deep_submit(seq, n)).await;
+        let answer = c.recv().await.unwrap();
+        assert!(
+            matches!(&answer, ServerMessage::Reject { seq: s, code, .. } if *s == seq && code == "too_deep"),
+            "{n} deep: {answer:?}"
+        );
+    }
+    // The connection is still served.
+    c.send(&ClientMessage::Snapshot { rev: None })
+        .await
+        .unwrap();
+    assert_eq!(
+        c.recv().await.unwrap(),
+        ServerMessage::Snapshot {
+            rev: Revision(1),
+            doc: json(r#"{"a": 1}"#)
+        }
+    );
+    unharmed(relay, bystander).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hello_with_an_invalid_client_id_is_refused_and_nobody_hears_of_it() {
     let (relay, mut bystander) = setup().await;

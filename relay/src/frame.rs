@@ -1,0 +1,180 @@
+//! Reading a client's text frame: the message it holds, or how to answer one that holds none.
+//!
+//! Most unreadable frames get an `error` (`invalid_json`, `invalid_message`). One kind is the
+//! content's fault, not the client's: a `submit` whose values nest deeper than a document may
+//! ([`MAX_DEPTH`]). A correct client can send one (someone pasted it), and it has that change
+//! in flight, waiting for an answer about its `seq`; so the relay reads `seq` on its own, in a
+//! pass that skips over values without descending into them (so without a depth limit), and
+//! answers with a `reject` of that `seq`, code `too_deep`.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use sync_core::MAX_DEPTH;
+use sync_core::protocol::{ClientMessage, ErrorCode};
+
+/// How a submitted value sits in its frame: message object, `ops` array, operation object.
+const VALUE_LEVEL: usize = 3;
+
+/// A frame that holds no message the relay can serve, and the answer it gets.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unreadable {
+    /// Answer with an `error`.
+    Error(ErrorCode, String),
+    /// A `submit` nested too deep to read: answer with a `reject` of `seq`, code `too_deep`.
+    TooDeep {
+        /// The change's sequence number.
+        seq: u64,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// What the relay reads of a frame it cannot read whole. Other members are skipped.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    seq: Option<u64>,
+    /// Only checked to be there: a submit without operations is not a change.
+    ops: Option<IgnoredAny>,
+}
+
+/// Reads a text frame.
+pub(crate) fn read(text: &str) -> Result<ClientMessage, Unreadable> {
+    let error = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(message) => return Ok(message),
+        Err(error) => error,
+    };
+    // Whether it is JSON at all, checked without a depth limit (serde_json stops at 128).
+    if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
+        return Err(Unreadable::Error(ErrorCode::InvalidJson, e.to_string()));
+    }
+    let depth = nesting(text);
+    if depth <= MAX_DEPTH + VALUE_LEVEL {
+        return Err(Unreadable::Error(
+            ErrorCode::InvalidMessage,
+            error.to_string(),
+        ));
+    }
+    match serde_json::from_str::<Header>(text) {
+        Ok(Header {
+            kind: Some(kind),
+            seq: Some(seq),
+            ops: Some(_),
+        }) if kind == "submit" => Err(Unreadable::TooDeep {
+            seq,
+            message: format!(
+                "change {seq} was not applied: a value in it nests deeper than {MAX_DEPTH} arrays and objects"
+            ),
+        }),
+        _ => Err(Unreadable::Error(
+            ErrorCode::InvalidMessage,
+            format!(
+                "the message nests {depth} arrays and objects deep; values may nest {MAX_DEPTH} deep"
+            ),
+        )),
+    }
+}
+
+/// How deeply arrays and objects nest in `text` (JSON text, or close to it), counted without
+/// recursion.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A submit of seq 7 adding a value nested `n` arrays deep.
+    fn submit_nested(n: usize) -> String {
+        let value = "[".repeat(n) + &"]".repeat(n);
+        format!(
+            r#"{{"type": "submit", "seq": 7, "base_rev": 0, "ops": [{{"op": "add", "path": "/a", "value": {value}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn nesting_counts_containers_outside_strings() {
+        assert_eq!(nesting("1"), 0);
+        assert_eq!(nesting(r#"{"a": [1, {"b": []}]}"#), 4);
+        assert_eq!(nesting(r#"{"a": "[[[{{{\"[[["}"#), 1);
+        assert_eq!(nesting(r#"["\\", [[]]]"#), 3);
+    }
+
+    #[test]
+    fn a_value_at_the_limit_is_read() {
+        let message = read(&submit_nested(MAX_DEPTH)).unwrap();
+        assert!(matches!(message, ClientMessage::Submit { seq: 7, .. }));
+    }
+
+    #[test]
+    fn a_submit_nested_too_deep_is_a_reject_of_its_seq_however_deep() {
+        // Just past the limit (serde_json reads it; the value refuses it), past serde_json's
+        // own limit of 128, and far past both.
+        for n in [MAX_DEPTH + 1, 130, 100_000] {
+            let answer = read(&submit_nested(n)).unwrap_err();
+            assert!(
+                matches!(&answer, Unreadable::TooDeep { seq: 7, message } if message.contains("nests deeper than 100")),
+                "{n}: {answer:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_unreadable_frames_are_errors() {
+        let code = |text: &str| match read(text) {
+            Err(Unreadable::Error(code, _)) => code,
+            other => panic!("{text}: {other:?}"),
+        };
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(code("{\"type\": \"submit\", "), ErrorCode::InvalidJson);
+        assert_eq!(code(&format!("{deep}x")), ErrorCode::InvalidJson);
+        assert_eq!(code(&deep), ErrorCode::InvalidMessage);
+        // Too deep, but not a submit, or without a seq to answer about.
+        assert_eq!(
+            code(&format!(r#"{{"type": "presence", "x": {deep}}}"#)),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(&format!(
+                r#"{{"type": "submit", "base_rev": 0, "ops": [{{"op": "add", "path": "/a", "value": {deep}}}]}}"#
+            )),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(
+                r#"{"type": "submit", "seq": 1, "base_rev": 1, "ops": [{"op": "add", "path": "a", "value": 1}]}"#
+            ),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type": "submit", "seq": "x"}"#),
+            ErrorCode::InvalidMessage
+        );
+    }
+}
