@@ -343,7 +343,12 @@ async fn on_text(
         }
         (message, State::Joined { room, bucket }) => {
             let command = match message {
-                ClientMessage::Submit { seq, base_rev, ops } => {
+                ClientMessage::Submit {
+                    seq,
+                    base_rev,
+                    ops,
+                    overwrites,
+                } => {
                     if !bucket.take(ops.len()) {
                         let limits = &shared.config.limits;
                         reply(
@@ -363,6 +368,7 @@ async fn on_text(
                         seq,
                         base_rev,
                         ops,
+                        overwrites,
                     }
                 }
                 ClientMessage::Presence { selection, caret } => Command::Presence {

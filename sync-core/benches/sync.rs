@@ -89,7 +89,13 @@ fn trace_end_to_end(start: &str, edits: &[TraceEdit]) -> Replica {
     let clock = Instant::now();
     for edit in edits {
         for event in typist.edit(vec![splice(&path, edit)]).unwrap() {
-            let Event::Send(ClientMessage::Submit { seq, base_rev, ops }) = event else {
+            let Event::Send(ClientMessage::Submit {
+                seq,
+                base_rev,
+                ops,
+                overwrites,
+            }) = event
+            else {
                 continue;
             };
             let outcome = authority.submit(&Submission {
@@ -99,6 +105,7 @@ fn trace_end_to_end(start: &str, edits: &[TraceEdit]) -> Replica {
                 seq,
                 base_rev,
                 ops,
+                overwrites: &overwrites,
                 now: millis(clock),
             });
             let Outcome::Applied { ack, broadcast, .. } = outcome else {
@@ -131,6 +138,7 @@ fn map_sets(ids: &[ClientId], pairs: &[(usize, String, i64)]) -> Authority {
             seq: (i / clients) as u64 + 1,
             base_rev: base[*c],
             ops: vec![op],
+            overwrites: &[],
             now: millis(clock),
         });
         let Outcome::Applied { commit, .. } = outcome else {
@@ -163,6 +171,7 @@ fn behind(n: usize) -> Authority {
             seq,
             base_rev: authority.rev(),
             ops: vec![op],
+            overwrites: &[],
             now: 0,
         });
         assert!(matches!(outcome, Outcome::Applied { .. }));
@@ -235,6 +244,7 @@ fn sync(c: &mut Criterion) {
                     seq: 1,
                     base_rev: Revision(0),
                     ops: late_change(),
+                    overwrites: &[],
                     now: 0,
                 });
                 assert!(matches!(outcome, Outcome::Applied { .. }));

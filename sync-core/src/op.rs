@@ -129,6 +129,23 @@ impl Operation {
         }
     }
 
+    /// Rewrites every location of the operation (`path`, and `from` where there is one).
+    pub fn map_paths(&mut self, mut f: impl FnMut(&mut Pointer)) {
+        match self {
+            Operation::Move { from, path, .. } | Operation::Copy { from, path } => {
+                f(from);
+                f(path);
+            }
+            Operation::Add { path, .. }
+            | Operation::Remove { path }
+            | Operation::Replace { path, .. }
+            | Operation::Test { path, .. }
+            | Operation::Merge { path, .. }
+            | Operation::Splice { path, .. }
+            | Operation::Incr { path, .. } => f(path),
+        }
+    }
+
     /// Whether this is one of RFC 6902's six operations (extension members aside).
     pub fn is_rfc6902(&self) -> bool {
         !matches!(

@@ -159,7 +159,12 @@ pub struct Conflict {
     /// change); for `dropped`, the dropped operation's path as submitted.
     pub path: Pointer,
     /// The value that lost: the overwritten value, or the value the dropped operation carried.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Absent when there was none (a removal); `null` when the value was `null`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub value: Option<Value>,
     /// For `dropped`: the operation as submitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +178,26 @@ pub struct Conflict {
     pub loser: Party,
     /// The revision of the change that decided it.
     pub rev: Revision,
+}
+
+/// Reads a field that is present as `Some`, even when it is `null` (serde's `Option` reads
+/// `null` as `None`, which would lose a `null` value).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// A write of someone else's that a submitted change overwrites, found by the sender's replica
+/// when it rebased the change over that write before sending it: the author of the change did
+/// not see the write when making the edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overwrite {
+    /// The index, in the submitted change, of the operation that overwrites.
+    pub index: usize,
+    /// The revision of the change whose write it overwrites.
+    pub rev: Revision,
+    /// Whose change that was, as the replica heard it: the relay checks it against its log
+    /// where it still keeps that change.
+    pub loser: Party,
 }
 
 /// A peer in a document: who is there and where they are.
@@ -209,6 +234,10 @@ pub enum CatchUp {
     Snapshot {
         /// The document.
         doc: Value,
+        /// The conflicts in the changes the snapshot skips whose loser is this replica, so
+        /// that nobody learns of their lost edits only from a changed document.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        conflicts: Vec<Conflict>,
     },
 }
 
@@ -243,6 +272,11 @@ pub enum ClientMessage {
         base_rev: Revision,
         /// The change.
         ops: Vec<Operation>,
+        /// Writes of others this change overwrites that the replica met when it rebased the
+        /// change itself (up to `base_rev`), so that the relay records them for the people
+        /// whose edits lost.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        overwrites: Vec<Overwrite>,
     },
     /// Where the replica's user is.
     Presence {

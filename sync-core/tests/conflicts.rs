@@ -33,6 +33,7 @@ fn concurrent(doc: &str, a: &str, b: &str) -> Run {
             seq: 1,
             base_rev: Revision(0),
             ops: Change::from_json(ops).unwrap().0,
+            overwrites: &[],
             now: 1000,
         })
     };
@@ -302,4 +303,166 @@ fn a_malformed_move_out_of_an_empty_array_is_rejected_not_a_panic() {
     assert_eq!(json(&run.doc), r#"{"l":[],"n":1}"#);
     let (code, _) = run.b.unwrap_err();
     assert_eq!(code, "bad_index");
+}
+
+#[test]
+fn a_removes_b_target_that_b_replaces_b_is_dropped_and_the_member_stays_removed() {
+    let run = concurrent(
+        r#"{"visitors": 7, "tags": []}"#,
+        r#"[{"op": "remove", "path": "/visitors"}]"#,
+        r#"[{"op": "replace", "path": "/visitors", "value": 42}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"tags":[]}"#);
+    let c = only_conflict(&run);
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.reason, Some(DropReason::Removed));
+    assert_eq!(c.value, Some(Value::from(42)));
+    assert_eq!(c.loser.client.0, "bob");
+}
+
+#[test]
+fn both_splice_one_string_in_several_operations_both_edits_kept() {
+    // Each side deletes and inserts in two operations, the second defined on the string the
+    // first left: B's second splice must be rebased over A as already carried past B's first.
+    let run = concurrent(
+        r#"{"s": "01234567"}"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 2, "del": 2, "ins": "a"}, {"op": "splice", "path": "/s", "pos": 5, "del": 2, "ins": ""}]"#,
+        r#"[{"op": "splice", "path": "/s", "pos": 4, "del": 2, "ins": "é"}, {"op": "splice", "path": "/s", "pos": 4, "del": 3, "ins": ""}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"s":"01a"}"#);
+    assert!(run.b.unwrap().conflicts.is_empty());
+}
+
+#[test]
+fn a_removes_the_last_item_b_moves_the_one_before_onto_its_index() {
+    // B's destination is an index in the array without the moved item (RFC 6902), so A's
+    // removal is mapped into that array before it shifts the destination.
+    let run = concurrent(
+        r#"{"arr": [0, 1, 2]}"#,
+        r#"[{"op": "remove", "path": "/arr/2"}]"#,
+        r#"[{"op": "move", "from": "/arr/1", "path": "/arr/2"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"arr":[0,1]}"#);
+}
+
+#[test]
+fn a_null_value_that_lost_is_recorded_as_null_and_survives_the_wire() {
+    let run = concurrent(
+        r#"{"o": {"k": 0}}"#,
+        r#"[{"op": "replace", "path": "/o/k", "value": null}]"#,
+        r#"[{"op": "replace", "path": "/o/k", "value": 2}]"#,
+    );
+    let commit = run.b.as_ref().unwrap();
+    assert_eq!(only_conflict(&run).value, Some(Value::Null));
+    let wire = serde_json::to_string(commit).unwrap();
+    assert!(wire.contains(r#""value":null"#), "{wire}");
+    let back: Commit = serde_json::from_str(&wire).unwrap();
+    assert_eq!(&back, commit);
+}
+
+#[test]
+fn b_removes_an_ancestor_of_what_a_wrote_a_is_told_with_the_subtree() {
+    let run = concurrent(
+        r#"{"owner": {"email": "a@x"}, "n": 1}"#,
+        r#"[{"op": "replace", "path": "/owner/email", "value": "ann@x"}]"#,
+        r#"[{"op": "remove", "path": "/owner"}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"n":1}"#);
+    let c = only_conflict(&run);
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        (c.loser.client.0.as_str(), c.path.to_string().as_str()),
+        ("ann", "/owner")
+    );
+    assert_eq!(
+        c.value,
+        Some(Value::parse(r#"{"email": "ann@x"}"#).unwrap())
+    );
+}
+
+#[test]
+fn b_inserts_into_an_array_a_replaced_meanwhile_b_is_dropped_not_misplaced() {
+    let run = concurrent(
+        r#"{"l": [1, 2]}"#,
+        r#"[{"op": "replace", "path": "/l", "value": ["x"]}]"#,
+        r#"[{"op": "add", "path": "/l/1", "value": 9}]"#,
+    );
+    assert_eq!(json(&run.doc), r#"{"l":["x"]}"#);
+    assert_eq!(only_conflict(&run).reason, Some(DropReason::Replaced));
+}
+
+/// The writes a replica says its change overwrote are recorded when the log bears them out,
+/// and ignored when it does not (the sender's own change, or one after the base).
+#[test]
+fn claimed_overwrites_are_recorded_only_where_the_log_bears_them_out() {
+    use sync_core::protocol::{Overwrite, Party};
+    let mut authority = Authority::new(
+        Value::parse(r#"{"a": 0, "b": 0}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    let (ann, bob) = (ClientId::from("ann"), ClientId::from("bob"));
+    let submit = |authority: &mut Authority, client, seq, base, ops: &str, claims: &[Overwrite]| {
+        let outcome = authority.submit(&Submission {
+            client,
+            author: client.0.as_str(),
+            role: Role::Write,
+            seq,
+            base_rev: Revision(base),
+            ops: Change::from_json(ops).unwrap().0,
+            overwrites: claims,
+            now: 0,
+        });
+        let Outcome::Applied { commit, .. } = outcome else {
+            panic!("applies: {outcome:?}")
+        };
+        commit
+    };
+    submit(
+        &mut authority,
+        &ann,
+        1,
+        0,
+        r#"[{"op": "replace", "path": "/a", "value": 1}]"#,
+        &[],
+    );
+    submit(
+        &mut authority,
+        &bob,
+        1,
+        1,
+        r#"[{"op": "replace", "path": "/b", "value": 1}]"#,
+        &[],
+    );
+    // Bob rebased his change over Ann's revision 1 himself: his write of /a overwrites hers.
+    let claim = |index, rev, client: &ClientId| Overwrite {
+        index,
+        rev: Revision(rev),
+        loser: Party {
+            client: client.clone(),
+            author: client.0.clone(),
+        },
+    };
+    let claims = [
+        claim(1, 1, &ann),
+        claim(0, 2, &ann), // his own change, whatever the claim says: no conflict with himself
+        claim(0, 9, &ann), // beyond his base: not his to claim
+    ];
+    let commit = submit(
+        &mut authority,
+        &bob,
+        2,
+        2,
+        r#"[{"op": "replace", "path": "/b", "value": 2}, {"op": "replace", "path": "/a", "value": 2}]"#,
+        &claims,
+    );
+    assert_eq!(commit.conflicts.len(), 1, "{:?}", commit.conflicts);
+    let c = &commit.conflicts[0];
+    assert_eq!(
+        (c.loser.client.0.as_str(), c.winner.client.0.as_str()),
+        ("ann", "bob")
+    );
+    assert_eq!(
+        (c.path.to_string(), c.value.clone()),
+        ("/a".to_owned(), Some(Value::from(1)))
+    );
 }

@@ -11,133 +11,12 @@
 
 use proptest::prelude::*;
 use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+
+mod common;
+use common::net::{Net, ops};
 use sync_core::protocol::{ClientId, ClientMessage, Revision, Role, ServerMessage};
 use sync_core::replica::{Event, Replica};
-use sync_core::{Change, Operation, Pointer, Value};
-
-fn ops(json: &str) -> Vec<Operation> {
-    Change::from_json(json).unwrap().0
-}
-
-/// An Authority and replicas wired by hand: messages go only when a test says so.
-struct Net {
-    authority: Authority,
-    replicas: Vec<Replica>,
-    outbox: Vec<Vec<ClientMessage>>,
-    inbox: Vec<Vec<ServerMessage>>,
-}
-
-impl Net {
-    fn new(doc: &str, names: &[&str]) -> Net {
-        let mut net = Net {
-            authority: Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default()),
-            replicas: names
-                .iter()
-                .map(|n| Replica::new(ClientId::from(*n), n))
-                .collect(),
-            outbox: vec![Vec::new(); names.len()],
-            inbox: vec![Vec::new(); names.len()],
-        };
-        for i in 0..names.len() {
-            net.connect(i);
-        }
-        net
-    }
-
-    fn take(&mut self, i: usize, events: Vec<Event>) -> Vec<Event> {
-        let mut rest = Vec::new();
-        for e in events {
-            match e {
-                Event::Send(m) => self.outbox[i].push(m),
-                other => rest.push(other),
-            }
-        }
-        rest
-    }
-
-    fn connect(&mut self, i: usize) {
-        let hello = self.replicas[i].hello("doc", None);
-        self.outbox[i].push(hello);
-        self.send(i);
-        self.recv(i);
-    }
-
-    fn edit(&mut self, i: usize, json: &str) {
-        let events = self.replicas[i].edit(ops(json)).unwrap();
-        self.take(i, events);
-    }
-
-    /// Delivers replica `i`'s outgoing messages to the Authority.
-    fn send(&mut self, i: usize) {
-        let client = self.replicas[i].client().clone();
-        for message in std::mem::take(&mut self.outbox[i]) {
-            match message {
-                ClientMessage::Hello { last_rev, .. } => {
-                    let w = self.authority.welcome(&client, last_rev, Role::Write);
-                    self.inbox[i].push(w);
-                }
-                ClientMessage::Submit { seq, base_rev, ops } => {
-                    let outcome = self.authority.submit(&Submission {
-                        client: &client,
-                        author: "someone",
-                        role: Role::Write,
-                        seq,
-                        base_rev,
-                        ops,
-                        now: 0,
-                    });
-                    match outcome {
-                        Outcome::Applied { ack, broadcast, .. } => {
-                            self.inbox[i].push(ack);
-                            for j in 0..self.replicas.len() {
-                                if j != i {
-                                    self.inbox[j].push(broadcast.clone());
-                                }
-                            }
-                        }
-                        Outcome::Duplicate { ack } => self.inbox[i].push(ack),
-                        Outcome::Rejected { reject } => self.inbox[i].push(reject),
-                    }
-                }
-                ClientMessage::Snapshot { .. } => {
-                    let (rev, doc) = (self.authority.rev(), self.authority.document().clone());
-                    self.inbox[i].push(ServerMessage::Snapshot { rev, doc });
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Delivers what the Authority sent replica `i`; returns the non-send events.
-    fn recv(&mut self, i: usize) -> Vec<Event> {
-        let mut out = Vec::new();
-        for message in std::mem::take(&mut self.inbox[i]) {
-            let events = self.replicas[i].receive(message);
-            out.extend(self.take(i, events));
-        }
-        out
-    }
-
-    /// Runs until nothing is left to deliver.
-    fn settle(&mut self) {
-        for _ in 0..100 {
-            let idle =
-                self.outbox.iter().all(Vec::is_empty) && self.inbox.iter().all(Vec::is_empty);
-            if idle {
-                return;
-            }
-            for i in 0..self.replicas.len() {
-                self.send(i);
-                self.recv(i);
-            }
-        }
-        panic!("did not settle");
-    }
-
-    fn view(&self, i: usize) -> String {
-        self.replicas[i].view().to_json()
-    }
-}
+use sync_core::{Operation, Pointer, Value};
 
 #[test]
 fn a_local_edit_shows_at_once_and_reaches_everyone() {
@@ -293,6 +172,7 @@ fn the_relay_answers_a_resent_change_with_its_original_ack() {
         seq: 7,
         base_rev: Revision(0),
         ops: ops(r#"[{"op": "incr", "path": "/n", "by": 1}]"#),
+        overwrites: &[],
         now: 0,
     };
     let Outcome::Applied { ack, .. } = authority.submit(&submit) else {
@@ -342,6 +222,7 @@ fn a_snapshot_replays_pending_work_and_reports_what_no_longer_applies() {
         client_seq: None,
         catch_up: sync_core::protocol::CatchUp::Snapshot {
             doc: Value::parse(r#"{"b": 2}"#).unwrap(),
+            conflicts: vec![],
         },
         peers: vec![],
     });
@@ -407,6 +288,7 @@ fn a_read_only_replica_does_not_send_and_the_relay_refuses_its_submits() {
         seq: 1,
         base_rev: Revision(0),
         ops: ops(r#"[{"op": "add", "path": "/x", "value": 1}]"#),
+        overwrites: &[],
         now: 0,
     });
     let Outcome::Rejected {

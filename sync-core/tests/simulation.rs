@@ -208,7 +208,12 @@ impl World {
                 let welcome = self.authority.welcome(&client, last_rev, Role::Write);
                 self.clients[i].to_client.push_back(welcome);
             }
-            ClientMessage::Submit { seq, base_rev, ops } => {
+            ClientMessage::Submit {
+                seq,
+                base_rev,
+                ops,
+                overwrites,
+            } => {
                 let outcome = self.authority.submit(&Submission {
                     client: &client,
                     author: &name,
@@ -216,6 +221,7 @@ impl World {
                     seq,
                     base_rev,
                     ops,
+                    overwrites: &overwrites,
                     now: 0,
                 });
                 match outcome {

@@ -105,7 +105,7 @@ impl TestRelay {
         match welcome {
             ServerMessage::Welcome {
                 rev,
-                catch_up: CatchUp::Snapshot { doc },
+                catch_up: CatchUp::Snapshot { doc, .. },
                 ..
             } => Ok((rev, doc)),
             other => bail!("expected a welcome with a snapshot, got {other:?}"),

@@ -690,6 +690,7 @@ mod tests {
             client_seq: None,
             catch_up: CatchUp::Snapshot {
                 doc: Value::parse(r#"{"list": [1]}"#).unwrap(),
+                conflicts: Vec::new(),
             },
             peers: Vec::new(),
         });

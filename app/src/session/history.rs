@@ -230,6 +230,7 @@ pub fn revert_ops(
             seq: i + 1,
             base_rev: Revision(i),
             ops: change.ops.clone(),
+            overwrites: &[],
             now: 0,
         });
         if !matches!(outcome, Outcome::Applied { .. }) {
@@ -243,6 +244,7 @@ pub fn revert_ops(
         seq: 1,
         base_rev: Revision(0),
         ops: inverse.0,
+        overwrites: &[],
         now: 0,
     });
     match outcome {

@@ -7,7 +7,7 @@
 //! failed commit (the disk, not the change) stops the room.
 
 use sync_core::authority::{Authority, ClientRecord, Outcome, Submission};
-use sync_core::protocol::{ClientId, ErrorCode, Revision, ServerMessage};
+use sync_core::protocol::{ClientId, ErrorCode, Overwrite, Revision, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -21,6 +21,7 @@ struct Change {
     seq: u64,
     base_rev: Revision,
     ops: Vec<Operation>,
+    overwrites: Vec<Overwrite>,
 }
 
 /// What a batch has to say and to store, queued until its changes are stored.
@@ -51,8 +52,14 @@ impl Room<'_> {
                     seq,
                     base_rev,
                     ops,
+                    overwrites,
                 } => {
-                    let change = Change { seq, base_rev, ops };
+                    let change = Change {
+                        seq,
+                        base_rev,
+                        ops,
+                        overwrites,
+                    };
                     self.submit(&mut answers, conn, change, now)?;
                 }
                 Command::Reject {
@@ -121,7 +128,12 @@ impl Room<'_> {
         change: Change,
         now: u64,
     ) -> Result<(), String> {
-        let Change { seq, base_rev, ops } = change;
+        let Change {
+            seq,
+            base_rev,
+            ops,
+            overwrites,
+        } = change;
         let Some(member) = self.member(conn) else {
             return Ok(());
         };
@@ -141,6 +153,7 @@ impl Room<'_> {
             seq,
             base_rev,
             ops,
+            overwrites: &overwrites,
             now,
         });
         let to_sender = self.recipients(To::One(conn));

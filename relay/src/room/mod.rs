@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sync_core::authority::{Authority, AuthorityConfig};
-use sync_core::protocol::{ClientId, ErrorCode, Revision, Role, ServerMessage};
+use sync_core::protocol::{ClientId, ErrorCode, Overwrite, Revision, Role, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -78,6 +78,8 @@ pub(crate) enum Command {
         base_rev: Revision,
         /// Its operations.
         ops: Vec<Operation>,
+        /// Others' writes it overwrites that the sender met rebasing it itself.
+        overwrites: Vec<Overwrite>,
     },
     /// Where the member's user is.
     Presence {

@@ -5,11 +5,14 @@
 //! (see `rebase::touches`): a path or `from` of `y` is `q` or above it, or `y` inserts into or
 //! removes from an array that `q` passes through. So each logged operation is filed under
 //!
-//! - its location itself ([`Kind::At`]), found from every location at or below it, and
+//! - its location itself ([`Kind::At`]), found from every location at or below it,
 //! - when it is an array item, the array ([`Kind::Within`]), found from every location strictly
-//!   below the array;
+//!   below the array, and
+//! - every location strictly above its path ([`Kind::Below`]), found from that location: an `x`
+//!   that replaces or removes a value overwrites what others wrote inside it;
 //!
-//! and the changes that can affect `x` are those filed under a prefix of one of its locations.
+//! and the changes that can affect `x` are those filed under a prefix of one of its locations,
+//! or below its path.
 //! Keys are hashes of those prefixes; a collision only adds a candidate, which rebasing then
 //! finds independent, so the result is exactly that of visiting every change.
 
@@ -29,6 +32,8 @@ enum Kind {
     At,
     /// An item of this array was inserted, removed or moved: it shifts everything below it.
     Within,
+    /// Something strictly below this location was written.
+    Below,
 }
 
 /// The revisions whose operations touch each location, oldest first.
@@ -63,7 +68,7 @@ impl WriteIndex {
     }
 
     /// The first revision at or after `from` whose change may touch a location of `pieces`.
-    pub(super) fn next(&self, pieces: &[Operation], from: u64) -> Option<u64> {
+    pub(super) fn next(&self, pieces: &[Placed], from: u64) -> Option<u64> {
         let mut first: Option<u64> = None;
         let mut consider = |key: u64| {
             if let Some(revs) = self.revs.get(&key) {
@@ -74,6 +79,7 @@ impl WriteIndex {
             }
         };
         for piece in pieces {
+            let piece = &piece.op;
             for location in [Some(piece.path()), piece.from()].into_iter().flatten() {
                 let tokens = location.tokens();
                 let mut prefix = ROOT;
@@ -84,6 +90,7 @@ impl WriteIndex {
                 }
                 consider(key(prefix, Kind::At));
             }
+            consider(key(hash_of(piece.path().tokens()), Kind::Below));
         }
         first
     }
@@ -106,6 +113,7 @@ fn key(prefix: u64, kind: Kind) -> u64 {
     match kind {
         Kind::At => prefix,
         Kind::Within => prefix.rotate_left(17) ^ 0x5bd1_e995,
+        Kind::Below => prefix.rotate_left(31) ^ 0x2545_f491_4f6c_dd1d,
     }
 }
 
@@ -125,6 +133,18 @@ fn for_each_key(placed: &[Placed], mut f: impl FnMut(u64)) {
             f(key(hash_of(tokens), Kind::At));
             if in_array && let Some((_, parent)) = tokens.split_last() {
                 f(key(hash_of(parent), Kind::Within));
+            }
+        }
+        // Every strict ancestor of what it wrote (a removal loses nothing of anyone's).
+        if !matches!(p.op, Operation::Remove { .. } | Operation::Test { .. }) {
+            let tokens = p.op.path().tokens();
+            let mut prefix = ROOT;
+            for token in tokens.iter().take(tokens.len().saturating_sub(1)) {
+                f(key(prefix, Kind::Below));
+                prefix = extend(prefix, token);
+            }
+            if !tokens.is_empty() {
+                f(key(prefix, Kind::Below));
             }
         }
     }

@@ -6,7 +6,7 @@ use crate::rebase::{Placed, Shape};
 use crate::value::Value;
 
 /// The value an operation carries (what a dropped one would have written).
-pub(super) fn carried_value(op: &Operation) -> Option<Value> {
+pub(crate) fn carried_value(op: &Operation) -> Option<Value> {
     match op {
         Operation::Add { value, .. }
         | Operation::Replace { value, .. }

@@ -12,7 +12,8 @@
 //! let ann = ClientId::from("ann");
 //! let ops = Change::from_json(r#"[{"op": "add", "path": "/items/-", "value": "milk"}]"#)?.0;
 //! let outcome = authority.submit(&Submission {
-//!     client: &ann, author: "Ann", role: Role::Write, seq: 1, base_rev: Revision(0), ops, now: 0,
+//!     client: &ann, author: "Ann", role: Role::Write, seq: 1, base_rev: Revision(0), ops,
+//!     overwrites: &[], now: 0,
 //! });
 //! let Outcome::Applied { commit, ack, .. } = outcome else { panic!("applies") };
 //! assert_eq!(commit.rev, Revision(1));
@@ -30,20 +31,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::apply::{ApplyError, apply_op, rollback};
 use crate::op::{Change, Operation};
+use crate::pointer::Pointer;
 use crate::presence::Presence;
 use crate::protocol::{
-    CatchUp, ClientId, Commit, Conflict, ConflictKind, PROTOCOL_VERSION, Party, Revision, Role,
-    ServerMessage, StateHash, state_hash,
+    CatchUp, ClientId, Commit, Conflict, ConflictKind, Overwrite, PROTOCOL_VERSION, Party,
+    Revision, Role, ServerMessage, StateHash, state_hash,
 };
-use crate::rebase::{Placed, Rebased, Shape, Side, rebase_op, rebase_pieces};
+use crate::rebase::{Met, Over, Placed, Shape, Side, follow, rebase_carrying, transform};
 use crate::value::Value;
 
 mod index;
 mod log;
 
 use index::WriteIndex;
+pub(crate) use log::carried_value;
 pub use log::{apply_placed, canonical};
-use log::{carried_value, expand, place_and_apply};
+use log::{expand, place_and_apply};
 
 /// Tuning of an [`Authority`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +100,9 @@ pub struct Submission<'a> {
     pub base_rev: Revision,
     /// The change.
     pub ops: Vec<Operation>,
+    /// Writes of others that the sender's replica found the change overwrote when it rebased
+    /// the change itself, before sending it (see [`Overwrite`]).
+    pub overwrites: &'a [Overwrite],
     /// Now, in milliseconds since the Unix epoch.
     pub now: u64,
 }
@@ -319,7 +325,7 @@ impl Authority {
             client: s.client.clone(),
             author: s.author.to_owned(),
         };
-        let applied = match self.rebase_and_apply(&s.ops, s.base_rev, &me, rev) {
+        let applied = match self.rebase_and_apply(&s.ops, s.base_rev, s.overwrites, &me, rev) {
             Ok(applied) => applied,
             Err(e) => return reject(e.code(), e.to_string()),
         };
@@ -409,11 +415,13 @@ impl Authority {
     }
 
     /// Rebases `ops` (made on `base`) over the changes since, applies them atomically and
-    /// records the conflicts met.
+    /// records the conflicts met, and those the sender's replica met when it rebased the
+    /// change itself (`overwrites`).
     fn rebase_and_apply(
         &mut self,
         ops: &[Operation],
         base: Revision,
+        overwrites: &[Overwrite],
         me: &Party,
         rev: Revision,
     ) -> Result<Applied, ApplyError> {
@@ -421,20 +429,30 @@ impl Authority {
         let oldest = self.oldest_retained().0;
         let skip = usize::try_from(base.0 - oldest).unwrap_or(usize::MAX);
         let indexed = self.indexed(ops.len());
+        let claimed = self.claimed_losers(overwrites, base, &me.client);
+        // Where something since `base` wrote a container around an operation of the change,
+        // the head no longer tells what the operation pointed into: read its shape in the
+        // document it was made on instead (rare, so the copy is made only then).
+        let mut context = (!indexed && self.wrote_around(ops, skip))
+            .then(|| self.document_at(base))
+            .flatten();
+        let single_shape = match ops {
+            [x] if indexed => Some(self.shape_at_base(x, base)),
+            _ => None,
+        };
         let Authority {
             doc, log, index, ..
         } = self;
-        // What happened since `base`, each operation tagged with the change it belongs to;
-        // borrowed from the log until rebasing changes one. Only needed to carry it past the
-        // operations of a change of several.
-        let mut over: Vec<(Cow<'_, Placed>, usize)> = Vec::new();
+        // What happened since `base`, each operation tagged with the index of its change in
+        // the log; borrowed from the log until rebasing changes one. Needed whole only to carry
+        // it past the operations of a change of several.
+        let mut over: Vec<Over<'_, usize>> = Vec::new();
         if !indexed {
-            let since = log.iter().enumerate().skip(skip);
-            for (i, entry) in since {
+            for (i, entry) in log.iter().enumerate().skip(skip) {
                 over.extend(entry.placed.iter().map(|p| (Cow::Borrowed(p), i)));
             }
         }
-        let party_of = |i: usize, log: &VecDeque<Entry>| {
+        let party_of = |i: usize| {
             log.get(i).map(|e| Party {
                 client: e.commit.client.clone(),
                 author: e.commit.author.clone(),
@@ -444,64 +462,47 @@ impl Authority {
         let mut placed = Vec::new();
         let mut conflicts = Vec::new();
         for (index_in_change, x) in ops.iter().enumerate() {
-            let fail = |kind, undo: &[Operation], doc: &mut Value| {
-                rollback(doc, undo);
-                ApplyError::new(index_in_change, x, kind)
-            };
-            // Rebase x over everything since `base`.
-            let mut pieces = vec![x.clone()];
-            let mut overwritten_by = None;
-            let mut dropped = None;
-            let mut over_one = |y: &Placed, origin: usize, pieces: &mut Vec<Operation>| {
-                let effect = rebase_pieces(pieces, &y.op, y.shape, Side::Later);
-                if effect.overwrote {
-                    overwritten_by = Some(origin);
-                }
-                if let Some(reason) = effect.dropped {
-                    dropped = Some((reason, origin));
-                }
-            };
-            if indexed {
+            let mut met = Met::default();
+            let pieces = if indexed {
                 // Visit only the changes that touch what x (as rebased so far) touches.
+                let mut pieces = vec![Placed {
+                    op: x.clone(),
+                    shape: single_shape.unwrap_or_else(|| Shape::of(x, doc)),
+                }];
                 let mut from = base.0 + 1;
                 while !pieces.is_empty()
                     && let Some(rev) = index.next(&pieces, from)
                 {
                     let i = usize::try_from(rev - oldest - 1).unwrap_or(usize::MAX);
-                    for y in log.get(i).map(|e| e.placed.as_slice()).unwrap_or_default() {
-                        over_one(y, i, &mut pieces);
-                        if pieces.is_empty() {
-                            break;
-                        }
-                    }
+                    let entry = log.get(i).map(|e| e.placed.as_slice()).unwrap_or_default();
+                    let entry = entry.iter().map(|p| (Cow::Borrowed(p), i)).collect();
+                    pieces = transform(pieces, entry, Side::Later, &mut met).0;
                     from = rev + 1;
                 }
+                pieces
             } else {
-                for (y, origin) in &over {
-                    over_one(y, *origin, &mut pieces);
-                    if pieces.is_empty() {
-                        break;
+                let shape = match &mut context {
+                    Some(context) => {
+                        let shape = Shape::of(x, context);
+                        // Valid where it was made; if not, applying it below says so.
+                        let _ = Change(vec![x.clone()]).apply(context);
+                        shape
                     }
-                }
-            }
-            if pieces.is_empty() && dropped.is_none() {
-                // x became a no-op (what it did was already done): carry past it all the same,
-                // as replicas do, so that both rebase x's successors alike.
-                if index_in_change + 1 < ops.len() {
-                    let shape = Shape::of(x, doc);
-                    carry_tagged(
-                        &mut over,
-                        &Placed {
-                            op: x.clone(),
-                            shape,
-                        },
-                    );
-                }
-                continue;
-            }
+                    None => shape_in_context(x, &over, doc),
+                };
+                rebase_carrying(
+                    &Placed {
+                        op: x.clone(),
+                        shape,
+                    },
+                    &mut over,
+                    Side::Later,
+                    &mut met,
+                )
+            };
             if pieces.is_empty() {
-                if let Some((reason, origin)) = dropped
-                    && let Some(winner) = party_of(origin, log)
+                if let Some((reason, origin)) = met.dropped
+                    && let Some(winner) = party_of(origin)
                 {
                     conflicts.push(Conflict {
                         kind: ConflictKind::Dropped,
@@ -516,28 +517,39 @@ impl Authority {
                 }
                 continue;
             }
-            let mut shape_of_x = None;
+            // Whose writes the first piece overwrites: found here, or claimed by the sender.
+            let mut losers: Vec<Party> =
+                met.overwrote.iter().filter_map(|&i| party_of(i)).collect();
+            for (_, loser) in claimed.iter().filter(|(i, _)| *i == index_in_change) {
+                losers.push(loser.clone());
+            }
             for piece in pieces {
-                let canonical = canonical(piece, doc);
+                let canonical = canonical(piece.op, doc);
                 let shape = Shape::of(&canonical, doc);
-                shape_of_x.get_or_insert(shape);
-                if let Some(origin) = overwritten_by.take()
-                    && let Some(loser) = party_of(origin, log)
-                {
-                    conflicts.push(Conflict {
-                        kind: ConflictKind::Overwritten,
-                        path: canonical.path().clone(),
-                        value: canonical.path().resolve(doc).cloned(),
-                        op: None,
-                        reason: None,
-                        winner: me.clone(),
-                        loser,
-                        rev,
-                    });
+                if !losers.is_empty() {
+                    let before = canonical.path().resolve(doc).cloned();
+                    let mut seen: Vec<ClientId> = Vec::new();
+                    for loser in losers.drain(..) {
+                        if loser.client == me.client || seen.contains(&loser.client) {
+                            continue;
+                        }
+                        seen.push(loser.client.clone());
+                        conflicts.push(Conflict {
+                            kind: ConflictKind::Overwritten,
+                            path: canonical.path().clone(),
+                            value: before.clone(),
+                            op: None,
+                            reason: None,
+                            winner: me.clone(),
+                            loser,
+                            rev,
+                        });
+                    }
                 }
                 let start = undo.len();
                 if let Err(kind) = apply_op(doc, &canonical, &mut undo) {
-                    return Err(fail(kind, &undo, doc));
+                    rollback(doc, &undo);
+                    return Err(ApplyError::new(index_in_change, x, kind));
                 }
                 placed.extend(expand(
                     canonical,
@@ -546,18 +558,6 @@ impl Authority {
                     doc,
                 ));
             }
-            // Carry what happened since `base` past x, for x's successors (if any).
-            if let Some(shape) = shape_of_x
-                && index_in_change + 1 < ops.len()
-            {
-                carry_tagged(
-                    &mut over,
-                    &Placed {
-                        op: x.clone(),
-                        shape,
-                    },
-                );
-            }
         }
         undo.reverse();
         Ok(Applied {
@@ -565,6 +565,71 @@ impl Authority {
             inverse: Change(undo),
             conflicts,
         })
+    }
+
+    /// Whether a change logged after the first `skip` ones wrote at or above a container that
+    /// an operation of `ops` points into.
+    fn wrote_around(&self, ops: &[Operation], skip: usize) -> bool {
+        let containers = containers(ops);
+        self.log
+            .iter()
+            .skip(skip)
+            .flat_map(|e| &e.placed)
+            .any(|y| writes_around(&y.op, &containers))
+    }
+
+    /// The shape of `x`, a one-operation change made on `base`. Read in the head unless a change
+    /// since wrote around what `x` points into (found through the index, so it costs nothing
+    /// when nothing did); then in the document at `base`.
+    fn shape_at_base(&self, x: &Operation, base: Revision) -> Shape {
+        let placed = [Placed {
+            op: x.clone(),
+            shape: Shape::of(x, &self.doc),
+        }];
+        let containers = containers(std::slice::from_ref(x));
+        let mut from = base.0 + 1;
+        while let Some(rev) = self.index.next(&placed, from) {
+            let wrote = self.entry(Revision(rev)).is_some_and(|entry| {
+                entry
+                    .placed
+                    .iter()
+                    .any(|y| writes_around(&y.op, &containers))
+            });
+            if wrote {
+                return self
+                    .document_at(base)
+                    .map_or(placed[0].shape, |doc| Shape::of(x, &doc));
+            }
+            from = rev + 1;
+        }
+        placed[0].shape
+    }
+
+    /// The writes a submitter says its change overwrote, as (operation index, whose write).
+    /// A claim names a change no later than the submission's base (later ones the Authority
+    /// rebases over itself) and someone else's; where the change is still retained, the log
+    /// says whose it was.
+    fn claimed_losers(
+        &self,
+        overwrites: &[Overwrite],
+        base: Revision,
+        me: &ClientId,
+    ) -> Vec<(usize, Party)> {
+        overwrites
+            .iter()
+            .filter(|o| o.rev <= base && o.rev > Revision(0))
+            .filter_map(|o| {
+                let loser = match self.entry(o.rev) {
+                    Some(entry) => Party {
+                        client: entry.commit.client.clone(),
+                        author: entry.commit.author.clone(),
+                    },
+                    None if o.rev >= self.oldest_retained() => return None,
+                    None => o.loser.clone(),
+                };
+                (loser.client != *me).then_some((o.index, loser))
+            })
+            .collect()
     }
 
     /// The welcome for a replica that holds `last_rev` (if anything), with the catch-up it needs.
@@ -578,6 +643,7 @@ impl Authority {
             Some(changes) => CatchUp::Changes { changes },
             None => CatchUp::Snapshot {
                 doc: self.doc.clone(),
+                conflicts: self.conflicts_of(client, last_rev.unwrap_or_default()),
             },
         };
         ServerMessage::Welcome {
@@ -588,6 +654,19 @@ impl Authority {
             catch_up,
             peers: self.presence.peers(),
         }
+    }
+
+    /// The conflicts recorded in the retained changes after `rev` whose loser is `client`: what
+    /// a replica catching up by snapshot would otherwise never hear of. (Older ones are in the
+    /// store; the relay adds them.)
+    pub fn conflicts_of(&self, client: &ClientId, rev: Revision) -> Vec<Conflict> {
+        self.log
+            .iter()
+            .filter(|e| e.commit.rev > rev)
+            .flat_map(|e| &e.commit.conflicts)
+            .filter(|c| c.loser.client == *client)
+            .cloned()
+            .collect()
     }
 
     /// The changes after `rev`, or `None` if they are no longer all retained (or `rev` is ahead).
@@ -631,35 +710,44 @@ impl Authority {
     }
 }
 
-/// Carries operations tagged with the change they came from past `x` (sequenced after them).
-fn carry_tagged(over: &mut Vec<(Cow<'_, Placed>, usize)>, x: &Placed) {
-    let mut i = 0;
-    while i < over.len() {
-        let Some((y, origin)) = over.get(i) else {
-            break;
-        };
-        let (shape, origin) = (y.shape, *origin);
-        match rebase_op(&y.op, &x.op, x.shape, Side::Earlier) {
-            Rebased::Same => i += 1,
-            Rebased::Keep(ops) => {
-                let n = ops.len();
-                over.splice(
-                    i..=i,
-                    ops.into_iter()
-                        .map(|op| (Cow::Owned(Placed { op, shape }), origin)),
-                );
-                i += n;
-            }
-            Rebased::Overwrites(op) => {
-                if let Some(slot) = over.get_mut(i) {
-                    slot.0 = Cow::Owned(Placed { op, shape });
-                }
-                i += 1;
-            }
-            Rebased::Drop(_) => {
-                over.remove(i);
-            }
-        }
+/// The containers the operations point into: the parents of their locations.
+fn containers(ops: &[Operation]) -> Vec<Pointer> {
+    ops.iter()
+        .flat_map(|x| [x.path().parent(), x.from().and_then(Pointer::parent)])
+        .flatten()
+        .collect()
+}
+
+/// Whether `y` wrote a value at or above one of `containers` (so that what is there now may
+/// not be what was there before).
+fn writes_around(y: &Operation, containers: &[Pointer]) -> bool {
+    !matches!(
+        y,
+        Operation::Splice { .. } | Operation::Incr { .. } | Operation::Test { .. }
+    ) && containers.iter().any(|c| y.path().is_prefix_of(c))
+}
+
+/// The shape of `x`, an operation of a change made on an older revision, where it applies:
+/// its locations followed through `over` (what happened since its base, carried past the
+/// change's earlier operations) and read in `doc` (the head, with those operations applied).
+fn shape_in_context(x: &Operation, over: &[Over<'_, usize>], doc: &Value) -> Shape {
+    let now = |p: Pointer| {
+        over.iter()
+            .try_fold(p, |q, (y, _)| follow(&q, std::slice::from_ref(y.as_ref())))
+    };
+    let is = |p: Option<Pointer>, array: bool| match p
+        .and_then(now)
+        .as_ref()
+        .and_then(|p| p.resolve(doc))
+    {
+        Some(Value::Array(_)) => array,
+        Some(Value::Object(_)) => !array,
+        _ => false,
+    };
+    Shape {
+        path_in_array: is(x.path().parent(), true),
+        from_in_array: x.from().is_some_and(|from| is(from.parent(), true)),
+        replaces_target: matches!(x, Operation::Merge { .. }) && !is(Some(x.path().clone()), false),
     }
 }
 

@@ -140,6 +140,7 @@ fn the_write_index_changes_no_result() {
                 seq: step + 1,
                 base_rev: seen[c].0,
                 ops,
+                overwrites: &[],
                 now: 0,
             };
             let outcome = indexed.submit(&submission);
@@ -187,6 +188,7 @@ fn the_state_hash_is_paced_by_revisions_and_by_time() {
                 path: Pointer::parse("/n").unwrap(),
                 by: 1.into(),
             }],
+            overwrites: &[],
             now: seq * 100,
         });
         let Outcome::Applied { ack, broadcast, .. } = outcome else {

@@ -30,13 +30,17 @@
 //! so every operation rebased over travels with its [`Shape`], read from the document it applied
 //! to.
 
+use std::borrow::Cow;
+
 use crate::op::Operation;
 
+mod list;
 mod paths;
 mod text;
 
 use crate::pointer::Pointer;
 use crate::value::Value;
+pub(crate) use list::{Met, Over, rebase_carrying, transform};
 use paths::map_path;
 use text::merge_splices;
 
@@ -167,6 +171,9 @@ pub enum Note {
 pub struct RebasedChange {
     /// The operations to apply now.
     pub ops: Vec<Operation>,
+    /// For each of [`RebasedChange::ops`], the index of the operation of the input change it
+    /// came from (a split splice gives several, a dropped operation none).
+    pub sources: Vec<usize>,
     /// Conflicts met on the way.
     pub notes: Vec<Note>,
     /// The other change carried past this one: its effect when applied after the rebased
@@ -197,114 +204,98 @@ pub fn follow(path: &Pointer, through: &[Placed]) -> Option<Pointer> {
 }
 
 /// Rebases the change `ops` (with shapes) over the concurrent change `over`, which applied
-/// first when `side` is [`Side::Later`].
+/// first when `side` is [`Side::Later`]: each operation over `over` as already carried past
+/// the operations before it (see [`transform`]).
 pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChange {
     let mut out = RebasedChange::default();
-    let mut over: Vec<Placed> = over.to_vec();
-    for x in ops {
-        let mut pieces = vec![x.op.clone()];
-        let mut overwrites = false;
-        let mut dropped = None;
-        for y in &over {
-            let effect = rebase_pieces(&mut pieces, &y.op, y.shape, side);
-            overwrites |= effect.overwrote;
-            dropped = effect.dropped.or(dropped);
-            if pieces.is_empty() {
-                break;
+    let mut carried: Vec<Over<'_, ()>> = over.iter().map(|p| (Cow::Borrowed(p), ())).collect();
+    for (index, x) in ops.iter().enumerate() {
+        let mut met = Met::default();
+        let pieces = rebase_carrying(x, &mut carried, side, &mut met);
+        if pieces.is_empty() {
+            if let Some((reason, ())) = met.dropped {
+                out.notes.push(Note::Dropped {
+                    op: x.op.clone(),
+                    reason,
+                });
             }
+            continue;
         }
-        match (dropped, pieces.is_empty()) {
-            (Some(reason), true) => out.notes.push(Note::Dropped {
-                op: x.op.clone(),
-                reason,
-            }),
-            _ => {
-                if overwrites {
-                    out.notes.push(Note::Overwrites {
-                        index: out.ops.len(),
-                    });
-                }
-                out.ops.extend(pieces);
-                // Carry `over` past x, so it lines up with x's successors.
-                carry(&mut over, x, side.flip());
-            }
+        if !met.overwrote.is_empty() {
+            out.notes.push(Note::Overwrites {
+                index: out.ops.len(),
+            });
         }
+        out.sources.extend(std::iter::repeat_n(index, pieces.len()));
+        out.ops.extend(pieces.into_iter().map(|p| p.op));
     }
-    out.over = over;
+    out.over = carried.into_iter().map(|(p, ())| p.into_owned()).collect();
     out
 }
 
-/// What rebasing some pieces over one operation did to them.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Effect {
-    /// A piece now overwrites what `y` wrote.
-    pub(crate) overwrote: bool,
-    /// A piece was dropped, and why.
-    pub(crate) dropped: Option<DropReason>,
-}
-
-/// Rebases the pieces of one operation over `y`, in place.
-pub(crate) fn rebase_pieces(
-    pieces: &mut Vec<Operation>,
-    y: &Operation,
-    shape: Shape,
-    side: Side,
-) -> Effect {
-    let mut effect = Effect::default();
-    let mut i = 0;
-    while i < pieces.len() {
-        let Some(piece) = pieces.get(i) else { break };
-        match rebase_op(piece, y, shape, side) {
-            Rebased::Same => i += 1,
-            Rebased::Keep(ops) => {
-                let n = ops.len();
-                pieces.splice(i..=i, ops);
-                i += n;
+/// Rebases `x` over `y`, both defined on the same document, each with its shape there.
+pub fn rebase_op(x: &Placed, y: &Placed, side: Side) -> Rebased {
+    // A move onto its own place, or a copy onto its own member, does nothing, and nothing is
+    // done to it. (A copy onto its own array index inserts a duplicate.)
+    let no_op = |p: &Placed| match &p.op {
+        Operation::Move { from, path, .. } => from == path,
+        Operation::Copy { from, path } => from == path && !p.shape.path_in_array,
+        _ => false,
+    };
+    if no_op(y) {
+        return Rebased::Same;
+    }
+    if no_op(x) {
+        // It still names its node: follow it (or, if the node is gone, do nothing).
+        return match map_path(x.op.path(), &y.op, y.shape, false, side) {
+            Ok(place) if &place == x.op.path() => Rebased::Same,
+            Ok(place) => {
+                let mut op = x.op.clone();
+                op.map_paths(|p| *p = place.clone());
+                Rebased::Keep(vec![op])
             }
-            Rebased::Overwrites(op) => {
-                effect.overwrote = true;
-                if let Some(slot) = pieces.get_mut(i) {
-                    *slot = op;
+            Err(_) => Rebased::Keep(Vec::new()),
+        };
+    }
+    let rebased = rebase_paths(&x.op, x.shape, &y.op, y.shape, side);
+    // x edited what y copies, and y comes after x: the copy holds x's edit too.
+    if side == Side::Earlier {
+        let mapped = match &rebased {
+            Rebased::Same => std::slice::from_ref(&x.op),
+            Rebased::Keep(ops) => ops.as_slice(),
+            _ => &[],
+        };
+        if let Some(twin) = into_copy(&x.op, x.shape, &y.op, y.shape, mapped) {
+            return match rebased {
+                Rebased::Same => Rebased::Keep(vec![x.op.clone(), twin]),
+                Rebased::Keep(mut ops) => {
+                    ops.push(twin);
+                    Rebased::Keep(ops)
                 }
-                i += 1;
-            }
-            Rebased::Drop(reason) => {
-                effect.dropped = Some(reason);
-                pieces.remove(i);
-            }
+                // The copy landed over x's target: only x's effect in the copy remains.
+                Rebased::Drop(_) => Rebased::Keep(vec![twin]),
+                other => other,
+            };
         }
     }
-    effect
-}
-
-/// Carries `over` past `x` (which is on `side` relative to each of them), in place.
-pub(crate) fn carry(over: &mut Vec<Placed>, x: &Placed, side: Side) {
-    let mut i = 0;
-    while i < over.len() {
-        let Some(y) = over.get(i) else { break };
-        match rebase_op(&y.op, &x.op, x.shape, side) {
-            Rebased::Same => i += 1,
-            Rebased::Keep(ops) => {
-                let shape = y.shape;
-                let n = ops.len();
-                over.splice(i..=i, ops.into_iter().map(|op| Placed { op, shape }));
-                i += n;
-            }
-            Rebased::Overwrites(op) => {
-                if let Some(slot) = over.get_mut(i) {
-                    slot.op = op;
-                }
-                i += 1;
-            }
-            Rebased::Drop(_) => {
-                over.remove(i);
-            }
-        }
+    // x replaces or removes something inside which y wrote: y's write is lost with it, so x
+    // overwrites it (the conflict table's first row, for a whole subtree).
+    if side == Side::Later && sets_around(&x.op, &y.op) {
+        return match rebased {
+            Rebased::Same => Rebased::Overwrites(x.op.clone()),
+            Rebased::Keep(ops) if ops.len() == 1 => ops
+                .into_iter()
+                .next()
+                .map_or(Rebased::Same, Rebased::Overwrites),
+            other => other,
+        };
     }
+    rebased
 }
 
-/// Rebases `x` over `y` (whose shape is `shape`), both defined on the same document.
-pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Rebased {
+/// `x` rebased over `y` by the rows of the conflict table about one place, or else by mapping
+/// its paths.
+fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side: Side) -> Rebased {
     use Operation as O;
     if independent(x, y, shape) {
         return Rebased::Same;
@@ -341,8 +332,15 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
                 Rebased::Keep(vec![O::Remove { path: to.clone() }])
             };
         }
-        // x moves the item y removed: nothing to move.
-        (O::Move { from, .. }, O::Remove { path }) if from == path => {
+        // x moves the item y removed: nothing to move. (When x came first, the node it wrote
+        // over at its destination, a member, is gone all the same: y removed it there.)
+        (O::Move { from, path: to, .. }, O::Remove { path }) if from == path => {
+            if side == Side::Earlier && !x_shape.path_in_array {
+                return match map_path(to, y, shape, false, side) {
+                    Ok(to) => Rebased::Keep(vec![O::Remove { path: to }]),
+                    Err(reason) => Rebased::Drop(reason),
+                };
+            }
             return Rebased::Drop(DropReason::Removed);
         }
         // Both remove the same thing.
@@ -373,6 +371,14 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
         }
         _ => {}
     }
+    // x moves a node that y, before it, replaced by another: the node x meant is gone.
+    if side == Side::Later
+        && let O::Move { from, .. } = x
+        && let Some((place, Write::Set)) = write_of(y, shape.path_in_array, shape.replaces_target)
+        && place == from
+    {
+        return Rebased::Drop(DropReason::Replaced);
+    }
     if let Some(outcome) = same_target(x, y, shape, side) {
         // The write collides, but a move's or copy's source still follows y.
         return match outcome {
@@ -395,6 +401,15 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
     let map = |p: &Pointer, insert: bool| map_path(p, y, shape, insert, side);
     let inserts = |p: &Pointer| is_index(p);
     let result = match x {
+        // Setting a member that y moved elsewhere sets the moved node where it is now.
+        O::Add { path, value, .. }
+            if !x_shape.path_in_array && matches!(y, O::Move { from, .. } if from == path) =>
+        {
+            map(path, false).map(|path| O::Replace {
+                path,
+                value: value.clone(),
+            })
+        }
         O::Add { path, value, index } => map(path, inserts(path)).map(|path| O::Add {
             path,
             value: value.clone(),
@@ -405,15 +420,41 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
             path,
             value: value.clone(),
         }),
-        O::Move { from, path, index } => map(from, false).and_then(|from| {
-            map(path, inserts(path)).map(|path| O::Move {
-                from,
+        O::Move { from, path, index } => match map(from, false) {
+            Ok(mapped) => {
+                match map_destination(path, from, x_shape.from_in_array, y, shape, side) {
+                    Ok(path) => Ok(O::Move {
+                        from: mapped,
+                        path,
+                        index: *index,
+                    }),
+                    // x came first, and y then replaced or removed around where x put the
+                    // node: only taking it away from its old place remains.
+                    Err(_) if side == Side::Earlier => Ok(O::Remove { path: mapped }),
+                    Err(reason) => Err(reason),
+                }
+            }
+            // x came first and moved a node that y then removed or replaced from around its old
+            // place. x's source is gone from y's document, but what x wrote at its destination
+            // still stands there: an operation carried past y says so with a write of that
+            // place. (Carried operations only map paths; the value stands for the moved node.)
+            Err(_) if side == Side::Earlier => map(path, inserts(path)).map(|path| O::Add {
                 path,
-                index: *index,
-            })
-        }),
-        O::Copy { from, path } => map(from, false)
-            .and_then(|from| map(path, inserts(path)).map(|path| O::Copy { from, path })),
+                value: Value::Null,
+                index: None,
+            }),
+            Err(reason) => Err(reason),
+        },
+        O::Copy { from, path } => match map(from, false) {
+            Ok(from) => map(path, inserts(path)).map(|path| O::Copy { from, path }),
+            // As for a move: what the copy wrote still stands.
+            Err(_) if side == Side::Earlier => map(path, inserts(path)).map(|path| O::Add {
+                path,
+                value: Value::Null,
+                index: None,
+            }),
+            Err(reason) => Err(reason),
+        },
         O::Test { path, value } => map(path, false).map(|path| O::Test {
             path,
             value: value.clone(),
@@ -444,15 +485,155 @@ pub fn rebase_op(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Reba
     }
 }
 
-/// Whether nothing `y` does can change where `x` points or what it means: the common case, decided
-/// without allocating.
+/// Whether nothing `y` does can change where `x` points or what it means, and `x` does not
+/// write around what `y` wrote: the common case, decided without allocating.
 fn independent(x: &Operation, y: &Operation, shape: Shape) -> bool {
     let touched = |q: &Pointer| {
         let (ypath, yfrom) = (y.path(), y.from());
         touches(ypath, shape.path_in_array, q)
             || yfrom.is_some_and(|f| touches(f, shape.from_in_array, q))
     };
-    !touched(x.path()) && !x.from().is_some_and(touched)
+    !touched(x.path()) && !x.from().is_some_and(touched) && !x.path().is_proper_prefix_of(y.path())
+}
+
+/// Whether `x` sets or removes a whole value strictly inside which `y` wrote something (a value,
+/// an item, an edit), so that `x` applied after `y` discards `y`'s write. An `add`, `move` or
+/// `copy` whose last token could be an array index is taken to insert, not to replace.
+fn sets_around(x: &Operation, y: &Operation) -> bool {
+    use Operation as O;
+    let whole = match x {
+        O::Replace { .. } | O::Remove { .. } => true,
+        O::Merge { value, .. } => !matches!(value, Value::Object(_)),
+        O::Add { path, .. } | O::Move { path, .. } | O::Copy { path, .. } => !is_index(path),
+        O::Test { .. } | O::Splice { .. } | O::Incr { .. } => false,
+    };
+    let writes = !matches!(y, O::Remove { .. } | O::Test { .. });
+    if !writes || !x.path().is_proper_prefix_of(y.path()) {
+        return false;
+    }
+    match x {
+        // A merge patch object replaces only the members it names with a non-object (`null`
+        // removes them).
+        O::Merge { value, .. } if !whole => {
+            let mut patch = value;
+            for token in y.path().tokens().iter().skip(x.path().len()) {
+                match patch {
+                    Value::Object(members) => match members.get(token) {
+                        Some(inner) => patch = inner,
+                        None => return false,
+                    },
+                    _ => return true,
+                }
+            }
+            merges_over(patch, y)
+        }
+        _ => whole,
+    }
+}
+
+/// `x` as it applies inside the copy `y` made, when `x` edits what `y` copied: the same edit
+/// with the copied source's prefix replaced by the copy's place (as `x` itself leaves it). A
+/// move out of the source removes the node from the copy too; a move into it copies the node
+/// into the copy. A removal of the source itself has no twin.
+fn into_copy(
+    x: &Operation,
+    x_shape: Shape,
+    y: &Operation,
+    y_shape: Shape,
+    mapped: &[Operation],
+) -> Option<Operation> {
+    let Operation::Copy { from, path: to } = y else {
+        return None;
+    };
+    if matches!(x, Operation::Test { .. }) {
+        return None;
+    }
+    let inside = |p: &Pointer| from.is_proper_prefix_of(p);
+    // Where the copy is once x, as rebased over it, applied.
+    let copy = mapped.iter().try_fold(to.clone(), |at, op| {
+        map_path(&at, op, x_shape, y_shape.path_in_array, Side::Later).ok()
+    })?;
+    let twin_of = |p: &Pointer| {
+        let mut tokens = copy.tokens().to_vec();
+        tokens.extend(p.tokens().iter().skip(from.len()).cloned());
+        Pointer::from_tokens(tokens)
+    };
+    // At the source itself: an edit of the copied value (not its removal, nor an insertion
+    // before it into its array).
+    let inserts = x_shape.path_in_array
+        && matches!(
+            x,
+            Operation::Add { .. } | Operation::Move { .. } | Operation::Copy { .. }
+        );
+    let at_source = x.path() == from && !inserts && !matches!(x, Operation::Remove { .. });
+    match (x.from().map(inside), inside(x.path()) || at_source) {
+        (None | Some(true), true) => {
+            let mut twin = x.clone();
+            twin.map_paths(|p| *p = twin_of(p));
+            Some(twin)
+        }
+        (Some(true), false) if matches!(x, Operation::Move { .. }) => Some(Operation::Remove {
+            path: twin_of(x.from()?),
+        }),
+        (Some(false), true) => Some(Operation::Copy {
+            from: x.path().clone(),
+            path: twin_of(x.path()),
+        }),
+        _ => None,
+    }
+}
+
+/// Whether the merge patch `patch`, applied where `y` wrote, replaces or removes something `y`
+/// wrote there. (What `y` wrote is known for values it carries; a moved or copied node is taken
+/// to survive an object patch.)
+fn merges_over(patch: &Value, y: &Operation) -> bool {
+    /// Whether merging `patch` into `value` replaces or removes part of it.
+    fn replaces(patch: &Value, value: &Value) -> bool {
+        let (Value::Object(patch), Value::Object(members)) = (patch, value) else {
+            return true;
+        };
+        patch.iter().any(|(key, part)| match members.get(key) {
+            None => false,
+            Some(inner) => !matches!(part, Value::Object(_)) || replaces(part, inner),
+        })
+    }
+    match (patch, y) {
+        (_, Operation::Add { value, .. } | Operation::Replace { value, .. }) => {
+            replaces(patch, value)
+        }
+        (Value::Object(_), Operation::Splice { .. } | Operation::Incr { .. }) => true,
+        (Value::Object(_), _) => false,
+        _ => true,
+    }
+}
+
+/// Maps a move's destination through `y`. The destination names a place in the document
+/// *without* the moved node (RFC 6902 removes first), so `y` is first seen in that document:
+/// rebased over the removal of `from`.
+fn map_destination(
+    dest: &Pointer,
+    from: &Pointer,
+    from_in_array: bool,
+    y: &Operation,
+    shape: Shape,
+    side: Side,
+) -> Result<Pointer, DropReason> {
+    let insert = is_index(dest);
+    let removal = Operation::Remove { path: from.clone() };
+    let removal_shape = Shape {
+        path_in_array: from_in_array,
+        ..Shape::default()
+    };
+    match rebase_paths(y, shape, &removal, removal_shape, Side::Later) {
+        Rebased::Same => map_path(dest, y, shape, insert, side),
+        Rebased::Keep(ops) => ops.iter().try_fold(dest.clone(), |dest, y| {
+            map_path(&dest, y, shape, insert, side)
+        }),
+        Rebased::Overwrites(y) => map_path(dest, &y, shape, insert, side),
+        // y reaches into the moved node (edits inside it, or moves something into it): seen
+        // from outside, the node is where it was, and y maps the destination as it is.
+        Rebased::Drop(_) => map_path(dest, y, shape, insert, side),
+    }
 }
 
 /// Whether a write at `y` (an array item if `in_array`) can affect the location `q`: it is at or
@@ -532,6 +713,18 @@ fn write_of(
     }
 }
 
+/// `x`, a write of a whole value, after a later write `y` of the same place won: gone, except
+/// that a move still took its node away from where it was.
+fn overwritten(x: &Operation, y: &Operation, shape: Shape) -> Rebased {
+    match x {
+        Operation::Move { from, .. } => match map_path(from, y, shape, false, Side::Earlier) {
+            Ok(path) => Rebased::Keep(vec![Operation::Remove { path }]),
+            Err(reason) => Rebased::Drop(reason),
+        },
+        _ => Rebased::Drop(DropReason::Overwritten),
+    }
+}
+
 /// The rows of the conflict table about two writes to one location (after mapping x's path).
 fn same_target(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Option<Rebased> {
     use Operation as O;
@@ -551,38 +744,34 @@ fn same_target(x: &Operation, y: &Operation, shape: Shape, side: Side) -> Option
     };
     let later = side == Side::Later;
     Some(match (xw, yw) {
-        // Two writes of the whole value: the later one wins.
+        // Two writes of the whole value: the later one wins...
         (Write::Set | Write::Remove, Write::Set | Write::Edit) => {
             if later {
                 Rebased::Overwrites(x.clone())
-            } else {
-                Rebased::Drop(DropReason::Overwritten)
-            }
-        }
-        // y removed it; a later set puts it back where it can (object members), else drops.
-        (Write::Set, Write::Remove) => {
-            if !later {
-                Rebased::Drop(DropReason::Overwritten)
-            } else if shape.path_in_array {
-                Rebased::Drop(DropReason::Removed)
-            } else {
-                match x {
-                    O::Replace { path, value } | O::Add { path, value, .. } => {
-                        Rebased::Keep(vec![O::Add {
-                            path: path.clone(),
-                            value: value.clone(),
-                            index: None,
-                        }])
+            } else if xw == Write::Remove || yw == Write::Edit {
+                // ...except that a removal stands, and so does a set under a later edit: a
+                // later write made without seeing them is dropped (below), so they still apply
+                // after it. A later merge is not dropped: it applies to x's value.
+                match y {
+                    O::Merge { .. } if xw == Write::Set => {
+                        Rebased::Keep(vec![x.clone(), y.clone()])
                     }
-                    // A move or copy onto the removed member just adds it again.
-                    other => Rebased::Keep(vec![other.clone()]),
+                    _ => Rebased::Keep(vec![x.clone()]),
                 }
+            } else {
+                overwritten(x, y, shape)
             }
         }
+        // y removed it: an edit made without seeing the removal never resurrects it.
+        (Write::Set, Write::Remove) if later => Rebased::Drop(DropReason::Removed),
+        (Write::Set, Write::Remove) => overwritten(x, y, shape),
         (Write::Remove, Write::Remove) => Rebased::Keep(Vec::new()),
         // An edit in place of a value someone replaced or removed: dropped (the splice row),
         // whichever came first, except that a merge applies to a replacement value.
         (Write::Edit, Write::Set) => match x {
+            O::Merge { value, .. } if later && merges_over(value, y) => {
+                Rebased::Overwrites(x.clone())
+            }
             O::Merge { .. } if later => Rebased::Keep(vec![x.clone()]),
             _ => Rebased::Drop(if later {
                 DropReason::Replaced

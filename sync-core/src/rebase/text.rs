@@ -59,7 +59,14 @@ pub(super) fn merge_splices(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rebase::{Rebased, Shape, rebase_op};
+    use crate::rebase::{Placed, Rebased, Shape, rebase_op};
+
+    fn placed(op: &Operation) -> Placed {
+        Placed {
+            op: op.clone(),
+            shape: Shape::default(),
+        }
+    }
     use crate::value::Value;
 
     fn text_after(start: &str, ops: &[Operation]) -> String {
@@ -84,7 +91,7 @@ mod tests {
             del: 6,
             ins: "HI ".into(),
         };
-        let b2 = rebase_op(&b, &a, Shape::default(), Side::Later);
+        let b2 = rebase_op(&placed(&b), &placed(&a), Side::Later);
         let Rebased::Keep(b2) = b2 else { panic!() };
         let after_a = text_after("hello world", &[a]);
         assert_eq!(text_after(&after_a, &b2), "HI big world");
@@ -105,10 +112,10 @@ mod tests {
             del: 4,
             ins: "Y".into(),
         }; // [abcd]efgh
-        let Rebased::Keep(b2) = rebase_op(&b, &a, Shape::default(), Side::Later) else {
+        let Rebased::Keep(b2) = rebase_op(&placed(&b), &placed(&a), Side::Later) else {
             panic!()
         };
-        let Rebased::Keep(a2) = rebase_op(&a, &b, Shape::default(), Side::Earlier) else {
+        let Rebased::Keep(a2) = rebase_op(&placed(&a), &placed(&b), Side::Earlier) else {
             panic!()
         };
         let one = text_after(&text_after("abcdefgh", &[a]), &b2);

@@ -1,10 +1,11 @@
 //! Catching up and healing: the welcome after (re)connecting, resending the change in flight,
 //! and starting over from a snapshot when the replica's state disagreed with the relay's.
 
-use super::{Event, Inverse, Pending, Replica};
+use super::{Event, Inverse, Pending, PendingState, Replica, Sent};
 use crate::authority::apply_placed;
-use crate::op::Operation;
-use crate::protocol::{CatchUp, ClientMessage, Peer, Revision, Role, StateHash, state_hash};
+use crate::protocol::{
+    CatchUp, ClientMessage, Conflict, Overwrite, Peer, Revision, Role, StateHash, state_hash,
+};
 use crate::value::Value;
 
 impl Replica {
@@ -41,10 +42,13 @@ impl Replica {
                     events.push(Event::Send(ClientMessage::Snapshot { rev: None }));
                 }
             }
-            CatchUp::Snapshot { doc } => {
+            CatchUp::Snapshot { doc, conflicts } => {
                 let applied =
                     matches!((client_seq, inflight_seq), (Some(done), Some(s)) if done >= s);
                 events.extend(self.reset(doc, rev, applied));
+                if !conflicts.is_empty() {
+                    events.push(Event::Conflicts(conflicts));
+                }
             }
         }
         self.connected = true;
@@ -63,28 +67,37 @@ impl Replica {
     }
 
     /// A change still in flight was not applied: send it again, same sequence number (so the
-    /// relay applies it at most once), rebased on the current revision.
+    /// relay applies it at most once). Byte for byte as it was sent, on its original base, so
+    /// that the relay rebases it over everything since and records every conflict; or, when
+    /// that is no longer known (after a restart or a resync), as it stands here on the current
+    /// revision, with what rebasing it here found.
     pub(super) fn resend_inflight(&mut self) -> Vec<Event> {
-        match (&self.inflight, self.rev) {
-            (
-                Some(Pending {
-                    seq: Some(seq),
-                    ops,
-                    ..
-                }),
-                Some(rev),
-            ) if self.connected && !self.resyncing => {
-                let seq = *seq;
-                self.sent = ops.iter().map(|p| p.op.clone()).collect();
-                let ops = self.sent.clone();
-                vec![Event::Send(ClientMessage::Submit {
-                    seq,
-                    base_rev: rev,
-                    ops,
-                })]
+        let (Some(rev), true) = (self.rev, self.connected && !self.resyncing) else {
+            return Vec::new();
+        };
+        let Some(inflight) = &mut self.inflight else {
+            return Vec::new();
+        };
+        let Some(seq) = inflight.seq else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        let sent = match &self.sent {
+            Some(sent) => sent,
+            None => {
+                let lost = std::mem::take(&mut inflight.lost);
+                if !lost.is_empty() {
+                    events.push(Event::Conflicts(lost));
+                }
+                self.sent.insert(Sent {
+                    base: rev,
+                    ops: inflight.ops(),
+                    overwrites: inflight.overwrites.clone(),
+                })
             }
-            _ => Vec::new(),
-        }
+        };
+        events.push(Event::Send(sent.submit(seq)));
+        events
     }
 
     pub(super) fn confirmed_hash(&mut self) -> StateHash {
@@ -120,30 +133,54 @@ impl Replica {
         self.rev = Some(rev);
         self.undo.clear();
         self.redo.clear();
+        // What is replayed is sent anew, as it stands: what rebasing it here dropped before
+        // is this replica's to report now.
+        self.sent = None;
         let mut events = vec![Event::Changed];
+        let lost: Vec<Conflict> = inflight
+            .iter()
+            .filter(|_| !inflight_applied)
+            .flat_map(|p| p.lost.iter().cloned())
+            .collect();
+        if !lost.is_empty() {
+            events.push(Event::Conflicts(lost));
+        }
         let inflight = inflight.filter(|_| !inflight_applied);
         let pending = [inflight, buffer]
             .into_iter()
             .flatten()
-            .map(|p| (p.seq, p.ops()));
+            .map(|p| PendingState {
+                seq: p.seq,
+                ops: p.ops(),
+                overwrites: p.overwrites,
+                lost: Vec::new(),
+            });
         events.extend(self.replay(pending));
         events
     }
 
     /// Applies pending changes (oldest first) on the view as it stands: the first, if it was
     /// sent, is in flight again; the rest are buffered. Those that no longer apply are reported.
-    pub(super) fn replay(
-        &mut self,
-        pending: impl IntoIterator<Item = (Option<u64>, Vec<Operation>)>,
-    ) -> Vec<Event> {
+    pub(super) fn replay(&mut self, pending: impl IntoIterator<Item = PendingState>) -> Vec<Event> {
         let mut events = Vec::new();
-        for (i, (seq, ops)) in pending.into_iter().enumerate() {
+        for (
+            i,
+            PendingState {
+                seq,
+                ops,
+                overwrites,
+                lost,
+            },
+        ) in pending.into_iter().enumerate()
+        {
             match apply_placed(&mut self.view, ops.clone()) {
                 Ok((placed, inverse)) => {
                     let replayed = Pending {
                         seq,
                         ops: placed,
                         inverse: Inverse::of(inverse),
+                        overwrites,
+                        lost,
                     };
                     if i == 0 && seq.is_some() {
                         self.inflight = Some(replayed);
@@ -151,10 +188,15 @@ impl Replica {
                         self.merge_into_buffer(replayed);
                     }
                 }
-                Err(e) => events.push(Event::Lost {
-                    ops,
-                    error: e.to_string(),
-                }),
+                Err(e) => {
+                    if !lost.is_empty() {
+                        events.push(Event::Conflicts(lost));
+                    }
+                    events.push(Event::Lost {
+                        ops,
+                        error: e.to_string(),
+                    });
+                }
             }
         }
         events
@@ -163,6 +205,14 @@ impl Replica {
     pub(super) fn merge_into_buffer(&mut self, pending: Pending) {
         match &mut self.buffer {
             Some(buffer) => {
+                let offset = buffer.ops.len();
+                buffer
+                    .overwrites
+                    .extend(pending.overwrites.into_iter().map(|o| Overwrite {
+                        index: o.index + offset,
+                        ..o
+                    }));
+                buffer.lost.extend(pending.lost);
                 buffer.ops.extend(pending.ops);
                 buffer.inverse.push_newer(pending.inverse);
             }

@@ -16,7 +16,8 @@
 //! let mut replica = Replica::new(ClientId::from("ann"), "Ann");
 //! replica.receive(ServerMessage::Welcome {
 //!     protocol: 1, rev: Revision(7), role: Role::Write, client_seq: None,
-//!     catch_up: CatchUp::Snapshot { doc: Value::parse(r#"{"n": 1}"#)? }, peers: vec![],
+//!     catch_up: CatchUp::Snapshot { doc: Value::parse(r#"{"n": 1}"#)?, conflicts: vec![] },
+//!     peers: vec![],
 //! });
 //! // A local edit shows at once and yields the message to send.
 //! let events = replica.edit(Change::from_json(r#"[{"op": "incr", "path": "/n", "by": 1}]"#)?.0)?;
@@ -34,10 +35,10 @@ use crate::apply::ApplyError;
 use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
 use crate::protocol::{
-    ClientId, ClientMessage, Commit, PROTOCOL_VERSION, Revision, Role, ServerMessage, StateHash,
-    state_hash,
+    ClientId, ClientMessage, Commit, Conflict, ConflictKind, Overwrite, PROTOCOL_VERSION, Party,
+    Revision, Role, ServerMessage, StateHash, state_hash,
 };
-use crate::rebase::{Placed, Shape, Side, rebase_change};
+use crate::rebase::{DropReason, Note, Placed, Shape, Side, rebase_change};
 use crate::value::Value;
 
 mod catchup;
@@ -51,7 +52,7 @@ pub use state::{PendingState, ReplicaState};
 pub const UNDO_LIMIT: usize = 200;
 
 /// A local change not yet confirmed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Pending {
     /// Set once sent.
     seq: Option<u64>,
@@ -59,6 +60,22 @@ struct Pending {
     ops: Vec<Placed>,
     /// Takes it off the view.
     inverse: Inverse,
+    /// Others' writes that `ops` overwrite, found when this replica rebased the change over
+    /// their changes: sent with it, so that the relay records them for those people.
+    overwrites: Vec<Overwrite>,
+    /// Operations of a change already sent that rebasing here dropped. The relay finds and
+    /// reports the same when it applies the change as sent; they are this replica's to report
+    /// only if the change is sent again as it stands here.
+    lost: Vec<Conflict>,
+}
+
+/// What was last sent for the change in flight, to send again byte for byte after a
+/// reconnect: the relay then rebases it from its own base and records every conflict.
+#[derive(Debug, Clone)]
+struct Sent {
+    base: Revision,
+    ops: Vec<Operation>,
+    overwrites: Vec<Overwrite>,
 }
 
 /// The inverse of a pending change, stored last step first, so that a newer edit joining the
@@ -94,6 +111,17 @@ impl Pending {
     }
 }
 
+impl Sent {
+    fn submit(&self, seq: u64) -> ClientMessage {
+        ClientMessage::Submit {
+            seq,
+            base_rev: self.base,
+            ops: self.ops.clone(),
+            overwrites: self.overwrites.clone(),
+        }
+    }
+}
+
 /// The client-side state machine of one document.
 #[derive(Debug, Clone)]
 pub struct Replica {
@@ -102,9 +130,10 @@ pub struct Replica {
     view: Value,
     rev: Option<Revision>,
     inflight: Option<Pending>,
-    /// The operations last sent for the change in flight: an ack without `ops` means "applied
-    /// as sent", which may differ from the in-flight change as rebased here since.
-    sent: Vec<Operation>,
+    /// What was last sent for the change in flight: an ack without `ops` means "applied as
+    /// sent", which may differ from the in-flight change as rebased here since. `None` after a
+    /// restart or a resync: the change is then sent anew as it stands.
+    sent: Option<Sent>,
     buffer: Option<Pending>,
     next_seq: u64,
     undo: VecDeque<Vec<Placed>>,
@@ -135,7 +164,7 @@ impl Replica {
             view: doc,
             rev,
             inflight: None,
-            sent: Vec::new(),
+            sent: None,
             buffer: None,
             next_seq: 1,
             undo: VecDeque::new(),
@@ -280,9 +309,9 @@ impl Replica {
             }
             None => {
                 self.buffer = Some(Pending {
-                    seq: None,
                     ops: placed,
                     inverse: Inverse::of(inverse),
+                    ..Pending::default()
                 });
             }
         }
@@ -300,12 +329,13 @@ impl Replica {
         let seq = self.next_seq;
         self.next_seq += 1;
         buffer.seq = Some(seq);
-        self.sent = buffer.ops();
-        let submit = ClientMessage::Submit {
-            seq,
-            base_rev: rev,
-            ops: self.sent.clone(),
+        let sent = Sent {
+            base: rev,
+            ops: buffer.ops(),
+            overwrites: buffer.overwrites.clone(),
         };
+        let submit = sent.submit(seq);
+        self.sent = Some(sent);
         self.inflight = Some(buffer);
         vec![Event::Send(submit)]
     }
@@ -373,47 +403,125 @@ impl Replica {
     }
 
     /// Rebases a pending change over `over` (applied just before) and puts it back on the view.
-    /// Returns the change and `over` carried past it.
-    fn put_back(&mut self, pending: &Pending, over: &[Placed]) -> (Option<Pending>, Vec<Placed>) {
+    /// Returns the change and `over` carried past it. With `by`, `over` is someone else's
+    /// change: what the pending change overwrites of it and what of the pending change it
+    /// drops are noted (see [`Pending::overwrites`] and [`Pending::lost`]).
+    fn put_back(
+        &mut self,
+        pending: Pending,
+        over: &[Placed],
+        by: Option<&Commit>,
+        folded: &mut Folded,
+    ) -> Option<Pending> {
         let rebased = rebase_change(&pending.ops, over, Side::Later);
         let carried = rebased.over;
+        let mut overwrites: Vec<Overwrite> = pending
+            .overwrites
+            .iter()
+            .filter_map(|o| {
+                let index = rebased.sources.iter().position(|&s| s == o.index)?;
+                Some(Overwrite { index, ..o.clone() })
+            })
+            .collect();
+        let mut lost = pending.lost;
+        match by {
+            // Not someone else's change: the relay's version of this replica's own (or its
+            // refusal). What no longer applies after it has nobody to lose to.
+            None => {
+                folded
+                    .orphaned
+                    .extend(rebased.notes.into_iter().filter_map(|note| match note {
+                        Note::Dropped { op, .. } => Some(op),
+                        Note::Overwrites { .. } => None,
+                    }));
+            }
+            Some(by) => {
+                for note in rebased.notes {
+                    match note {
+                        Note::Overwrites { index } => overwrites.push(Overwrite {
+                            index,
+                            rev: by.rev,
+                            loser: Party {
+                                client: by.client.clone(),
+                                author: by.author.clone(),
+                            },
+                        }),
+                        Note::Dropped { op, reason } => lost.push(self.dropped(op, reason, by)),
+                    }
+                }
+            }
+        }
+        folded.carried = carried;
         match apply_placed(&mut self.view, rebased.ops) {
-            Ok((ops, inverse)) => (
-                Some(Pending {
-                    seq: pending.seq,
-                    ops,
-                    inverse: Inverse::of(inverse),
-                }),
-                carried,
-            ),
+            Ok((ops, inverse)) => Some(Pending {
+                seq: pending.seq,
+                ops,
+                inverse: Inverse::of(inverse),
+                overwrites,
+                lost,
+            }),
             // It no longer applies (a test failed, say): the relay will say so for a change in
             // flight; locally it is gone.
-            Err(_) => (
+            Err(_) => {
+                if pending.seq.is_none() {
+                    folded
+                        .orphaned
+                        .extend(pending.ops.into_iter().map(|p| p.op));
+                }
                 pending.seq.map(|seq| Pending {
                     seq: Some(seq),
-                    ops: Vec::new(),
-                    inverse: Inverse::default(),
-                }),
-                carried,
-            ),
+                    lost,
+                    ..Pending::default()
+                })
+            }
+        }
+    }
+
+    /// The record of a local operation that `by` dropped when this replica rebased it.
+    fn dropped(&self, op: Operation, reason: DropReason, by: &Commit) -> Conflict {
+        Conflict {
+            kind: ConflictKind::Dropped,
+            path: op.path().clone(),
+            value: crate::authority::carried_value(&op),
+            op: Some(op),
+            reason: Some(reason),
+            winner: Party {
+                client: by.client.clone(),
+                author: by.author.clone(),
+            },
+            loser: Party {
+                client: self.client.clone(),
+                author: self.name.clone(),
+            },
+            rev: by.rev,
         }
     }
 
     /// Applies `ops` (placed by the caller) under the pending changes and rebases everything
-    /// local over them. Returns `ops` as they affected the view.
-    fn under_pending(&mut self, over: Vec<Placed>) -> Vec<Placed> {
+    /// local over them; `by` is the foreign change they came from, if they did. Returns `ops`
+    /// as they affected the view, and what rebasing dropped of changes not yet sent (theirs to
+    /// report at once: nobody else will).
+    fn under_pending(&mut self, over: Vec<Placed>, by: Option<&Commit>) -> Folded {
         let (inflight, buffer) = (self.inflight.take(), self.buffer.take());
-        let mut over = over;
+        let mut folded = Folded {
+            carried: over,
+            ..Folded::default()
+        };
         if let Some(p) = inflight {
-            let (p, carried) = self.put_back(&p, &over);
-            self.inflight = p;
-            over = carried;
+            let over = std::mem::take(&mut folded.carried);
+            self.inflight = self.put_back(p, &over, by, &mut folded);
         }
         if let Some(p) = buffer {
-            let (p, carried) = self.put_back(&p, &over);
-            self.buffer = p.filter(|p| !p.ops.is_empty());
-            over = carried;
+            let over = std::mem::take(&mut folded.carried);
+            self.buffer = self
+                .put_back(p, &over, by, &mut folded)
+                .map(|mut p| {
+                    folded.lost.append(&mut p.lost);
+                    p
+                })
+                .filter(|p| !p.ops.is_empty());
         }
+        let over = folded.carried.clone();
         // Undo and redo entries live in the view: the top one applies to it as it is, each one
         // below to the view the one above leaves. Rebase them down the stack, carrying what the
         // view received past each.
@@ -426,7 +534,7 @@ impl Replica {
             }
             stack.retain(|entry| !entry.is_empty());
         }
-        over
+        folded
     }
 
     fn foreign(&mut self, commit: Commit, hash: Option<StateHash>) -> Vec<Event> {
@@ -441,13 +549,8 @@ impl Replica {
         let (inflight, buffer) = self.take_pending();
         self.inflight = inflight;
         self.buffer = buffer;
-        let Commit {
-            rev,
-            ops,
-            conflicts,
-            ..
-        } = commit;
-        let Ok((placed, _)) = apply_placed(&mut self.view, ops) else {
+        let rev = commit.rev;
+        let Ok((placed, _)) = apply_placed(&mut self.view, commit.ops.clone()) else {
             return self.diverged(rev);
         };
         self.rev = Some(rev);
@@ -456,12 +559,15 @@ impl Replica {
         {
             return self.diverged(rev);
         }
-        let moved = self.under_pending(placed);
-        self.moved(moved);
+        let folded = self.under_pending(placed, Some(&commit));
+        self.moved(folded.carried);
+        let mut conflicts = commit.conflicts;
+        conflicts.extend(folded.lost);
         let mut events = vec![Event::Changed];
         if !conflicts.is_empty() {
             events.push(Event::Conflicts(conflicts));
         }
+        events.extend(orphans(folded.orphaned));
         events
     }
 
@@ -476,17 +582,23 @@ impl Replica {
             return Vec::new();
         };
         let mut events = Vec::new();
-        let server = ops.unwrap_or_else(|| std::mem::take(&mut self.sent));
+        let sent = self
+            .sent
+            .take()
+            .map(|s| s.ops)
+            .unwrap_or_else(|| inflight.ops());
+        let server = ops.unwrap_or(sent);
         match Some(server).filter(|server| *server != inflight.ops()) {
             // The relay applied what the view has: it is confirmed as it stands.
             None => self.rev = Some(rev),
             // The relay's version differs: it replaces ours, under the buffer.
             Some(server) => {
-                if self.replace_inflight(&inflight, Some(&server)).is_err() {
+                let Ok(orphaned) = self.replace_inflight(&inflight, Some(&server)) else {
                     return self.diverged(rev);
-                }
+                };
                 self.rev = Some(rev);
                 events.push(Event::Changed);
+                events.extend(orphans(orphaned));
             }
         }
         if let Some(expected) = hash
@@ -498,38 +610,96 @@ impl Replica {
     }
 
     fn reject(&mut self, seq: u64, code: String, message: String) -> Vec<Event> {
+        if code == "base_too_old"
+            && self.sent.is_some()
+            && self.inflight.as_ref().is_some_and(|p| p.seq == Some(seq))
+        {
+            // The relay no longer keeps the base it was sent on: send it as it stands here,
+            // rebased over everything since, with what that rebasing found.
+            self.sent = None;
+            return self.resend_inflight();
+        }
         let Some(inflight) = self.inflight.take_if(|p| p.seq == Some(seq)) else {
             return Vec::new();
         };
-        let ops = inflight.ops();
-        if self.replace_inflight(&inflight, None).is_err() {
+        // What was refused is what was sent (the change here may have been rebased since, or
+        // found not to apply at all).
+        let ops = self
+            .sent
+            .take()
+            .map_or_else(|| inflight.ops(), |sent| sent.ops);
+        let Ok(orphaned) = self.replace_inflight(&inflight, None) else {
             let rev = self.rev.unwrap_or_default();
             return self.diverged(rev);
-        }
-        vec![Event::Rejected { ops, code, message }, Event::Changed]
+        };
+        let mut events = vec![Event::Rejected { ops, code, message }, Event::Changed];
+        events.extend(orphans(orphaned));
+        events
     }
 
     /// Takes the (already detached) change `inflight` off the view and applies `server` in its
     /// place (nothing, for a rejection); the buffer and the undo stacks are rebased over the
     /// difference.
+    ///
+    /// Returns the buffered operations that no longer apply. When the relay's version has the
+    /// same effect as ours (a merge patch it logs as the writes it made, say), the buffer stays
+    /// as it is: rebasing it over "ours undone, theirs done" would lose whatever it did inside
+    /// what ours created.
     fn replace_inflight(
         &mut self,
         inflight: &Pending,
         server: Option<&[Operation]>,
-    ) -> Result<(), ()> {
-        if let Some(buffer) = &self.buffer {
+    ) -> Result<Vec<Operation>, ()> {
+        let buffer = self.buffer.take();
+        if let Some(buffer) = &buffer {
             let restored = buffer.inverse.apply(&mut self.view);
             debug_assert!(restored.is_ok());
         }
+        let ours = server.map(|_| state_hash(&self.view));
         let (mut over, _) = apply_placed(&mut self.view, inflight.inverse.ops()).map_err(|_| ())?;
         if let Some(server) = server {
             let (placed, _) = apply_placed(&mut self.view, server.to_vec()).map_err(|_| ())?;
             over.extend(placed);
         }
-        let moved = self.under_pending(over);
-        self.moved(moved);
-        Ok(())
+        if ours.is_some() && ours == Some(state_hash(&self.view)) {
+            if let Some(buffer) = buffer {
+                let (ops, inverse) =
+                    apply_placed(&mut self.view, ops_of(&buffer.ops)).map_err(|_| ())?;
+                self.buffer = Some(Pending {
+                    ops,
+                    inverse: Inverse::of(inverse),
+                    ..buffer
+                });
+            }
+            return Ok(Vec::new());
+        }
+        self.buffer = buffer;
+        let folded = self.under_pending(over, None);
+        debug_assert!(folded.lost.is_empty(), "only a foreign change notes losses");
+        self.moved(folded.carried);
+        Ok(folded.orphaned)
     }
+}
+
+/// What folding a change in under the pending ones did.
+#[derive(Default)]
+struct Folded {
+    /// The change carried past the pending ones: what it did to the view.
+    carried: Vec<Placed>,
+    /// Operations of changes not yet sent that someone else's change dropped (for the
+    /// Conflicts panel).
+    lost: Vec<Conflict>,
+    /// Buffered operations that no longer apply: after this replica's own change was replaced
+    /// or refused, or a rebased change that as a whole no longer applies.
+    orphaned: Vec<Operation>,
+}
+
+/// The event for buffered operations that no longer apply, if any.
+fn orphans(ops: Vec<Operation>) -> Option<Event> {
+    (!ops.is_empty()).then(|| Event::Lost {
+        ops,
+        error: "it no longer applies after the changes it was rebased over".to_owned(),
+    })
 }
 
 fn ops_of(placed: &[Placed]) -> Vec<Operation> {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Event, Replica, ops_of, place};
 use crate::op::Operation;
-use crate::protocol::{ClientId, Revision};
+use crate::protocol::{ClientId, Conflict, Overwrite, Revision};
 use crate::value::Value;
 
 /// A replica's durable state: enough to restart offline and sync later, exactly once.
@@ -35,6 +35,13 @@ pub struct PendingState {
     pub seq: Option<u64>,
     /// Its operations.
     pub ops: Vec<Operation>,
+    /// Others' writes it overwrites, found when the replica rebased it (sent with it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overwrites: Vec<Overwrite>,
+    /// Operations of it, already sent, that rebasing here dropped: reported if it is sent
+    /// again as it stands (see the replica's `resend_inflight`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<Conflict>,
 }
 
 impl Replica {
@@ -51,6 +58,8 @@ impl Replica {
             .map(|p| PendingState {
                 seq: p.seq,
                 ops: p.ops(),
+                overwrites: p.overwrites.clone(),
+                lost: p.lost.clone(),
             })
             .collect();
         ReplicaState {
@@ -72,7 +81,7 @@ impl Replica {
         let mut replica =
             Replica::with_document(state.client, &state.name, state.confirmed, state.rev);
         replica.next_seq = state.next_seq;
-        let events = replica.replay(state.pending.into_iter().map(|p| (p.seq, p.ops)));
+        let events = replica.replay(state.pending);
         replica.undo = state.undo.iter().map(|e| place(e, &replica.view)).collect();
         replica.redo = state.redo.iter().map(|e| place(e, &replica.view)).collect();
         (replica, events)

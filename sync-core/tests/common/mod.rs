@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod net;
+pub mod strategy;
+
 use std::collections::HashMap;
 use std::hash::Hash;
 

@@ -185,6 +185,7 @@ async fn editor(
                     seq,
                     base_rev: rev,
                     ops: vec![Operation::add(path.clone(), Value::from(sent))],
+                    overwrites: Vec::new(),
                 };
                 client.send(&submit).await?;
                 in_flight = Some((seq, Instant::now()));

@@ -126,6 +126,7 @@ async fn a_read_only_peer_receives_changes_but_cannot_submit() {
         seq: 1,
         base_rev: Revision(1),
         ops: vec![add("/b", "2")],
+        overwrites: Vec::new(),
     })
     .await
     .unwrap();

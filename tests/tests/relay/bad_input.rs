@@ -83,6 +83,7 @@ async fn malformed_messages_get_their_codes_and_the_connection_goes_on() {
         seq: 1,
         base_rev: Revision(99),
         ops: vec![add("/z", "1")],
+        overwrites: Vec::new(),
     })
     .await
     .unwrap();
@@ -127,6 +128,7 @@ async fn messages_before_hello_and_bad_hellos_are_refused() {
         seq: 1,
         base_rev: Revision(0),
         ops: vec![add("/z", "1")],
+        overwrites: Vec::new(),
     })
     .await
     .unwrap();
@@ -177,6 +179,7 @@ async fn a_flood_past_the_rate_limit_is_refused_without_applying() {
             seq,
             base_rev: Revision(1),
             ops: vec![add(&format!("/flood{seq}"), "1")],
+            overwrites: Vec::new(),
         })
         .await
         .unwrap();

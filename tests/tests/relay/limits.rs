@@ -112,6 +112,7 @@ async fn a_change_past_the_document_size_limit_is_rejected() {
         seq: 1,
         base_rev: Revision(0),
         ops: vec![add("/big", &format!("\"{}\"", "x".repeat(20_000)))],
+        overwrites: Vec::new(),
     })
     .await
     .unwrap();
@@ -124,6 +125,7 @@ async fn a_change_past_the_document_size_limit_is_rejected() {
         seq: 2,
         base_rev: Revision(0),
         ops: vec![add("/small", "1")],
+        overwrites: Vec::new(),
     })
     .await
     .unwrap();

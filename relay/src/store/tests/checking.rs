@@ -268,11 +268,9 @@ proptest! {
 }
 
 proptest! {
-    /// A conflict whose losing value is `null` comes back with `null` (not as "no value").
-    /// Ignored until sync-core reads `"value": null` in a conflict as `Some(null)`: until
-    /// then the store refuses such a change (`not_storable`), which is safe but loses it.
+    /// A conflict whose losing value is `null` comes back with `null` (not as "no value"),
+    /// so the store keeps it instead of refusing the change.
     #[test]
-    #[ignore = "needs sync-core to read a conflict's \"value\": null as Some(null)"]
     fn a_null_that_lost_round_trips(commit in commit_with(conflict(Just(Some(Value::Null))))) {
         round_trips(&commit)?;
     }

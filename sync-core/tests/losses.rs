@@ -1,0 +1,253 @@
+//! No edit is lost silently: whenever the server's order makes someone's edit be overwritten,
+//! dropped or removed with an ancestor, a conflict record reaches the person whose edit lost,
+//! whether they were online, offline, or had a change in flight. Each test is a situation
+//! people meet, driven through replicas and an Authority wired by hand.
+
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+use common::net::Net;
+use sync_core::Value;
+use sync_core::protocol::{Conflict, ConflictKind};
+use sync_core::rebase::DropReason;
+
+const ANN: usize = 0;
+const BEN: usize = 1;
+
+/// The records about `who`'s own lost edits (what the app shows them).
+fn lost_by(net: &Net, who: usize) -> Vec<Conflict> {
+    let me = net.replicas[who].client().clone();
+    net.conflicts[who]
+        .iter()
+        .filter(|c| c.loser.client == me)
+        .cloned()
+        .collect()
+}
+
+fn only(records: Vec<Conflict>) -> Conflict {
+    assert_eq!(records.len(), 1, "{records:#?}");
+    records.into_iter().next().unwrap()
+}
+
+#[test]
+fn an_offline_edit_that_overwrites_an_online_one_is_recorded_for_the_online_author() {
+    let mut net = Net::new(r#"{"version": "1.0"}"#, &["ann", "ben"]);
+    net.replicas[BEN].disconnected();
+    net.edit(
+        BEN,
+        r#"[{"op": "replace", "path": "/version", "value": "3.0"}]"#,
+    );
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/version", "value": "2.0"}]"#,
+    );
+    net.settle();
+    net.connect(BEN);
+    net.settle();
+    assert_eq!(net.view(ANN), r#"{"version":"3.0"}"#);
+    assert_eq!(net.view(BEN), net.view(ANN));
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/version");
+    assert_eq!(c.value, Some(Value::from("2.0")));
+    assert_eq!(c.winner.client.0, "ben");
+    assert!(lost_by(&net, BEN).is_empty());
+}
+
+#[test]
+fn an_offline_edit_inside_a_member_removed_meanwhile_is_dropped_with_a_record() {
+    let mut net = Net::new(
+        r#"{"owner": {"email": "a@x", "name": "A"}, "n": 1}"#,
+        &["ann", "ben"],
+    );
+    net.replicas[ANN].disconnected();
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/owner/email", "value": "ann@x"}]"#,
+    );
+    net.edit(BEN, r#"[{"op": "remove", "path": "/owner"}]"#);
+    net.settle();
+    net.connect(ANN);
+    net.settle();
+    assert_eq!(net.view(ANN), r#"{"n":1}"#);
+    assert_eq!(net.authority.document().to_json(), r#"{"n":1}"#);
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.path.to_string(), "/owner/email");
+    assert_eq!(c.value, Some(Value::from("ann@x")));
+    assert_eq!(c.reason, Some(DropReason::Removed));
+    assert_eq!(c.winner.client.0, "ben");
+}
+
+#[test]
+fn an_offline_set_of_a_member_removed_meanwhile_is_dropped_and_never_resurrects_it() {
+    let mut net = Net::new(r#"{"visitors": 7, "tags": []}"#, &["ann", "ben"]);
+    net.replicas[ANN].disconnected();
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/visitors", "value": 42}]"#,
+    );
+    net.edit(BEN, r#"[{"op": "remove", "path": "/visitors"}]"#);
+    net.settle();
+    net.connect(ANN);
+    net.settle();
+    assert_eq!(net.authority.document().to_json(), r#"{"tags":[]}"#);
+    assert_eq!(net.view(ANN), r#"{"tags":[]}"#);
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.value, Some(Value::from(42)));
+    assert_eq!(c.reason, Some(DropReason::Removed));
+}
+
+#[test]
+fn a_change_in_flight_when_the_connection_dropped_is_resent_on_its_base_and_recorded() {
+    let mut net = Net::new(r#"{"title": "Draft"}"#, &["ann", "ben"]);
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/title", "value": "Ann's"}]"#,
+    );
+    net.outbox[ANN].clear(); // lost with the connection
+    net.replicas[ANN].disconnected();
+    net.edit(
+        BEN,
+        r#"[{"op": "replace", "path": "/title", "value": "Ben's"}]"#,
+    );
+    net.settle();
+    net.connect(ANN);
+    net.settle();
+    assert_eq!(net.authority.document().to_json(), r#"{"title":"Ann's"}"#);
+    assert_eq!(net.view(BEN), net.view(ANN));
+    let c = only(lost_by(&net, BEN));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.value, Some(Value::from("Ben's")));
+    assert_eq!(c.winner.client.0, "ann");
+}
+
+#[test]
+fn an_edit_waiting_behind_one_in_flight_that_overwrites_a_concurrent_write_is_recorded() {
+    let mut net = Net::new(r#"{"a": 0, "b": 0}"#, &["ann", "ben"]);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/a", "value": 1}]"#);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/b", "value": 1}]"#); // buffered
+    net.edit(BEN, r#"[{"op": "replace", "path": "/b", "value": 2}]"#);
+    net.send(BEN); // sequenced first
+    net.send(ANN);
+    net.settle();
+    assert_eq!(net.authority.document().to_json(), r#"{"a":1,"b":1}"#);
+    assert_eq!(net.view(BEN), net.view(ANN));
+    let c = only(lost_by(&net, BEN));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/b");
+    assert_eq!(c.value, Some(Value::from(2)));
+    assert_eq!(c.winner.client.0, "ann");
+}
+
+#[test]
+fn an_unsent_edit_dropped_by_a_concurrent_removal_is_reported_at_once() {
+    let mut net = Net::new(r#"{"o": {"k": 0}, "a": 0}"#, &["ann", "ben"]);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/a", "value": 1}]"#);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/o/k", "value": 5}]"#); // buffered
+    net.edit(BEN, r#"[{"op": "remove", "path": "/o"}]"#);
+    net.send(BEN);
+    net.recv(ANN); // Ben's removal arrives before Ann's ack
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.path.to_string(), "/o/k");
+    assert_eq!(c.value, Some(Value::from(5)));
+    net.settle();
+    assert_eq!(lost_by(&net, ANN).len(), 1, "reported once");
+    assert_eq!(net.view(ANN), r#"{"a":1}"#);
+}
+
+#[test]
+fn a_change_in_flight_dropped_by_a_concurrent_removal_is_reported_once_by_the_relay() {
+    let mut net = Net::new(r#"{"o": {"k": 0}}"#, &["ann", "ben"]);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/o/k", "value": 5}]"#);
+    net.edit(BEN, r#"[{"op": "remove", "path": "/o"}]"#);
+    net.send(BEN);
+    net.recv(ANN); // the removal arrives while Ann's change is in flight
+    assert!(lost_by(&net, ANN).is_empty(), "the relay decides");
+    net.settle();
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.rev.0, 2, "decided when Ann's change applied");
+}
+
+#[test]
+fn removing_a_member_someone_edited_inside_meanwhile_tells_them() {
+    let mut net = Net::new(r#"{"owner": {"email": "a@x"}}"#, &["ann", "ben"]);
+    net.replicas[BEN].disconnected();
+    net.edit(BEN, r#"[{"op": "remove", "path": "/owner"}]"#);
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/owner/email", "value": "ann@x"}]"#,
+    );
+    net.settle();
+    net.connect(BEN);
+    net.settle();
+    assert_eq!(net.authority.document().to_json(), r#"{}"#);
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/owner");
+    assert_eq!(
+        c.value,
+        Some(Value::parse(r#"{"email": "ann@x"}"#).unwrap())
+    );
+}
+
+#[test]
+fn edits_made_after_seeing_a_change_are_no_conflict() {
+    let mut net = Net::new(r#"{"v": 0}"#, &["ann", "ben"]);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/v", "value": 1}]"#);
+    net.settle();
+    net.edit(BEN, r#"[{"op": "replace", "path": "/v", "value": 2}]"#);
+    net.settle();
+    assert!(
+        net.conflicts.iter().all(Vec::is_empty),
+        "{:?}",
+        net.conflicts
+    );
+}
+
+#[test]
+fn a_long_offline_period_caught_up_by_changes_records_every_loss() {
+    let mut net = Net::new(r#"{"list": [], "title": "t", "n": 0}"#, &["ann", "ben"]);
+    net.replicas[ANN].disconnected();
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/title", "value": "ann"}]"#,
+    );
+    net.edit(ANN, r#"[{"op": "incr", "path": "/n", "by": 1}]"#);
+    for i in 0..300 {
+        net.edit(
+            BEN,
+            &format!(r#"[{{"op": "add", "path": "/list/0", "value": {i}}}]"#),
+        );
+        net.settle();
+    }
+    net.edit(
+        BEN,
+        r#"[{"op": "replace", "path": "/title", "value": "ben"}]"#,
+    );
+    net.settle();
+    net.connect(ANN);
+    net.settle();
+    let doc = net.authority.document();
+    assert_eq!(doc.to_json(), net.view(BEN));
+    assert_eq!(net.view(ANN), net.view(BEN));
+    assert_eq!(
+        sync_core::Pointer::parse("/title").unwrap().resolve(doc),
+        Some(&Value::from("ann"))
+    );
+    assert_eq!(
+        sync_core::Pointer::parse("/n").unwrap().resolve(doc),
+        Some(&Value::from(1))
+    );
+    let c = only(lost_by(&net, BEN));
+    assert_eq!(c.value, Some(Value::from("ben")));
+}
