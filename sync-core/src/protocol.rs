@@ -239,6 +239,15 @@ pub enum CatchUp {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         conflicts: Vec<Conflict>,
     },
+    /// The relay holds less than the replica: the `last_rev` in its hello is ahead of the
+    /// relay's head (the relay was restored from an older backup, lost its disk, or failed over
+    /// to a lagging database). Here is the relay's document at the welcome's revision; the
+    /// replica must not take it as a newer state of its own, since adopting it would silently
+    /// roll its newer document back. It keeps its copy until its user chooses.
+    RelayBehind {
+        /// The relay's document at the welcome's revision.
+        doc: Value,
+    },
 }
 
 /// Messages from a replica to the relay.

@@ -373,3 +373,177 @@ proptest! {
         prop_assert_eq!(replica.view().to_json(), after);
     }
 }
+
+/// The relay goes back to an older copy of itself: its Authority as it was at `rev`, rebuilt
+/// from its own log (as from a backup), and every connection drops.
+fn restore_relay_to(net: &mut Net, start: &str, rev: Revision) {
+    let log = net.authority.history(Revision(1), rev);
+    net.authority = Authority::restore(
+        Value::parse(start).unwrap(),
+        Revision(0),
+        log,
+        [],
+        AuthorityConfig::default(),
+    )
+    .unwrap();
+    for i in 0..net.replicas.len() {
+        net.replicas[i].disconnected();
+        net.outbox[i].clear();
+        net.inbox[i].clear();
+    }
+}
+
+/// Says hello to the relay and returns what the replica reported of its welcome.
+fn reconnect(net: &mut Net, i: usize) -> Vec<Event> {
+    let hello = net.replicas[i].hello("doc", None);
+    net.outbox[i].push(hello);
+    net.send(i);
+    net.recv(i)
+}
+
+fn behind(relay: u64, mine: u64) -> Event {
+    Event::RelayBehind {
+        relay: Revision(relay),
+        mine: Revision(mine),
+    }
+}
+
+#[test]
+fn a_relay_restored_from_an_older_copy_does_not_roll_my_copy_back() {
+    let start = r#"{"n": 0}"#;
+    let mut net = Net::new(start, &["ann", "bob"]);
+    net.edit(0, r#"[{"op": "replace", "path": "/n", "value": 1}]"#);
+    net.settle();
+    net.edit(0, r#"[{"op": "add", "path": "/a", "value": "A"}]"#);
+    net.settle();
+    net.edit(1, r#"[{"op": "add", "path": "/b", "value": "B"}]"#);
+    net.settle();
+    assert_eq!(net.authority.rev(), Revision(3));
+    restore_relay_to(&mut net, start, Revision(1));
+    // Ann goes on offline, then reconnects: the relay is at r1, she holds r3.
+    net.edit(0, r#"[{"op": "add", "path": "/offline", "value": true}]"#);
+    let mine = net.view(0);
+    let events = reconnect(&mut net, 0);
+    assert!(events.contains(&behind(1, 3)), "{events:?}");
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Welcomed { .. })),
+        "not caught up: {events:?}"
+    );
+    assert_eq!(net.view(0), mine, "her copy stays, pending work included");
+    assert_eq!(net.replicas[0].relay_behind(), Some(Revision(1)));
+    assert_eq!(net.replicas[0].rev(), Some(Revision(3)));
+    assert!(net.outbox[0].is_empty(), "nothing is sent on r3, gone");
+    // She can go on editing meanwhile; it stays here, and so does what is saved.
+    net.edit(0, r#"[{"op": "incr", "path": "/n", "by": 1}]"#);
+    assert!(net.outbox[0].is_empty());
+    let mine = net.view(0);
+    assert_eq!(mine, r#"{"n":2,"a":"A","b":"B","offline":true}"#);
+    assert_eq!(net.replicas[0].save().rev, Some(Revision(3)));
+    // Restore my copy: one change on top of r1 that makes the relay's document hers.
+    let events = net.replicas[0].restore_my_copy().unwrap();
+    net.take(0, events);
+    assert_eq!(net.outbox[0].len(), 1);
+    assert!(matches!(
+        &net.outbox[0][0],
+        ClientMessage::Submit {
+            base_rev: Revision(1),
+            ..
+        }
+    ));
+    assert_eq!(net.view(0), mine, "the view does not move");
+    assert!(net.replicas[0].can_undo(), "nor does the undo history");
+    net.settle();
+    assert_eq!(net.authority.rev(), Revision(2));
+    assert_eq!(net.authority.document().to_json(), mine);
+    assert_eq!(net.replicas[0].relay_behind(), None);
+    assert_eq!(net.replicas[0].save().rev, Some(Revision(2)));
+    // Bob, who held r3 without Ann's later work, is told too, and takes the relay's.
+    let events = reconnect(&mut net, 1);
+    assert!(events.contains(&behind(2, 3)), "{events:?}");
+    let events = net.replicas[1].use_relay_copy();
+    assert!(events.iter().any(|e| matches!(e, Event::Welcomed { .. })));
+    net.take(1, events);
+    net.settle();
+    assert_eq!(net.view(1), mine);
+    assert_eq!(net.replicas[1].rev(), Some(Revision(2)));
+}
+
+#[test]
+fn using_the_relays_copy_replays_pending_work_and_reports_what_no_longer_applies() {
+    let start = r#"{"n": 0}"#;
+    let mut net = Net::new(start, &["ann", "bob"]);
+    net.edit(0, r#"[{"op": "add", "path": "/a", "value": {"x": 1}}]"#);
+    net.settle();
+    net.edit(0, r#"[{"op": "add", "path": "/b", "value": 2}]"#);
+    net.settle();
+    // A change in flight when the relay goes (never to arrive), and one made offline after.
+    net.edit(0, r#"[{"op": "add", "path": "/c", "value": 3}]"#);
+    restore_relay_to(&mut net, start, Revision(0));
+    net.edit(0, r#"[{"op": "replace", "path": "/a/x", "value": 2}]"#);
+    let events = reconnect(&mut net, 0);
+    assert!(events.contains(&behind(0, 2)), "{events:?}");
+    // Bob takes the relay's at once and edits there meanwhile; Ann's copy of the relay's
+    // document follows.
+    let events = reconnect(&mut net, 1);
+    assert!(events.contains(&behind(0, 2)), "{events:?}");
+    let events = net.replicas[1].use_relay_copy();
+    net.take(1, events);
+    assert_eq!(net.view(1), r#"{"n":0}"#);
+    net.edit(1, r#"[{"op": "incr", "path": "/n", "by": 5}]"#);
+    net.settle();
+    assert_eq!(net.replicas[0].relay_behind(), Some(Revision(1)));
+    assert!(net.outbox[0].is_empty());
+    // Use the relay's: its document, with her work replayed where it still applies.
+    let events = net.replicas[0].use_relay_copy();
+    let events = net.take(0, events);
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Lost { .. })),
+        "{events:?}"
+    );
+    assert!(events.contains(&Event::Changed));
+    assert_eq!(net.view(0), r#"{"n":5,"c":3}"#);
+    net.settle();
+    assert_eq!(net.authority.document().to_json(), r#"{"n":5,"c":3}"#);
+    assert_eq!(net.view(1), net.view(0));
+    let saved = net.replicas[0].save();
+    assert_eq!((saved.rev, saved.pending.len()), (Some(Revision(2)), 0));
+}
+
+#[test]
+fn a_second_window_takes_the_copy_another_restored_and_keeps_its_own_work() {
+    let start = r#"{"n": 0}"#;
+    let mut net = Net::new(start, &["ann", "ann-2"]);
+    net.edit(0, r#"[{"op": "add", "path": "/a", "value": 1}]"#);
+    net.settle();
+    net.edit(1, r#"[{"op": "add", "path": "/b", "value": 2}]"#);
+    net.settle();
+    restore_relay_to(&mut net, start, Revision(0));
+    for i in 0..2 {
+        let events = reconnect(&mut net, i);
+        assert!(events.contains(&behind(0, 2)), "{events:?}");
+    }
+    // The second window goes on working while the first one restores the copy they share.
+    net.edit(1, r#"[{"op": "add", "path": "/late", "value": 3}]"#);
+    let events = net.replicas[0].restore_my_copy().unwrap();
+    net.take(0, events);
+    net.send(0);
+    let events = net.recv(1);
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Welcomed { .. })),
+        "the relay holds what it confirmed: nothing to ask ({events:?})"
+    );
+    assert_eq!(net.replicas[1].relay_behind(), None);
+    assert!(net.replicas[1].can_undo());
+    net.settle();
+    let all = r#"{"n":0,"a":1,"b":2,"late":3}"#;
+    assert_eq!(net.authority.document().to_json(), all);
+    assert_eq!((net.view(0), net.view(1)), (all.to_owned(), all.to_owned()));
+    // A window that comes back later finds the relay holding its copy: not asked either.
+    net.replicas[1].disconnected();
+    let events = reconnect(&mut net, 1);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RelayBehind { .. }))
+    );
+}

@@ -173,6 +173,28 @@ impl Editor {
         events
     }
 
+    /// "Restore my copy" while the relay is behind this window (see
+    /// [`Replica::restore_my_copy`]): the document stays as it is, and goes to the relay as
+    /// one change on top of the relay's revision.
+    pub fn restore_my_copy(&mut self) -> Result<(), EditError> {
+        let events = self.replica.restore_my_copy()?;
+        self.events.extend(events);
+        // The confirmed state and the pending change moved, not the document.
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// "Use the relay's" while the relay is behind this window (see
+    /// [`Replica::use_relay_copy`]): the document becomes the relay's, with the pending edits
+    /// that still apply on it.
+    pub fn use_relay_copy(&mut self) {
+        let events = self.replica.use_relay_copy();
+        if events.contains(&Event::Changed) {
+            self.changed();
+        }
+        self.events.extend(events);
+    }
+
     /// Where the node at `path` (as the UI last saw the document) is now, after what others
     /// changed since [`Editor::take_moves`] was last called; `None` if it is gone.
     pub fn follow(&self, path: &Pointer) -> Option<Pointer> {

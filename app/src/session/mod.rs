@@ -22,7 +22,7 @@ pub use target::Target;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sync_core::protocol::{ClientId, ClientMessage, Conflict, ConflictKind, Peer, Role};
+use sync_core::protocol::{ClientId, ClientMessage, Conflict, ConflictKind, Peer, Revision, Role};
 use sync_core::replica::{Event, Replica};
 use sync_core::{Operation, Pointer, Value};
 
@@ -45,6 +45,15 @@ pub enum Status {
     Connected {
         /// What this connection may do.
         role: Role,
+    },
+    /// Connected to a relay that holds less than this window (restored from an older copy,
+    /// say): this window keeps its copy and sends nothing until the user chooses
+    /// ([`Session::restore_my_copy`] or [`Session::use_relay_copy`]).
+    RelayBehind {
+        /// The relay's revision.
+        relay: Revision,
+        /// The revision this window holds.
+        mine: Revision,
     },
     /// The connection dropped; the next attempt is at `at`.
     Reconnecting {
@@ -373,8 +382,16 @@ impl Session {
             }
             NetEvent::Message { epoch, message } => {
                 if self.epoch == Some(epoch) {
+                    let was_behind = matches!(self.status, Status::RelayBehind { .. });
                     let events = editor.receive(*message);
                     self.replica_events(events, editor);
+                    if was_behind && matches!(self.status, Status::Connected { .. }) {
+                        // Someone (another window of mine, say) restored the copy this
+                        // window holds: it took the relay's quietly, nothing lost.
+                        self.notices.push(
+                            "the relay has this window's copy again: back in sync".to_owned(),
+                        );
+                    }
                 }
             }
             NetEvent::Garbled { error } => {
@@ -419,6 +436,15 @@ impl Session {
                 Event::Diverged { rev } => self.notices.push(format!(
                     "this window disagreed with the relay at {rev}: reloading the document"
                 )),
+                Event::RelayBehind { relay, mine } => {
+                    if !matches!(self.status, Status::RelayBehind { .. }) {
+                        self.notices.push(format!(
+                            "the relay has only {relay} of this document, this window {mine}: \
+                             choose which copy to keep"
+                        ));
+                    }
+                    self.status = Status::RelayBehind { relay, mine };
+                }
                 Event::Welcomed { role } => {
                     self.status = Status::Connected { role };
                     if role == Role::Read {
@@ -478,6 +504,35 @@ impl Session {
             lost.restored = true;
         }
         self.flush(editor);
+        Ok(())
+    }
+
+    /// "Restore my copy", while the relay is behind this window: the document stays as this
+    /// window has it, and goes to the relay as one new change on top of the relay's revision,
+    /// so every window converges on it.
+    pub fn restore_my_copy(&mut self, editor: &mut Editor) -> Result<(), String> {
+        let Status::RelayBehind { relay, .. } = self.status else {
+            return Err("the relay is not behind this window".to_owned());
+        };
+        editor.restore_my_copy().map_err(|e| e.to_string())?;
+        self.flush(editor);
+        self.notices.push(format!(
+            "your copy goes to the relay as a change on top of {relay}"
+        ));
+        Ok(())
+    }
+
+    /// "Use the relay's", while the relay is behind this window: the document becomes the
+    /// relay's; my unsynced edits are applied on it where they still apply (the others are
+    /// listed among the conflicts), and what only this window had confirmed is gone.
+    pub fn use_relay_copy(&mut self, editor: &mut Editor) -> Result<(), String> {
+        let Status::RelayBehind { relay, .. } = self.status else {
+            return Err("the relay is not behind this window".to_owned());
+        };
+        editor.use_relay_copy();
+        self.flush(editor);
+        self.notices
+            .push(format!("this window now has the relay's copy at {relay}"));
         Ok(())
     }
 

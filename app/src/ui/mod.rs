@@ -284,6 +284,13 @@ impl eframe::App for ConcordApp {
             Panel::top("search").show(ui, |ui| panels::search_ui(ui, self, &mut commands));
         }
         Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, self));
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| matches!(s.status(), crate::session::Status::RelayBehind { .. }))
+        {
+            Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, self));
+        }
         if self.session.as_ref().is_some_and(|s| s.unseen > 0) {
             Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, self));
         }

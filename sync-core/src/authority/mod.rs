@@ -633,6 +633,9 @@ impl Authority {
     }
 
     /// The welcome for a replica that holds `last_rev` (if anything), with the catch-up it needs.
+    /// A replica ahead of the head (this Authority was restored from less than it had
+    /// acknowledged) is told so, with the document, rather than given a snapshot it would take
+    /// as newer than its own.
     pub fn welcome(
         &self,
         client: &ClientId,
@@ -641,6 +644,9 @@ impl Authority {
     ) -> ServerMessage {
         let catch_up = match last_rev.and_then(|r| self.changes_since(r)) {
             Some(changes) => CatchUp::Changes { changes },
+            None if last_rev.is_some_and(|r| r > self.rev) => CatchUp::RelayBehind {
+                doc: self.doc.clone(),
+            },
             None => CatchUp::Snapshot {
                 doc: self.doc.clone(),
                 conflicts: self.conflicts_of(client, last_rev.unwrap_or_default()),

@@ -1,5 +1,6 @@
 //! The write index must not change a single result: an Authority that visits every change
-//! since a submission's base and one that visits only the indexed ones answer alike.
+//! since a submission's base and one that visits only the indexed ones answer alike. Also the
+//! state hash's pacing, and the welcome's catch-up.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -209,4 +210,59 @@ fn the_state_hash_is_paced_by_revisions_and_by_time() {
     }
     // Not before 4 revisions and 1,000 ms have passed since the last one.
     assert_eq!(hashed, [10, 20, 30]);
+}
+
+#[test]
+fn a_replica_ahead_of_the_head_is_told_the_relay_is_behind() {
+    use crate::protocol::{CatchUp, ServerMessage};
+    let doc = Value::parse(r#"{"n": 0}"#).unwrap();
+    let mut authority = Authority::new(doc, AuthorityConfig::default());
+    let ann = ClientId::from("ann");
+    let outcome = authority.submit(&Submission {
+        client: &ann,
+        author: "Ann",
+        role: Role::Write,
+        seq: 1,
+        base_rev: Revision(0),
+        ops: vec![Operation::replace(
+            Pointer::parse("/n").unwrap(),
+            Value::parse("1").unwrap(),
+        )],
+        overwrites: &[],
+        now: 0,
+    });
+    assert!(matches!(outcome, Outcome::Applied { .. }));
+    let catch_up = |last_rev| match authority.welcome(&ann, last_rev, Role::Write) {
+        ServerMessage::Welcome {
+            rev,
+            catch_up,
+            client_seq,
+            ..
+        } => {
+            assert_eq!((rev, client_seq), (Revision(1), Some(1)), "the relay's own");
+            catch_up
+        }
+        other => panic!("not a welcome: {other:?}"),
+    };
+    // Holding the head or less: the changes since, as ever.
+    assert!(
+        matches!(catch_up(Some(Revision(1))), CatchUp::Changes { changes } if changes.is_empty())
+    );
+    assert!(
+        matches!(catch_up(Some(Revision(0))), CatchUp::Changes { changes } if changes.len() == 1)
+    );
+    assert!(matches!(catch_up(None), CatchUp::Snapshot { .. }));
+    // Holding more than the relay has (it was restored from an older copy): not a snapshot
+    // to adopt, but the relay's document with a warning.
+    let behind = catch_up(Some(Revision(500)));
+    assert_eq!(
+        behind,
+        CatchUp::RelayBehind {
+            doc: Value::parse(r#"{"n": 1}"#).unwrap()
+        }
+    );
+    assert_eq!(
+        serde_json::to_string(&behind).unwrap(),
+        r#"{"kind":"relay_behind","doc":{"n":1}}"#
+    );
 }

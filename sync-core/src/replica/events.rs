@@ -35,7 +35,20 @@ pub enum Event {
         /// The revision at which the hashes differed.
         rev: Revision,
     },
-    /// Connected and caught up.
+    /// The relay holds less than this replica: its revision is behind the one confirmed here
+    /// (it was restored from an older copy, say). The replica keeps its own copy, pending work
+    /// included, and sends nothing until its user chooses:
+    /// [`Replica::restore_my_copy`](super::Replica::restore_my_copy) or
+    /// [`Replica::use_relay_copy`](super::Replica::use_relay_copy). Emitted again whenever the
+    /// relay's revision moves meanwhile.
+    RelayBehind {
+        /// The relay's revision.
+        relay: Revision,
+        /// The revision confirmed here.
+        mine: Revision,
+    },
+    /// Connected and caught up (after a welcome, or after the user chose how to go on from a
+    /// relay that was behind).
     Welcomed {
         /// What this connection may do.
         role: Role,

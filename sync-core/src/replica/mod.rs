@@ -141,6 +141,8 @@ pub struct Replica {
     connected: bool,
     role: Role,
     resyncing: bool,
+    /// The relay's copy while the relay is behind this replica: nothing is sent meanwhile.
+    behind: Option<catchup::Behind>,
     /// What others' changes did to the view since [`Replica::take_moves`], when tracked.
     moves: Option<Vec<Placed>>,
 }
@@ -172,6 +174,7 @@ impl Replica {
             connected: false,
             role: Role::Write,
             resyncing: false,
+            behind: None,
             moves: None,
         }
     }
@@ -252,6 +255,8 @@ impl Replica {
     pub fn disconnected(&mut self) {
         self.connected = false;
         self.resyncing = false;
+        // The next welcome says again whether the relay is behind.
+        self.behind = None;
     }
 
     /// Applies a local edit to the view at once. Returns the submit to send, if the edit can be
@@ -320,7 +325,11 @@ impl Replica {
 
     /// Sends the buffer if nothing is in flight.
     fn flush(&mut self) -> Vec<Event> {
-        if self.inflight.is_some() || !self.connected || self.role == Role::Read {
+        if self.inflight.is_some()
+            || !self.connected
+            || self.role == Role::Read
+            || self.behind.is_some()
+        {
             return Vec::new();
         }
         let (Some(mut buffer), Some(rev)) = (self.buffer.take(), self.rev) else {
@@ -365,6 +374,9 @@ impl Replica {
                 events.extend(self.flush());
                 events
             }
+            ServerMessage::Applied { commit, hash } if self.behind.is_some() => {
+                self.relay_applied(&commit, hash)
+            }
             ServerMessage::Applied { commit, hash } => {
                 let mut events = self.foreign(commit, hash);
                 events.extend(self.flush());
@@ -377,6 +389,9 @@ impl Replica {
             }
             ServerMessage::Presence { peers } => vec![Event::Presence(peers)],
             ServerMessage::History { changes } => vec![Event::History(changes)],
+            ServerMessage::Snapshot { rev, doc } if self.behind.is_some() => {
+                self.relay_snapshot(rev, doc)
+            }
             ServerMessage::Snapshot { rev, doc } => {
                 if self.resyncing {
                     self.resyncing = false;

@@ -1,5 +1,6 @@
-//! The connection in the status bar, the conflict notice, the side panel (people, conflicts,
-//! history) and the window showing an old revision.
+//! The connection in the status bar, the conflict notice, the notice of a relay that is behind
+//! this window, the side panel (people, conflicts, history) and the window showing an old
+//! revision.
 
 use std::time::Instant;
 
@@ -37,6 +38,10 @@ pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             )
         }
         Status::Offline { reason } => (Color32::GRAY, format!("offline ({reason})")),
+        Status::RelayBehind { relay, mine } => (
+            Color32::ORANGE,
+            format!("the relay is behind: it has {relay}, this window {mine}; not syncing"),
+        ),
     };
     color_dot(ui, dot);
     let status = ui.label(RichText::new(&text).color(dot));
@@ -90,6 +95,60 @@ pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             session.unseen = 0;
         }
     });
+}
+
+/// What to do about a relay that holds less than this window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BehindChoice {
+    /// Send this window's copy as a new change on top of the relay's.
+    RestoreMine,
+    /// Take the relay's copy.
+    UseRelays,
+}
+
+/// A strip above the document while the relay is behind this window: what happened, and the
+/// two ways on.
+pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    let Status::RelayBehind { relay, mine } = *session.status() else {
+        return;
+    };
+    let mut choice = None;
+    ui.horizontal_wrapped(|ui| {
+        let text = format!(
+            "The relay has lost changes: it has {relay} of this document, this window has \
+             {mine}. Your copy is kept here, and nothing is sent, until you choose."
+        );
+        ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
+        let restore = ui.button("Restore my copy").on_hover_text(format!(
+            "Send the document as this window has it to the relay, as one new change on top \
+             of {relay}: everyone gets your copy"
+        ));
+        if restore.clicked() {
+            choice = Some(BehindChoice::RestoreMine);
+        }
+        let theirs = ui.button("Use the relay's").on_hover_text(format!(
+            "Take the relay's document at {relay}; your unsynced edits are applied on it where \
+             they still apply, and what only this window had is gone"
+        ));
+        if theirs.clicked() {
+            choice = Some(BehindChoice::UseRelays);
+        }
+    });
+    let result = match choice {
+        Some(BehindChoice::RestoreMine) => session.restore_my_copy(&mut app.editor),
+        Some(BehindChoice::UseRelays) => {
+            // The whole document may change under an edit in progress.
+            app.editing = None;
+            session.use_relay_copy(&mut app.editor)
+        }
+        None => Ok(()),
+    };
+    if let Err(e) = result {
+        app.message = Some(format!("cannot do that: {e}"));
+    }
 }
 
 /// The side panel: people, conflicts or history.
@@ -220,7 +279,12 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     let Some(session) = &mut app.session else {
         return;
     };
-    if let Some(ask) = session.history.refresh(app.editor.replica().rev()) {
+    // While the relay is behind, its head is the relay's revision, not this window's.
+    let replica = app.editor.replica();
+    if let Some(ask) = session
+        .history
+        .refresh(replica.relay_behind().or(replica.rev()))
+    {
         session.send(ask);
     }
     if session.history.commits.is_empty() {
