@@ -34,6 +34,21 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Copies a stopped relay's data directory to `to`, replacing whatever is there: taking a
+/// backup, or restoring one.
+pub fn copy_data_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// A relay running in this process.
 pub struct TestRelay {
     /// Where it listens.
@@ -427,7 +442,9 @@ impl Peer {
         self.replica
     }
 
-    async fn handle(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
+    /// Sends what the replica asked to send in `events` and keeps the rest in
+    /// [`Peer::events`] (for events from a call made on the replica directly).
+    pub async fn handle(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
         for event in events {
             match event {
                 Event::Send(message) => self.client.send(&message).await?,

@@ -20,6 +20,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use sync_core::{Pointer, Value};
 
+mod restored;
+
 type Window = Harness<'static, ConcordApp>;
 
 /// A window with its own data directory (as if on its own computer).

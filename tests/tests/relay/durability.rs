@@ -1,11 +1,12 @@
 //! Durability: restarts keep every acknowledged change; storage failures fail closed; a change
-//! the store refuses is rejected alone.
+//! the store refuses is rejected alone; a relay restored from an older copy says so.
 
-use e2e::{Client, Peer, TestRelay, error_code};
-use sync_core::protocol::{ClientMessage, Revision, ServerMessage};
+use e2e::{Client, Peer, TestRelay, copy_data_dir, error_code, temp_dir};
+use sync_core::protocol::{CatchUp, ClientMessage, Revision, ServerMessage};
+use sync_core::replica::Event;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{add, json};
+use crate::{add, json, replace};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_relay_serves_everything_it_acknowledged() {
@@ -356,4 +357,69 @@ async fn a_change_the_store_refuses_is_rejected_alone_and_the_document_goes_on()
     let relay = TestRelay::start_in(&dir, |_| {}).await.unwrap();
     assert_eq!(relay.stored("shared").await.unwrap(), expected);
     relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_restored_from_an_older_copy_says_so_and_a_window_restores_its_own() {
+    let relay = TestRelay::start(|_| {}).await.unwrap();
+    let (dir, addr) = (relay.data_dir.clone(), relay.addr);
+    let mut a = Peer::join(addr, "restored", "a", None).await.unwrap();
+    a.edit(vec![add("/n", "1")]).await.unwrap();
+    a.flush().await.unwrap();
+    // A backup is taken at r1; the document goes on to r3.
+    relay.stop().await.unwrap();
+    let backup = temp_dir("backup");
+    copy_data_dir(&dir, &backup).unwrap();
+    let relay = TestRelay::restart_at(&dir, addr).await.unwrap();
+    let mut a = Peer::resume(addr, "restored", a.disconnect(), None)
+        .await
+        .unwrap();
+    a.edit(vec![add("/m", "2")]).await.unwrap();
+    a.flush().await.unwrap();
+    a.edit(vec![replace("/n", "3")]).await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(a.replica.rev(), Some(Revision(3)));
+    // The relay's data directory is restored from the backup while the window is connected.
+    relay.stop().await.unwrap();
+    copy_data_dir(&backup, &dir).unwrap();
+    let relay = TestRelay::restart_at(&dir, addr).await.unwrap();
+    // A client holding r3 is told that the relay is behind, with the relay's document.
+    let (raw, welcome) = Client::join(addr, "restored", "raw", None, Some(Revision(3)))
+        .await
+        .unwrap();
+    let ServerMessage::Welcome {
+        rev,
+        catch_up: CatchUp::RelayBehind { doc },
+        ..
+    } = welcome
+    else {
+        panic!("expected relay_behind, got {welcome:?}");
+    };
+    assert_eq!((rev, doc), (Revision(1), json(r#"{"n": 1}"#)));
+    raw.close().await;
+    // The window keeps its copy, sends nothing, and says so.
+    let mut a = Peer::resume(addr, "restored", a.disconnect(), None)
+        .await
+        .unwrap();
+    assert!(
+        a.events.contains(&Event::RelayBehind {
+            relay: Revision(1),
+            mine: Revision(3)
+        }),
+        "{:?}",
+        a.events
+    );
+    assert_eq!(a.view(), &json(r#"{"n": 3, "m": 2}"#));
+    assert_eq!(relay.stored("restored").await.unwrap().0, Revision(1));
+    // Restore my copy: one change on top of r1, and the relay holds the copy again.
+    let events = a.replica.restore_my_copy().unwrap();
+    a.handle(events).await.unwrap();
+    a.flush().await.unwrap();
+    assert_eq!(a.replica.rev(), Some(Revision(2)));
+    assert_eq!(
+        relay.stored("restored").await.unwrap(),
+        (Revision(2), json(r#"{"n": 3, "m": 2}"#))
+    );
+    relay.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(backup);
 }
