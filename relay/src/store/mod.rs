@@ -10,6 +10,11 @@
 //! - `clients(doc, client, seq, rev)`, key `(doc, client)`: the last change of each client that
 //!   the document applied ([`ClientRecord`]), always the one with the highest `seq`.
 //!
+//! A partial index, `changes_with_conflicts(doc, rev) WHERE conflicts <> '[]'`, lists the
+//! changes that recorded conflicts, so that [`Store::conflicts_of`] visits only those however
+//! long the log. It only adds to version 1 (an older relay keeps it up to date without knowing
+//! it), so it is created, when missing, on opening.
+//!
 //! Revisions, sequence numbers and times are `u64` in Rust and `INTEGER` (`i64`) in SQLite; a
 //! value that does not fit is refused, never truncated.
 //!
@@ -22,8 +27,8 @@
 //! One writer thread owns the connection. It takes a request, then every request already
 //! waiting (up to [`MAX_GROUP`]), and writes all the batches among them, from any documents, in
 //! one `IMMEDIATE` transaction: one fsync for all of them. Requests are served in the order they
-//! were queued: a [`Store::load`] queued after a commit first commits the batches before it, so
-//! it sees them.
+//! were queued: a [`Store::load`] (or [`Store::conflicts_of`]) queued after a commit first
+//! commits the batches before it, so it sees them.
 //!
 //! A batch that does not fit the stored log (a gap in revisions, see [`StoreError::Gap`]) or
 //! that belongs to a document that failed to load is refused on its own, before anything of it
@@ -59,7 +64,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 use sync_core::Value;
 use sync_core::authority::ClientRecord;
-use sync_core::protocol::{ClientId, Commit, Revision};
+use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use tokio::sync::oneshot;
 
 mod read;
@@ -105,6 +110,7 @@ CREATE TABLE IF NOT EXISTS clients (
     rev INTEGER NOT NULL,
     PRIMARY KEY (doc, client)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS changes_with_conflicts ON changes (doc, rev) WHERE conflicts <> '[]';
 ";
 
 /// Why the store could not do what was asked.
@@ -208,6 +214,23 @@ pub struct Loaded {
     pub clients: Vec<(ClientId, ClientRecord)>,
 }
 
+/// Which conflict records [`Store::conflicts_of`] reads: those whose loser is `loser` in the
+/// changes of `doc` after revision `after` up to `up_to` (included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictQuery {
+    /// The document.
+    pub doc: String,
+    /// Whose losses.
+    pub loser: ClientId,
+    /// The changes after this revision...
+    pub after: Revision,
+    /// ...up to and including this one.
+    pub up_to: Revision,
+    /// At most this many records are read: the latest ones, so that a client away for a very
+    /// long time costs the store a bounded read.
+    pub limit: usize,
+}
+
 /// A handle to the store; cheap to clone (an `Arc` inside).
 ///
 /// All SQLite work happens on one dedicated writer thread that owns the connection. Requests
@@ -243,6 +266,10 @@ enum Request {
     Commit {
         batch: Prepared,
         reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Conflicts {
+        query: ConflictQuery,
+        reply: oneshot::Sender<Result<Vec<Conflict>, StoreError>>,
     },
     Close,
 }
@@ -293,6 +320,20 @@ impl Store {
             reply,
         })
         .await?;
+        answer.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// The conflict records `query` names, in the order they were made (by revision, then as
+    /// each change listed them): the latest [`ConflictQuery::limit`] of them.
+    ///
+    /// What a client catching up by snapshot has lost in changes older than a room keeps in
+    /// memory. Only the changes that recorded conflicts are visited (the partial index), only
+    /// those that mention the loser's id are decoded, and the read stops at the limit, so
+    /// neither a long log nor a long absence makes it large. A row that mentions the loser but
+    /// does not decode is reported as [`StoreError::Corrupt`].
+    pub async fn conflicts_of(&self, query: ConflictQuery) -> Result<Vec<Conflict>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Conflicts { query, reply }).await?;
         answer.await.unwrap_or(Err(StoreError::Closed))
     }
 

@@ -1,5 +1,6 @@
 //! Reading a document back: its snapshot, the changes after it and its client records, each
-//! checked, so that damage is reported instead of served.
+//! checked, so that damage is reported instead of served; and the conflict records one client
+//! lost in a range of the log.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -8,7 +9,17 @@ use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use sync_core::{Map, Operation, Value};
 
 use super::writer::to_sql;
-use super::{Loaded, StoreError};
+use super::{ConflictQuery, Loaded, StoreError};
+
+/// The changes of a document (`?1`) in a range of revisions (`?2 < rev <= ?3`) that recorded a
+/// conflict mentioning a client (`?4`, its id as JSON text), latest first. Through the partial
+/// index, named because SQLite would rather scan the table's own key, which covers the columns
+/// but visits every change: so only the changes that recorded conflicts are visited. A change
+/// that does not mention the client's id cannot hold a record it lost.
+pub(super) const CONFLICTS_OF: &str = "SELECT rev, conflicts
+     FROM changes INDEXED BY changes_with_conflicts
+     WHERE doc = ?1 AND rev > ?2 AND rev <= ?3 AND conflicts <> '[]' AND instr(conflicts, ?4) > 0
+     ORDER BY rev DESC";
 
 pub(super) fn read_u64(value: SqlValue) -> Result<u64, String> {
     match value {
@@ -147,4 +158,51 @@ pub(super) fn read_commit(columns: [SqlValue; 7], expected: u64) -> Result<Commi
         ops,
         conflicts,
     })
+}
+
+/// The records `query` names: read latest first until the limit, returned oldest first.
+pub(super) fn conflicts_of(
+    conn: &Connection,
+    query: &ConflictQuery,
+) -> Result<Vec<Conflict>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: query.doc.clone(),
+        detail,
+    };
+    let mut found = Vec::new();
+    if query.limit == 0 || query.up_to <= query.after {
+        return Ok(found);
+    }
+    // Revisions past what SQLite holds name changes that cannot be stored: none.
+    let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
+    // The id as a JSON string, quoted and escaped as `serde_json` wrote it into the records.
+    let needle = serde_json::Value::from(query.loser.0.as_str()).to_string();
+    let mut stmt = conn.prepare_cached(CONFLICTS_OF)?;
+    let mut rows = stmt.query(params![
+        query.doc,
+        bound(query.after),
+        bound(query.up_to),
+        needle
+    ])?;
+    while let Some(row) = rows.next()? {
+        let (rev, conflicts): (SqlValue, SqlValue) = (row.get(0)?, row.get(1)?);
+        let rev = read_u64(rev).map_err(|e| corrupt(format!("a change's revision: {e}")))?;
+        let field = |e: String| corrupt(format!("change r{rev}: conflicts: {e}"));
+        let conflicts = read_text(conflicts).map_err(field)?;
+        let conflicts: Vec<Conflict> =
+            serde_json::from_str(&conflicts).map_err(|e| field(e.to_string()))?;
+        let lost = conflicts
+            .into_iter()
+            .rev()
+            .filter(|c| c.loser.client == query.loser);
+        for conflict in lost {
+            found.push(conflict);
+            if found.len() == query.limit {
+                found.reverse();
+                return Ok(found);
+            }
+        }
+    }
+    found.reverse();
+    Ok(found)
 }

@@ -13,7 +13,7 @@ use sync_core::protocol::{Commit, Conflict};
 use sync_core::{Operation, Value};
 use tokio::sync::oneshot;
 
-use super::read::{load, read_u64};
+use super::read::{conflicts_of, load, read_u64};
 use super::{Batch, Checked, Loaded, MAX_GROUP, Request, StoreError};
 
 /// A batch checked and encoded for SQLite, ready for the writer thread.
@@ -166,8 +166,8 @@ impl Writer {
         // get `Closed`.
     }
 
-    /// Serves requests in order: consecutive commits share one transaction; a load first
-    /// commits what was queued before it.
+    /// Serves requests in order: consecutive commits share one transaction; a read (a load,
+    /// conflict records) first commits what was queued before it.
     pub(super) fn serve(&mut self, requests: Vec<Request>) -> ControlFlow<()> {
         let mut group = Vec::new();
         for request in requests {
@@ -178,6 +178,11 @@ impl Writer {
                     let result = self.load(&doc);
                     // The caller may have stopped waiting; that is fine.
                     let _ = reply.send(result);
+                }
+                Request::Conflicts { query, reply } => {
+                    self.commit_group(std::mem::take(&mut group));
+                    // The caller logs a failure: it knows what the records were for.
+                    let _ = reply.send(conflicts_of(&self.conn, &query));
                 }
                 Request::Close => {
                     self.commit_group(group);

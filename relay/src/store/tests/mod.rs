@@ -8,6 +8,7 @@
 )]
 
 mod checking;
+mod conflicts;
 mod damage;
 mod opening;
 mod storing;
