@@ -463,6 +463,11 @@ impl Authority {
         let mut conflicts = Vec::new();
         for (index_in_change, x) in ops.iter().enumerate() {
             let mut met = Met::default();
+            // The node a move or copy takes, where it is now: what its author loses if it is
+            // dropped. (Found before rebasing carries what happened since past it.)
+            let taken = (!indexed && x.from().is_some())
+                .then(|| node_now(x, over.iter().map(|(y, _)| y.as_ref()), doc))
+                .flatten();
             let pieces = if indexed {
                 // Visit only the changes that touch what x (as rebased so far) touches.
                 let mut pieces = vec![Placed {
@@ -504,10 +509,14 @@ impl Authority {
                 if let Some((reason, origin)) = met.dropped
                     && let Some(winner) = party_of(origin)
                 {
+                    let since = || log.iter().skip(skip).flat_map(|e| e.placed.iter());
+                    let value = carried_value(x)
+                        .or(taken)
+                        .or_else(|| indexed.then(|| node_now(x, since(), doc)).flatten());
                     conflicts.push(Conflict {
                         kind: ConflictKind::Dropped,
                         path: x.path().clone(),
-                        value: carried_value(x),
+                        value,
                         op: Some(x.clone()),
                         reason: Some(reason),
                         winner,
@@ -520,12 +529,27 @@ impl Authority {
             // Whose writes the first piece overwrites: found here, or claimed by the sender.
             let mut losers: Vec<Party> =
                 met.overwrote.iter().filter_map(|&i| party_of(i)).collect();
+            // Something moved into what x overwrites was not there when x was made: its sender
+            // loses it too.
+            let mut relocated = !met.relocated.is_empty();
             for (_, loser) in claimed.iter().filter(|(i, _)| *i == index_in_change) {
                 losers.push(loser.clone());
             }
             for piece in pieces {
                 let canonical = canonical(piece.op, doc);
                 let shape = Shape::of(&canonical, doc);
+                if std::mem::take(&mut relocated) {
+                    conflicts.push(Conflict {
+                        kind: ConflictKind::Overwritten,
+                        path: canonical.path().clone(),
+                        value: canonical.path().resolve(doc).cloned(),
+                        op: None,
+                        reason: None,
+                        winner: me.clone(),
+                        loser: me.clone(),
+                        rev,
+                    });
+                }
                 if !losers.is_empty() {
                     let before = canonical.path().resolve(doc).cloned();
                     let mut seen: Vec<ClientId> = Vec::new();
@@ -586,6 +610,16 @@ impl Authority {
             op: x.clone(),
             shape: Shape::of(x, &self.doc),
         }];
+        // Only adds, moves, copies and merges rebase differently by what they point into.
+        if !matches!(
+            x,
+            Operation::Add { .. }
+                | Operation::Move { .. }
+                | Operation::Copy { .. }
+                | Operation::Merge { .. }
+        ) {
+            return placed[0].shape;
+        }
         let containers = containers(std::slice::from_ref(x));
         let mut from = base.0 + 1;
         while let Some(rev) = self.index.next(&placed, from) {
@@ -716,21 +750,59 @@ impl Authority {
     }
 }
 
-/// The containers the operations point into: the parents of their locations.
+/// The node that the move or copy `x` takes, as it is in `doc`: its source followed through
+/// `through` (what happened since `x` was made).
+fn node_now<'a>(
+    x: &Operation,
+    through: impl Iterator<Item = &'a Placed>,
+    doc: &Value,
+) -> Option<Value> {
+    let mut from = x.from()?.clone();
+    for y in through {
+        from = follow(&from, std::slice::from_ref(y))?;
+    }
+    from.resolve(doc).cloned()
+}
+
+/// The containers the operations point into: the parents of their locations, and the target
+/// of a merge (whether it is an object decides what the merge does).
 fn containers(ops: &[Operation]) -> Vec<Pointer> {
     ops.iter()
-        .flat_map(|x| [x.path().parent(), x.from().and_then(Pointer::parent)])
+        .flat_map(|x| {
+            let target = matches!(x, Operation::Merge { .. }).then(|| x.path().clone());
+            [
+                x.path().parent(),
+                x.from().and_then(Pointer::parent),
+                target,
+            ]
+        })
         .flatten()
         .collect()
 }
 
 /// Whether `y` wrote a value at or above one of `containers` (so that what is there now may
 /// not be what was there before).
+/// Array indexes are compared as equal: the operations of a change name places after its own
+/// earlier operations, where indexes may have moved.
 fn writes_around(y: &Operation, containers: &[Pointer]) -> bool {
-    !matches!(
+    let index = |t: &str| t == "-" || (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
+    let above = |p: &Pointer, c: &Pointer| {
+        let (yt, ct) = (p.tokens(), c.tokens());
+        yt.len() <= ct.len()
+            && yt
+                .iter()
+                .zip(ct)
+                .all(|(a, b)| a == b || (index(a) && index(b)))
+    };
+    let wrote = !matches!(
         y,
         Operation::Splice { .. } | Operation::Incr { .. } | Operation::Test { .. }
-    ) && containers.iter().any(|c| y.path().is_prefix_of(c))
+    ) && containers.iter().any(|c| above(y.path(), c));
+    // A move also takes its node away from its source.
+    let took = matches!(y, Operation::Move { .. })
+        && y.from()
+            .is_some_and(|from| containers.iter().any(|c| above(from, c)));
+    wrote || took
 }
 
 /// The shape of `x`, an operation of a change made on an older revision, where it applies:
@@ -751,7 +823,13 @@ fn shape_in_context(x: &Operation, over: &[Over<'_, usize>], doc: &Value) -> Sha
         _ => false,
     };
     Shape {
-        path_in_array: is(x.path().parent(), true),
+        path_in_array: is(
+            crate::rebase::moved_destination(x)
+                .as_ref()
+                .unwrap_or(x.path())
+                .parent(),
+            true,
+        ),
         from_in_array: x.from().is_some_and(|from| is(from.parent(), true)),
         replaces_target: matches!(x, Operation::Merge { .. }) && !is(Some(x.path().clone()), false),
     }

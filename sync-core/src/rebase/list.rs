@@ -37,6 +37,9 @@ pub(crate) struct Met<T> {
     pub(crate) overwrote: Vec<T>,
     /// Why a piece was dropped, and by which operation (the last drop met).
     pub(crate) dropped: Option<(DropReason, T)>,
+    /// The moves that put something inside what a piece overwrites, each tag once: the
+    /// operation's author had not seen it there.
+    pub(crate) relocated: Vec<T>,
 }
 
 impl<T> Default for Met<T> {
@@ -44,6 +47,7 @@ impl<T> Default for Met<T> {
         Met {
             overwrote: Vec::new(),
             dropped: None,
+            relocated: Vec::new(),
         }
     }
 }
@@ -159,6 +163,11 @@ fn pair<'a, T: Copy + PartialEq>(
         Rebased::Overwrites(op) => {
             if !met.overwrote.contains(&tag) {
                 met.overwrote.push(tag);
+            }
+            let moved_inside = matches!(&y.op, Operation::Move { path, .. }
+                if x.op.path().is_proper_prefix_of(path));
+            if moved_inside && !met.relocated.contains(&tag) {
+                met.relocated.push(tag);
             }
             Some(vec![after(&x, op, &y)])
         }

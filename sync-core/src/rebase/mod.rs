@@ -38,7 +38,7 @@ mod list;
 mod paths;
 mod text;
 
-use crate::pointer::Pointer;
+use crate::pointer::{Pointer, Token};
 use crate::value::Value;
 pub(crate) use list::{Met, Over, rebase_carrying, transform};
 use paths::map_path;
@@ -74,8 +74,11 @@ impl Shape {
                 crate::pointer::resolve_tokens(doc, op.path().tokens()),
                 Some(Value::Object(_))
             );
+        // A move's destination names a place in the document without the moved node: read it
+        // where that place is while the node is still there.
+        let path = moved_destination(op);
         Shape {
-            path_in_array: in_array(op.path()),
+            path_in_array: in_array(path.as_ref().unwrap_or(op.path())),
             from_in_array: op.from().is_some_and(in_array),
             replaces_target,
         }
@@ -156,6 +159,9 @@ pub enum Note {
     Overwrites {
         /// Index into [`RebasedChange::ops`].
         index: usize,
+        /// The concurrent change had moved something into what the operation overwrites: the
+        /// operation's own author never saw it there, so loses it too.
+        relocated: bool,
     },
     /// An operation was dropped.
     Dropped {
@@ -224,6 +230,7 @@ pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChan
         if !met.overwrote.is_empty() {
             out.notes.push(Note::Overwrites {
                 index: out.ops.len(),
+                relocated: !met.relocated.is_empty(),
             });
         }
         out.sources.extend(std::iter::repeat_n(index, pieces.len()));
@@ -280,7 +287,7 @@ pub fn rebase_op(x: &Placed, y: &Placed, side: Side) -> Rebased {
     }
     // x replaces or removes something inside which y wrote: y's write is lost with it, so x
     // overwrites it (the conflict table's first row, for a whole subtree).
-    if side == Side::Later && sets_around(&x.op, &y.op) {
+    if side == Side::Later && sets_around(&x.op, &y.op, y.shape) {
         return match rebased {
             Rebased::Same => Rebased::Overwrites(x.op.clone()),
             Rebased::Keep(ops) if ops.len() == 1 => ops
@@ -320,6 +327,14 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
                     path: xt.clone(),
                     index: *index,
                 }]),
+                // The later destination won; but a move onto a member still took the value
+                // that was there.
+                Side::Earlier if xt != yt && !x_shape.path_in_array => {
+                    match map_path(xt, y, shape, false, side) {
+                        Ok(path) => Rebased::Keep(vec![O::Remove { path }]),
+                        Err(reason) => Rebased::Drop(reason),
+                    }
+                }
                 Side::Earlier => Rebased::Drop(DropReason::Overwritten),
             };
         }
@@ -371,13 +386,28 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
         }
         _ => {}
     }
-    // x moves a node that y, before it, replaced by another: the node x meant is gone.
-    if side == Side::Later
-        && let O::Move { from, .. } = x
-        && let Some((place, Write::Set)) = write_of(y, shape.path_in_array, shape.replaces_target)
-        && place == from
-    {
-        return Rebased::Drop(DropReason::Replaced);
+    // x moves a node whose place y sets to another value. When y came first, the node x meant
+    // is gone. When y came after x and set it by a merge patch of an ancestor (which, unlike a
+    // write of the place itself, does not follow the node to where x took it), y's value is
+    // not x's to move: what is left of x is what it wrote at its destination.
+    if let O::Move { from, path, .. } = x {
+        let set = matches!(write_of(y, shape.path_in_array, shape.replaces_target),
+            Some((at, Write::Set)) if at == from);
+        let merged = merge_sets(y, shape, from);
+        match side {
+            Side::Later if set || merged => return Rebased::Drop(DropReason::Replaced),
+            Side::Earlier if merged => {
+                return match map_path(path, y, shape, is_index(path), side) {
+                    Ok(path) => Rebased::Keep(vec![O::Add {
+                        path,
+                        value: Value::Null,
+                        index: None,
+                    }]),
+                    Err(reason) => Rebased::Drop(reason),
+                };
+            }
+            _ => {}
+        }
     }
     if let Some(outcome) = same_target(x, y, shape, side) {
         // The write collides, but a move's or copy's source still follows y.
@@ -395,6 +425,21 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
                 Err(reason) => Rebased::Drop(reason),
             },
             other => other,
+        };
+    }
+    // A move or copy onto a member that y moved into an array. Coming later, it is dropped:
+    // the member it meant to set is gone from there (and replacing the node in the array would
+    // take two operations, which could be parted). Carried past y, it replaced the node, so it
+    // does so where the node is now: a removal and an insertion at its index.
+    if let (O::Move { from, path, .. } | O::Copy { from, path }, O::Move { from: moved, .. }) =
+        (x, y)
+        && path == moved
+        && !x_shape.path_in_array
+        && shape.path_in_array
+    {
+        return match side {
+            Side::Later => Rebased::Drop(DropReason::Removed),
+            Side::Earlier => replace_in_array(x, from, path, y, shape, side),
         };
     }
     // Otherwise only paths change.
@@ -493,13 +538,63 @@ fn independent(x: &Operation, y: &Operation, shape: Shape) -> bool {
         touches(ypath, shape.path_in_array, q)
             || yfrom.is_some_and(|f| touches(f, shape.from_in_array, q))
     };
-    !touched(x.path()) && !x.from().is_some_and(touched) && !x.path().is_proper_prefix_of(y.path())
+    !touched(x.path())
+        && !x.from().is_some_and(touched)
+        && !x.path().is_proper_prefix_of(y.path())
+        && !moved_destination(x).is_some_and(|dest| touched(&dest))
+}
+
+/// For a move out of an array, its destination as it reads in the document *with* the moved
+/// item still there (the destination names a place in the document without it): where it
+/// passes through that array at or after the item, one index further. `None` when that is the
+/// destination as written.
+pub(crate) fn moved_destination(x: &Operation) -> Option<Pointer> {
+    let Operation::Move { from, path, .. } = x else {
+        return None;
+    };
+    let (index, parent) = from.tokens().split_last()?;
+    let index: usize = index.parse().ok()?;
+    let depth = parent.len();
+    let tokens = path.tokens();
+    if tokens.len() <= depth || tokens.get(..depth) != Some(parent) {
+        return None;
+    }
+    let at: usize = tokens.get(depth)?.parse().ok()?;
+    (at >= index).then(|| {
+        let mut tokens = tokens.to_vec();
+        if let Some(t) = tokens.get_mut(depth) {
+            *t = Token::from((at + 1).to_string());
+        }
+        Pointer::from_tokens(tokens)
+    })
+}
+
+/// Whether `y` is a merge patch of an ancestor of `place` that gives it a value that is not an
+/// object (which replaces what was there).
+fn merge_sets(y: &Operation, shape: Shape, place: &Pointer) -> bool {
+    let Operation::Merge { path, value } = y else {
+        return false;
+    };
+    if !path.is_proper_prefix_of(place) || shape.replaces_target {
+        return false;
+    }
+    let mut patch = value;
+    for token in place.tokens().iter().skip(path.len()) {
+        let Value::Object(members) = patch else {
+            return false;
+        };
+        match members.get(token) {
+            Some(inner) => patch = inner,
+            None => return false,
+        }
+    }
+    !matches!(patch, Value::Object(_) | Value::Null)
 }
 
 /// Whether `x` sets or removes a whole value strictly inside which `y` wrote something (a value,
 /// an item, an edit), so that `x` applied after `y` discards `y`'s write. An `add`, `move` or
 /// `copy` whose last token could be an array index is taken to insert, not to replace.
-fn sets_around(x: &Operation, y: &Operation) -> bool {
+fn sets_around(x: &Operation, y: &Operation, y_shape: Shape) -> bool {
     use Operation as O;
     let whole = match x {
         O::Replace { .. } | O::Remove { .. } => true,
@@ -513,10 +608,15 @@ fn sets_around(x: &Operation, y: &Operation) -> bool {
     }
     match x {
         // A merge patch object replaces only the members it names with a non-object (`null`
-        // removes them).
+        // removes them), and any array it reaches (y's parent, when that is one).
         O::Merge { value, .. } if !whole => {
             let mut patch = value;
-            for token in y.path().tokens().iter().skip(x.path().len()) {
+            let below = y.path().tokens().iter().skip(x.path().len());
+            let last = y.path().len() - x.path().len() - 1;
+            for (i, token) in below.enumerate() {
+                if i == last && y_shape.path_in_array && matches!(patch, Value::Object(_)) {
+                    return true;
+                }
                 match patch {
                     Value::Object(members) => match members.get(token) {
                         Some(inner) => patch = inner,
@@ -605,6 +705,44 @@ fn merges_over(patch: &Value, y: &Operation) -> bool {
         (Value::Object(_), _) => false,
         _ => true,
     }
+}
+
+/// `x`, a move or copy from `from` onto the member `path`, after `y` moved that member into
+/// an array: the node is replaced where it is now, by a removal and an insertion at its index.
+fn replace_in_array(
+    x: &Operation,
+    from: &Pointer,
+    path: &Pointer,
+    y: &Operation,
+    shape: Shape,
+    side: Side,
+) -> Rebased {
+    let place = match map_path(path, y, shape, false, side) {
+        Ok(place) => place,
+        Err(reason) => return Rebased::Drop(reason),
+    };
+    let removal = Operation::Remove {
+        path: place.clone(),
+    };
+    let in_array = Shape {
+        path_in_array: true,
+        ..Shape::default()
+    };
+    let from = map_path(from, y, shape, false, side)
+        .and_then(|from| map_path(&from, &removal, in_array, false, Side::Later));
+    let from = match from {
+        Ok(from) => from,
+        Err(reason) => return Rebased::Drop(reason),
+    };
+    let insert = match x {
+        Operation::Move { index, .. } => Operation::Move {
+            from,
+            path: place,
+            index: *index,
+        },
+        _ => Operation::Copy { from, path: place },
+    };
+    Rebased::Keep(vec![removal, insert])
 }
 
 /// Maps a move's destination through `y`. The destination names a place in the document

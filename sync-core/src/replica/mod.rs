@@ -439,6 +439,9 @@ impl Replica {
             })
             .collect();
         let mut lost = pending.lost;
+        // Operations that overwrite something `by` moved into what they overwrite.
+        let mut relocated_at = Vec::new();
+        let mut by_rev = Revision(0);
         match by {
             // Not someone else's change: the relay's version of this replica's own (or its
             // refusal). What no longer applies after it has nobody to lose to.
@@ -451,23 +454,39 @@ impl Replica {
                     }));
             }
             Some(by) => {
+                by_rev = by.rev;
+                let by_party = Party {
+                    client: by.client.clone(),
+                    author: by.author.clone(),
+                };
                 for note in rebased.notes {
                     match note {
-                        Note::Overwrites { index } => overwrites.push(Overwrite {
-                            index,
-                            rev: by.rev,
-                            loser: Party {
-                                client: by.client.clone(),
-                                author: by.author.clone(),
-                            },
-                        }),
-                        Note::Dropped { op, reason } => lost.push(self.dropped(op, reason, by)),
+                        Note::Overwrites { index, relocated } => {
+                            overwrites.push(Overwrite {
+                                index,
+                                rev: by.rev,
+                                loser: by_party.clone(),
+                            });
+                            if relocated {
+                                relocated_at.push(index);
+                            }
+                        }
+                        Note::Dropped { op, reason } => {
+                            let taken = folded.taken.iter().find(|(o, _)| *o == op);
+                            let taken = taken.map(|(_, node)| node.clone());
+                            lost.push(self.dropped(op, reason, by, taken));
+                        }
                     }
                 }
             }
         }
         folded.carried = carried;
-        match apply_placed(&mut self.view, rebased.ops) {
+        let applied = if relocated_at.is_empty() {
+            apply_placed(&mut self.view, rebased.ops)
+        } else {
+            self.apply_noting(rebased.ops, &relocated_at, by_rev, &mut lost)
+        };
+        match applied {
             Ok((ops, inverse)) => Some(Pending {
                 seq: pending.seq,
                 ops,
@@ -492,12 +511,85 @@ impl Replica {
         }
     }
 
+    /// Applies `ops` one by one (all or nothing), noting for each index in `at` what it
+    /// overwrites: something the change at `rev` moved there, which this replica's user never
+    /// saw there and loses.
+    fn apply_noting(
+        &mut self,
+        ops: Vec<Operation>,
+        at: &[usize],
+        rev: Revision,
+        lost: &mut Vec<Conflict>,
+    ) -> Result<(Vec<Placed>, Change), ApplyError> {
+        let mut placed = Vec::with_capacity(ops.len());
+        let mut inverse = Inverse::default();
+        let mut noted = Vec::new();
+        for (k, op) in ops.into_iter().enumerate() {
+            if at.contains(&k) {
+                noted.push(self.relocated(&op, rev));
+            }
+            match apply_placed(&mut self.view, vec![op]) {
+                Ok((p, inv)) => {
+                    placed.extend(p);
+                    inverse.push_newer(Inverse::of(inv));
+                }
+                Err(e) => {
+                    let restored = inverse.apply(&mut self.view);
+                    debug_assert!(restored.is_ok());
+                    return Err(e);
+                }
+            }
+        }
+        lost.append(&mut noted);
+        Ok((placed, Change(inverse.ops())))
+    }
+
+    /// The record of a local operation that overwrites, where it applies now, something the
+    /// change at `rev` moved there: this replica's user never saw it there and loses it.
+    fn relocated(&self, op: &Operation, rev: Revision) -> Conflict {
+        Conflict {
+            kind: ConflictKind::Overwritten,
+            path: op.path().clone(),
+            value: op.path().resolve(&self.view).cloned(),
+            op: None,
+            reason: None,
+            winner: Party {
+                client: self.client.clone(),
+                author: self.name.clone(),
+            },
+            loser: Party {
+                client: self.client.clone(),
+                author: self.name.clone(),
+            },
+            rev,
+        }
+    }
+
+    /// Each pending move or copy with the node at its destination in the view.
+    fn taken_nodes(&self) -> Vec<(Operation, Value)> {
+        [&self.inflight, &self.buffer]
+            .into_iter()
+            .flatten()
+            .flat_map(|p| &p.ops)
+            .filter(|p| p.op.from().is_some())
+            .filter_map(|p| Some((p.op.clone(), p.op.path().resolve(&self.view)?.clone())))
+            .collect()
+    }
+
     /// The record of a local operation that `by` dropped when this replica rebased it.
-    fn dropped(&self, op: Operation, reason: DropReason, by: &Commit) -> Conflict {
+    /// `taken`: for a move or copy, the node it took, as the view showed it.
+    fn dropped(
+        &self,
+        op: Operation,
+        reason: DropReason,
+        by: &Commit,
+        taken: Option<Value>,
+    ) -> Conflict {
+        let value = crate::authority::carried_value(&op).or(taken);
         Conflict {
             kind: ConflictKind::Dropped,
             path: op.path().clone(),
-            value: crate::authority::carried_value(&op),
+            value,
             op: Some(op),
             reason: Some(reason),
             winner: Party {
@@ -516,10 +608,16 @@ impl Replica {
     /// local over them; `by` is the foreign change they came from, if they did. Returns `ops`
     /// as they affected the view, and what rebasing dropped of changes not yet sent (theirs to
     /// report at once: nobody else will).
-    fn under_pending(&mut self, over: Vec<Placed>, by: Option<&Commit>) -> Folded {
+    fn under_pending(
+        &mut self,
+        over: Vec<Placed>,
+        by: Option<&Commit>,
+        taken: Vec<(Operation, Value)>,
+    ) -> Folded {
         let (inflight, buffer) = (self.inflight.take(), self.buffer.take());
         let mut folded = Folded {
             carried: over,
+            taken,
             ..Folded::default()
         };
         if let Some(p) = inflight {
@@ -561,6 +659,9 @@ impl Replica {
         if self.rev.is_some_and(|r| commit.rev <= r) {
             return Vec::new(); // already have it
         }
+        // The nodes pending moves and copies took, as the view shows them: what their author
+        // loses if the foreign change drops them.
+        let taken = self.taken_nodes();
         let (inflight, buffer) = self.take_pending();
         self.inflight = inflight;
         self.buffer = buffer;
@@ -574,7 +675,7 @@ impl Replica {
         {
             return self.diverged(rev);
         }
-        let folded = self.under_pending(placed, Some(&commit));
+        let folded = self.under_pending(placed, Some(&commit), taken);
         self.moved(folded.carried);
         let mut conflicts = commit.conflicts;
         conflicts.extend(folded.lost);
@@ -689,7 +790,7 @@ impl Replica {
             return Ok(Vec::new());
         }
         self.buffer = buffer;
-        let folded = self.under_pending(over, None);
+        let folded = self.under_pending(over, None, Vec::new());
         debug_assert!(folded.lost.is_empty(), "only a foreign change notes losses");
         self.moved(folded.carried);
         Ok(folded.orphaned)
@@ -704,6 +805,8 @@ struct Folded {
     /// Operations of changes not yet sent that someone else's change dropped (for the
     /// Conflicts panel).
     lost: Vec<Conflict>,
+    /// The nodes pending moves and copies took (see [`Replica::taken_nodes`]).
+    taken: Vec<(Operation, Value)>,
     /// Buffered operations that no longer apply: after this replica's own change was replaced
     /// or refused, or a rebased change that as a whole no longer applies.
     orphaned: Vec<Operation>,
