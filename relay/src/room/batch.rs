@@ -9,10 +9,10 @@
 use sync_core::authority::{Authority, ClientRecord, Outcome, Submission};
 use sync_core::protocol::{ClientId, ErrorCode, Overwrite, Revision, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Command, Member, Present, Recipients, Room, To, encode, error_message};
+use super::welcome::Catching;
+use super::{Command, Recipients, Room, To, encode, error_message};
 use crate::metrics::bump;
 use crate::store::{Batch, Checked};
 
@@ -31,6 +31,8 @@ struct Answers {
     outgoing: Vec<(Recipients, Utf8Bytes)>,
     /// The changes applied, checked by the store.
     stored: Vec<Checked>,
+    /// Joins waiting for the store to read what their members lost (see `welcome`).
+    parked: Vec<Catching>,
 }
 
 impl Room<'_> {
@@ -46,7 +48,10 @@ impl Room<'_> {
                     member,
                     last_rev,
                     joined,
-                } => self.join(&mut answers, member, last_rev, joined, now),
+                } => {
+                    let parked = self.join(&mut answers.outgoing, member, last_rev, joined, now);
+                    answers.parked.extend(parked);
+                }
                 Command::Submit {
                     conn,
                     seq,
@@ -81,42 +86,14 @@ impl Room<'_> {
         if !answers.stored.is_empty() {
             self.store(answers.stored).await?;
         }
+        // Every change is stored now: the store can read what the parked joins need.
+        for catching in answers.parked {
+            self.read_older(catching);
+        }
         for (to, text) in answers.outgoing {
             self.deliver(to, &text);
         }
         Ok(())
-    }
-
-    fn join(
-        &mut self,
-        answers: &mut Answers,
-        member: Member,
-        last_rev: Option<Revision>,
-        joined: oneshot::Sender<Result<(), ErrorCode>>,
-        now: u64,
-    ) {
-        // Joined first, so the welcome lists the newcomer too, with its colour.
-        let presence = self.authority.presence();
-        presence.join(member.client.clone(), &member.author, member.role, now);
-        let welcome = self
-            .authority
-            .welcome(&member.client, last_rev, member.role);
-        let conn = member.conn;
-        if joined.send(Ok(())).is_err() {
-            return;
-        }
-        self.members.push(Present {
-            member,
-            joined: self.joins,
-        });
-        self.joins += 1;
-        // The welcome goes after everything before it in this batch is stored.
-        answers
-            .outgoing
-            .push((self.recipients(To::One(conn)), encode(&welcome)));
-        answers
-            .outgoing
-            .push((self.recipients(To::AllBut(conn)), self.presence_text()));
     }
 
     /// Applies a change, checks that the store can keep it, and queues its ack and broadcast.

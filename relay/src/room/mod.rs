@@ -1,7 +1,8 @@
 //! A room: one task per loaded document, owning its [`Authority`]. Connections send it commands
 //! on a bounded channel; it applies submits in batches, stores each batch in one transaction
 //! (group commit), and only then answers and fans out. Nothing awaits while it holds a lock:
-//! the Authority belongs to the task alone.
+//! the Authority belongs to the task alone. A join whose snapshot needs the newcomer's conflict
+//! records from the store waits for them off the task, while the room goes on (`welcome`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use sync_core::authority::{Authority, AuthorityConfig};
 use sync_core::protocol::{ClientId, ErrorCode, Overwrite, Revision, Role, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +22,7 @@ use crate::metrics::{Metrics, bump, drop_one};
 use crate::store::Store;
 
 mod batch;
+mod welcome;
 
 /// Commands a room takes at once, at most.
 const BATCH: usize = 256;
@@ -266,6 +269,8 @@ struct Room<'a> {
     size: usize,
     /// The revision of the last stored snapshot.
     snapshot_rev: Revision,
+    /// The store's reads for parked joins (see `welcome`).
+    reading: JoinSet<welcome::Read>,
     rooms: &'a Rooms,
 }
 
@@ -292,6 +297,14 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
     loop {
         tokio::select! {
             biased;
+            Some(read) = room.reading.join_next() => {
+                match read {
+                    Ok(read) => room.caught(read),
+                    // Its join is dropped: the connection asks again.
+                    Err(e) => tracing::error!(doc, error = %e, "a read for a welcome failed"),
+                }
+                last_activity = tokio::time::Instant::now();
+            }
             n = rx.recv_many(&mut commands, BATCH) => {
                 if n == 0 {
                     break;
@@ -312,7 +325,7 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
             }
             _ = tick.tick() => {
                 room.expire_presence();
-                if room.members.is_empty() && last_activity.elapsed() >= idle && rooms.unload_if_idle(doc, &me, &rx) {
+                if room.members.is_empty() && room.reading.is_empty() && last_activity.elapsed() >= idle && rooms.unload_if_idle(doc, &me, &rx) {
                     break;
                 }
             }
@@ -374,6 +387,7 @@ async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
         joins: 0,
         size,
         snapshot_rev,
+        reading: JoinSet::new(),
         rooms,
     })
 }

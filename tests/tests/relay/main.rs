@@ -13,6 +13,7 @@ mod bad_input;
 mod crash;
 mod durability;
 mod limits;
+mod losses;
 mod sync;
 
 use sync_core::{Operation, Pointer, Value};
