@@ -683,7 +683,8 @@ impl Authority {
             },
             None => CatchUp::Snapshot {
                 doc: self.doc.clone(),
-                conflicts: self.conflicts_of(client, last_rev.unwrap_or_default()),
+                // A replica that held nothing lost nothing it held.
+                conflicts: last_rev.map_or_else(Vec::new, |r| self.conflicts_of(client, r)),
             },
         };
         ServerMessage::Welcome {
