@@ -158,8 +158,9 @@ pub struct Conflict {
     /// Where: for `overwritten`, the place whose value was replaced (in the document after the
     /// change); for `dropped`, the dropped operation's path as submitted.
     pub path: Pointer,
-    /// The value that lost: the overwritten value, or the value the dropped operation carried.
-    /// Absent when there was none (a removal); `null` when the value was `null`.
+    /// The value that lost: the overwritten value, or the value the dropped operation carried
+    /// (for a move or copy, the node it would have taken). Absent when there was none (a
+    /// removal); `null` when the value was `null`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
