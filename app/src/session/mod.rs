@@ -103,15 +103,14 @@ impl Lost {
                 path,
                 value: Some(value),
                 ..
-            }) => Some(vec![if path.resolve(doc).is_some() {
-                Operation::replace(path.clone(), value.clone())
-            } else {
-                Operation::Add {
-                    path: path.clone(),
-                    value: value.clone(),
-                    index: None,
-                }
-            }]),
+            })
+            // A value set where someone removed the member meanwhile: the member comes back
+            // with my value (replaying the replace would fail, the member being gone).
+            | Some(Conflict {
+                kind: ConflictKind::Dropped,
+                op: Some(Operation::Replace { path, value }),
+                ..
+            }) => Some(vec![put(path, value, doc)]),
             Some(Conflict {
                 kind: ConflictKind::Dropped,
                 op: Some(op),
@@ -119,6 +118,19 @@ impl Lost {
             }) => Some(vec![op.clone()]),
             Some(_) => None,
             None => (!self.ops.is_empty()).then(|| self.ops.clone()),
+        }
+    }
+}
+
+/// `value` at `path` in `doc`: replacing what is there, or added where nothing is.
+fn put(path: &Pointer, value: &Value, doc: &Value) -> Operation {
+    if path.resolve(doc).is_some() {
+        Operation::replace(path.clone(), value.clone())
+    } else {
+        Operation::Add {
+            path: path.clone(),
+            value: value.clone(),
+            index: None,
         }
     }
 }
@@ -628,4 +640,56 @@ pub fn new_client_id() -> String {
 /// Where sessions keep their outboxes: `sessions` in the platform's data directory.
 pub fn default_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "concord").map(|d| d.data_dir().join("sessions"))
+}
+
+#[cfg(test)]
+mod tests {
+    use sync_core::protocol::{ClientId, Conflict, ConflictKind, Party, Revision};
+    use sync_core::rebase::DropReason;
+    use sync_core::{Operation, Pointer, Value};
+
+    use super::Lost;
+
+    fn lost(kind: ConflictKind, op: Option<Operation>) -> Lost {
+        let party = |name: &str| Party {
+            client: ClientId(format!("w{name}")),
+            author: name.to_owned(),
+        };
+        Lost {
+            conflict: Some(Conflict {
+                kind,
+                path: Pointer::parse("/visitors").unwrap(),
+                value: Some(Value::from(42)),
+                op,
+                reason: (kind == ConflictKind::Dropped).then_some(DropReason::Removed),
+                winner: party("ben"),
+                loser: party("ann"),
+                rev: Revision(2),
+            }),
+            ops: Vec::new(),
+            reason: String::new(),
+            at: std::time::SystemTime::UNIX_EPOCH,
+            restored: false,
+        }
+    }
+
+    #[test]
+    fn restoring_a_value_set_on_a_member_removed_meanwhile_adds_it_back() {
+        let set = Operation::replace(Pointer::parse("/visitors").unwrap(), Value::from(42));
+        let dropped = lost(ConflictKind::Dropped, Some(set.clone()));
+        let gone = Value::parse(r#"{"name": "plan"}"#).unwrap();
+        let mut doc = gone.clone();
+        let change = dropped.restoring_change(&gone).unwrap();
+        sync_core::apply::apply(&mut doc, &change).unwrap();
+        assert_eq!(doc.to_json(), r#"{"name":"plan","visitors":42}"#);
+        // Where the member is there (someone added it again), the value replaces it.
+        let back = Value::parse(r#"{"visitors": 7}"#).unwrap();
+        assert_eq!(dropped.restoring_change(&back), Some(vec![set]));
+        // An overwritten value comes back the same way.
+        let overwritten = lost(ConflictKind::Overwritten, None);
+        assert_eq!(
+            overwritten.restoring_change(&gone),
+            dropped.restoring_change(&gone)
+        );
+    }
 }
