@@ -251,3 +251,32 @@ fn a_long_offline_period_caught_up_by_changes_records_every_loss() {
     let c = only(lost_by(&net, BEN));
     assert_eq!(c.value, Some(Value::from("ben")));
 }
+
+#[test]
+fn a_dropped_edit_inside_a_string_is_recorded_with_the_whole_string_as_its_author_had_it() {
+    // Offline: the replica drops it itself.
+    let mut net = Net::new(r#"{"owner": {"email": "ada@x"}}"#, &["ann", "ben"]);
+    net.replicas[ANN].disconnected();
+    net.edit(
+        ANN,
+        r#"[{"op": "splice", "path": "/owner/email", "pos": 0, "del": 3, "ins": "ann"}]"#,
+    );
+    net.edit(BEN, r#"[{"op": "remove", "path": "/owner"}]"#);
+    net.settle();
+    net.connect(ANN);
+    net.settle();
+    assert_eq!(only(lost_by(&net, ANN)).value, Some(Value::from("ann@x")));
+
+    // In flight: the relay drops it and records the fragment; the replica fills in the rest.
+    let mut net = Net::new(r#"{"owner": {"email": "ada@x"}}"#, &["ann", "ben"]);
+    net.edit(
+        ANN,
+        r#"[{"op": "splice", "path": "/owner/email", "pos": 0, "del": 3, "ins": "ann"}]"#,
+    );
+    net.edit(BEN, r#"[{"op": "remove", "path": "/owner"}]"#);
+    net.send(BEN);
+    net.settle();
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.value, Some(Value::from("ann@x")));
+}

@@ -70,9 +70,12 @@ impl Replica {
             CatchUp::Changes { changes } => {
                 for commit in changes {
                     if commit.client == self.client && Some(commit.seq) == inflight_seq {
+                        let shown = self.shown_for(&commit.conflicts);
                         events.extend(self.ack(commit.seq, commit.rev, Some(commit.ops), None));
                         if !commit.conflicts.is_empty() {
-                            events.push(Event::Conflicts(commit.conflicts));
+                            let mut conflicts = commit.conflicts;
+                            self.fill_in(&mut conflicts, &shown);
+                            events.push(Event::Conflicts(conflicts));
                         }
                     } else {
                         events.extend(self.foreign(commit, None));

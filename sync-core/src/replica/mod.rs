@@ -367,8 +367,11 @@ impl Replica {
                 conflicts,
                 hash,
             } => {
+                let shown = self.shown_for(&conflicts);
                 let mut events = self.ack(seq, rev, ops, hash);
                 if !conflicts.is_empty() {
+                    let mut conflicts = conflicts;
+                    self.fill_in(&mut conflicts, &shown);
                     events.push(Event::Conflicts(conflicts));
                 }
                 events.extend(self.flush());
@@ -472,7 +475,14 @@ impl Replica {
                             }
                         }
                         Note::Dropped { op, reason } => {
-                            let taken = folded.taken.iter().find(|(o, _)| *o == op);
+                            let taken = folded.taken.iter().find(|(o, _)| {
+                                *o == op
+                                    || (matches!(
+                                        o,
+                                        Operation::Splice { .. } | Operation::Incr { .. }
+                                    ) && o.path() == op.path()
+                                        && o.name() == op.name())
+                            });
                             let taken = taken.map(|(_, node)| node.clone());
                             lost.push(self.dropped(op, reason, by, taken));
                         }
@@ -566,14 +576,69 @@ impl Replica {
     }
 
     /// Each pending move or copy with the node at its destination in the view.
+    /// Also each pending splice and increment with the whole value it edits, as the view shows
+    /// it: a dropped edit inside a value is recorded with the value as its author had it, not
+    /// the fragment the edit inserted.
     fn taken_nodes(&self) -> Vec<(Operation, Value)> {
-        [&self.inflight, &self.buffer]
-            .into_iter()
-            .flatten()
-            .flat_map(|p| &p.ops)
-            .filter(|p| p.op.from().is_some())
-            .filter_map(|p| Some((p.op.clone(), p.op.path().resolve(&self.view)?.clone())))
-            .collect()
+        let mut out: Vec<(Operation, Value)> = Vec::new();
+        let pending = [&self.inflight, &self.buffer].into_iter().flatten();
+        for op in pending.flat_map(|p| &p.ops).map(|p| &p.op) {
+            let inside = matches!(op, Operation::Splice { .. } | Operation::Incr { .. });
+            // A typing burst is many splices of one string: its value once is enough.
+            let known = inside
+                && out
+                    .iter()
+                    .any(|(o, _)| o.path() == op.path() && o.name() == op.name());
+            if (op.from().is_some() || inside)
+                && !known
+                && let Some(value) = op.path().resolve(&self.view)
+            {
+                out.push((op.clone(), value.clone()));
+            }
+        }
+        out
+    }
+
+    /// What [`Replica::fill_in`] needs for `conflicts`: nothing, unless one of them is a dropped
+    /// edit of this replica's inside a value.
+    fn shown_for(&self, conflicts: &[Conflict]) -> Vec<(Operation, Value)> {
+        let mine = conflicts.iter().any(|c| {
+            c.loser.client == self.client
+                && matches!(
+                    c.op,
+                    Some(Operation::Splice { .. } | Operation::Incr { .. })
+                )
+        });
+        if !mine {
+            return Vec::new();
+        }
+        // What rebasing here already found of the change in flight, with the whole value.
+        let found = self.inflight.iter().flat_map(|p| &p.lost);
+        let found = found.filter_map(|c| Some((c.op.clone()?, c.value.clone()?)));
+        let mut shown: Vec<(Operation, Value)> = found.collect();
+        shown.extend(self.taken_nodes());
+        shown
+    }
+
+    /// Fills in, for this replica's own dropped edits inside a value (splices, increments)
+    /// among `conflicts` (as the relay recorded them, with the fragment the edit carried), the
+    /// whole value as this replica's view shows it (`shown`, see [`Replica::taken_nodes`]).
+    fn fill_in(&self, conflicts: &mut [Conflict], shown: &[(Operation, Value)]) {
+        for c in conflicts.iter_mut().filter(|c| {
+            c.loser.client == self.client
+                && c.kind == ConflictKind::Dropped
+                && matches!(
+                    c.op,
+                    Some(Operation::Splice { .. } | Operation::Incr { .. })
+                )
+        }) {
+            let whole = shown.iter().find(|(op, _)| {
+                op.path() == &c.path && op.name() == c.op.as_ref().map_or("", Operation::name)
+            });
+            if let Some((_, value)) = whole {
+                c.value = Some(value.clone());
+            }
+        }
     }
 
     /// The record of a local operation that `by` dropped when this replica rebased it.
@@ -585,7 +650,12 @@ impl Replica {
         by: &Commit,
         taken: Option<Value>,
     ) -> Conflict {
-        let value = crate::authority::carried_value(&op).or(taken);
+        let value = match op {
+            Operation::Splice { .. } | Operation::Incr { .. } => {
+                taken.or_else(|| crate::authority::carried_value(&op))
+            }
+            _ => crate::authority::carried_value(&op).or(taken),
+        };
         Conflict {
             kind: ConflictKind::Dropped,
             path: op.path().clone(),
@@ -661,7 +731,17 @@ impl Replica {
         }
         // The nodes pending moves and copies took, as the view shows them: what their author
         // loses if the foreign change drops them.
-        let taken = self.taken_nodes();
+        let drops = commit.ops.iter().any(|op| {
+            !matches!(
+                op,
+                Operation::Splice { .. } | Operation::Incr { .. } | Operation::Test { .. }
+            )
+        });
+        let taken = if drops {
+            self.taken_nodes()
+        } else {
+            Vec::new()
+        };
         let (inflight, buffer) = self.take_pending();
         self.inflight = inflight;
         self.buffer = buffer;

@@ -277,11 +277,9 @@ fn an_offline_edit_inside_a_member_deleted_meanwhile_is_dropped_and_listed() {
     clean_up(&rt, relay, dirs);
 }
 
-/// What the panel should say and does not: the conflict record of a dropped `splice` carries
-/// the text it inserted ("nn": typing over "ada@…" with "ann@…" keeps the common start and
-/// end), not the string as Ann had it, so the panel shows `your value: "nn"`.
+/// Typing over "ada@…" with "ann@…" is one splice that inserts "nn"; when it is dropped, the
+/// panel shows the string as Ann had it, not that fragment.
 #[test]
-#[ignore = "a dropped splice's conflict carries only the inserted text (sync-core carried_value)"]
 fn an_offline_edit_inside_a_member_deleted_meanwhile_is_listed_with_the_value_she_had() {
     let rt = runtime();
     let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
