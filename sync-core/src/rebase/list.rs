@@ -246,6 +246,23 @@ fn untouched(x: &Placed, y: &Placed) -> bool {
 /// `op`, what `before` became after `through`, with its shape: a node that `through` moved
 /// now sits in the container `through` moved it to.
 fn after(before: &Placed, op: Operation, through: &Placed) -> Placed {
+    if op == through.op {
+        // The other operation applied again after this one (a merge patch over a value this
+        // one set): it merges into what this one wrote, replacing it unless that is an object.
+        let replaces = match &before.op {
+            Operation::Replace { value, .. } | Operation::Add { value, .. } => {
+                !matches!(value, Value::Object(_))
+            }
+            _ => true,
+        };
+        return Placed {
+            op,
+            shape: Shape {
+                replaces_target: replaces,
+                ..through.shape
+            },
+        };
+    }
     let mut shape = before.shape;
     // What is left of a move after a later write won its destination is the removal of its
     // source (unless it is the removal of the destination member itself).
