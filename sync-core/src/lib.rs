@@ -14,6 +14,7 @@
 //! - [`merge`]: RFC 7396 merge patches, applied and generated.
 //! - [`diff`]: small patches between two documents.
 //! - [`export`]: rewriting extensions into plain RFC 6902.
+//! - [`parts`]: a change too large for a frame, sent as `submit_part` messages.
 //! - [`rebase`]: moving an operation past a concurrent one, by DESIGN.md's conflict table.
 //!
 //! # The main flow
@@ -60,6 +61,7 @@ pub mod diff;
 pub mod export;
 pub mod merge;
 pub mod op;
+pub mod parts;
 pub mod pointer;
 pub mod presence;
 pub mod protocol;

@@ -472,11 +472,15 @@ pub enum ErrorCode {
     InvalidClientId,
     /// `history` or `snapshot` asked for revisions in the wrong order or after the head.
     InvalidRange,
+    /// A `submit_part` that does not continue the change being sent in parts (see
+    /// [`crate::parts`]): not the next part, another change's, or a later part with none
+    /// begun. The change being sent is abandoned.
+    PartOutOfOrder,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryFrame,
@@ -499,6 +503,7 @@ impl ErrorCode {
         ErrorCode::NotRetained,
         ErrorCode::InvalidClientId,
         ErrorCode::InvalidRange,
+        ErrorCode::PartOutOfOrder,
     ];
 
     /// The code as it appears on the wire.
@@ -526,6 +531,7 @@ impl ErrorCode {
             ErrorCode::NotRetained => "not_retained",
             ErrorCode::InvalidClientId => "invalid_client_id",
             ErrorCode::InvalidRange => "invalid_range",
+            ErrorCode::PartOutOfOrder => "part_out_of_order",
         }
     }
 }
