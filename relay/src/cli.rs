@@ -71,7 +71,7 @@ struct Common {
     /// Connections served at once [default: 20000].
     #[arg(long, env = "CONCORD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
-    /// Largest message accepted, in bytes [default: 1048576].
+    /// Largest message accepted, in bytes; at least 1048576 [default: 1048576].
     #[arg(long, env = "CONCORD_MAX_MESSAGE_BYTES")]
     max_message_bytes: Option<usize>,
     /// Largest document, in bytes of compact JSON [default: 67108864].

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sync_core::parts::FRAME_LIMIT;
 
 /// Who may connect without a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -41,7 +42,9 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// The largest websocket message (and frame) accepted, in bytes.
+    /// The largest websocket message (and frame) accepted, in bytes: at least
+    /// [`FRAME_LIMIT`] (1 MiB), the frame every client may send. Changes longer than a frame
+    /// come in parts, so this bounds what one frame costs to read, not how large a change is.
     pub max_message_bytes: usize,
     /// The largest a document may grow, in bytes of compact JSON.
     pub max_document_bytes: usize,
@@ -129,6 +132,27 @@ impl Limits {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
     }
+
+    /// The longest text of a change sent in parts that a connection holds while its parts
+    /// arrive: a document's limit and a frame (room for the message around the values). A
+    /// longer change could not fit in a document and is rejected as too large.
+    pub fn max_upload_bytes(&self) -> usize {
+        self.max_document_bytes
+            .saturating_add(self.max_message_bytes)
+    }
+
+    /// Refuses limits the protocol does not allow: frames smaller than [`FRAME_LIMIT`], which
+    /// every client may send.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.max_message_bytes < FRAME_LIMIT {
+            anyhow::bail!(
+                "max_message_bytes is {}, but a relay must accept frames of {FRAME_LIMIT} bytes: \
+                 clients send changes longer than that in parts of that size",
+                self.max_message_bytes
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -185,6 +209,15 @@ mod tests {
         assert_eq!(config.limits.ops_per_second, 5);
         assert_eq!(config.limits.max_message_bytes, 1 << 20);
         assert!(!config.allows_anonymous());
+    }
+
+    #[test]
+    fn frames_smaller_than_clients_may_send_are_refused() {
+        let mut limits = Limits::default();
+        assert!(limits.validate().is_ok());
+        limits.max_message_bytes = FRAME_LIMIT - 1;
+        let error = limits.validate().unwrap_err().to_string();
+        assert!(error.contains("1048576"), "{error}");
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! One websocket connection: the handshake, `hello` (version, document id, token), then a
 //! reader that checks and forwards messages to the document's room, and a writer task that
 //! drains a bounded queue and pings. Every bad input is answered with an `error` carrying a
-//! stable code; the connection goes on where it can.
+//! stable code; the connection goes on where it can. A change sent in parts is joined by the
+//! reader ([`crate::upload`]) and then served exactly like a `submit` that came whole.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use sync_core::parts::SubmitPart;
 use sync_core::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, Role};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -18,9 +20,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityE
 use tokio_util::sync::CancellationToken;
 
 use crate::Shared;
-use crate::frame::{self, Unreadable};
+use crate::config::Limits;
+use crate::frame::{self, Frame, Unreadable};
 use crate::metrics::bump;
 use crate::room::{Command, Member, Outbound, error_text, now_millis};
+use crate::upload::{Step, Upload};
 
 /// How a connection ends, as a websocket close code.
 fn close_code(code: ErrorCode) -> CloseCode {
@@ -129,7 +133,19 @@ enum State {
     Joined {
         room: mpsc::Sender<Command>,
         bucket: Bucket,
+        /// A change being sent in parts.
+        upload: Upload,
     },
+}
+
+impl State {
+    fn joined(room: mpsc::Sender<Command>, limits: &Limits) -> State {
+        State::Joined {
+            room,
+            bucket: Bucket::new(limits.ops_per_second, limits.ops_burst),
+            upload: Upload::new(limits.max_upload_bytes()),
+        }
+    }
 }
 
 /// Whether to go on reading after a message.
@@ -236,157 +252,218 @@ async fn on_text(
     out: &mpsc::Sender<Outbound>,
     kick: &CancellationToken,
 ) -> Next {
-    let message = match frame::read(text) {
-        Ok(message) => message,
-        Err(Unreadable::Error(code, message)) => {
-            reply(out, kick, shared, code, &message);
-            return Next::Continue;
-        }
-        Err(Unreadable::TooDeep { seq, message }) => {
-            let State::Joined { room, .. } = state else {
-                reply(
-                    out,
-                    kick,
-                    shared,
-                    ErrorCode::HelloRequired,
-                    "the first message must be hello; this one was ignored",
-                );
-                return Next::Continue;
-            };
-            // Through the room, so that it comes after the answers to earlier changes.
-            let command = Command::Reject {
-                conn,
-                seq,
-                code: "too_deep",
-                message,
-            };
-            if room.send(command).await.is_err() {
-                return Next::Close(
-                    ErrorCode::ShuttingDown,
-                    "the document closed; reconnect".to_owned(),
-                );
-            }
-            return Next::Continue;
-        }
+    let reader = Reader {
+        shared,
+        conn,
+        out,
+        kick,
     };
-    match (message, &mut *state) {
-        (
-            ClientMessage::Hello {
-                protocol,
-                doc,
-                client,
-                token,
-                last_rev,
-                name,
-            },
-            State::New,
-        ) => {
-            if protocol != PROTOCOL_VERSION {
-                return Next::Close(
-                    ErrorCode::UnsupportedProtocol,
-                    format!("this relay speaks protocol {PROTOCOL_VERSION}, not {protocol}"),
-                );
+    match frame::read(text) {
+        Ok(Frame::Message(message)) => reader.message(message, state).await,
+        Ok(Frame::Part(part)) => reader.part(part, state).await,
+        Err(unreadable) => reader.unreadable(unreadable, state).await,
+    }
+}
+
+/// What the connection's reader answers with: its connection and the relay's shared state.
+struct Reader<'a> {
+    shared: &'a Arc<Shared>,
+    conn: u64,
+    out: &'a mpsc::Sender<Outbound>,
+    kick: &'a CancellationToken,
+}
+
+impl Reader<'_> {
+    fn reply(&self, code: ErrorCode, message: &str) {
+        reply(self.out, self.kick, self.shared, code, message);
+    }
+
+    fn hello_required(&self) -> Next {
+        self.reply(
+            ErrorCode::HelloRequired,
+            "the first message must be hello; this one was ignored",
+        );
+        Next::Continue
+    }
+
+    /// Passes `command` to the room; a room that is gone ends the connection.
+    async fn to_room(&self, room: &mpsc::Sender<Command>, command: Command) -> Next {
+        if room.send(command).await.is_err() {
+            return Next::Close(
+                ErrorCode::ShuttingDown,
+                "the document closed; reconnect".to_owned(),
+            );
+        }
+        Next::Continue
+    }
+
+    /// Rejects change `seq` through the room, so that the reject comes after the answers to
+    /// earlier changes.
+    async fn reject(&self, state: &State, seq: u64, code: &'static str, message: String) -> Next {
+        let State::Joined { room, .. } = state else {
+            return self.hello_required();
+        };
+        let command = Command::Reject {
+            conn: self.conn,
+            seq,
+            code,
+            message,
+        };
+        self.to_room(room, command).await
+    }
+
+    async fn unreadable(&self, unreadable: Unreadable, state: &State) -> Next {
+        match unreadable {
+            Unreadable::Error(code, message) => {
+                self.reply(code, &message);
+                Next::Continue
             }
-            if let Err(message) = crate::docid::validate(&doc) {
-                return Next::Close(ErrorCode::InvalidDocumentId, message);
+            Unreadable::TooDeep { seq, message } => {
+                self.reject(state, seq, "too_deep", message).await
             }
-            if let Err(e) = client.validate() {
-                return Next::Close(ErrorCode::InvalidClientId, e.to_string());
+        }
+    }
+
+    /// A slice of a change sent in parts; the last one is served as the whole `submit`.
+    async fn part(&self, part: SubmitPart<'_>, state: &mut State) -> Next {
+        let State::Joined { upload, .. } = state else {
+            return self.hello_required();
+        };
+        let (seq, text) = match upload.push(part) {
+            Ok(Step::Pending) => return Next::Continue,
+            Ok(Step::Complete { seq, text }) => (seq, text),
+            Ok(Step::TooLarge { seq, message }) => {
+                return self.reject(state, seq, "document_too_large", message).await;
             }
-            let (author, role) = match admit(shared, token.as_deref(), &doc, &name) {
-                Ok(admitted) => admitted,
-                Err((code, message)) => return Next::Close(code, message),
-            };
-            let member = Member {
-                conn,
-                client,
-                author,
-                role,
-                out: out.clone(),
-                kick: kick.clone(),
-            };
-            match join(shared, &doc, member, last_rev).await {
-                Ok(room) => {
-                    tracing::debug!(conn, doc, "joined");
-                    let limits = &shared.config.limits;
-                    *state = State::Joined {
-                        room,
-                        bucket: Bucket::new(limits.ops_per_second, limits.ops_burst),
-                    };
-                    Next::Continue
+            Err((code, message)) => {
+                self.reply(code, &message);
+                return Next::Continue;
+            }
+        };
+        let read = match frame::read(&text) {
+            Ok(Frame::Message(message @ ClientMessage::Submit { seq: s, .. })) if s == seq => {
+                Ok(message)
+            }
+            Ok(_) => Err(Unreadable::Error(
+                ErrorCode::InvalidMessage,
+                format!("the parts of change {seq} do not hold a submit of change {seq}"),
+            )),
+            Err(Unreadable::TooDeep { seq: s, message }) if s == seq => {
+                Err(Unreadable::TooDeep { seq, message })
+            }
+            Err(Unreadable::TooDeep { .. }) => Err(Unreadable::Error(
+                ErrorCode::InvalidMessage,
+                format!("the parts of change {seq} hold a submit of another change"),
+            )),
+            Err(Unreadable::Error(code, message)) => Err(Unreadable::Error(
+                code,
+                format!("the parts of change {seq}: {message}"),
+            )),
+        };
+        // The text is read: release it before waiting on the room.
+        drop(text);
+        match read {
+            Ok(submit) => self.message(submit, state).await,
+            Err(unreadable) => self.unreadable(unreadable, state).await,
+        }
+    }
+
+    async fn message(&self, message: ClientMessage, state: &mut State) -> Next {
+        match (message, &mut *state) {
+            (
+                ClientMessage::Hello {
+                    protocol,
+                    doc,
+                    client,
+                    token,
+                    last_rev,
+                    name,
+                },
+                State::New,
+            ) => {
+                if protocol != PROTOCOL_VERSION {
+                    return Next::Close(
+                        ErrorCode::UnsupportedProtocol,
+                        format!("this relay speaks protocol {PROTOCOL_VERSION}, not {protocol}"),
+                    );
                 }
-                Err(code) => Next::Close(
-                    code,
-                    format!("document {doc} cannot be served; it is left as stored"),
-                ),
-            }
-        }
-        (ClientMessage::Hello { .. }, State::Joined { .. }) => {
-            reply(
-                out,
-                kick,
-                shared,
-                ErrorCode::DuplicateHello,
-                "this connection already said hello; the second one was ignored",
-            );
-            Next::Continue
-        }
-        (_, State::New) => {
-            reply(
-                out,
-                kick,
-                shared,
-                ErrorCode::HelloRequired,
-                "the first message must be hello; this one was ignored",
-            );
-            Next::Continue
-        }
-        (message, State::Joined { room, bucket }) => {
-            let command = match message {
-                ClientMessage::Submit {
-                    seq,
-                    base_rev,
-                    ops,
-                    overwrites,
-                } => {
-                    if !bucket.take(ops.len()) {
-                        let limits = &shared.config.limits;
-                        reply(
-                            out,
-                            kick,
-                            shared,
-                            ErrorCode::RateLimited,
-                            &format!(
-                                "change {seq} was not applied: more than {} operations a second (bursts of {}); send it again shortly",
-                                limits.ops_per_second, limits.ops_burst
-                            ),
-                        );
-                        return Next::Continue;
+                if let Err(message) = crate::docid::validate(&doc) {
+                    return Next::Close(ErrorCode::InvalidDocumentId, message);
+                }
+                if let Err(e) = client.validate() {
+                    return Next::Close(ErrorCode::InvalidClientId, e.to_string());
+                }
+                let (author, role) = match admit(self.shared, token.as_deref(), &doc, &name) {
+                    Ok(admitted) => admitted,
+                    Err((code, message)) => return Next::Close(code, message),
+                };
+                let member = Member {
+                    conn: self.conn,
+                    client,
+                    author,
+                    role,
+                    out: self.out.clone(),
+                    kick: self.kick.clone(),
+                };
+                match join(self.shared, &doc, member, last_rev).await {
+                    Ok(room) => {
+                        tracing::debug!(conn = self.conn, doc, "joined");
+                        *state = State::joined(room, &self.shared.config.limits);
+                        Next::Continue
                     }
-                    Command::Submit {
-                        conn,
+                    Err(code) => Next::Close(
+                        code,
+                        format!("document {doc} cannot be served; it is left as stored"),
+                    ),
+                }
+            }
+            (ClientMessage::Hello { .. }, State::Joined { .. }) => {
+                self.reply(
+                    ErrorCode::DuplicateHello,
+                    "this connection already said hello; the second one was ignored",
+                );
+                Next::Continue
+            }
+            (_, State::New) => self.hello_required(),
+            (message, State::Joined { room, bucket, .. }) => {
+                let conn = self.conn;
+                let command = match message {
+                    ClientMessage::Submit {
                         seq,
                         base_rev,
                         ops,
                         overwrites,
+                    } => {
+                        if !bucket.take(ops.len()) {
+                            let limits = &self.shared.config.limits;
+                            self.reply(
+                                ErrorCode::RateLimited,
+                                &format!(
+                                    "change {seq} was not applied: more than {} operations a second (bursts of {}); send it again shortly",
+                                    limits.ops_per_second, limits.ops_burst
+                                ),
+                            );
+                            return Next::Continue;
+                        }
+                        Command::Submit {
+                            conn,
+                            seq,
+                            base_rev,
+                            ops,
+                            overwrites,
+                        }
                     }
-                }
-                ClientMessage::Presence { selection, caret } => Command::Presence {
-                    conn,
-                    selection,
-                    caret,
-                },
-                ClientMessage::History { from, to } => Command::History { conn, from, to },
-                ClientMessage::Snapshot { rev } => Command::Snapshot { conn, rev },
-                ClientMessage::Hello { .. } => return Next::Continue,
-            };
-            if room.send(command).await.is_err() {
-                return Next::Close(
-                    ErrorCode::ShuttingDown,
-                    "the document closed; reconnect".to_owned(),
-                );
+                    ClientMessage::Presence { selection, caret } => Command::Presence {
+                        conn,
+                        selection,
+                        caret,
+                    },
+                    ClientMessage::History { from, to } => Command::History { conn, from, to },
+                    ClientMessage::Snapshot { rev } => Command::Snapshot { conn, rev },
+                    ClientMessage::Hello { .. } => return Next::Continue,
+                };
+                self.to_room(room, command).await
             }
-            Next::Continue
         }
     }
 }

@@ -6,11 +6,24 @@
 //! in flight, waiting for an answer about its `seq`; so the relay reads `seq` on its own, in a
 //! pass that skips over values without descending into them (so without a depth limit), and
 //! answers with a `reject` of that `seq`, code `too_deep`.
+//!
+//! A frame may also hold a `submit_part`, a slice of a change too long for a frame (see
+//! [`sync_core::parts`]): not a message of its own, so it is read apart from the messages.
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use sync_core::MAX_DEPTH;
+use sync_core::parts::SubmitPart;
 use sync_core::protocol::{ClientMessage, ErrorCode};
+
+/// What a readable frame holds.
+#[derive(Debug)]
+pub(crate) enum Frame<'a> {
+    /// A message.
+    Message(ClientMessage),
+    /// A slice of a `submit` sent in parts.
+    Part(SubmitPart<'a>),
+}
 
 /// How a submitted value sits in its frame: message object, `ops` array, operation object.
 const VALUE_LEVEL: usize = 3;
@@ -29,6 +42,13 @@ pub(crate) enum Unreadable {
     },
 }
 
+/// A frame's `type`, read alone. Other members are skipped.
+#[derive(Deserialize)]
+struct Tag {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
 /// What the relay reads of a frame it cannot read whole. Other members are skipped.
 #[derive(Deserialize)]
 struct Header {
@@ -39,15 +59,27 @@ struct Header {
     ops: Option<IgnoredAny>,
 }
 
+/// How a part begins when the client writes its `type` first, as [`sync_core::parts`] does:
+/// such a frame is read as a part straight away, without trying it as a message first.
+const PART_START: &str = r#"{"type":"submit_part","#;
+
 /// Reads a text frame.
-pub(crate) fn read(text: &str) -> Result<ClientMessage, Unreadable> {
+pub(crate) fn read(text: &str) -> Result<Frame<'_>, Unreadable> {
+    if text.starts_with(PART_START) {
+        return read_part(text);
+    }
     let error = match serde_json::from_str::<ClientMessage>(text) {
-        Ok(message) => return Ok(message),
+        Ok(message) => return Ok(Frame::Message(message)),
         Err(error) => error,
     };
     // Whether it is JSON at all, checked without a depth limit (serde_json stops at 128).
     if let Err(e) = serde_json::from_str::<IgnoredAny>(text) {
         return Err(Unreadable::Error(ErrorCode::InvalidJson, e.to_string()));
+    }
+    if let Ok(Tag { kind: Some(kind) }) = serde_json::from_str::<Tag>(text)
+        && kind == "submit_part"
+    {
+        return read_part(text);
     }
     let depth = nesting(text);
     if depth <= MAX_DEPTH + VALUE_LEVEL {
@@ -74,6 +106,18 @@ pub(crate) fn read(text: &str) -> Result<ClientMessage, Unreadable> {
             ),
         )),
     }
+}
+
+/// Reads a frame that says it is a `submit_part`.
+fn read_part(text: &str) -> Result<Frame<'_>, Unreadable> {
+    serde_json::from_str(text).map(Frame::Part).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            ErrorCode::InvalidJson
+        } else {
+            ErrorCode::InvalidMessage
+        };
+        Unreadable::Error(code, format!("a submit_part: {e}"))
+    })
 }
 
 /// How deeply arrays and objects nest in `text` (JSON text, or close to it), counted without
@@ -128,8 +172,42 @@ mod tests {
 
     #[test]
     fn a_value_at_the_limit_is_read() {
-        let message = read(&submit_nested(MAX_DEPTH)).unwrap();
-        assert!(matches!(message, ClientMessage::Submit { seq: 7, .. }));
+        let text = submit_nested(MAX_DEPTH);
+        let message = read(&text).unwrap();
+        assert!(matches!(
+            message,
+            Frame::Message(ClientMessage::Submit { seq: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn parts_are_read_whatever_the_order_of_their_members() {
+        for text in [
+            r#"{"type":"submit_part","seq":3,"part":1,"parts":2,"data":"{\"a\""}"#,
+            r#"{"data": "{\"a\"", "parts": 2, "part": 1, "seq": 3, "type": "submit_part"}"#,
+        ] {
+            let Ok(Frame::Part(part)) = read(text) else {
+                panic!("{text}")
+            };
+            assert_eq!((part.seq, part.part, part.parts), (3, 1, 2));
+            assert_eq!(part.data, "{\"a\"");
+        }
+        let code = |text: &str| match read(text) {
+            Err(Unreadable::Error(code, _)) => code,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            code(r#"{"type":"submit_part","seq":3,"part":1,"parts":2}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"parts": 2, "type": "submit_part", "seq": -1, "part": 0, "data": ""}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"submit_part","seq":3,"part":1,"#),
+            ErrorCode::InvalidJson
+        );
     }
 
     #[test]

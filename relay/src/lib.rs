@@ -12,7 +12,7 @@
 //! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
 //!   of its commands.
 //! - `conn`: one task per connection (reader) plus its writer task; `frame`: reading a frame,
-//!   and the answer to one that holds no message.
+//!   and the answer to one that holds no message; `upload`: joining a change sent in parts.
 //! - `http`: `GET /healthz` and `GET /metrics`; [`metrics`]: the counters.
 //!
 //! ```no_run
@@ -37,6 +37,7 @@ mod http;
 pub mod metrics;
 mod room;
 pub mod store;
+mod upload;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,9 +70,9 @@ struct Shared {
 /// connection with `shutting_down`, lets every room store what it has in progress, and closes
 /// the database.
 ///
-/// Fails before serving if the data directory or database cannot be opened, or if the listener
-/// is reachable from other machines while no signing secret exists and anonymous access was not
-/// asked for explicitly.
+/// Fails before serving if the limits are not valid ([`config::Limits::validate`]), if the data
+/// directory or database cannot be opened, or if the listener is reachable from other machines
+/// while no signing secret exists and anonymous access was not asked for explicitly.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -92,6 +93,10 @@ pub async fn run_with_store(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.listen = listener.local_addr()?;
+    if let Err(e) = config.limits.validate() {
+        store.close();
+        return Err(e);
+    }
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

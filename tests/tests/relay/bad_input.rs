@@ -11,9 +11,7 @@ use crate::{add, json};
 
 /// A relay with a document holding `{"a": 1}` at revision 1 and a bystander in it.
 async fn setup() -> (TestRelay, Peer) {
-    let relay = TestRelay::start(|c| c.limits.max_message_bytes = 64 * 1024)
-        .await
-        .unwrap();
+    let relay = TestRelay::start(|_| {}).await.unwrap();
     let mut bystander = Peer::join(relay.addr, "doc", "bystander", None)
         .await
         .unwrap();
@@ -112,7 +110,7 @@ async fn an_oversized_frame_is_refused_and_closes_only_its_connection() {
     let mut c = joined(&relay).await;
     let big = format!(
         r#"{{"type": "submit", "seq": 1, "base_rev": 1, "ops": [{{"op": "add", "path": "/big", "value": "{}"}}]}}"#,
-        "x".repeat(100 * 1024)
+        "x".repeat(sync_core::parts::FRAME_LIMIT)
     );
     text(&mut c, &big).await;
     assert_eq!(error_code(&c.recv().await.unwrap()), "frame_too_large");
