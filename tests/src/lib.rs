@@ -182,6 +182,18 @@ impl Client {
             .await
     }
 
+    /// Sends a message as a window does: a change longer than a frame in parts
+    /// ([`sync_core::parts`]).
+    pub async fn send_in_frames(&mut self, message: &ClientMessage) -> anyhow::Result<()> {
+        for frame in sync_core::parts::frames(message, sync_core::parts::FRAME_LIMIT)? {
+            self.ws
+                .feed(Message::Text(frame.into()))
+                .await
+                .context("send")?;
+        }
+        self.ws.flush().await.context("send")
+    }
+
     /// Sends a frame as it is.
     pub async fn send_raw(&mut self, frame: Message) -> anyhow::Result<()> {
         self.ws.send(frame).await.context("send")
@@ -447,7 +459,7 @@ impl Peer {
     pub async fn handle(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
         for event in events {
             match event {
-                Event::Send(message) => self.client.send(&message).await?,
+                Event::Send(message) => self.client.send_in_frames(&message).await?,
                 Event::Error { code, .. } if code == "rate_limited" => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     let retry = self.replica.retry();

@@ -128,7 +128,7 @@ impl Drop for Host {
 /// Makes `doc` the content of the new document at `target`, as one change from a short-lived
 /// client (the demo's starting document).
 pub async fn seed(target: &Target, doc: &sync_core::Value) -> anyhow::Result<()> {
-    use futures_util::{SinkExt as _, StreamExt as _};
+    use futures_util::StreamExt as _;
     use sync_core::protocol::{ClientId, ServerMessage};
     use sync_core::replica::{Event, Replica};
     use tokio_tungstenite::tungstenite::Message;
@@ -143,8 +143,7 @@ pub async fn seed(target: &Target, doc: &sync_core::Value) -> anyhow::Result<()>
         None,
     );
     let hello = replica.hello(&target.doc, target.token.clone());
-    ws.send(Message::text(serde_json::to_string(&hello)?))
-        .await?;
+    super::net::send(&mut ws, &hello).await?;
     let change = sync_core::diff::diff(replica.view(), doc);
     replica.edit(change.0)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -161,8 +160,7 @@ pub async fn seed(target: &Target, doc: &sync_core::Value) -> anyhow::Result<()>
         }
         for event in replica.receive(message) {
             if let Event::Send(message) = event {
-                ws.send(Message::text(serde_json::to_string(&message)?))
-                    .await?;
+                super::net::send(&mut ws, &message).await?;
             }
         }
     }

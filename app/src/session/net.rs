@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use sync_core::parts;
 use sync_core::protocol::{ClientMessage, ErrorCode, ServerMessage};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -369,11 +370,7 @@ impl Task {
                         if for_epoch != epoch {
                             continue;
                         }
-                        // Messages are plain data; encoding them cannot fail.
-                        let Ok(text) = serde_json::to_string(&message) else {
-                            continue;
-                        };
-                        if let Err(e) = sink.send(Message::text(text)).await {
+                        if let Err(e) = send(&mut sink, &message).await {
                             return End::Retry(format!("connection lost: {e}"));
                         }
                     }
@@ -381,6 +378,23 @@ impl Task {
             }
         }
     }
+}
+
+/// Sends `message` in the frames the relay accepts: a change longer than a frame goes in
+/// parts ([`sync_core::parts`]), whether it is sent for the first time or again after a
+/// reconnect, since both come here.
+pub async fn send<S>(sink: &mut S, message: &ClientMessage) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    // Messages are plain data; encoding them cannot fail.
+    let Ok(frames) = parts::frames(message, parts::FRAME_LIMIT) else {
+        return Ok(());
+    };
+    for frame in frames {
+        sink.feed(Message::text(frame)).await?;
+    }
+    sink.flush().await
 }
 
 /// The end of a connection that closed: after a fatal error, wait for the user.
