@@ -20,6 +20,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use sync_core::{Pointer, Value};
 
+mod large;
 mod offline_losses;
 mod restored;
 

@@ -14,6 +14,7 @@ mod crash;
 mod durability;
 mod limits;
 mod losses;
+mod parts;
 mod sync;
 
 use sync_core::{Operation, Pointer, Value};
