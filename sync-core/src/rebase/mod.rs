@@ -409,6 +409,18 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
             _ => {}
         }
     }
+    // x sets a member that a merge patch y sets too: two writes of one place, the later wins.
+    let sets_member = match x {
+        O::Replace { .. } => true,
+        O::Add { .. } | O::Move { .. } | O::Copy { .. } => !x_shape.path_in_array,
+        _ => false,
+    };
+    if sets_member && merge_sets(y, shape, x.path()) {
+        return match side {
+            Side::Later => Rebased::Overwrites(x.clone()),
+            Side::Earlier => overwritten(x, y, shape),
+        };
+    }
     if let Some(outcome) = same_target(x, y, shape, side) {
         // The write collides, but a move's or copy's source still follows y.
         return match outcome {
