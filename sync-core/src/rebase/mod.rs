@@ -253,15 +253,11 @@ pub fn rebase_op(x: &Placed, y: &Placed, side: Side) -> Rebased {
         return Rebased::Same;
     }
     if no_op(x) {
-        // It still names its node: follow it (or, if the node is gone, do nothing).
+        // Where y leaves its node in place, it stays as it is; otherwise it has nothing to do
+        // (and followed into an array, a copy onto itself would insert a duplicate).
         return match map_path(x.op.path(), &y.op, y.shape, false, side) {
             Ok(place) if &place == x.op.path() => Rebased::Same,
-            Ok(place) => {
-                let mut op = x.op.clone();
-                op.map_paths(|p| *p = place.clone());
-                Rebased::Keep(vec![op])
-            }
-            Err(_) => Rebased::Keep(Vec::new()),
+            _ => Rebased::Keep(Vec::new()),
         };
     }
     let rebased = rebase_paths(&x.op, x.shape, &y.op, y.shape, side);
