@@ -211,7 +211,7 @@ pub fn follow(path: &Pointer, through: &[Placed]) -> Option<Pointer> {
 
 /// Rebases the change `ops` (with shapes) over the concurrent change `over`, which applied
 /// first when `side` is [`Side::Later`]: each operation over `over` as already carried past
-/// the operations before it (see [`transform`]).
+/// the operations before it (the list transform of `rebase::list`).
 pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChange {
     let mut out = RebasedChange::default();
     let mut carried: Vec<Over<'_, ()>> = over.iter().map(|p| (Cow::Borrowed(p), ())).collect();
