@@ -35,14 +35,15 @@ use crate::apply::ApplyError;
 use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
 use crate::protocol::{
-    ClientId, ClientMessage, Commit, Conflict, ConflictKind, Overwrite, PROTOCOL_VERSION, Party,
-    Revision, Role, ServerMessage, StateHash, state_hash,
+    ClientId, ClientMessage, Commit, Conflict, Overwrite, PROTOCOL_VERSION, Party, Revision, Role,
+    ServerMessage, StateHash, state_hash,
 };
-use crate::rebase::{DropReason, Note, Placed, Shape, Side, rebase_change};
+use crate::rebase::{Note, Placed, Shape, Side, rebase_change};
 use crate::value::Value;
 
 mod catchup;
 mod events;
+mod records;
 mod state;
 
 pub use events::{EditError, Event};
@@ -518,159 +519,6 @@ impl Replica {
                     ..Pending::default()
                 })
             }
-        }
-    }
-
-    /// Applies `ops` one by one (all or nothing), noting for each index in `at` what it
-    /// overwrites: something the change at `rev` moved there, which this replica's user never
-    /// saw there and loses.
-    fn apply_noting(
-        &mut self,
-        ops: Vec<Operation>,
-        at: &[usize],
-        rev: Revision,
-        lost: &mut Vec<Conflict>,
-    ) -> Result<(Vec<Placed>, Change), ApplyError> {
-        let mut placed = Vec::with_capacity(ops.len());
-        let mut inverse = Inverse::default();
-        let mut noted = Vec::new();
-        for (k, op) in ops.into_iter().enumerate() {
-            if at.contains(&k) {
-                noted.push(self.relocated(&op, rev));
-            }
-            match apply_placed(&mut self.view, vec![op]) {
-                Ok((p, inv)) => {
-                    placed.extend(p);
-                    inverse.push_newer(Inverse::of(inv));
-                }
-                Err(e) => {
-                    let restored = inverse.apply(&mut self.view);
-                    debug_assert!(restored.is_ok());
-                    return Err(e);
-                }
-            }
-        }
-        lost.append(&mut noted);
-        Ok((placed, Change(inverse.ops())))
-    }
-
-    /// The record of a local operation that overwrites, where it applies now, something the
-    /// change at `rev` moved there: this replica's user never saw it there and loses it.
-    fn relocated(&self, op: &Operation, rev: Revision) -> Conflict {
-        Conflict {
-            kind: ConflictKind::Overwritten,
-            path: op.path().clone(),
-            value: op.path().resolve(&self.view).cloned(),
-            op: None,
-            reason: None,
-            winner: Party {
-                client: self.client.clone(),
-                author: self.name.clone(),
-            },
-            loser: Party {
-                client: self.client.clone(),
-                author: self.name.clone(),
-            },
-            rev,
-        }
-    }
-
-    /// Each pending move or copy with the node at its destination in the view.
-    /// Also each pending splice and increment with the whole value it edits, as the view shows
-    /// it: a dropped edit inside a value is recorded with the value as its author had it, not
-    /// the fragment the edit inserted.
-    fn taken_nodes(&self) -> Vec<(Operation, Value)> {
-        let mut out: Vec<(Operation, Value)> = Vec::new();
-        let pending = [&self.inflight, &self.buffer].into_iter().flatten();
-        for op in pending.flat_map(|p| &p.ops).map(|p| &p.op) {
-            let inside = matches!(op, Operation::Splice { .. } | Operation::Incr { .. });
-            // A typing burst is many splices of one string: its value once is enough.
-            let known = inside
-                && out
-                    .iter()
-                    .any(|(o, _)| o.path() == op.path() && o.name() == op.name());
-            if (op.from().is_some() || inside)
-                && !known
-                && let Some(value) = op.path().resolve(&self.view)
-            {
-                out.push((op.clone(), value.clone()));
-            }
-        }
-        out
-    }
-
-    /// What [`Replica::fill_in`] needs for `conflicts`: nothing, unless one of them is a dropped
-    /// edit of this replica's inside a value.
-    fn shown_for(&self, conflicts: &[Conflict]) -> Vec<(Operation, Value)> {
-        let mine = conflicts.iter().any(|c| {
-            c.loser.client == self.client
-                && matches!(
-                    c.op,
-                    Some(Operation::Splice { .. } | Operation::Incr { .. })
-                )
-        });
-        if !mine {
-            return Vec::new();
-        }
-        // What rebasing here already found of the change in flight, with the whole value.
-        let found = self.inflight.iter().flat_map(|p| &p.lost);
-        let found = found.filter_map(|c| Some((c.op.clone()?, c.value.clone()?)));
-        let mut shown: Vec<(Operation, Value)> = found.collect();
-        shown.extend(self.taken_nodes());
-        shown
-    }
-
-    /// Fills in, for this replica's own dropped edits inside a value (splices, increments)
-    /// among `conflicts` (as the relay recorded them, with the fragment the edit carried), the
-    /// whole value as this replica's view shows it (`shown`, see [`Replica::taken_nodes`]).
-    fn fill_in(&self, conflicts: &mut [Conflict], shown: &[(Operation, Value)]) {
-        for c in conflicts.iter_mut().filter(|c| {
-            c.loser.client == self.client
-                && c.kind == ConflictKind::Dropped
-                && matches!(
-                    c.op,
-                    Some(Operation::Splice { .. } | Operation::Incr { .. })
-                )
-        }) {
-            let whole = shown.iter().find(|(op, _)| {
-                op.path() == &c.path && op.name() == c.op.as_ref().map_or("", Operation::name)
-            });
-            if let Some((_, value)) = whole {
-                c.value = Some(value.clone());
-            }
-        }
-    }
-
-    /// The record of a local operation that `by` dropped when this replica rebased it.
-    /// `taken`: for a move or copy, the node it took, as the view showed it.
-    fn dropped(
-        &self,
-        op: Operation,
-        reason: DropReason,
-        by: &Commit,
-        taken: Option<Value>,
-    ) -> Conflict {
-        let value = match op {
-            Operation::Splice { .. } | Operation::Incr { .. } => {
-                taken.or_else(|| crate::authority::carried_value(&op))
-            }
-            _ => crate::authority::carried_value(&op).or(taken),
-        };
-        Conflict {
-            kind: ConflictKind::Dropped,
-            path: op.path().clone(),
-            value,
-            op: Some(op),
-            reason: Some(reason),
-            winner: Party {
-                client: by.client.clone(),
-                author: by.author.clone(),
-            },
-            loser: Party {
-                client: self.client.clone(),
-                author: self.name.clone(),
-            },
-            rev: by.rev,
         }
     }
 
