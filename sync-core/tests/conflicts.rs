@@ -466,3 +466,72 @@ fn claimed_overwrites_are_recorded_only_where_the_log_bears_them_out() {
         ("/a".to_owned(), Some(Value::from(1)))
     );
 }
+
+// Cases the simulation found, each a change the table keeps that was rejected.
+
+#[test]
+fn a_moves_a_node_b_takes_something_out_of_it_and_edits_inside_it_b_follows() {
+    let run = concurrent(
+        r#"{"l": [0, {}, {"c0": {"n": {"c2": 0}, "k2": [0, 0]}}, [], {}]}"#,
+        r#"[{"op": "move", "from": "/l/2", "path": "/l/4"}]"#,
+        r#"[{"op": "move", "from": "/l/2/c0/n/c2", "path": "/l/4"},
+            {"op": "replace", "path": "/l/2/c0/k2/1", "value": false}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":[0,{},[],0,{},{"c0":{"n":{},"k2":[0,false]}}]}"#
+    );
+}
+
+#[test]
+fn a_moves_an_item_and_puts_something_into_it_b_moves_the_item_too() {
+    let run = concurrent(
+        r#"{"count": 0, "meta": {"c": [0, false, 0]}, "tags": [0, null, 0]}"#,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/2"},
+            {"op": "add", "path": "/tags/3", "value": "a"},
+            {"op": "add", "path": "/tags/5", "value": "b"},
+            {"op": "move", "from": "/count", "path": "/tags/2/c/3"},
+            {"op": "move", "from": "/tags/2/c/3", "path": "/tags/6"},
+            {"op": "move", "from": "/tags/6", "path": "/tags/2/c/3"}]"#,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/3"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    // B's destination wins; at the end of the list, after what A appended there.
+    assert_eq!(
+        json(&run.doc),
+        r#"{"tags":[0,null,"a",0,"b",{"c":[0,false,0,0]}]}"#
+    );
+}
+
+#[test]
+fn a_merge_patch_that_puts_an_object_where_there_was_none_sets_that_member() {
+    // B's merge replaces `k2` with an object, then B adds inside it. The merge is rebased as
+    // the write it made (a replace of `k2`), which follows the node A moved, as every write of
+    // a moved node does; B's add goes into B's own object there, not into A's `false`.
+    let run = concurrent(
+        r#"{"l": [[0], {"k1": {"k2": false}}]}"#,
+        r#"[{"op": "move", "from": "/l/1/k1/k2", "path": "/l/0/1"}]"#,
+        r#"[{"op": "merge", "path": "/l/1/k1", "value": {"k2": {"t": "x"}, "k3": null}},
+            {"op": "add", "path": "/l/1/k1/k2/k2", "value": "y"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":[[0,{"t":"x","k2":"y"}],{"k1":{}}]}"#
+    );
+}
+
+#[test]
+fn a_moves_a_value_onto_what_b_copies_b_copies_it_from_there() {
+    let run = concurrent(
+        r#"[[1, 2, 3], 4, 5, 6, {"a": 7, "b": 8}]"#,
+        r#"[{"op": "move", "from": "/0/1", "path": "/4/b"}]"#,
+        r#"[{"op": "replace", "path": "/0/0", "value": [9, 10]},
+            {"op": "copy", "from": "/4/b", "path": "/0"},
+            {"op": "add", "path": "/1/3", "value": 11}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    // The copy takes what A moved there; B's insertion follows the array A shortened.
+    assert_eq!(json(&run.doc), r#"[2,[[9,10],3,11],4,5,6,{"a":7,"b":2}]"#);
+}

@@ -88,6 +88,41 @@ pub(super) fn place_and_apply(
     Ok((placed, Change(undo)))
 }
 
+/// Applies a change as its author made it (`-` resolved, as [`canonical`] does) and returns it
+/// as the log keeps operations: each `merge` replaced by the writes it made there, with, for
+/// each operation returned, the index of the operation it came from. A merge patch means
+/// different writes on different documents (an object value merges into an object but replaces
+/// anything else, and `null` removes a member only where there is one), so a merge is rebased
+/// as what it did where it was made, never reinterpreted in a document its author did not see.
+/// On an error nothing is applied.
+pub(crate) fn apply_expanded(
+    doc: &mut Value,
+    ops: Vec<Operation>,
+) -> Result<(Vec<Placed>, Change, Vec<usize>), ApplyError> {
+    let mut undo = Vec::new();
+    let mut placed = Vec::with_capacity(ops.len());
+    let mut origins = Vec::with_capacity(ops.len());
+    for (index, op) in ops.into_iter().enumerate() {
+        let op = canonical(op, doc);
+        let shape = Shape::of(&op, doc);
+        let start = undo.len();
+        if let Err(kind) = apply_op(doc, &op, &mut undo) {
+            rollback(doc, &undo);
+            return Err(ApplyError::new(index, &op, kind));
+        }
+        let before = placed.len();
+        placed.extend(expand(
+            op,
+            shape,
+            undo.get(start..).unwrap_or_default(),
+            doc,
+        ));
+        origins.extend(std::iter::repeat_n(index, placed.len() - before));
+    }
+    undo.reverse();
+    Ok((placed, Change(undo), origins))
+}
+
 /// Applies a change from the log (or from the relay) to `doc`, returning the operations with
 /// their shapes and the inverse. Used by replicas for foreign changes.
 pub fn apply_placed(

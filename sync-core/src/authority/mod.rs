@@ -44,6 +44,7 @@ mod index;
 mod log;
 
 use index::WriteIndex;
+pub(crate) use log::apply_expanded;
 pub(crate) use log::carried_value;
 pub use log::{apply_placed, canonical};
 use log::{expand, place_and_apply};
@@ -428,14 +429,32 @@ impl Authority {
         // The log holds revisions oldest+1..=head; the changes since `base` start here.
         let oldest = self.oldest_retained().0;
         let skip = usize::try_from(base.0 - oldest).unwrap_or(usize::MAX);
-        let indexed = self.indexed(ops.len());
         let claimed = self.claimed_losers(overwrites, base, &me.client);
+        // A merge patch is rebased as the writes it made where its author made it (see
+        // `apply_expanded`); the document at `base` then also gives every shape.
+        let mut at_base = None;
+        let expanded;
+        let (ops, origins): (&[Operation], Vec<usize>) =
+            if ops.iter().any(|op| matches!(op, Operation::Merge { .. })) {
+                let mut doc = self.document_at(base).unwrap_or_else(|| self.doc.clone());
+                let (placed, inverse, origins) = apply_expanded(&mut doc, ops.to_vec())?;
+                inverse.apply(&mut doc)?;
+                at_base = Some(doc);
+                expanded = placed.into_iter().map(|p| p.op).collect::<Vec<_>>();
+                (&expanded, origins)
+            } else {
+                (ops, (0..ops.len()).collect())
+            };
+        let indexed = self.indexed(ops.len());
         // Where something since `base` wrote a container around an operation of the change,
         // the head no longer tells what the operation pointed into: read its shape in the
         // document it was made on instead (rare, so the copy is made only then).
-        let mut context = (!indexed && self.wrote_around(ops, skip))
-            .then(|| self.document_at(base))
-            .flatten();
+        let mut context = match at_base {
+            Some(doc) if !indexed => Some(doc),
+            _ => (!indexed && self.wrote_around(ops, skip))
+                .then(|| self.document_at(base))
+                .flatten(),
+        };
         let single_shape = match ops {
             [x] if indexed => Some(self.shape_at_base(x, base)),
             _ => None,
@@ -461,7 +480,10 @@ impl Authority {
         let mut undo = Vec::new();
         let mut placed = Vec::new();
         let mut conflicts = Vec::new();
-        for (index_in_change, x) in ops.iter().enumerate() {
+        for (k, (x, &index_in_change)) in ops.iter().zip(&origins).enumerate() {
+            // A claim is about what its operation overwrote: made once, by the first write a
+            // merge expanded into.
+            let first_of_origin = k == 0 || origins.get(k - 1) != Some(&index_in_change);
             let mut met = Met::default();
             // The node a move or copy takes, where it is now: what its author loses if it is
             // dropped. (Found before rebasing carries what happened since past it.)
@@ -532,7 +554,10 @@ impl Authority {
             // Something moved into what x overwrites was not there when x was made: its sender
             // loses it too.
             let mut relocated = !met.relocated.is_empty();
-            for (_, loser) in claimed.iter().filter(|(i, _)| *i == index_in_change) {
+            for (_, loser) in claimed
+                .iter()
+                .filter(|(i, _)| first_of_origin && *i == index_in_change)
+            {
                 losers.push(loser.clone());
             }
             for piece in pieces {

@@ -604,6 +604,36 @@ fn map_destination(
             map_path(&dest, y, shape, insert, side)
         }),
         Rebased::Overwrites(y) => map_path(dest, &y, shape, insert, side),
+        // y takes something out of the moved node and puts it outside: seen from outside, it
+        // inserts at its destination, which names a place in the document with the node.
+        Rebased::Drop(_)
+            if let Operation::Move { path: to, .. } | Operation::Copy { path: to, .. } = y
+                && !from.is_prefix_of(to) =>
+        {
+            let to = map_path(to, &removal, removal_shape, is_index(to), Side::Later)?;
+            let put = Operation::Add {
+                path: to,
+                value: Value::Null,
+                index: None,
+            };
+            map_path(dest, &put, shape, insert, side)
+        }
+        // y moves something from outside into the moved node: seen from outside, it removes
+        // it from its place, which names a place in the document with the node. (Unless the
+        // destination is inside what y took: it follows it into the moved node, a cycle.)
+        Rebased::Drop(_)
+            if let Operation::Move { from: taken, .. } = y
+                && !from.is_prefix_of(taken)
+                && !taken.is_proper_prefix_of(dest) =>
+        {
+            let taken = map_path(taken, &removal, removal_shape, false, Side::Later)?;
+            let take = Operation::Remove { path: taken };
+            let take_shape = Shape {
+                path_in_array: shape.from_in_array,
+                ..Shape::default()
+            };
+            map_path(dest, &take, take_shape, insert, side)
+        }
         // y reaches into the moved node (edits inside it, or moves something into it): seen
         // from outside, the node is where it was, and y maps the destination as it is.
         Rebased::Drop(_) => map_path(dest, y, shape, insert, side),

@@ -105,6 +105,20 @@ pub(super) fn into_copy(
             Operation::Add { .. } | Operation::Move { .. } | Operation::Copy { .. }
         );
     let at_source = x.path() == from && !inserts && !matches!(x, Operation::Remove { .. });
+    // x writes the source whole (sets it, or moves or copies a node onto it): the copy then
+    // holds what x wrote, in place of what it held. Carried operations only map paths, so a
+    // placeholder says so (an insertion would shift the copy's array).
+    if at_source
+        && matches!(
+            x,
+            Operation::Add { .. } | Operation::Move { .. } | Operation::Copy { .. }
+        )
+    {
+        return Some(Operation::Replace {
+            path: copy,
+            value: Value::Null,
+        });
+    }
     match (x.from().map(inside), inside(x.path()) || at_source) {
         (None | Some(true), true) => {
             let mut twin = x.clone();

@@ -32,7 +32,7 @@
 use std::collections::VecDeque;
 
 use crate::apply::ApplyError;
-use crate::authority::apply_placed;
+use crate::authority::{apply_expanded, apply_placed};
 use crate::op::{Change, Operation};
 use crate::protocol::{
     ClientId, ClientMessage, Commit, Conflict, Overwrite, PROTOCOL_VERSION, Party, Revision, Role,
@@ -302,11 +302,8 @@ impl Replica {
         if self.role == Role::Read {
             return Err(EditError::ReadOnly);
         }
-        let ops: Vec<Operation> = ops
-            .into_iter()
-            .map(|op| crate::authority::canonical(op, &self.view))
-            .collect();
-        let (placed, inverse) = apply_placed(&mut self.view, ops)?;
+        // Kept (and sent) as the log keeps them: `-` resolved and merges as the writes they made.
+        let (placed, inverse, _) = apply_expanded(&mut self.view, ops)?;
         let undo = place(&inverse.0, &self.view);
         match &mut self.buffer {
             Some(buffer) => {
