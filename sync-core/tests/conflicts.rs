@@ -535,3 +535,53 @@ fn a_moves_a_value_onto_what_b_copies_b_copies_it_from_there() {
     // The copy takes what A moved there; B's insertion follows the array A shortened.
     assert_eq!(json(&run.doc), r#"[2,[[9,10],3,11],4,5,6,{"a":7,"b":2}]"#);
 }
+
+#[test]
+fn a_moves_an_item_into_a_member_b_replaces_b_edits_a_sibling_after_the_item_left() {
+    // What is left of A's move once B's write won its destination is taking the item out of
+    // its array: B's later path shifts with it.
+    let run = concurrent(
+        r#"{"l": [{}, {}, {"k0": {"n": 9}, "k1": {}}, {}]}"#,
+        r#"[{"op": "add", "path": "/l/1", "value": "new"},
+            {"op": "move", "from": "/l/0", "path": "/l/2/k1/0"}]"#,
+        r#"[{"op": "add", "path": "/l/2/k1", "value": "b"},
+            {"op": "replace", "path": "/l/2/k0/n", "value": 10}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":["new",{},{"k0":{"n":10},"k1":"b"},{}]}"#
+    );
+}
+
+#[test]
+fn a_moves_an_array_and_a_node_of_b_into_it_b_moves_that_node_into_the_array_too() {
+    // B moves an item into `t`; A moved `t` into that very item first: a move into its own
+    // descendant, which the table rejects.
+    let run = concurrent(
+        r#"{"l": [{"c": ["x"]}, {}], "t": [{"n": 2}]}"#,
+        r#"[{"op": "move", "from": "/t", "path": "/l/0/c/1"},
+            {"op": "move", "from": "/l/0/c/1/0/n", "path": "/l/1"}]"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/t/1"}]"#,
+    );
+    let (code, message) = run.b.unwrap_err();
+    assert_eq!(code, "move_into_descendant", "{message}");
+}
+
+#[test]
+fn a_moves_an_array_to_the_end_b_moves_an_item_into_it_and_edits_it_there() {
+    let run = concurrent(
+        r#"{"l": [{"n": 0}, {"t": "b"}, {}, {}], "t": []}"#,
+        r#"[{"op": "move", "from": "/t", "path": "/l/1"},
+            {"op": "add", "path": "/l/1", "value": "new"},
+            {"op": "move", "from": "/l/2", "path": "/l/5"}]"#,
+        r#"[{"op": "splice", "path": "/l/1/t", "pos": 1, "del": 0, "ins": "x"},
+            {"op": "move", "from": "/l/0", "path": "/t/0"},
+            {"op": "incr", "path": "/t/0/n", "by": -1}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":["new",{"t":"bx"},{},{},[{"n":-1}]]}"#
+    );
+}

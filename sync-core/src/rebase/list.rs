@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 
+use super::paths::map_path;
 use super::{DropReason, Placed, Rebased, Shape, Side, independent, rebase_op};
 use crate::op::Operation;
 use crate::value::Value;
@@ -266,8 +267,11 @@ fn after(before: &Placed, op: Operation, through: &Placed) -> Placed {
     let mut shape = before.shape;
     // What is left of a move after a later write won its destination is the removal of its
     // source (unless it is the removal of the destination member itself).
-    if let (Operation::Move { path: to, .. }, Operation::Remove { path }) = (&before.op, &op) {
-        let at_destination = !shape.path_in_array && path.last() == to.last();
+    if let (Operation::Move { from, path: to, .. }, Operation::Remove { path }) = (&before.op, &op)
+    {
+        let at_source = from == path
+            || map_path(from, &through.op, through.shape, false, Side::Later).as_ref() == Ok(path);
+        let at_destination = !at_source && !shape.path_in_array && path.last() == to.last();
         if !at_destination {
             shape.path_in_array = shape.from_in_array;
         }

@@ -605,12 +605,15 @@ fn map_destination(
         }),
         Rebased::Overwrites(y) => map_path(dest, &y, shape, insert, side),
         // y takes something out of the moved node and puts it outside: seen from outside, it
-        // inserts at its destination, which names a place in the document with the node.
+        // inserts at its destination. (Unless the destination is inside the moved node itself:
+        // a cycle, which applying it reports.)
         Rebased::Drop(_)
-            if let Operation::Move { path: to, .. } | Operation::Copy { path: to, .. } = y
-                && !from.is_prefix_of(to) =>
+            if let Some((taken, to)) = taken_and_put(y)
+                && from.is_proper_prefix_of(taken)
+                && !from.is_prefix_of(&to)
+                && !from.is_proper_prefix_of(dest) =>
         {
-            let to = map_path(to, &removal, removal_shape, is_index(to), Side::Later)?;
+            let to = map_path(&to, &removal, removal_shape, is_index(&to), Side::Later)?;
             let put = Operation::Add {
                 path: to,
                 value: Value::Null,
@@ -618,13 +621,15 @@ fn map_destination(
             };
             map_path(dest, &put, shape, insert, side)
         }
-        // y moves something from outside into the moved node: seen from outside, it removes
-        // it from its place, which names a place in the document with the node. (Unless the
-        // destination is inside what y took: it follows it into the moved node, a cycle.)
+        // y moves something from outside into the moved node: seen from outside, it removes it
+        // from its place. (Unless the destination is inside what y took, or inside the moved
+        // node itself: cycles.)
         Rebased::Drop(_)
-            if let Operation::Move { from: taken, .. } = y
+            if let (Operation::Move { .. }, Some((taken, to))) = (y, taken_and_put(y))
                 && !from.is_prefix_of(taken)
-                && !taken.is_proper_prefix_of(dest) =>
+                && from.is_proper_prefix_of(&to)
+                && !taken.is_proper_prefix_of(dest)
+                && !from.is_proper_prefix_of(dest) =>
         {
             let taken = map_path(taken, &removal, removal_shape, false, Side::Later)?;
             let take = Operation::Remove { path: taken };
@@ -637,6 +642,18 @@ fn map_destination(
         // y reaches into the moved node (edits inside it, or moves something into it): seen
         // from outside, the node is where it was, and y maps the destination as it is.
         Rebased::Drop(_) => map_path(dest, y, shape, insert, side),
+    }
+}
+
+/// For a move or copy, its source and its destination, both as they read in the document it
+/// applies to (a move's destination is written for the document without the moved node).
+fn taken_and_put(y: &Operation) -> Option<(&Pointer, Pointer)> {
+    match y {
+        Operation::Move { from, path, .. } => {
+            Some((from, moved_destination(y).unwrap_or_else(|| path.clone())))
+        }
+        Operation::Copy { from, path } => Some((from, path.clone())),
+        _ => None,
     }
 }
 
