@@ -585,3 +585,65 @@ fn a_moves_an_array_to_the_end_b_moves_an_item_into_it_and_edits_it_there() {
         r#"{"l":["new",{"t":"bx"},{},{},[{"n":-1}]]}"#
     );
 }
+
+/// Carol wrote a value; Ann moved it into `b`; Bob, who never saw it there, replaced `b`.
+/// Carol's value is gone although Bob never touched where she wrote it: she is told too.
+#[test]
+fn a_value_moved_into_what_a_later_change_overwrites_is_reported_to_its_writer() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"a": ["x"], "b": {}}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    let submit = |authority: &mut Authority, client: &str, base, ops: &str| {
+        let outcome = authority.submit(&Submission {
+            client: &ClientId::from(client),
+            author: client,
+            role: Role::Write,
+            seq: 1,
+            base_rev: Revision(base),
+            ops: Change::from_json(ops).unwrap().0,
+            overwrites: &[],
+            now: 0,
+        });
+        let Outcome::Applied { commit, .. } = outcome else {
+            panic!("applies: {outcome:?}")
+        };
+        commit
+    };
+    submit(
+        &mut authority,
+        "carol",
+        0,
+        r#"[{"op": "replace", "path": "/a/0", "value": "carol's"}]"#,
+    );
+    submit(
+        &mut authority,
+        "ann",
+        1,
+        r#"[{"op": "move", "from": "/a/0", "path": "/b/k"}]"#,
+    );
+    let bob = submit(
+        &mut authority,
+        "bob",
+        1,
+        r#"[{"op": "replace", "path": "/b", "value": {"new": 1}}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"a":[],"b":{"new":1}}"#);
+    let mut losers: Vec<&str> = bob
+        .conflicts
+        .iter()
+        .map(|c| c.loser.client.0.as_str())
+        .collect();
+    losers.sort_unstable();
+    assert_eq!(losers, ["ann", "bob", "carol"], "{:#?}", bob.conflicts);
+    let carol = bob
+        .conflicts
+        .iter()
+        .find(|c| c.loser.client.0 == "carol")
+        .unwrap();
+    assert_eq!(carol.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        carol.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"{"k":"carol's"}"#)
+    );
+}

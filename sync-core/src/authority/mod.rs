@@ -42,6 +42,7 @@ use crate::value::Value;
 
 mod index;
 mod log;
+mod provenance;
 
 use index::WriteIndex;
 pub(crate) use log::apply_expanded;
@@ -154,6 +155,16 @@ pub enum RestoreError {
         /// Why.
         error: ApplyError,
     },
+}
+
+/// A write the sender says an operation of its change overwrote, as the log bears it out.
+struct Claim {
+    /// The operation, by its index in the change.
+    index: usize,
+    /// Whose write it was.
+    loser: Party,
+    /// The overwritten change's index in the log, while it is retained.
+    logged: Option<usize>,
 }
 
 struct Entry {
@@ -554,15 +565,22 @@ impl Authority {
             // Something moved into what x overwrites was not there when x was made: its sender
             // loses it too.
             let mut relocated = !met.relocated.is_empty();
-            for (_, loser) in claimed
+            // The changes x overwrote, found here or claimed: the writers of what their moves
+            // carried into x's target lose it too.
+            let mut overwritten = met.relocated.clone();
+            for claim in claimed
                 .iter()
-                .filter(|(i, _)| first_of_origin && *i == index_in_change)
+                .filter(|c| first_of_origin && c.index == index_in_change)
             {
-                losers.push(loser.clone());
+                losers.push(claim.loser.clone());
+                overwritten.extend(claim.logged);
             }
             for piece in pieces {
                 let canonical = canonical(piece.op, doc);
                 let shape = Shape::of(&canonical, doc);
+                for mover in overwritten.drain(..) {
+                    losers.extend(provenance::writers_moved_into(log, mover, canonical.path()));
+                }
                 if std::mem::take(&mut relocated) {
                     conflicts.push(Conflict {
                         kind: ConflictKind::Overwritten,
@@ -673,20 +691,30 @@ impl Authority {
         overwrites: &[Overwrite],
         base: Revision,
         me: &ClientId,
-    ) -> Vec<(usize, Party)> {
+    ) -> Vec<Claim> {
         overwrites
             .iter()
             .filter(|o| o.rev <= base && o.rev > Revision(0))
             .filter_map(|o| {
-                let loser = match self.entry(o.rev) {
-                    Some(entry) => Party {
-                        client: entry.commit.client.clone(),
-                        author: entry.commit.author.clone(),
-                    },
+                let (loser, logged) = match self.entry(o.rev) {
+                    Some(entry) => (
+                        Party {
+                            client: entry.commit.client.clone(),
+                            author: entry.commit.author.clone(),
+                        },
+                        o.rev
+                            .0
+                            .checked_sub(self.oldest_retained().0 + 1)
+                            .and_then(|i| usize::try_from(i).ok()),
+                    ),
                     None if o.rev >= self.oldest_retained() => return None,
-                    None => o.loser.clone(),
+                    None => (o.loser.clone(), None),
                 };
-                (loser.client != *me).then_some((o.index, loser))
+                (loser.client != *me).then_some(Claim {
+                    index: o.index,
+                    loser,
+                    logged,
+                })
             })
             .collect()
     }

@@ -1,0 +1,95 @@
+//! Whose work a concurrent move carried into what a change overwrites.
+//!
+//! When a change overwrites or removes a value, the writers of what it held lose their work and
+//! are told. If a concurrent move put a node inside that value, the node's own writers lose
+//! their work too, though the change never touched where they wrote it: they are found by
+//! following every retained write forward to the moment of the move and keeping those that
+//! landed inside the moved node. (Rare, so the walk over the log is only made then.)
+
+use std::collections::VecDeque;
+
+use super::Entry;
+use crate::op::Operation;
+use crate::pointer::Pointer;
+use crate::protocol::Party;
+use crate::rebase::{Placed, follow};
+
+/// The writers of the nodes that the moves of the change at `mover` (an index into `log`) put
+/// at or below `target`, a location in the document after the whole log.
+pub(super) fn writers_moved_into(
+    log: &VecDeque<Entry>,
+    mover: usize,
+    target: &Pointer,
+) -> Vec<Party> {
+    let Some(entry) = log.get(mover) else {
+        return Vec::new();
+    };
+    let mut writers = Vec::new();
+    for (k, placed) in entry.placed.iter().enumerate() {
+        let Operation::Move { from, path, .. } = &placed.op else {
+            continue;
+        };
+        let after = ops_between(log, (mover, k + 1), (log.len(), 0));
+        let lands = follow_through(path, after).is_some_and(|at| target.is_prefix_of(&at));
+        if !lands {
+            continue;
+        }
+        for (j, earlier) in log.iter().enumerate().take(mover + 1) {
+            let party = Party {
+                client: earlier.commit.client.clone(),
+                author: earlier.commit.author.clone(),
+            };
+            let end = if j == mover { k } else { earlier.placed.len() };
+            for (m, write) in earlier.placed.iter().enumerate().take(end) {
+                let Some(at) = written(&write.op) else {
+                    continue;
+                };
+                let between = ops_between(log, (j, m + 1), (mover, k));
+                if follow_through(at, between).is_some_and(|at| from.is_prefix_of(&at))
+                    && !writers.contains(&party)
+                {
+                    writers.push(party.clone());
+                }
+            }
+        }
+    }
+    writers
+}
+
+/// Where an operation puts a value of its author's, if it does.
+fn written(op: &Operation) -> Option<&Pointer> {
+    match op {
+        Operation::Remove { .. } | Operation::Test { .. } => None,
+        other => Some(other.path()),
+    }
+}
+
+/// The logged operations from `start` up to (not including) `end`, each a position (change,
+/// operation) in `log`.
+fn ops_between(
+    log: &VecDeque<Entry>,
+    start: (usize, usize),
+    end: (usize, usize),
+) -> impl Iterator<Item = &Placed> {
+    log.iter()
+        .enumerate()
+        .skip(start.0)
+        .take_while(move |(j, _)| *j <= end.0)
+        .flat_map(move |(j, entry)| {
+            let from = if j == start.0 { start.1 } else { 0 };
+            let to = if j == end.0 {
+                end.1
+            } else {
+                entry.placed.len()
+            };
+            entry.placed.get(from..to).unwrap_or_default()
+        })
+}
+
+/// Where the node at `path` is after `through`; `None` once it is gone.
+fn follow_through<'a>(
+    path: &Pointer,
+    mut through: impl Iterator<Item = &'a Placed>,
+) -> Option<Pointer> {
+    through.try_fold(path.clone(), |at, y| follow(&at, std::slice::from_ref(y)))
+}
