@@ -280,3 +280,45 @@ fn a_dropped_edit_inside_a_string_is_recorded_with_the_whole_string_as_its_autho
     assert_eq!(c.kind, ConflictKind::Dropped);
     assert_eq!(c.value, Some(Value::from("ann@x")));
 }
+
+/// Ann's change was sent, lost with the connection, and her window restarted (so it no longer
+/// knows what it sent). Meanwhile Ben moved `b` into `a`, so Ann's move of `a` into `b` would
+/// now put `a` inside itself: her whole change no longer applies. Her window sends it again as
+/// it stands (nothing), so the relay will never report it: her window does.
+#[test]
+fn a_change_in_flight_that_no_longer_applies_after_a_restart_is_reported_lost() {
+    use sync_core::Operation;
+    use sync_core::replica::{Event, Replica};
+    let mut net = Net::new(r#"{"a": {}, "b": {}}"#, &["ann", "ben"]);
+    net.edit(
+        ANN,
+        r#"[{"op": "add", "path": "/a/x", "value": "Ann's"},
+            {"op": "move", "from": "/a", "path": "/b/a"}]"#,
+    );
+    net.outbox[ANN].clear(); // lost with the connection
+    let (restarted, events) = Replica::restore(net.replicas[ANN].save());
+    assert!(events.is_empty(), "{events:?}");
+    net.replicas[ANN] = restarted;
+    net.edit(BEN, r#"[{"op": "move", "from": "/b", "path": "/a/b"}]"#);
+    net.settle();
+    let hello = net.replicas[ANN].hello("doc", None);
+    net.outbox[ANN].push(hello);
+    net.send(ANN);
+    let events = net.recv(ANN);
+    net.settle();
+    let lost: Vec<&Operation> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Lost { ops, .. } => Some(ops),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        lost.iter()
+            .any(|op| op.path().to_string() == "/a/x" && op.name() == "add"),
+        "{events:?}"
+    );
+    assert_eq!(net.authority.document().to_json(), r#"{"a":{"b":{}}}"#);
+    assert_eq!(net.view(ANN), net.view(BEN));
+}

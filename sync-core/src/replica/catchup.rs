@@ -23,7 +23,7 @@
 //! and undo history untouched. The state is not persisted: after a restart or a reconnect the
 //! replica's hello names its revision again and the relay's welcome says again where it stands.
 
-use super::{Event, Inverse, Pending, PendingState, Replica, Sent};
+use super::{Event, Inverse, Pending, PendingState, Replica, Sent, orphans};
 use crate::authority::apply_placed;
 use crate::op::Operation;
 use crate::pointer::Pointer;
@@ -153,14 +153,16 @@ impl Replica {
         let mut events = Vec::new();
         // Parts of a change already sent that rebasing here dropped: the relay would have
         // reported them had the change arrived; it never will now.
-        let lost: Vec<Conflict> = [inflight, buffer]
+        let (lost, orphaned): (Vec<_>, Vec<_>) = [inflight, buffer]
             .into_iter()
             .flatten()
-            .flat_map(|p| p.lost)
-            .collect();
+            .map(|p| (p.lost, p.orphaned))
+            .unzip();
+        let lost: Vec<Conflict> = lost.into_iter().flatten().collect();
         if !lost.is_empty() {
             events.push(Event::Conflicts(lost));
         }
+        events.extend(orphans(orphaned.into_iter().flatten().collect()));
         let change = crate::diff::diff(&self.view, &mine);
         if !change.is_empty() {
             // `apply(a, diff(a, b)) == b` always; replacing the whole document is the fallback
@@ -311,6 +313,7 @@ impl Replica {
                 if !lost.is_empty() {
                     events.push(Event::Conflicts(lost));
                 }
+                events.extend(orphans(std::mem::take(&mut inflight.orphaned)));
                 self.sent.insert(Sent {
                     base: rev,
                     ops: inflight.ops(),
@@ -367,6 +370,12 @@ impl Replica {
         if !lost.is_empty() {
             events.push(Event::Conflicts(lost));
         }
+        let orphaned = inflight
+            .iter()
+            .filter(|_| !inflight_applied)
+            .flat_map(|p| p.orphaned.iter().cloned())
+            .collect();
+        events.extend(orphans(orphaned));
         let inflight = inflight.filter(|_| !inflight_applied);
         let pending = [inflight, buffer]
             .into_iter()
@@ -376,6 +385,7 @@ impl Replica {
                 ops: p.ops(),
                 overwrites: p.overwrites,
                 lost: Vec::new(),
+                orphaned: Vec::new(),
             });
         events.extend(self.replay(pending));
         events
@@ -392,21 +402,24 @@ impl Replica {
                 ops,
                 overwrites,
                 lost,
+                orphaned,
             },
         ) in pending.into_iter().enumerate()
         {
             match apply_placed(&mut self.view, ops.clone()) {
                 Ok((placed, inverse)) => {
-                    let replayed = Pending {
+                    let mut replayed = Pending {
                         seq,
                         ops: placed,
                         inverse: Inverse::of(inverse),
                         overwrites,
                         lost,
+                        orphaned,
                     };
                     if i == 0 && seq.is_some() {
                         self.inflight = Some(replayed);
                     } else {
+                        events.extend(orphans(std::mem::take(&mut replayed.orphaned)));
                         self.merge_into_buffer(replayed);
                     }
                 }
@@ -414,6 +427,7 @@ impl Replica {
                     if !lost.is_empty() {
                         events.push(Event::Conflicts(lost));
                     }
+                    events.extend(orphans(orphaned));
                     events.push(Event::Lost {
                         ops,
                         error: e.to_string(),

@@ -68,6 +68,10 @@ struct Pending {
     /// reports the same when it applies the change as sent; they are this replica's to report
     /// only if the change is sent again as it stands here.
     lost: Vec<Conflict>,
+    /// Operations of a change already sent that, rebased here, no longer applied as a whole
+    /// (a move that became a cycle, say). Like `lost`: the relay reports them if it gets the
+    /// change as sent; this replica does if it sends the change again as it stands.
+    orphaned: Vec<Operation>,
 }
 
 /// What was last sent for the change in flight, to send again byte for byte after a
@@ -501,21 +505,26 @@ impl Replica {
                 inverse: Inverse::of(inverse),
                 overwrites,
                 lost,
+                orphaned: pending.orphaned,
             }),
-            // It no longer applies (a test failed, say): the relay will say so for a change in
-            // flight; locally it is gone.
-            Err(_) => {
-                if pending.seq.is_none() {
-                    folded
-                        .orphaned
-                        .extend(pending.ops.into_iter().map(|p| p.op));
+            // It no longer applies (a test failed, say): locally it is gone. The relay will say
+            // so for a change in flight, if it gets it as sent; otherwise this replica will.
+            Err(_) => match pending.seq {
+                None => {
+                    folded.orphaned.extend(ops_of(&pending.ops));
+                    None
                 }
-                pending.seq.map(|seq| Pending {
-                    seq: Some(seq),
-                    lost,
-                    ..Pending::default()
-                })
-            }
+                Some(seq) => {
+                    let mut orphaned = pending.orphaned;
+                    orphaned.extend(ops_of(&pending.ops));
+                    Some(Pending {
+                        seq: Some(seq),
+                        lost,
+                        orphaned,
+                        ..Pending::default()
+                    })
+                }
+            },
         }
     }
 
@@ -738,7 +747,7 @@ struct Folded {
 }
 
 /// The event for buffered operations that no longer apply, if any.
-fn orphans(ops: Vec<Operation>) -> Option<Event> {
+pub(super) fn orphans(ops: Vec<Operation>) -> Option<Event> {
     (!ops.is_empty()).then(|| Event::Lost {
         ops,
         error: "it no longer applies after the changes it was rebased over".to_owned(),

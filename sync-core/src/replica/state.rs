@@ -42,6 +42,10 @@ pub struct PendingState {
     /// again as it stands (see the replica's `resend_inflight`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lost: Vec<Conflict>,
+    /// Operations of it, already sent, that rebasing here made no longer apply as a whole:
+    /// reported, like `lost`, if it is sent again as it stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphaned: Vec<Operation>,
 }
 
 impl Replica {
@@ -60,6 +64,7 @@ impl Replica {
                 ops: p.ops(),
                 overwrites: p.overwrites.clone(),
                 lost: p.lost.clone(),
+                orphaned: p.orphaned.clone(),
             })
             .collect();
         ReplicaState {
