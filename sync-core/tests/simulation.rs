@@ -438,9 +438,12 @@ impl World {
             "c{i} edits {}",
             serde_json::to_string(&ops).unwrap()
         ));
-        // A marker copied by one operation and changed by a later one of the same edit stood
-        // twice in between.
+        // Operation by operation, as the edit's author saw it: a marker one operation writes
+        // and a later one changes was still written (and taken out) by them, and one that one
+        // operation copies and a later one changes stood twice in between.
         let mut view = self.clients[i].replica.view().clone();
+        let mut had = HashSet::new();
+        markers(&view, &mut had);
         for op in &ops {
             if sync_core::Change(vec![op.clone()])
                 .apply(&mut view)
@@ -450,8 +453,16 @@ impl World {
             }
             let mut counts = HashMap::new();
             count_markers(&view, &mut counts);
+            let now: HashSet<String> = counts.keys().cloned().collect();
             self.copied
                 .extend(counts.into_iter().filter(|(_, n)| *n > 1).map(|(m, _)| m));
+            for mark in now.difference(&had) {
+                if !self.written.iter().any(|(m, _)| m == mark) {
+                    self.written.push((mark.clone(), i));
+                }
+            }
+            self.taken_out.extend(had.difference(&now).cloned());
+            had = now;
         }
         self.local(i, |replica| replica.edit(ops));
     }
@@ -485,8 +496,13 @@ impl World {
         count_markers(self.clients[i].replica.view(), &mut counts);
         self.copied
             .extend(counts.into_iter().filter(|(_, n)| *n > 1).map(|(m, _)| m));
-        self.written
-            .extend(after.difference(&before).map(|m| (m.clone(), i)));
+        // A marker names the edit that first wrote it. (One can stand again later: a redo, or
+        // a splice that takes out what another splice put into it.)
+        for mark in after.difference(&before) {
+            if !self.written.iter().any(|(m, _)| m == mark) {
+                self.written.push((mark.clone(), i));
+            }
+        }
         self.taken_out.extend(before.difference(&after).cloned());
         self.handle_events(i, events);
     }
