@@ -647,3 +647,31 @@ fn a_value_moved_into_what_a_later_change_overwrites_is_reported_to_its_writer()
         Some(r#"{"k":"carol's"}"#)
     );
 }
+
+#[test]
+fn both_move_one_node_and_a_moved_a_list_into_it_b_moving_it_into_that_list_is_a_cycle() {
+    let run = concurrent(
+        r#"{"l": [{}], "m": {"b": {"c": []}}, "t": []}"#,
+        r#"[{"op": "move", "from": "/t", "path": "/m/b/c/0"},
+            {"op": "move", "from": "/m/b", "path": "/l/1"}]"#,
+        r#"[{"op": "move", "from": "/m/b", "path": "/t/0"}]"#,
+    );
+    let (code, message) = run.b.unwrap_err();
+    assert_eq!(code, "move_into_descendant", "{message}");
+}
+
+#[test]
+fn a_moves_a_list_into_a_node_and_out_again_b_moves_the_node_into_that_list() {
+    // B's destination was inside the node B moves only while A's list sat in it: once A took
+    // the list out again, B's move is an ordinary one.
+    let run = concurrent(
+        r#"{"l": [null, {}, {}], "t": ["x", "y"]}"#,
+        r#"[{"op": "move", "from": "/l/2", "path": "/l/1"},
+            {"op": "add", "path": "/l/1/k", "value": ["a"]},
+            {"op": "move", "from": "/t", "path": "/l/1/k/1"},
+            {"op": "move", "from": "/l/1/k/1", "path": "/l/3"}]"#,
+        r#"[{"op": "move", "from": "/l/2", "path": "/t/1"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(json(&run.doc), r#"{"l":[null,{},["x",{"k":["a"]},"y"]]}"#);
+}

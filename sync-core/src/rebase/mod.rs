@@ -322,9 +322,16 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
         ) if xf == yf => {
             return match side {
                 Side::Later if xt == yt => Rebased::Keep(Vec::new()),
+                // (A destination inside the node itself, a cycle, goes with the node, so that
+                // applying it reports the cycle.)
                 Side::Later => Rebased::Keep(vec![O::Move {
                     from: yt.clone(),
-                    path: xt.clone(),
+                    path: if xf.is_proper_prefix_of(xt) {
+                        let inside = xt.tokens().iter().skip(xf.len()).cloned();
+                        Pointer::from_tokens(yt.tokens().iter().cloned().chain(inside))
+                    } else {
+                        xt.clone()
+                    },
                     index: *index,
                 }]),
                 // The later destination won; but a move onto a member still took the value
@@ -641,7 +648,16 @@ fn map_destination(
         }
         // y reaches into the moved node (edits inside it, or moves something into it): seen
         // from outside, the node is where it was, and y maps the destination as it is.
-        Rebased::Drop(_) => map_path(dest, y, shape, insert, side),
+        Rebased::Drop(_) => {
+            let mapped = map_path(dest, y, shape, insert, side)?;
+            if from.is_proper_prefix_of(dest) && !from.is_prefix_of(&mapped) {
+                // The destination was inside the moved node (a cycle) and y took that place
+                // out of it: it is a place outside now, read in the document without the node.
+                map_path(&mapped, &removal, removal_shape, insert, Side::Later)
+            } else {
+                Ok(mapped)
+            }
+        }
     }
 }
 

@@ -435,11 +435,26 @@ impl Replica {
     ) -> Option<Pending> {
         let rebased = rebase_change(&pending.ops, over, Side::Later);
         let carried = rebased.over;
+        // Claims follow their operation. One that was dropped had overwritten what a later
+        // operation made on top of it now overwrites (a write of the same place or above):
+        // its claims pass to that one.
         let mut overwrites: Vec<Overwrite> = pending
             .overwrites
             .iter()
             .filter_map(|o| {
-                let index = rebased.sources.iter().position(|&s| s == o.index)?;
+                let index = match rebased.sources.iter().position(|&s| s == o.index) {
+                    Some(index) => index,
+                    None => {
+                        let place = pending.ops.get(o.index)?.op.path();
+                        rebased
+                            .sources
+                            .iter()
+                            .zip(&rebased.ops)
+                            .position(|(&s, op)| {
+                                s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
+                            })?
+                    }
+                };
                 Some(Overwrite { index, ..o.clone() })
             })
             .collect();
@@ -744,6 +759,19 @@ struct Folded {
     /// Buffered operations that no longer apply: after this replica's own change was replaced
     /// or refused, or a rebased change that as a whole no longer applies.
     orphaned: Vec<Operation>,
+}
+
+/// Whether `op` replaces what stands at its path (rather than inserting beside it or editing
+/// inside it).
+fn overwrites_place(op: &Operation) -> bool {
+    matches!(
+        op,
+        Operation::Add { .. }
+            | Operation::Replace { .. }
+            | Operation::Remove { .. }
+            | Operation::Copy { .. }
+            | Operation::Move { .. }
+    )
 }
 
 /// The event for buffered operations that no longer apply, if any.
