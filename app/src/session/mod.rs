@@ -95,7 +95,9 @@ impl Lost {
         }
     }
 
-    /// The change that puts my value back, as things stand in `doc`.
+    /// The change that puts my value back, as things stand in `doc`; `None` when the edit
+    /// carried no value, or when what now stands above its place is not an object or array
+    /// (putting it back would destroy someone else's value).
     pub fn restoring_change(&self, doc: &Value) -> Option<Vec<Operation>> {
         match &self.conflict {
             Some(Conflict {
@@ -104,13 +106,24 @@ impl Lost {
                 value: Some(value),
                 ..
             })
-            // A value set where someone removed the member meanwhile: the member comes back
-            // with my value (replaying the replace would fail, the member being gone).
+            // A value set where someone removed the member (or an ancestor) meanwhile: it
+            // comes back with my value (replaying the replace would fail, the member being
+            // gone).
             | Some(Conflict {
                 kind: ConflictKind::Dropped,
                 op: Some(Operation::Replace { path, value }),
                 ..
-            }) => Some(vec![put(path, value, doc)]),
+            }) => put(path, value, doc).map(|op| vec![op]),
+            // Typing in, or counting up, a value someone removed meanwhile: the value as it
+            // was when the edit was dropped comes back (the keystroke alone means nothing
+            // without its string).
+            Some(Conflict {
+                kind: ConflictKind::Dropped,
+                op: Some(op @ (Operation::Splice { .. } | Operation::Incr { .. })),
+                path,
+                value: Some(value),
+                ..
+            }) if op.path().resolve(doc).is_none() => put(path, value, doc).map(|op| vec![op]),
             Some(Conflict {
                 kind: ConflictKind::Dropped,
                 op: Some(op),
@@ -120,19 +133,53 @@ impl Lost {
             None => (!self.ops.is_empty()).then(|| self.ops.clone()),
         }
     }
+
+    /// Whether `other` records the same loss (one typed string is many keystrokes, each dropped
+    /// the same way and recorded with the whole string).
+    fn same_loss(&self, other: &Conflict) -> bool {
+        self.conflict.as_ref().is_some_and(|c| {
+            c.kind == other.kind
+                && c.path == other.path
+                && c.value == other.value
+                && c.reason == other.reason
+                && c.winner == other.winner
+                && c.rev == other.rev
+        })
+    }
 }
 
-/// `value` at `path` in `doc`: replacing what is there, or added where nothing is.
-fn put(path: &Pointer, value: &Value, doc: &Value) -> Operation {
+/// `value` at `path` in `doc`: replacing what is there, added where nothing is, and where
+/// ancestors are gone too, added at the first missing one inside objects that lead to it.
+/// `None` when something that is not an object or array stands above `path`.
+fn put(path: &Pointer, value: &Value, doc: &Value) -> Option<Operation> {
     if path.resolve(doc).is_some() {
-        Operation::replace(path.clone(), value.clone())
-    } else {
-        Operation::Add {
-            path: path.clone(),
-            value: value.clone(),
-            index: None,
-        }
+        return Some(Operation::replace(path.clone(), value.clone()));
     }
+    let tokens = path.tokens();
+    // The deepest ancestor still in the document (the root always is).
+    let depth = (0..tokens.len())
+        .rev()
+        .find(|&n| {
+            Pointer::from_tokens(tokens.iter().take(n).cloned())
+                .resolve(doc)
+                .is_some()
+        })
+        .unwrap_or(0);
+    let parent = Pointer::from_tokens(tokens.iter().take(depth).cloned()).resolve(doc)?;
+    if !matches!(parent, Value::Object(_) | Value::Array(_)) {
+        return None;
+    }
+    let mut nested = value.clone();
+    for token in tokens.iter().skip(depth + 1).rev() {
+        let mut members = sync_core::Map::new();
+        members.insert(token.clone(), nested);
+        nested = Value::Object(members);
+    }
+    Some(Operation::Add {
+        path: Pointer::from_tokens(tokens.iter().take(depth + 1).cloned()),
+        value: nested,
+        index: None,
+    })
 }
 
 /// An editor's link to a relay.
@@ -430,6 +477,9 @@ impl Session {
                 Event::Conflicts(conflicts) => {
                     let me = editor.replica().client().clone();
                     for conflict in conflicts.into_iter().filter(|c| c.loser.client == me) {
+                        if self.lost.iter().any(|l| l.same_loss(&conflict)) {
+                            continue;
+                        }
                         let reason = describe(&conflict);
                         self.notices.push(reason.clone());
                         self.lose(Some(conflict), Vec::new(), reason);
@@ -691,5 +741,41 @@ mod tests {
             overwritten.restoring_change(&gone),
             dropped.restoring_change(&gone)
         );
+    }
+
+    /// Typing a string offline in a member someone removed meanwhile: each keystroke is dropped
+    /// and recorded with the whole string; one record is shown, and Restore mine puts the
+    /// string back, with the object that held it.
+    #[test]
+    fn a_string_typed_into_a_member_removed_meanwhile_is_one_loss_restored_whole() {
+        let keystroke = |pos: usize, ins: &str| {
+            let mut l = lost(
+                ConflictKind::Dropped,
+                Some(Operation::Splice {
+                    path: Pointer::parse("/owner/email").unwrap(),
+                    pos,
+                    del: 0,
+                    ins: ins.to_owned(),
+                }),
+            );
+            if let Some(c) = &mut l.conflict {
+                c.path = Pointer::parse("/owner/email").unwrap();
+                c.value = Some(Value::from("ann@x"));
+            }
+            l
+        };
+        let first = keystroke(0, "a");
+        let second = keystroke(1, "n");
+        assert!(first.same_loss(second.conflict.as_ref().unwrap()));
+        let mut restored = Value::parse(r#"{"name": "plan"}"#).unwrap();
+        let change = second.restoring_change(&restored).unwrap();
+        sync_core::apply::apply(&mut restored, &change).unwrap();
+        assert_eq!(
+            restored.to_json(),
+            r#"{"name":"plan","owner":{"email":"ann@x"}}"#
+        );
+        // Where something that holds no members stands in the way, nothing is offered.
+        let blocked = Value::parse(r#"{"owner": "someone else's"}"#).unwrap();
+        assert_eq!(second.restoring_change(&blocked), None);
     }
 }

@@ -91,8 +91,13 @@ fn set_value(window: &mut Window, path: &str, text: &str) {
     window.key_press(Key::Enter);
     window.step();
     window.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    window.get_by_label(&format!("edit {path}")).type_text(text);
-    window.step();
+    // One key at a time, a frame each, as a person types: each keystroke is its own edit.
+    for key in text.chars() {
+        window
+            .get_by_label(&format!("edit {path}"))
+            .type_text(&key.to_string());
+        window.step();
+    }
     window.key_press(Key::Enter);
     window.step();
     assert!(window.state().editing.is_none(), "the edit is committed");
@@ -267,12 +272,36 @@ fn email_edited_offline_while_the_owner_is_deleted(
 fn an_offline_edit_inside_a_member_deleted_meanwhile_is_dropped_and_listed() {
     let rt = runtime();
     let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (ann, ben, dirs) =
+    let (mut ann, mut ben, dirs) =
         email_edited_offline_while_the_owner_is_deleted(&rt, &relay, "lost-email");
+    // Fifteen keystrokes, each dropped the same way: one loss, listed once.
     assert!(ann.query_by_label("Conflicts (1)").is_some());
     assert!(ann.query_by_label_contains("at /owner/email, ").is_some());
     assert!(ann.query_by_label("won: Ben").is_some());
     assert!(ann.query_by_label_contains("your value: ").is_some());
+    // Restore mine puts her email back, with the owner that held it, in every window.
+    ann.get_by_label("restore mine at /owner/email").click();
+    until(
+        &mut [&mut ann, &mut ben],
+        "Ann's email is back everywhere",
+        |w| {
+            w.iter().all(|a| {
+                connected(a)
+                    && value_at(a, "/owner/email").as_deref() == Some(r#""ann@example.org""#)
+            })
+        },
+    );
+    settle(&mut ann);
+    assert!(ann.query_by_label("restored").is_some());
+    assert!(
+        !ann.state()
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("cannot restore"),
+        "{:?}",
+        ann.state().message
+    );
     drop((ann, ben));
     clean_up(&rt, relay, dirs);
 }

@@ -258,7 +258,13 @@ fn conflicts_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             if lost.restored {
                 ui.label(RichText::new("restored").weak());
             } else {
-                let button = ui.button("Restore mine");
+                let possible = lost.restoring_change(app.editor.doc()).is_some();
+                let button = ui
+                    .add_enabled(possible, egui::Button::new("Restore mine"))
+                    .on_disabled_hover_text(
+                        "nothing to put back here: the edit carried no value, or what now \
+                         stands above its place holds no members",
+                    );
                 button.widget_info(|| {
                     WidgetInfo::labeled(egui::Role::Button, true, format!("restore mine at {at}"))
                 });
