@@ -261,7 +261,7 @@ impl Task {
                             online = false;
                             until = None;
                             let event = NetEvent::Closed {
-                                reason: "offline".to_owned(),
+                                reason: "by choice".to_owned(),
                                 retry_at: None,
                             };
                             if !self.emit(event).await {
@@ -298,7 +298,7 @@ impl Task {
             },
             command = self.commands.recv() => return match command {
                 None => (End::Quit, false),
-                Some(NetCommand::Disconnect) => (End::Wait("offline".to_owned()), false),
+                Some(NetCommand::Disconnect) => (End::Wait("by choice".to_owned()), false),
                 // Already connecting; a stale send is dropped.
                 Some(NetCommand::Connect | NetCommand::Send { .. }) => {
                     (End::Retry("connection restarted".to_owned()), false)
@@ -363,7 +363,7 @@ impl Task {
                     }
                     Some(NetCommand::Disconnect) => {
                         let _ = sink.close().await;
-                        return End::Wait("offline".to_owned());
+                        return End::Wait("by choice".to_owned());
                     }
                     Some(NetCommand::Connect) => {}
                     Some(NetCommand::Send { epoch: for_epoch, message }) => {
