@@ -675,3 +675,53 @@ fn a_moves_a_list_into_a_node_and_out_again_b_moves_the_node_into_that_list() {
     assert!(run.b.is_ok(), "{:?}", run.b);
     assert_eq!(json(&run.doc), r#"{"l":[null,{},["x",{"k":["a"]},"y"]]}"#);
 }
+
+#[test]
+fn a_moves_an_item_onto_a_member_after_the_array_b_appends_to_moves_b_appends_where_it_is() {
+    // A's move of `null` onto member "4" of the object after `c` names that object in the
+    // array without `null`; B's append into `c` is not a write of that member.
+    let run = concurrent(
+        r#"{"items": [14, 3, null, {}, {}, [2]], "meta": {"b": {"c": [true, 2, {"t": "xa"}]}}, "tags": [{"n": 9}]}"#,
+        r#"[{"op": "move", "from": "/meta/b/c", "path": "/items/4"},
+            {"op": "move", "from": "/tags/0/n", "path": "/items/4/3"},
+            {"op": "remove", "path": "/items/0"},
+            {"op": "move", "from": "/items/1", "path": "/items/3/4"}]"#,
+        r#"[{"op": "move", "from": "/meta/b/c/2/t", "path": "/items/5/1"},
+            {"op": "add", "path": "/meta/b/c/3", "value": {"n": 1}},
+            {"op": "add", "path": "/meta/b/c/3/k1", "value": 67}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"items":[3,{},[true,2,{},9,{"n":1,"k1":67}],{"4":null},[2,"xa"]],"meta":{"b":{}},"tags":[{}]}"#
+    );
+}
+
+#[test]
+fn b_sets_a_member_where_the_undo_of_its_own_dropped_move_puts_a_value_back() {
+    // B's move of `k1` out of `meta` is dropped (A removed `k1`); B's later set of `k1` in
+    // `meta`, now at another index, is read after the undone move.
+    let run = concurrent(
+        r#"{"meta": {"a": 1, "k1": 44}, "tags": [0, "x", "yz"]}"#,
+        r#"[{"op": "remove", "path": "/meta/k1"}]"#,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/3"},
+            {"op": "move", "from": "/tags/3/a", "path": "/tags/2"},
+            {"op": "move", "from": "/tags/4/k1", "path": "/tags/2"},
+            {"op": "remove", "path": "/tags/4"},
+            {"op": "add", "path": "/k1", "value": "new"},
+            {"op": "move", "from": "/k1", "path": "/tags/4"},
+            {"op": "add", "path": "/tags/5/k1", "value": null}]"#,
+    );
+    let commit = run.b.as_ref().expect("applies");
+    assert_eq!(json(&run.doc), r#"{"tags":[0,"x",1,"new",{}]}"#);
+    // Its set of `k1`, made after taking the old one away, lands where A removed it: dropped,
+    // and recorded for B.
+    assert!(
+        commit
+            .conflicts
+            .iter()
+            .any(|c| c.kind == ConflictKind::Dropped && c.path.to_string() == "/tags/5/k1"),
+        "{:#?}",
+        commit.conflicts
+    );
+}

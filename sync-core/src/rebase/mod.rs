@@ -399,7 +399,7 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
     // not x's to move: what is left of x is what it wrote at its destination.
     if let O::Move { from, path, .. } = x {
         let set = matches!(write_of(y, shape.path_in_array, shape.replaces_target),
-            Some((at, Write::Set)) if at == from);
+            Some((at, Write::Set)) if *at == *from);
         let merged = merge_sets(y, shape, from);
         match side {
             Side::Later if set || merged => return Rebased::Drop(DropReason::Replaced),
@@ -429,20 +429,23 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
         };
     }
     if let Some(outcome) = same_target(x, y, shape, side) {
-        // The write collides, but a move's or copy's source still follows y.
+        // The write collides, but a move's or copy's source still follows y, and where y
+        // is a move the place is read after it.
         return match outcome {
             Rebased::Keep(ops) => match ops
                 .into_iter()
-                .map(|op| with_mapped_from(op, y, shape, side))
+                .map(|op| with_mapped_from(at_moved_place(op, y), y, shape, side))
                 .collect()
             {
                 Ok(ops) => Rebased::Keep(ops),
                 Err(reason) => Rebased::Drop(reason),
             },
-            Rebased::Overwrites(op) => match with_mapped_from(op, y, shape, side) {
-                Ok(op) => Rebased::Overwrites(op),
-                Err(reason) => Rebased::Drop(reason),
-            },
+            Rebased::Overwrites(op) => {
+                match with_mapped_from(at_moved_place(op, y), y, shape, side) {
+                    Ok(op) => Rebased::Overwrites(op),
+                    Err(reason) => Rebased::Drop(reason),
+                }
+            }
             other => other,
         };
     }
@@ -684,6 +687,31 @@ fn touches(y: &Pointer, in_array: bool, q: &Pointer) -> bool {
         && yt
             .split_last()
             .is_some_and(|(_, parent)| qt.len() > parent.len() && qt.starts_with(parent))
+}
+
+/// `op`, which writes the place the move `y` writes, with that place named as it is after `y`
+/// (a move's destination names a place in the document without the moved node, `op`'s the
+/// place in the document with it).
+fn at_moved_place(mut op: Operation, y: &Operation) -> Operation {
+    if let Operation::Move { from, path, .. } = y
+        && !from.is_proper_prefix_of(path)
+        && let Some(before) = moved_destination(y)
+        && *op.path() == before
+    {
+        use Operation as O;
+        match &mut op {
+            O::Add { path: at, .. }
+            | O::Remove { path: at }
+            | O::Replace { path: at, .. }
+            | O::Move { path: at, .. }
+            | O::Copy { path: at, .. }
+            | O::Test { path: at, .. }
+            | O::Merge { path: at, .. }
+            | O::Splice { path: at, .. }
+            | O::Incr { path: at, .. } => *at = path.clone(),
+        }
+    }
+    op
 }
 
 /// `op` with its `from` (for `move` and `copy`) mapped through `y`.

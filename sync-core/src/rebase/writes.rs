@@ -2,8 +2,10 @@
 //! one location), a write around what another wrote (a replaced or removed ancestor, a merge
 //! patch naming members), and what a copy made of an edited value.
 
+use std::borrow::Cow;
+
 use super::paths::map_path;
-use super::{DropReason, Rebased, Shape, Side, is_index};
+use super::{DropReason, Rebased, Shape, Side, is_index, moved_destination};
 use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::value::Value;
@@ -209,29 +211,40 @@ pub(super) enum Write {
     Remove,
 }
 
-/// The place `op` writes (as a whole value) and how, for operations that write one.
+/// The place `op` writes (as a whole value) and how, for operations that write one. The place
+/// is read in the document `op` applies to (a move's destination, written for the document
+/// without the moved node, is read where that place is while the node is still there).
 pub(super) fn write_of(
     op: &Operation,
     shape_in_array: bool,
     shape_replaces: bool,
-) -> Option<(&Pointer, Write)> {
+) -> Option<(Cow<'_, Pointer>, Write)> {
     use Operation as O;
-    match op {
+    let at = |path| Some(Cow::Borrowed(path));
+    let (path, write) = match op {
         // An add or a move/copy into an array inserts a new item rather than writing one.
-        O::Add { path, .. } | O::Copy { path, .. } | O::Move { path, .. } if !shape_in_array => {
-            Some((path, Write::Set))
+        O::Move { from, path, .. } if !shape_in_array => {
+            // (A destination written inside the source is no move to read that way: it is
+            // the placeholder that undoes one, as far as paths go.)
+            let path = match moved_destination(op) {
+                Some(at) if !from.is_proper_prefix_of(path) => Cow::Owned(at),
+                _ => Cow::Borrowed(path),
+            };
+            return Some((path, Write::Set));
         }
-        O::Replace { path, .. } => Some((path, Write::Set)),
-        O::Remove { path } => Some((path, Write::Remove)),
+        O::Add { path, .. } | O::Copy { path, .. } if !shape_in_array => (at(path), Write::Set),
+        O::Replace { path, .. } => (at(path), Write::Set),
+        O::Remove { path } => (at(path), Write::Remove),
         // A merge patch that is not an object replaces its target whole.
         O::Merge { path, value } if !matches!(value, Value::Object(_)) || shape_replaces => {
-            Some((path, Write::Set))
+            (at(path), Write::Set)
         }
         O::Splice { path, .. } | O::Incr { path, .. } | O::Merge { path, .. } => {
-            Some((path, Write::Edit))
+            (at(path), Write::Edit)
         }
-        _ => None,
-    }
+        _ => (None, Write::Set),
+    };
+    path.map(|path| (path, write))
 }
 
 /// `x`, a write of a whole value, after a later write `y` of the same place won: gone, except
@@ -259,7 +272,7 @@ pub(super) fn same_target(
     let x_inserts =
         matches!(x, O::Add { .. } | O::Copy { .. } | O::Move { .. }) && shape.path_in_array;
     let (yp, yw) = write_of(y, shape.path_in_array, shape.replaces_target)?;
-    if x_inserts || x.path() != yp {
+    if x_inserts || *x.path() != *yp {
         return None;
     }
     let xw = match x {
