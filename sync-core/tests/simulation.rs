@@ -458,18 +458,7 @@ impl World {
             {
                 break;
             }
-            let mut counts = HashMap::new();
-            count_markers(&view, &mut counts);
-            let now: HashSet<String> = counts.keys().cloned().collect();
-            self.copied
-                .extend(counts.into_iter().filter(|(_, n)| *n > 1).map(|(m, _)| m));
-            for mark in now.difference(&had) {
-                if !self.written.iter().any(|(m, _)| m == mark) {
-                    self.written.push((mark.clone(), i));
-                }
-            }
-            self.taken_out.extend(had.difference(&now).cloned());
-            had = now;
+            had = self.note(i, &had, &view);
         }
         self.local(i, |replica| replica.edit(ops));
     }
@@ -497,21 +486,28 @@ impl World {
             "c{i} local -> view {} sends {sent:?}",
             self.clients[i].replica.view().to_json()
         ));
-        let mut after = HashSet::new();
-        markers(self.clients[i].replica.view(), &mut after);
+        let view = self.clients[i].replica.view().clone();
+        self.note(i, &before, &view);
+        self.handle_events(i, events);
+    }
+
+    /// Client `i`'s view went from holding the markers `before` to `view`: notes the markers
+    /// its user wrote, took out and copied; returns those `view` holds.
+    fn note(&mut self, i: usize, before: &HashSet<String>, view: &Value) -> HashSet<String> {
         let mut counts = HashMap::new();
-        count_markers(self.clients[i].replica.view(), &mut counts);
+        count_markers(view, &mut counts);
+        let now: HashSet<String> = counts.keys().cloned().collect();
         self.copied
             .extend(counts.into_iter().filter(|(_, n)| *n > 1).map(|(m, _)| m));
         // A marker names the edit that first wrote it. (One can stand again later: a redo, or
         // a splice that takes out what another splice put into it.)
-        for mark in after.difference(&before) {
+        for mark in now.difference(before) {
             if !self.written.iter().any(|(m, _)| m == mark) {
                 self.written.push((mark.clone(), i));
             }
         }
-        self.taken_out.extend(before.difference(&after).cloned());
-        self.handle_events(i, events);
+        self.taken_out.extend(before.difference(&now).cloned());
+        now
     }
 
     fn step(&mut self) {
