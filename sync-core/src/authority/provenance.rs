@@ -4,7 +4,10 @@
 //! are told. If a concurrent move put a node inside that value, the node's own writers lose
 //! their work too, though the change never touched where they wrote it: they are found by
 //! following every retained write forward to the moment of the move and keeping those that
-//! landed inside the moved node. (Rare, so the walk over the log is only made then.)
+//! landed inside the moved node. (Rare, so the walk over the log is only made then, and only
+//! over the [`LOOKBACK`] changes before the move: each one followed to the move costs a pass
+//! over what lies between, and a sender must not be able to make the room do that for the
+//! whole log at every submit.)
 
 use std::collections::VecDeque;
 
@@ -13,6 +16,9 @@ use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::protocol::Party;
 use crate::rebase::{Placed, follow};
+
+/// How many changes before a move are searched for the writers of what it carried.
+pub(super) const LOOKBACK: usize = 64;
 
 /// The writers of the nodes that the moves of the change at `mover` (an index into `log`) put
 /// at or below `target`, a location in the document after the whole log.
@@ -34,7 +40,8 @@ pub(super) fn writers_moved_into(
         if !lands {
             continue;
         }
-        for (j, earlier) in log.iter().enumerate().take(mover + 1) {
+        let first = mover.saturating_sub(LOOKBACK);
+        for (j, earlier) in log.iter().enumerate().take(mover + 1).skip(first) {
             let party = Party {
                 client: earlier.commit.client.clone(),
                 author: earlier.commit.author.clone(),
