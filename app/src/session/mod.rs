@@ -99,6 +99,22 @@ impl Lost {
     /// carried no value, or when what now stands above its place is not an object or array
     /// (putting it back would destroy someone else's value).
     pub fn restoring_change(&self, doc: &Value) -> Option<Vec<Operation>> {
+        Some(match self.restoring(doc)? {
+            Restoring::Put { path, value, place } => vec![place.op(path, value)],
+            Restoring::Replay(ops) => ops.to_vec(),
+        })
+    }
+
+    /// Whether "Restore mine" can put my value back in `doc` (checked every frame the panel
+    /// shows, so nothing is copied).
+    pub fn can_restore(&self, doc: &Value) -> bool {
+        self.restoring(doc).is_some()
+    }
+
+    /// How my value would come back in `doc`.
+    fn restoring<'a>(&'a self, doc: &Value) -> Option<Restoring<'a>> {
+        let put =
+            |path, value| Place::find(path, doc).map(|place| Restoring::Put { path, value, place });
         match &self.conflict {
             Some(Conflict {
                 kind: ConflictKind::Overwritten,
@@ -113,7 +129,7 @@ impl Lost {
                 kind: ConflictKind::Dropped,
                 op: Some(Operation::Replace { path, value }),
                 ..
-            }) => put(path, value, doc).map(|op| vec![op]),
+            }) => put(path, value),
             // Typing in, or counting up, a value someone removed meanwhile: the value as it
             // was when the edit was dropped comes back (the keystroke alone means nothing
             // without its string).
@@ -123,14 +139,14 @@ impl Lost {
                 path,
                 value: Some(value),
                 ..
-            }) if op.path().resolve(doc).is_none() => put(path, value, doc).map(|op| vec![op]),
+            }) if op.path().resolve(doc).is_none() => put(path, value),
             Some(Conflict {
                 kind: ConflictKind::Dropped,
                 op: Some(op),
                 ..
-            }) => Some(vec![op.clone()]),
+            }) => Some(Restoring::Replay(std::slice::from_ref(op))),
             Some(_) => None,
-            None => (!self.ops.is_empty()).then(|| self.ops.clone()),
+            None => (!self.ops.is_empty()).then_some(Restoring::Replay(&self.ops)),
         }
     }
 
@@ -148,38 +164,65 @@ impl Lost {
     }
 }
 
-/// `value` at `path` in `doc`: replacing what is there, added where nothing is, and where
-/// ancestors are gone too, added at the first missing one inside objects that lead to it.
-/// `None` when something that is not an object or array stands above `path`.
-fn put(path: &Pointer, value: &Value, doc: &Value) -> Option<Operation> {
-    if path.resolve(doc).is_some() {
-        return Some(Operation::replace(path.clone(), value.clone()));
+/// How a lost edit comes back.
+enum Restoring<'a> {
+    /// My value, put at its place.
+    Put {
+        path: &'a Pointer,
+        value: &'a Value,
+        place: Place,
+    },
+    /// The operations, applied again.
+    Replay(&'a [Operation]),
+}
+
+/// Where a value goes back at `path` in a document: replacing what is there, added where
+/// nothing is, and where ancestors are gone too, added at the first missing one (the
+/// ancestor at this depth) inside objects that lead to it.
+#[derive(Clone, Copy)]
+enum Place {
+    Replace,
+    Add { depth: usize },
+}
+
+impl Place {
+    /// `None` when something that is not an object or array stands above `path`.
+    fn find(path: &Pointer, doc: &Value) -> Option<Place> {
+        if path.resolve(doc).is_some() {
+            return Some(Place::Replace);
+        }
+        let tokens = path.tokens();
+        // The deepest ancestor still in the document (the root always is).
+        let depth = (0..tokens.len())
+            .rev()
+            .find(|&n| {
+                Pointer::from_tokens(tokens.iter().take(n).cloned())
+                    .resolve(doc)
+                    .is_some()
+            })
+            .unwrap_or(0);
+        let parent = Pointer::from_tokens(tokens.iter().take(depth).cloned()).resolve(doc)?;
+        matches!(parent, Value::Object(_) | Value::Array(_)).then_some(Place::Add { depth })
     }
-    let tokens = path.tokens();
-    // The deepest ancestor still in the document (the root always is).
-    let depth = (0..tokens.len())
-        .rev()
-        .find(|&n| {
-            Pointer::from_tokens(tokens.iter().take(n).cloned())
-                .resolve(doc)
-                .is_some()
-        })
-        .unwrap_or(0);
-    let parent = Pointer::from_tokens(tokens.iter().take(depth).cloned()).resolve(doc)?;
-    if !matches!(parent, Value::Object(_) | Value::Array(_)) {
-        return None;
+
+    /// The operation that puts `value` back at `path`.
+    fn op(self, path: &Pointer, value: &Value) -> Operation {
+        let Place::Add { depth } = self else {
+            return Operation::replace(path.clone(), value.clone());
+        };
+        let tokens = path.tokens();
+        let mut nested = value.clone();
+        for token in tokens.iter().skip(depth + 1).rev() {
+            let mut members = sync_core::Map::new();
+            members.insert(token.clone(), nested);
+            nested = Value::Object(members);
+        }
+        Operation::Add {
+            path: Pointer::from_tokens(tokens.iter().take(depth + 1).cloned()),
+            value: nested,
+            index: None,
+        }
     }
-    let mut nested = value.clone();
-    for token in tokens.iter().skip(depth + 1).rev() {
-        let mut members = sync_core::Map::new();
-        members.insert(token.clone(), nested);
-        nested = Value::Object(members);
-    }
-    Some(Operation::Add {
-        path: Pointer::from_tokens(tokens.iter().take(depth + 1).cloned()),
-        value: nested,
-        index: None,
-    })
 }
 
 /// An editor's link to a relay.

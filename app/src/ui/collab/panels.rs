@@ -258,7 +258,7 @@ fn conflicts_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             if lost.restored {
                 ui.label(RichText::new("restored").weak());
             } else {
-                let possible = lost.restoring_change(app.editor.doc()).is_some();
+                let possible = lost.can_restore(app.editor.doc());
                 let button = ui
                     .add_enabled(possible, egui::Button::new("Restore mine"))
                     .on_disabled_hover_text(
