@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod concurrent;
 pub mod net;
 pub mod strategy;
 

@@ -1,0 +1,276 @@
+//! Concurrent changes the simulation found handled wrongly, each shrunk to the few operations
+//! that show it: A and B are made on the same revision, A is sequenced first, B is rebased over
+//! it. Each was a change the conflict table keeps that was rejected, or a loss nobody was told
+//! of.
+
+// Test code: a panic is a failing test, with its message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::concurrent::{concurrent, json};
+use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
+use sync_core::protocol::{ClientId, ConflictKind, Revision, Role};
+use sync_core::{Change, Value};
+
+#[test]
+fn a_moves_a_node_b_takes_something_out_of_it_and_edits_inside_it_b_follows() {
+    let run = concurrent(
+        r#"{"l": [0, {}, {"c0": {"n": {"c2": 0}, "k2": [0, 0]}}, [], {}]}"#,
+        r#"[{"op": "move", "from": "/l/2", "path": "/l/4"}]"#,
+        r#"[{"op": "move", "from": "/l/2/c0/n/c2", "path": "/l/4"},
+            {"op": "replace", "path": "/l/2/c0/k2/1", "value": false}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":[0,{},[],0,{},{"c0":{"n":{},"k2":[0,false]}}]}"#
+    );
+}
+
+#[test]
+fn a_moves_an_item_and_puts_something_into_it_b_moves_the_item_too() {
+    let run = concurrent(
+        r#"{"count": 0, "meta": {"c": [0, false, 0]}, "tags": [0, null, 0]}"#,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/2"},
+            {"op": "add", "path": "/tags/3", "value": "a"},
+            {"op": "add", "path": "/tags/5", "value": "b"},
+            {"op": "move", "from": "/count", "path": "/tags/2/c/3"},
+            {"op": "move", "from": "/tags/2/c/3", "path": "/tags/6"},
+            {"op": "move", "from": "/tags/6", "path": "/tags/2/c/3"}]"#,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/3"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    // B's destination wins; at the end of the list, after what A appended there.
+    assert_eq!(
+        json(&run.doc),
+        r#"{"tags":[0,null,"a",0,"b",{"c":[0,false,0,0]}]}"#
+    );
+}
+
+#[test]
+fn a_merge_patch_that_puts_an_object_where_there_was_none_sets_that_member() {
+    // B's merge replaces `k2` with an object, then B adds inside it. The merge is rebased as
+    // the write it made (a replace of `k2`), which follows the node A moved, as every write of
+    // a moved node does; B's add goes into B's own object there, not into A's `false`.
+    let run = concurrent(
+        r#"{"l": [[0], {"k1": {"k2": false}}]}"#,
+        r#"[{"op": "move", "from": "/l/1/k1/k2", "path": "/l/0/1"}]"#,
+        r#"[{"op": "merge", "path": "/l/1/k1", "value": {"k2": {"t": "x"}, "k3": null}},
+            {"op": "add", "path": "/l/1/k1/k2/k2", "value": "y"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":[[0,{"t":"x","k2":"y"}],{"k1":{}}]}"#
+    );
+}
+
+#[test]
+fn a_moves_a_value_onto_what_b_copies_b_copies_it_from_there() {
+    let run = concurrent(
+        r#"[[1, 2, 3], 4, 5, 6, {"a": 7, "b": 8}]"#,
+        r#"[{"op": "move", "from": "/0/1", "path": "/4/b"}]"#,
+        r#"[{"op": "replace", "path": "/0/0", "value": [9, 10]},
+            {"op": "copy", "from": "/4/b", "path": "/0"},
+            {"op": "add", "path": "/1/3", "value": 11}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    // The copy takes what A moved there; B's insertion follows the array A shortened.
+    assert_eq!(json(&run.doc), r#"[2,[[9,10],3,11],4,5,6,{"a":7,"b":2}]"#);
+}
+
+#[test]
+fn a_moves_an_item_into_a_member_b_replaces_b_edits_a_sibling_after_the_item_left() {
+    // What is left of A's move once B's write won its destination is taking the item out of
+    // its array: B's later path shifts with it.
+    let run = concurrent(
+        r#"{"l": [{}, {}, {"k0": {"n": 9}, "k1": {}}, {}]}"#,
+        r#"[{"op": "add", "path": "/l/1", "value": "new"},
+            {"op": "move", "from": "/l/0", "path": "/l/2/k1/0"}]"#,
+        r#"[{"op": "add", "path": "/l/2/k1", "value": "b"},
+            {"op": "replace", "path": "/l/2/k0/n", "value": 10}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":["new",{},{"k0":{"n":10},"k1":"b"},{}]}"#
+    );
+}
+
+#[test]
+fn a_moves_an_array_and_a_node_of_b_into_it_b_moves_that_node_into_the_array_too() {
+    // B moves an item into `t`; A moved `t` into that very item first: a move into its own
+    // descendant, which the table rejects.
+    let run = concurrent(
+        r#"{"l": [{"c": ["x"]}, {}], "t": [{"n": 2}]}"#,
+        r#"[{"op": "move", "from": "/t", "path": "/l/0/c/1"},
+            {"op": "move", "from": "/l/0/c/1/0/n", "path": "/l/1"}]"#,
+        r#"[{"op": "move", "from": "/l/0", "path": "/t/1"}]"#,
+    );
+    let (code, message) = run.b.unwrap_err();
+    assert_eq!(code, "move_into_descendant", "{message}");
+}
+
+#[test]
+fn a_moves_an_array_to_the_end_b_moves_an_item_into_it_and_edits_it_there() {
+    let run = concurrent(
+        r#"{"l": [{"n": 0}, {"t": "b"}, {}, {}], "t": []}"#,
+        r#"[{"op": "move", "from": "/t", "path": "/l/1"},
+            {"op": "add", "path": "/l/1", "value": "new"},
+            {"op": "move", "from": "/l/2", "path": "/l/5"}]"#,
+        r#"[{"op": "splice", "path": "/l/1/t", "pos": 1, "del": 0, "ins": "x"},
+            {"op": "move", "from": "/l/0", "path": "/t/0"},
+            {"op": "incr", "path": "/t/0/n", "by": -1}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"l":["new",{"t":"bx"},{},{},[{"n":-1}]]}"#
+    );
+}
+
+/// Carol wrote a value; Ann moved it into `b`; Bob, who never saw it there, replaced `b`.
+/// Carol's value is gone although Bob never touched where she wrote it: she is told too.
+#[test]
+fn a_value_moved_into_what_a_later_change_overwrites_is_reported_to_its_writer() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"a": ["x"], "b": {}}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    let submit = |authority: &mut Authority, client: &str, base, ops: &str| {
+        let outcome = authority.submit(&Submission {
+            client: &ClientId::from(client),
+            author: client,
+            role: Role::Write,
+            seq: 1,
+            base_rev: Revision(base),
+            ops: Change::from_json(ops).unwrap().0,
+            overwrites: &[],
+            now: 0,
+        });
+        let Outcome::Applied { commit, .. } = outcome else {
+            panic!("applies: {outcome:?}")
+        };
+        commit
+    };
+    submit(
+        &mut authority,
+        "carol",
+        0,
+        r#"[{"op": "replace", "path": "/a/0", "value": "carol's"}]"#,
+    );
+    submit(
+        &mut authority,
+        "ann",
+        1,
+        r#"[{"op": "move", "from": "/a/0", "path": "/b/k"}]"#,
+    );
+    let bob = submit(
+        &mut authority,
+        "bob",
+        1,
+        r#"[{"op": "replace", "path": "/b", "value": {"new": 1}}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"a":[],"b":{"new":1}}"#);
+    let mut losers: Vec<&str> = bob
+        .conflicts
+        .iter()
+        .map(|c| c.loser.client.0.as_str())
+        .collect();
+    losers.sort_unstable();
+    assert_eq!(losers, ["ann", "bob", "carol"], "{:#?}", bob.conflicts);
+    let carol = bob
+        .conflicts
+        .iter()
+        .find(|c| c.loser.client.0 == "carol")
+        .unwrap();
+    assert_eq!(carol.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        carol.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"{"k":"carol's"}"#)
+    );
+}
+
+#[test]
+fn both_move_one_node_and_a_moved_a_list_into_it_b_moving_it_into_that_list_is_a_cycle() {
+    let run = concurrent(
+        r#"{"l": [{}], "m": {"b": {"c": []}}, "t": []}"#,
+        r#"[{"op": "move", "from": "/t", "path": "/m/b/c/0"},
+            {"op": "move", "from": "/m/b", "path": "/l/1"}]"#,
+        r#"[{"op": "move", "from": "/m/b", "path": "/t/0"}]"#,
+    );
+    let (code, message) = run.b.unwrap_err();
+    assert_eq!(code, "move_into_descendant", "{message}");
+}
+
+#[test]
+fn a_moves_a_list_into_a_node_and_out_again_b_moves_the_node_into_that_list() {
+    // B's destination was inside the node B moves only while A's list sat in it: once A took
+    // the list out again, B's move is an ordinary one.
+    let run = concurrent(
+        r#"{"l": [null, {}, {}], "t": ["x", "y"]}"#,
+        r#"[{"op": "move", "from": "/l/2", "path": "/l/1"},
+            {"op": "add", "path": "/l/1/k", "value": ["a"]},
+            {"op": "move", "from": "/t", "path": "/l/1/k/1"},
+            {"op": "move", "from": "/l/1/k/1", "path": "/l/3"}]"#,
+        r#"[{"op": "move", "from": "/l/2", "path": "/t/1"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(json(&run.doc), r#"{"l":[null,{},["x",{"k":["a"]},"y"]]}"#);
+}
+
+#[test]
+fn a_moves_an_item_onto_a_member_after_the_array_b_appends_to_moves_b_appends_where_it_is() {
+    // A's move of `null` onto member "4" of the object after `c` names that object in the
+    // array without `null`; B's append into `c` is not a write of that member.
+    let run = concurrent(
+        r#"{"items": [14, 3, null, {}, {}, [2]], "meta": {"b": {"c": [true, 2, {"t": "xa"}]}}, "tags": [{"n": 9}]}"#,
+        r#"[{"op": "move", "from": "/meta/b/c", "path": "/items/4"},
+            {"op": "move", "from": "/tags/0/n", "path": "/items/4/3"},
+            {"op": "remove", "path": "/items/0"},
+            {"op": "move", "from": "/items/1", "path": "/items/3/4"}]"#,
+        r#"[{"op": "move", "from": "/meta/b/c/2/t", "path": "/items/5/1"},
+            {"op": "add", "path": "/meta/b/c/3", "value": {"n": 1}},
+            {"op": "add", "path": "/meta/b/c/3/k1", "value": 67}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"items":[3,{},[true,2,{},9,{"n":1,"k1":67}],{"4":null},[2,"xa"]],"meta":{"b":{}},"tags":[{}]}"#
+    );
+}
+
+#[test]
+fn b_sets_a_member_where_the_undo_of_its_own_dropped_move_puts_a_value_back() {
+    // B's move of `k1` out of `meta` is dropped (A removed `k1`); B's later set of `k1` in
+    // `meta`, now at another index, is read after the undone move.
+    let run = concurrent(
+        r#"{"meta": {"a": 1, "k1": 44}, "tags": [0, "x", "yz"]}"#,
+        r#"[{"op": "remove", "path": "/meta/k1"}]"#,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/3"},
+            {"op": "move", "from": "/tags/3/a", "path": "/tags/2"},
+            {"op": "move", "from": "/tags/4/k1", "path": "/tags/2"},
+            {"op": "remove", "path": "/tags/4"},
+            {"op": "add", "path": "/k1", "value": "new"},
+            {"op": "move", "from": "/k1", "path": "/tags/4"},
+            {"op": "add", "path": "/tags/5/k1", "value": null}]"#,
+    );
+    let commit = run.b.as_ref().expect("applies");
+    assert_eq!(json(&run.doc), r#"{"tags":[0,"x",1,"new",{}]}"#);
+    // Its set of `k1`, made after taking the old one away, lands where A removed it: dropped,
+    // and recorded for B.
+    assert!(
+        commit
+            .conflicts
+            .iter()
+            .any(|c| c.kind == ConflictKind::Dropped && c.path.to_string() == "/tags/5/k1"),
+        "{:#?}",
+        commit.conflicts
+    );
+}
