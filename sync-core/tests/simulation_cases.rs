@@ -274,3 +274,57 @@ fn b_sets_a_member_where_the_undo_of_its_own_dropped_move_puts_a_value_back() {
         commit.conflicts
     );
 }
+
+#[test]
+fn a_moves_a_value_into_an_item_b_moves_that_item_where_the_value_was_and_edits_in_it() {
+    // B takes the item holding the value A moved into it to where that value was; B's later
+    // edits inside the item find it there, and B's edit of the value follows it into the item.
+    let run = concurrent(
+        r#"{"items": ["é", {}, {}, {"k3": [[{}, "m3", 2]]}],
+            "meta": {"b": {"c": [true, 2, 4]}, "k0": ["mx2"]}}"#,
+        r#"[{"op": "move", "from": "/meta/k0/0", "path": "/items/3/k3/0/2"}]"#,
+        r#"[{"op": "remove", "path": "/meta/b/c/2"},
+            {"op": "move", "from": "/items/3/k3/0", "path": "/meta/k0/1"},
+            {"op": "remove", "path": "/meta/k0/1/0"},
+            {"op": "replace", "path": "/meta/k0/0", "value": "new"},
+            {"op": "incr", "path": "/meta/k0/1/1", "by": -2}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"items":["é",{},{},{"k3":[]}],"meta":{"b":{"c":[true,2]},"k0":[["m3","new",0]]}}"#
+    );
+}
+
+#[test]
+fn a_moves_an_item_deep_into_a_sibling_b_copies_it_over_that_sibling_and_edits_it() {
+    // A moves the item deep inside a later sibling; B copies the item over that sibling's
+    // member, which holds the item now: the copy holds B's splice, and B's edit of the item
+    // itself is dropped with it (a record for Bob).
+    let run = concurrent(
+        r#"{"items": [null, {"t": "a"}, [], {}, {"c0": [{}, {}, {"c0": [3]}]}]}"#,
+        r#"[{"op": "add", "path": "/items/3", "value": false},
+            {"op": "move", "from": "/items/1", "path": "/items/4/c0/2/c0/1"}]"#,
+        r#"[{"op": "splice", "path": "/items/1/t", "pos": 0, "del": 0, "ins": "b"},
+            {"op": "copy", "from": "/items/1", "path": "/items/4/c0"},
+            {"op": "add", "path": "/items/1/k1", "value": 7}]"#,
+    );
+    let commit = run.b.expect("B applies");
+    let kinds: Vec<_> = commit
+        .conflicts
+        .iter()
+        .map(|c| (c.kind, c.path.to_string(), c.loser.client.0.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(
+            ConflictKind::Dropped,
+            "/items/1/k1".to_owned(),
+            "bob".to_owned()
+        )]
+    );
+    assert_eq!(
+        json(&run.doc),
+        r#"{"items":[null,[],false,{},{"c0":{"t":"ba"}}]}"#
+    );
+}

@@ -390,16 +390,18 @@ fn shape_in_context(x: &Operation, over: &[Over<'_, usize>], doc: &Value) -> Sha
         Some(Value::Object(_)) => !array,
         _ => false,
     };
+    // A move into its own node is a cycle (see `Shape::dest_in_node`); any other move's
+    // destination is read where that place is while the node is still there.
+    let dest_in_node =
+        matches!(x, Operation::Move { from, path, .. } if from.is_proper_prefix_of(path));
+    let dest = (!dest_in_node)
+        .then(|| crate::rebase::moved_destination(x))
+        .flatten();
     Shape {
-        path_in_array: is(
-            crate::rebase::moved_destination(x)
-                .as_ref()
-                .unwrap_or(x.path())
-                .parent(),
-            true,
-        ),
+        path_in_array: is(dest.as_ref().unwrap_or(x.path()).parent(), true),
         from_in_array: x.from().is_some_and(|from| is(from.parent(), true)),
         replaces_target: matches!(x, Operation::Merge { .. }) && !is(Some(x.path().clone()), false),
+        dest_in_node,
     }
 }
 

@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 
 use super::paths::map_path;
-use super::{DropReason, Placed, Rebased, Shape, Side, independent, rebase_op};
+use super::{DropReason, Placed, Rebased, Shape, Side, dest_in_node_after, independent, rebase_op};
 use crate::op::Operation;
 use crate::value::Value;
 
@@ -160,7 +160,7 @@ fn pair<'a, T: Copy + PartialEq>(
 ) -> (Vec<Placed>, Vec<Over<'a, T>>) {
     let x_after = match rebase_op(&x, &y, side) {
         Rebased::Same => None,
-        Rebased::Keep(ops) => Some(ops.into_iter().map(|op| after(&x, op, &y)).collect()),
+        Rebased::Keep(ops) => Some(ops.into_iter().map(|op| after(&x, op, &y, side)).collect()),
         Rebased::Overwrites(op) => {
             if !met.overwrote.contains(&tag) {
                 met.overwrote.push(tag);
@@ -170,7 +170,7 @@ fn pair<'a, T: Copy + PartialEq>(
             if moved_inside && !met.relocated.contains(&tag) {
                 met.relocated.push(tag);
             }
-            Some(vec![after(&x, op, &y)])
+            Some(vec![after(&x, op, &y, side)])
         }
         Rebased::Drop(reason) => {
             met.dropped = Some((reason, tag));
@@ -181,10 +181,10 @@ fn pair<'a, T: Copy + PartialEq>(
         Rebased::Same => None,
         Rebased::Keep(ops) => Some(
             ops.into_iter()
-                .map(|op| (Cow::Owned(after(&y, op, &x)), tag))
+                .map(|op| (Cow::Owned(after(&y, op, &x, side.flip())), tag))
                 .collect(),
         ),
-        Rebased::Overwrites(op) => Some(vec![(Cow::Owned(after(&y, op, &x)), tag)]),
+        Rebased::Overwrites(op) => Some(vec![(Cow::Owned(after(&y, op, &x, side.flip())), tag)]),
         Rebased::Drop(_) => Some(Vec::new()),
     };
     (
@@ -217,7 +217,7 @@ fn undo_for_paths(x: &Placed) -> Vec<Placed> {
             Shape {
                 path_in_array: shape.from_in_array,
                 from_in_array: shape.path_in_array,
-                replaces_target: false,
+                ..Shape::default()
             },
         ),
         O::Splice {
@@ -246,7 +246,7 @@ fn untouched(x: &Placed, y: &Placed) -> bool {
 
 /// `op`, what `before` became after `through`, with its shape: a node that `through` moved
 /// now sits in the container `through` moved it to.
-fn after(before: &Placed, op: Operation, through: &Placed) -> Placed {
+fn after(before: &Placed, op: Operation, through: &Placed, side: Side) -> Placed {
     if op == through.op {
         // The other operation applied again after this one (a merge patch over a value this
         // one set): it merges into what this one wrote, replacing it unless that is an object.
@@ -265,6 +265,7 @@ fn after(before: &Placed, op: Operation, through: &Placed) -> Placed {
         };
     }
     let mut shape = before.shape;
+    shape.dest_in_node = dest_in_node_after(before, &op, through, side);
     // What is left of a move after a later write won its destination is the removal of its
     // source (unless it is the removal of the destination member itself).
     if let (Operation::Move { from, path: to, .. }, Operation::Remove { path }) = (&before.op, &op)

@@ -60,6 +60,11 @@ pub struct Shape {
     /// A `merge` whose target was not an object, so that it replaced the target whole.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replaces_target: bool,
+    /// A `move` whose destination is inside the moved node itself (a cycle, which applying it
+    /// refuses): the destination names that place in the document with the node, not in the
+    /// document without it as a move's destination otherwise does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dest_in_node: bool,
 }
 
 impl Shape {
@@ -78,13 +83,17 @@ impl Shape {
                 crate::pointer::resolve_tokens(doc, op.path().tokens()),
                 Some(Value::Object(_))
             );
+        // A move into its own node is a cycle (see `Shape::dest_in_node`).
+        let dest_in_node =
+            matches!(op, Operation::Move { from, path, .. } if from.is_proper_prefix_of(path));
         // A move's destination names a place in the document without the moved node: read it
         // where that place is while the node is still there.
-        let path = moved_destination(op);
+        let path = (!dest_in_node).then(|| moved_destination(op)).flatten();
         Shape {
             path_in_array: in_array(path.as_ref().unwrap_or(op.path())),
             from_in_array: op.from().is_some_and(in_array),
             replaces_target,
+            dest_in_node,
         }
     }
 }
@@ -489,7 +498,7 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
         }),
         O::Move { from, path, index } => match map(from, false) {
             Ok(mapped) => {
-                match map_destination(path, from, x_shape.from_in_array, y, shape, side) {
+                match map_destination(x, x_shape, &mapped, y, shape, side) {
                     Ok(path) => Ok(O::Move {
                         from: mapped,
                         path,
@@ -591,89 +600,65 @@ pub(crate) fn moved_destination(x: &Operation) -> Option<Pointer> {
     })
 }
 
-/// Maps a move's destination through `y`. The destination names a place in the document
-/// *without* the moved node (RFC 6902 removes first), so `y` is first seen in that document:
-/// rebased over the removal of `from`.
+/// Maps a move's destination through `y`.
+///
+/// The destination names a place in the document *without* the moved node (RFC 6902 removes
+/// first), while `y` is written for the document with it. So the destination is read where
+/// that place is while the node is still there ([`node_place`]), followed through `y` like any
+/// place, and named again in the document without the node (now at `mapped_from`, its source
+/// after `y`). A destination that `y` carries inside the moved node itself is a cycle: it stays
+/// named in the document with the node (`Shape::dest_in_node`), follows `y`s as any place does,
+/// and applying it reports the cycle, unless a later `y` takes that place out of the node again.
 fn map_destination(
-    dest: &Pointer,
-    from: &Pointer,
-    from_in_array: bool,
+    x: &Operation,
+    x_shape: Shape,
+    mapped_from: &Pointer,
     y: &Operation,
     shape: Shape,
     side: Side,
 ) -> Result<Pointer, DropReason> {
+    let Operation::Move { path: dest, .. } = x else {
+        return Ok(x.path().clone());
+    };
     let insert = is_index(dest);
-    let removal = Operation::Remove { path: from.clone() };
+    let there = map_path(&node_place(x, x_shape), y, shape, insert, side)?;
+    if mapped_from.is_proper_prefix_of(&there) {
+        return Ok(there);
+    }
+    let removal = Operation::Remove {
+        path: mapped_from.clone(),
+    };
     let removal_shape = Shape {
-        path_in_array: from_in_array,
+        path_in_array: x_shape.from_in_array,
         ..Shape::default()
     };
-    match rebase_paths(y, shape, &removal, removal_shape, Side::Later) {
-        Rebased::Same => map_path(dest, y, shape, insert, side),
-        Rebased::Keep(ops) => ops.iter().try_fold(dest.clone(), |dest, y| {
-            map_path(&dest, y, shape, insert, side)
-        }),
-        Rebased::Overwrites(y) => map_path(dest, &y, shape, insert, side),
-        // y takes something out of the moved node and puts it outside: seen from outside, it
-        // inserts at its destination. (Unless the destination is inside the moved node itself:
-        // a cycle, which applying it reports.)
-        Rebased::Drop(_)
-            if let Some((taken, to)) = taken_and_put(y)
-                && from.is_proper_prefix_of(taken)
-                && !from.is_prefix_of(&to)
-                && !from.is_proper_prefix_of(dest) =>
-        {
-            let to = map_path(&to, &removal, removal_shape, is_index(&to), Side::Later)?;
-            let put = Operation::Add {
-                path: to,
-                value: Value::Null,
-                index: None,
-            };
-            map_path(dest, &put, shape, insert, side)
-        }
-        // y moves something from outside into the moved node: seen from outside, it removes it
-        // from its place. (Unless the destination is inside what y took, or inside the moved
-        // node itself: cycles.)
-        Rebased::Drop(_)
-            if let (Operation::Move { .. }, Some((taken, to))) = (y, taken_and_put(y))
-                && !from.is_prefix_of(taken)
-                && from.is_proper_prefix_of(&to)
-                && !taken.is_proper_prefix_of(dest)
-                && !from.is_proper_prefix_of(dest) =>
-        {
-            let taken = map_path(taken, &removal, removal_shape, false, Side::Later)?;
-            let take = Operation::Remove { path: taken };
-            let take_shape = Shape {
-                path_in_array: shape.from_in_array,
-                ..Shape::default()
-            };
-            map_path(dest, &take, take_shape, insert, side)
-        }
-        // y reaches into the moved node (edits inside it, or moves something into it): seen
-        // from outside, the node is where it was, and y maps the destination as it is.
-        Rebased::Drop(_) => {
-            let mapped = map_path(dest, y, shape, insert, side)?;
-            if from.is_proper_prefix_of(dest) && !from.is_prefix_of(&mapped) {
-                // The destination was inside the moved node (a cycle) and y took that place
-                // out of it: it is a place outside now, read in the document without the node.
-                map_path(&mapped, &removal, removal_shape, insert, Side::Later)
-            } else {
-                Ok(mapped)
-            }
-        }
-    }
+    map_path(&there, &removal, removal_shape, insert, Side::Later)
 }
 
-/// For a move or copy, its source and its destination, both as they read in the document it
-/// applies to (a move's destination is written for the document without the moved node).
-fn taken_and_put(y: &Operation) -> Option<(&Pointer, Pointer)> {
-    match y {
-        Operation::Move { from, path, .. } => {
-            Some((from, moved_destination(y).unwrap_or_else(|| path.clone())))
-        }
-        Operation::Copy { from, path } => Some((from, path.clone())),
-        _ => None,
-    }
+/// A move's destination named in the document with the moved node still there: as written for
+/// a cycle, otherwise one index further where it passes through the node's array after it.
+fn node_place(x: &Operation, x_shape: Shape) -> Pointer {
+    let shifted = (x_shape.from_in_array && !x_shape.dest_in_node)
+        .then(|| moved_destination(x))
+        .flatten();
+    shifted.unwrap_or_else(|| x.path().clone())
+}
+
+/// Whether `op`, what the move `before` became after `through`, has its destination inside the
+/// node it moves (see [`map_destination`]).
+pub(crate) fn dest_in_node_after(
+    before: &Placed,
+    op: &Operation,
+    through: &Placed,
+    side: Side,
+) -> bool {
+    let (Operation::Move { path: dest, .. }, Operation::Move { from: now, .. }) = (&before.op, op)
+    else {
+        return false;
+    };
+    let place = node_place(&before.op, before.shape);
+    map_path(&place, &through.op, through.shape, is_index(dest), side)
+        .is_ok_and(|there| now.is_proper_prefix_of(&there))
 }
 
 /// Whether a write at `y` (an array item if `in_array`) can affect the location `q`: it is at or
