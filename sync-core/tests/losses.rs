@@ -322,3 +322,26 @@ fn a_change_in_flight_that_no_longer_applies_after_a_restart_is_reported_lost() 
     assert_eq!(net.authority.document().to_json(), r#"{"a":{"b":{}}}"#);
     assert_eq!(net.view(ANN), net.view(BEN));
 }
+
+/// Ann, offline, moved `k` into a list and then removed the item before it; Ben replaced the
+/// list. Her move is dropped, and its record holds the node she moved, found where her later
+/// edit had shifted it (not whatever sits at the move's own index).
+#[test]
+fn a_dropped_move_is_recorded_with_the_node_it_moved_after_later_edits_shifted_it() {
+    let mut net = Net::new(r#"{"k": {"t": "mine"}, "l": ["a", "b"]}"#, &["ann", "ben"]);
+    net.replicas[ANN].disconnected();
+    net.edit(ANN, r#"[{"op": "move", "from": "/k", "path": "/l/1"}]"#);
+    net.edit(ANN, r#"[{"op": "remove", "path": "/l/0"}]"#);
+    net.edit(BEN, r#"[{"op": "replace", "path": "/l", "value": "gone"}]"#);
+    net.settle();
+    net.connect(ANN);
+    net.settle();
+    let moved: Vec<Conflict> = lost_by(&net, ANN)
+        .into_iter()
+        .filter(|c| matches!(c.op, Some(sync_core::Operation::Move { .. })))
+        .collect();
+    let c = only(moved);
+    assert_eq!(c.kind, ConflictKind::Dropped);
+    assert_eq!(c.value, Some(Value::parse(r#"{"t": "mine"}"#).unwrap()));
+    assert_eq!(net.view(ANN), net.view(BEN));
+}

@@ -7,7 +7,7 @@ use crate::apply::ApplyError;
 use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
 use crate::protocol::{Commit, Conflict, ConflictKind, Party, Revision};
-use crate::rebase::{DropReason, Placed};
+use crate::rebase::{DropReason, Placed, follow};
 use crate::value::Value;
 
 impl Replica {
@@ -65,25 +65,35 @@ impl Replica {
         }
     }
 
-    /// Each pending move or copy with the node at its destination in the view.
+    /// Each pending move or copy with the node at its destination in the view (followed through
+    /// the pending operations after it, which may have shifted it).
     /// Also each pending splice and increment with the whole value it edits, as the view shows
     /// it: a dropped edit inside a value is recorded with the value as its author had it, not
     /// the fragment the edit inserted.
     pub(super) fn taken_nodes(&self) -> Vec<(Operation, Value)> {
         let mut out: Vec<(Operation, Value)> = Vec::new();
         let pending = [&self.inflight, &self.buffer].into_iter().flatten();
-        for op in pending.flat_map(|p| &p.ops).map(|p| &p.op) {
+        let placed: Vec<&Placed> = pending.flat_map(|p| &p.ops).collect();
+        for (i, op) in placed.iter().map(|p| &p.op).enumerate() {
             let inside = matches!(op, Operation::Splice { .. } | Operation::Incr { .. });
             // A typing burst is many splices of one string: its value once is enough.
             let known = inside
                 && out
                     .iter()
                     .any(|(o, _)| o.path() == op.path() && o.name() == op.name());
+            let at = if op.from().is_some() {
+                let mut later = placed.iter().skip(i + 1);
+                later.try_fold(op.path().clone(), |at, p| {
+                    follow(&at, std::slice::from_ref(*p))
+                })
+            } else {
+                Some(op.path().clone())
+            };
             if (op.from().is_some() || inside)
                 && !known
-                && let Some(value) = op.path().resolve(&self.view)
+                && let Some(value) = at.and_then(|at| at.resolve(&self.view).cloned())
             {
-                out.push((op.clone(), value.clone()));
+                out.push((op.clone(), value));
             }
         }
         out
