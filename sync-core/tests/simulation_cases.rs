@@ -328,3 +328,31 @@ fn a_moves_an_item_deep_into_a_sibling_b_copies_it_over_that_sibling_and_edits_i
         r#"{"items":[null,[],false,{},{"c0":{"t":"ba"}}]}"#
     );
 }
+
+#[test]
+fn undoing_a_dropped_move_puts_the_member_back_into_its_own_item_not_the_one_before() {
+    // A replaced the second item, so B's move of its member is dropped (and undone for B's
+    // later operations): undone, that member goes back into the second item, not onto the
+    // member of the first item that B moves next, though the two read alike.
+    let run = concurrent(
+        r#"{"items": [{"n": 1}, {"t": "c", "n": 2}]}"#,
+        r#"[{"op": "replace", "path": "/items/1", "value": "new"}]"#,
+        r#"[{"op": "move", "from": "/items/1/n", "path": "/items/0"},
+            {"op": "move", "from": "/items/1/n", "path": "/items/2"},
+            {"op": "splice", "path": "/items/3/t", "pos": 0, "del": 1, "ins": "yz"}]"#,
+    );
+    let commit = run.b.expect("B applies");
+    let dropped: Vec<_> = commit
+        .conflicts
+        .iter()
+        .map(|c| (c.kind, c.path.to_string()))
+        .collect();
+    assert_eq!(
+        dropped,
+        vec![
+            (ConflictKind::Dropped, "/items/0".to_owned()),
+            (ConflictKind::Dropped, "/items/3/t".to_owned())
+        ]
+    );
+    assert_eq!(json(&run.doc), r#"{"items":[{},1,"new"]}"#);
+}

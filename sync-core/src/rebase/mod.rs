@@ -462,9 +462,12 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
     // the member it meant to set is gone from there (and replacing the node in the array would
     // take two operations, which could be parted). Carried past y, it replaced the node, so it
     // does so where the node is now: a removal and an insertion at its index.
+    // (A move's destination is compared where it is while the node is still there: the same
+    // words can name the next item's member.)
     if let (O::Move { from, path, .. } | O::Copy { from, path }, O::Move { from: moved, .. }) =
         (x, y)
         && path == moved
+        && node_place(x, x_shape) == *moved
         && !x_shape.path_in_array
         && shape.path_in_array
     {
