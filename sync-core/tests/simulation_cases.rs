@@ -356,3 +356,21 @@ fn undoing_a_dropped_move_puts_the_member_back_into_its_own_item_not_the_one_bef
     );
     assert_eq!(json(&run.doc), r#"{"items":[{},1,"new"]}"#);
 }
+
+#[test]
+fn a_moves_a_value_into_a_list_b_moves_that_list_beside_it_copies_it_and_edits_the_copy() {
+    // A's value lands in the list that B copies, so the copy holds it too, and B's edit of the
+    // copy's second item finds the item B meant, one further.
+    let run = concurrent(
+        r#"{"items": [{}, {"t": "c"}], "meta": {"b": {"c": [1, 4, 3]}}}"#,
+        r#"[{"op": "move", "from": "/meta/b/c/2", "path": "/items/1"}]"#,
+        r#"[{"op": "move", "from": "/items", "path": "/meta/b/c/3"},
+            {"op": "copy", "from": "/meta/b/c/3", "path": "/c2"},
+            {"op": "replace", "path": "/c2/1/t", "value": null}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"meta":{"b":{"c":[1,4,[{},3,{"t":"c"}]]}},"c2":[{},3,{"t":null}]}"#
+    );
+}

@@ -640,7 +640,7 @@ fn map_destination(
 
 /// A move's destination named in the document with the moved node still there: as written for
 /// a cycle, otherwise one index further where it passes through the node's array after it.
-fn node_place(x: &Operation, x_shape: Shape) -> Pointer {
+pub(super) fn node_place(x: &Operation, x_shape: Shape) -> Pointer {
     let shifted = (x_shape.from_in_array && !x_shape.dest_in_node)
         .then(|| moved_destination(x))
         .flatten();

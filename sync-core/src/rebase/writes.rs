@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::paths::map_path;
-use super::{DropReason, Rebased, Shape, Side, is_index, moved_destination};
+use super::{DropReason, Rebased, Shape, Side, is_index, moved_destination, node_place};
 use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::value::Value;
@@ -106,7 +106,9 @@ pub(super) fn into_copy(
             x,
             Operation::Add { .. } | Operation::Move { .. } | Operation::Copy { .. }
         );
-    let at_source = x.path() == from && !inserts && !matches!(x, Operation::Remove { .. });
+    // A move's destination where it is while the node is still there (see `node_place`).
+    let dest = node_place(x, x_shape);
+    let at_source = dest == *from && !inserts && !matches!(x, Operation::Remove { .. });
     // x writes the source whole (sets it, or moves or copies a node onto it): the copy then
     // holds what x wrote, in place of what it held. Carried operations only map paths, so a
     // placeholder says so (an insertion would shift the copy's array).
@@ -121,7 +123,7 @@ pub(super) fn into_copy(
             value: Value::Null,
         });
     }
-    match (x.from().map(inside), inside(x.path()) || at_source) {
+    match (x.from().map(inside), inside(&dest) || at_source) {
         (None | Some(true), true) => {
             let mut twin = x.clone();
             twin.map_paths(|p| *p = twin_of(p));
@@ -132,7 +134,7 @@ pub(super) fn into_copy(
         }),
         (Some(false), true) => Some(Operation::Copy {
             from: x.path().clone(),
-            path: twin_of(x.path()),
+            path: twin_of(&dest),
         }),
         _ => None,
     }
