@@ -374,3 +374,45 @@ fn a_moves_a_value_into_a_list_b_moves_that_list_beside_it_copies_it_and_edits_t
         r#"{"meta":{"b":{"c":[1,4,[{},3,{"t":"c"}]]}},"c2":[{},3,{"t":null}]}"#
     );
 }
+
+#[test]
+fn b_moves_a_list_into_a_node_a_moved_the_other_way_and_out_again_b_edits_in_the_list() {
+    // A moved `tags` into list `c` and then out of it into `items`; B (not seeing that) put a
+    // new item into `tags` and moved `c` into it. While `tags` sat in `c`, B's move was a
+    // cycle; once A took `tags` out, it is not. B's later edit of `c` finds it where it ends.
+    let run = concurrent(
+        r#"{"items": [{"n": 0}], "meta": {"b": {"c": [1, 2, 3]}}, "tags": ["yyz"]}"#,
+        r#"[{"op": "add", "path": "/meta/b/c/3", "value": null},
+            {"op": "move", "from": "/tags", "path": "/meta/b/c/4"},
+            {"op": "move", "from": "/meta/b/c/4", "path": "/items/0"}]"#,
+        r#"[{"op": "incr", "path": "/items/0/n", "by": 1},
+            {"op": "add", "path": "/tags/1", "value": ["new", 2]},
+            {"op": "move", "from": "/meta/b/c", "path": "/tags/1/0"},
+            {"op": "incr", "path": "/tags/1/0/1", "by": 2}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"items":[["yyz",[[1,4,3,null],"new",2]],{"n":1}],"meta":{"b":{}}}"#
+    );
+}
+
+#[test]
+fn b_moves_a_node_into_a_list_a_moved_into_it_then_copied_out_b_replaces_the_list() {
+    // A moved `items` into `meta`, copied it out to `c2` and moved it into the copy; B moved
+    // `meta` into `items` (a cycle while `items` sat in `meta`) and then replaced `items`.
+    let run = concurrent(
+        r#"{"items": ["x", {}, {}, null], "meta": {"b": {"c": [4, 3]}}, "tags": []}"#,
+        r#"[{"op": "move", "from": "/items", "path": "/meta/b/c/2"},
+            {"op": "copy", "from": "/meta/b/c/2", "path": "/c2"},
+            {"op": "move", "from": "/meta/b/c/2", "path": "/c2/4"}]"#,
+        r#"[{"op": "replace", "path": "/tags", "value": ["t", 2]},
+            {"op": "move", "from": "/meta", "path": "/items/4"},
+            {"op": "replace", "path": "/items", "value": ["new", 2]}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"tags":["t",2],"c2":["x",{},{},null,["new",2]]}"#
+    );
+}

@@ -177,6 +177,37 @@ fn pair<'a, T: Copy + PartialEq>(
             Some(Vec::new())
         }
     };
+    // A move of x's that is a cycle (its destination inside the node it moves, see
+    // `Shape::dest_in_node`) cannot happen where it stands: what comes after it is carried as
+    // if it had not happened (undone where y made it one), and as happening again once a later
+    // y takes its destination out of the node.
+    let cycle = |p: &Placed| matches!(p.op, Operation::Move { .. }) && p.shape.dest_in_node;
+    if side == Side::Later && matches!(x.op, Operation::Move { .. }) {
+        let now = match x_after.as_deref() {
+            Some([one]) => Some(one),
+            Some(_) => None,
+            None => Some(&x),
+        };
+        match (cycle(&x), now.map(cycle)) {
+            (false, Some(true)) => {
+                let mut carried: Vec<Over<'a, T>> = undo_for_paths(&x)
+                    .into_iter()
+                    .map(|p| (Cow::Owned(p), tag))
+                    .collect();
+                carried.push((y, tag));
+                return (x_after.unwrap_or_else(|| vec![x]), carried);
+            }
+            (true, Some(true)) => return (x_after.unwrap_or_else(|| vec![x]), vec![(y, tag)]),
+            (true, Some(false)) => {
+                let redo = now.cloned().map(|p| (Cow::Owned(p), tag));
+                let carried = std::iter::once((y, tag)).chain(redo).collect();
+                return (x_after.unwrap_or_else(|| vec![x]), carried);
+            }
+            // Dropped now, or never a cycle: carried as any other operation.
+            (true, None) => return (x_after.unwrap_or_default(), vec![(y, tag)]),
+            (false, _) => {}
+        }
+    }
     let y_after = match rebase_op(&y, &x, side.flip()) {
         Rebased::Same => None,
         Rebased::Keep(ops) => Some(
