@@ -416,3 +416,25 @@ fn b_moves_a_node_into_a_list_a_moved_into_it_then_copied_out_b_replaces_the_lis
         r#"{"tags":["t",2],"c2":["x",{},{},null,["new",2]]}"#
     );
 }
+
+#[test]
+fn both_move_one_value_b_into_the_item_that_a_moves_it_beside_b_destination_wins() {
+    // A moved the value into the list and then further along it; B moved it into the list's
+    // first item. B's destination wins; it never was inside the value itself, though after
+    // A's first move it reads as if it were.
+    let run = concurrent(
+        r#"{"items": [false, {"k2": ["m4"]}, 4], "k1": {"n": 9}}"#,
+        r#"[{"op": "move", "from": "/k1/n", "path": "/items/1"},
+            {"op": "move", "from": "/items/1", "path": "/items/3"},
+            {"op": "remove", "path": "/items/0"},
+            {"op": "add", "path": "/items/3", "value": "new"}]"#,
+        r#"[{"op": "incr", "path": "/items/2", "by": 2},
+            {"op": "remove", "path": "/items/0"},
+            {"op": "move", "from": "/k1/n", "path": "/items/0/k2/1"}]"#,
+    );
+    assert!(run.b.is_ok(), "{:?}", run.b);
+    assert_eq!(
+        json(&run.doc),
+        r#"{"items":[{"k2":["m4",9]},6,"new"],"k1":{}}"#
+    );
+}

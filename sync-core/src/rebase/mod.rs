@@ -332,10 +332,11 @@ fn rebase_paths(x: &Operation, x_shape: Shape, y: &Operation, shape: Shape, side
             return match side {
                 Side::Later if xt == yt => Rebased::Keep(Vec::new()),
                 // (A destination inside the node itself, a cycle, goes with the node, so that
-                // applying it reports the cycle.)
+                // applying it reports the cycle. Any other names a place in the document
+                // without the node, which is the same wherever the node was.)
                 Side::Later => Rebased::Keep(vec![O::Move {
                     from: yt.clone(),
-                    path: if xf.is_proper_prefix_of(xt) {
+                    path: if x_shape.dest_in_node {
                         let inside = xt.tokens().iter().skip(xf.len()).cloned();
                         Pointer::from_tokens(yt.tokens().iter().cloned().chain(inside))
                     } else {
