@@ -15,8 +15,26 @@ mod common;
 
 use common::concurrent::{concurrent, json};
 use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
-use sync_core::protocol::{ClientId, ConflictKind, Revision, Role};
+use sync_core::protocol::{ClientId, Commit, ConflictKind, Revision, Role};
 use sync_core::{Change, Value};
+
+/// `client`'s change `ops`, made on revision `base`, as the Authority applies it.
+fn submit_as(authority: &mut Authority, client: &str, base: u64, ops: &str) -> Commit {
+    let outcome = authority.submit(&Submission {
+        client: &ClientId::from(client),
+        author: client,
+        role: Role::Write,
+        seq: 1,
+        base_rev: Revision(base),
+        ops: Change::from_json(ops).unwrap().0,
+        overwrites: &[],
+        now: 0,
+    });
+    let Outcome::Applied { commit, .. } = outcome else {
+        panic!("applies: {outcome:?}")
+    };
+    commit
+}
 
 #[test]
 fn a_moves_a_node_b_takes_something_out_of_it_and_edits_inside_it_b_follows() {
@@ -143,35 +161,19 @@ fn a_value_moved_into_what_a_later_change_overwrites_is_reported_to_its_writer()
         Value::parse(r#"{"a": ["x"], "b": {}}"#).unwrap(),
         AuthorityConfig::default(),
     );
-    let submit = |authority: &mut Authority, client: &str, base, ops: &str| {
-        let outcome = authority.submit(&Submission {
-            client: &ClientId::from(client),
-            author: client,
-            role: Role::Write,
-            seq: 1,
-            base_rev: Revision(base),
-            ops: Change::from_json(ops).unwrap().0,
-            overwrites: &[],
-            now: 0,
-        });
-        let Outcome::Applied { commit, .. } = outcome else {
-            panic!("applies: {outcome:?}")
-        };
-        commit
-    };
-    submit(
+    submit_as(
         &mut authority,
         "carol",
         0,
         r#"[{"op": "replace", "path": "/a/0", "value": "carol's"}]"#,
     );
-    submit(
+    submit_as(
         &mut authority,
         "ann",
         1,
         r#"[{"op": "move", "from": "/a/0", "path": "/b/k"}]"#,
     );
-    let bob = submit(
+    let bob = submit_as(
         &mut authority,
         "bob",
         1,
@@ -436,5 +438,41 @@ fn both_move_one_value_b_into_the_item_that_a_moves_it_beside_b_destination_wins
     assert_eq!(
         json(&run.doc),
         r#"{"items":[{"k2":["m4",9]},6,"new"],"k1":{}}"#
+    );
+}
+
+/// As above, but Bob's change first removes an item before the one he then replaces: where
+/// Ann's move put Carol's value is read after Bob's own removal.
+#[test]
+fn a_value_moved_into_what_a_later_operation_of_a_change_overwrites_is_reported_to_its_writer() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"l": ["x", {}], "b": {}}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    submit_as(
+        &mut authority,
+        "carol",
+        0,
+        r#"[{"op": "add", "path": "/b/k", "value": "carol's"}]"#,
+    );
+    submit_as(
+        &mut authority,
+        "ann",
+        1,
+        r#"[{"op": "move", "from": "/b", "path": "/l/1/b"}]"#,
+    );
+    let bob = submit_as(
+        &mut authority,
+        "bob",
+        1,
+        r#"[{"op": "remove", "path": "/l/0"}, {"op": "replace", "path": "/l/0", "value": "bob's"}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"l":["bob's"]}"#);
+    let carol = bob.conflicts.iter().find(|c| c.loser.client.0 == "carol");
+    let carol = carol.unwrap_or_else(|| panic!("carol is told: {:#?}", bob.conflicts));
+    assert_eq!(carol.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        carol.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"{"b":{"k":"carol's"}}"#)
     );
 }

@@ -21,10 +21,12 @@ use crate::rebase::{Placed, follow};
 pub(super) const LOOKBACK: usize = 64;
 
 /// The writers of the nodes that the moves of the change at `mover` (an index into `log`) put
-/// at or below `target`, a location in the document after the whole log.
+/// at or below `target`, a location in the document after the whole log and then `applied`
+/// (the operations of the change being applied that came before the one at `target`).
 pub(super) fn writers_moved_into(
     log: &VecDeque<Entry>,
     mover: usize,
+    applied: &[Placed],
     target: &Pointer,
 ) -> Vec<Party> {
     let Some(entry) = log.get(mover) else {
@@ -35,7 +37,7 @@ pub(super) fn writers_moved_into(
         let Operation::Move { from, path, .. } = &placed.op else {
             continue;
         };
-        let after = ops_between(log, (mover, k + 1), (log.len(), 0));
+        let after = ops_between(log, (mover, k + 1), (log.len(), 0)).chain(applied);
         let lands = follow_through(path, after).is_some_and(|at| target.is_prefix_of(&at));
         if !lands {
             continue;

@@ -177,7 +177,12 @@ impl Authority {
                 let canonical = canonical(piece.op, doc);
                 let shape = Shape::of(&canonical, doc);
                 for mover in overwritten.drain(..) {
-                    losers.extend(provenance::writers_moved_into(log, mover, canonical.path()));
+                    losers.extend(provenance::writers_moved_into(
+                        log,
+                        mover,
+                        &placed,
+                        canonical.path(),
+                    ));
                 }
                 if std::mem::take(&mut relocated) {
                     conflicts.push(Conflict {
