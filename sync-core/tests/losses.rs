@@ -345,3 +345,37 @@ fn a_dropped_move_is_recorded_with_the_node_it_moved_after_later_edits_shifted_i
     assert_eq!(c.value, Some(Value::parse(r#"{"t": "mine"}"#).unwrap()));
     assert_eq!(net.view(ANN), net.view(BEN));
 }
+
+/// Ann's copy into `p` is in flight and her next edit, waiting behind it, replaces `p`.
+/// Carol added to what Ann's copy overwrote; then Ben replaced the object Ann copied from,
+/// so the copy is dropped. Ann's waiting edit is what overwrites Carol's addition now, and
+/// Carol is told.
+#[test]
+fn a_claim_of_a_dropped_operation_in_flight_passes_to_the_edit_waiting_behind_it() {
+    const CAROL: usize = 2;
+    let mut net = Net::new(
+        r#"{"o": {"src": "s"}, "p": {"c": ["x"]}}"#,
+        &["ann", "ben", "carol"],
+    );
+    net.edit(ANN, r#"[{"op": "copy", "from": "/o/src", "path": "/p/c"}]"#);
+    net.edit(
+        ANN,
+        r#"[{"op": "replace", "path": "/p", "value": {"mine": 1}}]"#,
+    ); // buffered
+    net.edit(
+        CAROL,
+        r#"[{"op": "add", "path": "/p/c/1", "value": "carol's"}]"#,
+    );
+    net.send(CAROL);
+    net.recv(ANN); // Carol's addition reaches Ann while her copy is in flight
+    net.edit(BEN, r#"[{"op": "replace", "path": "/o", "value": "gone"}]"#);
+    net.send(BEN);
+    net.recv(ANN); // and then Ben's replacement of what the copy copies from
+    net.settle();
+    assert_eq!(net.view(CAROL), r#"{"o":"gone","p":{"mine":1}}"#);
+    assert_eq!(net.view(ANN), net.view(CAROL));
+    let c = only(lost_by(&net, CAROL));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/p");
+    assert_eq!(c.winner.client.0, "ann");
+}

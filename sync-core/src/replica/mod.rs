@@ -34,6 +34,7 @@ use std::collections::VecDeque;
 use crate::apply::ApplyError;
 use crate::authority::{apply_expanded, apply_placed};
 use crate::op::{Change, Operation};
+use crate::pointer::Pointer;
 use crate::protocol::{
     ClientId, ClientMessage, Commit, Conflict, Overwrite, PROTOCOL_VERSION, Party, Revision, Role,
     ServerMessage, StateHash, state_hash,
@@ -437,27 +438,28 @@ impl Replica {
         let carried = rebased.over;
         // Claims follow their operation. One that was dropped had overwritten what a later
         // operation made on top of it now overwrites (a write of the same place or above):
-        // its claims pass to that one.
-        let mut overwrites: Vec<Overwrite> = pending
-            .overwrites
-            .iter()
-            .filter_map(|o| {
-                let index = match rebased.sources.iter().position(|&s| s == o.index) {
-                    Some(index) => index,
-                    None => {
-                        let place = pending.ops.get(o.index)?.op.path();
-                        rebased
-                            .sources
-                            .iter()
-                            .zip(&rebased.ops)
-                            .position(|(&s, op)| {
-                                s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
-                            })?
-                    }
-                };
-                Some(Overwrite { index, ..o.clone() })
-            })
-            .collect();
+        // its claims pass to that one, or to the next pending change (see `Folded::heirless`).
+        let mut overwrites: Vec<Overwrite> = Vec::new();
+        for o in &pending.overwrites {
+            if let Some(index) = rebased.sources.iter().position(|&s| s == o.index) {
+                overwrites.push(Overwrite { index, ..o.clone() });
+                continue;
+            }
+            let Some(place) = pending.ops.get(o.index).map(|p| p.op.path()) else {
+                continue;
+            };
+            let heir = rebased
+                .sources
+                .iter()
+                .zip(&rebased.ops)
+                .position(|(&s, op)| {
+                    s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
+                });
+            match heir {
+                Some(index) => overwrites.push(Overwrite { index, ..o.clone() }),
+                None => folded.heirless.push((place.clone(), o.clone())),
+            }
+        }
         let mut lost = pending.lost;
         // Operations that overwrite something `by` moved into what they overwrite.
         let mut relocated_at = Vec::new();
@@ -563,7 +565,16 @@ impl Replica {
             let over = std::mem::take(&mut folded.carried);
             self.inflight = self.put_back(p, &over, by, &mut folded);
         }
-        if let Some(p) = buffer {
+        if let Some(mut p) = buffer {
+            for (place, claim) in std::mem::take(&mut folded.heirless) {
+                let heir = p
+                    .ops
+                    .iter()
+                    .position(|q| overwrites_place(&q.op) && q.op.path().is_prefix_of(&place));
+                if let Some(index) = heir {
+                    p.overwrites.push(Overwrite { index, ..claim });
+                }
+            }
             let over = std::mem::take(&mut folded.carried);
             self.buffer = self
                 .put_back(p, &over, by, &mut folded)
@@ -759,6 +770,10 @@ struct Folded {
     /// Buffered operations that no longer apply: after this replica's own change was replaced
     /// or refused, or a rebased change that as a whole no longer applies.
     orphaned: Vec<Operation>,
+    /// Claims of the change in flight whose operation was dropped with no later one of that
+    /// change to take them, each with the place it overwrote: a buffered operation that
+    /// overwrites that place now takes them (it overwrites what the dropped one would have).
+    heirless: Vec<(Pointer, Overwrite)>,
 }
 
 /// Whether `op` replaces what stands at its path (rather than inserting beside it or editing
