@@ -34,16 +34,16 @@ use std::collections::VecDeque;
 use crate::apply::ApplyError;
 use crate::authority::{apply_expanded, apply_placed};
 use crate::op::{Change, Operation};
-use crate::pointer::Pointer;
 use crate::protocol::{
-    ClientId, ClientMessage, Commit, Conflict, Overwrite, PROTOCOL_VERSION, Party, Revision, Role,
+    ClientId, ClientMessage, Commit, Conflict, Overwrite, PROTOCOL_VERSION, Revision, Role,
     ServerMessage, StateHash, state_hash,
 };
-use crate::rebase::{Note, Placed, Shape, Side, rebase_change};
+use crate::rebase::{Placed, Shape};
 use crate::value::Value;
 
 mod catchup;
 mod events;
+mod folding;
 mod records;
 mod state;
 
@@ -413,193 +413,6 @@ impl Replica {
         }
     }
 
-    /// Takes the pending changes off the view, leaving the confirmed state; returns them
-    /// (in flight first).
-    fn take_pending(&mut self) -> (Option<Pending>, Option<Pending>) {
-        for pending in [&self.buffer, &self.inflight].into_iter().flatten() {
-            let restored = pending.inverse.apply(&mut self.view);
-            debug_assert!(restored.is_ok(), "pending inverse failed: {restored:?}");
-        }
-        (self.inflight.take(), self.buffer.take())
-    }
-
-    /// Rebases a pending change over `over` (applied just before) and puts it back on the view.
-    /// Returns the change and `over` carried past it. With `by`, `over` is someone else's
-    /// change: what the pending change overwrites of it and what of the pending change it
-    /// drops are noted (see [`Pending::overwrites`] and [`Pending::lost`]).
-    fn put_back(
-        &mut self,
-        pending: Pending,
-        over: &[Placed],
-        by: Option<&Commit>,
-        folded: &mut Folded,
-    ) -> Option<Pending> {
-        let rebased = rebase_change(&pending.ops, over, Side::Later);
-        let carried = rebased.over;
-        // Claims follow their operation. One that was dropped had overwritten what a later
-        // operation made on top of it now overwrites (a write of the same place or above):
-        // its claims pass to that one, or to the next pending change (see `Folded::heirless`).
-        let mut overwrites: Vec<Overwrite> = Vec::new();
-        for o in &pending.overwrites {
-            if let Some(index) = rebased.sources.iter().position(|&s| s == o.index) {
-                overwrites.push(Overwrite { index, ..o.clone() });
-                continue;
-            }
-            let Some(place) = pending.ops.get(o.index).map(|p| p.op.path()) else {
-                continue;
-            };
-            let heir = rebased
-                .sources
-                .iter()
-                .zip(&rebased.ops)
-                .position(|(&s, op)| {
-                    s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
-                });
-            match heir {
-                Some(index) => overwrites.push(Overwrite { index, ..o.clone() }),
-                None => folded.heirless.push((place.clone(), o.clone())),
-            }
-        }
-        let mut lost = pending.lost;
-        // Operations that overwrite something `by` moved into what they overwrite.
-        let mut relocated_at = Vec::new();
-        let mut by_rev = Revision(0);
-        match by {
-            // Not someone else's change: the relay's version of this replica's own (or its
-            // refusal). What no longer applies after it has nobody to lose to.
-            None => {
-                folded
-                    .orphaned
-                    .extend(rebased.notes.into_iter().filter_map(|note| match note {
-                        Note::Dropped { op, .. } => Some(op),
-                        Note::Overwrites { .. } => None,
-                    }));
-            }
-            Some(by) => {
-                by_rev = by.rev;
-                let by_party = Party {
-                    client: by.client.clone(),
-                    author: by.author.clone(),
-                };
-                for note in rebased.notes {
-                    match note {
-                        Note::Overwrites { index, relocated } => {
-                            overwrites.push(Overwrite {
-                                index,
-                                rev: by.rev,
-                                loser: by_party.clone(),
-                            });
-                            if relocated {
-                                relocated_at.push(index);
-                            }
-                        }
-                        Note::Dropped { op, reason } => {
-                            let taken = folded.taken.iter().find(|(o, _)| {
-                                *o == op
-                                    || (matches!(
-                                        o,
-                                        Operation::Splice { .. } | Operation::Incr { .. }
-                                    ) && o.path() == op.path()
-                                        && o.name() == op.name())
-                            });
-                            let taken = taken.map(|(_, node)| node.clone());
-                            lost.push(self.dropped(op, reason, by, taken));
-                        }
-                    }
-                }
-            }
-        }
-        folded.carried = carried;
-        let applied = if relocated_at.is_empty() {
-            apply_placed(&mut self.view, rebased.ops)
-        } else {
-            self.apply_noting(rebased.ops, &relocated_at, by_rev, &mut lost)
-        };
-        match applied {
-            Ok((ops, inverse)) => Some(Pending {
-                seq: pending.seq,
-                ops,
-                inverse: Inverse::of(inverse),
-                overwrites,
-                lost,
-                orphaned: pending.orphaned,
-            }),
-            // It no longer applies (a test failed, say): locally it is gone. The relay will say
-            // so for a change in flight, if it gets it as sent; otherwise this replica will.
-            Err(_) => match pending.seq {
-                None => {
-                    folded.orphaned.extend(ops_of(&pending.ops));
-                    None
-                }
-                Some(seq) => {
-                    let mut orphaned = pending.orphaned;
-                    orphaned.extend(ops_of(&pending.ops));
-                    Some(Pending {
-                        seq: Some(seq),
-                        lost,
-                        orphaned,
-                        ..Pending::default()
-                    })
-                }
-            },
-        }
-    }
-
-    /// Applies `ops` (placed by the caller) under the pending changes and rebases everything
-    /// local over them; `by` is the foreign change they came from, if they did. Returns `ops`
-    /// as they affected the view, and what rebasing dropped of changes not yet sent (theirs to
-    /// report at once: nobody else will).
-    fn under_pending(
-        &mut self,
-        over: Vec<Placed>,
-        by: Option<&Commit>,
-        taken: Vec<(Operation, Value)>,
-    ) -> Folded {
-        let (inflight, buffer) = (self.inflight.take(), self.buffer.take());
-        let mut folded = Folded {
-            carried: over,
-            taken,
-            ..Folded::default()
-        };
-        if let Some(p) = inflight {
-            let over = std::mem::take(&mut folded.carried);
-            self.inflight = self.put_back(p, &over, by, &mut folded);
-        }
-        if let Some(mut p) = buffer {
-            for (place, claim) in std::mem::take(&mut folded.heirless) {
-                let heir = p
-                    .ops
-                    .iter()
-                    .position(|q| overwrites_place(&q.op) && q.op.path().is_prefix_of(&place));
-                if let Some(index) = heir {
-                    p.overwrites.push(Overwrite { index, ..claim });
-                }
-            }
-            let over = std::mem::take(&mut folded.carried);
-            self.buffer = self
-                .put_back(p, &over, by, &mut folded)
-                .map(|mut p| {
-                    folded.lost.append(&mut p.lost);
-                    p
-                })
-                .filter(|p| !p.ops.is_empty());
-        }
-        let over = folded.carried.clone();
-        // Undo and redo entries live in the view: the top one applies to it as it is, each one
-        // below to the view the one above leaves. Rebase them down the stack, carrying what the
-        // view received past each.
-        for stack in [&mut self.undo, &mut self.redo] {
-            let mut received = over.clone();
-            for entry in stack.iter_mut().rev() {
-                let rebased = rebase_change(entry, &received, Side::Later);
-                *entry = place(&rebased.ops, &self.view);
-                received = rebased.over;
-            }
-            stack.retain(|entry| !entry.is_empty());
-        }
-        folded
-    }
-
     fn foreign(&mut self, commit: Commit, hash: Option<StateHash>) -> Vec<Event> {
         if commit.client == self.client
             && self.inflight.as_ref().and_then(|p| p.seq) == Some(commit.seq)
@@ -755,38 +568,6 @@ impl Replica {
         self.moved(folded.carried);
         Ok(folded.orphaned)
     }
-}
-
-/// What folding a change in under the pending ones did.
-#[derive(Default)]
-struct Folded {
-    /// The change carried past the pending ones: what it did to the view.
-    carried: Vec<Placed>,
-    /// Operations of changes not yet sent that someone else's change dropped (for the
-    /// Conflicts panel).
-    lost: Vec<Conflict>,
-    /// The nodes pending moves and copies took (see [`Replica::taken_nodes`]).
-    taken: Vec<(Operation, Value)>,
-    /// Buffered operations that no longer apply: after this replica's own change was replaced
-    /// or refused, or a rebased change that as a whole no longer applies.
-    orphaned: Vec<Operation>,
-    /// Claims of the change in flight whose operation was dropped with no later one of that
-    /// change to take them, each with the place it overwrote: a buffered operation that
-    /// overwrites that place now takes them (it overwrites what the dropped one would have).
-    heirless: Vec<(Pointer, Overwrite)>,
-}
-
-/// Whether `op` replaces what stands at its path (rather than inserting beside it or editing
-/// inside it).
-fn overwrites_place(op: &Operation) -> bool {
-    matches!(
-        op,
-        Operation::Add { .. }
-            | Operation::Replace { .. }
-            | Operation::Remove { .. }
-            | Operation::Copy { .. }
-            | Operation::Move { .. }
-    )
 }
 
 /// The event for buffered operations that no longer apply, if any.
