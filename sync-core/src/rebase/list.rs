@@ -177,36 +177,10 @@ fn pair<'a, T: Copy + PartialEq>(
             Some(Vec::new())
         }
     };
-    // A move of x's that is a cycle (its destination inside the node it moves, see
-    // `Shape::dest_in_node`) cannot happen where it stands: what comes after it is carried as
-    // if it had not happened (undone where y made it one), and as happening again once a later
-    // y takes its destination out of the node.
-    let cycle = |p: &Placed| matches!(p.op, Operation::Move { .. }) && p.shape.dest_in_node;
-    if side == Side::Later && matches!(x.op, Operation::Move { .. }) {
-        let now = match x_after.as_deref() {
-            Some([one]) => Some(one),
-            Some(_) => None,
-            None => Some(&x),
-        };
-        match (cycle(&x), now.map(cycle)) {
-            (false, Some(true)) => {
-                let mut carried: Vec<Over<'a, T>> = undo_for_paths(&x)
-                    .into_iter()
-                    .map(|p| (Cow::Owned(p), tag))
-                    .collect();
-                carried.push((y, tag));
-                return (x_after.unwrap_or_else(|| vec![x]), carried);
-            }
-            (true, Some(true)) => return (x_after.unwrap_or_else(|| vec![x]), vec![(y, tag)]),
-            (true, Some(false)) => {
-                let redo = now.cloned().map(|p| (Cow::Owned(p), tag));
-                let carried = std::iter::once((y, tag)).chain(redo).collect();
-                return (x_after.unwrap_or_else(|| vec![x]), carried);
-            }
-            // Dropped now, or never a cycle: carried as any other operation.
-            (true, None) => return (x_after.unwrap_or_default(), vec![(y, tag)]),
-            (false, _) => {}
-        }
+    if side == Side::Later
+        && let Some(carried) = past_a_cycle(&x, x_after.as_deref(), &y, tag)
+    {
+        return (x_after.unwrap_or_else(|| vec![x]), carried);
     }
     let y_after = match rebase_op(&y, &x, side.flip()) {
         Rebased::Same => None,
@@ -222,6 +196,40 @@ fn pair<'a, T: Copy + PartialEq>(
         x_after.unwrap_or_else(|| vec![x]),
         y_after.unwrap_or_else(|| vec![(y, tag)]),
     )
+}
+
+/// `y` carried past the move `x` (rebased to `x_after`, `None` if unchanged) when `x` is, or
+/// becomes, a cycle: its destination inside the node it moves (see `Shape::dest_in_node`). A
+/// cycle cannot happen where it stands, so what comes after it is carried as if it had not
+/// happened: undone where `y` made it one, and happening again once `y` takes its destination
+/// out of the node. `None` when no cycle is involved.
+fn past_a_cycle<'a, T: Copy>(
+    x: &Placed,
+    x_after: Option<&[Placed]>,
+    y: &Cow<'a, Placed>,
+    tag: T,
+) -> Option<Vec<Over<'a, T>>> {
+    let cycle = |p: &Placed| matches!(p.op, Operation::Move { .. }) && p.shape.dest_in_node;
+    if !matches!(x.op, Operation::Move { .. }) {
+        return None;
+    }
+    // x as it is after y: one move, or nothing left of it (or several pieces).
+    let now = match x_after {
+        Some([one]) => Some(one),
+        Some(_) => None,
+        None => Some(x),
+    };
+    match (cycle(x), now) {
+        (false, Some(now)) if cycle(now) => {
+            let undo = undo_for_paths(x).into_iter().map(|p| (Cow::Owned(p), tag));
+            Some(undo.chain([(y.clone(), tag)]).collect())
+        }
+        (false, _) => None,
+        (true, Some(now)) if !cycle(now) => {
+            Some(vec![(y.clone(), tag), (Cow::Owned(now.clone()), tag)])
+        }
+        (true, _) => Some(vec![(y.clone(), tag)]),
+    }
 }
 
 /// What undoes `x` as far as locations go: an operation with `x`'s inverse effect on paths,
