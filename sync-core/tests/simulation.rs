@@ -606,7 +606,7 @@ fn run_case(seed: u64, steps: usize) -> Result<Stats, String> {
 /// sync engine, each found by the loss check and not yet fixed. They run like every other case
 /// and their failure is reported, not hidden; any other failing seed fails the test, and so does
 /// a listed seed that passes. Run one with `SIM_SEED=n SIM_TRACE=file` to read its story.
-const KNOWN_OPEN: [u64; 1] = [1241];
+const KNOWN_OPEN: [u64; 0] = [];
 
 #[test]
 fn replicas_converge_under_delays_drops_and_restarts() {

@@ -476,3 +476,41 @@ fn a_value_moved_into_what_a_later_operation_of_a_change_overwrites_is_reported_
         Some(r#"{"b":{"k":"carol's"}}"#)
     );
 }
+
+/// Ann moved Carol's value out of `k` into a list; Bob, who never saw it there, replaced `k`
+/// and then removed the list. Seen past Bob's replacement of `k`, Ann's move is only the value
+/// it left in the list, and Bob's removal of the list still takes Carol's value: she is told.
+#[test]
+fn a_value_moved_out_of_what_a_change_replaced_and_then_removed_is_reported_to_its_writer() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"k": {"n": "x"}, "m": {"a": [0]}}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    submit_as(
+        &mut authority,
+        "carol",
+        0,
+        r#"[{"op": "replace", "path": "/k/n", "value": "carol's"}]"#,
+    );
+    submit_as(
+        &mut authority,
+        "ann",
+        1,
+        r#"[{"op": "move", "from": "/k/n", "path": "/m/a/1"}]"#,
+    );
+    let bob = submit_as(
+        &mut authority,
+        "bob",
+        1,
+        r#"[{"op": "replace", "path": "/k", "value": {"new": 1}},
+            {"op": "remove", "path": "/m/a"}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"k":{"new":1},"m":{}}"#);
+    let carol = bob.conflicts.iter().find(|c| c.loser.client.0 == "carol");
+    let carol = carol.unwrap_or_else(|| panic!("carol is told: {:#?}", bob.conflicts));
+    assert_eq!(carol.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        carol.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"[0,"carol's"]"#)
+    );
+}

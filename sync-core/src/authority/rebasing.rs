@@ -164,8 +164,11 @@ impl Authority {
             // loses it too.
             let mut relocated = !met.relocated.is_empty();
             // The changes x overwrote, found here or claimed: the writers of what their moves
-            // carried into x's target lose it too.
+            // carried into x's target lose it too. (Every overwritten change is asked, not only
+            // those met as moves: carried past x's change, a move whose source that change took
+            // is only the value it left at its destination.)
             let mut overwritten = met.relocated.clone();
+            overwritten.extend(met.overwrote.iter().filter(|i| !met.relocated.contains(i)));
             for claim in claimed
                 .iter()
                 .filter(|c| first_of_origin && c.index == index_in_change)
