@@ -36,6 +36,16 @@ fn submit_as(authority: &mut Authority, client: &str, base: u64, ops: &str) -> C
     commit
 }
 
+/// Carol's change on `doc`, then Ann's and Bob's, both made after Carol's: the document at the
+/// end, and Bob's change as the Authority applied it.
+fn carol_then_ann_and_bob(doc: &str, carol: &str, ann: &str, bob: &str) -> (Value, Commit) {
+    let mut authority = Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default());
+    submit_as(&mut authority, "carol", 0, carol);
+    submit_as(&mut authority, "ann", 1, ann);
+    let bob = submit_as(&mut authority, "bob", 1, bob);
+    (authority.document().clone(), bob)
+}
+
 #[test]
 fn a_moves_a_node_b_takes_something_out_of_it_and_edits_inside_it_b_follows() {
     let run = concurrent(
@@ -157,29 +167,13 @@ fn a_moves_an_array_to_the_end_b_moves_an_item_into_it_and_edits_it_there() {
 /// Carol's value is gone although Bob never touched where she wrote it: she is told too.
 #[test]
 fn a_value_moved_into_what_a_later_change_overwrites_is_reported_to_its_writer() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"a": ["x"], "b": {}}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "carol",
-        0,
+    let (doc, bob) = carol_then_ann_and_bob(
+        r#"{"a": ["x"], "b": {}}"#,
         r#"[{"op": "replace", "path": "/a/0", "value": "carol's"}]"#,
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        1,
         r#"[{"op": "move", "from": "/a/0", "path": "/b/k"}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        1,
         r#"[{"op": "replace", "path": "/b", "value": {"new": 1}}]"#,
     );
-    assert_eq!(json(authority.document()), r#"{"a":[],"b":{"new":1}}"#);
+    assert_eq!(json(&doc), r#"{"a":[],"b":{"new":1}}"#);
     let mut losers: Vec<&str> = bob
         .conflicts
         .iter()
@@ -445,29 +439,13 @@ fn both_move_one_value_b_into_the_item_that_a_moves_it_beside_b_destination_wins
 /// Ann's move put Carol's value is read after Bob's own removal.
 #[test]
 fn a_value_moved_into_what_a_later_operation_of_a_change_overwrites_is_reported_to_its_writer() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"l": ["x", {}], "b": {}}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "carol",
-        0,
+    let (doc, bob) = carol_then_ann_and_bob(
+        r#"{"l": ["x", {}], "b": {}}"#,
         r#"[{"op": "add", "path": "/b/k", "value": "carol's"}]"#,
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        1,
         r#"[{"op": "move", "from": "/b", "path": "/l/1/b"}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        1,
         r#"[{"op": "remove", "path": "/l/0"}, {"op": "replace", "path": "/l/0", "value": "bob's"}]"#,
     );
-    assert_eq!(json(authority.document()), r#"{"l":["bob's"]}"#);
+    assert_eq!(json(&doc), r#"{"l":["bob's"]}"#);
     let carol = bob.conflicts.iter().find(|c| c.loser.client.0 == "carol");
     let carol = carol.unwrap_or_else(|| panic!("carol is told: {:#?}", bob.conflicts));
     assert_eq!(carol.kind, ConflictKind::Overwritten);
@@ -482,30 +460,14 @@ fn a_value_moved_into_what_a_later_operation_of_a_change_overwrites_is_reported_
 /// it left in the list, and Bob's removal of the list still takes Carol's value: she is told.
 #[test]
 fn a_value_moved_out_of_what_a_change_replaced_and_then_removed_is_reported_to_its_writer() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"k": {"n": "x"}, "m": {"a": [0]}}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "carol",
-        0,
+    let (doc, bob) = carol_then_ann_and_bob(
+        r#"{"k": {"n": "x"}, "m": {"a": [0]}}"#,
         r#"[{"op": "replace", "path": "/k/n", "value": "carol's"}]"#,
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        1,
         r#"[{"op": "move", "from": "/k/n", "path": "/m/a/1"}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        1,
         r#"[{"op": "replace", "path": "/k", "value": {"new": 1}},
             {"op": "remove", "path": "/m/a"}]"#,
     );
-    assert_eq!(json(authority.document()), r#"{"k":{"new":1},"m":{}}"#);
+    assert_eq!(json(&doc), r#"{"k":{"new":1},"m":{}}"#);
     let carol = bob.conflicts.iter().find(|c| c.loser.client.0 == "carol");
     let carol = carol.unwrap_or_else(|| panic!("carol is told: {:#?}", bob.conflicts));
     assert_eq!(carol.kind, ConflictKind::Overwritten);

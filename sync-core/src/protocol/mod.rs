@@ -5,12 +5,17 @@
 //! example (kept true by tests) and every error code.
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh64::{Xxh64, xxh64};
 
 use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::rebase::DropReason;
 use crate::value::Value;
+
+mod codes;
+mod hash;
+
+pub use codes::{ErrorCode, REJECT_CODES};
+pub use hash::{StateHash, state_hash};
 
 /// The protocol version this crate speaks; `hello` must carry it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -394,262 +399,12 @@ pub enum ServerMessage {
     },
 }
 
-/// A document's state hash, written on the wire as 16 lowercase hex digits (a JSON number
-/// would lose bits in JavaScript).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StateHash(pub u64);
-
-impl std::fmt::Display for StateHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-impl Serialize for StateHash {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for StateHash {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<StateHash, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        let valid = text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
-        valid
-            .then(|| u64::from_str_radix(&text, 16).ok())
-            .flatten()
-            .map(StateHash)
-            .ok_or_else(|| serde::de::Error::custom("a state hash is 16 hex digits"))
-    }
-}
-
-/// The codes of `error` messages: something a connection sent could not be served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The frame is not JSON.
-    InvalidJson,
-    /// JSON, but not a message: unknown `type`, a missing or mistyped field, a bad pointer.
-    InvalidMessage,
-    /// A binary frame; the protocol uses text frames.
-    BinaryFrame,
-    /// A frame or message larger than the relay accepts.
-    FrameTooLarge,
-    /// `hello` carried a protocol version the relay does not speak.
-    UnsupportedProtocol,
-    /// A message other than `hello` before `hello`.
-    HelloRequired,
-    /// A second `hello` on one connection.
-    DuplicateHello,
-    /// No `hello` within the relay's deadline; the connection closes.
-    HelloTimeout,
-    /// Nothing heard (not even a pong) for the relay's idle timeout; the connection closes.
-    IdleTimeout,
-    /// No token where one is required, or a token whose signature does not verify.
-    Unauthorized,
-    /// The token has expired.
-    TokenExpired,
-    /// The token does not cover this document.
-    Forbidden,
-    /// The document id has characters or a length the relay refuses.
-    InvalidDocumentId,
-    /// The document could not be loaded; it is not served (and never overwritten).
-    DocumentUnavailable,
-    /// More operations per second than the relay allows this connection.
-    RateLimited,
-    /// The relay could not store changes; it acknowledges nothing until it can.
-    StorageFailed,
-    /// The relay is at its connection limit.
-    TooManyConnections,
-    /// The connection fell too far behind; it must reconnect and catch up.
-    SlowConsumer,
-    /// The relay is shutting down.
-    ShuttingDown,
-    /// The requested revision is no longer retained.
-    NotRetained,
-    /// `hello` carried a client id that is empty, too long or has characters the protocol
-    /// does not allow (see [`ClientId::validate`]).
-    InvalidClientId,
-    /// `history` or `snapshot` asked for revisions in the wrong order or after the head.
-    InvalidRange,
-    /// A `submit_part` that does not continue the change being sent in parts (see
-    /// [`crate::parts`]): not the next part, another change's, or a later part with none
-    /// begun. The change being sent is abandoned.
-    PartOutOfOrder,
-}
-
-impl ErrorCode {
-    /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 23] = [
-        ErrorCode::InvalidJson,
-        ErrorCode::InvalidMessage,
-        ErrorCode::BinaryFrame,
-        ErrorCode::FrameTooLarge,
-        ErrorCode::UnsupportedProtocol,
-        ErrorCode::HelloRequired,
-        ErrorCode::DuplicateHello,
-        ErrorCode::HelloTimeout,
-        ErrorCode::IdleTimeout,
-        ErrorCode::Unauthorized,
-        ErrorCode::TokenExpired,
-        ErrorCode::Forbidden,
-        ErrorCode::InvalidDocumentId,
-        ErrorCode::DocumentUnavailable,
-        ErrorCode::RateLimited,
-        ErrorCode::StorageFailed,
-        ErrorCode::TooManyConnections,
-        ErrorCode::SlowConsumer,
-        ErrorCode::ShuttingDown,
-        ErrorCode::NotRetained,
-        ErrorCode::InvalidClientId,
-        ErrorCode::InvalidRange,
-        ErrorCode::PartOutOfOrder,
-    ];
-
-    /// The code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::InvalidMessage => "invalid_message",
-            ErrorCode::BinaryFrame => "binary_frame",
-            ErrorCode::FrameTooLarge => "frame_too_large",
-            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
-            ErrorCode::HelloRequired => "hello_required",
-            ErrorCode::DuplicateHello => "duplicate_hello",
-            ErrorCode::HelloTimeout => "hello_timeout",
-            ErrorCode::IdleTimeout => "idle_timeout",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::InvalidDocumentId => "invalid_document_id",
-            ErrorCode::DocumentUnavailable => "document_unavailable",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::StorageFailed => "storage_failed",
-            ErrorCode::TooManyConnections => "too_many_connections",
-            ErrorCode::SlowConsumer => "slow_consumer",
-            ErrorCode::ShuttingDown => "shutting_down",
-            ErrorCode::NotRetained => "not_retained",
-            ErrorCode::InvalidClientId => "invalid_client_id",
-            ErrorCode::InvalidRange => "invalid_range",
-            ErrorCode::PartOutOfOrder => "part_out_of_order",
-        }
-    }
-}
-
-/// The codes of `reject` messages: why a submitted change was not applied. The first four are
-/// the Authority's, the next two the relay's; the rest are [`crate::ApplyErrorKind::code`]s of
-/// the operation that failed (`too_deep` also comes from the relay, for a change whose values
-/// nest too deep to be read at all).
-pub const REJECT_CODES: [&str; 17] = [
-    "read_only",
-    "stale_seq",
-    "base_ahead",
-    "base_too_old",
-    "document_too_large",
-    "not_storable",
-    "path_not_found",
-    "not_a_container",
-    "bad_index",
-    "test_failed",
-    "move_into_descendant",
-    "remove_root",
-    "not_a_string",
-    "not_a_number",
-    "splice_out_of_range",
-    "number_overflow",
-    "too_deep",
-];
-
-/// A stable hash of a document's content (numbers by value, members in any order), so replicas
-/// can check that they hold what the Authority holds: XXH64 (seed 0) over the canonical encoding
-/// that `docs/PROTOCOL.md` specifies, the same on every platform and build.
-pub fn state_hash(doc: &Value) -> StateHash {
-    let mut pool = Vec::new();
-    let mut h = Feed::default();
-    hash_value(doc, &mut h, &mut pool);
-    StateHash(h.digest())
-}
-
-/// XXH64 of everything fed, in one shot while that is short (most object members are), streamed
-/// once it grows.
-#[derive(Default)]
-struct Feed {
-    buf: Vec<u8>,
-    stream: Option<Xxh64>,
-}
-
-impl Feed {
-    /// What is buffered before it is streamed.
-    const BUFFER: usize = 4096;
-
-    fn update(&mut self, bytes: &[u8]) {
-        if self.buf.len() + bytes.len() > Feed::BUFFER {
-            let stream = self.stream.get_or_insert_with(|| Xxh64::new(0));
-            stream.update(&self.buf);
-            self.buf.clear();
-            if bytes.len() > Feed::BUFFER {
-                stream.update(bytes);
-                return;
-            }
-        }
-        self.buf.extend_from_slice(bytes);
-    }
-
-    fn digest(&mut self) -> u64 {
-        let digest = match &mut self.stream {
-            Some(stream) => {
-                stream.update(&self.buf);
-                stream.digest()
-            }
-            None => xxh64(&self.buf, 0),
-        };
-        self.buf.clear();
-        self.stream = None;
-        digest
-    }
-}
-
-/// Feeds the canonical encoding of `v`; `pool` keeps the feeds of object members for reuse.
-fn hash_value(v: &Value, h: &mut Feed, pool: &mut Vec<Feed>) {
-    match v {
-        Value::Null => h.update(b"n"),
-        Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
-        Value::Number(n) => {
-            h.update(b"#");
-            n.with_normal_form(|text| h.update(text));
-        }
-        Value::String(t) => {
-            h.update(b"\"");
-            h.update(&(t.len_bytes() as u64).to_le_bytes());
-            t.chunks().for_each(|c| h.update(c.as_bytes()));
-        }
-        Value::Array(items) => {
-            h.update(b"[");
-            h.update(&(items.len() as u64).to_le_bytes());
-            items.iter().for_each(|item| hash_value(item, h, pool));
-        }
-        Value::Object(map) => {
-            // Order-independent: the sum of the members' own hashes.
-            let mut m = pool.pop().unwrap_or_default();
-            let sum = map.iter().fold(0u64, |sum, (k, item)| {
-                m.update(&(k.len() as u64).to_le_bytes());
-                m.update(k.as_bytes());
-                hash_value(item, &mut m, pool);
-                sum.wrapping_add(m.digest())
-            });
-            pool.push(m);
-            h.update(b"{");
-            h.update(&(map.len() as u64).to_le_bytes());
-            h.update(&sum.to_le_bytes());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{ClientId, InvalidClientId, StateHash, Value, Xxh64, state_hash};
+    use super::{ClientId, InvalidClientId, StateHash, Value, state_hash};
+    use xxhash_rust::xxh64::Xxh64;
 
     #[test]
     fn client_ids_the_app_and_tools_make_are_valid() {
