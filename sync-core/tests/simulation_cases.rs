@@ -476,3 +476,107 @@ fn a_value_moved_out_of_what_a_change_replaced_and_then_removed_is_reported_to_i
         Some(r#"[0,"carol's"]"#)
     );
 }
+
+/// Bob sets a member of `p` and then replaces `q`, two places apart where he made the change;
+/// Ann moved `p` onto `q` meanwhile. Rebased, Bob's replacement lands on the node that holds his
+/// own first write: that write is lost although he never pointed at it, and he is told.
+#[test]
+fn a_move_brings_two_operations_of_one_change_together_the_first_ones_value_is_reported() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"p": {}, "q": 0}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    submit_as(
+        &mut authority,
+        "ann",
+        0,
+        r#"[{"op": "move", "from": "/p", "path": "/q"}]"#,
+    );
+    let bob = submit_as(
+        &mut authority,
+        "bob",
+        0,
+        r#"[{"op": "add", "path": "/p/v", "value": "bob's first"},
+            {"op": "replace", "path": "/q", "value": "bob's second"}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"q":"bob's second"}"#);
+    let own = bob.conflicts.iter().find(|c| c.loser.client.0 == "bob");
+    let own = own.unwrap_or_else(|| panic!("bob is told: {:#?}", bob.conflicts));
+    assert_eq!(own.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        own.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"{"v":"bob's first"}"#)
+    );
+}
+
+/// Where Bob's change overwrites its own earlier write in the order he made it, he meant it:
+/// nobody is told, though the change was rebased over a concurrent one.
+#[test]
+fn a_change_that_overwrites_its_own_write_as_made_reports_nothing_after_a_rebase() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"l": [0, 1], "q": 0}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    submit_as(
+        &mut authority,
+        "ann",
+        0,
+        r#"[{"op": "add", "path": "/l/0", "value": "ann's"}]"#,
+    );
+    let bob = submit_as(
+        &mut authority,
+        "bob",
+        0,
+        r#"[{"op": "replace", "path": "/l/1", "value": "bob's first"},
+            {"op": "replace", "path": "/l/1", "value": "bob's second"}]"#,
+    );
+    assert_eq!(
+        json(authority.document()),
+        r#"{"l":["ann's",0,"bob's second"],"q":0}"#
+    );
+    assert!(bob.conflicts.is_empty(), "{:#?}", bob.conflicts);
+}
+
+/// Ann moved a part of Carol's value (a member of the object Carol added) to `t`; Bob, who
+/// never saw it there, replaced `t`. The part was Carol's work: she is told.
+#[test]
+fn a_part_of_a_value_moved_where_a_later_change_overwrites_is_reported_to_its_writer() {
+    let (doc, bob) = carol_then_ann_and_bob(
+        r#"{"t": 0}"#,
+        r#"[{"op": "add", "path": "/b", "value": {"k": "carol's", "other": 1}}]"#,
+        r#"[{"op": "move", "from": "/b/k", "path": "/t"}]"#,
+        r#"[{"op": "replace", "path": "/t", "value": "bob's"}]"#,
+    );
+    assert_eq!(json(&doc), r#"{"t":"bob's","b":{"other":1}}"#);
+    let carol = bob.conflicts.iter().find(|c| c.loser.client.0 == "carol");
+    let carol = carol.unwrap_or_else(|| panic!("carol is told: {:#?}", bob.conflicts));
+    assert_eq!(carol.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        carol.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#""carol's""#)
+    );
+}
+
+/// Bob moved an item out of `items` and then removed `items`; Ann had removed where he moved it
+/// to, so his move is dropped and the item stays where it was, and his removal takes it. Carol
+/// had written in it: she is told, as Bob is of his dropped move.
+#[test]
+fn a_node_a_dropped_move_leaves_in_place_and_a_later_operation_removes_is_reported() {
+    let (doc, bob) = carol_then_ann_and_bob(
+        r#"{"items": [{"k": "x"}], "tags": []}"#,
+        r#"[{"op": "replace", "path": "/items/0/k", "value": "carol's"}]"#,
+        r#"[{"op": "remove", "path": "/tags"}]"#,
+        r#"[{"op": "move", "from": "/items/0", "path": "/tags/0"},
+            {"op": "remove", "path": "/items"}]"#,
+    );
+    assert_eq!(json(&doc), r#"{}"#);
+    let carol = bob.conflicts.iter().find(|c| c.loser.client.0 == "carol");
+    let carol = carol.unwrap_or_else(|| panic!("carol is told: {:#?}", bob.conflicts));
+    assert_eq!(carol.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        carol.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"[{"k":"carol's"}]"#)
+    );
+    let own = bob.conflicts.iter().find(|c| c.loser.client.0 == "bob");
+    assert_eq!(own.map(|c| c.kind), Some(ConflictKind::Dropped));
+}

@@ -40,6 +40,7 @@ use crate::value::Value;
 
 mod index;
 mod log;
+mod own_writes;
 mod provenance;
 mod rebasing;
 

@@ -4,7 +4,7 @@
 //! are told. If a concurrent move put a node inside that value, the node's own writers lose
 //! their work too, though the change never touched where they wrote it: they are found by
 //! following every retained write forward to the moment of the move and keeping those that
-//! landed inside the moved node. (Rare, so the walk over the log is only made then, and only
+//! landed inside the moved node or hold it (the move took a part of their value). (Rare, so the walk over the log is only made then, and only
 //! over the [`LOOKBACK`] changes before the move: each one followed to the move costs a pass
 //! over what lies between, and a sender must not be able to make the room do that for the
 //! whole log at every submit.)
@@ -54,7 +54,9 @@ pub(super) fn writers_moved_into(
                     continue;
                 };
                 let between = ops_between(log, (j, m + 1), (mover, k));
-                if follow_through(at, between).is_some_and(|at| from.is_prefix_of(&at))
+                // Inside the moved node, or holding it: either way the move carried the write's
+                // value (all of it, or a part).
+                if follow_through(at, between).is_some_and(|at| related(&at, from))
                     && !writers.contains(&party)
                 {
                     writers.push(party.clone());
@@ -63,6 +65,35 @@ pub(super) fn writers_moved_into(
         }
     }
     writers
+}
+
+/// The writers of the node at `node`, a location in the document after the whole log and then
+/// `applied`: the retained writes of the last [`LOOKBACK`] changes that are inside it or hold it
+/// there.
+pub(super) fn writers_of(log: &VecDeque<Entry>, applied: &[Placed], node: &Pointer) -> Vec<Party> {
+    let mut writers: Vec<Party> = Vec::new();
+    let first = log.len().saturating_sub(LOOKBACK);
+    for (j, entry) in log.iter().enumerate().skip(first) {
+        let wrote = entry.placed.iter().enumerate().any(|(m, write)| {
+            written(&write.op).is_some_and(|at| {
+                let after = ops_between(log, (j, m + 1), (log.len(), 0)).chain(applied);
+                follow_through(at, after).is_some_and(|at| related(&at, node))
+            })
+        });
+        let party = Party {
+            client: entry.commit.client.clone(),
+            author: entry.commit.author.clone(),
+        };
+        if wrote && !writers.contains(&party) {
+            writers.push(party);
+        }
+    }
+    writers
+}
+
+/// Whether one location is the other, or inside it.
+fn related(a: &Pointer, b: &Pointer) -> bool {
+    a.is_prefix_of(b) || b.is_prefix_of(a)
 }
 
 /// Where an operation puts a value of its author's, if it does.

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::log::{apply_expanded, canonical, carried_value, expand};
+use super::own_writes::OwnWrites;
 use super::{Authority, provenance};
 use crate::apply::{ApplyError, apply_op, rollback};
 use crate::op::{Change, Operation};
@@ -89,6 +90,9 @@ impl Authority {
         let mut undo = Vec::new();
         let mut placed = Vec::new();
         let mut conflicts = Vec::new();
+        // The change's own writes, followed where concurrent changes can bring its operations
+        // onto each other's values.
+        let mut own = (ops.len() > 1 && log.len() > skip).then(OwnWrites::default);
         for (k, (x, &index_in_change)) in ops.iter().zip(&origins).enumerate() {
             // A claim is about what its operation overwrote: made once, by the first write a
             // merge expanded into.
@@ -96,9 +100,11 @@ impl Authority {
             let mut met = Met::default();
             // The node a move or copy takes, where it is now: what its author loses if it is
             // dropped. (Found before rebasing carries what happened since past it.)
-            let taken = (!indexed && x.from().is_some())
-                .then(|| node_now(x, over.iter().map(|(y, _)| y.as_ref()), doc))
+            let taken_at = (!indexed && x.from().is_some())
+                .then(|| node_place(x, over.iter().map(|(y, _)| y.as_ref())))
                 .flatten();
+            let taken = taken_at.as_ref().and_then(|at| at.resolve(doc).cloned());
+            let mut authored = None;
             let pieces = if indexed {
                 // Visit only the changes that touch what x (as rebased so far) touches.
                 let mut pieces = vec![Placed {
@@ -126,6 +132,7 @@ impl Authority {
                     }
                     None => shape_in_context(x, &over, doc),
                 };
+                authored = Some(shape);
                 rebase_carrying(
                     &Placed {
                         op: x.clone(),
@@ -136,14 +143,30 @@ impl Authority {
                     &mut met,
                 )
             };
+            let authored = authored.map(|shape| Placed {
+                op: x.clone(),
+                shape,
+            });
             if pieces.is_empty() {
+                if let (Some(own), Some(authored)) = (&mut own, &authored) {
+                    // A dropped move leaves its node where it was.
+                    if let (Operation::Move { .. }, Some(at)) = (x, &taken_at)
+                        && at.resolve(doc).is_some()
+                    {
+                        own.stranded(k, at.clone());
+                    }
+                    own.after_authored(k, authored);
+                }
                 if let Some((reason, origin)) = met.dropped
                     && let Some(winner) = party_of(origin)
                 {
                     let since = || log.iter().skip(skip).flat_map(|e| e.placed.iter());
-                    let value = carried_value(x)
-                        .or(taken)
-                        .or_else(|| indexed.then(|| node_now(x, since(), doc)).flatten());
+                    let value = carried_value(x).or(taken).or_else(|| {
+                        indexed
+                            .then(|| node_place(x, since()))
+                            .flatten()
+                            .and_then(|at| at.resolve(doc).cloned())
+                    });
                     conflicts.push(Conflict {
                         kind: ConflictKind::Dropped,
                         path: x.path().clone(),
@@ -179,6 +202,23 @@ impl Authority {
             for piece in pieces {
                 let canonical = canonical(piece.op, doc);
                 let shape = Shape::of(&canonical, doc);
+                let piece = Placed {
+                    op: canonical,
+                    shape,
+                };
+                // An earlier write of the change that this piece overwrites only because of
+                // what it was rebased over: lost, and the sender is told.
+                if let Some(own) = &mut own {
+                    let unmeant = own.overwrites_unmeant(k, &piece, x, doc);
+                    relocated |= unmeant.own;
+                    for node in &unmeant.stranded {
+                        losers.extend(provenance::writers_of(log, &placed, node));
+                    }
+                }
+                let Placed {
+                    op: canonical,
+                    shape,
+                } = piece;
                 for mover in overwritten.drain(..) {
                     losers.extend(provenance::writers_moved_into(
                         log,
@@ -224,12 +264,21 @@ impl Authority {
                     rollback(doc, &undo);
                     return Err(ApplyError::new(index_in_change, x, kind));
                 }
+                let at = placed.len();
                 placed.extend(expand(
                     canonical,
                     shape,
                     undo.get(start..).unwrap_or_default(),
                     doc,
                 ));
+                if let Some(own) = &mut own {
+                    for piece in placed.get(at..).unwrap_or_default() {
+                        own.after_applied(k, piece);
+                    }
+                }
+            }
+            if let (Some(own), Some(authored)) = (&mut own, &authored) {
+                own.after_authored(k, authored);
             }
         }
         undo.reverse();
@@ -326,18 +375,14 @@ impl Authority {
     }
 }
 
-/// The node that the move or copy `x` takes, as it is in `doc`: its source followed through
+/// Where the node that the move or copy `x` takes is now: its source followed through
 /// `through` (what happened since `x` was made).
-fn node_now<'a>(
-    x: &Operation,
-    through: impl Iterator<Item = &'a Placed>,
-    doc: &Value,
-) -> Option<Value> {
+fn node_place<'a>(x: &Operation, through: impl Iterator<Item = &'a Placed>) -> Option<Pointer> {
     let mut from = x.from()?.clone();
     for y in through {
         from = follow(&from, std::slice::from_ref(y))?;
     }
-    from.resolve(doc).cloned()
+    Some(from)
 }
 
 /// The containers the operations point into: the parents of their locations, and the target

@@ -1,0 +1,179 @@
+//! Writes of the change being applied that a later operation of the same change overwrites
+//! although its author never pointed it there.
+//!
+//! A change is a sequence its author made one operation after the other: where a later
+//! operation overwrites what an earlier one wrote, the author saw it and meant it. Rebased over
+//! concurrent changes, a later operation can land on an earlier one's value although they were
+//! apart where the author made them (a concurrent move brought them together). That value is
+//! lost, and the one to tell is the change's own sender. So each write is followed in both
+//! frames, as applied and as authored; an overwrite found in the first and not in the second is
+//! such a loss.
+//!
+//! A move of the change that is dropped leaves its node where it was, though its author had
+//! moved it away: a later operation of the change that overwrites the node there did not mean
+//! to, and the node's writers lose their work. Those nodes are followed the same way.
+//!
+//! Only the last [`TRACKED`] writes are followed: each operation maps every followed location,
+//! and a change of many thousands of operations must not cost their square.
+
+use std::collections::VecDeque;
+
+use crate::op::Operation;
+use crate::pointer::Pointer;
+use crate::rebase::{Placed, follow};
+use crate::value::Value;
+
+/// How many of a change's most recent writes are followed.
+pub(super) const TRACKED: usize = 256;
+
+/// One write of the change: where its value is now in each frame.
+struct Write {
+    /// The operation that made it, by its index in the change.
+    op: usize,
+    /// In the document as the change is applied; the write is forgotten once this is gone.
+    applied: Pointer,
+    /// In the document as its author made the change; `None` once gone there.
+    authored: Option<Pointer>,
+    /// A node that a dropped move left in place, rather than a value the change wrote.
+    stranded: bool,
+}
+
+/// What a piece overwrites that its author did not point at.
+#[derive(Default)]
+pub(super) struct Unmeant {
+    /// A value written by an earlier operation of the change.
+    pub(super) own: bool,
+    /// Nodes left in place by dropped moves, where they are.
+    pub(super) stranded: Vec<Pointer>,
+}
+
+/// The change's writes followed so far.
+#[derive(Default)]
+pub(super) struct OwnWrites {
+    writes: VecDeque<Write>,
+}
+
+impl OwnWrites {
+    /// Whether the piece `applied` (about to apply to `doc`) of operation `k`, `authored` where
+    /// its author made it, overwrites an earlier write of the change that the operation did not
+    /// touch there. Writes it overwrites whole are forgotten.
+    pub(super) fn overwrites_unmeant(
+        &mut self,
+        k: usize,
+        applied: &Placed,
+        authored: &Operation,
+        doc: &Value,
+    ) -> Unmeant {
+        let mut unmeant = Unmeant::default();
+        let Some(target) = overwritten(applied, doc) else {
+            return unmeant;
+        };
+        // A move or copy of a node that holds the write carries it along.
+        let carried = |at: &Pointer| applied.op.from().is_some_and(|from| from.is_prefix_of(at));
+        self.writes.retain(|write| {
+            let whole = target.is_prefix_of(&write.applied);
+            if !whole && !write.applied.is_proper_prefix_of(target) || carried(&write.applied) {
+                return true;
+            }
+            // The operation's own earlier pieces count as meant.
+            let meant = write.op == k
+                || write
+                    .authored
+                    .as_ref()
+                    .is_some_and(|at| related(authored.path(), at));
+            if !meant && write.stranded {
+                unmeant.stranded.push(write.applied.clone());
+            } else if !meant {
+                unmeant.own = true;
+            }
+            !whole
+        });
+        unmeant
+    }
+
+    /// Notes the node that operation `k`, a move dropped in rebasing, leaves at `at`; its
+    /// author had moved it to the move's destination.
+    pub(super) fn stranded(&mut self, k: usize, at: Pointer) {
+        if self.writes.len() == TRACKED {
+            self.writes.pop_front();
+        }
+        self.writes.push_back(Write {
+            op: k,
+            applied: at,
+            authored: None,
+            stranded: true,
+        });
+    }
+
+    /// Follows the writes through a piece of operation `k` as applied, and adds the piece's
+    /// own write.
+    pub(super) fn after_applied(&mut self, k: usize, piece: &Placed) {
+        if self.writes.is_empty() && written(&piece.op).is_none() {
+            return;
+        }
+        self.writes.retain_mut(
+            |write| match follow(&write.applied, std::slice::from_ref(piece)) {
+                Some(at) => {
+                    write.applied = at;
+                    true
+                }
+                None => false,
+            },
+        );
+        if let Some(at) = written(&piece.op) {
+            if self.writes.len() == TRACKED {
+                self.writes.pop_front();
+            }
+            self.writes.push_back(Write {
+                op: k,
+                applied: at.clone(),
+                authored: None,
+                stranded: false,
+            });
+        }
+    }
+
+    /// Follows the writes through operation `k` as its author made it (`op`, with its shape
+    /// there), once all its pieces are applied; the writes they made start at its location.
+    pub(super) fn after_authored(&mut self, k: usize, op: &Placed) {
+        let own = written(&op.op);
+        for write in &mut self.writes {
+            write.authored = if write.op == k {
+                own.cloned()
+            } else {
+                write
+                    .authored
+                    .take()
+                    .and_then(|at| follow(&at, std::slice::from_ref(op)))
+            };
+        }
+    }
+}
+
+/// The location whose value the operation replaces or removes, if it does.
+fn overwritten<'a>(piece: &'a Placed, doc: &Value) -> Option<&'a Pointer> {
+    match &piece.op {
+        Operation::Replace { path, .. } | Operation::Remove { path } => Some(path),
+        Operation::Add { path, .. }
+        | Operation::Copy { path, .. }
+        | Operation::Move { path, .. }
+            if !piece.shape.path_in_array && path.resolve(doc).is_some() =>
+        {
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+/// Where an operation puts a value, if it does.
+fn written(op: &Operation) -> Option<&Pointer> {
+    match op {
+        Operation::Remove { .. } | Operation::Test { .. } => None,
+        other => Some(other.path()),
+    }
+}
+
+/// Whether one location is the other, or inside it.
+fn related(a: &Pointer, b: &Pointer) -> bool {
+    a.is_prefix_of(b) || b.is_prefix_of(a)
+}
