@@ -386,6 +386,7 @@ fn claimed_overwrites_are_recorded_only_where_the_log_bears_them_out() {
             client: client.clone(),
             author: client.0.clone(),
         },
+        node: None,
     };
     let claims = [
         claim(1, 1, &ann),

@@ -379,3 +379,48 @@ fn a_claim_of_a_dropped_operation_in_flight_passes_to_the_edit_waiting_behind_it
     assert_eq!(c.path.to_string(), "/p");
     assert_eq!(c.winner.client.0, "ann");
 }
+
+/// Ann's edit waiting behind one in flight moves an item out of `items` and then removes
+/// `items`. Ben removed where she moved it to, and his change reaches her first: her replica
+/// drops the move, so the item stays where it was and her removal takes it. Carol had written
+/// in it, and only the relay knows that: Ann's change claims the node, and Carol is told.
+#[test]
+fn a_node_left_in_place_by_a_move_dropped_before_sending_is_reported_to_its_writer() {
+    const CAROL: usize = 2;
+    let mut net = Net::new(
+        r#"{"x": 0, "items": [{"k": "x"}], "tags": []}"#,
+        &["ann", "ben", "carol"],
+    );
+    net.edit(
+        CAROL,
+        r#"[{"op": "replace", "path": "/items/0/k", "value": "carol's"}]"#,
+    );
+    net.settle();
+    net.edit(ANN, r#"[{"op": "replace", "path": "/x", "value": 1}]"#);
+    net.edit(
+        ANN,
+        r#"[{"op": "move", "from": "/items/0", "path": "/tags/0"},
+            {"op": "remove", "path": "/items"}]"#,
+    ); // buffered
+    net.edit(BEN, r#"[{"op": "remove", "path": "/tags"}]"#);
+    net.send(BEN);
+    net.recv(ANN); // Ben's removal reaches Ann while her first edit is in flight
+    net.settle();
+    assert_eq!(net.view(CAROL), r#"{"x":1}"#);
+    assert_eq!(net.view(ANN), net.view(CAROL));
+    let c = only(lost_by(&net, CAROL));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/items");
+    assert_eq!(c.winner.client.0, "ann");
+    // Ann is told her move was dropped, and that her removal took the item she had moved.
+    let ann = lost_by(&net, ANN);
+    let kinds: Vec<_> = ann.iter().map(|c| (c.kind, c.path.to_string())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (ConflictKind::Dropped, "/tags/0".to_owned()),
+            (ConflictKind::Overwritten, "/items".to_owned())
+        ]
+    );
+    assert!(lost_by(&net, BEN).is_empty(), "{:#?}", lost_by(&net, BEN));
+}

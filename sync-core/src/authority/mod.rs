@@ -40,7 +40,6 @@ use crate::value::Value;
 
 mod index;
 mod log;
-mod own_writes;
 mod provenance;
 mod rebasing;
 

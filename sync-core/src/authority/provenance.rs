@@ -91,6 +91,26 @@ pub(super) fn writers_of(log: &VecDeque<Entry>, applied: &[Placed], node: &Point
     writers
 }
 
+/// Whether a write of the change at `logged` (an index into `log`) is at, inside or around
+/// `target`, a location in the document after the whole log and then `applied`: whether
+/// overwriting `target` takes something that change wrote.
+pub(super) fn wrote_into(
+    log: &VecDeque<Entry>,
+    logged: usize,
+    applied: &[Placed],
+    target: &Pointer,
+) -> bool {
+    let Some(entry) = log.get(logged) else {
+        return false;
+    };
+    entry.placed.iter().enumerate().any(|(m, write)| {
+        written(&write.op).is_some_and(|at| {
+            let after = ops_between(log, (logged, m + 1), (log.len(), 0)).chain(applied);
+            follow_through(at, after).is_some_and(|at| related(&at, target))
+        })
+    })
+}
+
 /// Whether one location is the other, or inside it.
 fn related(a: &Pointer, b: &Pointer) -> bool {
     a.is_prefix_of(b) || b.is_prefix_of(a)

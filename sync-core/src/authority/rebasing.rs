@@ -5,13 +5,14 @@
 use std::borrow::Cow;
 
 use super::log::{apply_expanded, canonical, carried_value, expand};
-use super::own_writes::OwnWrites;
 use super::{Authority, provenance};
 use crate::apply::{ApplyError, apply_op, rollback};
 use crate::op::{Change, Operation};
 use crate::pointer::Pointer;
 use crate::protocol::{ClientId, Conflict, ConflictKind, Overwrite, Party, Revision};
-use crate::rebase::{Met, Over, Placed, Shape, Side, follow, rebase_carrying, transform};
+use crate::rebase::{
+    Met, Over, OwnWrites, Placed, Shape, Side, follow, rebase_carrying, transform,
+};
 use crate::value::Value;
 
 /// A write the sender says an operation of its change overwrote, as the log bears it out.
@@ -22,6 +23,9 @@ struct Claim {
     loser: Party,
     /// The overwritten change's index in the log, while it is retained.
     logged: Option<usize>,
+    /// A node the operation overwrites instead, relative to its path (see
+    /// [`Overwrite::node`]): its writers lose, not `loser`.
+    node: Option<Pointer>,
 }
 
 impl Authority {
@@ -92,7 +96,7 @@ impl Authority {
         let mut conflicts = Vec::new();
         // The change's own writes, followed where concurrent changes can bring its operations
         // onto each other's values.
-        let mut own = (ops.len() > 1 && log.len() > skip).then(OwnWrites::default);
+        let mut own = (ops.len() > 1 && log.len() > skip).then(OwnWrites::new);
         for (k, (x, &index_in_change)) in ops.iter().zip(&origins).enumerate() {
             // A claim is about what its operation overwrote: made once, by the first write a
             // merge expanded into.
@@ -104,6 +108,26 @@ impl Authority {
                 .then(|| node_place(x, over.iter().map(|(y, _)| y.as_ref())))
                 .flatten();
             let taken = taken_at.as_ref().and_then(|at| at.resolve(doc).cloned());
+            // The nodes the sender says x overwrites (see `Overwrite::node`), named where x was
+            // made: where they are now, followed through what happened since.
+            let nodes: Vec<Pointer> = claimed
+                .iter()
+                .filter(|c| first_of_origin && c.index == index_in_change)
+                .filter_map(|c| c.node.as_ref())
+                .filter_map(|node| {
+                    let at = Pointer::from_tokens(
+                        x.path().tokens().iter().chain(node.tokens()).cloned(),
+                    );
+                    if indexed {
+                        let mut since = log.iter().skip(skip).flat_map(|e| e.placed.iter());
+                        since.try_fold(at, |at, y| follow(&at, std::slice::from_ref(y)))
+                    } else {
+                        over.iter().try_fold(at, |at, (y, _)| {
+                            follow(&at, std::slice::from_ref(y.as_ref()))
+                        })
+                    }
+                })
+                .collect();
             let mut authored = None;
             let pieces = if indexed {
                 // Visit only the changes that touch what x (as rebased so far) touches.
@@ -192,46 +216,64 @@ impl Authority {
             // is only the value it left at its destination.)
             let mut overwritten = met.relocated.clone();
             overwritten.extend(met.overwrote.iter().filter(|i| !met.relocated.contains(i)));
+            let mut nodes = nodes.into_iter();
+            let mut to_check = Vec::new();
             for claim in claimed
                 .iter()
                 .filter(|c| first_of_origin && c.index == index_in_change)
             {
-                losers.push(claim.loser.clone());
-                overwritten.extend(claim.logged);
+                match (&claim.node, claim.logged) {
+                    (Some(_), _) => {}
+                    // Borne out below: that change wrote into what x overwrites.
+                    (None, Some(logged)) if log.len() - logged <= provenance::LOOKBACK => {
+                        to_check.push((claim.loser.clone(), logged));
+                        overwritten.push(logged);
+                    }
+                    (None, logged) => {
+                        losers.push(claim.loser.clone());
+                        overwritten.extend(logged);
+                    }
+                }
             }
             for piece in pieces {
-                let canonical = canonical(piece.op, doc);
-                let shape = Shape::of(&canonical, doc);
+                let op = canonical(piece.op, doc);
                 let piece = Placed {
-                    op: canonical,
-                    shape,
+                    shape: Shape::of(&op, doc),
+                    op,
                 };
                 // An earlier write of the change that this piece overwrites only because of
                 // what it was rebased over: lost, and the sender is told.
                 if let Some(own) = &mut own {
-                    let unmeant = own.overwrites_unmeant(k, &piece, x, doc);
+                    let unmeant = own.overwrites_unmeant(k, &piece, x, Some(doc));
                     relocated |= unmeant.own;
                     for node in &unmeant.stranded {
                         losers.extend(provenance::writers_of(log, &placed, node));
                     }
                 }
-                let Placed {
-                    op: canonical,
-                    shape,
-                } = piece;
+                for (loser, logged) in to_check.drain(..) {
+                    if provenance::wrote_into(log, logged, &placed, piece.op.path()) {
+                        losers.push(loser);
+                    }
+                }
+                for at in nodes.by_ref() {
+                    // Only what the operation overwrites.
+                    if piece.op.path().is_prefix_of(&at) && at.resolve(doc).is_some() {
+                        losers.extend(provenance::writers_of(log, &placed, &at));
+                    }
+                }
                 for mover in overwritten.drain(..) {
                     losers.extend(provenance::writers_moved_into(
                         log,
                         mover,
                         &placed,
-                        canonical.path(),
+                        piece.op.path(),
                     ));
                 }
                 if std::mem::take(&mut relocated) {
                     conflicts.push(Conflict {
                         kind: ConflictKind::Overwritten,
-                        path: canonical.path().clone(),
-                        value: canonical.path().resolve(doc).cloned(),
+                        path: piece.op.path().clone(),
+                        value: piece.op.path().resolve(doc).cloned(),
                         op: None,
                         reason: None,
                         winner: me.clone(),
@@ -240,7 +282,7 @@ impl Authority {
                     });
                 }
                 if !losers.is_empty() {
-                    let before = canonical.path().resolve(doc).cloned();
+                    let before = piece.op.path().resolve(doc).cloned();
                     let mut seen: Vec<ClientId> = Vec::new();
                     for loser in losers.drain(..) {
                         if loser.client == me.client || seen.contains(&loser.client) {
@@ -249,7 +291,7 @@ impl Authority {
                         seen.push(loser.client.clone());
                         conflicts.push(Conflict {
                             kind: ConflictKind::Overwritten,
-                            path: canonical.path().clone(),
+                            path: piece.op.path().clone(),
                             value: before.clone(),
                             op: None,
                             reason: None,
@@ -260,14 +302,14 @@ impl Authority {
                     }
                 }
                 let start = undo.len();
-                if let Err(kind) = apply_op(doc, &canonical, &mut undo) {
+                if let Err(kind) = apply_op(doc, &piece.op, &mut undo) {
                     rollback(doc, &undo);
                     return Err(ApplyError::new(index_in_change, x, kind));
                 }
                 let at = placed.len();
                 placed.extend(expand(
-                    canonical,
-                    shape,
+                    piece.op,
+                    piece.shape,
                     undo.get(start..).unwrap_or_default(),
                     doc,
                 ));
@@ -369,6 +411,7 @@ impl Authority {
                     index: o.index,
                     loser,
                     logged,
+                    node: o.node.clone(),
                 })
             })
             .collect()

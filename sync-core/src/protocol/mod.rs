@@ -204,6 +204,12 @@ pub struct Overwrite {
     /// Whose change that was, as the replica heard it: the relay checks it against its log
     /// where it still keeps that change.
     pub loser: Party,
+    /// Set when what the operation overwrites is not a write of that change but a node the
+    /// change itself had moved away, its move dropped in rebasing over that change: where the
+    /// node stands, relative to the operation's `path`. The relay then tells the node's
+    /// writers, as its log has them, rather than `loser`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<Pointer>,
 }
 
 /// A peer in a document: who is there and where they are.

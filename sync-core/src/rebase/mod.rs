@@ -36,6 +36,7 @@ use crate::op::Operation;
 
 mod list;
 mod moves;
+mod own_writes;
 mod paths;
 mod text;
 mod writes;
@@ -45,6 +46,7 @@ use crate::value::Value;
 pub(crate) use list::{Met, Over, rebase_carrying, transform};
 use moves::{at_moved_place, map_destination, node_place};
 pub(crate) use moves::{dest_in_node_after, moved_destination};
+pub(crate) use own_writes::OwnWrites;
 use paths::map_path;
 use text::merge_splices;
 use writes::{
@@ -183,8 +185,13 @@ pub enum Note {
     Dropped {
         /// The operation as submitted.
         op: Operation,
+        /// Its index in the input change.
+        index: usize,
         /// Why.
         reason: DropReason,
+        /// For a move whose node is still there: where the node stays, in the output as its
+        /// earlier operations leave it.
+        node: Option<Pointer>,
     },
 }
 
@@ -233,12 +240,23 @@ pub fn rebase_change(ops: &[Placed], over: &[Placed], side: Side) -> RebasedChan
     let mut carried: Vec<Over<'_, ()>> = over.iter().map(|p| (Cow::Borrowed(p), ())).collect();
     for (index, x) in ops.iter().enumerate() {
         let mut met = Met::default();
+        // Where a move's node is before the move, if the move is dropped.
+        let node = matches!(x.op, Operation::Move { .. })
+            .then(|| x.op.from())
+            .flatten()
+            .and_then(|from| {
+                carried.iter().try_fold(from.clone(), |at, (y, ())| {
+                    follow(&at, std::slice::from_ref(y.as_ref()))
+                })
+            });
         let pieces = rebase_carrying(x, &mut carried, side, &mut met);
         if pieces.is_empty() {
             if let Some((reason, ())) = met.dropped {
                 out.notes.push(Note::Dropped {
                     op: x.op.clone(),
+                    index,
                     reason,
+                    node,
                 });
             }
             continue;

@@ -7,7 +7,7 @@ use crate::authority::apply_placed;
 use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::protocol::{Commit, Conflict, Overwrite, Party, Revision};
-use crate::rebase::{Note, Placed, Side, rebase_change};
+use crate::rebase::{Note, OwnWrites, Placed, Side, rebase_change};
 use crate::value::Value;
 
 impl Replica {
@@ -34,31 +34,30 @@ impl Replica {
     ) -> Option<Pending> {
         let rebased = rebase_change(&pending.ops, over, Side::Later);
         let carried = rebased.over;
+        let sources = rebased.sources;
         // Claims follow their operation. One that was dropped had overwritten what a later
         // operation made on top of it now overwrites (a write of the same place or above):
         // its claims pass to that one, or to the next pending change (see `Folded::heirless`).
         let mut overwrites: Vec<Overwrite> = Vec::new();
         for o in &pending.overwrites {
-            if let Some(index) = rebased.sources.iter().position(|&s| s == o.index) {
+            if let Some(index) = sources.iter().position(|&s| s == o.index) {
                 overwrites.push(Overwrite { index, ..o.clone() });
                 continue;
             }
             let Some(place) = pending.ops.get(o.index).map(|p| p.op.path()) else {
                 continue;
             };
-            let heir = rebased
-                .sources
-                .iter()
-                .zip(&rebased.ops)
-                .position(|(&s, op)| {
-                    s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
-                });
+            let heir = sources.iter().zip(&rebased.ops).position(|(&s, op)| {
+                s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
+            });
             match heir {
-                Some(index) => overwrites.push(Overwrite { index, ..o.clone() }),
+                Some(index) => overwrites.push(inherited(o, index, place, &rebased.ops)),
                 None => folded.heirless.push((place.clone(), o.clone())),
             }
         }
         let mut lost = pending.lost;
+        // Nodes that dropped moves leave in place, by the index of the move.
+        let mut stranded: Vec<(usize, Pointer)> = Vec::new();
         // Operations that overwrite something `by` moved into what they overwrite.
         let mut relocated_at = Vec::new();
         let mut by_rev = Revision(0);
@@ -86,12 +85,19 @@ impl Replica {
                                 index,
                                 rev: by.rev,
                                 loser: by_party.clone(),
+                                node: None,
                             });
                             if relocated {
                                 relocated_at.push(index);
                             }
                         }
-                        Note::Dropped { op, reason } => {
+                        Note::Dropped {
+                            op,
+                            index,
+                            reason,
+                            node,
+                        } => {
+                            stranded.extend(node.map(|node| (index, node)));
                             let taken = folded.taken.iter().find(|(o, _)| {
                                 *o == op
                                     || (matches!(
@@ -114,14 +120,19 @@ impl Replica {
             self.apply_noting(rebased.ops, &relocated_at, by_rev, &mut lost)
         };
         match applied {
-            Ok((ops, inverse)) => Some(Pending {
-                seq: pending.seq,
-                ops,
-                inverse: Inverse::of(inverse),
-                overwrites,
-                lost,
-                orphaned: pending.orphaned,
-            }),
+            Ok((ops, inverse)) => {
+                if let Some(by) = by.filter(|_| !stranded.is_empty()) {
+                    overwrites.extend(left_behind(&pending.ops, &sources, &ops, &stranded, by));
+                }
+                Some(Pending {
+                    seq: pending.seq,
+                    ops,
+                    inverse: Inverse::of(inverse),
+                    overwrites,
+                    lost,
+                    orphaned: pending.orphaned,
+                })
+            }
             // It no longer applies (a test failed, say): locally it is gone. The relay will say
             // so for a change in flight, if it gets it as sent; otherwise this replica will.
             Err(_) => match pending.seq {
@@ -170,7 +181,8 @@ impl Replica {
                     .iter()
                     .position(|q| overwrites_place(&q.op) && q.op.path().is_prefix_of(&place));
                 if let Some(index) = heir {
-                    p.overwrites.push(Overwrite { index, ..claim });
+                    p.overwrites
+                        .push(inherited(&claim, index, &place, &ops_of(&p.ops)));
                 }
             }
             let over = std::mem::take(&mut folded.carried);
@@ -216,6 +228,67 @@ pub(super) struct Folded {
     /// change to take them, each with the place it overwrote: a buffered operation that
     /// overwrites that place now takes them (it overwrites what the dropped one would have).
     pub(super) heirless: Vec<(Pointer, Overwrite)>,
+}
+
+/// Claims for the operations of a pending change (`authored`, as its author made it; `applied`,
+/// rebased over `by` and applied, each from the operation `sources` names) that overwrite a
+/// node one of its dropped moves left in place (`stranded`, by the index of the move) although
+/// they did not touch it where the author made them: the node's writers lose it, and the relay,
+/// which knows them, tells them.
+fn left_behind(
+    authored: &[Placed],
+    sources: &[usize],
+    applied: &[Placed],
+    stranded: &[(usize, Pointer)],
+    by: &Commit,
+) -> Vec<Overwrite> {
+    let mut nodes = OwnWrites::nodes_only();
+    let mut claims = Vec::new();
+    let mut j = 0;
+    for (k, x) in authored.iter().enumerate() {
+        for (_, node) in stranded.iter().filter(|(index, _)| *index == k) {
+            nodes.stranded(k, node.clone());
+        }
+        while let (Some(&source), Some(piece)) = (sources.get(j), applied.get(j)) {
+            if source != k {
+                break;
+            }
+            for node in nodes.overwrites_unmeant(k, piece, &x.op, None).stranded {
+                // Relative to what the operation overwrites: all of the node, or a part.
+                let target = piece.op.path();
+                let within = node.tokens().get(target.len()..).unwrap_or_default();
+                claims.push(Overwrite {
+                    index: j,
+                    rev: by.rev,
+                    loser: Party {
+                        client: by.client.clone(),
+                        author: by.author.clone(),
+                    },
+                    node: Some(Pointer::from_tokens(within.iter().cloned())),
+                });
+            }
+            nodes.after_applied(k, piece);
+            j += 1;
+        }
+        nodes.after_authored(k, x);
+    }
+    claims
+}
+
+/// The claim `o`, made by an operation at `place` that was dropped, as the operation at `index`
+/// of `ops` takes it over (it overwrites `place` or above): a node the claim names is then
+/// named from that operation's path.
+fn inherited(o: &Overwrite, index: usize, place: &Pointer, ops: &[Operation]) -> Overwrite {
+    let heir = ops.get(index).map_or(0, |op| op.path().len());
+    let node = o.node.as_ref().map(|node| {
+        let between = place.tokens().get(heir..).unwrap_or_default();
+        Pointer::from_tokens(between.iter().chain(node.tokens()).cloned())
+    });
+    Overwrite {
+        index,
+        node,
+        ..o.clone()
+    }
 }
 
 /// Whether `op` replaces what stands at its path (rather than inserting beside it or editing

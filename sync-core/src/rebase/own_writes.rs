@@ -18,13 +18,13 @@
 
 use std::collections::VecDeque;
 
+use super::{Placed, follow};
 use crate::op::Operation;
 use crate::pointer::Pointer;
-use crate::rebase::{Placed, follow};
 use crate::value::Value;
 
 /// How many of a change's most recent writes are followed.
-pub(super) const TRACKED: usize = 256;
+pub(crate) const TRACKED: usize = 256;
 
 /// One write of the change: where its value is now in each frame.
 struct Write {
@@ -40,29 +40,47 @@ struct Write {
 
 /// What a piece overwrites that its author did not point at.
 #[derive(Default)]
-pub(super) struct Unmeant {
+pub(crate) struct Unmeant {
     /// A value written by an earlier operation of the change.
-    pub(super) own: bool,
+    pub(crate) own: bool,
     /// Nodes left in place by dropped moves, where they are.
-    pub(super) stranded: Vec<Pointer>,
+    pub(crate) stranded: Vec<Pointer>,
 }
 
 /// The change's writes followed so far.
-#[derive(Default)]
-pub(super) struct OwnWrites {
+pub(crate) struct OwnWrites {
     writes: VecDeque<Write>,
+    /// Whether the change's writes are followed, or only the nodes dropped moves leave.
+    writes_too: bool,
 }
 
 impl OwnWrites {
-    /// Whether the piece `applied` (about to apply to `doc`) of operation `k`, `authored` where
-    /// its author made it, overwrites an earlier write of the change that the operation did not
-    /// touch there. Writes it overwrites whole are forgotten.
-    pub(super) fn overwrites_unmeant(
+    /// Follows the change's writes and the nodes its dropped moves leave in place.
+    pub(crate) fn new() -> OwnWrites {
+        OwnWrites {
+            writes: VecDeque::new(),
+            writes_too: true,
+        }
+    }
+
+    /// Follows only the nodes the change's dropped moves leave in place.
+    pub(crate) fn nodes_only() -> OwnWrites {
+        OwnWrites {
+            writes: VecDeque::new(),
+            writes_too: false,
+        }
+    }
+
+    /// What the piece `applied` (about to apply to `doc`, where known) of operation `k`,
+    /// `authored` where its author made it, overwrites of the change's earlier writes and of
+    /// the nodes its dropped moves left, that the operation did not touch there. What it
+    /// overwrites whole is forgotten.
+    pub(crate) fn overwrites_unmeant(
         &mut self,
         k: usize,
         applied: &Placed,
         authored: &Operation,
-        doc: &Value,
+        doc: Option<&Value>,
     ) -> Unmeant {
         let mut unmeant = Unmeant::default();
         let Some(target) = overwritten(applied, doc) else {
@@ -70,9 +88,16 @@ impl OwnWrites {
         };
         // A move or copy of a node that holds the write carries it along.
         let carried = |at: &Pointer| applied.op.from().is_some_and(|from| from.is_prefix_of(at));
+        // Without the document, an add inside may as well make a new member.
+        let replaces = doc.is_some()
+            || matches!(
+                applied.op,
+                Operation::Replace { .. } | Operation::Remove { .. }
+            );
         self.writes.retain(|write| {
             let whole = target.is_prefix_of(&write.applied);
-            if !whole && !write.applied.is_proper_prefix_of(target) || carried(&write.applied) {
+            let inside = replaces && write.applied.is_proper_prefix_of(target);
+            if !whole && !inside || carried(&write.applied) {
                 return true;
             }
             // The operation's own earlier pieces count as meant.
@@ -93,7 +118,7 @@ impl OwnWrites {
 
     /// Notes the node that operation `k`, a move dropped in rebasing, leaves at `at`; its
     /// author had moved it to the move's destination.
-    pub(super) fn stranded(&mut self, k: usize, at: Pointer) {
+    pub(crate) fn stranded(&mut self, k: usize, at: Pointer) {
         if self.writes.len() == TRACKED {
             self.writes.pop_front();
         }
@@ -107,8 +132,9 @@ impl OwnWrites {
 
     /// Follows the writes through a piece of operation `k` as applied, and adds the piece's
     /// own write.
-    pub(super) fn after_applied(&mut self, k: usize, piece: &Placed) {
-        if self.writes.is_empty() && written(&piece.op).is_none() {
+    pub(crate) fn after_applied(&mut self, k: usize, piece: &Placed) {
+        let own = written(&piece.op).filter(|_| self.writes_too);
+        if self.writes.is_empty() && own.is_none() {
             return;
         }
         self.writes.retain_mut(
@@ -120,7 +146,7 @@ impl OwnWrites {
                 None => false,
             },
         );
-        if let Some(at) = written(&piece.op) {
+        if let Some(at) = own {
             if self.writes.len() == TRACKED {
                 self.writes.pop_front();
             }
@@ -135,7 +161,7 @@ impl OwnWrites {
 
     /// Follows the writes through operation `k` as its author made it (`op`, with its shape
     /// there), once all its pieces are applied; the writes they made start at its location.
-    pub(super) fn after_authored(&mut self, k: usize, op: &Placed) {
+    pub(crate) fn after_authored(&mut self, k: usize, op: &Placed) {
         let own = written(&op.op);
         for write in &mut self.writes {
             write.authored = if write.op == k {
@@ -150,14 +176,16 @@ impl OwnWrites {
     }
 }
 
-/// The location whose value the operation replaces or removes, if it does.
-fn overwritten<'a>(piece: &'a Placed, doc: &Value) -> Option<&'a Pointer> {
+/// The location whose value the operation replaces or removes, if it does. Without the
+/// document, an add, copy or move onto an object member is taken to replace it (what is
+/// followed stands there, or inside it, only where it exists).
+fn overwritten<'a>(piece: &'a Placed, doc: Option<&Value>) -> Option<&'a Pointer> {
     match &piece.op {
         Operation::Replace { path, .. } | Operation::Remove { path } => Some(path),
         Operation::Add { path, .. }
         | Operation::Copy { path, .. }
         | Operation::Move { path, .. }
-            if !piece.shape.path_in_array && path.resolve(doc).is_some() =>
+            if !piece.shape.path_in_array && doc.is_none_or(|doc| path.resolve(doc).is_some()) =>
         {
             Some(path)
         }
