@@ -190,6 +190,50 @@ fn late_change() -> Vec<Operation> {
         .collect()
 }
 
+/// An Authority where `n` people each wrote in an item of a list, and then `n` others each moved
+/// one item onto a slot of their own; returns it with the revision before the moves.
+fn moved_in(n: usize) -> (Authority, Revision) {
+    let items: Vec<Value> = (0..n)
+        .map(|i| Value::parse(&format!(r#"{{"t": "item {i}"}}"#)).unwrap())
+        .collect();
+    let slots: sync_core::Map = (0..n).map(|i| (format!("s{i}"), Value::from(0))).collect();
+    let mut doc = sync_core::Map::new();
+    doc.insert("items", Value::Array(items));
+    doc.insert("slots", Value::Object(slots));
+    let mut authority = Authority::new(Value::Object(doc), AuthorityConfig::default());
+    let submit = |authority: &mut Authority, who: String, op: Operation| {
+        let outcome = authority.submit(&Submission {
+            client: &ClientId(who.clone()),
+            author: &who,
+            role: Role::Write,
+            seq: 1,
+            base_rev: authority.rev(),
+            ops: vec![op],
+            overwrites: &[],
+            now: 0,
+        });
+        assert!(matches!(outcome, Outcome::Applied { .. }));
+    };
+    for i in 0..n {
+        let path = Pointer::parse(&format!("/items/{i}/t")).unwrap();
+        submit(
+            &mut authority,
+            format!("w{i}"),
+            Operation::replace(path, Value::from("w")),
+        );
+    }
+    let base = authority.rev();
+    for i in 0..n {
+        let op = Operation::Move {
+            from: Pointer::parse("/items/0").unwrap(),
+            path: Pointer::parse(&format!("/slots/s{i}")).unwrap(),
+            index: None,
+        };
+        submit(&mut authority, format!("m{i}"), op);
+    }
+    (authority, base)
+}
+
 fn sync(c: &mut Criterion) {
     if let Some((start, edits, end)) = common::automerge_paper() {
         assert_eq!(
@@ -253,6 +297,42 @@ fn sync(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    // Each of its 64 operations overwrites a slot that a concurrent move filled with an item
+    // someone wrote in: the Authority traces every one back to its writer.
+    group.bench_function(
+        "a change overwriting what 64 concurrent moves carried",
+        |b| {
+            let late = ClientId::from("late");
+            let ops: Vec<Operation> = (0..64)
+                .map(|i| {
+                    let path = Pointer::parse(&format!("/slots/s{i}")).unwrap();
+                    Operation::replace(path, Value::from("late"))
+                })
+                .collect();
+            b.iter_batched(
+                || moved_in(64),
+                |(mut authority, base)| {
+                    let outcome = authority.submit(&Submission {
+                        client: &late,
+                        author: "Late",
+                        role: Role::Write,
+                        seq: 1,
+                        base_rev: base,
+                        ops: ops.clone(),
+                        overwrites: &[],
+                        now: 0,
+                    });
+                    // Each slot's mover and the writer of what it carried.
+                    let Outcome::Applied { commit, .. } = &outcome else {
+                        panic!("applies: {outcome:?}");
+                    };
+                    assert_eq!(commit.conflicts.len(), 128);
+                    black_box(authority)
+                },
+                BatchSize::LargeInput,
+            );
+        },
+    );
     group.finish();
 }
 

@@ -424,3 +424,32 @@ fn a_node_left_in_place_by_a_move_dropped_before_sending_is_reported_to_its_writ
     );
     assert!(lost_by(&net, BEN).is_empty(), "{:#?}", lost_by(&net, BEN));
 }
+
+/// Ann's edit waiting behind one in flight sets a member of `p` and then replaces `q`, two
+/// places apart where she made it. Ben moved `p` onto `q`, and his change reaches her first:
+/// rebased by her replica, her replacement lands on the node that holds her own first write.
+/// That write is lost although she never pointed at it, and she is told at once.
+#[test]
+fn an_unsent_edit_that_a_concurrent_move_makes_overwrite_its_own_write_is_reported() {
+    let mut net = Net::new(r#"{"x": 0, "p": {}, "q": 0}"#, &["ann", "ben"]);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/x", "value": 1}]"#);
+    net.edit(
+        ANN,
+        r#"[{"op": "add", "path": "/p/v", "value": "ann's first"},
+            {"op": "replace", "path": "/q", "value": "ann's second"}]"#,
+    ); // buffered
+    net.edit(BEN, r#"[{"op": "move", "from": "/p", "path": "/q"}]"#);
+    net.send(BEN);
+    net.recv(ANN); // Ben's move reaches Ann while her first edit is in flight
+    let c = only(lost_by(&net, ANN));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/q");
+    assert_eq!(
+        c.value,
+        Some(Value::parse(r#"{"v": "ann's first"}"#).unwrap())
+    );
+    net.settle();
+    assert_eq!(net.view(BEN), r#"{"x":1,"q":"ann's second"}"#);
+    assert_eq!(net.view(ANN), net.view(BEN));
+    assert_eq!(lost_by(&net, ANN).len(), 1, "{:#?}", lost_by(&net, ANN));
+}

@@ -48,27 +48,15 @@ pub(crate) struct Unmeant {
 }
 
 /// The change's writes followed so far.
+#[derive(Default)]
 pub(crate) struct OwnWrites {
     writes: VecDeque<Write>,
-    /// Whether the change's writes are followed, or only the nodes dropped moves leave.
-    writes_too: bool,
 }
 
 impl OwnWrites {
-    /// Follows the change's writes and the nodes its dropped moves leave in place.
+    /// Follows nothing yet.
     pub(crate) fn new() -> OwnWrites {
-        OwnWrites {
-            writes: VecDeque::new(),
-            writes_too: true,
-        }
-    }
-
-    /// Follows only the nodes the change's dropped moves leave in place.
-    pub(crate) fn nodes_only() -> OwnWrites {
-        OwnWrites {
-            writes: VecDeque::new(),
-            writes_too: false,
-        }
+        OwnWrites::default()
     }
 
     /// What the piece `applied` (about to apply to `doc`, where known) of operation `k`,
@@ -133,7 +121,7 @@ impl OwnWrites {
     /// Follows the writes through a piece of operation `k` as applied, and adds the piece's
     /// own write.
     pub(crate) fn after_applied(&mut self, k: usize, piece: &Placed) {
-        let own = written(&piece.op).filter(|_| self.writes_too);
+        let own = written(&piece.op);
         if self.writes.is_empty() && own.is_none() {
             return;
         }

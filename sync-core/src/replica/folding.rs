@@ -2,12 +2,13 @@
 //! change in flight and the buffer are rebased over it and put back on the view, with what
 //! that rebasing found (claims, drops, relocations).
 
+use super::records::{Following, Noting};
 use super::{Inverse, Pending, Replica, ops_of, place};
 use crate::authority::apply_placed;
 use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::protocol::{Commit, Conflict, Overwrite, Party, Revision};
-use crate::rebase::{Note, OwnWrites, Placed, Side, rebase_change};
+use crate::rebase::{Note, Placed, Side, rebase_change};
 use crate::value::Value;
 
 impl Replica {
@@ -114,25 +115,33 @@ impl Replica {
             }
         }
         folded.carried = carried;
-        let applied = if relocated_at.is_empty() {
+        // Over someone else's change, a change of several operations is applied one by one,
+        // following its own writes (see `Following`).
+        let following = by.filter(|_| pending.ops.len() > 1).map(|by| Following {
+            authored: &pending.ops,
+            sources: &sources,
+            stranded: &stranded,
+            by,
+        });
+        let applied = if relocated_at.is_empty() && following.is_none() {
             apply_placed(&mut self.view, rebased.ops)
         } else {
-            self.apply_noting(rebased.ops, &relocated_at, by_rev, &mut lost)
+            let noting = Noting {
+                relocated_at: &relocated_at,
+                rev: by_rev,
+                following,
+            };
+            self.apply_noting(rebased.ops, &noting, &mut lost, &mut overwrites)
         };
         match applied {
-            Ok((ops, inverse)) => {
-                if let Some(by) = by.filter(|_| !stranded.is_empty()) {
-                    overwrites.extend(left_behind(&pending.ops, &sources, &ops, &stranded, by));
-                }
-                Some(Pending {
-                    seq: pending.seq,
-                    ops,
-                    inverse: Inverse::of(inverse),
-                    overwrites,
-                    lost,
-                    orphaned: pending.orphaned,
-                })
-            }
+            Ok((ops, inverse)) => Some(Pending {
+                seq: pending.seq,
+                ops,
+                inverse: Inverse::of(inverse),
+                overwrites,
+                lost,
+                orphaned: pending.orphaned,
+            }),
             // It no longer applies (a test failed, say): locally it is gone. The relay will say
             // so for a change in flight, if it gets it as sent; otherwise this replica will.
             Err(_) => match pending.seq {
@@ -228,51 +237,6 @@ pub(super) struct Folded {
     /// change to take them, each with the place it overwrote: a buffered operation that
     /// overwrites that place now takes them (it overwrites what the dropped one would have).
     pub(super) heirless: Vec<(Pointer, Overwrite)>,
-}
-
-/// Claims for the operations of a pending change (`authored`, as its author made it; `applied`,
-/// rebased over `by` and applied, each from the operation `sources` names) that overwrite a
-/// node one of its dropped moves left in place (`stranded`, by the index of the move) although
-/// they did not touch it where the author made them: the node's writers lose it, and the relay,
-/// which knows them, tells them.
-fn left_behind(
-    authored: &[Placed],
-    sources: &[usize],
-    applied: &[Placed],
-    stranded: &[(usize, Pointer)],
-    by: &Commit,
-) -> Vec<Overwrite> {
-    let mut nodes = OwnWrites::nodes_only();
-    let mut claims = Vec::new();
-    let mut j = 0;
-    for (k, x) in authored.iter().enumerate() {
-        for (_, node) in stranded.iter().filter(|(index, _)| *index == k) {
-            nodes.stranded(k, node.clone());
-        }
-        while let (Some(&source), Some(piece)) = (sources.get(j), applied.get(j)) {
-            if source != k {
-                break;
-            }
-            for node in nodes.overwrites_unmeant(k, piece, &x.op, None).stranded {
-                // Relative to what the operation overwrites: all of the node, or a part.
-                let target = piece.op.path();
-                let within = node.tokens().get(target.len()..).unwrap_or_default();
-                claims.push(Overwrite {
-                    index: j,
-                    rev: by.rev,
-                    loser: Party {
-                        client: by.client.clone(),
-                        author: by.author.clone(),
-                    },
-                    node: Some(Pointer::from_tokens(within.iter().cloned())),
-                });
-            }
-            nodes.after_applied(k, piece);
-            j += 1;
-        }
-        nodes.after_authored(k, x);
-    }
-    claims
 }
 
 /// The claim `o`, made by an operation at `place` that was dropped, as the operation at `index`

@@ -6,30 +6,59 @@ use super::{Inverse, Replica};
 use crate::apply::ApplyError;
 use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
-use crate::protocol::{Commit, Conflict, ConflictKind, Party, Revision};
-use crate::rebase::{DropReason, Placed, follow};
+use crate::pointer::Pointer;
+use crate::protocol::{Commit, Conflict, ConflictKind, Overwrite, Party, Revision};
+use crate::rebase::{DropReason, OwnWrites, Placed, Shape, follow};
 use crate::value::Value;
 
 impl Replica {
-    /// Applies `ops` one by one (all or nothing), noting for each index in `at` what it
-    /// overwrites: something the change at `rev` moved there, which this replica's user never
-    /// saw there and loses.
+    /// Applies `ops` one by one (all or nothing), noting what they overwrite that this
+    /// replica's user never saw there (see [`Noting`]): records of the user's own losses go to
+    /// `lost`, claims for others' to `claims`.
     pub(super) fn apply_noting(
         &mut self,
         ops: Vec<Operation>,
-        at: &[usize],
-        rev: Revision,
+        noting: &Noting<'_>,
         lost: &mut Vec<Conflict>,
+        claims: &mut Vec<Overwrite>,
     ) -> Result<(Vec<Placed>, Change), ApplyError> {
         let mut placed = Vec::with_capacity(ops.len());
         let mut inverse = Inverse::default();
         let mut noted = Vec::new();
-        for (k, op) in ops.into_iter().enumerate() {
-            if at.contains(&k) {
-                noted.push(self.relocated(&op, rev));
+        let mut claimed = Vec::new();
+        let mut own = OwnWrites::new();
+        // The next operation of the authored change to follow through.
+        let mut next = 0;
+        for (j, op) in ops.into_iter().enumerate() {
+            let mut unmeant = false;
+            if let Some(f) = &noting.following {
+                let k = f.sources.get(j).copied().unwrap_or(next);
+                // The operations before k are done: the dropped ones leave their nodes.
+                while next < k {
+                    f.advance(&mut own, next);
+                    next += 1;
+                }
+                let piece = Placed {
+                    shape: Shape::of(&op, &self.view),
+                    op: op.clone(),
+                };
+                if let Some(authored) = f.authored.get(k) {
+                    let found = own.overwrites_unmeant(k, &piece, &authored.op, Some(&self.view));
+                    unmeant = found.own;
+                    claimed.extend(found.stranded.iter().map(|node| f.claim(j, &piece, node)));
+                }
+            }
+            if unmeant || noting.relocated_at.contains(&j) {
+                noted.push(self.relocated(&op, noting.rev));
             }
             match apply_placed(&mut self.view, vec![op]) {
                 Ok((p, inv)) => {
+                    if noting.following.is_some() {
+                        // `next` is the operation this one came from.
+                        for piece in &p {
+                            own.after_applied(next, piece);
+                        }
+                    }
                     placed.extend(p);
                     inverse.push_newer(Inverse::of(inv));
                 }
@@ -41,6 +70,7 @@ impl Replica {
             }
         }
         lost.append(&mut noted);
+        claims.append(&mut claimed);
         Ok((placed, Change(inverse.ops())))
     }
 
@@ -171,6 +201,61 @@ impl Replica {
                 author: self.name.clone(),
             },
             rev: by.rev,
+        }
+    }
+}
+
+/// What a replica notes while it applies its own change, rebased, one operation at a time.
+pub(super) struct Noting<'a> {
+    /// The operations (indexes into the rebased change) that overwrite something the change at
+    /// `rev` moved there.
+    pub(super) relocated_at: &'a [usize],
+    /// The change the pending one was rebased over.
+    pub(super) rev: Revision,
+    /// The change as its author made it, to follow its writes in both frames.
+    pub(super) following: Option<Following<'a>>,
+}
+
+/// A pending change rebased over someone else's change `by`, followed while it is applied (see
+/// `rebase::OwnWrites`): an operation that overwrites what an earlier one of the change wrote,
+/// although it did not where the author made it, is a loss of this replica's user, recorded
+/// here. One that overwrites a node that a dropped move of the change left in place is a loss
+/// of the node's writers, whom only the relay knows: it is claimed (see `Overwrite::node`).
+pub(super) struct Following<'a> {
+    /// The change as its author made it.
+    pub(super) authored: &'a [Placed],
+    /// For each rebased operation, the index of the authored one it came from.
+    pub(super) sources: &'a [usize],
+    /// The nodes dropped moves leave, by the index of the move, where they stay.
+    pub(super) stranded: &'a [(usize, Pointer)],
+    /// The change it was rebased over.
+    pub(super) by: &'a Commit,
+}
+
+impl Following<'_> {
+    /// Done with authored operation `k`: its node, if it was a dropped move, and its frame.
+    fn advance(&self, own: &mut OwnWrites, k: usize) {
+        for (_, node) in self.stranded.iter().filter(|(index, _)| *index == k) {
+            own.stranded(k, node.clone());
+        }
+        if let Some(authored) = self.authored.get(k) {
+            own.after_authored(k, authored);
+        }
+    }
+
+    /// The claim that rebased operation `j` (`piece`) overwrites the node at `node`.
+    fn claim(&self, j: usize, piece: &Placed, node: &Pointer) -> Overwrite {
+        // Relative to what the operation overwrites: all of the node, or a part of it.
+        let target = piece.op.path();
+        let within = node.tokens().get(target.len()..).unwrap_or_default();
+        Overwrite {
+            index: j,
+            rev: self.by.rev,
+            loser: Party {
+                client: self.by.client.clone(),
+                author: self.by.author.clone(),
+            },
+            node: Some(Pointer::from_tokens(within.iter().cloned())),
         }
     }
 }
