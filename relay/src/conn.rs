@@ -318,8 +318,8 @@ impl Reader<'_> {
                 self.reply(code, &message);
                 Next::Continue
             }
-            Unreadable::TooDeep { seq, message } => {
-                self.reject(state, seq, "too_deep", message).await
+            Unreadable::Reject { seq, code, message } => {
+                self.reject(state, seq, code, message).await
             }
         }
     }
@@ -348,10 +348,12 @@ impl Reader<'_> {
                 ErrorCode::InvalidMessage,
                 format!("the parts of change {seq} do not hold a submit of change {seq}"),
             )),
-            Err(Unreadable::TooDeep { seq: s, message }) if s == seq => {
-                Err(Unreadable::TooDeep { seq, message })
-            }
-            Err(Unreadable::TooDeep { .. }) => Err(Unreadable::Error(
+            Err(Unreadable::Reject {
+                seq: s,
+                code,
+                message,
+            }) if s == seq => Err(Unreadable::Reject { seq, code, message }),
+            Err(Unreadable::Reject { .. }) => Err(Unreadable::Error(
                 ErrorCode::InvalidMessage,
                 format!("the parts of change {seq} hold a submit of another change"),
             )),

@@ -1,11 +1,13 @@
 //! Reading a client's text frame: the message it holds, or how to answer one that holds none.
 //!
-//! Most unreadable frames get an `error` (`invalid_json`, `invalid_message`). One kind is the
-//! content's fault, not the client's: a `submit` whose values nest deeper than a document may
-//! ([`MAX_DEPTH`]). A correct client can send one (someone pasted it), and it has that change
-//! in flight, waiting for an answer about its `seq`; so the relay reads `seq` on its own, in a
-//! pass that skips over values without descending into them (so without a depth limit), and
-//! answers with a `reject` of that `seq`, code `too_deep`.
+//! Most unreadable frames get an `error` (`invalid_json`, `invalid_message`). A `submit` whose
+//! `seq` can be read is different: its sender has that change in flight, waiting for an answer
+//! about its `seq`, and an `error` would leave it waiting for ever. So the relay reads `seq` on
+//! its own and answers with a `reject` of that `seq`: code `too_deep` when a value nests deeper
+//! than a document may ([`MAX_DEPTH`]; a correct client can send one, because someone pasted
+//! it), read in a pass that skips over values without descending into them (so without a depth
+//! limit), and `invalid_change` when the change is malformed (an unknown operation, a pointer
+//! that is not one).
 //!
 //! A frame may also hold a `submit_part`, a slice of a change too long for a frame (see
 //! [`sync_core::parts`]): not a message of its own, so it is read apart from the messages.
@@ -33,10 +35,12 @@ const VALUE_LEVEL: usize = 3;
 pub(crate) enum Unreadable {
     /// Answer with an `error`.
     Error(ErrorCode, String),
-    /// A `submit` nested too deep to read: answer with a `reject` of `seq`, code `too_deep`.
-    TooDeep {
+    /// A `submit` that cannot be read whole: answer with a `reject` of `seq`.
+    Reject {
         /// The change's sequence number.
         seq: u64,
+        /// The reject code: `too_deep` or `invalid_change`.
+        code: &'static str,
         /// Why, for people.
         message: String,
     },
@@ -82,24 +86,33 @@ pub(crate) fn read(text: &str) -> Result<Frame<'_>, Unreadable> {
         return read_part(text);
     }
     let depth = nesting(text);
-    if depth <= MAX_DEPTH + VALUE_LEVEL {
-        return Err(Unreadable::Error(
-            ErrorCode::InvalidMessage,
-            error.to_string(),
-        ));
-    }
-    match serde_json::from_str::<Header>(text) {
+    let submit = match serde_json::from_str::<Header>(text) {
         Ok(Header {
             kind: Some(kind),
             seq: Some(seq),
             ops: Some(_),
-        }) if kind == "submit" => Err(Unreadable::TooDeep {
+        }) if kind == "submit" => Some(seq),
+        _ => None,
+    };
+    if depth <= MAX_DEPTH + VALUE_LEVEL {
+        return Err(match submit {
+            Some(seq) => Unreadable::Reject {
+                seq,
+                code: "invalid_change",
+                message: format!("change {seq} was not applied: {error}"),
+            },
+            None => Unreadable::Error(ErrorCode::InvalidMessage, error.to_string()),
+        });
+    }
+    match submit {
+        Some(seq) => Err(Unreadable::Reject {
             seq,
+            code: "too_deep",
             message: format!(
                 "change {seq} was not applied: a value in it nests deeper than {MAX_DEPTH} arrays and objects"
             ),
         }),
-        _ => Err(Unreadable::Error(
+        None => Err(Unreadable::Error(
             ErrorCode::InvalidMessage,
             format!(
                 "the message nests {depth} arrays and objects deep; values may nest {MAX_DEPTH} deep"
@@ -217,7 +230,7 @@ mod tests {
         for n in [MAX_DEPTH + 1, 130, 100_000] {
             let answer = read(&submit_nested(n)).unwrap_err();
             assert!(
-                matches!(&answer, Unreadable::TooDeep { seq: 7, message } if message.contains("nests deeper than 100")),
+                matches!(&answer, Unreadable::Reject { seq: 7, code: "too_deep", message } if message.contains("nests deeper than 100")),
                 "{n}: {answer:?}"
             );
         }
@@ -245,14 +258,30 @@ mod tests {
             ErrorCode::InvalidMessage
         );
         assert_eq!(
-            code(
-                r#"{"type": "submit", "seq": 1, "base_rev": 1, "ops": [{"op": "add", "path": "a", "value": 1}]}"#
-            ),
-            ErrorCode::InvalidMessage
-        );
-        assert_eq!(
             code(r#"{"type": "submit", "seq": "x"}"#),
             ErrorCode::InvalidMessage
         );
+    }
+
+    #[test]
+    fn a_malformed_submit_with_a_seq_is_a_reject_of_that_seq() {
+        for ops in [
+            r#"[{"op": "add", "path": "a", "value": 1}]"#,
+            r#"[{"op": "frobnicate", "path": "/a"}]"#,
+        ] {
+            let text = format!(r#"{{"type": "submit", "seq": 4, "base_rev": 1, "ops": {ops}}}"#);
+            let answer = read(&text).unwrap_err();
+            assert!(
+                matches!(
+                    &answer,
+                    Unreadable::Reject {
+                        seq: 4,
+                        code: "invalid_change",
+                        ..
+                    }
+                ),
+                "{ops}: {answer:?}"
+            );
+        }
     }
 }

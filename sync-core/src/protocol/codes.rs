@@ -116,10 +116,10 @@ impl ErrorCode {
 }
 
 /// The codes of `reject` messages: why a submitted change was not applied. The first four are
-/// the Authority's, the next two the relay's; the rest are [`crate::ApplyErrorKind::code`]s of
-/// the operation that failed (`too_deep` also comes from the relay, for a change whose values
-/// nest too deep to be read at all).
-pub const REJECT_CODES: [&str; 17] = [
+/// the Authority's, the next two the relay's; then the [`crate::ApplyErrorKind::code`]s of the
+/// operation that failed (`too_deep` also comes from the relay, for a change whose values nest
+/// too deep to be read at all); last the relay's answer to a change it cannot read.
+pub const REJECT_CODES: [&str; 18] = [
     "read_only",
     "stale_seq",
     "base_ahead",
@@ -137,4 +137,5 @@ pub const REJECT_CODES: [&str; 17] = [
     "splice_out_of_range",
     "number_overflow",
     "too_deep",
+    "invalid_change",
 ];
