@@ -580,3 +580,51 @@ fn a_node_a_dropped_move_leaves_in_place_and_a_later_operation_removes_is_report
     let own = bob.conflicts.iter().find(|c| c.loser.client.0 == "bob");
     assert_eq!(own.map(|c| c.kind), Some(ConflictKind::Dropped));
 }
+
+/// Bob moved a member of an item over the item, then replaced the item and added a member to
+/// what he put there. Ann replaced that member first, so his move is dropped and his replacement
+/// follows the member: the addition then takes all of what he wrote, not a part. He is told.
+#[test]
+fn an_addition_inside_a_write_that_lands_on_all_of_it_after_rebasing_is_reported() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"items": [0, {"k0": {"x": 1}}]}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    submit_as(
+        &mut authority,
+        "ann",
+        0,
+        r#"[{"op": "replace", "path": "/items/1/k0", "value": {"y": 1}}]"#,
+    );
+    let bob = submit_as(
+        &mut authority,
+        "bob",
+        0,
+        r#"[{"op": "move", "from": "/items/1/k0", "path": "/items/1"},
+            {"op": "replace", "path": "/items/1", "value": {"t": "bob's"}},
+            {"op": "add", "path": "/items/1/k0", "value": true}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"items":[0,{"k0":true}]}"#);
+    let told: Vec<_> = bob
+        .conflicts
+        .iter()
+        .filter(|c| c.kind == ConflictKind::Overwritten)
+        .map(|c| {
+            (
+                c.loser.client.0.as_str(),
+                c.value.as_ref().map(Value::to_json),
+            )
+        })
+        .collect();
+    let value = |v: &str| Some(v.to_owned());
+    // Ann of her member, which Bob's replacement took; Bob of that replacement (and of taking
+    // a value he never saw there). Ann is not told of Bob's own value.
+    assert_eq!(
+        told,
+        [
+            ("bob", value(r#"{"y":1}"#)),
+            ("ann", value(r#"{"y":1}"#)),
+            ("bob", value(r#"{"t":"bob's"}"#)),
+        ]
+    );
+}

@@ -56,7 +56,7 @@ pub(super) fn writers_moved_into(
                 let between = ops_between(log, (j, m + 1), (mover, k));
                 // Inside the moved node, or holding it: either way the move carried the write's
                 // value (all of it, or a part).
-                if follow_through(at, between).is_some_and(|at| related(&at, from))
+                if landings(at, between).iter().any(|at| related(at, from))
                     && !writers.contains(&party)
                 {
                     writers.push(party.clone());
@@ -77,7 +77,7 @@ pub(super) fn writers_of(log: &VecDeque<Entry>, applied: &[Placed], node: &Point
         let wrote = entry.placed.iter().enumerate().any(|(m, write)| {
             written(&write.op).is_some_and(|at| {
                 let after = ops_between(log, (j, m + 1), (log.len(), 0)).chain(applied);
-                follow_through(at, after).is_some_and(|at| related(&at, node))
+                landings(at, after).iter().any(|at| related(at, node))
             })
         });
         let party = Party {
@@ -106,7 +106,7 @@ pub(super) fn wrote_into(
     entry.placed.iter().enumerate().any(|(m, write)| {
         written(&write.op).is_some_and(|at| {
             let after = ops_between(log, (logged, m + 1), (log.len(), 0)).chain(applied);
-            follow_through(at, after).is_some_and(|at| related(&at, target))
+            landings(at, after).iter().any(|at| related(at, target))
         })
     })
 }
@@ -144,6 +144,48 @@ fn ops_between(
             };
             entry.placed.get(from..to).unwrap_or_default()
         })
+}
+
+/// How many places one write is followed to at most, through the copies made of it.
+const LANDINGS: usize = 8;
+
+/// Where what was written at `path` is after `through`: where the node went, and where copies
+/// of it (or of what holds it) were made, up to [`LANDINGS`] places. A write copied and then
+/// overwritten where it was is still someone's work in the copy.
+fn landings<'a>(path: &Pointer, through: impl Iterator<Item = &'a Placed>) -> Vec<Pointer> {
+    let mut at = vec![path.clone()];
+    for y in through {
+        let copies: Vec<Pointer> = match &y.op {
+            // A copy of what holds the write holds it at the same place inside; a copy of a
+            // part of the write is a part of it.
+            Operation::Copy { from, path } => at
+                .iter()
+                .filter_map(|a| match a.tokens().get(from.len()..) {
+                    Some(within) if from.is_prefix_of(a) => Some(Pointer::from_tokens(
+                        path.tokens().iter().chain(within).cloned(),
+                    )),
+                    _ => a.is_prefix_of(from).then(|| path.clone()),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        at.retain_mut(|a| match follow(a, std::slice::from_ref(y)) {
+            Some(next) => {
+                *a = next;
+                true
+            }
+            None => false,
+        });
+        for copy in copies {
+            if at.len() < LANDINGS && !at.contains(&copy) {
+                at.push(copy);
+            }
+        }
+        if at.is_empty() {
+            break;
+        }
+    }
+    at
 }
 
 /// Where the node at `path` is after `through`; `None` once it is gone.

@@ -244,6 +244,12 @@ impl Authority {
                 // An earlier write of the change that this piece overwrites only because of
                 // what it was rebased over: lost, and the sender is told.
                 if let Some(own) = &mut own {
+                    // Inside a value the change itself wrote whole, nobody else's write stands.
+                    if own.holds(piece.op.path()) {
+                        losers.clear();
+                        overwritten.clear();
+                        to_check.clear();
+                    }
                     let unmeant = own.overwrites_unmeant(k, &piece, x, Some(doc));
                     relocated |= unmeant.own;
                     for node in &unmeant.stranded {

@@ -36,6 +36,10 @@ struct Write {
     authored: Option<Pointer>,
     /// A node that a dropped move left in place, rather than a value the change wrote.
     stranded: bool,
+    /// A value the change wrote whole (added or replaced: not moved or copied, which brings
+    /// others' work, nor a splice or an increment inside one), holding nothing that the change
+    /// moved or copied into it since.
+    whole: bool,
 }
 
 /// What a piece overwrites that its author did not point at.
@@ -89,11 +93,16 @@ impl OwnWrites {
                 return true;
             }
             // The operation's own earlier pieces count as meant.
+            // Where it was made, the operation took the same: all of the write where it takes
+            // all of it here, some of it where it takes a part.
             let meant = write.op == k
-                || write
-                    .authored
-                    .as_ref()
-                    .is_some_and(|at| related(authored.path(), at));
+                || write.authored.as_ref().is_some_and(|at| {
+                    if whole {
+                        authored.path().is_prefix_of(at)
+                    } else {
+                        related(authored.path(), at)
+                    }
+                });
             if !meant && write.stranded {
                 unmeant.stranded.push(write.applied.clone());
             } else if !meant {
@@ -102,6 +111,15 @@ impl OwnWrites {
             !whole
         });
         unmeant
+    }
+
+    /// Whether `target` is at or inside a value that an earlier operation of the change wrote
+    /// whole (see `Write::whole`) and that is still there: what stands at `target` is then the
+    /// change's own, and no one else's write is overwritten there.
+    pub(crate) fn holds(&self, target: &Pointer) -> bool {
+        self.writes
+            .iter()
+            .any(|write| write.whole && !write.stranded && write.applied.is_prefix_of(target))
     }
 
     /// Notes the node that operation `k`, a move dropped in rebasing, leaves at `at`; its
@@ -115,6 +133,7 @@ impl OwnWrites {
             applied: at,
             authored: None,
             stranded: true,
+            whole: false,
         });
     }
 
@@ -124,6 +143,15 @@ impl OwnWrites {
         let own = written(&piece.op);
         if self.writes.is_empty() && own.is_none() {
             return;
+        }
+        // A value moved or copied into a write is not the change's own work: the write holds
+        // others' from then on (see `holds`).
+        if let Operation::Move { path, .. } | Operation::Copy { path, .. } = &piece.op {
+            for write in &mut self.writes {
+                if write.applied.is_proper_prefix_of(path) {
+                    write.whole = false;
+                }
+            }
         }
         self.writes.retain_mut(
             |write| match follow(&write.applied, std::slice::from_ref(piece)) {
@@ -143,6 +171,7 @@ impl OwnWrites {
                 applied: at.clone(),
                 authored: None,
                 stranded: false,
+                whole: matches!(piece.op, Operation::Add { .. } | Operation::Replace { .. }),
             });
         }
     }
