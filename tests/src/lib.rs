@@ -25,13 +25,43 @@ use tokio_util::sync::CancellationToken;
 /// How long a test waits for an expected message.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A fresh, empty directory under the system temp directory.
+/// A fresh, empty directory under the system temp directory. A test process cannot remove its
+/// directories when it ends (a relay may still be writing when a test fails), so the first call
+/// in each process removes those that test processes no longer running left behind.
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(sweep_temp_dirs);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("concord-e2e-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// Removes the directories of [`temp_dir`] whose process has ended. Where the system cannot
+/// say which processes run (no `/proc`), it removes nothing.
+fn sweep_temp_dirs() {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("concord-e2e-")) else {
+            continue;
+        };
+        // concord-e2e-{name}-{pid}-{n}
+        let mut parts = rest.rsplit('-');
+        let (Some(_n), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Copies a stopped relay's data directory to `to`, replacing whatever is there: taking a
