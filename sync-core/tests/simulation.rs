@@ -449,8 +449,8 @@ impl World {
         // and a later one changes was still written (and taken out) by them, and one that one
         // operation copies and a later one changes stood twice in between.
         let mut view = self.clients[i].replica.view().clone();
-        let mut had = HashSet::new();
-        markers(&view, &mut had);
+        let mut had = HashMap::new();
+        count_markers(&view, &mut had);
         for op in &ops {
             if sync_core::Change(vec![op.clone()])
                 .apply(&mut view)
@@ -470,8 +470,8 @@ impl World {
         i: usize,
         action: impl FnOnce(&mut Replica) -> Result<Vec<Event>, sync_core::replica::EditError>,
     ) {
-        let mut before = HashSet::new();
-        markers(self.clients[i].replica.view(), &mut before);
+        let mut before = HashMap::new();
+        count_markers(self.clients[i].replica.view(), &mut before);
         let Ok(events) = action(&mut self.clients[i].replica) else {
             return;
         };
@@ -491,22 +491,33 @@ impl World {
         self.handle_events(i, events);
     }
 
-    /// Client `i`'s view went from holding the markers `before` to `view`: notes the markers
-    /// its user wrote, took out and copied; returns those `view` holds.
-    fn note(&mut self, i: usize, before: &HashSet<String>, view: &Value) -> HashSet<String> {
-        let mut counts = HashMap::new();
-        count_markers(view, &mut counts);
-        let now: HashSet<String> = counts.keys().cloned().collect();
-        self.copied
-            .extend(counts.into_iter().filter(|(_, n)| *n > 1).map(|(m, _)| m));
+    /// Client `i`'s view went from holding the markers `before` (each with how many times it
+    /// stood there) to `view`: notes the markers its user wrote, took out and copied; returns
+    /// those `view` holds.
+    fn note(
+        &mut self,
+        i: usize,
+        before: &HashMap<String, usize>,
+        view: &Value,
+    ) -> HashMap<String, usize> {
+        let mut now = HashMap::new();
+        count_markers(view, &mut now);
+        // Standing twice, before or after (copies can also arrive from others).
+        for counts in [before, &now] {
+            self.copied
+                .extend(counts.iter().filter(|(_, n)| **n > 1).map(|(m, _)| m.clone()));
+        }
         // A marker names the edit that first wrote it. (One can stand again later: a redo, or
         // a splice that takes out what another splice put into it.)
-        for mark in now.difference(before) {
+        for mark in now.keys().filter(|m| !before.contains_key(*m)) {
             if !self.written.iter().any(|(m, _)| m == mark) {
                 self.written.push((mark.clone(), i));
             }
         }
-        self.taken_out.extend(before.difference(&now).cloned());
+        // Taken out knowingly: every place it stood, or one of them.
+        let fewer = |(m, n): (&String, &usize)| now.get(m).copied().unwrap_or(0) < *n;
+        self.taken_out
+            .extend(before.iter().filter(|e| fewer(*e)).map(|(m, _)| m.clone()));
         now
     }
 
