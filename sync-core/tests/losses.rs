@@ -453,3 +453,45 @@ fn an_unsent_edit_that_a_concurrent_move_makes_overwrite_its_own_write_is_report
     assert_eq!(net.view(ANN), net.view(BEN));
     assert_eq!(lost_by(&net, ANN).len(), 1, "{:#?}", lost_by(&net, ANN));
 }
+
+/// Ann's edit waiting behind one in flight moves an item into `meta`, removes `tags`, and then
+/// removes the item. Carol wrote in the item meanwhile; Ann's replica saw that before sending and
+/// claims Carol's write for the last removal. But Ben moved `meta` into `tags` first, so at the
+/// relay Ann's removal of `tags` already takes the item and the last removal is dropped. Carol's
+/// work is gone all the same, taken by Ann's change: she is told.
+#[test]
+fn a_claimed_write_taken_by_an_earlier_operation_than_the_one_claiming_it_is_reported() {
+    const CAROL: usize = 2;
+    let mut net = Net::new(
+        r#"{"x": 0, "items": [{"a": 1}], "meta": {"b": {}}, "tags": []}"#,
+        &["ann", "ben", "carol"],
+    );
+    net.edit(ANN, r#"[{"op": "replace", "path": "/x", "value": 1}]"#);
+    net.edit(
+        ANN,
+        r#"[{"op": "move", "from": "/items/0", "path": "/meta/b/i"},
+            {"op": "remove", "path": "/tags"},
+            {"op": "remove", "path": "/meta/b/i"}]"#,
+    ); // buffered
+    net.edit(
+        CAROL,
+        r#"[{"op": "add", "path": "/items/0/k", "value": "carol's"}]"#,
+    );
+    net.send(CAROL);
+    net.recv(ANN); // Carol's write reaches Ann's waiting edit: it now claims it
+    net.send(ANN); // her first edit is sequenced
+    net.edit(
+        BEN,
+        r#"[{"op": "move", "from": "/meta", "path": "/tags/0"}]"#,
+    );
+    net.send(BEN);
+    net.recv(ANN); // the ack sends her waiting edit, made before Ben's move
+    net.send(ANN);
+    net.settle();
+    assert_eq!(net.view(CAROL), r#"{"x":1,"items":[]}"#);
+    assert_eq!(net.view(ANN), net.view(CAROL));
+    let c = only(lost_by(&net, CAROL));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.winner.client.0, "ann");
+    assert_eq!(c.value, Some(Value::from("carol's")));
+}

@@ -504,8 +504,12 @@ impl World {
         count_markers(view, &mut now);
         // Standing twice, before or after (copies can also arrive from others).
         for counts in [before, &now] {
-            self.copied
-                .extend(counts.iter().filter(|(_, n)| **n > 1).map(|(m, _)| m.clone()));
+            self.copied.extend(
+                counts
+                    .iter()
+                    .filter(|(_, n)| **n > 1)
+                    .map(|(m, _)| m.clone()),
+            );
         }
         // A marker names the edit that first wrote it. (One can stand again later: a redo, or
         // a splice that takes out what another splice put into it.)

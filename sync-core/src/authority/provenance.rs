@@ -111,6 +111,27 @@ pub(super) fn wrote_into(
     })
 }
 
+/// Where a write of the change at `logged` (an index into `log`) stood after the whole log, if
+/// it stood somewhere then and the operations `applied` since took it all away: the change being
+/// applied removed or overwrote that write's work.
+pub(super) fn taken_by(
+    log: &VecDeque<Entry>,
+    logged: usize,
+    applied: &[Placed],
+) -> Option<Pointer> {
+    let entry = log.get(logged)?;
+    entry.placed.iter().enumerate().find_map(|(m, write)| {
+        let at = written(&write.op)?;
+        let after = ops_between(log, (logged, m + 1), (log.len(), 0));
+        let stood = landings(at, after);
+        let first = stood.first()?.clone();
+        let gone = stood
+            .iter()
+            .all(|at| landings(at, applied.iter()).is_empty());
+        gone.then_some(first)
+    })
+}
+
 /// Whether one location is the other, or inside it.
 fn related(a: &Pointer, b: &Pointer) -> bool {
     a.is_prefix_of(b) || b.is_prefix_of(a)

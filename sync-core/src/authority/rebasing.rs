@@ -202,6 +202,33 @@ impl Authority {
                         rev,
                     });
                 }
+                // What the sender says x overwrote was taken by an earlier operation of the
+                // change, though x was not: those writers lose their work all the same.
+                let claims = claimed
+                    .iter()
+                    .filter(|c| first_of_origin && c.index == index_in_change && c.node.is_none());
+                for claim in claims {
+                    let Some(logged) = claim
+                        .logged
+                        .filter(|&logged| log.len() - logged <= provenance::LOOKBACK)
+                    else {
+                        continue;
+                    };
+                    if let Some(at) = provenance::taken_by(log, logged, &placed) {
+                        let mut before = doc.clone();
+                        rollback(&mut before, &undo);
+                        conflicts.push(Conflict {
+                            kind: ConflictKind::Overwritten,
+                            path: x.path().clone(),
+                            value: at.resolve(&before).cloned(),
+                            op: None,
+                            reason: None,
+                            winner: me.clone(),
+                            loser: claim.loser.clone(),
+                            rev,
+                        });
+                    }
+                }
                 continue;
             }
             // Whose writes the first piece overwrites: found here, or claimed by the sender.
