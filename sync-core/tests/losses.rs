@@ -457,8 +457,9 @@ fn an_unsent_edit_that_a_concurrent_move_makes_overwrite_its_own_write_is_report
 /// Ann's edit waiting behind one in flight moves an item into `meta`, removes `tags`, and then
 /// removes the item. Carol wrote in the item meanwhile; Ann's replica saw that before sending and
 /// claims Carol's write for the last removal. But Ben moved `meta` into `tags` first, so at the
-/// relay Ann's removal of `tags` already takes the item and the last removal is dropped. Carol's
-/// work is gone all the same, taken by Ann's change: she is told.
+/// relay Ann's own move has put the item under `tags` and her removal of `tags` takes it (the
+/// last removal is dropped with its claim). Carol's work is gone all the same, taken by Ann's
+/// change: she is told.
 #[test]
 fn a_claimed_write_taken_by_an_earlier_operation_than_the_one_claiming_it_is_reported() {
     const CAROL: usize = 2;
@@ -493,5 +494,6 @@ fn a_claimed_write_taken_by_an_earlier_operation_than_the_one_claiming_it_is_rep
     let c = only(lost_by(&net, CAROL));
     assert_eq!(c.kind, ConflictKind::Overwritten);
     assert_eq!(c.winner.client.0, "ann");
-    assert_eq!(c.value, Some(Value::from("carol's")));
+    let value = c.value.map(|v| v.to_json()).unwrap_or_default();
+    assert!(value.contains("carol's"), "{value}");
 }

@@ -111,25 +111,31 @@ pub(super) fn wrote_into(
     })
 }
 
-/// Where a write of the change at `logged` (an index into `log`) stood after the whole log, if
-/// it stood somewhere then and the operations `applied` since took it all away: the change being
-/// applied removed or overwrote that write's work.
-pub(super) fn taken_by(
+/// The writers of the changes at `unseen` (indexes into `log`: changes the author of the
+/// change being applied never saw) whose work stands at, inside or around `target` now, in the
+/// document after the whole log and then `applied`. Only the last [`LOOKBACK`] changes are
+/// asked.
+pub(super) fn unseen_writers(
     log: &VecDeque<Entry>,
-    logged: usize,
+    unseen: impl Iterator<Item = usize>,
     applied: &[Placed],
-) -> Option<Pointer> {
-    let entry = log.get(logged)?;
-    entry.placed.iter().enumerate().find_map(|(m, write)| {
-        let at = written(&write.op)?;
-        let after = ops_between(log, (logged, m + 1), (log.len(), 0));
-        let stood = landings(at, after);
-        let first = stood.first()?.clone();
-        let gone = stood
-            .iter()
-            .all(|at| landings(at, applied.iter()).is_empty());
-        gone.then_some(first)
-    })
+    target: &Pointer,
+) -> Vec<Party> {
+    let first = log.len().saturating_sub(LOOKBACK);
+    let mut writers: Vec<Party> = Vec::new();
+    for logged in unseen.filter(|&i| i >= first) {
+        let Some(entry) = log.get(logged) else {
+            continue;
+        };
+        let party = Party {
+            client: entry.commit.client.clone(),
+            author: entry.commit.author.clone(),
+        };
+        if !writers.contains(&party) && wrote_into(log, logged, applied, target) {
+            writers.push(party);
+        }
+    }
+    writers
 }
 
 /// Whether one location is the other, or inside it.

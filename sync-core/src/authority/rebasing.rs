@@ -11,7 +11,7 @@ use crate::op::{Change, Operation};
 use crate::pointer::Pointer;
 use crate::protocol::{ClientId, Conflict, ConflictKind, Overwrite, Party, Revision};
 use crate::rebase::{
-    Met, Over, OwnWrites, Placed, Shape, Side, follow, rebase_carrying, transform,
+    Met, Over, OwnWrites, Placed, Shape, Side, follow, overwrites_at, rebase_carrying, transform,
 };
 use crate::value::Value;
 
@@ -97,6 +97,8 @@ impl Authority {
         // The change's own writes, followed where concurrent changes can bring its operations
         // onto each other's values.
         let mut own = (ops.len() > 1 && log.len() > skip).then(OwnWrites::new);
+        // Whether an operation applied so far moved or copied something.
+        let mut carried = false;
         for (k, (x, &index_in_change)) in ops.iter().zip(&origins).enumerate() {
             // A claim is about what its operation overwrote: made once, by the first write a
             // merge expanded into.
@@ -202,33 +204,6 @@ impl Authority {
                         rev,
                     });
                 }
-                // What the sender says x overwrote was taken by an earlier operation of the
-                // change, though x was not: those writers lose their work all the same.
-                let claims = claimed
-                    .iter()
-                    .filter(|c| first_of_origin && c.index == index_in_change && c.node.is_none());
-                for claim in claims {
-                    let Some(logged) = claim
-                        .logged
-                        .filter(|&logged| log.len() - logged <= provenance::LOOKBACK)
-                    else {
-                        continue;
-                    };
-                    if let Some(at) = provenance::taken_by(log, logged, &placed) {
-                        let mut before = doc.clone();
-                        rollback(&mut before, &undo);
-                        conflicts.push(Conflict {
-                            kind: ConflictKind::Overwritten,
-                            path: x.path().clone(),
-                            value: at.resolve(&before).cloned(),
-                            op: None,
-                            reason: None,
-                            winner: me.clone(),
-                            loser: claim.loser.clone(),
-                            rev,
-                        });
-                    }
-                }
                 continue;
             }
             // Whose writes the first piece overwrites: found here, or claimed by the sender.
@@ -282,6 +257,17 @@ impl Authority {
                     for node in &unmeant.stranded {
                         losers.extend(provenance::writers_of(log, &placed, node));
                     }
+                }
+                // An earlier operation of the change moved or copied something under what
+                // this one overwrites: work the author never saw may have come with it.
+                if carried && overwrites_at(&piece, Some(doc)).is_some() {
+                    let unseen = (skip..log.len()).chain(claimed.iter().filter_map(|c| c.logged));
+                    losers.extend(provenance::unseen_writers(
+                        log,
+                        unseen,
+                        &placed,
+                        piece.op.path(),
+                    ));
                 }
                 for (loser, logged) in to_check.drain(..) {
                     if provenance::wrote_into(log, logged, &placed, piece.op.path()) {
@@ -340,6 +326,7 @@ impl Authority {
                     return Err(ApplyError::new(index_in_change, x, kind));
                 }
                 let at = placed.len();
+                carried |= matches!(piece.op, Operation::Move { .. } | Operation::Copy { .. });
                 placed.extend(expand(
                     piece.op,
                     piece.shape,

@@ -75,7 +75,7 @@ impl OwnWrites {
         doc: Option<&Value>,
     ) -> Unmeant {
         let mut unmeant = Unmeant::default();
-        let Some(target) = overwritten(applied, doc) else {
+        let Some(target) = overwrites_at(applied, doc) else {
             return unmeant;
         };
         // A move or copy of a node that holds the write carries it along.
@@ -196,7 +196,7 @@ impl OwnWrites {
 /// The location whose value the operation replaces or removes, if it does. Without the
 /// document, an add, copy or move onto an object member is taken to replace it (what is
 /// followed stands there, or inside it, only where it exists).
-fn overwritten<'a>(piece: &'a Placed, doc: Option<&Value>) -> Option<&'a Pointer> {
+pub(crate) fn overwrites_at<'a>(piece: &'a Placed, doc: Option<&Value>) -> Option<&'a Pointer> {
     match &piece.op {
         Operation::Replace { path, .. } | Operation::Remove { path } => Some(path),
         Operation::Add { path, .. }
