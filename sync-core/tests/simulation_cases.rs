@@ -628,3 +628,35 @@ fn an_addition_inside_a_write_that_lands_on_all_of_it_after_rebasing_is_reported
         ]
     );
 }
+
+/// Bob set a member inside `t` and then copied `s` over `t`, so his value lived on in the copy.
+/// Ann had moved `t` out of `s`: Bob's copy still lands on `t` where it went, but what it copies
+/// no longer holds his value, which is lost. He is told.
+#[test]
+fn a_copy_that_carried_the_changes_own_write_where_it_was_made_but_not_after_is_reported() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"s": {"t": {"w": 0}}, "o": {}}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    submit_as(
+        &mut authority,
+        "ann",
+        0,
+        r#"[{"op": "move", "from": "/s/t", "path": "/o/t"}]"#,
+    );
+    let bob = submit_as(
+        &mut authority,
+        "bob",
+        0,
+        r#"[{"op": "replace", "path": "/s/t/w", "value": "bob's"},
+            {"op": "copy", "from": "/s", "path": "/s/t"}]"#,
+    );
+    assert_eq!(json(authority.document()), r#"{"s":{},"o":{"t":{}}}"#);
+    let own = bob.conflicts.iter().find(|c| c.loser.client.0 == "bob");
+    let own = own.unwrap_or_else(|| panic!("bob is told: {:#?}", bob.conflicts));
+    assert_eq!(own.kind, ConflictKind::Overwritten);
+    assert_eq!(
+        own.value.as_ref().map(Value::to_json).as_deref(),
+        Some(r#"{"w":"bob's"}"#)
+    );
+}

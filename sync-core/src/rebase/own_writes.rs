@@ -95,13 +95,15 @@ impl OwnWrites {
             // The operation's own earlier pieces count as meant.
             // Where it was made, the operation took the same: all of the write where it takes
             // all of it here, some of it where it takes a part.
+            // (Not where a move or copy there carried the write along.)
             let meant = write.op == k
                 || write.authored.as_ref().is_some_and(|at| {
-                    if whole {
+                    let took = if whole {
                         authored.path().is_prefix_of(at)
                     } else {
                         related(authored.path(), at)
-                    }
+                    };
+                    took && !authored.from().is_some_and(|from| from.is_prefix_of(at))
                 });
             if !meant && write.stranded {
                 unmeant.stranded.push(write.applied.clone());
