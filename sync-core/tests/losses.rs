@@ -412,16 +412,13 @@ fn a_node_left_in_place_by_a_move_dropped_before_sending_is_reported_to_its_writ
     assert_eq!(c.kind, ConflictKind::Overwritten);
     assert_eq!(c.path.to_string(), "/items");
     assert_eq!(c.winner.client.0, "ann");
-    // Ann is told her move was dropped, and that her removal took the item she had moved.
-    let ann = lost_by(&net, ANN);
-    let kinds: Vec<_> = ann.iter().map(|c| (c.kind, c.path.to_string())).collect();
+    // Ann is told her move was dropped, with the item it moved.
+    let c = only(lost_by(&net, ANN));
     assert_eq!(
-        kinds,
-        [
-            (ConflictKind::Dropped, "/tags/0".to_owned()),
-            (ConflictKind::Overwritten, "/items".to_owned())
-        ]
+        (c.kind, c.path.to_string()),
+        (ConflictKind::Dropped, "/tags/0".to_owned())
     );
+    assert_eq!(c.value, Some(Value::parse(r#"{"k": "carol's"}"#).unwrap()));
     assert!(lost_by(&net, BEN).is_empty(), "{:#?}", lost_by(&net, BEN));
 }
 
@@ -496,4 +493,38 @@ fn a_claimed_write_taken_by_an_earlier_operation_than_the_one_claiming_it_is_rep
     assert_eq!(c.winner.client.0, "ann");
     let value = c.value.map(|v| v.to_json()).unwrap_or_default();
     assert!(value.contains("carol's"), "{value}");
+}
+
+/// Ann's edit waiting behind one in flight copies `src` over `p` and then replaces `p`. Carol
+/// set `p` meanwhile, and Ann's replica claims Carol's write for the copy. At the relay Ben has
+/// removed `src` first, so the copy is dropped with its claim; Ann's replacement now overwrites
+/// Carol's value in its place, takes the claim over, and Carol is told.
+#[test]
+fn a_claim_of_an_operation_the_relay_drops_passes_to_the_next_that_overwrites_its_place() {
+    const CAROL: usize = 2;
+    let mut net = Net::new(r#"{"x": 0, "src": 1, "p": 0}"#, &["ann", "ben", "carol"]);
+    net.edit(ANN, r#"[{"op": "replace", "path": "/x", "value": 1}]"#);
+    net.edit(
+        ANN,
+        r#"[{"op": "copy", "from": "/src", "path": "/p"},
+            {"op": "replace", "path": "/p", "value": "ann's"}]"#,
+    ); // buffered
+    net.edit(
+        CAROL,
+        r#"[{"op": "replace", "path": "/p", "value": "carol's"}]"#,
+    );
+    net.send(CAROL);
+    net.recv(ANN); // Carol's write reaches Ann's waiting edit: its copy now claims it
+    net.send(ANN); // her first edit is sequenced
+    net.edit(BEN, r#"[{"op": "remove", "path": "/src"}]"#);
+    net.send(BEN);
+    net.recv(ANN); // the ack sends her waiting edit, made before Ben's removal
+    net.send(ANN);
+    net.settle();
+    assert_eq!(net.view(CAROL), r#"{"x":1,"p":"ann's"}"#);
+    assert_eq!(net.view(ANN), net.view(CAROL));
+    let c = only(lost_by(&net, CAROL));
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.value, Some(Value::from("carol's")));
+    assert_eq!(c.winner.client.0, "ann");
 }

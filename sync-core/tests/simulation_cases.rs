@@ -617,12 +617,11 @@ fn an_addition_inside_a_write_that_lands_on_all_of_it_after_rebasing_is_reported
         })
         .collect();
     let value = |v: &str| Some(v.to_owned());
-    // Ann of her member, which Bob's replacement took; Bob of that replacement (and of taking
-    // a value he never saw there). Ann is not told of Bob's own value.
+    // Ann of her member, which Bob's replacement took; Bob of that replacement (he is also told
+    // of his dropped move). Ann is not told of Bob's own value.
     assert_eq!(
         told,
         [
-            ("bob", value(r#"{"y":1}"#)),
             ("ann", value(r#"{"y":1}"#)),
             ("bob", value(r#"{"t":"bob's"}"#)),
         ]
@@ -659,4 +658,26 @@ fn a_copy_that_carried_the_changes_own_write_where_it_was_made_but_not_after_is_
         own.value.as_ref().map(Value::to_json).as_deref(),
         Some(r#"{"w":"bob's"}"#)
     );
+}
+
+/// Bob copied `src` over the member `m` and then set `m` again; Ann had removed `src`, so the
+/// copy is dropped. The member was there before the copy, and it still is: Bob's second set
+/// lands on it rather than being dropped as if `m` were gone.
+#[test]
+fn undoing_a_dropped_copy_onto_a_member_that_was_there_keeps_the_member() {
+    let run = concurrent(
+        r#"{"src": {"a": 1}, "m": {"k": 0}}"#,
+        r#"[{"op": "remove", "path": "/src"}]"#,
+        r#"[{"op": "copy", "from": "/src", "path": "/m"},
+            {"op": "replace", "path": "/m", "value": "bob's"}]"#,
+    );
+    let commit = run.b.expect("B applies");
+    assert_eq!(json(&run.doc), r#"{"m":"bob's"}"#);
+    let kinds: Vec<_> = commit
+        .conflicts
+        .iter()
+        .map(|c| (c.kind, c.path.to_string(), c.loser.client.0.as_str()))
+        .collect();
+    // Bob of his copy; Ann never wrote `m`, so she loses nothing there.
+    assert_eq!(kinds, [(ConflictKind::Dropped, "/m".to_owned(), "bob")]);
 }

@@ -99,6 +99,8 @@ impl Authority {
         let mut own = (ops.len() > 1 && log.len() > skip).then(OwnWrites::new);
         // Whether an operation applied so far moved or copied something.
         let mut carried = false;
+        // Claims of dropped operations, each with the place it overwrote (see below).
+        let mut heirless: Vec<(Pointer, &Claim)> = Vec::new();
         for (k, (x, &index_in_change)) in ops.iter().zip(&origins).enumerate() {
             // A claim is about what its operation overwrote: made once, by the first write a
             // merge expanded into.
@@ -204,6 +206,13 @@ impl Authority {
                         rev,
                     });
                 }
+                heirless.extend(
+                    claimed
+                        .iter()
+                        .filter(|c| first_of_origin && c.index == index_in_change)
+                        .filter(|c| c.node.is_none())
+                        .map(|c| (x.path().clone(), c)),
+                );
                 continue;
             }
             // Whose writes the first piece overwrites: found here, or claimed by the sender.
@@ -220,10 +229,18 @@ impl Authority {
             overwritten.extend(met.overwrote.iter().filter(|i| !met.relocated.contains(i)));
             let mut nodes = nodes.into_iter();
             let mut to_check = Vec::new();
-            for claim in claimed
+            // Claims of earlier operations that were dropped pass to the first later one that
+            // overwrites their place (or above), as the replica passes them: it overwrites what
+            // they would have.
+            let heir = first_of_origin && replaces_place(x);
+            let inherits = |place: &Pointer| heir && x.path().is_prefix_of(place);
+            let passed = heirless.iter().filter(|(place, _)| inherits(place));
+            let passed: Vec<&Claim> = passed.map(|&(_, c)| c).collect();
+            heirless.retain(|(place, _)| !inherits(place));
+            let its_own = claimed
                 .iter()
-                .filter(|c| first_of_origin && c.index == index_in_change)
-            {
+                .filter(|c| first_of_origin && c.index == index_in_change);
+            for claim in its_own.chain(passed) {
                 match (&claim.node, claim.logged) {
                     (Some(_), _) => {}
                     // Borne out below: that change wrote into what x overwrites.
@@ -448,6 +465,19 @@ fn node_place<'a>(x: &Operation, through: impl Iterator<Item = &'a Placed>) -> O
     Some(from)
 }
 
+/// Whether `op` replaces what stands at its path (rather than inserting beside it or editing
+/// inside it).
+fn replaces_place(op: &Operation) -> bool {
+    matches!(
+        op,
+        Operation::Add { .. }
+            | Operation::Replace { .. }
+            | Operation::Remove { .. }
+            | Operation::Copy { .. }
+            | Operation::Move { .. }
+    )
+}
+
 /// The containers the operations point into: the parents of their locations, and the target
 /// of a merge (whether it is an object decides what the merge does).
 fn containers(ops: &[Operation]) -> Vec<Pointer> {
@@ -513,11 +543,21 @@ fn shape_in_context(x: &Operation, over: &[Over<'_, usize>], doc: &Value) -> Sha
     let dest = (!dest_in_node)
         .then(|| crate::rebase::moved_destination(x))
         .flatten();
+    let path_in_array = is(dest.as_ref().unwrap_or(x.path()).parent(), true);
+    let exists = || {
+        now(x.path().clone())
+            .as_ref()
+            .is_some_and(|p| p.resolve(doc).is_some())
+    };
     Shape {
-        path_in_array: is(dest.as_ref().unwrap_or(x.path()).parent(), true),
+        path_in_array,
         from_in_array: x.from().is_some_and(|from| is(from.parent(), true)),
         replaces_target: matches!(x, Operation::Merge { .. }) && !is(Some(x.path().clone()), false),
         dest_in_node,
+        replaces_member: matches!(x, Operation::Add { .. } | Operation::Copy { .. })
+            && !path_in_array
+            && exists(),
+        undone: false,
     }
 }
 

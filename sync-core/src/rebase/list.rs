@@ -162,12 +162,12 @@ fn pair<'a, T: Copy + PartialEq>(
         Rebased::Same => None,
         Rebased::Keep(ops) => Some(ops.into_iter().map(|op| after(&x, op, &y, side)).collect()),
         Rebased::Overwrites(op) => {
-            if !met.overwrote.contains(&tag) {
+            if !y.shape.undone && !met.overwrote.contains(&tag) {
                 met.overwrote.push(tag);
             }
             let moved_inside = matches!(&y.op, Operation::Move { path, .. }
                 if x.op.path().is_proper_prefix_of(path));
-            if moved_inside && !met.relocated.contains(&tag) {
+            if moved_inside && !y.shape.undone && !met.relocated.contains(&tag) {
                 met.relocated.push(tag);
             }
             Some(vec![after(&x, op, &y, side)])
@@ -238,8 +238,21 @@ fn past_a_cycle<'a, T: Copy>(
 fn undo_for_paths(x: &Placed) -> Vec<Placed> {
     use Operation as O;
     let shape = x.shape;
-    let placed = |op: Operation, shape: Shape| vec![Placed { op, shape }];
+    let placed = |op: Operation, shape: Shape| {
+        vec![Placed {
+            op,
+            shape: Shape {
+                undone: true,
+                ..shape
+            },
+        }]
+    };
     match &x.op {
+        // Onto a member that was there, it only replaced the member's value: the member stays,
+        // and what was inside the value it put there is gone.
+        O::Add { path, .. } | O::Copy { path, .. } if shape.replaces_member => {
+            placed(O::replace(path.clone(), Value::Null), Shape::default())
+        }
         O::Add { path, .. } | O::Copy { path, .. } => {
             placed(O::Remove { path: path.clone() }, shape)
         }

@@ -70,6 +70,14 @@ pub struct Shape {
     /// document without it as a move's destination otherwise does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dest_in_node: bool,
+    /// An `add` or `copy` onto an object member that was there, so that it replaced the
+    /// member's value rather than making the member.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_member: bool,
+    /// Not an edit but what undoes a dropped one as far as locations go (see
+    /// `rebase::list`): nobody wrote it, so nobody loses it when it is overwritten.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undone: bool,
 }
 
 impl Shape {
@@ -94,11 +102,17 @@ impl Shape {
         // A move's destination names a place in the document without the moved node: read it
         // where that place is while the node is still there.
         let path = (!dest_in_node).then(|| moved_destination(op)).flatten();
+        let path_in_array = in_array(path.as_ref().unwrap_or(op.path()));
+        let replaces_member = matches!(op, Operation::Add { .. } | Operation::Copy { .. })
+            && !path_in_array
+            && crate::pointer::resolve_tokens(doc, op.path().tokens()).is_some();
         Shape {
-            path_in_array: in_array(path.as_ref().unwrap_or(op.path())),
+            path_in_array,
             from_in_array: op.from().is_some_and(in_array),
             replaces_target,
             dest_in_node,
+            replaces_member,
+            undone: false,
         }
     }
 }
