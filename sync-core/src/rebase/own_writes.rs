@@ -165,6 +165,15 @@ impl OwnWrites {
             },
         );
         if let Some(at) = own {
+            // A run of edits inside one value (typing) is followed as one write.
+            let inside = matches!(piece.op, Operation::Splice { .. } | Operation::Incr { .. });
+            let same_run = self
+                .writes
+                .back()
+                .is_some_and(|w| !w.whole && !w.stranded && w.applied == *at);
+            if inside && same_run {
+                return;
+            }
             if self.writes.len() == TRACKED {
                 self.writes.pop_front();
             }

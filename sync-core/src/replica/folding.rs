@@ -115,14 +115,23 @@ impl Replica {
             }
         }
         folded.carried = carried;
-        // Over someone else's change, a change of several operations is applied one by one,
-        // following its own writes (see `Following`).
-        let following = by.filter(|_| pending.ops.len() > 1).map(|by| Following {
-            authored: &pending.ops,
-            sources: &sources,
-            stranded: &stranded,
-            by,
-        });
+        // Over someone else's change that moved its operations, a change of several is applied
+        // one by one, following its own writes (see `Following`). Where the rebase left every
+        // operation as it was, none can land on another's write.
+        let moved = sources.len() != pending.ops.len()
+            || rebased
+                .ops
+                .iter()
+                .zip(&pending.ops)
+                .any(|(op, p)| *op != p.op);
+        let following = by
+            .filter(|_| pending.ops.len() > 1 && moved)
+            .map(|by| Following {
+                authored: &pending.ops,
+                sources: &sources,
+                stranded: &stranded,
+                by,
+            });
         let applied = if relocated_at.is_empty() && following.is_none() {
             apply_placed(&mut self.view, rebased.ops)
         } else {
