@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sync_core::authority::{Authority, AuthorityConfig, Outcome, Submission};
-use sync_core::protocol::{ClientId, ClientMessage, Revision, Role};
+use sync_core::protocol::{ClientId, ClientMessage, Revision, Role, ServerMessage};
 use sync_core::replica::{Event, Replica};
 use sync_core::{Operation, Pointer, Value};
 
@@ -234,6 +234,55 @@ fn moved_in(n: usize) -> (Authority, Revision) {
     (authority, base)
 }
 
+/// A replica with one edit in flight and 2,000 more waiting behind it (typing in a string, and
+/// every tenth edit a field of an item of a list), and someone else's change as it reaches it:
+/// one that inserts at the front of that list (so that rebasing moves the waiting edits), or
+/// one that edits elsewhere.
+fn busy_replica(shifts_the_list: bool) -> (Replica, ServerMessage) {
+    let items: Vec<Value> = (0..10)
+        .map(|i| Value::parse(&format!(r#"{{"t": "item {i}"}}"#)).unwrap())
+        .collect();
+    let mut doc = sync_core::Map::new();
+    doc.insert("text", Value::from(""));
+    doc.insert("other", Value::from(0));
+    doc.insert("items", Value::Array(items));
+    let mut authority = Authority::new(Value::Object(doc), AuthorityConfig::default());
+    let (me, other) = (ClientId::from("busy"), ClientId::from("other"));
+    let mut replica = Replica::new(me.clone(), "Busy");
+    replica.receive(authority.welcome(&me, None, Role::Write));
+    let text = Pointer::parse("/text").unwrap();
+    let mut typed = 0;
+    for i in 0..=2000usize {
+        let op = if i % 10 == 9 {
+            let field = Pointer::parse(&format!("/items/{}/t", i / 10 % 10)).unwrap();
+            Operation::replace(field, Value::from(i64::try_from(i).unwrap()))
+        } else {
+            typed += 1;
+            splice(&text, &(typed - 1, 0, "x".to_owned()))
+        };
+        replica.edit(vec![op]).unwrap();
+    }
+    let op = if shifts_the_list {
+        Operation::add(Pointer::parse("/items/0").unwrap(), Value::from("new"))
+    } else {
+        Operation::replace(Pointer::parse("/other").unwrap(), Value::from(1))
+    };
+    let outcome = authority.submit(&Submission {
+        client: &other,
+        author: "Other",
+        role: Role::Write,
+        seq: 1,
+        base_rev: authority.rev(),
+        ops: vec![op],
+        overwrites: &[],
+        now: 0,
+    });
+    let Outcome::Applied { broadcast, .. } = outcome else {
+        panic!("applies")
+    };
+    (replica, broadcast)
+}
+
 fn sync(c: &mut Criterion) {
     if let Some((start, edits, end)) = common::automerge_paper() {
         assert_eq!(
@@ -333,6 +382,26 @@ fn sync(c: &mut Criterion) {
             );
         },
     );
+    group.finish();
+
+    let mut group = c.benchmark_group("fold under pending edits");
+    for (name, shifts) in [
+        ("a change that moves 2,000 waiting edits", true),
+        ("a change beside 2,000 waiting edits", false),
+    ] {
+        let (replica, broadcast) = busy_replica(shifts);
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (replica.clone(), broadcast.clone()),
+                |(mut replica, broadcast)| {
+                    let events = replica.receive(broadcast);
+                    assert_eq!(replica.pending(), 2);
+                    black_box((replica, events))
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
     group.finish();
 }
 
