@@ -201,26 +201,10 @@ fn moved_in(n: usize) -> (Authority, Revision) {
     doc.insert("items", Value::Array(items));
     doc.insert("slots", Value::Object(slots));
     let mut authority = Authority::new(Value::Object(doc), AuthorityConfig::default());
-    let submit = |authority: &mut Authority, who: String, op: Operation| {
-        let outcome = authority.submit(&Submission {
-            client: &ClientId(who.clone()),
-            author: &who,
-            role: Role::Write,
-            seq: 1,
-            base_rev: authority.rev(),
-            ops: vec![op],
-            overwrites: &[],
-            now: 0,
-        });
-        assert!(matches!(outcome, Outcome::Applied { .. }));
-    };
     for i in 0..n {
         let path = Pointer::parse(&format!("/items/{i}/t")).unwrap();
-        submit(
-            &mut authority,
-            format!("w{i}"),
-            Operation::replace(path, Value::from("w")),
-        );
+        let op = Operation::replace(path, Value::from("w"));
+        apply_one(&mut authority, &format!("w{i}"), op);
     }
     let base = authority.rev();
     for i in 0..n {
@@ -229,9 +213,28 @@ fn moved_in(n: usize) -> (Authority, Revision) {
             path: Pointer::parse(&format!("/slots/s{i}")).unwrap(),
             index: None,
         };
-        submit(&mut authority, format!("m{i}"), op);
+        apply_one(&mut authority, &format!("m{i}"), op);
     }
     (authority, base)
+}
+
+/// The one-operation change `op` of `who`, made on the head revision, as the Authority applies
+/// it: the `applied` that everyone else receives.
+fn apply_one(authority: &mut Authority, who: &str, op: Operation) -> ServerMessage {
+    let outcome = authority.submit(&Submission {
+        client: &ClientId::from(who),
+        author: who,
+        role: Role::Write,
+        seq: 1,
+        base_rev: authority.rev(),
+        ops: vec![op],
+        overwrites: &[],
+        now: 0,
+    });
+    let Outcome::Applied { broadcast, .. } = outcome else {
+        panic!("applies: {outcome:?}")
+    };
+    broadcast
 }
 
 /// A replica with one edit in flight and 2,000 more waiting behind it (typing in a string, and
@@ -247,7 +250,7 @@ fn busy_replica(shifts_the_list: bool) -> (Replica, ServerMessage) {
     doc.insert("other", Value::from(0));
     doc.insert("items", Value::Array(items));
     let mut authority = Authority::new(Value::Object(doc), AuthorityConfig::default());
-    let (me, other) = (ClientId::from("busy"), ClientId::from("other"));
+    let me = ClientId::from("busy");
     let mut replica = Replica::new(me.clone(), "Busy");
     replica.receive(authority.welcome(&me, None, Role::Write));
     let text = Pointer::parse("/text").unwrap();
@@ -267,19 +270,7 @@ fn busy_replica(shifts_the_list: bool) -> (Replica, ServerMessage) {
     } else {
         Operation::replace(Pointer::parse("/other").unwrap(), Value::from(1))
     };
-    let outcome = authority.submit(&Submission {
-        client: &other,
-        author: "Other",
-        role: Role::Write,
-        seq: 1,
-        base_rev: authority.rev(),
-        ops: vec![op],
-        overwrites: &[],
-        now: 0,
-    });
-    let Outcome::Applied { broadcast, .. } = outcome else {
-        panic!("applies")
-    };
+    let broadcast = apply_one(&mut authority, "other", op);
     (replica, broadcast)
 }
 

@@ -129,6 +129,28 @@ impl Operation {
         }
     }
 
+    /// Where the operation puts a value (or edits one in place), if it does: every operation
+    /// but `remove` and `test`.
+    pub(crate) fn written_at(&self) -> Option<&Pointer> {
+        match self {
+            Operation::Remove { .. } | Operation::Test { .. } => None,
+            other => Some(other.path()),
+        }
+    }
+
+    /// Whether the operation replaces what stands at its path (rather than inserting beside it
+    /// or editing inside it).
+    pub(crate) fn replaces_place(&self) -> bool {
+        matches!(
+            self,
+            Operation::Add { .. }
+                | Operation::Replace { .. }
+                | Operation::Remove { .. }
+                | Operation::Copy { .. }
+                | Operation::Move { .. }
+        )
+    }
+
     /// Rewrites every location of the operation (`path`, and `from` where there is one).
     pub fn map_paths(&mut self, mut f: impl FnMut(&mut Pointer)) {
         match self {

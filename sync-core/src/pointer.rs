@@ -159,6 +159,11 @@ impl Pointer {
         other.0.starts_with(&self.0)
     }
 
+    /// Whether one of `self` and `other` is the other or inside it.
+    pub fn overlaps(&self, other: &Pointer) -> bool {
+        self.is_prefix_of(other) || other.is_prefix_of(self)
+    }
+
     /// Whether `self` is a strict ancestor of `other`.
     pub fn is_proper_prefix_of(&self, other: &Pointer) -> bool {
         self.0.len() < other.0.len() && self.is_prefix_of(other)

@@ -482,24 +482,14 @@ fn a_value_moved_out_of_what_a_change_replaced_and_then_removed_is_reported_to_i
 /// own first write: that write is lost although he never pointed at it, and he is told.
 #[test]
 fn a_move_brings_two_operations_of_one_change_together_the_first_ones_value_is_reported() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"p": {}, "q": 0}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        0,
+    let run = concurrent(
+        r#"{"p": {}, "q": 0}"#,
         r#"[{"op": "move", "from": "/p", "path": "/q"}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        0,
         r#"[{"op": "add", "path": "/p/v", "value": "bob's first"},
             {"op": "replace", "path": "/q", "value": "bob's second"}]"#,
     );
-    assert_eq!(json(authority.document()), r#"{"q":"bob's second"}"#);
+    let bob = run.b.expect("B applies");
+    assert_eq!(json(&run.doc), r#"{"q":"bob's second"}"#);
     let own = bob.conflicts.iter().find(|c| c.loser.client.0 == "bob");
     let own = own.unwrap_or_else(|| panic!("bob is told: {:#?}", bob.conflicts));
     assert_eq!(own.kind, ConflictKind::Overwritten);
@@ -513,27 +503,14 @@ fn a_move_brings_two_operations_of_one_change_together_the_first_ones_value_is_r
 /// nobody is told, though the change was rebased over a concurrent one.
 #[test]
 fn a_change_that_overwrites_its_own_write_as_made_reports_nothing_after_a_rebase() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"l": [0, 1], "q": 0}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        0,
+    let run = concurrent(
+        r#"{"l": [0, 1], "q": 0}"#,
         r#"[{"op": "add", "path": "/l/0", "value": "ann's"}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        0,
         r#"[{"op": "replace", "path": "/l/1", "value": "bob's first"},
             {"op": "replace", "path": "/l/1", "value": "bob's second"}]"#,
     );
-    assert_eq!(
-        json(authority.document()),
-        r#"{"l":["ann's",0,"bob's second"],"q":0}"#
-    );
+    let bob = run.b.expect("B applies");
+    assert_eq!(json(&run.doc), r#"{"l":["ann's",0,"bob's second"],"q":0}"#);
     assert!(bob.conflicts.is_empty(), "{:#?}", bob.conflicts);
 }
 
@@ -586,25 +563,15 @@ fn a_node_a_dropped_move_leaves_in_place_and_a_later_operation_removes_is_report
 /// follows the member: the addition then takes all of what he wrote, not a part. He is told.
 #[test]
 fn an_addition_inside_a_write_that_lands_on_all_of_it_after_rebasing_is_reported() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"items": [0, {"k0": {"x": 1}}]}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        0,
+    let run = concurrent(
+        r#"{"items": [0, {"k0": {"x": 1}}]}"#,
         r#"[{"op": "replace", "path": "/items/1/k0", "value": {"y": 1}}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        0,
         r#"[{"op": "move", "from": "/items/1/k0", "path": "/items/1"},
             {"op": "replace", "path": "/items/1", "value": {"t": "bob's"}},
             {"op": "add", "path": "/items/1/k0", "value": true}]"#,
     );
-    assert_eq!(json(authority.document()), r#"{"items":[0,{"k0":true}]}"#);
+    let bob = run.b.expect("B applies");
+    assert_eq!(json(&run.doc), r#"{"items":[0,{"k0":true}]}"#);
     let told: Vec<_> = bob
         .conflicts
         .iter()
@@ -633,24 +600,14 @@ fn an_addition_inside_a_write_that_lands_on_all_of_it_after_rebasing_is_reported
 /// no longer holds his value, which is lost. He is told.
 #[test]
 fn a_copy_that_carried_the_changes_own_write_where_it_was_made_but_not_after_is_reported() {
-    let mut authority = Authority::new(
-        Value::parse(r#"{"s": {"t": {"w": 0}}, "o": {}}"#).unwrap(),
-        AuthorityConfig::default(),
-    );
-    submit_as(
-        &mut authority,
-        "ann",
-        0,
+    let run = concurrent(
+        r#"{"s": {"t": {"w": 0}}, "o": {}}"#,
         r#"[{"op": "move", "from": "/s/t", "path": "/o/t"}]"#,
-    );
-    let bob = submit_as(
-        &mut authority,
-        "bob",
-        0,
         r#"[{"op": "replace", "path": "/s/t/w", "value": "bob's"},
             {"op": "copy", "from": "/s", "path": "/s/t"}]"#,
     );
-    assert_eq!(json(authority.document()), r#"{"s":{},"o":{"t":{}}}"#);
+    let bob = run.b.expect("B applies");
+    assert_eq!(json(&run.doc), r#"{"s":{},"o":{"t":{}}}"#);
     let own = bob.conflicts.iter().find(|c| c.loser.client.0 == "bob");
     let own = own.unwrap_or_else(|| panic!("bob is told: {:#?}", bob.conflicts));
     assert_eq!(own.kind, ConflictKind::Overwritten);

@@ -50,13 +50,13 @@ pub(super) fn writers_moved_into(
             };
             let end = if j == mover { k } else { earlier.placed.len() };
             for (m, write) in earlier.placed.iter().enumerate().take(end) {
-                let Some(at) = written(&write.op) else {
+                let Some(at) = write.op.written_at() else {
                     continue;
                 };
                 let between = ops_between(log, (j, m + 1), (mover, k));
                 // Inside the moved node, or holding it: either way the move carried the write's
                 // value (all of it, or a part).
-                if landings(at, between).iter().any(|at| related(at, from))
+                if landings(at, between).iter().any(|at| at.overlaps(from))
                     && !writers.contains(&party)
                 {
                     writers.push(party.clone());
@@ -75,9 +75,9 @@ pub(super) fn writers_of(log: &VecDeque<Entry>, applied: &[Placed], node: &Point
     let first = log.len().saturating_sub(LOOKBACK);
     for (j, entry) in log.iter().enumerate().skip(first) {
         let wrote = entry.placed.iter().enumerate().any(|(m, write)| {
-            written(&write.op).is_some_and(|at| {
+            write.op.written_at().is_some_and(|at| {
                 let after = ops_between(log, (j, m + 1), (log.len(), 0)).chain(applied);
-                landings(at, after).iter().any(|at| related(at, node))
+                landings(at, after).iter().any(|at| at.overlaps(node))
             })
         });
         let party = Party {
@@ -104,9 +104,9 @@ pub(super) fn wrote_into(
         return false;
     };
     entry.placed.iter().enumerate().any(|(m, write)| {
-        written(&write.op).is_some_and(|at| {
+        write.op.written_at().is_some_and(|at| {
             let after = ops_between(log, (logged, m + 1), (log.len(), 0)).chain(applied);
-            landings(at, after).iter().any(|at| related(at, target))
+            landings(at, after).iter().any(|at| at.overlaps(target))
         })
     })
 }
@@ -136,19 +136,6 @@ pub(super) fn unseen_writers(
         }
     }
     writers
-}
-
-/// Whether one location is the other, or inside it.
-fn related(a: &Pointer, b: &Pointer) -> bool {
-    a.is_prefix_of(b) || b.is_prefix_of(a)
-}
-
-/// Where an operation puts a value of its author's, if it does.
-fn written(op: &Operation) -> Option<&Pointer> {
-    match op {
-        Operation::Remove { .. } | Operation::Test { .. } => None,
-        other => Some(other.path()),
-    }
 }
 
 /// The logged operations from `start` up to (not including) `end`, each a position (change,
@@ -216,7 +203,7 @@ fn landings<'a>(path: &Pointer, through: impl Iterator<Item = &'a Placed>) -> Ve
 }
 
 /// Where the node at `path` is after `through`; `None` once it is gone.
-fn follow_through<'a>(
+pub(super) fn follow_through<'a>(
     path: &Pointer,
     mut through: impl Iterator<Item = &'a Placed>,
 ) -> Option<Pointer> {

@@ -123,12 +123,10 @@ impl Authority {
                         x.path().tokens().iter().chain(node.tokens()).cloned(),
                     );
                     if indexed {
-                        let mut since = log.iter().skip(skip).flat_map(|e| e.placed.iter());
-                        since.try_fold(at, |at, y| follow(&at, std::slice::from_ref(y)))
+                        let since = log.iter().skip(skip).flat_map(|e| e.placed.iter());
+                        provenance::follow_through(&at, since)
                     } else {
-                        over.iter().try_fold(at, |at, (y, _)| {
-                            follow(&at, std::slice::from_ref(y.as_ref()))
-                        })
+                        provenance::follow_through(&at, over.iter().map(|(y, _)| y.as_ref()))
                     }
                 })
                 .collect();
@@ -232,7 +230,7 @@ impl Authority {
             // Claims of earlier operations that were dropped pass to the first later one that
             // overwrites their place (or above), as the replica passes them: it overwrites what
             // they would have.
-            let heir = first_of_origin && replaces_place(x);
+            let heir = first_of_origin && x.replaces_place();
             let inherits = |place: &Pointer| heir && x.path().is_prefix_of(place);
             let passed = heirless.iter().filter(|(place, _)| inherits(place));
             let passed: Vec<&Claim> = passed.map(|&(_, c)| c).collect();
@@ -458,24 +456,7 @@ impl Authority {
 /// Where the node that the move or copy `x` takes is now: its source followed through
 /// `through` (what happened since `x` was made).
 fn node_place<'a>(x: &Operation, through: impl Iterator<Item = &'a Placed>) -> Option<Pointer> {
-    let mut from = x.from()?.clone();
-    for y in through {
-        from = follow(&from, std::slice::from_ref(y))?;
-    }
-    Some(from)
-}
-
-/// Whether `op` replaces what stands at its path (rather than inserting beside it or editing
-/// inside it).
-fn replaces_place(op: &Operation) -> bool {
-    matches!(
-        op,
-        Operation::Add { .. }
-            | Operation::Replace { .. }
-            | Operation::Remove { .. }
-            | Operation::Copy { .. }
-            | Operation::Move { .. }
-    )
+    provenance::follow_through(x.from()?, through)
 }
 
 /// The containers the operations point into: the parents of their locations, and the target

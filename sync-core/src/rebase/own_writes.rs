@@ -101,7 +101,7 @@ impl OwnWrites {
                     let took = if whole {
                         authored.path().is_prefix_of(at)
                     } else {
-                        related(authored.path(), at)
+                        authored.path().overlaps(at)
                     };
                     took && !authored.from().is_some_and(|from| from.is_prefix_of(at))
                 });
@@ -142,7 +142,7 @@ impl OwnWrites {
     /// Follows the writes through a piece of operation `k` as applied, and adds the piece's
     /// own write.
     pub(crate) fn after_applied(&mut self, k: usize, piece: &Placed) {
-        let own = written(&piece.op);
+        let own = piece.op.written_at();
         if self.writes.is_empty() && own.is_none() {
             return;
         }
@@ -190,7 +190,7 @@ impl OwnWrites {
     /// Follows the writes through operation `k` as its author made it (`op`, with its shape
     /// there), once all its pieces are applied; the writes they made start at its location.
     pub(crate) fn after_authored(&mut self, k: usize, op: &Placed) {
-        let own = written(&op.op);
+        let own = op.op.written_at();
         for write in &mut self.writes {
             write.authored = if write.op == k {
                 own.cloned()
@@ -219,17 +219,4 @@ pub(crate) fn overwrites_at<'a>(piece: &'a Placed, doc: Option<&Value>) -> Optio
         }
         _ => None,
     }
-}
-
-/// Where an operation puts a value, if it does.
-fn written(op: &Operation) -> Option<&Pointer> {
-    match op {
-        Operation::Remove { .. } | Operation::Test { .. } => None,
-        other => Some(other.path()),
-    }
-}
-
-/// Whether one location is the other, or inside it.
-fn related(a: &Pointer, b: &Pointer) -> bool {
-    a.is_prefix_of(b) || b.is_prefix_of(a)
 }

@@ -49,7 +49,7 @@ impl Replica {
                 continue;
             };
             let heir = sources.iter().zip(&rebased.ops).position(|(&s, op)| {
-                s > o.index && overwrites_place(op) && op.path().is_prefix_of(place)
+                s > o.index && op.replaces_place() && op.path().is_prefix_of(place)
             });
             match heir {
                 Some(index) => overwrites.push(inherited(o, index, place, &rebased.ops)),
@@ -197,7 +197,7 @@ impl Replica {
                 let heir = p
                     .ops
                     .iter()
-                    .position(|q| overwrites_place(&q.op) && q.op.path().is_prefix_of(&place));
+                    .position(|q| q.op.replaces_place() && q.op.path().is_prefix_of(&place));
                 if let Some(index) = heir {
                     p.overwrites
                         .push(inherited(&claim, index, &place, &ops_of(&p.ops)));
@@ -262,17 +262,4 @@ fn inherited(o: &Overwrite, index: usize, place: &Pointer, ops: &[Operation]) ->
         node,
         ..o.clone()
     }
-}
-
-/// Whether `op` replaces what stands at its path (rather than inserting beside it or editing
-/// inside it).
-fn overwrites_place(op: &Operation) -> bool {
-    matches!(
-        op,
-        Operation::Add { .. }
-            | Operation::Replace { .. }
-            | Operation::Remove { .. }
-            | Operation::Copy { .. }
-            | Operation::Move { .. }
-    )
 }
