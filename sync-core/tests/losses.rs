@@ -528,3 +528,60 @@ fn a_claim_of_an_operation_the_relay_drops_passes_to_the_next_that_overwrites_it
     assert_eq!(c.value, Some(Value::from("carol's")));
     assert_eq!(c.winner.client.0, "ann");
 }
+
+/// The replica, wired by hand: what it says to messages a relay could send.
+fn server(json: &str) -> sync_core::protocol::ServerMessage {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn an_unsent_edit_over_what_the_relays_version_of_my_change_kept_and_i_never_saw_is_reported() {
+    use sync_core::protocol::ClientId;
+    use sync_core::replica::{Event, Replica};
+    let mut ann = Replica::new(ClientId::from("ann"), "Ann");
+    ann.receive(server(
+        r#"{"type": "welcome", "protocol": 1, "rev": 1, "role": "write", "catch_up": {"kind": "snapshot", "doc": {"x": 0, "meta": {"a": 1}}}, "peers": []}"#,
+    ));
+    let sent = ann
+        .edit(common::net::ops(
+            r#"[{"op": "replace", "path": "/x", "value": 1}, {"op": "add", "path": "/meta/k", "value": "Ann's"}]"#,
+        ))
+        .unwrap();
+    assert!(
+        sent.iter().any(|e| matches!(e, Event::Send(_))),
+        "in flight"
+    );
+    // Ben replaced `meta` meanwhile: here, Ann's member of it is gone with it.
+    ann.receive(server(
+        r#"{"type": "applied", "rev": 2, "client": "ben", "seq": 1, "author": "Ben", "time": 0, "ops": [{"op": "replace", "path": "/meta", "value": {"a": 2}}]}"#,
+    ));
+    assert_eq!(ann.view().to_json(), r#"{"x":1,"meta":{"a":2}}"#);
+    // Ann goes on over what she sees.
+    ann.edit(common::net::ops(
+        r#"[{"op": "replace", "path": "/x", "value": 5}, {"op": "replace", "path": "/meta", "value": true}]"#,
+    ))
+    .unwrap();
+    // The relay's version of her change kept her member.
+    let events = ann.receive(server(
+        r#"{"type": "ack", "seq": 1, "rev": 3, "ops": [{"op": "replace", "path": "/x", "value": 1}, {"op": "add", "path": "/meta/k", "value": "Ann's"}]}"#,
+    ));
+    assert_eq!(ann.view().to_json(), r#"{"x":5,"meta":true}"#);
+    // Her `replace /meta` now overwrites her member, which she never saw there: she is told.
+    // Her `replace /x` overwrites the 1 she saw: nothing to tell.
+    let told: Vec<Conflict> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Conflicts(c) => Some(c),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let c = only(told);
+    assert_eq!(c.kind, ConflictKind::Overwritten);
+    assert_eq!(c.path.to_string(), "/meta");
+    assert_eq!(
+        c.value,
+        Some(Value::parse(r#"{"a":2,"k":"Ann's"}"#).unwrap())
+    );
+    assert_eq!(c.loser.client.0, "ann");
+}

@@ -2,12 +2,12 @@
 //! change in flight and the buffer are rebased over it and put back on the view, with what
 //! that rebasing found (claims, drops, relocations).
 
-use super::records::{Following, Noting};
+use super::records::{Following, Noting, Seen};
 use super::{Inverse, Pending, Replica, ops_of, place};
 use crate::authority::apply_placed;
 use crate::op::Operation;
 use crate::pointer::Pointer;
-use crate::protocol::{Commit, Conflict, Overwrite, Party, Revision};
+use crate::protocol::{Commit, Conflict, Overwrite, Party};
 use crate::rebase::{Note, Placed, Side, rebase_change};
 use crate::value::Value;
 
@@ -61,20 +61,27 @@ impl Replica {
         let mut stranded: Vec<(usize, Pointer)> = Vec::new();
         // Operations that overwrite something `by` moved into what they overwrite.
         let mut relocated_at = Vec::new();
-        let mut by_rev = Revision(0);
-        match by {
+        // Operations that overwrite a write of the relay's version of this replica's own
+        // change, with what their user saw there.
+        let mut seen = Vec::new();
+        let by_rev = match by {
             // Not someone else's change: the relay's version of this replica's own (or its
             // refusal). What no longer applies after it has nobody to lose to.
             None => {
-                folded
-                    .orphaned
-                    .extend(rebased.notes.into_iter().filter_map(|note| match note {
-                        Note::Dropped { op, .. } => Some(op),
-                        Note::Overwrites { .. } => None,
-                    }));
+                let before = folded.seen.take().unwrap_or_default();
+                for note in rebased.notes {
+                    match note {
+                        Note::Dropped { op, .. } => folded.orphaned.push(op),
+                        Note::Overwrites { index, .. } => {
+                            let source = sources.get(index);
+                            let saw = before.before.iter().find(|(i, _)| Some(i) == source);
+                            seen.extend(saw.map(|&(_, hash)| (index, hash)));
+                        }
+                    }
+                }
+                before.rev
             }
             Some(by) => {
-                by_rev = by.rev;
                 let by_party = Party {
                     client: by.client.clone(),
                     author: by.author.clone(),
@@ -112,8 +119,9 @@ impl Replica {
                         }
                     }
                 }
+                by.rev
             }
-        }
+        };
         folded.carried = carried;
         // Over someone else's change that moved its operations, a change of several is applied
         // one by one, following its own writes (see `Following`). Where the rebase left every
@@ -132,13 +140,14 @@ impl Replica {
                 stranded: &stranded,
                 by,
             });
-        let applied = if relocated_at.is_empty() && following.is_none() {
+        let applied = if relocated_at.is_empty() && following.is_none() && seen.is_empty() {
             apply_placed(&mut self.view, rebased.ops)
         } else {
             let noting = Noting {
                 relocated_at: &relocated_at,
                 rev: by_rev,
                 following,
+                seen: &seen,
             };
             self.apply_noting(rebased.ops, &noting, &mut lost, &mut overwrites)
         };
@@ -175,12 +184,13 @@ impl Replica {
     /// Applies `ops` (placed by the caller) under the pending changes and rebases everything
     /// local over them; `by` is the foreign change they came from, if they did. Returns `ops`
     /// as they affected the view, and what rebasing dropped of changes not yet sent (theirs to
-    /// report at once: nobody else will).
+    /// report at once: nobody else will). `seen`: see [`Seen`].
     pub(super) fn under_pending(
         &mut self,
         over: Vec<Placed>,
         by: Option<&Commit>,
         taken: Vec<(Operation, Value)>,
+        seen: Option<Seen>,
     ) -> Folded {
         let (inflight, buffer) = (self.inflight.take(), self.buffer.take());
         let mut folded = Folded {
@@ -204,6 +214,7 @@ impl Replica {
                 }
             }
             let over = std::mem::take(&mut folded.carried);
+            folded.seen = seen;
             self.buffer = self
                 .put_back(p, &over, by, &mut folded)
                 .map(|mut p| {
@@ -246,6 +257,9 @@ pub(super) struct Folded {
     /// change to take them, each with the place it overwrote: a buffered operation that
     /// overwrites that place now takes them (it overwrites what the dropped one would have).
     pub(super) heirless: Vec<(Pointer, Overwrite)>,
+    /// For the buffer, when the relay's version of this replica's change in flight replaced
+    /// its own: what each buffered operation overwrote where its user made it.
+    pub(super) seen: Option<Seen>,
 }
 
 /// The claim `o`, made by an operation at `place` that was dropped, as the operation at `index`

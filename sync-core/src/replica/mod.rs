@@ -448,7 +448,7 @@ impl Replica {
         {
             return self.diverged(rev);
         }
-        let folded = self.under_pending(placed, Some(&commit), taken);
+        let folded = self.under_pending(placed, Some(&commit), taken, None);
         self.moved(folded.carried);
         let mut conflicts = commit.conflicts;
         conflicts.extend(folded.lost);
@@ -482,11 +482,15 @@ impl Replica {
             None => self.rev = Some(rev),
             // The relay's version differs: it replaces ours, under the buffer.
             Some(server) => {
-                let Ok(orphaned) = self.replace_inflight(&inflight, Some(&server)) else {
+                let Ok((orphaned, lost)) = self.replace_inflight(&inflight, Some((&server, rev)))
+                else {
                     return self.diverged(rev);
                 };
                 self.rev = Some(rev);
                 events.push(Event::Changed);
+                if !lost.is_empty() {
+                    events.push(Event::Conflicts(lost));
+                }
                 events.extend(orphans(orphaned));
             }
         }
@@ -517,7 +521,7 @@ impl Replica {
             .sent
             .take()
             .map_or_else(|| inflight.ops(), |sent| sent.ops);
-        let Ok(orphaned) = self.replace_inflight(&inflight, None) else {
+        let Ok((orphaned, _)) = self.replace_inflight(&inflight, None) else {
             let rev = self.rev.unwrap_or_default();
             return self.diverged(rev);
         };
@@ -530,21 +534,26 @@ impl Replica {
     /// place (nothing, for a rejection); the buffer and the undo stacks are rebased over the
     /// difference.
     ///
-    /// Returns the buffered operations that no longer apply. When the relay's version has the
-    /// same effect as ours (a merge patch it logs as the writes it made, say), the buffer stays
-    /// as it is: rebasing it over "ours undone, theirs done" would lose whatever it did inside
-    /// what ours created.
+    /// Returns the buffered operations that no longer apply, and the records of what buffered
+    /// operations now overwrite that their user never saw (see [`records::Seen`]). When the
+    /// relay's version has the same effect as ours (a merge patch it logs as the writes it
+    /// made, say), the buffer stays as it is: rebasing it over "ours undone, theirs done" would
+    /// lose whatever it did inside what ours created.
     fn replace_inflight(
         &mut self,
         inflight: &Pending,
-        server: Option<&[Operation]>,
-    ) -> Result<Vec<Operation>, ()> {
+        server: Option<(&[Operation], Revision)>,
+    ) -> Result<(Vec<Operation>, Vec<Conflict>), ()> {
         let buffer = self.buffer.take();
         if let Some(buffer) = &buffer {
             let restored = buffer.inverse.apply(&mut self.view);
             debug_assert!(restored.is_ok());
         }
         let ours = server.map(|_| state_hash(&self.view));
+        let seen = server
+            .zip(buffer.as_ref())
+            .map(|((_, rev), buffer)| self.seen_by(&buffer.ops, rev));
+        let server = server.map(|(ops, _)| ops);
         let (mut over, _) = apply_placed(&mut self.view, inflight.inverse.ops()).map_err(|_| ())?;
         if let Some(server) = server {
             let (placed, _) = apply_placed(&mut self.view, server.to_vec()).map_err(|_| ())?;
@@ -560,13 +569,12 @@ impl Replica {
                     ..buffer
                 });
             }
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         self.buffer = buffer;
-        let folded = self.under_pending(over, None, Vec::new());
-        debug_assert!(folded.lost.is_empty(), "only a foreign change notes losses");
+        let folded = self.under_pending(over, None, Vec::new(), seen);
         self.moved(folded.carried);
-        Ok(folded.orphaned)
+        Ok((folded.orphaned, folded.lost))
     }
 }
 

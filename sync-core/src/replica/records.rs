@@ -3,11 +3,13 @@
 //! that the relay's records of its own dropped edits leave out.
 
 use super::{Inverse, Replica};
-use crate::apply::ApplyError;
+use crate::apply::{ApplyError, apply_op, rollback};
 use crate::authority::apply_placed;
 use crate::op::{Change, Operation};
 use crate::pointer::Pointer;
-use crate::protocol::{Commit, Conflict, ConflictKind, Overwrite, Party, Revision};
+use crate::protocol::{
+    Commit, Conflict, ConflictKind, Overwrite, Party, Revision, StateHash, state_hash,
+};
 use crate::rebase::{DropReason, OwnWrites, Placed, Shape, follow};
 use crate::value::Value;
 
@@ -48,7 +50,10 @@ impl Replica {
                     claimed.extend(found.stranded.iter().map(|node| f.claim(j, &piece, node)));
                 }
             }
-            if unmeant || noting.relocated_at.contains(&j) {
+            let unseen = noting.seen.iter().any(|(i, before)| {
+                *i == j && op.path().resolve(&self.view).map(state_hash) != *before
+            });
+            if unmeant || unseen || noting.relocated_at.contains(&j) {
                 noted.push(self.relocated(&op, noting.rev));
             }
             match apply_placed(&mut self.view, vec![op]) {
@@ -74,8 +79,25 @@ impl Replica {
         Ok((placed, Change(inverse.ops())))
     }
 
-    /// The record of a local operation that overwrites, where it applies now, something the
-    /// change at `rev` moved there: this replica's user never saw it there and loses it.
+    /// What each of `ops` (the buffer, applied to the view as it is) overwrites where it
+    /// applies, by index: see [`Seen`]. The view is left as it was.
+    pub(super) fn seen_by(&mut self, ops: &[Placed], rev: Revision) -> Seen {
+        let mut before = Vec::new();
+        let mut undo = Vec::new();
+        for (i, p) in ops.iter().enumerate() {
+            if overwrites_place(p) {
+                before.push((i, p.op.path().resolve(&self.view).map(state_hash)));
+            }
+            if apply_op(&mut self.view, &p.op, &mut undo).is_err() {
+                break;
+            }
+        }
+        rollback(&mut self.view, &undo);
+        Seen { rev, before }
+    }
+
+    /// The record of a local operation that overwrites, where it applies now, something its
+    /// user never saw there (the change at `rev` moved it there, say): the user loses it.
     pub(super) fn relocated(&self, op: &Operation, rev: Revision) -> Conflict {
         Conflict {
             kind: ConflictKind::Overwritten,
@@ -214,6 +236,35 @@ pub(super) struct Noting<'a> {
     pub(super) rev: Revision,
     /// The change as its author made it, to follow its writes in both frames.
     pub(super) following: Option<Following<'a>>,
+    /// Operations (indexes into the rebased change) that overwrite a concurrent write, each
+    /// with what its user saw it overwrite (see [`Seen`]): finding something else there now,
+    /// the user loses it.
+    pub(super) seen: &'a [(usize, Option<StateHash>)],
+}
+
+/// What each buffered operation overwrote where its user made it, on this replica's own version
+/// of the change in flight. When the relay's version of that change replaces it (the relay
+/// kept an operation the rebase here had dropped, say), a buffered operation may overwrite
+/// there something its user never saw: the user is told.
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    /// The revision of the relay's version.
+    pub(super) rev: Revision,
+    /// By index into the buffer, for each operation that overwrites a place (see
+    /// [`overwrites_place`]): the hash of the value there before it, if any.
+    pub(super) before: Vec<(usize, Option<StateHash>)>,
+}
+
+/// Whether `p` replaces the value at its path (rather than inserting into an array, or editing
+/// inside a value).
+fn overwrites_place(p: &Placed) -> bool {
+    match p.op {
+        Operation::Replace { .. } | Operation::Remove { .. } => true,
+        Operation::Add { .. } | Operation::Copy { .. } | Operation::Move { .. } => {
+            !p.shape.path_in_array
+        }
+        _ => false,
+    }
 }
 
 /// A pending change rebased over someone else's change `by`, followed while it is applied (see
