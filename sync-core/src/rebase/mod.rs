@@ -242,8 +242,31 @@ pub struct RebasedChange {
 /// ```
 pub fn follow(path: &Pointer, through: &[Placed]) -> Option<Pointer> {
     through.iter().try_fold(path.clone(), |path, y| {
-        map_path(&path, &y.op, y.shape, false, Side::Later).ok()
+        if moves(&path, y) {
+            map_path(&path, &y.op, y.shape, false, Side::Later).ok()
+        } else {
+            Some(path)
+        }
     })
+}
+
+/// Whether `y` can move or remove any location: edits inside a value and tests do not.
+pub(crate) fn moves_anything(y: &Placed) -> bool {
+    !matches!(
+        y.op,
+        Operation::Test { .. } | Operation::Splice { .. } | Operation::Incr { .. }
+    )
+}
+
+/// Whether `y` can move or remove the location `at`: `false` is certain ([`follow`] through
+/// `y` leaves it where it is), `true` only means it may.
+pub(crate) fn moves(at: &Pointer, y: &Placed) -> bool {
+    let may = paths::may_move(at, &y.op, y.shape);
+    debug_assert!(
+        may || map_path(at, &y.op, y.shape, false, Side::Later).as_ref() == Ok(at),
+        "{y:?} moves {at}"
+    );
+    may
 }
 
 /// Rebases the change `ops` (with shapes) over the concurrent change `over`, which applied

@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Placed, follow};
+use super::{Placed, follow, moves, moves_anything};
 use crate::op::Operation;
 use crate::pointer::Pointer;
 use crate::value::Value;
@@ -146,6 +146,7 @@ impl OwnWrites {
         if self.writes.is_empty() && own.is_none() {
             return;
         }
+        let moves_any = moves_anything(piece);
         // A value moved or copied into a write is not the change's own work: the write holds
         // others' from then on (see `holds`).
         if let Operation::Move { path, .. } | Operation::Copy { path, .. } = &piece.op {
@@ -155,15 +156,18 @@ impl OwnWrites {
                 }
             }
         }
-        self.writes.retain_mut(
-            |write| match follow(&write.applied, std::slice::from_ref(piece)) {
+        self.writes.retain_mut(|write| {
+            if !moves_any || !moves(&write.applied, piece) {
+                return true;
+            }
+            match follow(&write.applied, std::slice::from_ref(piece)) {
                 Some(at) => {
                     write.applied = at;
                     true
                 }
                 None => false,
-            },
-        );
+            }
+        });
         if let Some(at) = own {
             // A run of edits inside one value (typing) is followed as one write.
             let inside = matches!(piece.op, Operation::Splice { .. } | Operation::Incr { .. });
@@ -191,15 +195,13 @@ impl OwnWrites {
     /// there), once all its pieces are applied; the writes they made start at its location.
     pub(crate) fn after_authored(&mut self, k: usize, op: &Placed) {
         let own = op.op.written_at();
+        let moves_any = moves_anything(op);
         for write in &mut self.writes {
-            write.authored = if write.op == k {
-                own.cloned()
-            } else {
-                write
-                    .authored
-                    .take()
-                    .and_then(|at| follow(&at, std::slice::from_ref(op)))
-            };
+            if write.op == k {
+                write.authored = own.cloned();
+            } else if let Some(at) = write.authored.take_if(|at| moves_any && moves(at, op)) {
+                write.authored = follow(&at, std::slice::from_ref(op));
+            }
         }
     }
 }

@@ -78,6 +78,33 @@ pub(super) fn map_path(
     }
 }
 
+/// Whether `y` can move or remove the location `q` at all (see [`map_path`]): `false` is
+/// certain and lets a caller skip the mapping; `true` only means it may. An operation reaches
+/// only the locations inside what it writes, and for an array item, inside the array (whose
+/// later items shift).
+pub(super) fn may_move(q: &Pointer, y: &Operation, shape: Shape) -> bool {
+    use Operation as O;
+    let reaches = |at: &Pointer, in_array: bool| {
+        let scope = at.tokens();
+        let scope = if in_array {
+            scope.split_last().map_or(scope, |(_, parent)| parent)
+        } else {
+            scope
+        };
+        q.tokens().starts_with(scope)
+    };
+    match y {
+        O::Test { .. } | O::Splice { .. } | O::Incr { .. } => false,
+        O::Replace { path, .. } | O::Merge { path, .. } => reaches(path, false),
+        O::Add { path, .. } | O::Copy { path, .. } | O::Remove { path } => {
+            reaches(path, shape.path_in_array)
+        }
+        O::Move { from, path, .. } => {
+            reaches(from, shape.from_in_array) || reaches(path, shape.path_in_array)
+        }
+    }
+}
+
 /// `q` after a merge patch was applied at `at`: gone if the patch removed (`null`) or replaced
 /// (a non-object) something on the way to it. (A merge can also replace a non-object target by
 /// an object; that takes the document to know, and is left as it is.)
