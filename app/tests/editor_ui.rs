@@ -92,7 +92,10 @@ fn typing_in_a_string_edits_it_as_typed() {
     h.run();
     let field = h.get_by_label("edit /title");
     assert!(field.is_focused());
-    field.type_text("s!");
+    // The field opens with its text selected: End keeps it and goes after it.
+    h.key_press(Key::End);
+    h.run();
+    h.get_by_label("edit /title").type_text("s!");
     h.run();
     // Applied keystroke by keystroke, before the field is left.
     assert_eq!(

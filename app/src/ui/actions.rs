@@ -114,8 +114,9 @@ impl ConcordApp {
                 Ok(())
             }
             Command::Find => {
+                let opening = self.opening();
                 let search = self.search.get_or_insert_with(Search::default);
-                search.focus = true;
+                search.opening = Some(opening);
                 Ok(())
             }
             Command::FindNext => {
@@ -289,7 +290,7 @@ impl ConcordApp {
             target: Target::Key,
             kind: ScalarKind::String,
             text,
-            focus: true,
+            opening: Some(self.opening()),
             field: None,
             caret: None,
         });
@@ -355,7 +356,7 @@ impl ConcordApp {
             target: Target::Value,
             kind,
             text,
-            focus: true,
+            opening: Some(self.opening()),
             field: None,
             caret: None,
         });

@@ -45,8 +45,8 @@ pub struct Editing {
     pub kind: ScalarKind,
     /// The text in the field.
     pub text: String,
-    /// Whether the field still has to take the keyboard focus.
-    pub focus: bool,
+    /// Set until the field has the keyboard (see [`Opening`]).
+    pub opening: Option<Opening>,
     /// The text field's id, once shown (to move its caret when someone else types).
     pub field: Option<egui::Id>,
     /// The caret's position in characters, once the field has one.
@@ -91,6 +91,9 @@ pub struct ConcordApp {
     egui_ctx: Option<egui::Context>,
     /// Every shortcut, in the order they are tried.
     shortcuts: Vec<(Command, egui::KeyboardShortcut)>,
+    /// The text typed in this frame after the last shortcut: a field that shortcut's command
+    /// opens takes it (see [`Opening`]).
+    typed_ahead: String,
     /// The shared document's link to its relay, when collaborating.
     pub session: Option<crate::session::Session>,
     /// The relay this window hosts while sharing, and the invite to it.
@@ -118,8 +121,38 @@ pub struct Search {
     pub matches: Vec<sync_core::Pointer>,
     /// The match shown, if any.
     pub current: Option<usize>,
-    /// Whether the field still has to take the keyboard focus.
-    pub focus: bool,
+    /// Set until the field has the keyboard (see [`Opening`]).
+    pub opening: Option<Opening>,
+}
+
+/// A text field a command just opened, until it has the keyboard. It takes the keyboard before
+/// it is first drawn, so that it reads the keys of the frame it appears in; the keys typed in
+/// the frame of the command itself, after it, were read before the field existed: they are
+/// kept here and replace the field's text. Without any, the whole text is selected, so that
+/// typing replaces it (as in every editor) and the arrow keys keep it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Opening {
+    /// The text typed after the command, in its frame.
+    pub typed: String,
+}
+
+/// Draws the text field `id` a command opened (see [`Opening`]): gives it the keyboard and
+/// puts the typed keys in, or selects its text. Returns whether the text changed. Called just
+/// before the field is drawn for the first time.
+fn open_field(ui: &egui::Ui, id: egui::Id, text: &mut String, opening: Opening) -> bool {
+    use egui::text::{CCursor, CCursorRange};
+    ui.memory_mut(|m| m.request_focus(id));
+    let mut state = egui::text_edit::TextEditState::load(ui.ctx(), id).unwrap_or_default();
+    let changed = !opening.typed.is_empty();
+    let range = if changed {
+        *text = opening.typed;
+        CCursorRange::one(CCursor::new(text.chars().count()))
+    } else {
+        CCursorRange::select_all_str(text.as_str())
+    };
+    state.cursor.set_char_range(Some(range));
+    state.store(ui.ctx(), id);
+    changed
 }
 
 impl ConcordApp {
@@ -144,6 +177,7 @@ impl ConcordApp {
             preferences: false,
             egui_ctx: None,
             shortcuts: shortcut_table(),
+            typed_ahead: String::new(),
             session: None,
             host: None,
             runtime: None,
@@ -184,22 +218,50 @@ impl ConcordApp {
         self
     }
 
-    fn shortcuts(&self, ctx: &egui::Context) -> Vec<Command> {
+    /// The commands whose shortcuts were pressed in this frame; notes the text typed after
+    /// the last of them (`typed_ahead`).
+    fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let typing = ctx.egui_wants_keyboard_input();
-        let mut commands = Vec::new();
-        for (command, shortcut) in &self.shortcuts {
-            // While a field has the keyboard, plain keys and undo belong to it.
-            // F3 (find next) types nothing, so it works from the search field too.
-            let plain = shortcut.modifiers.is_none() && shortcut.logical_key != egui::Key::F3;
-            let undo = matches!(command, Command::Undo | Command::Redo);
-            if typing && (plain || undo) {
-                continue;
+        let (commands, typed) = ctx.input_mut(|i| {
+            // The frame's events as they came, to find what was typed after a shortcut.
+            let events = i.events.clone();
+            let mut commands = Vec::new();
+            let mut last = None;
+            for (command, shortcut) in &self.shortcuts {
+                // While a field has the keyboard, plain keys and undo belong to it.
+                // F3 (find next) types nothing, so it works from the search field too.
+                let plain = shortcut.modifiers.is_none() && shortcut.logical_key != egui::Key::F3;
+                let undo = matches!(command, Command::Undo | Command::Redo);
+                if typing && (plain || undo) {
+                    continue;
+                }
+                let at = events.iter().rposition(|e| pressed(e, shortcut));
+                if i.consume_shortcut(shortcut) {
+                    commands.push(*command);
+                    last = last.max(at);
+                }
             }
-            if ctx.input_mut(|i| i.consume_shortcut(shortcut)) {
-                commands.push(*command);
-            }
-        }
+            let after = last.map_or(events.len(), |at| at + 1);
+            let typed: String = events
+                .get(after..)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::Text(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            (commands, typed)
+        });
+        self.typed_ahead = typed;
         commands
+    }
+
+    /// The keys typed after the command that opens a field (see [`Opening`]).
+    fn opening(&mut self) -> Opening {
+        Opening {
+            typed: std::mem::take(&mut self.typed_ahead),
+        }
     }
 }
 
@@ -212,6 +274,15 @@ fn shortcut_table() -> Vec<(Command, egui::KeyboardShortcut)> {
         .collect();
     table.sort_by_key(|(_, s)| std::cmp::Reverse(modifier_count(s.modifiers)));
     table
+}
+
+/// Whether `event` is the press of `shortcut`'s key, as `consume_shortcut` matches it.
+fn pressed(event: &egui::Event, shortcut: &egui::KeyboardShortcut) -> bool {
+    matches!(
+        event,
+        egui::Event::Key { key, pressed: true, modifiers, .. }
+            if *key == shortcut.logical_key && modifiers.matches_logically(shortcut.modifiers)
+    )
 }
 
 fn modifier_count(m: egui::Modifiers) -> u8 {
@@ -321,6 +392,7 @@ impl eframe::App for ConcordApp {
         for command in commands {
             self.run(command);
         }
+        self.typed_ahead.clear();
         // Edits made in this frame go out now, and into the outbox.
         if let Some(session) = &mut self.session {
             session.flush(&mut self.editor);

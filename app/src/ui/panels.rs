@@ -69,17 +69,18 @@ pub(super) fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut 
             return;
         };
         ui.label("Find");
+        let id = ui.make_persistent_id("search query");
+        if let Some(opening) = search.opening.take() {
+            changed = super::open_field(ui, id, &mut search.query, opening);
+        }
         let field = ui.add(
             egui::TextEdit::singleline(&mut search.query)
+                .id(id)
                 .hint_text("key or value")
                 .desired_width(260.0),
         );
         field.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, "search"));
-        if search.focus {
-            field.request_focus();
-            search.focus = false;
-        }
-        changed = field.changed();
+        changed |= field.changed();
         if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             let back = ui.input(|i| i.modifiers.shift);
             commands.push(if back {

@@ -325,18 +325,24 @@ fn text_field_ui(
     carets: &[(egui::Color32, usize)],
     actions: &mut Vec<Action>,
 ) {
-    let mut field = TextEdit::singleline(&mut editing.text).desired_width(width);
     // The field keeps its first id while the edit lasts, even if the node's path changes
     // (someone inserted above it): a new id would lose the focus and the caret.
-    field = match editing.field {
-        Some(id) => field.id(id),
-        None => field.id_salt((
+    let id = editing.field.unwrap_or_else(|| {
+        ui.make_persistent_id((
             "edit",
             editing.path.to_string(),
             editing.target == Target::Key,
-        )),
-    };
-    let output = field.show(ui);
+        ))
+    });
+    if let Some(opening) = editing.opening.take()
+        && super::open_field(ui, id, &mut editing.text, opening)
+    {
+        actions.push(Action::Typed);
+    }
+    let output = TextEdit::singleline(&mut editing.text)
+        .desired_width(width)
+        .id(id)
+        .show(ui);
     super::collab::paint_carets(ui, &output.galley, output.galley_pos, carets, 0);
     let field = output.response;
     editing.field = Some(field.id);
@@ -344,10 +350,6 @@ fn text_field_ui(
         editing.caret = Some(range.primary.index.0);
     }
     name(&field, Role::TextInput, label);
-    if editing.focus {
-        field.request_focus();
-        editing.focus = false;
-    }
     if field.changed() {
         actions.push(Action::Typed);
     }
