@@ -547,3 +547,67 @@ fn a_second_window_takes_the_copy_another_restored_and_keeps_its_own_work() {
             .any(|e| matches!(e, Event::RelayBehind { .. }))
     );
 }
+
+#[test]
+fn keystrokes_joined_into_one_undo_step_are_taken_back_as_one_change_keeping_others_edits() {
+    let mut net = Net::new(r#"{"s": "ab"}"#, &["ann", "bob"]);
+    let typed = |pos: usize, del: usize, ins: &str| {
+        ops(&format!(
+            r#"[{{"op": "splice", "path": "/s", "pos": {pos}, "del": {del}, "ins": "{ins}"}}]"#
+        ))
+    };
+    // Ann types "xyz" after the "a", with a backspace on the way, one keystroke at a time
+    // (some sent, some waiting behind them).
+    net.edit(
+        0,
+        r#"[{"op": "splice", "path": "/s", "pos": 1, "del": 0, "ins": "x"}]"#,
+    );
+    for (pos, del, ins) in [(2, 0, "y"), (3, 0, "q"), (3, 1, ""), (3, 0, "z")] {
+        let events = net.replicas[0].edit_joining(typed(pos, del, ins)).unwrap();
+        net.take(0, events);
+    }
+    assert_eq!(net.view(0), r#"{"s":"axyzb"}"#);
+    // Bob edits the same string meanwhile.
+    net.edit(
+        1,
+        r#"[{"op": "splice", "path": "/s", "pos": 2, "del": 0, "ins": "!"}]"#,
+    );
+    net.settle();
+    assert_eq!(net.view(0), r#"{"s":"axyzb!"}"#);
+    // One undo takes the whole run back, as one change; Bob's edit stays.
+    let before = net.authority.rev();
+    let events = net.replicas[0].undo().unwrap();
+    net.take(0, events);
+    assert_eq!(net.view(0), r#"{"s":"ab!"}"#);
+    assert!(!net.replicas[0].can_undo(), "one step");
+    net.settle();
+    assert_eq!(net.authority.rev(), Revision(before.0 + 1), "one change");
+    assert_eq!(net.view(1), r#"{"s":"ab!"}"#);
+    // Redo brings the run back whole.
+    let events = net.replicas[0].redo().unwrap();
+    net.take(0, events);
+    net.settle();
+    assert_eq!(net.view(1), r#"{"s":"axyzb!"}"#);
+}
+
+#[test]
+fn an_edit_after_an_undo_does_not_join_the_step_below() {
+    let mut net = Net::new(r#"{"n": 0, "s": ""}"#, &["ann"]);
+    net.edit(0, r#"[{"op": "replace", "path": "/n", "value": 1}]"#);
+    net.edit(
+        0,
+        r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 0, "ins": "a"}]"#,
+    );
+    net.replicas[0].undo().unwrap();
+    net.replicas[0]
+        .edit_joining(ops(
+            r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 0, "ins": "b"}]"#,
+        ))
+        .unwrap();
+    net.replicas[0].undo().unwrap();
+    assert_eq!(
+        net.view(0),
+        r#"{"n":1,"s":""}"#,
+        "the set of n is its own step"
+    );
+}

@@ -44,6 +44,7 @@ use crate::value::Value;
 mod catchup;
 mod events;
 mod folding;
+mod joining;
 mod records;
 mod state;
 
