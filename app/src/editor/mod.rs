@@ -345,19 +345,41 @@ impl Editor {
     /// Sets the string at `path` to `text`, as the one `splice` that turns the old text into
     /// the new (what typing produces, keystroke by keystroke).
     pub fn set_string(&mut self, path: &Pointer, text: &str) -> Result<(), EditError> {
+        self.type_string(path, text, false).map(|_| ())
+    }
+
+    /// A keystroke in the field editing the string at `path`, which now reads `text`: as
+    /// [`Editor::set_string`], and when `continuing` (not the field's first change) it joins
+    /// the field's undo step, so that one undo (or Escape) takes the field's typing back.
+    /// Returns whether the document changed.
+    pub fn type_string(
+        &mut self,
+        path: &Pointer,
+        text: &str,
+        continuing: bool,
+    ) -> Result<bool, EditError> {
         let Some(Value::String(old)) = path.resolve(self.doc()) else {
-            return self.edit(vec![Operation::replace(path.clone(), Value::from(text))]);
+            self.edit(vec![Operation::replace(path.clone(), Value::from(text))])?;
+            return Ok(true);
         };
         let old = old.to_string();
         let Some((pos, del, ins)) = splice_between(&old, text) else {
-            return Ok(());
+            return Ok(false);
         };
-        self.edit(vec![Operation::Splice {
+        let ops = vec![Operation::Splice {
             path: path.clone(),
             pos,
             del,
             ins,
-        }])
+        }];
+        let events = if continuing {
+            self.replica.edit_joining(ops)?
+        } else {
+            self.replica.edit(ops)?
+        };
+        self.events.extend(events);
+        self.changed();
+        Ok(true)
     }
 
     /// Sets the value at `path` from `text` read as `kind` (switching its type if it differs).

@@ -291,6 +291,7 @@ impl ConcordApp {
             kind: ScalarKind::String,
             text,
             opening: Some(self.opening()),
+            typed: false,
             field: None,
             caret: None,
         });
@@ -357,6 +358,7 @@ impl ConcordApp {
             kind,
             text,
             opening: Some(self.opening()),
+            typed: false,
             field: None,
             caret: None,
         });

@@ -47,6 +47,9 @@ pub struct Editing {
     pub text: String,
     /// Set until the field has the keyboard (see [`Opening`]).
     pub opening: Option<Opening>,
+    /// Whether typing in the field has changed the document (a string changes as it is
+    /// typed): its keystrokes are one undo step, which Escape takes back.
+    pub typed: bool,
     /// The text field's id, once shown (to move its caret when someone else types).
     pub field: Option<egui::Id>,
     /// The caret's position in characters, once the field has one.

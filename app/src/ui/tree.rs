@@ -380,8 +380,9 @@ fn apply(app: &mut ConcordApp, action: Action) {
             app.start_renaming();
         }
         Action::Typed => {
-            // Strings change as they are typed, one splice per change.
-            if let Some(editing) = &app.editing
+            // Strings change as they are typed, one splice per change; the field's keystrokes
+            // are one undo step.
+            if let Some(editing) = &mut app.editing
                 && editing.target == Target::Value
                 && editing.kind == ScalarKind::String
                 && matches!(
@@ -389,9 +390,12 @@ fn apply(app: &mut ConcordApp, action: Action) {
                     Some(sync_core::Value::String(_))
                 )
             {
-                let (path, text) = (editing.path.clone(), editing.text.clone());
-                if let Err(e) = app.editor.set_string(&path, &text) {
-                    app.message = Some(e.to_string());
+                match app
+                    .editor
+                    .type_string(&editing.path, &editing.text, editing.typed)
+                {
+                    Ok(changed) => editing.typed |= changed,
+                    Err(e) => app.message = Some(e.to_string()),
                 }
             }
         }
@@ -402,7 +406,15 @@ fn apply(app: &mut ConcordApp, action: Action) {
             }
         }
         Action::Commit | Action::Retype => commit(app),
-        Action::Cancel => app.editing = None,
+        // Escape: what the field typed into the document is taken back, as one change (so
+        // others get it too), and edits others made meanwhile stay.
+        Action::Cancel => {
+            if app.editing.take().is_some_and(|editing| editing.typed)
+                && let Err(e) = app.editor.undo()
+            {
+                app.message = Some(e.to_string());
+            }
+        }
     }
 }
 
