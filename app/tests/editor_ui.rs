@@ -123,8 +123,11 @@ fn an_invalid_number_is_reported_and_changes_nothing() {
     h.key_press(Key::Enter);
     h.run();
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
-    let message = h.state().message.clone().unwrap();
-    assert!(message.contains("not a number"), "{message}");
+    // The field stays open, with the reason beside it.
+    let error = h.state().editing.as_ref().unwrap().error.clone().unwrap();
+    assert!(error.contains("not a number"), "{error}");
+    assert!(h.get_by_label("edit /count").is_focused());
+    assert!(h.query_by_label("problem with /count").is_some());
 }
 
 #[test]
@@ -549,5 +552,7 @@ fn the_type_switch_turns_a_number_into_a_string() {
         doc(&h),
         r#"{"title":"Draft","count":"3","tags":["a","b"],"meta":{"ok":true}}"#
     );
-    assert!(h.state().editing.is_none());
+    // It goes on being edited, as a string now.
+    assert_eq!(h.state().editing.as_ref().unwrap().text, "3");
+    assert!(h.get_by_label("edit /count").is_focused());
 }

@@ -3,11 +3,13 @@
 //! expansion and selection, and the flattened rows the tree view draws.
 
 mod file;
+mod kinds;
 pub mod rows;
 pub mod search;
 mod structure;
 
 pub use file::DocumentSize;
+pub use kinds::{ValueKind, text_of};
 pub use structure::Place;
 
 use std::path::{Path, PathBuf};
@@ -29,19 +31,6 @@ pub enum EditError {
     /// The operation does not apply (the document changed under it, say).
     #[error(transparent)]
     Rejected(#[from] sync_core::replica::EditError),
-}
-
-/// The kinds a scalar can be switched to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScalarKind {
-    /// A string.
-    String,
-    /// A number.
-    Number,
-    /// `true` or `false`.
-    Bool,
-    /// `null`.
-    Null,
 }
 
 /// One open document.
@@ -372,6 +361,28 @@ impl Editor {
             del,
             ins,
         }];
+        self.edit_in_field(ops, continuing)?;
+        Ok(true)
+    }
+
+    /// Sets the value at `path` from a field (the type switch, a checkbox): as
+    /// [`Editor::type_string`], one undo step with the field's other changes when `continuing`.
+    /// Returns whether the document changed.
+    pub fn set_in_field(
+        &mut self,
+        path: &Pointer,
+        value: Value,
+        continuing: bool,
+    ) -> Result<bool, EditError> {
+        if path.resolve(self.doc()) == Some(&value) {
+            return Ok(false);
+        }
+        self.edit_in_field(vec![Operation::replace(path.clone(), value)], continuing)?;
+        Ok(true)
+    }
+
+    /// A change made in a field: joining the field's undo step when `continuing`.
+    fn edit_in_field(&mut self, ops: Vec<Operation>, continuing: bool) -> Result<(), EditError> {
         let events = if continuing {
             self.replica.edit_joining(ops)?
         } else {
@@ -379,24 +390,24 @@ impl Editor {
         };
         self.events.extend(events);
         self.changed();
-        Ok(true)
+        Ok(())
     }
 
     /// Sets the value at `path` from `text` read as `kind` (switching its type if it differs).
     pub fn set_scalar(
         &mut self,
         path: &Pointer,
-        kind: ScalarKind,
+        kind: ValueKind,
         text: &str,
     ) -> Result<(), EditError> {
         let value = match kind {
-            ScalarKind::String => {
+            ValueKind::String => {
                 if matches!(path.resolve(self.doc()), Some(Value::String(_))) {
                     return self.set_string(path, text);
                 }
                 Value::from(text)
             }
-            ScalarKind::Number => match Value::parse(text.trim()) {
+            ValueKind::Number => match Value::parse(text.trim()) {
                 Ok(number @ Value::Number(_)) => number,
                 _ => {
                     return Err(EditError::Invalid(format!(
@@ -405,7 +416,7 @@ impl Editor {
                     )));
                 }
             },
-            ScalarKind::Bool => match text.trim() {
+            ValueKind::Bool => match text.trim() {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 other => {
@@ -414,7 +425,11 @@ impl Editor {
                     )));
                 }
             },
-            ScalarKind::Null => Value::Null,
+            ValueKind::Null => Value::Null,
+            ValueKind::Object | ValueKind::Array => match path.resolve(self.doc()) {
+                Some(value) => kind.convert(value, None),
+                None => kind.convert(&Value::Null, None),
+            },
         };
         if path.resolve(self.doc()) == Some(&value) {
             return Ok(());
@@ -551,18 +566,18 @@ mod tests {
     #[test]
     fn scalars_switch_type_and_bad_numbers_change_nothing() {
         let mut e = editor();
-        e.set_scalar(&at("/n"), ScalarKind::Number, "2.50").unwrap();
+        e.set_scalar(&at("/n"), ValueKind::Number, "2.50").unwrap();
         assert_eq!(
             e.doc().to_json(),
             r#"{"title":"Draft","n":2.50,"list":[1,2]}"#
         );
         let before = e.doc().clone();
-        assert!(e.set_scalar(&at("/n"), ScalarKind::Number, "two").is_err());
+        assert!(e.set_scalar(&at("/n"), ValueKind::Number, "two").is_err());
         assert_eq!(e.doc(), &before);
-        e.set_scalar(&at("/n"), ScalarKind::String, "two").unwrap();
-        e.set_scalar(&at("/list/0"), ScalarKind::Bool, "true")
+        e.set_scalar(&at("/n"), ValueKind::String, "two").unwrap();
+        e.set_scalar(&at("/list/0"), ValueKind::Bool, "true")
             .unwrap();
-        e.set_scalar(&at("/list/1"), ScalarKind::Null, "").unwrap();
+        e.set_scalar(&at("/list/1"), ValueKind::Null, "").unwrap();
         assert_eq!(
             e.doc().to_json(),
             r#"{"title":"Draft","n":"two","list":[true,null]}"#
@@ -601,7 +616,7 @@ mod tests {
         let file = dir.join("doc.json");
         std::fs::write(&file, "{\"z\": 1.10, \"a\": \"caf\\u00e9\"}\n").unwrap();
         let mut e = Editor::open(&file).unwrap();
-        e.set_scalar(&at("/z"), ScalarKind::Number, "1.20").unwrap();
+        e.set_scalar(&at("/z"), ValueKind::Number, "1.20").unwrap();
         e.save().unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
         assert_eq!(text, "{\n  \"z\": 1.20,\n  \"a\": \"caf\\u00e9\"\n}\n");

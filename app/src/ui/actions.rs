@@ -3,7 +3,7 @@
 use super::{ConcordApp, Editing, Raw, Search, Target, raw};
 use crate::commands::Command;
 use crate::dialogs::Purpose;
-use crate::editor::ScalarKind;
+use crate::editor::ValueKind;
 
 impl ConcordApp {
     /// Runs a command.
@@ -288,10 +288,11 @@ impl ConcordApp {
         self.editing = Some(Editing {
             path,
             target: Target::Key,
-            kind: ScalarKind::String,
+            kind: ValueKind::String,
             text,
             opening: Some(self.opening()),
             typed: false,
+            error: None,
             field: None,
             caret: None,
         });
@@ -337,7 +338,7 @@ impl ConcordApp {
         }
     }
 
-    /// Starts editing the selected value, if it is a scalar.
+    /// Starts editing the selected value.
     pub fn start_editing(&mut self) {
         let Some(path) = self.editor.selected().cloned() else {
             return;
@@ -345,13 +346,8 @@ impl ConcordApp {
         let Some(value) = path.resolve(self.editor.doc()) else {
             return;
         };
-        let (kind, text) = match value {
-            sync_core::Value::String(t) => (ScalarKind::String, t.to_string()),
-            sync_core::Value::Number(n) => (ScalarKind::Number, n.to_string()),
-            sync_core::Value::Bool(b) => (ScalarKind::Bool, b.to_string()),
-            sync_core::Value::Null => (ScalarKind::Null, String::new()),
-            _ => return,
-        };
+        // Containers too: the type switch can turn them into any other kind.
+        let (kind, text) = (ValueKind::of(value), crate::editor::text_of(value));
         self.editing = Some(Editing {
             path,
             target: Target::Value,
@@ -359,6 +355,7 @@ impl ConcordApp {
             text,
             opening: Some(self.opening()),
             typed: false,
+            error: None,
             field: None,
             caret: None,
         });

@@ -20,7 +20,7 @@ pub use tree::row_name;
 use egui::{CentralPanel, Panel};
 
 use crate::commands::Command;
-use crate::editor::{Editor, ScalarKind};
+use crate::editor::{Editor, ValueKind};
 
 /// What the status bar says when a document with unsaved changes would be replaced.
 const UNSAVED: &str = "the document has unsaved changes: save them first (Ctrl+S)";
@@ -42,14 +42,18 @@ pub struct Editing {
     /// Its value or its key.
     pub target: Target,
     /// What the text is read as.
-    pub kind: ScalarKind,
+    pub kind: ValueKind,
     /// The text in the field.
     pub text: String,
     /// Set until the field has the keyboard (see [`Opening`]).
     pub opening: Option<Opening>,
-    /// Whether typing in the field has changed the document (a string changes as it is
-    /// typed): its keystrokes are one undo step, which Escape takes back.
+    /// Whether the field has changed the document (a string changes as it is typed, a
+    /// checkbox or the type switch at once): its changes are one undo step, which Escape
+    /// takes back.
     pub typed: bool,
+    /// Why the text could not be applied (a number that does not parse): shown beside the
+    /// field, which stays open.
+    pub error: Option<String>,
     /// The text field's id, once shown (to move its caret when someone else types).
     pub field: Option<egui::Id>,
     /// The caret's position in characters, once the field has one.
@@ -137,14 +141,20 @@ pub struct Search {
 pub struct Opening {
     /// The text typed after the command, in its frame.
     pub typed: String,
+    /// Give the field the keyboard back with its text and caret as they are (after a value
+    /// it could not take, say), rather than selecting the text.
+    pub keep: bool,
 }
 
 /// Draws the text field `id` a command opened (see [`Opening`]): gives it the keyboard and
 /// puts the typed keys in, or selects its text. Returns whether the text changed. Called just
 /// before the field is drawn for the first time.
-fn open_field(ui: &egui::Ui, id: egui::Id, text: &mut String, opening: Opening) -> bool {
+pub(super) fn open_field(ui: &egui::Ui, id: egui::Id, text: &mut String, opening: Opening) -> bool {
     use egui::text::{CCursor, CCursorRange};
     ui.memory_mut(|m| m.request_focus(id));
+    if opening.keep {
+        return false;
+    }
     let mut state = egui::text_edit::TextEditState::load(ui.ctx(), id).unwrap_or_default();
     let changed = !opening.typed.is_empty();
     let range = if changed {
@@ -264,6 +274,7 @@ impl ConcordApp {
     fn opening(&mut self) -> Opening {
         Opening {
             typed: std::mem::take(&mut self.typed_ahead),
+            keep: false,
         }
     }
 }

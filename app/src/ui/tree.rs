@@ -2,12 +2,14 @@
 //! flattened rows). Drawing only records what the user did; it is applied after the rows are
 //! drawn, so the row list never changes under the loop.
 
-use egui::{ComboBox, Response, RichText, Role, ScrollArea, TextEdit, WidgetInfo};
+use egui::{Response, RichText, Role, ScrollArea, WidgetInfo};
 use sync_core::Pointer;
 
-use super::{ConcordApp, Editing, Target};
+use super::{ConcordApp, Target};
+use crate::editor::Place;
 use crate::editor::rows::Kind;
-use crate::editor::{Place, ScalarKind};
+
+mod inline;
 
 /// What is carried while a node is dragged.
 #[derive(Debug, Clone)]
@@ -21,14 +23,8 @@ enum Action {
     Rename(Pointer),
     /// A node was dragged onto another.
     Move(Pointer, Pointer, Place),
-    /// The text in the edit field changed.
-    Typed,
-    /// The edit field was left (Enter or a click elsewhere).
-    Commit,
-    /// Escape.
-    Cancel,
-    /// The type chosen for the value being edited changed.
-    Retype,
+    /// Something done in the inline editor.
+    Field(inline::FieldAction),
 }
 
 /// The accessible name of the row showing `path`.
@@ -73,17 +69,6 @@ fn disclosure_ui(ui: &mut egui::Ui, expanded: bool) -> Response {
 fn name(response: &Response, role: Role, label: &str) {
     let enabled = response.enabled();
     response.widget_info(|| WidgetInfo::labeled(role, enabled, label));
-}
-
-impl ScalarKind {
-    fn label(self) -> &'static str {
-        match self {
-            ScalarKind::String => "string",
-            ScalarKind::Number => "number",
-            ScalarKind::Bool => "boolean",
-            ScalarKind::Null => "null",
-        }
-    }
 }
 
 pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
@@ -135,7 +120,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
             .is_some_and(|e| e.path == path && e.target == Target::Key);
         if editing_key {
             if let Some(editing) = &mut app.editing {
-                text_field_ui(
+                inline::text_field_ui(
                     ui,
                     editing,
                     &format!("rename {}", display(&path)),
@@ -182,7 +167,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
         let carets = super::collab::carets_at(app, &path);
         if editing_here {
             if let Some(editing) = &mut app.editing {
-                edit_ui(ui, editing, &carets, actions);
+                inline::edit_ui(ui, editing, &carets, actions);
             }
         } else {
             let value = path.resolve(app.editor.doc());
@@ -268,171 +253,35 @@ fn drop_target(
     }
 }
 
-fn edit_ui(
-    ui: &mut egui::Ui,
-    editing: &mut Editing,
-    carets: &[(egui::Color32, usize)],
-    actions: &mut Vec<Action>,
-) {
-    let shown = display(&editing.path);
-    let before = editing.kind;
-    let switch = ComboBox::from_id_salt(("type", editing.path.to_string()))
-        .selected_text(editing.kind.label())
-        .show_ui(ui, |ui| {
-            for kind in [
-                ScalarKind::String,
-                ScalarKind::Number,
-                ScalarKind::Bool,
-                ScalarKind::Null,
-            ] {
-                ui.selectable_value(&mut editing.kind, kind, kind.label());
-            }
-        });
-    switch
-        .response
-        .widget_info(|| WidgetInfo::labeled(Role::ComboBox, true, format!("type of {shown}")));
-    // Going to the type switch takes the focus from the text field: that is not leaving the
-    // edit, so it must not commit it.
-    let switching = switch.inner.is_some() || switch.response.clicked();
-    if editing.kind != before {
-        actions.push(Action::Retype);
-        return;
-    }
-    if editing.kind == ScalarKind::Null {
-        ui.label("null");
-        return;
-    }
-    let width = ui.available_width().max(120.0);
-    text_field_ui(
-        ui,
-        editing,
-        &format!("edit {shown}"),
-        width,
-        !switching,
-        carets,
-        actions,
-    );
-}
-
-/// The one-line field of an inline edit: focused when it opens; Enter or (if
-/// `commit_on_blur`) a click elsewhere commits, Escape cancels.
-fn text_field_ui(
-    ui: &mut egui::Ui,
-    editing: &mut Editing,
-    label: &str,
-    width: f32,
-    commit_on_blur: bool,
-    carets: &[(egui::Color32, usize)],
-    actions: &mut Vec<Action>,
-) {
-    // The field keeps its first id while the edit lasts, even if the node's path changes
-    // (someone inserted above it): a new id would lose the focus and the caret.
-    let id = editing.field.unwrap_or_else(|| {
-        ui.make_persistent_id((
-            "edit",
-            editing.path.to_string(),
-            editing.target == Target::Key,
-        ))
-    });
-    if let Some(opening) = editing.opening.take()
-        && super::open_field(ui, id, &mut editing.text, opening)
-    {
-        actions.push(Action::Typed);
-    }
-    let output = TextEdit::singleline(&mut editing.text)
-        .desired_width(width)
-        .id(id)
-        .show(ui);
-    super::collab::paint_carets(ui, &output.galley, output.galley_pos, carets, 0);
-    let field = output.response;
-    editing.field = Some(field.id);
-    if let Some(range) = output.cursor_range {
-        editing.caret = Some(range.primary.index.0);
-    }
-    name(&field, Role::TextInput, label);
-    if field.changed() {
-        actions.push(Action::Typed);
-    }
-    if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-        actions.push(Action::Cancel);
-    } else if field.lost_focus()
-        && (commit_on_blur || ui.input(|i| i.key_pressed(egui::Key::Enter)))
-    {
-        actions.push(Action::Commit);
-    }
-}
-
 fn apply(app: &mut ConcordApp, action: Action) {
     match action {
         Action::Toggle(path, expanded) => app.editor.set_expanded(&path, expanded),
+        // Leaving a field with a value it cannot take keeps it open instead.
         Action::Select(path) => {
-            commit(app);
-            app.editor.select(Some(path));
+            if inline::commit(app) {
+                app.editor.select(Some(path));
+            }
         }
         Action::Edit(path) => {
-            commit(app);
-            app.editor.select(Some(path));
-            app.start_editing();
+            if inline::commit(app) {
+                app.editor.select(Some(path));
+                app.start_editing();
+            }
         }
         Action::Rename(path) => {
-            commit(app);
-            app.editor.select(Some(path));
-            app.start_renaming();
-        }
-        Action::Typed => {
-            // Strings change as they are typed, one splice per change; the field's keystrokes
-            // are one undo step.
-            if let Some(editing) = &mut app.editing
-                && editing.target == Target::Value
-                && editing.kind == ScalarKind::String
-                && matches!(
-                    editing.path.resolve(app.editor.doc()),
-                    Some(sync_core::Value::String(_))
-                )
-            {
-                match app
-                    .editor
-                    .type_string(&editing.path, &editing.text, editing.typed)
-                {
-                    Ok(changed) => editing.typed |= changed,
-                    Err(e) => app.message = Some(e.to_string()),
-                }
+            if inline::commit(app) {
+                app.editor.select(Some(path));
+                app.start_renaming();
             }
         }
         Action::Move(from, target, place) => {
-            commit(app);
-            if let Err(e) = app.editor.move_node(&from, &target, place) {
-                app.message = Some(e.to_string());
-            }
-        }
-        Action::Commit | Action::Retype => commit(app),
-        // Escape: what the field typed into the document is taken back, as one change (so
-        // others get it too), and edits others made meanwhile stay.
-        Action::Cancel => {
-            if app.editing.take().is_some_and(|editing| editing.typed)
-                && let Err(e) = app.editor.undo()
+            if inline::commit(app)
+                && let Err(e) = app.editor.move_node(&from, &target, place)
             {
                 app.message = Some(e.to_string());
             }
         }
-    }
-}
-
-/// Applies the value being edited (if it differs) and stops editing. An invalid value is
-/// reported and the document stays as it was.
-fn commit(app: &mut ConcordApp) {
-    let Some(editing) = app.editing.take() else {
-        return;
-    };
-    let result = match editing.target {
-        Target::Value => app
-            .editor
-            .set_scalar(&editing.path, editing.kind, &editing.text),
-        Target::Key => app.editor.rename(&editing.path, &editing.text).map(|_| ()),
-    };
-    match result {
-        Ok(()) => app.message = None,
-        Err(e) => app.message = Some(e.to_string()),
+        Action::Field(action) => inline::apply(app, action),
     }
 }
 

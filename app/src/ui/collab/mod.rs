@@ -19,7 +19,7 @@ use sync_core::protocol::Peer;
 use sync_core::{Pointer, Value};
 
 use super::{ConcordApp, Target as EditTarget, UNSAVED};
-use crate::editor::ScalarKind;
+use crate::editor::ValueKind;
 use crate::session::host::{self, Host};
 use crate::session::{Session, Status, Target};
 
@@ -232,7 +232,7 @@ impl ConcordApp {
         let caret = self
             .editing
             .as_ref()
-            .filter(|e| e.target == EditTarget::Value && e.kind == ScalarKind::String)
+            .filter(|e| e.target == EditTarget::Value && e.kind == ValueKind::String)
             .and_then(|e| e.caret);
         let selection = self.editor.selected().cloned();
         if let Some(session) = &mut self.session {
@@ -287,7 +287,7 @@ impl ConcordApp {
                 self.editing = None;
             }
             Some(Value::String(now))
-                if editing.target == EditTarget::Value && editing.kind == ScalarKind::String =>
+                if editing.target == EditTarget::Value && editing.kind == ValueKind::String =>
             {
                 let now = now.to_string();
                 if now == editing.text {
