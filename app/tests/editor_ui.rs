@@ -381,10 +381,11 @@ fn files_load_in_the_background_and_bad_files_are_reported() {
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{\"a\": 1,\n \"b\": }").unwrap();
     let h = load_in_background(&bad);
-    let message = h.state().message.clone().unwrap();
+    let broken = h.state().broken.clone().unwrap();
+    assert_eq!((broken.line, broken.column), (2, 7));
     assert!(
-        message.contains("is not JSON") && message.contains("line 2"),
-        "{message}"
+        h.query_by_label(&format!("{} is not JSON", bad.display()))
+            .is_some()
     );
     assert_eq!(h.state().editor.path(), None, "nothing was opened");
     let _ = std::fs::remove_dir_all(&dir);

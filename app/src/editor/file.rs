@@ -22,8 +22,19 @@ impl Editor {
         let (doc, style) = Value::parse_slice_styled(bytes)
             .with_context(|| format!("{} is not JSON", path.display()))?;
         let mut editor = Editor::new(doc, Some(path.to_path_buf()), style);
-        editor.saved_size = Some(bytes.len() as u64);
+        editor.read_from(bytes.len());
         Ok(editor)
+    }
+
+    /// Marks the document as changed since its file was written (a fixed version of a file
+    /// that did not parse, say).
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Notes that the document was read from its file, `bytes` long.
+    pub fn read_from(&mut self, bytes: usize) {
+        self.saved_size = Some(bytes as u64);
     }
 
     /// The document's size as compact JSON, when it is small enough to count after every

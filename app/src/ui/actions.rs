@@ -9,6 +9,20 @@ impl ConcordApp {
     /// Runs a command.
     pub fn run(&mut self, command: Command) {
         let result = match command {
+            // A file that did not open has no document to write (and writing one would replace
+            // the file).
+            Command::Save | Command::SaveAs | Command::ImportPatch if self.broken.is_some() => {
+                Err(self.broken.as_ref().map_or_else(String::new, |b| {
+                    format!(
+                        "{} did not open (it is not JSON): fix it in the raw view or open another file",
+                        b.path.display()
+                    )
+                }))
+            }
+            Command::ToggleRaw if self.raw.is_none() && self.broken.is_some() => {
+                self.fix_in_raw();
+                Ok(())
+            }
             Command::Open => {
                 if self.editor.is_dirty() {
                     Err(super::UNSAVED.to_owned())

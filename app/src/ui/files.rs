@@ -7,6 +7,7 @@ use super::{ConcordApp, UNSAVED};
 use crate::dialogs::{Outcome, Pending, Purpose};
 use crate::editor::Editor;
 use crate::loader::Loader;
+use sync_core::value::Style;
 
 impl ConcordApp {
     /// Shows a native dialog (unless one is showing).
@@ -118,11 +119,106 @@ impl ConcordApp {
                     self.settings.remember(path);
                 }
                 self.editor = editor;
+                self.broken = None;
                 self.message = None;
                 self.save_settings();
             }
-            Err(e) => self.message = Some(format!("{e:#}")),
+            Err(crate::loader::LoadError::NotJson(broken)) => {
+                self.message = None;
+                self.broken = Some(broken);
+            }
+            Err(e) => self.message = Some(e.to_string()),
         }
+    }
+
+    /// Opens the text of the file that did not parse in the raw view, to fix it there.
+    pub(super) fn fix_in_raw(&mut self) {
+        let Some(broken) = &self.broken else { return };
+        let Some(text) = broken.text.clone() else {
+            self.message = Some(format!(
+                "{} is too large or not text: fix it in another editor",
+                broken.path.display()
+            ));
+            return;
+        };
+        let error = format!(
+            "line {}, column {}: {}",
+            broken.line, broken.column, broken.reason
+        );
+        self.editing = None;
+        self.raw = Some(super::raw::Raw {
+            text,
+            error: Some(error),
+            edited: true,
+        });
+    }
+
+    /// Takes the fixed text of the broken file (see [`ConcordApp::broken`]) as its document:
+    /// the file's document from now on, unsaved until saved.
+    pub(super) fn fixed(&mut self, doc: sync_core::Value) {
+        let Some(broken) = self.broken.take() else {
+            return;
+        };
+        self.end_session();
+        let mut editor = Editor::new(doc, Some(broken.path.clone()), Style::default());
+        editor.mark_dirty();
+        self.settings.remember(&broken.path);
+        self.save_settings();
+        self.editor = editor;
+        self.message = Some(format!(
+            "fixed: save to write it to {}",
+            broken.path.display()
+        ));
+    }
+}
+
+/// A file that did not open because it is not JSON: where it breaks and the text around it,
+/// with a way to fix it in the raw view (or to open another file).
+pub(super) fn broken_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(broken) = &app.broken else { return };
+    let mut fix = false;
+    let mut other = false;
+    ui.heading(format!("{} is not JSON", broken.path.display()));
+    ui.colored_label(
+        ui.visuals().error_fg_color,
+        format!(
+            "line {}, column {}: {}",
+            broken.line, broken.column, broken.reason
+        ),
+    );
+    ui.add_space(6.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        for (number, line) in &broken.around {
+            let text = format!("{number:>6} | {line}");
+            let text = egui::RichText::new(text).monospace();
+            if *number == broken.line {
+                ui.label(text.strong());
+                // A caret under the place, after the line number's room.
+                let pad = " ".repeat(9 + broken.caret.saturating_sub(1));
+                ui.label(egui::RichText::new(format!("{pad}^")).monospace().strong());
+            } else {
+                ui.label(text.weak());
+            }
+        }
+    });
+    ui.add_space(6.0);
+    ui.label("The file is left as it is: nothing is saved until it parses.");
+    ui.horizontal(|ui| {
+        let can_fix = broken.text.is_some();
+        fix = ui
+            .add_enabled(can_fix, egui::Button::new("Fix it in the raw view"))
+            .on_disabled_hover_text(format!(
+                "only a UTF-8 file of at most {} MiB can be fixed here",
+                crate::loader::FIXABLE >> 20
+            ))
+            .clicked();
+        other = ui.button("Open another file…").clicked();
+    });
+    if fix {
+        app.fix_in_raw();
+    }
+    if other {
+        app.run(crate::commands::Command::Open);
     }
 }
 

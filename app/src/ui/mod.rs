@@ -80,6 +80,10 @@ pub struct ConcordApp {
     pub raw: Option<Raw>,
     /// A file being loaded in the background; the editor is replaced when it is done.
     pub loading: Option<crate::loader::Loader>,
+    /// The file that was to open and is not JSON: shown instead of a document, with where it
+    /// breaks, until it is fixed in the raw view or another file is opened. Nothing can be
+    /// saved meanwhile (there is no document, and writing one would replace the file).
+    pub broken: Option<Box<crate::loader::Broken>>,
     /// Theme, font size, recent files, display name.
     pub settings: crate::settings::Settings,
     /// Where the settings are saved (`None`: not saved, as in tests).
@@ -181,6 +185,7 @@ impl ConcordApp {
             scroll_to: None,
             raw: None,
             loading: None,
+            broken: None,
             settings: crate::settings::Settings::default(),
             settings_path: None,
             applied: None,
@@ -388,6 +393,8 @@ impl eframe::App for ConcordApp {
         CentralPanel::default().show(ui, |ui| {
             if let Some(loader) = &self.loading {
                 files::loading_ui(ui, loader);
+            } else if self.broken.is_some() && self.raw.is_none() {
+                files::broken_ui(ui, self);
             } else if self.raw.is_some() {
                 raw::raw_ui(ui, self);
             } else {

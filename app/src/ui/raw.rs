@@ -41,6 +41,11 @@ pub(super) fn apply(app: &mut ConcordApp) -> bool {
         return true;
     }
     match sync_core::Value::parse(&raw.text) {
+        // The text of a file that did not open, fixed: the file's document now.
+        Ok(doc) if app.broken.is_some() => {
+            app.fixed(doc);
+            true
+        }
         Ok(doc) => {
             raw.error = None;
             raw.edited = false;
@@ -105,7 +110,10 @@ pub(super) fn raw_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         raw.edited = true;
         raw.error = None;
     }
-    if discard {
+    if discard && app.broken.is_some() {
+        // Back to the file that did not open.
+        app.raw = None;
+    } else if discard {
         app.raw = Some(Raw::of(app));
     } else if apply_now || (response.lost_focus() && raw.edited) {
         apply(app);

@@ -1,0 +1,111 @@
+//! A file that is not JSON: shown as such (where it breaks, the text around it), never as an
+//! empty document that could be saved over it, and fixable in the raw view.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use app::ui::ConcordApp;
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+
+const BROKEN: &str = "{\n  \"name\": \"Ada\",\n  \"tags\": [\"a\" \"b\"],\n  \"n\": 1\n}\n";
+
+fn open(path: &std::path::Path) -> Harness<'static, ConcordApp> {
+    let path = path.to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_eframe(move |cc| ConcordApp::open(&path, &cc.egui_ctx));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while h.state().loading.is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "loading took too long"
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run();
+    h
+}
+
+fn temp_file(name: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("concord-broken-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("data.json");
+    std::fs::write(&file, text).unwrap();
+    (dir, file)
+}
+
+#[test]
+fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
+    let (dir, file) = temp_file("shown", BROKEN);
+    let mut h = open(&file);
+    assert!(
+        h.query_by_label(&format!("{} is not JSON", file.display()))
+            .is_some()
+    );
+    let broken = h.state().broken.clone().unwrap();
+    assert_eq!((broken.line, broken.column), (3, 16));
+    let problem = format!("line 3, column 16: {}", broken.reason);
+    assert!(broken.reason.contains("expected"), "{}", broken.reason);
+    assert!(h.query_by_label(&problem).is_some(), "{problem}");
+    // The text around it, with the line numbers.
+    assert!(
+        h.query_by_label("     3 |   \"tags\": [\"a\" \"b\"],")
+            .is_some()
+    );
+    // No document: saving is refused, and the file stays as it was.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run();
+    let message = h.state().message.clone().unwrap();
+    assert!(message.contains("did not open"), "{message}");
+    assert!(
+        h.state().dialog.is_none(),
+        "no dialog to save elsewhere either"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), BROKEN);
+    assert!(
+        h.query_by_label("node (root)").is_none(),
+        "no tree of a document that is not there"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_broken_file_is_fixed_in_the_raw_view_and_saved() {
+    let (dir, file) = temp_file("fixed", BROKEN);
+    let mut h = open(&file);
+    h.get_by_label("Fix it in the raw view").click();
+    h.run();
+    let raw = h.get_by_label("raw JSON");
+    assert_eq!(raw.value().unwrap(), BROKEN, "the file's text, as it is");
+    assert!(h.state().raw.as_ref().unwrap().error.is_some());
+    // Discard goes back to the file that did not open.
+    h.get_by_label("Discard").click();
+    h.run();
+    assert!(h.state().raw.is_none());
+    assert!(h.state().broken.is_some());
+    // Ctrl+R opens the text too; fixed and applied, it is the file's document.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run();
+    h.state_mut().raw.as_mut().unwrap().text = BROKEN.replace("\"a\" \"b\"", "\"a\", \"b\"");
+    h.get_by_label("Apply").click();
+    h.run();
+    assert!(h.state().broken.is_none());
+    assert_eq!(h.state().editor.path(), Some(file.as_path()));
+    assert_eq!(
+        h.state().editor.doc().to_json(),
+        r#"{"name":"Ada","tags":["a","b"],"n":1}"#
+    );
+    assert!(h.state().editor.is_dirty());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run();
+    let saved = sync_core::Value::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved.to_json(), r#"{"name":"Ada","tags":["a","b"],"n":1}"#);
+    let _ = std::fs::remove_dir_all(&dir);
+}
