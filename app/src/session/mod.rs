@@ -72,6 +72,17 @@ pub enum Status {
     },
 }
 
+/// What a window holds of its shared document (see [`Session::holding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// The relay's, as it sent it (or the window's own, which it shares).
+    Synced,
+    /// Only what this computer kept from an earlier run: the relay has not answered yet.
+    Kept,
+    /// Nothing yet: the relay has not answered, and nothing was kept here.
+    Nothing,
+}
+
 /// An editor's link to a relay.
 pub struct Session {
     target: Target,
@@ -91,6 +102,11 @@ pub struct Session {
     queued: u64,
     /// Things to tell the user, oldest first (taken by the UI).
     notices: Vec<String>,
+    /// Whether the relay has welcomed this window since it joined (until then the document is
+    /// only what this computer kept, if anything).
+    welcomed: bool,
+    /// Whether this window shares its own document (it has it before the relay answers).
+    sharing: bool,
     /// Where I am, as last told to the relay.
     presence_sent: Option<(Option<Pointer>, Option<usize>)>,
     /// A patch exported from the history, waiting for a file: its text and what it holds.
@@ -203,6 +219,8 @@ impl Session {
             outbox,
             queued: 0,
             notices,
+            welcomed: false,
+            sharing: share.is_some(),
             presence_sent: None,
             export: None,
             last_save: Instant::now(),
@@ -219,6 +237,18 @@ impl Session {
     /// The connection's state.
     pub fn status(&self) -> &Status {
         &self.status
+    }
+
+    /// What the window holds of the document: before the relay answers, only what this
+    /// computer kept of it, if anything.
+    pub fn holding(&self, editor: &Editor) -> Holding {
+        if self.welcomed || self.sharing {
+            Holding::Synced
+        } else if editor.replica().rev().is_some() {
+            Holding::Kept
+        } else {
+            Holding::Nothing
+        }
     }
 
     /// Everyone in the document (me included), as the relay last said.
@@ -399,6 +429,7 @@ impl Session {
                 }
                 Event::Welcomed { role } => {
                     self.status = Status::Connected { role };
+                    self.welcomed = true;
                     if role == Role::Read {
                         self.notices
                             .push("you can read this document but not change it".to_owned());

@@ -381,6 +381,13 @@ impl eframe::App for ConcordApp {
         {
             Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, self));
         }
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.holding(&self.editor) == crate::session::Holding::Kept)
+        {
+            Panel::top("kept copy").show(ui, |ui| collab::kept_copy_ui(ui, self));
+        }
         if self.session.as_ref().is_some_and(|s| s.unseen > 0) {
             Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, self));
         }
@@ -393,6 +400,12 @@ impl eframe::App for ConcordApp {
         CentralPanel::default().show(ui, |ui| {
             if let Some(loader) = &self.loading {
                 files::loading_ui(ui, loader);
+            } else if self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.holding(&self.editor) == crate::session::Holding::Nothing)
+            {
+                collab::waiting_ui(ui, self);
             } else if self.broken.is_some() && self.raw.is_none() {
                 files::broken_ui(ui, self);
             } else if self.raw.is_some() {

@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use app::editor::{Editor, ScalarKind};
+use app::editor::{Editor, ValueKind};
 use app::session::{Status, Target};
 use app::ui::ConcordApp;
 use e2e::{TestRelay, temp_dir};
@@ -23,6 +23,7 @@ use sync_core::{Pointer, Value};
 mod large;
 mod offline_losses;
 mod restored;
+mod waiting;
 
 type Window = Harness<'static, ConcordApp>;
 
@@ -166,12 +167,17 @@ fn a_shared_document_converges_as_people_type() {
     // Ben types into the title; Ann types into it too, at the same time.
     ben.get_by_label("node /title").click();
     ben.step();
+    // (A field opens with its text selected: End goes after it.)
     ben.key_press(egui::Key::Enter);
+    ben.step();
+    ben.key_press(egui::Key::End);
     ben.step();
     ben.get_by_label("edit /title").type_text(" B");
     ann.get_by_label("node /title").click();
     ann.step();
     ann.key_press(egui::Key::Enter);
+    ann.step();
+    ann.key_press(egui::Key::End);
     ann.step();
     ann.get_by_label("edit /title").type_text("!");
     until(
@@ -290,6 +296,8 @@ fn an_edit_in_progress_follows_its_node_when_others_insert_above_it() {
     ann.step();
     ann.key_press(egui::Key::Enter);
     ann.step();
+    ann.key_press(egui::Key::End);
+    ann.step();
     ann.get_by_label("edit /list/1").type_text("1");
     ben.state_mut()
         .import_patch(r#"[{"op": "add", "path": "/list/0", "value": "a"}, {"op": "add", "path": "/list/0", "value": "b"}]"#)
@@ -333,14 +341,14 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
     // has not heard of Ann's change yet): Ben's comes second and wins.
     ann.state_mut()
         .editor
-        .set_scalar(&at("/count"), ScalarKind::Number, "10")
+        .set_scalar(&at("/count"), ValueKind::Number, "10")
         .unwrap();
     until(&mut [&mut ann], "Ann's change is confirmed", |w| {
         connected(w[0])
     });
     ben.state_mut()
         .editor
-        .set_scalar(&at("/count"), ScalarKind::Number, "20")
+        .set_scalar(&at("/count"), ValueKind::Number, "20")
         .unwrap();
     until(
         &mut [&mut ann, &mut ben, &mut cleo],

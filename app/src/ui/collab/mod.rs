@@ -10,7 +10,9 @@ mod panels;
 
 pub(in crate::ui) use dialogs::{connect_ui, share_ui};
 pub(in crate::ui) use marks::{carets_at, markers_ui, paint_carets};
-pub(in crate::ui) use panels::{notice_ui, relay_behind_ui, revision_ui, side_ui, status_ui};
+pub(in crate::ui) use panels::{
+    kept_copy_ui, notice_ui, relay_behind_ui, revision_ui, side_ui, status_ui, waiting_ui,
+};
 
 use std::time::Duration;
 

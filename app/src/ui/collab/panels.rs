@@ -9,7 +9,7 @@ use sync_core::Value;
 use sync_core::protocol::Role;
 
 use super::{Side, palette, short};
-use crate::session::Status;
+use crate::session::{Holding, Status};
 use crate::ui::ConcordApp;
 
 /// The connection's part of the status bar.
@@ -64,6 +64,10 @@ pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     let pending = app.editor.replica().pending();
     let saved = session.saved_locally(&app.editor);
     let text = match (pending, saved, session.keeps_offline_edits()) {
+        _ if session.holding(&app.editor) == Holding::Nothing => "no document yet".to_owned(),
+        (0, true, _) if session.holding(&app.editor) == Holding::Kept => {
+            "the copy kept here, not yet synced".to_owned()
+        }
         (0, true, _) => "all changes synced".to_owned(),
         (n, true, true) => format!("{n} unconfirmed, saved locally"),
         (n, true, false) => format!("{n} unconfirmed, not kept offline"),
@@ -71,6 +75,48 @@ pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     };
     let label = ui.label(&text);
     label.widget_info(|| WidgetInfo::labeled(egui::Role::Label, true, format!("sync: {text}")));
+}
+
+/// In place of the document, before the relay has sent any of it: where the window is
+/// connecting and how that goes.
+pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+    let Some(session) = &mut app.session else {
+        return;
+    };
+    let target = session.target().clone();
+    ui.add_space(24.0);
+    ui.vertical_centered(|ui| {
+        ui.heading(format!("{} on {}", target.doc, target.relay));
+        let text = match session.status() {
+            Status::Reconnecting { reason, .. } => {
+                format!("The relay did not answer ({reason}); trying again.")
+            }
+            Status::Offline { reason } => format!("Offline ({reason})."),
+            _ => "Connecting…".to_owned(),
+        };
+        ui.label(text);
+        ui.label(RichText::new("The document shows here once the relay sends it.").weak());
+        if matches!(
+            session.status(),
+            Status::Reconnecting { .. } | Status::Offline { .. }
+        ) && ui.button("Try now").clicked()
+        {
+            session.connect_now();
+        }
+    });
+}
+
+/// A strip above the document while it is only the copy this computer kept (the relay has not
+/// welcomed this window yet).
+pub(in crate::ui) fn kept_copy_ui(ui: &mut egui::Ui, app: &ConcordApp) {
+    let rev = app.editor.replica().rev().map_or(0, |r| r.0);
+    ui.colored_label(
+        Color32::ORANGE,
+        format!(
+            "This is the copy kept on this computer (revision {rev}), not yet synced with the \
+             relay: edits made now are kept and sync when it answers."
+        ),
+    );
 }
 
 /// A strip above the document when my edits lost to someone else's.
