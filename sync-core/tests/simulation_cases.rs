@@ -638,3 +638,47 @@ fn undoing_a_dropped_copy_onto_a_member_that_was_there_keeps_the_member() {
     // Bob of his copy; Ann never wrote `m`, so she loses nothing there.
     assert_eq!(kinds, [(ConflictKind::Dropped, "/m".to_owned(), "bob")]);
 }
+
+#[test]
+fn a_move_into_the_item_that_a_concurrent_move_put_right_after_the_moved_node_is_kept() {
+    // Ann moves `b` into the list, right after "x"; Bob, concurrently, moves "x" into `b`. Rebased,
+    // Bob's move takes "x" from `/tags/0` into what is `/tags/0` once "x" has left: RFC 6902 cannot
+    // say that in one move (it reads as a move into "x" itself), and it must not be refused.
+    let doc = r#"{"tags": ["x"], "meta": {"b": {"c": [1]}}}"#;
+    let ann = r#"[{"op": "move", "from": "/meta/b", "path": "/tags/1"}]"#;
+    let bob_move = r#"{"op": "move", "from": "/tags/0", "path": "/meta/b/c/0"}"#;
+    // Alone (rebased through the write index), and with an operation after it.
+    for (bob, expected) in [
+        (format!("[{bob_move}]"), r#"{"tags":[{"c":["x",1]}],"meta":{}}"#),
+        (
+            format!(r#"[{bob_move}, {{"op": "add", "path": "/tags/-", "value": "end"}}]"#),
+            r#"{"tags":[{"c":["x",1]},"end"],"meta":{}}"#,
+        ),
+    ] {
+        let mut authority =
+            Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default());
+        submit_as(&mut authority, "ann", 0, ann);
+        let bob = submit_as(&mut authority, "bob", 0, &bob);
+        assert_eq!(authority.document().to_json(), expected);
+        assert!(bob.conflicts.is_empty(), "{:?}", bob.conflicts);
+        // What the relay logs applies as RFC 6902 says, move by move.
+        let mut replayed = Value::parse(doc).unwrap();
+        Change::from_json(ann).unwrap().apply(&mut replayed).unwrap();
+        Change(bob.ops).apply(&mut replayed).unwrap();
+        assert_eq!(replayed.to_json(), expected);
+    }
+    // Bob's replica rebases his move over Ann's itself, before sending it (he was offline).
+    let mut net = common::net::Net::new(doc, &["ann", "bob"]);
+    net.replicas[1].disconnected();
+    net.edit(1, &format!("[{bob_move}]"));
+    net.edit(0, ann);
+    net.settle();
+    net.connect(1);
+    let events = net.recv(1);
+    net.settle();
+    let expected = r#"{"tags":[{"c":["x",1]}],"meta":{}}"#;
+    assert_eq!(net.view(1), expected, "{events:?}");
+    assert_eq!(net.view(0), expected);
+    assert_eq!(net.authority.document().to_json(), expected);
+    assert!(net.conflicts.iter().all(Vec::is_empty), "{:?}", net.conflicts);
+}

@@ -11,7 +11,8 @@ use crate::op::{Change, Operation};
 use crate::pointer::Pointer;
 use crate::protocol::{ClientId, Conflict, ConflictKind, Overwrite, Party, Revision};
 use crate::rebase::{
-    Met, Over, OwnWrites, Placed, Shape, Side, follow, overwrites_at, rebase_carrying, transform,
+    Met, Over, OwnWrites, Placed, Shape, Side, expressible, follow, overwrites_at, rebase_carrying,
+    transform,
 };
 use crate::value::Value;
 
@@ -147,7 +148,7 @@ impl Authority {
                     pieces = transform(pieces, entry, Side::Later, &mut met).0;
                     from = rev + 1;
                 }
-                pieces
+                expressible(pieces)
             } else {
                 let shape = match &mut context {
                     Some(context) => {

@@ -21,7 +21,10 @@
 use std::borrow::Cow;
 
 use super::paths::map_path;
-use super::{DropReason, Placed, Rebased, Shape, Side, dest_in_node_after, independent, rebase_op};
+use super::{
+    DropReason, Placed, Rebased, Shape, Side, dest_in_node_after, expressible, independent,
+    rebase_op,
+};
 use crate::op::Operation;
 use crate::value::Value;
 
@@ -81,7 +84,7 @@ pub(crate) fn rebase_carrying<'a, T: Copy + PartialEq>(
             .collect();
     }
     met.dropped = met.dropped.or(dropped_before);
-    pieces
+    expressible(pieces)
 }
 
 /// The loop of [`rebase_carrying`]: `x` over `over`, `over` carried past `x`.

@@ -45,7 +45,7 @@ use crate::pointer::Pointer;
 use crate::value::Value;
 pub(crate) use list::{Met, Over, rebase_carrying, transform};
 use moves::{at_moved_place, map_destination, node_place};
-pub(crate) use moves::{dest_in_node_after, moved_destination};
+pub(crate) use moves::{dest_in_node_after, expressible, moved_destination};
 pub(crate) use own_writes::{OwnWrites, overwrites_at};
 use paths::map_path;
 use text::merge_splices;

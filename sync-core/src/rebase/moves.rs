@@ -118,3 +118,64 @@ pub(super) fn at_moved_place(mut op: Operation, y: &Operation) -> Operation {
     }
     op
 }
+
+/// `pieces` as RFC 6902 can write them. A move rebased over another can end up taking its node
+/// into the array item that follows it: once the node has left, that item has the node's index,
+/// so the destination's words start with the node's own (`move /a/0` into `/a/0/c`), which reads
+/// as a move into the node itself and is refused as a cycle. Such a move is written as two with
+/// the same effect: the node first steps past that item, then moves from there.
+pub(crate) fn expressible(pieces: Vec<Placed>) -> Vec<Placed> {
+    if !pieces.iter().any(reads_as_cycle) {
+        return pieces;
+    }
+    pieces
+        .into_iter()
+        .flat_map(|p| match (reads_as_cycle(&p), &p.op) {
+            (true, Operation::Move { from, path, index }) => {
+                let past = from
+                    .tokens()
+                    .split_last()
+                    .and_then(|(i, parent)| Some((i.parse::<usize>().ok()? + 1, parent)))
+                    .map(|(next, parent)| {
+                        Pointer::from_tokens(
+                            parent
+                                .iter()
+                                .cloned()
+                                .chain([Token::from(next.to_string())]),
+                        )
+                    });
+                let Some(past) = past else { return vec![p] };
+                let step = Placed {
+                    op: Operation::Move {
+                        from: from.clone(),
+                        path: past.clone(),
+                        index: None,
+                    },
+                    shape: Shape {
+                        path_in_array: true,
+                        from_in_array: true,
+                        ..Shape::default()
+                    },
+                };
+                let rest = Placed {
+                    op: Operation::Move {
+                        from: past,
+                        path: path.clone(),
+                        index: *index,
+                    },
+                    shape: p.shape,
+                };
+                vec![step, rest]
+            }
+            _ => vec![p],
+        })
+        .collect()
+}
+
+/// A move out of an array whose destination starts with the words of its source although it
+/// is not a cycle (see [`expressible`]).
+fn reads_as_cycle(p: &Placed) -> bool {
+    matches!(&p.op, Operation::Move { from, path, .. } if from.is_proper_prefix_of(path))
+        && p.shape.from_in_array
+        && !p.shape.dest_in_node
+}
