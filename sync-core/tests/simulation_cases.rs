@@ -649,21 +649,26 @@ fn a_move_into_the_item_that_a_concurrent_move_put_right_after_the_moved_node_is
     let bob_move = r#"{"op": "move", "from": "/tags/0", "path": "/meta/b/c/0"}"#;
     // Alone (rebased through the write index), and with an operation after it.
     for (bob, expected) in [
-        (format!("[{bob_move}]"), r#"{"tags":[{"c":["x",1]}],"meta":{}}"#),
+        (
+            format!("[{bob_move}]"),
+            r#"{"tags":[{"c":["x",1]}],"meta":{}}"#,
+        ),
         (
             format!(r#"[{bob_move}, {{"op": "add", "path": "/tags/-", "value": "end"}}]"#),
             r#"{"tags":[{"c":["x",1]},"end"],"meta":{}}"#,
         ),
     ] {
-        let mut authority =
-            Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default());
+        let mut authority = Authority::new(Value::parse(doc).unwrap(), AuthorityConfig::default());
         submit_as(&mut authority, "ann", 0, ann);
         let bob = submit_as(&mut authority, "bob", 0, &bob);
         assert_eq!(authority.document().to_json(), expected);
         assert!(bob.conflicts.is_empty(), "{:?}", bob.conflicts);
         // What the relay logs applies as RFC 6902 says, move by move.
         let mut replayed = Value::parse(doc).unwrap();
-        Change::from_json(ann).unwrap().apply(&mut replayed).unwrap();
+        Change::from_json(ann)
+            .unwrap()
+            .apply(&mut replayed)
+            .unwrap();
         Change(bob.ops).apply(&mut replayed).unwrap();
         assert_eq!(replayed.to_json(), expected);
     }
@@ -680,5 +685,9 @@ fn a_move_into_the_item_that_a_concurrent_move_put_right_after_the_moved_node_is
     assert_eq!(net.view(1), expected, "{events:?}");
     assert_eq!(net.view(0), expected);
     assert_eq!(net.authority.document().to_json(), expected);
-    assert!(net.conflicts.iter().all(Vec::is_empty), "{:?}", net.conflicts);
+    assert!(
+        net.conflicts.iter().all(Vec::is_empty),
+        "{:?}",
+        net.conflicts
+    );
 }
