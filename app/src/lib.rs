@@ -13,6 +13,7 @@
 //! - [`settings`]: theme, font size, recent files, display name, in the config directory.
 //! - [`dialogs`]: native open and save-as dialogs, off the UI thread.
 //! - [`loader`]: reading and parsing a file on a background thread, with progress.
+//! - [`words`]: counts as people read them ("1 node", "12,345 nodes").
 //! - [`gui`]: starting the window; [`demo`]: a relay and several windows, to try collaboration; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
 pub mod cli;
@@ -25,3 +26,4 @@ pub mod loader;
 pub mod session;
 pub mod settings;
 pub mod ui;
+pub mod words;

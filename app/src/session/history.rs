@@ -197,7 +197,10 @@ impl History {
         match sync_core::export::to_rfc6902(doc, &sync_core::Change(ops)) {
             Ok(plain) => Answer::Export {
                 text: crate::ui::patch_text(&plain),
-                what: format!("the {} change(s) since {rev}", later.len()),
+                what: format!(
+                    "the {} since {rev}",
+                    crate::words::counted(later.len(), "change", "changes")
+                ),
             },
             Err(e) => Answer::Failed(format!("cannot export the changes since {rev}: {e}")),
         }
@@ -382,7 +385,7 @@ mod tests {
         else {
             panic!("no export");
         };
-        assert_eq!(what, "the 2 change(s) since r1");
+        assert_eq!(what, "the 2 changes since r1");
         assert_eq!(
             text,
             "[\n  {\"op\":\"replace\",\"path\":\"/n\",\"value\":5},\n  {\"op\":\"add\",\"path\":\"/s\",\"value\":\"ab\"}\n]\n"

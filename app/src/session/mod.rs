@@ -176,8 +176,12 @@ impl Session {
                 }
                 if replica.pending() > 0 {
                     notices.push(format!(
-                        "{} unsynced change(s) from the last session will be sent",
-                        replica.pending()
+                        "{} from the last session will be sent",
+                        crate::words::counted(
+                            replica.pending(),
+                            "unsynced change",
+                            "unsynced changes"
+                        )
                     ));
                 }
                 replica

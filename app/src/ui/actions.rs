@@ -343,9 +343,11 @@ impl ConcordApp {
                             .map_err(|e| e.to_string()),
                         Err(e) => Err(format!("the clipboard does not hold JSON: {e}")),
                     };
-                    if let Err(message) = result {
-                        self.message = Some(message);
-                    }
+                    // Either way the message says what this paste did (not an older one's).
+                    self.message = Some(match result {
+                        Ok(()) => format!("pasted after {}", super::tree::display(&at)),
+                        Err(message) => message,
+                    });
                 }
                 _ => {}
             }

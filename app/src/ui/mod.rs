@@ -60,6 +60,9 @@ pub struct Editing {
     pub caret: Option<usize>,
 }
 
+/// How long a status message stays, in seconds, unless another replaces it.
+pub const MESSAGE_SECONDS: f64 = 10.0;
+
 /// The desktop editor.
 pub struct ConcordApp {
     /// The open document.
@@ -102,6 +105,9 @@ pub struct ConcordApp {
     egui_ctx: Option<egui::Context>,
     /// Every shortcut, in the order they are tried.
     shortcuts: Vec<(Command, egui::KeyboardShortcut)>,
+    /// The status message shown, with when it was first shown (egui's clock, in seconds): it
+    /// goes after [`MESSAGE_SECONDS`] unless something replaces it first.
+    message_since: Option<(String, f64)>,
     /// The text typed in this frame after the last shortcut: a field that shortcut's command
     /// opens takes it (see [`Opening`]).
     typed_ahead: String,
@@ -196,6 +202,7 @@ impl ConcordApp {
             egui_ctx: None,
             shortcuts: shortcut_table(),
             typed_ahead: String::new(),
+            message_since: None,
             session: None,
             host: None,
             runtime: None,
@@ -273,6 +280,30 @@ impl ConcordApp {
         });
         self.typed_ahead = typed;
         commands
+    }
+
+    /// Clears the status message once it has been shown for [`MESSAGE_SECONDS`], so that it
+    /// never sits beside what has happened since; the window is woken to do so.
+    fn expire_message(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        let Some(message) = &self.message else {
+            self.message_since = None;
+            return;
+        };
+        let since = match &self.message_since {
+            Some((shown, since)) if shown == message => *since,
+            _ => {
+                self.message_since = Some((message.clone(), now));
+                now
+            }
+        };
+        let left = MESSAGE_SECONDS - (now - since);
+        if left <= 0.0 {
+            self.message = None;
+            self.message_since = None;
+        } else {
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(left));
+        }
     }
 
     /// The keys typed after the command that opens a field (see [`Opening`]).
@@ -355,6 +386,7 @@ impl eframe::App for ConcordApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.expire_message(ui.ctx());
         let mut commands = self.shortcuts(ui.ctx());
         self.clipboard_events(ui.ctx());
         let mut open = None;

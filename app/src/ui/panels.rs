@@ -175,7 +175,7 @@ pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             .map_or_else(|| "nothing selected".to_owned(), super::tree::display);
         ui.label(selected);
         ui.separator();
-        ui.label(format!("{} nodes", editor.node_count()));
+        ui.label(crate::words::counted(editor.node_count(), "node", "nodes"));
         ui.separator();
         ui.label(editor.size().to_string());
         if let Some(path) = editor.path() {
@@ -185,7 +185,8 @@ pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         }
         if let Some(message) = &app.message {
             ui.separator();
-            ui.label(message);
+            // A long message is cut to the room left, and shows whole on hover.
+            ui.add(egui::Label::new(message).truncate());
         }
     });
 }

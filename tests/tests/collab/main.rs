@@ -604,7 +604,7 @@ fn reverting_a_change_from_history_reaches_every_window() {
     settle(&mut ben);
     ben.get_by_label("export since r1").click();
     until(&mut [&mut ben], "the export is ready", |w| {
-        w[0].message.as_deref() == Some("choose where to save the 4 change(s) since r1")
+        w[0].message.as_deref() == Some("choose where to save the 4 changes since r1")
     });
     drop((ann, ben));
     rt.block_on(relay.stop()).unwrap();

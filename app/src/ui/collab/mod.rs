@@ -219,8 +219,9 @@ impl ConcordApp {
         };
         let before = self.editor.generation();
         session.poll(&mut self.editor);
-        if let Some(notice) = session.take_notices().pop() {
-            self.message = Some(notice);
+        let notices = session.take_notices();
+        if !notices.is_empty() {
+            self.message = Some(notices.join(" · "));
         }
         if self.editor.generation() != before {
             self.follow_nodes();

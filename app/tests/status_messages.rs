@@ -1,0 +1,82 @@
+//! The status bar never says something stale: a message is replaced by what happens next, and
+//! goes on its own after a while; counts read as people write them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use app::editor::Editor;
+use app::ui::{ConcordApp, MESSAGE_SECONDS};
+use egui::Event;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use sync_core::Value;
+use sync_core::value::Style;
+
+fn harness(doc: &str) -> Harness<'static, ConcordApp> {
+    let editor = Editor::new(Value::parse(doc).unwrap(), None, Style::default());
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_eframe(move |_cc| ConcordApp::new(editor));
+    harness.run();
+    harness
+}
+
+fn message(h: &Harness<'_, ConcordApp>) -> Option<String> {
+    h.state().message.clone()
+}
+
+#[test]
+fn a_paste_says_what_it_did_replacing_what_an_earlier_one_said() {
+    let mut h = harness(r#"{"list": [1]}"#);
+    h.get_by_label("node /list").click();
+    h.run();
+    h.event(Event::Paste("not json".to_owned()));
+    h.run();
+    assert!(message(&h).unwrap().contains("does not hold JSON"));
+    h.event(Event::Paste("[2]".to_owned()));
+    h.run();
+    assert_eq!(message(&h).as_deref(), Some("pasted after /list"));
+    assert_eq!(
+        h.state().editor.doc().to_json(),
+        r#"{"list":[1],"list copy":[2]}"#
+    );
+}
+
+#[test]
+fn a_message_goes_after_a_while() {
+    let mut h = harness(r#"{"a": 1}"#);
+    h.get_by_label("node /a").click();
+    h.run();
+    h.event(Event::Paste("{".to_owned()));
+    h.run();
+    assert!(message(&h).is_some());
+    // Still there a moment later.
+    for _ in 0..30 {
+        h.step();
+    }
+    assert!(message(&h).is_some());
+    // Gone once its time is up, with no input needed.
+    let later = h.ctx.input(|i| i.time) + MESSAGE_SECONDS + 0.5;
+    h.input_mut().time = Some(later);
+    h.step();
+    assert_eq!(message(&h), None);
+}
+
+#[test]
+fn counts_read_as_people_write_them() {
+    let h = harness("{}");
+    assert!(h.query_by_label("1 node").is_some());
+    let many: String = format!(
+        "[{}]",
+        (0..1500)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let h = harness(&many);
+    assert!(h.query_by_label("1,501 nodes").is_some());
+}
