@@ -115,6 +115,14 @@ impl Editor {
         self.dirty = from.dirty;
     }
 
+    /// Keeps what the tree showed in the editor this one replaces (which containers were open,
+    /// what was selected), as when the same document starts being shared.
+    pub fn keep_view(&mut self, from: &Editor) {
+        self.expansion = from.expansion.clone();
+        self.rows_stale = true;
+        self.select(from.selected.clone());
+    }
+
     /// Whether the document is shared through a relay.
     pub fn is_shared(&self) -> bool {
         self.shared

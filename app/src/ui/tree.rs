@@ -181,7 +181,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
                 ui.painter().galley(galley_pos, galley.clone(), color);
             }
             // A string's preview starts with its opening quote.
-            super::collab::paint_carets(ui, &galley, galley_pos, &carets, 1);
+            super::collab::paint_carets(ui, &galley, galley_pos, shown.rect, &carets, 1);
             name(&shown, Role::Label, &format!("value of {}", display(&path)));
             if shown.double_clicked() {
                 actions.push(Action::Edit(path.clone()));

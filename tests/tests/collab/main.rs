@@ -23,6 +23,7 @@ use sync_core::{Pointer, Value};
 mod large;
 mod offline_losses;
 mod restored;
+mod sharing;
 mod waiting;
 
 type Window = Harness<'static, ConcordApp>;

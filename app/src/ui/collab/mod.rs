@@ -174,6 +174,8 @@ impl ConcordApp {
             &document,
         );
         editor.keep_file(&self.editor);
+        // The same document: the tree stays as it was.
+        editor.keep_view(&self.editor);
         self.start_session(session, editor);
         let invite = host.invite(&doc, "guest");
         self.host = Some((host, invite));

@@ -153,7 +153,14 @@ pub(super) fn text_field_ui(
         field = field.text_color(ui.visuals().error_fg_color);
     }
     let output = field.show(ui);
-    crate::ui::collab::paint_carets(ui, &output.galley, output.galley_pos, carets, 0);
+    crate::ui::collab::paint_carets(
+        ui,
+        &output.galley,
+        output.galley_pos,
+        output.text_clip_rect,
+        carets,
+        0,
+    );
     let field = output.response;
     editing.field = Some(field.id);
     if let Some(range) = output.cursor_range {
