@@ -17,6 +17,58 @@ pub enum Theme {
     Light,
 }
 
+/// How files are laid out when saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SaveLayout {
+    /// As the file was when read: minified stays minified, tabs stay tabs (two spaces for a
+    /// new document).
+    #[default]
+    AsRead,
+    /// All on one line.
+    Minified,
+    /// Indented by two spaces.
+    TwoSpaces,
+    /// Indented by four spaces.
+    FourSpaces,
+    /// Indented by tabs.
+    Tabs,
+}
+
+impl SaveLayout {
+    /// Every choice, in the order Preferences lists them.
+    pub const ALL: [SaveLayout; 5] = [
+        SaveLayout::AsRead,
+        SaveLayout::Minified,
+        SaveLayout::TwoSpaces,
+        SaveLayout::FourSpaces,
+        SaveLayout::Tabs,
+    ];
+
+    /// The layout it imposes, if any (`None`: the file's own).
+    pub fn layout(self) -> Option<sync_core::value::Layout> {
+        use sync_core::value::Layout;
+        match self {
+            SaveLayout::AsRead => None,
+            SaveLayout::Minified => Some(Layout::Compact),
+            SaveLayout::TwoSpaces => Some(Layout::Spaces(2)),
+            SaveLayout::FourSpaces => Some(Layout::Spaces(4)),
+            SaveLayout::Tabs => Some(Layout::Tabs),
+        }
+    }
+
+    /// Its name in Preferences.
+    pub fn label(self) -> &'static str {
+        match self {
+            SaveLayout::AsRead => "as the file was",
+            SaveLayout::Minified => "minified",
+            SaveLayout::TwoSpaces => "2 spaces",
+            SaveLayout::FourSpaces => "4 spaces",
+            SaveLayout::Tabs => "tabs",
+        }
+    }
+}
+
 /// The settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -31,6 +83,8 @@ pub struct Settings {
     pub display_name: String,
     /// The relay and document last joined (with its token), to fill the Connect dialog.
     pub last_connection: Option<crate::session::Target>,
+    /// How files are laid out when saved.
+    pub save_layout: SaveLayout,
 }
 
 /// How many recent files are remembered.
@@ -44,6 +98,7 @@ impl Default for Settings {
             recent: Vec::new(),
             display_name: String::new(),
             last_connection: None,
+            save_layout: SaveLayout::AsRead,
         }
     }
 }

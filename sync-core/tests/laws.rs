@@ -16,13 +16,24 @@ use proptest::prelude::*;
 
 mod common;
 use common::strategy::{build, op_seed, value};
-use sync_core::value::{Style, Text};
+use sync_core::value::{Layout, Style, Text};
 
 fn styles() -> impl Iterator<Item = Style> {
-    (0..8u8).map(|bits| Style {
-        escape_non_ascii: bits & 1 != 0,
-        escape_slash: bits & 2 != 0,
-        uppercase_hex: bits & 4 != 0,
+    let layouts = [
+        Layout::Compact,
+        Layout::Spaced,
+        Layout::Spaces(2),
+        Layout::Spaces(4),
+        Layout::Spaces(0),
+        Layout::Tabs,
+    ];
+    (0..8u8).flat_map(move |bits| {
+        layouts.into_iter().map(move |layout| Style {
+            escape_non_ascii: bits & 1 != 0,
+            escape_slash: bits & 2 != 0,
+            uppercase_hex: bits & 4 != 0,
+            layout,
+        })
     })
 }
 use sync_core::{Change, MAX_DEPTH, Operation, Pointer, Value, diff, export, merge};
@@ -165,12 +176,13 @@ proptest! {
         prop_assert_eq!(&Value::parse(&compact).unwrap().to_json(), &compact);
         let pretty = doc.to_json_pretty();
         prop_assert_eq!(Value::parse(&pretty).unwrap().to_json_pretty(), pretty);
-        // Whatever the escaping style, reading notes it and writing reproduces the bytes.
+        // Whatever the escaping style and layout, reading notes them and writing reproduces
+        // the bytes.
         for style in styles() {
-            let text = doc.to_json_styled(style, false);
+            let text = doc.to_json_as(style);
             let (again, seen) = Value::parse_styled(&text).unwrap();
             prop_assert_eq!(&again, &doc);
-            prop_assert_eq!(again.to_json_styled(seen, false), text, "{:?} read as {:?}", style, seen);
+            prop_assert_eq!(again.to_json_as(seen), text, "{:?} read as {:?}", style, seen);
         }
         // serde_json reads what we write, to the same value.
         let theirs: serde_json::Value = serde_json::from_str(&compact).unwrap();

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use sync_core::Value;
+use sync_core::value::Style;
 
 use super::Editor;
 
@@ -47,6 +48,20 @@ impl Editor {
         }
     }
 
+    /// Saves files laid out as `layout` from now on, rather than as the file was read (`None`).
+    pub fn lay_out(&mut self, layout: Option<sync_core::value::Layout>) {
+        self.layout = layout;
+    }
+
+    /// How the document is written when saved: the file's escaping, and its layout unless one
+    /// is imposed (see [`Editor::lay_out`]).
+    pub fn style(&self) -> Style {
+        Style {
+            layout: self.layout.unwrap_or(self.style.layout),
+            ..self.style
+        }
+    }
+
     /// Saves the document to `path`, which becomes its file.
     pub fn save_as(&mut self, path: &Path) -> anyhow::Result<()> {
         let previous = self.path.replace(path.to_path_buf());
@@ -58,13 +73,14 @@ impl Editor {
     }
 
     /// Writes the document to its file: to a temporary file beside it, then renamed over it,
-    /// so a crash never leaves half a file. Key order, numbers and string escaping are kept.
+    /// so a crash never leaves half a file. Key order, numbers, string escaping and layout
+    /// (minified, or the unit of indentation) are kept.
     pub fn save(&mut self) -> anyhow::Result<()> {
         use anyhow::Context as _;
         let Some(path) = self.path.clone() else {
             anyhow::bail!("the document has no file yet");
         };
-        let mut text = self.doc().to_json_styled(self.style, true);
+        let mut text = self.doc().to_json_as(self.style());
         text.push('\n');
         let dir = path
             .parent()

@@ -40,6 +40,8 @@ pub struct Editor {
     path: Option<PathBuf>,
     /// How the file escaped strings, reproduced when it is saved.
     style: Style,
+    /// A layout imposed on saving (the settings), instead of the file's own.
+    layout: Option<sync_core::value::Layout>,
     /// Whether there are edits not saved to `path`.
     dirty: bool,
     expansion: Expansion,
@@ -88,6 +90,7 @@ impl Editor {
             replica,
             path,
             style,
+            layout: None,
             dirty: false,
             expansion: Expansion::default(),
             selected: None,
@@ -618,7 +621,7 @@ mod tests {
     }
 
     #[test]
-    fn saving_keeps_order_numbers_and_escaping() {
+    fn saving_keeps_order_numbers_escaping_and_layout() {
         let dir = std::env::temp_dir().join(format!("concord-editor-save-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("doc.json");
@@ -627,7 +630,8 @@ mod tests {
         e.set_scalar(&at("/z"), ValueKind::Number, "1.20").unwrap();
         e.save().unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(text, "{\n  \"z\": 1.20,\n  \"a\": \"caf\\u00e9\"\n}\n");
+        // On one line, spaced, as it was.
+        assert_eq!(text, "{\"z\": 1.20, \"a\": \"caf\\u00e9\"}\n");
         assert!(!e.is_dirty());
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left");

@@ -353,6 +353,8 @@ impl eframe::App for ConcordApp {
             self.egui_ctx = Some(ctx.clone());
         }
         self.poll_loading();
+        // Saving lays files out as the settings say (by default, as each file was).
+        self.editor.lay_out(self.settings.save_layout.layout());
         self.poll_dialog();
         self.poll_session(ctx);
         // Settings take effect when they change.

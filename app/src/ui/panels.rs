@@ -153,6 +153,22 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                     ui.add(egui::Slider::new(&mut app.settings.font_size, 8.0..=32.0).step_by(1.0))
                         .labelled_by(label.id);
                     ui.end_row();
+                    ui.label("Save files");
+                    let choice = egui::ComboBox::from_id_salt("save layout")
+                        .selected_text(app.settings.save_layout.label())
+                        .show_ui(ui, |ui| {
+                            for layout in crate::settings::SaveLayout::ALL {
+                                ui.selectable_value(
+                                    &mut app.settings.save_layout,
+                                    layout,
+                                    layout.label(),
+                                );
+                            }
+                        });
+                    choice.response.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "save files")
+                    });
+                    ui.end_row();
                 });
         });
     app.preferences = open;

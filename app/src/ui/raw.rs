@@ -24,7 +24,8 @@ impl Raw {
     /// The raw view of `app`'s document.
     pub fn of(app: &ConcordApp) -> Raw {
         Raw {
-            text: app.editor.doc().to_json_pretty(),
+            // Indented as the file is (tabs, four spaces…), its strings escaped as it does.
+            text: app.editor.doc().to_json_styled(app.editor.style(), true),
             error: None,
             edited: false,
         }

@@ -45,6 +45,30 @@ pub struct Style {
     pub escape_slash: bool,
     /// Use `A`-`F` rather than `a`-`f` in `\u` escapes.
     pub uppercase_hex: bool,
+    /// How the text was laid out: on one line, or indented by what unit.
+    pub layout: Layout,
+}
+
+/// How a document's text is laid out. The parser notes it (from the first indented line) so
+/// that saving a minified file keeps it minified, and one indented by tabs or four spaces keeps
+/// its indentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Indented by this many spaces per level (two by default, as `serde_json` and
+    /// `JSON.stringify(value, null, 2)` write).
+    Spaces(u8),
+    /// Indented by one tab per level.
+    Tabs,
+    /// All on one line, with no space between tokens.
+    Compact,
+    /// All on one line, with a space after each `:` and `,` (as Python's `json.dumps` writes).
+    Spaced,
+}
+
+impl Default for Layout {
+    fn default() -> Layout {
+        Layout::Spaces(2)
+    }
 }
 
 /// A JSON value.
@@ -100,7 +124,15 @@ impl Value {
         self.to_json_styled(Style::default(), true)
     }
 
-    /// JSON text with strings escaped in `style`, compact or indented by two spaces per level.
+    /// JSON text laid out and escaped as `style` says: what saving a file writes, so that an
+    /// edited file changes only where it was edited.
+    pub fn to_json_as(&self, style: Style) -> String {
+        let one_line = matches!(style.layout, Layout::Compact | Layout::Spaced);
+        self.to_json_styled(style, !one_line)
+    }
+
+    /// JSON text with strings escaped in `style`, on one line (spaced if `style` is) or
+    /// indented (by `style`'s unit; two spaces for a one-line style).
     pub fn to_json_styled(&self, style: Style, pretty: bool) -> String {
         let mut out = String::new();
         write::write(self, &mut out, pretty.then_some(0), style);

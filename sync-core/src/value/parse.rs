@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::number::{self, Number};
-use super::{Key, MAX_DEPTH, Map, Style, Text, Value};
+use super::{Key, Layout, MAX_DEPTH, Map, Style, Text, Value};
 
 /// Why JSON text could not be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +124,50 @@ pub(super) fn parse(text: &str) -> Result<(Value, Style), ParseError> {
     if p.pos < text.len() {
         return Err(p.error(ParseErrorKind::TrailingCharacters));
     }
-    Ok((value, p.seen.style()))
+    let mut style = p.seen.style();
+    style.layout = layout(text);
+    Ok((value, style))
+}
+
+/// Whether the first `:` or `,` of `text` (valid JSON on one line), outside strings, is
+/// followed by a space.
+fn spaced(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match (in_string, b) {
+            (true, b'\\') => i += 1,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b':' | b',') => return bytes.get(i + 1) == Some(&b' '),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// How `text` (valid JSON) is laid out: compact when it is on one line, otherwise indented by
+/// what leads its first indented line (the unit of one level).
+fn layout(text: &str) -> Layout {
+    let body = text.trim_end();
+    let Some(first) = body.find('\n') else {
+        return if spaced(body) {
+            Layout::Spaced
+        } else {
+            Layout::Compact
+        };
+    };
+    let rest = body.get(first + 1..).unwrap_or_default();
+    let line = rest
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    if line.starts_with('\t') {
+        return Layout::Tabs;
+    }
+    let spaces = line.len() - line.trim_start_matches(' ').len();
+    Layout::Spaces(u8::try_from(spaces).unwrap_or(u8::MAX))
 }
 
 /// How the strings of the text were written, counted while parsing.
@@ -145,6 +188,7 @@ impl Seen {
             escape_non_ascii: self.escaped_non_ascii > self.raw_non_ascii,
             escape_slash: self.escaped_slash > self.raw_slash,
             uppercase_hex: self.upper_hex > self.lower_hex,
+            layout: Layout::default(),
         }
     }
 

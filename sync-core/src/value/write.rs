@@ -3,10 +3,11 @@
 
 use std::fmt::Write as _;
 
-use super::{Style, Value};
+use super::{Layout, Style, Value};
 
-/// Appends `value` to `out`: compact when `indent` is `None`, otherwise pretty-printed with two
-/// spaces per level, starting at nesting level `indent`.
+/// Appends `value` to `out`: compact when `indent` is `None`, otherwise pretty-printed with
+/// `style`'s unit per level (two spaces for a compact style), starting at nesting level
+/// `indent`.
 pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, style: Style) {
     match value {
         Value::Null => out.push_str("null"),
@@ -26,12 +27,12 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, styl
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    comma(out, indent, style.layout);
                 }
-                newline(out, indent.map(|l| l + 1));
+                newline(out, indent.map(|l| l + 1), style.layout);
                 write(item, out, indent.map(|l| l + 1), style);
             }
-            newline(out, indent);
+            newline(out, indent, style.layout);
             out.push(']');
         }
         Value::Object(map) => {
@@ -42,26 +43,38 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, styl
             out.push('{');
             for (i, (key, item)) in map.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    comma(out, indent, style.layout);
                 }
-                newline(out, indent.map(|l| l + 1));
+                newline(out, indent.map(|l| l + 1), style.layout);
                 out.push('"');
                 escape_into(key, out, style);
-                out.push_str(if indent.is_some() { "\": " } else { "\":" });
+                let spaced = indent.is_some() || style.layout == Layout::Spaced;
+                out.push_str(if spaced { "\": " } else { "\":" });
                 write(item, out, indent.map(|l| l + 1), style);
             }
-            newline(out, indent);
+            newline(out, indent, style.layout);
             out.push('}');
         }
     }
 }
 
-fn newline(out: &mut String, level: Option<usize>) {
+/// Between items: a comma, and a space on a spaced line (a new line follows when indented).
+fn comma(out: &mut String, indent: Option<usize>, layout: Layout) {
+    out.push(',');
+    if indent.is_none() && layout == Layout::Spaced {
+        out.push(' ');
+    }
+}
+
+fn newline(out: &mut String, level: Option<usize>, layout: Layout) {
     if let Some(level) = level {
         out.push('\n');
-        for _ in 0..level {
-            out.push_str("  ");
-        }
+        let (unit, width) = match layout {
+            Layout::Tabs => ('\t', 1),
+            Layout::Spaces(n) => (' ', usize::from(n)),
+            Layout::Compact | Layout::Spaced => (' ', 2),
+        };
+        out.extend(std::iter::repeat_n(unit, level * width));
     }
 }
 
@@ -132,8 +145,14 @@ mod tests {
         ];
         for text in cases {
             let (value, style) = Value::parse_styled(text).unwrap();
+            // Escaping and layout (these are spaced lines) both come back.
+            assert_eq!(value.to_json_as(style), text, "{style:?}");
             let compact = text.replace(": ", ":").replace(", ", ",");
-            assert_eq!(value.to_json_styled(style, false), compact, "{style:?}");
+            let style = Style {
+                layout: super::Layout::Compact,
+                ..style
+            };
+            assert_eq!(value.to_json_as(style), compact, "{style:?}");
         }
     }
 
