@@ -25,7 +25,8 @@ are refused.
 
 Every file argument may be '-' for standard input; at most one argument of a command may be '-'.
 
-Output is indented by two spaces (or on one line with --compact) and ends with a newline.";
+Output is indented as the input document is (tabs, four spaces; two spaces for one on a single \
+line), or on one line with --compact, and ends with a newline.";
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -229,6 +230,16 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
         )));
     }
     let compact = cli.options.compact;
+    // Compact if asked; otherwise indented as the input is (two spaces for a one-line input).
+    let laid_out = |style: sync_core::value::Style| {
+        use sync_core::value::Layout;
+        let layout = match style.layout {
+            _ if compact => Layout::Compact,
+            Layout::Compact | Layout::Spaced => Layout::Spaces(2),
+            indented => indented,
+        };
+        sync_core::value::Style { layout, ..style }
+    };
     let mut out = match &cli.command {
         Command::Patch { doc, patch } => {
             let (mut doc, style) = read_document(doc, stdin)?;
@@ -236,12 +247,12 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
             change
                 .apply(&mut doc)
                 .map_err(|e| CliError::Failed(e.into()))?;
-            doc.to_json_styled(style, !compact)
+            doc.to_json_as(laid_out(style))
         }
         Command::MergePatch { doc, merge } => {
             let (doc, style) = read_document(doc, stdin)?;
             let (patch, _) = read_document(merge, stdin)?;
-            merge::merged(doc, &patch).to_json_styled(style, !compact)
+            merge::merged(doc, &patch).to_json_as(laid_out(style))
         }
         Command::Diff {
             a,
@@ -253,7 +264,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
             let (b, style) = read_document(b, stdin)?;
             if *merge {
                 let patch = merge::diff(&a, &b).map_err(|e| CliError::Failed(e.into()))?;
-                patch.to_json_styled(style, !compact)
+                patch.to_json_as(laid_out(style))
             } else {
                 let change = if *extended {
                     diff::diff(&a, &b)
