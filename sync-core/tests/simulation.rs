@@ -43,6 +43,8 @@ use sync_core::replica::{Event, Replica, ReplicaState};
 use sync_core::{Operation, Value};
 
 mod common;
+#[path = "simulation/cycles.rs"]
+mod cycles;
 #[path = "simulation/edits.rs"]
 mod edits;
 #[path = "simulation/oracle.rs"]
@@ -107,6 +109,11 @@ struct Stats {
     diverged: usize,
     lost: usize,
     restarts: usize,
+    /// Refusals as a move into its own descendant that node identities confirm.
+    cycles: usize,
+    /// Refusals of that kind whose change had itself moved the node or the container first
+    /// (see `cycles`).
+    undetermined: usize,
 }
 
 impl std::ops::AddAssign for Stats {
@@ -119,6 +126,8 @@ impl std::ops::AddAssign for Stats {
         self.diverged += o.diverged;
         self.lost += o.lost;
         self.restarts += o.restarts;
+        self.cycles += o.cycles;
+        self.undetermined += o.undetermined;
     }
 }
 
@@ -211,6 +220,33 @@ impl World {
         if std::env::var("SIM_TRACE").is_ok() {
             let pending = serde_json::to_string(&c.saved.pending).unwrap();
             self.trace.push(format!("c{i} pending {pending}"));
+        }
+    }
+
+    /// A change of client `i` made on `base` was refused as a move into its own descendant
+    /// (`message` names the operation): node identities must agree that the move became one.
+    fn check_cycle(&mut self, i: usize, base: Revision, ops: &[Operation], message: &str) {
+        let n = message
+            .strip_prefix("operation ")
+            .and_then(|m| m.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        let logged: Vec<Operation> = self
+            .log
+            .iter()
+            .filter(|c| c.rev > base)
+            .flat_map(|c| c.ops.iter().cloned())
+            .collect();
+        let verdict = match (self.authority.document_at(base), n) {
+            (Some(doc), Some(n)) => cycles::refused_move(&doc, &logged, ops, n),
+            _ => cycles::Verdict::Undetermined,
+        };
+        match verdict {
+            cycles::Verdict::Cycle => self.stats.cycles += 1,
+            cycles::Verdict::Undetermined => self.stats.undetermined += 1,
+            cycles::Verdict::NotACycle(why) => panic!(
+                "c{i}'s change was refused as a move into its own descendant, but {why}: {message}\n{}",
+                sync_core::Change(ops.to_vec()).to_json()
+            ),
         }
     }
 
@@ -363,6 +399,11 @@ impl World {
                         self.trace
                             .push(format!("c{i} seq {seq} rejected: {reject:?}"));
                         self.stats.rejected += 1;
+                        if let ServerMessage::Reject { code, message, .. } = &reject
+                            && code == "move_into_descendant"
+                        {
+                            self.check_cycle(i, base_rev, &dump_ops, message);
+                        }
                         self.clients[i].to_client.push_back(reject);
                     }
                 }
