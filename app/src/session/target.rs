@@ -25,7 +25,7 @@ impl Target {
             .or_else(|| self.relay.strip_prefix("wss://"))
             .ok_or_else(|| {
                 format!(
-                    "a relay address starts with ws:// or wss://, as in ws://127.0.0.1:9000, not {:?}",
+                    "a relay address starts with ws:// or wss://, as in ws://127.0.0.1:9090, not {:?}",
                     self.relay
                 )
             })?;

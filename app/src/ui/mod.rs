@@ -282,6 +282,25 @@ impl ConcordApp {
         commands
     }
 
+    /// Escape closes an open dialog (the close prompt, Share, Connect, Preferences: one per
+    /// press), before anything else in the window sees the key.
+    fn escape_closes_a_dialog(&mut self, ctx: &egui::Context) {
+        let open =
+            self.closing || self.sharing.is_some() || self.connect.is_some() || self.preferences;
+        if !open || !ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
+            return;
+        }
+        if self.closing {
+            self.closing = false;
+        } else if self.sharing.is_some() {
+            self.sharing = None;
+        } else if self.connect.is_some() {
+            self.connect = None;
+        } else {
+            self.preferences = false;
+        }
+    }
+
     /// Clears the status message once it has been shown for [`MESSAGE_SECONDS`], so that it
     /// never sits beside what has happened since; the window is woken to do so.
     fn expire_message(&mut self, ctx: &egui::Context) {
@@ -389,6 +408,7 @@ impl eframe::App for ConcordApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.expire_message(ui.ctx());
+        self.escape_closes_a_dialog(ui.ctx());
         let mut commands = self.shortcuts(ui.ctx());
         self.clipboard_events(ui.ctx());
         let mut open = None;

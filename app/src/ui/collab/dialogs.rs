@@ -44,7 +44,7 @@ pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                         "Relay",
                         "relay address",
                         &mut form.relay,
-                        "ws://127.0.0.1:9000",
+                        "ws://127.0.0.1:9090",
                         false,
                     ),
                     (

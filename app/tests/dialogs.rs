@@ -1,0 +1,66 @@
+//! Dialogs close with Escape, one per press, before the key reaches anything else.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use app::editor::Editor;
+use app::ui::ConcordApp;
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use sync_core::Value;
+
+fn harness() -> Harness<'static, ConcordApp> {
+    let editor = Editor::new(
+        Value::parse(r#"{"a": "x"}"#).unwrap(),
+        None,
+        Default::default(),
+    );
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_eframe(move |_cc| ConcordApp::new(editor));
+    harness.run();
+    harness
+}
+
+#[test]
+fn escape_closes_preferences_and_the_connect_dialog() {
+    let mut h = harness();
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    h.run();
+    assert!(h.state().preferences);
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(!h.state().preferences);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    h.run();
+    assert!(h.state().connect.is_some());
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(h.state().connect.is_none());
+}
+
+#[test]
+fn escape_in_a_dialog_leaves_an_edit_in_the_tree_alone() {
+    let mut h = harness();
+    h.get_by_label("node /a").click();
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    h.event(egui::Event::Text("y".to_owned()));
+    h.run();
+    h.state_mut().preferences = true;
+    h.run();
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(!h.state().preferences);
+    assert_eq!(
+        h.state().editor.doc().to_json(),
+        r#"{"a":"y"}"#,
+        "the edit stays"
+    );
+}
