@@ -3,7 +3,7 @@
 //! Time is an input (milliseconds), never read from a clock, so the relay, the simulation and
 //! the tests drive it alike.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::pointer::Pointer;
 use crate::protocol::{ClientId, Peer, Role};
@@ -13,7 +13,13 @@ use crate::protocol::{ClientId, Peer, Role};
 pub struct Presence {
     peers: BTreeMap<ClientId, Entry>,
     timeout_ms: u64,
+    /// The colour each client last had here (at most [`REMEMBERED`]), so that someone who
+    /// reconnects keeps theirs while it is free, whoever comes back first.
+    last_colors: HashMap<ClientId, u8>,
 }
+
+/// How many clients' last colours are remembered (then the memory starts over).
+const REMEMBERED: usize = 4096;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -27,10 +33,12 @@ impl Presence {
         Presence {
             peers: BTreeMap::new(),
             timeout_ms,
+            last_colors: HashMap::new(),
         }
     }
 
-    /// `client` joins (or rejoins, keeping nothing of a previous visit). It gets the first
+    /// `client` joins (or rejoins). It gets the colour it had here before if nobody has it
+    /// now (so colours do not swap when people reconnect in another order), else the first
     /// colour nobody here has, in palette order: the palette starts with its most distinct
     /// colours, so a few people never look alike, and up to [`PALETTE`] always differ. (With
     /// more, colours repeat, by the client's own [`color_of`].)
@@ -40,9 +48,15 @@ impl Presence {
                 .values()
                 .any(|e| e.peer.client != client && e.peer.color == c)
         };
-        let color = (0..PALETTE)
-            .find(|&c| !taken(c))
+        let before = self.last_colors.get(&client).copied();
+        let color = before
+            .filter(|&c| !taken(c))
+            .or_else(|| (0..PALETTE).find(|&c| !taken(c)))
             .unwrap_or_else(|| color_of(&client));
+        if self.last_colors.len() >= REMEMBERED && before.is_none() {
+            self.last_colors.clear();
+        }
+        self.last_colors.insert(client.clone(), color);
         let peer = Peer {
             color,
             client: client.clone(),
@@ -166,5 +180,27 @@ mod tests {
         p.join(ClientId::from("late"), "y", Role::Write, 0);
         let late = p.peers().into_iter().find(|peer| peer.client.0 == "late");
         assert_eq!(late.map(|peer| peer.color), Some(3));
+    }
+
+    #[test]
+    fn people_who_reconnect_in_another_order_keep_their_colours() {
+        let mut p = Presence::new(1000);
+        let (ann, ben) = (ClientId::from("ann"), ClientId::from("ben"));
+        p.join(ann.clone(), "Ann", Role::Write, 0);
+        p.join(ben.clone(), "Ben", Role::Write, 0);
+        let colour = |p: &Presence, who: &ClientId| {
+            p.peers()
+                .into_iter()
+                .find(|peer| &peer.client == who)
+                .map(|peer| peer.color)
+        };
+        let (a, b) = (colour(&p, &ann), colour(&p, &ben));
+        assert_ne!(a, b);
+        // Both connections drop; Ben is back first.
+        p.leave(&ann);
+        p.leave(&ben);
+        p.join(ben.clone(), "Ben", Role::Write, 10);
+        p.join(ann.clone(), "Ann", Role::Write, 10);
+        assert_eq!((colour(&p, &ann), colour(&p, &ben)), (a, b));
     }
 }
