@@ -85,6 +85,9 @@ pub struct Settings {
     pub last_connection: Option<crate::session::Target>,
     /// How files are laid out when saved.
     pub save_layout: SaveLayout,
+    /// Shared documents joined recently (relay and document, with the token), most recent
+    /// first, to open again from File → Open recent.
+    pub recent_shared: Vec<crate::session::Target>,
 }
 
 /// How many recent files are remembered.
@@ -99,6 +102,7 @@ impl Default for Settings {
             display_name: String::new(),
             last_connection: None,
             save_layout: SaveLayout::AsRead,
+            recent_shared: Vec::new(),
         }
     }
 }
@@ -148,6 +152,15 @@ impl Settings {
         self.recent.truncate(RECENT);
     }
 
+    /// Puts the shared document `target` first in the recent shared documents (one entry per
+    /// relay and document, with the latest token).
+    pub fn remember_shared(&mut self, target: &crate::session::Target) {
+        self.recent_shared
+            .retain(|t| !(t.relay == target.relay && t.doc == target.doc));
+        self.recent_shared.insert(0, target.clone());
+        self.recent_shared.truncate(RECENT);
+    }
+
     /// The font size, kept within what stays readable and fits.
     pub fn clamped_font_size(&self) -> f32 {
         self.font_size.clamp(8.0, 32.0)
@@ -186,6 +199,29 @@ mod tests {
         std::fs::write(&path, r#"{"theme": "light", "future": 1}"#).unwrap();
         assert_eq!(Settings::load(&path).theme, Theme::Light);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn recent_shared_documents_are_unique_most_recent_first_and_bounded() {
+        let mut settings = Settings::default();
+        let target = |doc: &str, token: Option<&str>| crate::session::Target {
+            relay: "ws://127.0.0.1:9090".to_owned(),
+            doc: doc.to_owned(),
+            token: token.map(str::to_owned),
+        };
+        for i in 0..15 {
+            settings.remember_shared(&target(&format!("doc-{i}"), None));
+        }
+        settings.remember_shared(&target("doc-12", Some("new.token")));
+        assert_eq!(settings.recent_shared.len(), RECENT);
+        assert_eq!(
+            settings.recent_shared[0],
+            target("doc-12", Some("new.token"))
+        );
+        assert_eq!(settings.recent_shared[1].doc, "doc-14");
+        let text = serde_json::to_string(&settings).unwrap();
+        let back: Settings = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, settings);
     }
 
     #[test]

@@ -413,16 +413,17 @@ impl eframe::App for ConcordApp {
         self.clipboard_events(ui.ctx());
         let mut open = None;
         Panel::top("menu").show(ui, |ui| {
-            panels::menu_bar_ui(
-                ui,
-                &self.editor,
-                &self.settings.recent,
-                &mut commands,
-                &mut open,
-            );
+            panels::menu_bar_ui(ui, &self.editor, &self.settings, &mut commands, &mut open);
         });
-        if let Some(path) = open {
-            self.open_file(&path);
+        match open {
+            Some(panels::Reopen::File(path)) => self.open_file(&path),
+            Some(panels::Reopen::Shared(target)) => {
+                let name = self.display_name();
+                if let Err(e) = self.join(target, &name) {
+                    self.message = Some(e);
+                }
+            }
+            None => {}
         }
         if self.search.is_some() {
             Panel::top("search").show(ui, |ui| panels::search_ui(ui, self, &mut commands));

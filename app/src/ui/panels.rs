@@ -6,25 +6,44 @@ use super::ConcordApp;
 use crate::commands::Command;
 use crate::editor::Editor;
 
-/// The menus, every command with its shortcut; File also lists the recent files.
+/// Something opened again from File → Open recent.
+pub(super) enum Reopen {
+    /// A file.
+    File(std::path::PathBuf),
+    /// A shared document, joined again.
+    Shared(crate::session::Target),
+}
+
+/// The menus, every command with its shortcut; File also lists the recent files and shared
+/// documents.
 pub(super) fn menu_bar_ui(
     ui: &mut egui::Ui,
     editor: &Editor,
-    recent: &[std::path::PathBuf],
+    settings: &crate::settings::Settings,
     commands: &mut Vec<Command>,
-    open: &mut Option<std::path::PathBuf>,
+    open: &mut Option<Reopen>,
 ) {
     MenuBar::new().ui(ui, |ui| {
         for (menu, items) in Command::MENUS {
             ui.menu_button(menu, |ui| {
                 if menu == "File" {
                     ui.menu_button("Open recent", |ui| {
-                        if recent.is_empty() {
+                        if settings.recent.is_empty() && settings.recent_shared.is_empty() {
                             ui.label("(none yet)");
                         }
-                        for path in recent {
+                        for path in &settings.recent {
                             if ui.button(path.display().to_string()).clicked() {
-                                *open = Some(path.clone());
+                                *open = Some(Reopen::File(path.clone()));
+                                ui.close();
+                            }
+                        }
+                        if !settings.recent.is_empty() && !settings.recent_shared.is_empty() {
+                            ui.separator();
+                        }
+                        for target in &settings.recent_shared {
+                            let text = format!("{} on {}", target.doc, target.relay);
+                            if ui.button(text).clicked() {
+                                *open = Some(Reopen::Shared(target.clone()));
                                 ui.close();
                             }
                         }

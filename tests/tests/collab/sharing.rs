@@ -1,4 +1,5 @@
-//! Sharing the open document from the window: it stays as it was shown.
+//! Sharing the open document keeps it as it was shown, and a shared document joined before opens
+//! again from File → Open recent.
 
 use super::*;
 
@@ -29,5 +30,40 @@ fn starting_to_share_keeps_the_tree_as_it_was() {
     assert_eq!(ann.state().editor.selected(), Some(&at("/tags/0")));
     assert!(ann.query_by_label("node /tags/0").is_some());
     drop(ann);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_shared_document_joined_before_opens_again_from_open_recent() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let dir = temp_dir("recent");
+    let mut ann = window(&rt, &dir);
+    let first = target(&relay, "first");
+    join(&mut ann, &first, "Ann");
+    until(&mut [&mut ann], "Ann is on the first document", |w| {
+        connected(w[0])
+    });
+    ann.state_mut().import_patch(START).unwrap();
+    until(&mut [&mut ann], "her edit is confirmed", |w| {
+        connected(w[0])
+    });
+    join(&mut ann, &target(&relay, "second"), "Ann");
+    until(&mut [&mut ann], "Ann is on the second document", |w| {
+        connected(w[0]) && !doc(w[0]).contains("Plan")
+    });
+    // File → Open recent lists both; the first opens again, as it was.
+    ann.get_by_label("File").click();
+    settle(&mut ann);
+    ann.get_by_label("Open recent").click();
+    settle(&mut ann);
+    ann.get_by_label(&format!("first on {}", first.relay))
+        .click();
+    until(&mut [&mut ann], "the first document is back", |w| {
+        connected(w[0]) && doc(w[0]).contains("Plan")
+    });
+    assert_eq!(ann.state().session.as_ref().unwrap().target().doc, "first");
+    drop(ann);
+    rt.block_on(relay.stop()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -91,7 +91,7 @@ pub fn palette(index: u8) -> Color32 {
 
 impl ConcordApp {
     /// The display name to use: the one in the settings, or "Anonymous".
-    fn display_name(&self) -> String {
+    pub(in crate::ui) fn display_name(&self) -> String {
         let name = self.settings.display_name.trim();
         if name.is_empty() {
             "Anonymous".to_owned()
@@ -132,6 +132,7 @@ impl ConcordApp {
             std::sync::Arc::new(self.waker()),
         );
         self.start_session(session, editor);
+        self.settings.remember_shared(&target);
         self.settings.last_connection = Some(target);
         if !name.is_empty() && self.settings.display_name != name {
             name.clone_into(&mut self.settings.display_name);
