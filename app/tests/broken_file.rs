@@ -73,6 +73,11 @@ fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
         h.query_by_label("node (root)").is_none(),
         "no tree of a document that is not there"
     );
+    assert!(h.query_by_label("1 node").is_none(), "nor a count of it");
+    assert!(
+        h.query_by_label(&format!("{} did not open", file.display()))
+            .is_some()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

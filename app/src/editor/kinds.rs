@@ -78,10 +78,14 @@ impl ValueKind {
                     _ => None,
                 })
                 .map_or_else(|| Value::from(0), Value::Number),
+            // `true`, or a number other than zero.
             ValueKind::Bool => Value::Bool(match value {
                 Value::Bool(b) if shown.is_none() => *b,
-                Value::Number(n) if shown.is_none() => n.as_f64() != 0.0,
-                _ => text().trim() == "true",
+                _ => {
+                    let text = text();
+                    let text = text.trim();
+                    text == "true" || Number::parse(text).is_some_and(|n| n.as_f64() != 0.0)
+                }
             }),
             ValueKind::Null => Value::Null,
             ValueKind::Object => match value {
@@ -166,6 +170,12 @@ mod tests {
         assert_eq!(
             ValueKind::Bool.convert(&json("1"), Some("true")).to_json(),
             "true"
+        );
+        // A number being edited as 1 is true, as 0 false.
+        let bool_of = |shown| ValueKind::Bool.convert(&json("1"), Some(shown)).to_json();
+        assert_eq!(
+            (bool_of("1"), bool_of("0")),
+            ("true".to_owned(), "false".to_owned())
         );
     }
 }

@@ -204,6 +204,11 @@ pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             super::collab::status_ui(ui, app);
             ui.separator();
         }
+        // A file that did not open: no document to count (what the window holds is nothing).
+        if let Some(broken) = &app.broken {
+            ui.label(format!("{} did not open", broken.path.display()));
+            return;
+        }
         let editor = &app.editor;
         let selected = editor
             .selected()
