@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::file_form::FileForm;
 use super::{ConcordApp, UNSAVED};
 use crate::dialogs::{Outcome, Pending, Purpose};
 use crate::editor::Editor;
@@ -10,9 +11,10 @@ use crate::loader::Loader;
 use sync_core::value::Style;
 
 impl ConcordApp {
-    /// Shows a native dialog (unless one is showing).
+    /// Shows a file dialog (unless one is showing): the desktop's, or the app's own where the
+    /// desktop has none.
     pub(super) fn start_dialog(&mut self, purpose: Purpose) {
-        if self.dialog.is_some() {
+        if self.dialog.is_some() || self.file_form.is_some() {
             return;
         }
         let directory = self
@@ -20,7 +22,11 @@ impl ConcordApp {
             .path()
             .and_then(Path::parent)
             .map(Path::to_path_buf);
-        self.dialog = Some(Pending::start(purpose, directory, self.waker()));
+        if self.in_app_dialogs {
+            self.file_form = Some(FileForm::new(purpose, directory.as_deref()));
+        } else {
+            self.dialog = Some(Pending::start(purpose, directory, self.waker()));
+        }
     }
 
     /// Acts on a dialog that has closed.
@@ -29,37 +35,66 @@ impl ConcordApp {
         let purpose = dialog.purpose;
         match dialog.poll() {
             Outcome::Open => {}
-            Outcome::Nothing => self.dialog = None,
+            Outcome::Nothing => {
+                self.dialog = None;
+                self.close_after_save = false;
+            }
+            // No desktop dialog: the app's own, now and from now on.
+            Outcome::Unavailable(why) => {
+                self.dialog = None;
+                self.in_app_dialogs = true;
+                self.message = Some(format!("{why}: choose the file here"));
+                let directory = self
+                    .editor
+                    .path()
+                    .and_then(Path::parent)
+                    .map(Path::to_path_buf);
+                self.file_form = Some(FileForm::new(purpose, directory.as_deref()));
+            }
             Outcome::Chosen(path) => {
                 self.dialog = None;
-                match purpose {
-                    Purpose::Open => self.open_file(&path),
-                    Purpose::ExportPatch => {
-                        let text = self.export.take().unwrap_or_default();
-                        self.message = Some(match std::fs::write(&path, text) {
-                            Ok(()) => format!("Patch written to {}", path.display()),
-                            Err(e) => format!("cannot write {}: {e}", path.display()),
-                        });
-                    }
-                    Purpose::ImportPatch => {
-                        let result = std::fs::read_to_string(&path)
-                            .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                            .and_then(|text| self.import_patch(&text));
-                        self.message = Some(match result {
-                            Ok(n) => format!("Applied {n} operation(s) from {}", path.display()),
-                            Err(e) => e,
-                        });
-                    }
-                    Purpose::SaveAs => match self.editor.save_as(&path) {
-                        Ok(()) => {
-                            self.settings.remember(&path);
-                            self.save_settings();
-                            self.message = Some(format!("Saved to {}", path.display()));
-                        }
-                        Err(e) => self.message = Some(format!("{e:#}")),
-                    },
-                }
+                self.chosen(purpose, &path);
             }
+        }
+    }
+
+    /// Acts on the file chosen for `purpose` in a dialog (the desktop's or the app's own).
+    pub(super) fn chosen(&mut self, purpose: Purpose, path: &Path) {
+        match purpose {
+            Purpose::Open => self.open_file(path),
+            Purpose::ExportPatch => {
+                let text = self.export.take().unwrap_or_default();
+                self.message = Some(match std::fs::write(path, text) {
+                    Ok(()) => format!("Patch written to {}", path.display()),
+                    Err(e) => format!("cannot write {}: {e}", path.display()),
+                });
+            }
+            Purpose::ImportPatch => {
+                let result = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                    .and_then(|text| self.import_patch(&text));
+                self.message = Some(match result {
+                    Ok(n) => format!("Applied {n} operation(s) from {}", path.display()),
+                    Err(e) => e,
+                });
+            }
+            Purpose::SaveAs => match self.editor.save_as(path) {
+                Ok(()) => {
+                    self.settings.remember(path);
+                    self.save_settings();
+                    self.message = Some(format!("Saved to {}", path.display()));
+                    if std::mem::take(&mut self.close_after_save) {
+                        self.close_confirmed = true;
+                        if let Some(ctx) = &self.egui_ctx {
+                            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.close_after_save = false;
+                    self.message = Some(format!("{e:#}"));
+                }
+            },
         }
     }
 
@@ -233,13 +268,13 @@ pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         ui.heading("Unsaved changes");
         ui.label(format!("Save the changes to {name} before closing?"));
         ui.horizontal(|ui| {
-            if ui
-                .add_enabled(
-                    app.editor.path().is_some(),
-                    egui::Button::new("Save and close"),
-                )
-                .clicked()
-            {
+            // Without a file yet, saving asks where first.
+            let save = if app.editor.path().is_some() {
+                "Save and close"
+            } else {
+                "Save as… and close"
+            };
+            if ui.button(save).clicked() {
                 choice = Some(true);
             }
             if ui.button("Close without saving").clicked() {
@@ -251,6 +286,12 @@ pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         });
     });
     let Some(save) = choice else { return };
+    if save && app.editor.path().is_none() {
+        app.closing = false;
+        app.close_after_save = true;
+        app.start_dialog(Purpose::SaveAs);
+        return;
+    }
     if save && let Err(e) = app.editor.save() {
         app.message = Some(format!("{e:#}"));
         app.closing = false;

@@ -8,6 +8,7 @@
 
 mod actions;
 mod collab;
+mod file_form;
 mod files;
 mod panels;
 mod raw;
@@ -87,6 +88,14 @@ pub struct ConcordApp {
     /// breaks, until it is fixed in the raw view or another file is opened. Nothing can be
     /// saved meanwhile (there is no document, and writing one would replace the file).
     pub broken: Option<Box<crate::loader::Broken>>,
+    /// The app's own file dialog, while open (see [`file_form`]).
+    pub file_form: Option<file_form::FileForm>,
+    /// Use the app's own file dialog rather than the desktop's (`CONCORD_FILE_DIALOG=in-app`,
+    /// or once the desktop had none).
+    pub in_app_dialogs: bool,
+    /// The window closes once the Save as dialog it asked for has saved (from the close
+    /// prompt, for a document with no file yet).
+    close_after_save: bool,
     /// Theme, font size, recent files, display name.
     pub settings: crate::settings::Settings,
     /// Where the settings are saved (`None`: not saved, as in tests).
@@ -192,6 +201,9 @@ impl ConcordApp {
             raw: None,
             loading: None,
             broken: None,
+            file_form: None,
+            close_after_save: false,
+            in_app_dialogs: std::env::var("CONCORD_FILE_DIALOG").is_ok_and(|v| v == "in-app"),
             settings: crate::settings::Settings::default(),
             settings_path: None,
             applied: None,
@@ -282,16 +294,28 @@ impl ConcordApp {
         commands
     }
 
-    /// Escape closes an open dialog (the close prompt, Share, Connect, Preferences: one per
+    /// Whether the window is closing, as the user confirmed (after saving, or without).
+    pub fn close_confirmed(&self) -> bool {
+        self.close_confirmed
+    }
+
+    /// Escape closes an open dialog (the close prompt, a file dialog, Share, Connect,
+    /// Preferences: one per
     /// press), before anything else in the window sees the key.
     fn escape_closes_a_dialog(&mut self, ctx: &egui::Context) {
-        let open =
-            self.closing || self.sharing.is_some() || self.connect.is_some() || self.preferences;
+        let open = self.closing
+            || self.file_form.is_some()
+            || self.sharing.is_some()
+            || self.connect.is_some()
+            || self.preferences;
         if !open || !ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
             return;
         }
         if self.closing {
             self.closing = false;
+        } else if self.file_form.is_some() {
+            self.file_form = None;
+            self.close_after_save = false;
         } else if self.sharing.is_some() {
             self.sharing = None;
         } else if self.connect.is_some() {
@@ -475,6 +499,7 @@ impl eframe::App for ConcordApp {
         if self.preferences {
             panels::preferences_ui(ui, self);
         }
+        file_form::file_form_ui(ui, self);
         collab::connect_ui(ui, self);
         collab::share_ui(ui, self);
         collab::revision_ui(ui, self);

@@ -1,0 +1,163 @@
+//! The app's own file dialog, where the desktop has none: a path field that Tab completes and
+//! the folder's entries, for saving, opening and importing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use app::dialogs::{Pending, Purpose};
+use app::editor::Editor;
+use app::ui::ConcordApp;
+use egui::{Event, Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use sync_core::Value;
+
+fn harness() -> Harness<'static, ConcordApp> {
+    let editor = Editor::new(
+        Value::parse(r#"{"a": 1}"#).unwrap(),
+        None,
+        Default::default(),
+    );
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_eframe(move |_cc| ConcordApp::new(editor));
+    harness.run();
+    harness
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("concord-dialog-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Replaces the path in the dialog's field with `text`.
+fn type_path(h: &mut Harness<'_, ConcordApp>, text: &str) {
+    h.get_by_label("file path").focus();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run();
+    h.event(Event::Text(text.to_owned()));
+    h.run();
+}
+
+#[test]
+fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
+    let dir = temp_dir("save");
+    let mut h = harness();
+    // The desktop has no dialog (no portal): the app's own opens, and stays the one used.
+    h.state_mut().dialog = Some(Pending::failed(Purpose::SaveAs, "no desktop file dialog"));
+    h.run();
+    assert!(h.state().file_form.is_some());
+    assert!(h.state().in_app_dialogs);
+    let file = dir.join("new.json");
+    type_path(&mut h, &file.display().to_string());
+    h.key_press(Key::Enter);
+    h.run();
+    assert!(h.state().file_form.is_none(), "{:?}", h.state().message);
+    assert_eq!(h.state().editor.path(), Some(file.as_path()));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\n  \"a\": 1\n}\n"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
+    let dir = temp_dir("complete");
+    std::fs::write(dir.join("alpha.json"), r#"{"x": 1}"#).unwrap();
+    std::fs::write(dir.join("alphabet.json"), "{}").unwrap();
+    std::fs::create_dir_all(dir.join("beta")).unwrap();
+    let mut h = harness();
+    h.state_mut().in_app_dialogs = true;
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    assert!(h.state().file_form.is_some(), "Ctrl+O opens it");
+    // The folder's entries show, folders first.
+    type_path(&mut h, &format!("{}/", dir.display()));
+    assert!(h.query_by_label("beta/").is_some());
+    assert!(h.query_by_label("alpha.json").is_some());
+    // Tab completes what all matching entries share, then the one left.
+    type_path(&mut h, &format!("{}/al", dir.display()));
+    h.key_press(Key::Tab);
+    h.run();
+    assert_eq!(
+        h.state().file_form.as_ref().unwrap().path,
+        format!("{}/alpha", dir.display())
+    );
+    h.event(Event::Text("b".to_owned()));
+    h.run();
+    h.key_press(Key::Tab);
+    h.run();
+    assert_eq!(
+        h.state().file_form.as_ref().unwrap().path,
+        format!("{}/alphabet.json", dir.display())
+    );
+    // A file that is not there is refused in place.
+    type_path(&mut h, &format!("{}/gamma.json", dir.display()));
+    h.key_press(Key::Enter);
+    h.run();
+    let form = h.state().file_form.clone().unwrap();
+    assert!(form.error.unwrap().contains("there is no file"));
+    // A click on an entry of the folder, then Open.
+    type_path(&mut h, &format!("{}/", dir.display()));
+    h.get_by_label("alpha.json").click();
+    h.run();
+    h.get_by_label("Open").click();
+    h.run();
+    assert!(h.state().file_form.is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while h.state().loading.is_some() {
+        assert!(std::time::Instant::now() < deadline);
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run();
+    assert_eq!(h.state().editor.doc().to_json(), r#"{"x":1}"#);
+    // Escape closes it.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::I);
+    h.run();
+    assert!(h.state().file_form.is_some());
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(h.state().file_form.is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn closing_a_document_with_no_file_offers_to_save_it_somewhere_first() {
+    let dir = temp_dir("close");
+    let mut h = harness();
+    h.state_mut().in_app_dialogs = true;
+    h.get_by_label("node /a").click();
+    h.run();
+    h.key_press(Key::Delete);
+    h.run();
+    assert!(h.state().editor.is_dirty());
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    h.run();
+    assert!(h.state().closing);
+    h.get_by_label("Save as… and close").click();
+    h.run();
+    // Where to save it is asked first; the window closes once it is saved there.
+    assert!(h.state().file_form.is_some());
+    let file = dir.join("kept.json");
+    type_path(&mut h, &file.display().to_string());
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}\n");
+    assert!(!h.state().editor.is_dirty());
+    assert!(h.state().close_confirmed(), "the window closes");
+    let _ = std::fs::remove_dir_all(dir);
+}
