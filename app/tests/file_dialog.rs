@@ -55,6 +55,18 @@ fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
     h.run();
     assert!(h.state().file_form.is_some());
     assert!(h.state().in_app_dialogs);
+    // Its field has the keyboard, the caret after the suggested name.
+    assert!(h.get_by_label("file path").is_focused());
+    h.event(Event::Text("x".to_owned()));
+    h.run();
+    assert!(
+        h.state()
+            .file_form
+            .as_ref()
+            .unwrap()
+            .path
+            .ends_with("document.jsonx")
+    );
     let file = dir.join("new.json");
     type_path(&mut h, &file.display().to_string());
     h.key_press(Key::Enter);

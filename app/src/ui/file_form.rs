@@ -150,7 +150,8 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             {
                 form.complete();
             }
-            if let Some(opening) = form.opening.take() {
+            // Until the field has the keyboard (a window's first frame only measures it).
+            if let Some(opening) = form.opening.clone() {
                 super::open_field(ui, id, &mut form.path, opening);
             }
             let field = ui.add(
@@ -161,6 +162,9 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                     .desired_width(500.0),
             );
             field.widget_info(|| WidgetInfo::labeled(Role::TextInput, true, "file path"));
+            if field.has_focus() {
+                form.opening = None;
+            }
             if field.changed() {
                 form.error = None;
             }
@@ -176,11 +180,16 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                 .max_height(260.0)
                 .show(ui, |ui| {
                     let (_, entries) = form.entries();
-                    for (name, folder) in entries
+                    // Those that start with the name typed; all of them if none does (a new
+                    // file's name, say).
+                    let mut shown: Vec<&(String, bool)> = entries
                         .iter()
                         .filter(|(n, _)| n.starts_with(&typed))
-                        .take(500)
-                    {
+                        .collect();
+                    if shown.is_empty() {
+                        shown = entries.iter().collect();
+                    }
+                    for (name, folder) in shown.into_iter().take(500) {
                         let text = if *folder {
                             format!("{name}/")
                         } else {
