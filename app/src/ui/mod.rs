@@ -14,6 +14,8 @@ mod panels;
 mod raw;
 mod tree;
 
+pub use file_form::FileForm;
+
 pub use collab::{ConnectForm, ShareForm, Side, palette, patch_text};
 pub use raw::Raw;
 pub use tree::row_name;
@@ -88,8 +90,8 @@ pub struct ConcordApp {
     /// breaks, until it is fixed in the raw view or another file is opened. Nothing can be
     /// saved meanwhile (there is no document, and writing one would replace the file).
     pub broken: Option<Box<crate::loader::Broken>>,
-    /// The app's own file dialog, while open (see [`file_form`]).
-    pub file_form: Option<file_form::FileForm>,
+    /// The app's own file dialog, while open.
+    pub file_form: Option<FileForm>,
     /// Use the app's own file dialog rather than the desktop's (`CONCORD_FILE_DIALOG=in-app`,
     /// or once the desktop had none).
     pub in_app_dialogs: bool,
