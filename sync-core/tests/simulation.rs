@@ -49,9 +49,12 @@ mod cycles;
 mod edits;
 #[path = "simulation/oracle.rs"]
 mod oracle;
+#[path = "simulation/stats.rs"]
+mod stats;
 
 use edits::random_change;
 use oracle::{count_markers, markers, op_markers};
+use stats::Stats;
 
 use common::{Rng, paths};
 
@@ -96,39 +99,6 @@ struct World {
     config: AuthorityConfig,
     trace: Vec<String>,
     stats: Stats,
-}
-
-/// What a run exercised, so that a quiet run can be told from an idle one.
-#[derive(Debug, Default, Clone, Copy)]
-struct Stats {
-    commits: usize,
-    conflicts: usize,
-    rejected: usize,
-    duplicates: usize,
-    snapshots: usize,
-    diverged: usize,
-    lost: usize,
-    restarts: usize,
-    /// Refusals as a move into its own descendant that node identities confirm.
-    cycles: usize,
-    /// Refusals of that kind whose change had itself moved the node or the container first
-    /// (see `cycles`).
-    undetermined: usize,
-}
-
-impl std::ops::AddAssign for Stats {
-    fn add_assign(&mut self, o: Stats) {
-        self.commits += o.commits;
-        self.conflicts += o.conflicts;
-        self.rejected += o.rejected;
-        self.duplicates += o.duplicates;
-        self.snapshots += o.snapshots;
-        self.diverged += o.diverged;
-        self.lost += o.lost;
-        self.restarts += o.restarts;
-        self.cycles += o.cycles;
-        self.undetermined += o.undetermined;
-    }
 }
 
 fn config() -> AuthorityConfig {
@@ -226,20 +196,13 @@ impl World {
     /// A change of client `i` made on `base` was refused as a move into its own descendant
     /// (`message` names the operation): node identities must agree that the move became one.
     fn check_cycle(&mut self, i: usize, base: Revision, ops: &[Operation], message: &str) {
-        let n = message
-            .strip_prefix("operation ")
-            .and_then(|m| m.split(' ').next())
-            .and_then(|n| n.parse::<usize>().ok());
-        let logged: Vec<Operation> = self
-            .log
-            .iter()
-            .filter(|c| c.rev > base)
-            .flat_map(|c| c.ops.iter().cloned())
-            .collect();
-        let verdict = match (self.authority.document_at(base), n) {
-            (Some(doc), Some(n)) => cycles::refused_move(&doc, &logged, ops, n),
-            _ => cycles::Verdict::Undetermined,
-        };
+        let verdict = cycles::refused(
+            self.authority.document_at(base),
+            &self.log,
+            base,
+            ops,
+            message,
+        );
         match verdict {
             cycles::Verdict::Cycle => self.stats.cycles += 1,
             cycles::Verdict::Undetermined => self.stats.undetermined += 1,

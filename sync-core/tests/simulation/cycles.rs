@@ -268,6 +268,31 @@ impl Ids {
     }
 }
 
+/// The verdict on a change made on `base` and refused as a move into its own descendant,
+/// with `message` naming the operation ("operation N (…"), after `log`; `doc` is the document
+/// at `base`, if the relay still has it.
+pub(crate) fn refused(
+    doc: Option<Value>,
+    log: &[sync_core::protocol::Commit],
+    base: sync_core::protocol::Revision,
+    ops: &[Operation],
+    message: &str,
+) -> Verdict {
+    let n = message
+        .strip_prefix("operation ")
+        .and_then(|m| m.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    let logged: Vec<Operation> = log
+        .iter()
+        .filter(|c| c.rev > base)
+        .flat_map(|c| c.ops.iter().cloned())
+        .collect();
+    match (doc, n) {
+        (Some(doc), Some(n)) => refused_move(&doc, &logged, ops, n),
+        _ => Verdict::Undetermined,
+    }
+}
+
 /// An operation of the refused change, by identity.
 #[derive(Debug)]
 enum Intent {
@@ -279,12 +304,7 @@ enum Intent {
 
 /// Whether operation `n` of `ops` (a move, made on `base`) is a cycle after `logged`, the
 /// operations applied since `base`.
-pub(crate) fn refused_move(
-    base: &Value,
-    logged: &[Operation],
-    ops: &[Operation],
-    n: usize,
-) -> Verdict {
+fn refused_move(base: &Value, logged: &[Operation], ops: &[Operation], n: usize) -> Verdict {
     let mut fresh = Fresh(0);
     let tree = fresh.tree(base);
     let Some(Operation::Move { from, path, .. }) = ops.get(n) else {
