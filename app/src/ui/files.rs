@@ -264,9 +264,18 @@ pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         .path()
         .map_or_else(|| "the document".to_owned(), |p| p.display().to_string());
     let mut choice = None;
+    let hosted = app.hosts_unsaved();
     egui::Modal::new(egui::Id::unique("close prompt")).show(ui.ctx(), |ui| {
-        ui.heading("Unsaved changes");
-        ui.label(format!("Save the changes to {name} before closing?"));
+        if hosted {
+            ui.heading("Shared from this window");
+            ui.label(
+                "Closing stops sharing this document, and it has no file: nobody could open it \
+                 again. Save it to a file before closing?",
+            );
+        } else {
+            ui.heading("Unsaved changes");
+            ui.label(format!("Save the changes to {name} before closing?"));
+        }
         ui.horizontal(|ui| {
             // Without a file yet, saving asks where first.
             let save = if app.editor.path().is_some() {
@@ -277,7 +286,12 @@ pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             if ui.button(save).clicked() {
                 choice = Some(true);
             }
-            if ui.button("Close without saving").clicked() {
+            let without = if hosted {
+                "Close anyway"
+            } else {
+                "Close without saving"
+            };
+            if ui.button(without).clicked() {
                 choice = Some(false);
             }
             if ui.button("Cancel").clicked() {

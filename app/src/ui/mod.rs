@@ -296,6 +296,12 @@ impl ConcordApp {
         commands
     }
 
+    /// Whether this window shares a document it hosts that has no file: closing the window
+    /// stops the relay that holds it, and nothing could open it again.
+    pub fn hosts_unsaved(&self) -> bool {
+        self.host.is_some() && self.editor.path().is_none()
+    }
+
     /// Whether the window is closing, as the user confirmed (after saving, or without).
     pub fn close_confirmed(&self) -> bool {
         self.close_confirmed
@@ -422,9 +428,10 @@ impl eframe::App for ConcordApp {
         if let Some(path) = dropped {
             self.open_file(&path);
         }
-        // Closing with unsaved changes asks first.
+        // Closing with unsaved changes asks first, and so does closing the only copy of a
+        // document this window shares.
         if ctx.input(|i| i.viewport().close_requested())
-            && self.editor.is_dirty()
+            && (self.editor.is_dirty() || self.hosts_unsaved())
             && !self.close_confirmed
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);

@@ -1,5 +1,5 @@
-//! Sharing the open document keeps it as it was shown, and a shared document joined before opens
-//! again from File → Open recent.
+//! Sharing the open document keeps it as it was shown, closing the window that shares one with
+//! no file asks first, and a shared document joined before opens again from File → Open recent.
 
 use super::*;
 
@@ -65,5 +65,38 @@ fn a_shared_document_joined_before_opens_again_from_open_recent() {
     assert_eq!(ann.state().session.as_ref().unwrap().target().doc, "first");
     drop(ann);
     rt.block_on(relay.stop()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn closing_a_window_that_shares_a_document_with_no_file_asks_first() {
+    let rt = runtime();
+    let dir = temp_dir("host-close");
+    let mut ann = window(&rt, &dir);
+    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().run(app::commands::Command::Share);
+    settle(&mut ann);
+    ann.get_by_label("Start sharing").click();
+    settle(&mut ann);
+    ann.get_by_label("Close window").click();
+    until(&mut [&mut ann], "the shared document is confirmed", |w| {
+        connected(w[0])
+    });
+    assert!(ann.state().hosts_unsaved());
+    assert!(!ann.state().editor.is_dirty(), "nothing unsaved as such");
+    ann.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    settle(&mut ann);
+    assert!(ann.state().closing, "it asks");
+    assert!(ann.query_by_label("Shared from this window").is_some());
+    ann.get_by_label("Cancel").click();
+    settle(&mut ann);
+    assert!(!ann.state().closing);
+    assert!(!ann.state().close_confirmed());
+    drop(ann);
     let _ = std::fs::remove_dir_all(dir);
 }
