@@ -74,7 +74,11 @@ impl ConcordApp {
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))
                     .and_then(|text| self.import_patch(&text));
                 self.message = Some(match result {
-                    Ok(n) => format!("Applied {n} operation(s) from {}", path.display()),
+                    Ok(n) => format!(
+                        "Applied {} from {}",
+                        crate::words::counted(n, "operation", "operations"),
+                        path.display()
+                    ),
                     Err(e) => e,
                 });
             }
