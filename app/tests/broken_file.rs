@@ -8,30 +8,11 @@
     clippy::panic
 )]
 
-use app::ui::ConcordApp;
+mod common;
 use egui::{Key, Modifiers};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
 const BROKEN: &str = "{\n  \"name\": \"Ada\",\n  \"tags\": [\"a\" \"b\"],\n  \"n\": 1\n}\n";
-
-fn open(path: &std::path::Path) -> Harness<'static, ConcordApp> {
-    let path = path.to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |cc| ConcordApp::open(&path, &cc.egui_ctx));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.state().loading.is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "loading took too long"
-        );
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    h.run();
-    h
-}
 
 fn temp_file(name: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("concord-broken-{name}-{}", std::process::id()));
@@ -44,7 +25,7 @@ fn temp_file(name: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf)
 #[test]
 fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
     let (dir, file) = temp_file("shown", BROKEN);
-    let mut h = open(&file);
+    let mut h = common::opened(&file);
     assert!(
         h.query_by_label(&format!("{} is not JSON", file.display()))
             .is_some()
@@ -84,7 +65,7 @@ fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
 #[test]
 fn a_broken_file_is_fixed_in_the_raw_view_and_saved() {
     let (dir, file) = temp_file("fixed", BROKEN);
-    let mut h = open(&file);
+    let mut h = common::opened(&file);
     h.get_by_label("Fix it in the raw view").click();
     h.run();
     let raw = h.get_by_label("raw JSON");

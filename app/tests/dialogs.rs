@@ -7,29 +7,13 @@
     clippy::panic
 )]
 
-use app::editor::Editor;
-use app::ui::ConcordApp;
+mod common;
 use egui::{Key, Modifiers};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::Value;
-
-fn harness() -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(
-        Value::parse(r#"{"a": "x"}"#).unwrap(),
-        None,
-        Default::default(),
-    );
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
 
 #[test]
 fn escape_closes_preferences_and_the_connect_dialog() {
-    let mut h = harness();
+    let mut h = common::window(r#"{"a": "x"}"#);
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
     h.run();
     assert!(h.state().preferences);
@@ -46,7 +30,7 @@ fn escape_closes_preferences_and_the_connect_dialog() {
 
 #[test]
 fn escape_in_a_dialog_leaves_an_edit_in_the_tree_alone() {
-    let mut h = harness();
+    let mut h = common::window(r#"{"a": "x"}"#);
     h.get_by_label("node /a").click();
     h.run();
     h.key_press(Key::Enter);

@@ -8,24 +8,14 @@
     clippy::panic
 )]
 
-use app::editor::Editor;
+mod common;
 use app::ui::ConcordApp;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::value::Style;
 use sync_core::{Pointer, Value};
 
 const DOC: &str = r#"{"title": "Draft", "count": 3, "tags": ["a", "b"], "meta": {"ok": true}}"#;
-
-fn harness(text: &str) -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(Value::parse(text).unwrap(), None, Style::default());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
 
 fn doc(h: &Harness<'_, ConcordApp>) -> String {
     h.state().editor.doc().to_json()
@@ -37,7 +27,7 @@ fn at(path: &str) -> Pointer {
 
 #[test]
 fn the_status_bar_shows_selection_node_count_and_size() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     select(&mut h, "/tags");
     let size = format!("{} bytes", doc(&h).len());
     for text in ["/tags", "8 nodes", size.as_str()] {
@@ -52,7 +42,7 @@ fn the_status_bar_shows_selection_node_count_and_size() {
 
 #[test]
 fn containers_expand_and_collapse_by_click() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     assert!(h.query_by_label("node /tags/0").is_none());
     h.get_by_label("Expand /tags").click();
     h.run();
@@ -64,7 +54,7 @@ fn containers_expand_and_collapse_by_click() {
 
 #[test]
 fn arrow_keys_select_and_expand() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("node /title").click();
     h.run();
     h.key_press(Key::ArrowDown);
@@ -85,7 +75,7 @@ fn arrow_keys_select_and_expand() {
 
 #[test]
 fn typing_in_a_string_edits_it_as_typed() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("node /title").click();
     h.run();
     h.key_press(Key::Enter);
@@ -113,7 +103,7 @@ fn typing_in_a_string_edits_it_as_typed() {
 
 #[test]
 fn an_invalid_number_is_reported_and_changes_nothing() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("node /count").click();
     h.run();
     h.key_press(Key::Enter);
@@ -132,7 +122,7 @@ fn an_invalid_number_is_reported_and_changes_nothing() {
 
 #[test]
 fn delete_undo_and_redo_by_keyboard_and_menu() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     let original = doc(&h);
     h.get_by_label("node /meta").click();
     h.run();
@@ -160,7 +150,7 @@ fn delete_undo_and_redo_by_keyboard_and_menu() {
 
 #[test]
 fn expand_all_from_the_view_menu() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("View").click();
     h.run();
     h.get_by_label_contains("Expand all").click();
@@ -177,7 +167,7 @@ fn select(h: &mut Harness<'_, ConcordApp>, path: &str) {
 
 #[test]
 fn renaming_a_key_keeps_its_place() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     select(&mut h, "/count");
     h.key_press(Key::F2);
     h.run();
@@ -198,7 +188,7 @@ fn renaming_a_key_keeps_its_place() {
 
 #[test]
 fn adding_a_child_then_naming_it_and_duplicating() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     select(&mut h, "/meta");
     h.key_press(Key::Insert);
     h.run();
@@ -223,7 +213,7 @@ fn adding_a_child_then_naming_it_and_duplicating() {
 
 #[test]
 fn copy_pointer_copy_and_paste_use_the_clipboard() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("Expand /tags").click();
     h.run();
     select(&mut h, "/tags/1");
@@ -260,7 +250,7 @@ fn copy_pointer_copy_and_paste_use_the_clipboard() {
 
 #[test]
 fn search_finds_keys_and_values_and_expands_to_each_match() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.key_press_modifiers(Modifiers::COMMAND, Key::F);
     h.run();
     let field = h.get_by_label("search");
@@ -299,7 +289,7 @@ fn search_finds_keys_and_values_and_expands_to_each_match() {
 
 #[test]
 fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run();
     let raw = h.get_by_label("raw JSON");
@@ -349,38 +339,20 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
 }
 
-fn load_in_background(path: &std::path::Path) -> Harness<'static, ConcordApp> {
-    let path = path.to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |cc| ConcordApp::open(&path, &cc.egui_ctx));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.state().loading.is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "loading took too long"
-        );
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    h.run();
-    h
-}
-
 #[test]
 fn files_load_in_the_background_and_bad_files_are_reported() {
     let dir = std::env::temp_dir().join(format!("concord-ui-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.json");
     std::fs::write(&good, DOC).unwrap();
-    let h = load_in_background(&good);
+    let h = common::opened(&good);
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
     assert_eq!(h.state().editor.path(), Some(good.as_path()));
     assert!(h.query_by_label("node /title").is_some());
 
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{\"a\": 1,\n \"b\": }").unwrap();
-    let h = load_in_background(&bad);
+    let h = common::opened(&bad);
     let broken = h.state().broken.clone().unwrap();
     assert_eq!((broken.line, broken.column), (2, 7));
     assert!(
@@ -397,16 +369,8 @@ fn closing_with_unsaved_changes_asks_first() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("doc.json");
     std::fs::write(&file, DOC).unwrap();
-    let mut h = load_in_background(&file);
-    let close = |h: &mut Harness<'_, ConcordApp>| {
-        h.input_mut()
-            .viewports
-            .entry(egui::ViewportId::ROOT)
-            .or_default()
-            .events
-            .push(egui::ViewportEvent::Close);
-        h.run();
-    };
+    let mut h = common::opened(&file);
+    let close = common::request_close;
     // Nothing to save: no question.
     close(&mut h);
     assert!(!h.state().closing);
@@ -450,7 +414,7 @@ impl egui::DroppedFile for Dropped {
 
 #[test]
 fn theme_and_text_size_are_settings_and_dropped_files_open() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     assert_eq!(h.state().settings.theme, app::settings::Theme::Dark);
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::T);
     h.run();
@@ -499,7 +463,7 @@ fn drag(h: &mut Harness<'_, ConcordApp>, from: &str, onto: &str, at: f32) {
 
 #[test]
 fn dragging_reorders_an_array_and_moves_between_containers() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("Expand /tags").click();
     h.run();
     // "a" after "b".
@@ -524,7 +488,7 @@ fn dragging_reorders_an_array_and_moves_between_containers() {
 
 #[test]
 fn the_display_name_and_theme_are_set_in_preferences() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     h.get_by_label("File").click();
     h.run();
     h.get_by_label_contains("Preferences").click();
@@ -541,7 +505,7 @@ fn the_display_name_and_theme_are_set_in_preferences() {
 
 #[test]
 fn the_type_switch_turns_a_number_into_a_string() {
-    let mut h = harness(DOC);
+    let mut h = common::window(DOC);
     select(&mut h, "/count");
     h.key_press(Key::Enter);
     h.run();

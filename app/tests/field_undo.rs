@@ -8,24 +8,14 @@
     clippy::panic
 )]
 
-use app::editor::Editor;
+mod common;
 use app::ui::ConcordApp;
 use egui::{Event, Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::value::Style;
 use sync_core::{Pointer, Value};
 
 const DOC: &str = r#"{"title": "Draft", "count": 3}"#;
-
-fn harness() -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(Value::parse(DOC).unwrap(), None, Style::default());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
 
 fn doc(h: &Harness<'_, ConcordApp>) -> String {
     h.state().editor.doc().to_json()
@@ -59,7 +49,7 @@ fn type_slowly(h: &mut Harness<'_, ConcordApp>, text: &str) {
 
 #[test]
 fn escape_takes_back_what_the_field_typed() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     edit_at_end(&mut h, "/title");
     type_slowly(&mut h, "s!");
     h.key_press(Key::Backspace);
@@ -75,7 +65,7 @@ fn escape_takes_back_what_the_field_typed() {
 
 #[test]
 fn enter_keeps_the_typing_and_one_undo_takes_all_of_it_back() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     edit_at_end(&mut h, "/title");
     type_slowly(&mut h, " two");
     h.key_press(Key::Enter);
@@ -91,7 +81,7 @@ fn enter_keeps_the_typing_and_one_undo_takes_all_of_it_back() {
 
 #[test]
 fn two_fields_are_two_undo_steps() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     edit_at_end(&mut h, "/title");
     type_slowly(&mut h, "s");
     h.key_press(Key::Enter);
@@ -108,7 +98,7 @@ fn two_fields_are_two_undo_steps() {
 
 #[test]
 fn escape_on_a_number_leaves_it_as_it_was() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     edit_at_end(&mut h, "/count");
     type_slowly(&mut h, "0");
     h.key_press(Key::Escape);

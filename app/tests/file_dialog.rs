@@ -8,33 +8,12 @@
     clippy::panic
 )]
 
+mod common;
 use app::dialogs::{Pending, Purpose};
-use app::editor::Editor;
 use app::ui::ConcordApp;
 use egui::{Event, Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::Value;
-
-fn harness() -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(
-        Value::parse(r#"{"a": 1}"#).unwrap(),
-        None,
-        Default::default(),
-    );
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("concord-dialog-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Replaces the path in the dialog's field with `text`.
 fn type_path(h: &mut Harness<'_, ConcordApp>, text: &str) {
@@ -48,8 +27,8 @@ fn type_path(h: &mut Harness<'_, ConcordApp>, text: &str) {
 
 #[test]
 fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
-    let dir = temp_dir("save");
-    let mut h = harness();
+    let dir = common::temp_dir("save");
+    let mut h = common::window(r#"{"a": 1}"#);
     // The desktop has no dialog (no portal): the app's own opens, and stays the one used.
     h.state_mut().dialog = Some(Pending::failed(Purpose::SaveAs, "no desktop file dialog"));
     h.run();
@@ -82,11 +61,11 @@ fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
 
 #[test]
 fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
-    let dir = temp_dir("complete");
+    let dir = common::temp_dir("complete");
     std::fs::write(dir.join("alpha.json"), r#"{"x": 1}"#).unwrap();
     std::fs::write(dir.join("alphabet.json"), "{}").unwrap();
     std::fs::create_dir_all(dir.join("beta")).unwrap();
-    let mut h = harness();
+    let mut h = common::window(r#"{"a": 1}"#);
     h.state_mut().in_app_dialogs = true;
     h.key_press_modifiers(Modifiers::COMMAND, Key::O);
     h.run();
@@ -144,21 +123,15 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
 
 #[test]
 fn closing_a_document_with_no_file_offers_to_save_it_somewhere_first() {
-    let dir = temp_dir("close");
-    let mut h = harness();
+    let dir = common::temp_dir("close");
+    let mut h = common::window(r#"{"a": 1}"#);
     h.state_mut().in_app_dialogs = true;
     h.get_by_label("node /a").click();
     h.run();
     h.key_press(Key::Delete);
     h.run();
     assert!(h.state().editor.is_dirty());
-    h.input_mut()
-        .viewports
-        .entry(egui::ViewportId::ROOT)
-        .or_default()
-        .events
-        .push(egui::ViewportEvent::Close);
-    h.run();
+    common::request_close(&mut h);
     assert!(h.state().closing);
     h.get_by_label("Save as… and close").click();
     h.run();

@@ -9,24 +9,14 @@
     clippy::panic
 )]
 
-use app::editor::Editor;
+mod common;
 use app::ui::ConcordApp;
 use egui::{Event, Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::value::Style;
 use sync_core::{Pointer, Value};
 
 const DOC: &str = r#"{"title": "Draft", "count": 3, "meta": {"ok": true}}"#;
-
-fn harness() -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(Value::parse(DOC).unwrap(), None, Style::default());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
 
 fn doc(h: &Harness<'_, ConcordApp>) -> String {
     h.state().editor.doc().to_json()
@@ -65,7 +55,7 @@ fn then_type(h: &mut Harness<'_, ConcordApp>, text: &str) {
 
 #[test]
 fn find_takes_the_key_typed_in_the_frame_of_ctrl_f_and_the_next() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     command_then_keys(&mut h, Modifiers::COMMAND, Key::F, "m");
     then_type(&mut h, "eta");
     assert_eq!(h.state().search.as_ref().unwrap().query, "meta");
@@ -83,7 +73,7 @@ fn find_takes_the_key_typed_in_the_frame_of_ctrl_f_and_the_next() {
 
 #[test]
 fn f2_opens_the_key_selected_and_typing_replaces_it_from_the_first_key() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     select(&mut h, "/count");
     command_then_keys(&mut h, Modifiers::NONE, Key::F2, "t");
     then_type(&mut h, "otal");
@@ -101,7 +91,7 @@ fn f2_opens_the_key_selected_and_typing_replaces_it_from_the_first_key() {
 
 #[test]
 fn enter_opens_a_value_selected_and_the_first_key_replaces_it() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     select(&mut h, "/title");
     command_then_keys(&mut h, Modifiers::NONE, Key::Enter, "X");
     h.run();
@@ -127,7 +117,7 @@ fn enter_opens_a_value_selected_and_the_first_key_replaces_it() {
 
 #[test]
 fn the_arrow_keys_keep_the_selected_text() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     select(&mut h, "/title");
     h.key_press(Key::Enter);
     h.run();
@@ -144,7 +134,7 @@ fn the_arrow_keys_keep_the_selected_text() {
 
 #[test]
 fn a_new_member_takes_its_name_from_the_first_key() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     select(&mut h, "/meta");
     command_then_keys(&mut h, Modifiers::NONE, Key::Insert, "n");
     then_type(&mut h, "ote");

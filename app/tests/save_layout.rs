@@ -8,29 +8,12 @@
     clippy::panic
 )]
 
+mod common;
 use app::settings::SaveLayout;
 use app::ui::ConcordApp;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-
-fn open(path: &std::path::Path) -> Harness<'static, ConcordApp> {
-    let path = path.to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |cc| ConcordApp::open(&path, &cc.egui_ctx));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.state().loading.is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "loading took too long"
-        );
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    h.run();
-    h
-}
 
 /// Opens `text` from a file, sets `/n` to 2 by keyboard, saves, and returns the file's text.
 fn edit_and_save(name: &str, text: &str, setting: SaveLayout) -> String {
@@ -38,7 +21,7 @@ fn edit_and_save(name: &str, text: &str, setting: SaveLayout) -> String {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("data.json");
     std::fs::write(&file, text).unwrap();
-    let mut h = open(&file);
+    let mut h = common::opened(&file);
     h.state_mut().settings.save_layout = setting;
     h.get_by_label("node /n").click();
     h.run();

@@ -8,22 +8,11 @@
     clippy::panic
 )]
 
-use app::editor::Editor;
+mod common;
 use app::ui::{ConcordApp, MESSAGE_SECONDS};
 use egui::Event;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::Value;
-use sync_core::value::Style;
-
-fn harness(doc: &str) -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(Value::parse(doc).unwrap(), None, Style::default());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
 
 fn message(h: &Harness<'_, ConcordApp>) -> Option<String> {
     h.state().message.clone()
@@ -31,7 +20,7 @@ fn message(h: &Harness<'_, ConcordApp>) -> Option<String> {
 
 #[test]
 fn a_paste_says_what_it_did_replacing_what_an_earlier_one_said() {
-    let mut h = harness(r#"{"list": [1]}"#);
+    let mut h = common::window(r#"{"list": [1]}"#);
     h.get_by_label("node /list").click();
     h.run();
     h.event(Event::Paste("not json".to_owned()));
@@ -48,7 +37,7 @@ fn a_paste_says_what_it_did_replacing_what_an_earlier_one_said() {
 
 #[test]
 fn a_message_goes_after_a_while() {
-    let mut h = harness(r#"{"a": 1}"#);
+    let mut h = common::window(r#"{"a": 1}"#);
     h.get_by_label("node /a").click();
     h.run();
     h.event(Event::Paste("{".to_owned()));
@@ -68,7 +57,7 @@ fn a_message_goes_after_a_while() {
 
 #[test]
 fn counts_read_as_people_write_them() {
-    let h = harness("{}");
+    let h = common::window("{}");
     assert!(h.query_by_label("1 node").is_some());
     let many: String = format!(
         "[{}]",
@@ -77,6 +66,6 @@ fn counts_read_as_people_write_them() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    let h = harness(&many);
+    let h = common::window(&many);
     assert!(h.query_by_label("1,501 nodes").is_some());
 }

@@ -9,24 +9,15 @@
     clippy::panic
 )]
 
-use app::editor::{Editor, ValueKind};
+mod common;
+use app::editor::ValueKind;
 use app::ui::ConcordApp;
 use egui::{Event, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use sync_core::value::Style;
 use sync_core::{Pointer, Value};
 
 const DOC: &str = r#"{"s": "12", "n": 3, "b": true, "z": null, "o": {"a": 1}, "l": [1, "x"]}"#;
-
-fn harness() -> Harness<'static, ConcordApp> {
-    let editor = Editor::new(Value::parse(DOC).unwrap(), None, Style::default());
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_eframe(move |_cc| ConcordApp::new(editor));
-    harness.run();
-    harness
-}
 
 fn value(h: &Harness<'_, ConcordApp>, path: &str) -> String {
     Pointer::parse(path)
@@ -73,7 +64,7 @@ fn every_kind_becomes_every_other_from_the_type_switch() {
         ("/l", r#"[1,"x"]"#),
     ] {
         for kind in ValueKind::ALL {
-            let mut h = harness();
+            let mut h = common::window(DOC);
             assert_eq!(value(&h, path), start);
             open(&mut h, path);
             switch_to(&mut h, path, kind);
@@ -91,7 +82,7 @@ fn every_kind_becomes_every_other_from_the_type_switch() {
 
 #[test]
 fn a_switched_value_starts_from_what_it_was_and_goes_on_being_edited() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     open(&mut h, "/s");
     switch_to(&mut h, "/s", ValueKind::Number);
     assert_eq!(value(&h, "/s"), "12");
@@ -117,7 +108,7 @@ fn a_switched_value_starts_from_what_it_was_and_goes_on_being_edited() {
 
 #[test]
 fn a_boolean_is_a_checkbox_space_sets_it_enter_keeps_it_escape_takes_it_back() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     open(&mut h, "/b");
     let checkbox = h.get_by_label("edit /b");
     assert!(checkbox.is_focused());
@@ -150,7 +141,7 @@ fn a_boolean_is_a_checkbox_space_sets_it_enter_keeps_it_escape_takes_it_back() {
 
 #[test]
 fn a_number_that_does_not_parse_keeps_its_field_open_until_fixed_or_cancelled() {
-    let mut h = harness();
+    let mut h = common::window(DOC);
     open(&mut h, "/n");
     h.event(Event::Text("12abc".to_owned()));
     h.run();
