@@ -275,6 +275,16 @@ impl Replica {
         Ok(self.flush())
     }
 
+    /// The operations [`Replica::undo`] would apply now (none if there is nothing to undo).
+    pub fn undo_ops(&self) -> impl Iterator<Item = &Operation> {
+        self.undo.back().into_iter().flatten().map(|p| &p.op)
+    }
+
+    /// The operations [`Replica::redo`] would apply now (none if there is nothing to redo).
+    pub fn redo_ops(&self) -> impl Iterator<Item = &Operation> {
+        self.redo.back().into_iter().flatten().map(|p| &p.op)
+    }
+
     /// Undoes the most recent local change still undoable (rebased over everything since).
     /// An entry that no longer applies is discarded and its error returned.
     pub fn undo(&mut self) -> Result<Vec<Event>, EditError> {

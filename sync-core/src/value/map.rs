@@ -360,11 +360,57 @@ impl Map {
         self.iter().map(|(k, _)| k)
     }
 
-    /// Values in order.
+    /// Values in order (without reading the keys).
     pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + DoubleEndedIterator {
-        self.iter().map(|(_, value)| value)
+        match &self.0 {
+            Repr::Small(s) => Values::Small(s.values.iter()),
+            Repr::Large(m) => Values::Large(m.values()),
+        }
+    }
+
+    /// The value of the member at position `index` (without reading the keys).
+    pub fn value_at(&self, index: usize) -> Option<&Value> {
+        match &self.0 {
+            Repr::Small(s) => s.values.get(index),
+            Repr::Large(m) => m.get_index(index).map(|(_, value)| value),
+        }
     }
 }
+
+/// The values of a [`Map`], in order.
+enum Values<'a> {
+    Small(std::slice::Iter<'a, Value>),
+    Large(indexmap::map::Values<'a, Key, Value>),
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a Value;
+
+    fn next(&mut self) -> Option<&'a Value> {
+        match self {
+            Values::Small(values) => values.next(),
+            Values::Large(values) => values.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Values::Small(values) => values.size_hint(),
+            Values::Large(values) => values.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Values<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Values::Small(values) => values.next_back(),
+            Values::Large(values) => values.next_back(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Values<'_> {}
 
 /// The members of a [`Map`], in order.
 pub struct Iter<'a>(IterRepr<'a>);
@@ -529,6 +575,23 @@ mod tests {
         assert_eq!(s.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(s.insert("a", Value::from(9)), Some(Value::from(1)));
         assert_eq!(s.iter_mut().len(), 2);
+    }
+
+    #[test]
+    fn values_are_read_without_the_keys_in_order_from_both_ends() {
+        for n in [0u64, 3, SMALL as u64 + 5] {
+            let m: Map = (0..n).map(|i| (format!("k{i}"), Value::from(i))).collect();
+            let expected: Vec<&Value> = m.iter().map(|(_, v)| v).collect();
+            assert_eq!(m.values().collect::<Vec<_>>(), expected);
+            let n = expected.len();
+            assert_eq!(m.values().len(), n);
+            let backwards: Vec<&Value> = m.values().rev().collect();
+            assert_eq!(backwards, expected.iter().rev().copied().collect::<Vec<_>>());
+            for (i, value) in expected.iter().enumerate() {
+                assert_eq!(m.value_at(i), Some(*value));
+            }
+            assert_eq!(m.value_at(n), None);
+        }
     }
 
     #[test]
