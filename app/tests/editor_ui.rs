@@ -263,13 +263,13 @@ fn search_finds_keys_and_values_and_expands_to_each_match() {
         .search
         .as_ref()
         .unwrap()
-        .matches
+        .matches()
         .iter()
         .map(ToString::to_string)
         .collect();
     assert_eq!(matches, ["/count", "/meta/ok"]);
     assert_eq!(h.state().editor.selected(), Some(&at("/count")));
-    assert!(h.query_by_label("1 of 2").is_some());
+    assert!(h.query_by_label("1 of 2 matches").is_some());
     // The next match is inside a collapsed object: it is revealed.
     h.key_press(Key::F3);
     h.run();

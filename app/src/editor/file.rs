@@ -41,7 +41,7 @@ impl Editor {
     /// The document's size as compact JSON, when it is small enough to count after every
     /// change; otherwise the file's size when last read or written.
     pub fn size(&self) -> DocumentSize {
-        match (self.size, self.saved_size) {
+        match (self.counts.size, self.saved_size) {
             (Some(bytes), _) => DocumentSize::Exact(bytes),
             (None, Some(bytes)) => DocumentSize::Saved(bytes),
             (None, None) => DocumentSize::Unknown,

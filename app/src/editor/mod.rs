@@ -2,11 +2,13 @@
 //! sync-core operation with an undo entry, and the same session can later sync), the tree's
 //! expansion and selection, and the flattened rows the tree view draws.
 
+mod changes;
 mod file;
 mod kinds;
 pub mod rows;
 pub mod search;
 mod structure;
+pub mod walk;
 
 pub use file::DocumentSize;
 pub use kinds::{ValueKind, text_of};
@@ -48,12 +50,7 @@ pub struct Editor {
     selected: Option<Pointer>,
     rows: Vec<Row>,
     rows_stale: bool,
-    /// The document changed since `nodes` and `size` were counted.
-    counts_stale: bool,
-    nodes: usize,
-    /// The document's size as compact JSON, counted for documents small enough to count on
-    /// every change.
-    size: Option<usize>,
+    counts: changes::Counts,
     /// The file's size when it was last read or written.
     saved_size: Option<u64>,
     /// Whether the document is shared through a relay (its edits then live in the session's
@@ -67,10 +64,9 @@ pub struct Editor {
     /// Counts changes of the replica's state (local edits, and messages from the relay that
     /// change it).
     generation: u64,
+    /// Counts changes of the document itself, local or not.
+    changes: u64,
 }
-
-/// Documents up to this many nodes have their JSON size counted after every change.
-const COUNT_SIZE_UP_TO: usize = 200_000;
 
 impl Editor {
     /// An editor on `doc`, read from `path` if given.
@@ -96,14 +92,13 @@ impl Editor {
             selected: None,
             rows: Vec::new(),
             rows_stale: true,
-            counts_stale: true,
-            nodes: 0,
-            size: None,
+            counts: changes::Counts::uncounted(),
             saved_size: None,
             shared,
             events: Vec::new(),
             moves: Vec::new(),
             generation: 0,
+            changes: 0,
         };
         editor.refresh();
         editor
@@ -141,6 +136,12 @@ impl Editor {
         self.generation
     }
 
+    /// Counts changes of the document, local or not: what was computed from it is out of date
+    /// when this moves.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
     /// What the replica asked for since the last call: messages to send, conflicts...
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
@@ -151,6 +152,7 @@ impl Editor {
         let before = (self.replica.rev(), self.replica.pending());
         let events = self.replica.receive(message);
         let moves = self.replica.take_moves();
+        let in_place = changes::InPlace::of_received(&moves, &events);
         if !moves.is_empty() {
             // The selection follows its node: an insertion above it shifts it, a move
             // carries it along.
@@ -170,7 +172,7 @@ impl Editor {
             self.generation += 1;
         }
         if changed {
-            self.document_changed();
+            self.document_changed(in_place);
         }
         events
     }
@@ -192,7 +194,7 @@ impl Editor {
     pub fn use_relay_copy(&mut self) {
         let events = self.replica.use_relay_copy();
         if events.contains(&Event::Changed) {
-            self.changed();
+            self.changed(None);
         }
         self.events.extend(events);
     }
@@ -237,9 +239,9 @@ impl Editor {
         self.dirty && !(self.shared && self.path.is_none())
     }
 
-    /// How many values the document holds (as of the last frame's rows).
+    /// How many values the document holds (as last counted: see [`Editor::is_counting`]).
     pub fn node_count(&self) -> usize {
-        self.nodes
+        self.counts.nodes
     }
 
     /// The visible rows, rebuilt if the structure or expansion changed.
@@ -253,12 +255,7 @@ impl Editor {
             self.rows = rows::flatten(self.replica.view(), &self.expansion);
             self.rows_stale = false;
         }
-        if self.counts_stale {
-            self.nodes = rows::node_count(self.replica.view());
-            self.size =
-                (self.nodes <= COUNT_SIZE_UP_TO).then(|| self.replica.view().to_json().len());
-            self.counts_stale = false;
-        }
+        self.refresh_counts();
     }
 
     /// The path of visible row `index`.
@@ -284,8 +281,22 @@ impl Editor {
 
     /// Shows or hides the children of the container at `path`.
     pub fn set_expanded(&mut self, path: &Pointer, expanded: bool) {
+        if self.expansion.is_expanded(path.tokens()) == expanded {
+            return;
+        }
         self.expansion.set(path.tokens(), expanded);
-        self.rows_stale = true;
+        self.redo_rows(path);
+    }
+
+    /// Shows the node at `path` again after its expansion (or a descendant's) changed: its
+    /// rows alone are rebuilt, if it is shown.
+    fn redo_rows(&mut self, path: &Pointer) {
+        if self.rows_stale {
+            return;
+        }
+        if let Some(row) = rows::row_of(&self.rows, path) {
+            rows::redo_subtree(&mut self.rows, row, self.replica.view(), &self.expansion);
+        }
     }
 
     /// Expands every container (or collapses all but the root).
@@ -300,12 +311,18 @@ impl Editor {
     /// Expands the containers above `path`, so that its row is visible.
     pub fn reveal(&mut self, path: &Pointer) {
         let tokens = path.tokens();
+        let mut topmost = None;
         for end in 0..tokens.len() {
             let ancestor: &[Token] = tokens.get(..end).unwrap_or_default();
             if !self.expansion.is_expanded(ancestor) {
                 self.expansion.set(ancestor, true);
-                self.rows_stale = true;
+                topmost.get_or_insert(end);
             }
+        }
+        // The highest container opened shows its rows again, the others' among them.
+        if let Some(end) = topmost {
+            let ancestor = Pointer::from_tokens(tokens.iter().take(end).cloned());
+            self.redo_rows(&ancestor);
         }
     }
 
@@ -317,29 +334,25 @@ impl Editor {
 
     /// Applies a change made by the user (at once; it gets an undo entry).
     pub fn edit(&mut self, ops: Vec<Operation>) -> Result<(), EditError> {
+        let in_place = self.in_place(&ops);
         let events = self.replica.edit(ops)?;
         self.events.extend(events);
-        self.changed();
+        self.changed(in_place);
         Ok(())
     }
 
-    /// After a local edit.
-    fn changed(&mut self) {
-        self.generation += 1;
-        self.document_changed();
+    /// What `ops`, about to be applied, do if they only set scalars in place.
+    fn in_place<'a>(
+        &self,
+        ops: impl IntoIterator<Item = &'a Operation>,
+    ) -> Option<changes::InPlace> {
+        changes::InPlace::of(self.doc(), ops, self.counts.size.is_some())
     }
 
-    /// After any change of the document, local or not.
-    fn document_changed(&mut self) {
-        self.dirty = true;
-        self.rows_stale = true;
-        self.counts_stale = true;
-        // A selection that no longer exists is dropped.
-        if let Some(selected) = &self.selected
-            && selected.resolve(self.replica.view()).is_none()
-        {
-            self.selected = None;
-        }
+    /// After a local edit.
+    fn changed(&mut self, in_place: Option<changes::InPlace>) {
+        self.generation += 1;
+        self.document_changed(in_place);
     }
 
     /// Sets the string at `path` to `text`, as the one `splice` that turns the old text into
@@ -394,13 +407,14 @@ impl Editor {
 
     /// A change made in a field: joining the field's undo step when `continuing`.
     fn edit_in_field(&mut self, ops: Vec<Operation>, continuing: bool) -> Result<(), EditError> {
+        let in_place = self.in_place(&ops);
         let events = if continuing {
             self.replica.edit_joining(ops)?
         } else {
             self.replica.edit(ops)?
         };
         self.events.extend(events);
-        self.changed();
+        self.changed(in_place);
         Ok(())
     }
 
@@ -479,9 +493,10 @@ impl Editor {
     /// Undoes the last edit.
     pub fn undo(&mut self) -> Result<(), EditError> {
         if self.replica.can_undo() {
+            let in_place = self.in_place(self.replica.undo_ops());
             let events = self.replica.undo()?;
             self.events.extend(events);
-            self.changed();
+            self.changed(in_place);
         }
         Ok(())
     }
@@ -489,9 +504,10 @@ impl Editor {
     /// Redoes the last undone edit.
     pub fn redo(&mut self) -> Result<(), EditError> {
         if self.replica.can_redo() {
+            let in_place = self.in_place(self.replica.redo_ops());
             let events = self.replica.redo()?;
             self.events.extend(events);
-            self.changed();
+            self.changed(in_place);
         }
         Ok(())
     }

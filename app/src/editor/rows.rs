@@ -104,20 +104,36 @@ impl Expansion {
 
 /// The visible rows of `doc`, depth first.
 pub fn flatten(doc: &Value, expansion: &Expansion) -> Vec<Row> {
+    let root = Row {
+        depth: 0,
+        parent: None,
+        key: Token::default(),
+        in_array: false,
+        kind: Kind::Null,
+        expanded: false,
+        span: 1,
+    };
+    subtree(doc, &[], &root, 0, expansion)
+}
+
+/// The rows of the node `value` at `path`, shown as row `at` (whose place in the tree `row`
+/// gives) and its visible descendants, depth first: what goes at `at` in the rows.
+fn subtree(value: &Value, path: &[Token], row: &Row, at: usize, expansion: &Expansion) -> Vec<Row> {
     let mut rows = Vec::new();
     // (value, depth, parent row, key, in_array); the path of the row being visited is kept in
     // `path`, truncated to its depth.
     let mut stack: Vec<(&Value, u16, Option<u32>, Token, bool)> =
-        vec![(doc, 0, None, Token::default(), false)];
-    let mut path: Vec<Token> = Vec::new();
+        vec![(value, row.depth, row.parent, row.key.clone(), row.in_array)];
+    let base = usize::from(row.depth);
+    let mut path: Vec<Token> = path.to_vec();
     while let Some((value, depth, parent, key, in_array)) = stack.pop() {
-        path.truncate(usize::from(depth).saturating_sub(1));
-        if depth > 0 {
+        if usize::from(depth) > base {
+            path.truncate(usize::from(depth) - 1);
             path.push(key.clone());
         }
         let kind = Kind::of(value);
         let expanded = kind.is_container() && expansion.is_expanded(&path);
-        let index = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        let index = u32::try_from(at + rows.len()).unwrap_or(u32::MAX);
         rows.push(Row {
             depth,
             parent,
@@ -159,11 +175,47 @@ pub fn flatten(doc: &Value, expansion: &Expansion) -> Vec<Row> {
         ) else {
             continue;
         };
-        if let Some(p) = rows.get_mut(parent as usize) {
+        if let Some(p) = rows.get_mut((parent as usize).wrapping_sub(at)) {
             p.span = p.span.saturating_add(span);
         }
     }
     rows
+}
+
+/// Shows the node at row `index` again, with its descendants as `expansion` has them now
+/// (after it was expanded or collapsed): its rows are replaced, and the rows around them
+/// adjusted. Costs the rows shown after it, not the document.
+pub fn redo_subtree(rows: &mut Vec<Row>, index: usize, doc: &Value, expansion: &Expansion) {
+    let Some(row) = rows.get(index).cloned() else {
+        return;
+    };
+    let path = path_of(rows, index);
+    let Some(value) = path.resolve(doc) else {
+        return;
+    };
+    let new = subtree(value, path.tokens(), &row, index, expansion);
+    let old_span = row.span as usize;
+    let new_span = new.len();
+    rows.splice(index..(index + old_span).min(rows.len()), new);
+    // The rows after it moved: so did the parents among them.
+    let shift = |p: u32| {
+        let p = p as usize;
+        let moved = if p > index {
+            p + new_span - old_span
+        } else {
+            p
+        };
+        u32::try_from(moved).unwrap_or(u32::MAX)
+    };
+    for after in rows.iter_mut().skip(index + new_span) {
+        after.parent = after.parent.map(shift);
+    }
+    // Its ancestors' subtrees grew or shrank as it did.
+    let mut at = row.parent;
+    while let Some(parent) = at.and_then(|p| rows.get_mut(p as usize)) {
+        parent.span = u32::try_from(parent.span as usize + new_span - old_span).unwrap_or(u32::MAX);
+        at = parent.parent;
+    }
 }
 
 /// The row showing `path`, if it is visible: found by walking down from the root, skipping

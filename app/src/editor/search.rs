@@ -1,51 +1,115 @@
-//! Search over keys and values, in document order.
+//! Search over keys and values, in document order, a slice at a time.
 
-use sync_core::pointer::Token;
+use std::time::{Duration, Instant};
+
 use sync_core::{Pointer, Value};
 
-/// The nodes whose key or (scalar) value contains `query`, ignoring case, in document order.
-/// Numbers, booleans and `null` match by their JSON text. An empty query matches nothing.
+use super::walk::Walk;
+
+/// How many matches a scan keeps (it counts them all). Past this, a search names too much of
+/// the document to step through one match at a time.
+pub const KEPT_MATCHES: usize = 100_000;
+
+/// A search through a document that can stop anywhere and go on later, so that searching a
+/// large document never freezes the window: matches come in document order as it goes.
 ///
-/// It walks the whole document on every query, so it keeps one path buffer (not a path per
-/// node) and compares ASCII text without lowering it into a copy.
+/// The nodes whose key or (scalar) value contains the query match, ignoring case; numbers,
+/// booleans and `null` by their JSON text. An empty query matches nothing. A scan belongs to
+/// one state of the document: after the document changes, start a new one.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The query, lowercased.
+    query: String,
+    walk: Walk,
+    /// The first [`KEPT_MATCHES`] matches.
+    found: Vec<Pointer>,
+    count: usize,
+}
+
+impl Default for Scan {
+    /// A scan for nothing, done.
+    fn default() -> Scan {
+        Scan::new("")
+    }
+}
+
+impl Scan {
+    /// A scan for `query`, not yet started.
+    pub fn new(query: &str) -> Scan {
+        let query = query.to_lowercase();
+        let mut walk = Walk::new();
+        if query.is_empty() {
+            walk.run(&Value::Null, 0, |_| {});
+        }
+        Scan {
+            query,
+            walk,
+            found: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Whether the whole document has been searched.
+    pub fn is_done(&self) -> bool {
+        self.walk.is_done()
+    }
+
+    /// The matches found so far (the first [`KEPT_MATCHES`] of them), in document order.
+    pub fn matches(&self) -> &[Pointer] {
+        &self.found
+    }
+
+    /// How many matches have been found so far, kept or not.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Goes on searching `doc` for about `budget`, at least a few thousand nodes; returns
+    /// whether it is done.
+    pub fn run_for(&mut self, doc: &Value, budget: Duration) -> bool {
+        let start = Instant::now();
+        while !self.run(doc, 4096) && start.elapsed() < budget {}
+        self.is_done()
+    }
+
+    /// Goes on searching `doc` for at most `nodes` more nodes; returns whether it is done.
+    pub fn run(&mut self, doc: &Value, nodes: usize) -> bool {
+        let Scan {
+            query,
+            walk,
+            found,
+            count,
+        } = self;
+        walk.run(doc, nodes, |visit| {
+            let key_matched = match visit.parent {
+                Some((Value::Object(map), index)) => map
+                    .get_index(index)
+                    .is_some_and(|(key, _)| contains(key, query)),
+                _ => false,
+            };
+            let value_matched = match visit.value {
+                Value::String(text) => contains(&text.as_str(), query),
+                Value::Number(_) | Value::Bool(_) | Value::Null => {
+                    contains(&visit.value.to_json(), query)
+                }
+                Value::Object(_) | Value::Array(_) => false,
+            };
+            if key_matched || value_matched {
+                *count += 1;
+                if found.len() < KEPT_MATCHES {
+                    found.push(visit.pointer(doc));
+                }
+            }
+        })
+    }
+}
+
+/// The nodes whose key or (scalar) value contains `query`, ignoring case, in document order
+/// (all of them, searched at once; see [`Scan`]).
 pub fn search(doc: &Value, query: &str) -> Vec<Pointer> {
-    let query = query.to_lowercase();
-    if query.is_empty() {
-        return Vec::new();
-    }
-    let mut found = Vec::new();
-    // (value, depth, key under its parent, whether that key matched); the path of the node
-    // being visited is `path`, cut to its depth.
-    let mut stack: Vec<(&Value, usize, Token, bool)> = vec![(doc, 0, Token::default(), false)];
-    let mut path: Vec<Token> = Vec::new();
-    while let Some((value, depth, key, key_matched)) = stack.pop() {
-        path.truncate(depth.saturating_sub(1));
-        if depth > 0 {
-            path.push(key);
-        }
-        let value_matched = match value {
-            Value::String(text) => contains(&text.as_str(), &query),
-            Value::Number(_) | Value::Bool(_) | Value::Null => contains(&value.to_json(), &query),
-            Value::Object(_) | Value::Array(_) => false,
-        };
-        if key_matched || value_matched {
-            found.push(Pointer::from_tokens(path.iter().cloned()));
-        }
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map.iter().rev() {
-                    stack.push((child, depth + 1, Token::from(key), contains(key, &query)));
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter().enumerate().rev() {
-                    stack.push((child, depth + 1, Token::from(i.to_string()), false));
-                }
-            }
-            _ => {}
-        }
-    }
-    found
+    let mut scan = Scan::new(query);
+    scan.run(doc, usize::MAX);
+    scan.found
 }
 
 /// Whether `text`, lowercased, contains `query` (already lowercase). ASCII text is compared in
@@ -91,5 +155,26 @@ mod tests {
         let kelvin = Value::parse(r#"{"t": "300 \u212a"}"#).unwrap();
         assert_eq!(search(&kelvin, "k").len(), 1);
         assert!(search(&doc, "zzz").is_empty());
+    }
+
+    #[test]
+    fn a_scan_in_slices_of_any_size_finds_what_one_pass_finds() {
+        let doc = Value::parse(
+            r#"{"a": {"ab": [], "b": {}, "c": ["xa", {"a": null}, [[["ba"]]]]}, "z": "A",
+                "": {"deep": {"er": {"est": "a"}}}, "last": [1, 2, "a"]}"#,
+        )
+        .unwrap();
+        let whole = search(&doc, "a");
+        assert_eq!(whole.len(), 9);
+        for slice in 1..20 {
+            let mut scan = Scan::new("a");
+            let mut slices = 0;
+            while !scan.run(&doc, slice) {
+                slices += 1;
+                assert!(slices < 100);
+            }
+            assert_eq!(scan.matches(), whole, "slices of {slice} nodes");
+            assert_eq!(scan.count(), whole.len());
+        }
     }
 }

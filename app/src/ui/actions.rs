@@ -255,40 +255,6 @@ impl ConcordApp {
             .is_some_and(|v| matches!(v, sync_core::Value::Object(_)))
     }
 
-    /// Searches again (after the query or the document changed) and shows the first match.
-    pub fn refresh_search(&mut self) {
-        let Some(search) = &mut self.search else {
-            return;
-        };
-        search.matches = crate::editor::search::search(self.editor.doc(), &search.query);
-        search.current = None;
-        self.step_match(1);
-    }
-
-    /// Shows the next (`by` = 1) or previous (-1) match, wrapping around: expands the tree to
-    /// it, selects it and scrolls to it.
-    fn step_match(&mut self, by: isize) {
-        let Some(search) = &mut self.search else {
-            return;
-        };
-        let n = search.matches.len();
-        if n == 0 {
-            search.current = None;
-            return;
-        }
-        let next = match search.current {
-            None if by < 0 => n - 1,
-            None => 0,
-            Some(i) => (i as isize + by).rem_euclid(n as isize) as usize,
-        };
-        search.current = Some(next);
-        if let Some(path) = search.matches.get(next).cloned() {
-            self.editor.reveal(&path);
-            self.editor.select(Some(path.clone()));
-            self.scroll_to = Some(path);
-        }
-    }
-
     /// Starts renaming the selected member, if it is an object member.
     pub fn start_renaming(&mut self) {
         let Some(path) = self.editor.selected().cloned() else {

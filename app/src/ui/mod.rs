@@ -3,18 +3,21 @@
 //!
 //! - `actions`: what each command does;
 //! - `files`: opening, saving, dialogs, settings, the close prompt;
-//! - `panels`: the menu bar, search bar, status bar and preferences;
+//! - `panels`: the menu bar, status bar and preferences;
+//! - `find`: the search bar and its matches;
 //! - `tree` and `raw`: the two views of the document.
 
 mod actions;
 mod collab;
 mod file_form;
 mod files;
+mod find;
 mod panels;
 mod raw;
 mod tree;
 
 pub use file_form::FileForm;
+pub use find::Search;
 
 pub use collab::{ConnectForm, ShareForm, Side, palette, patch_text};
 pub use raw::Raw;
@@ -138,19 +141,6 @@ pub struct ConcordApp {
     pub side: Option<Side>,
     /// A patch to write once the export dialog has a file.
     export: Option<String>,
-}
-
-/// The search bar's state.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    /// What is searched for.
-    pub query: String,
-    /// The nodes that match, in document order.
-    pub matches: Vec<sync_core::Pointer>,
-    /// The match shown, if any.
-    pub current: Option<usize>,
-    /// Set until the field has the keyboard (see [`Opening`]).
-    pub opening: Option<Opening>,
 }
 
 /// A text field a command just opened, until it has the keyboard. It takes the keyboard before
@@ -440,6 +430,10 @@ impl eframe::App for ConcordApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Counting a large document's nodes after a change, a slice a frame.
+        if !self.editor.tick(std::time::Duration::from_millis(3)) {
+            ui.ctx().request_repaint();
+        }
         self.expire_message(ui.ctx());
         self.escape_closes_a_dialog(ui.ctx());
         let mut commands = self.shortcuts(ui.ctx());
@@ -459,7 +453,7 @@ impl eframe::App for ConcordApp {
             None => {}
         }
         if self.search.is_some() {
-            Panel::top("search").show(ui, |ui| panels::search_ui(ui, self, &mut commands));
+            Panel::top("search").show(ui, |ui| find::search_ui(ui, self, &mut commands));
         }
         Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, self));
         if self

@@ -79,69 +79,6 @@ pub(super) fn menu_bar_ui(
     });
 }
 
-/// The search bar: the query, previous and next, the match count.
-pub(super) fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command>) {
-    let mut changed = false;
-    let mut close = false;
-    ui.horizontal(|ui| {
-        let Some(search) = &mut app.search else {
-            return;
-        };
-        ui.label("Find");
-        let id = ui.make_persistent_id("search query");
-        if let Some(opening) = search.opening.take() {
-            changed = super::open_field(ui, id, &mut search.query, opening);
-        }
-        let field = ui.add(
-            egui::TextEdit::singleline(&mut search.query)
-                .id(id)
-                .hint_text("key or value")
-                .desired_width(260.0),
-        );
-        field.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, "search"));
-        changed |= field.changed();
-        if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-            let back = ui.input(|i| i.modifiers.shift);
-            commands.push(if back {
-                Command::FindPrevious
-            } else {
-                Command::FindNext
-            });
-            field.request_focus();
-        }
-        if ui
-            .button("Previous")
-            .on_hover_text("Previous match (Shift+F3)")
-            .clicked()
-        {
-            commands.push(Command::FindPrevious);
-        }
-        if ui.button("Next").on_hover_text("Next match (F3)").clicked() {
-            commands.push(Command::FindNext);
-        }
-        let count = match (search.current, search.matches.len()) {
-            (_, 0) if search.query.is_empty() => String::new(),
-            (_, 0) => "no matches".to_owned(),
-            (Some(i), n) => format!("{} of {n}", i + 1),
-            (None, n) => format!("{n} matches"),
-        };
-        ui.label(count);
-        if ui
-            .button("Close")
-            .on_hover_text("Close the search bar (Escape)")
-            .clicked()
-            || ui.input(|i| i.key_pressed(egui::Key::Escape))
-        {
-            close = true;
-        }
-    });
-    if close {
-        app.search = None;
-    } else if changed {
-        app.refresh_search();
-    }
-}
-
 /// The preferences: display name, theme, text size. Changes are saved as they are made.
 pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     use crate::settings::Theme;
@@ -215,7 +152,13 @@ pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
             .map_or_else(|| "nothing selected".to_owned(), super::tree::display);
         ui.label(selected);
         ui.separator();
-        ui.label(crate::words::counted(editor.node_count(), "node", "nodes"));
+        let nodes = crate::words::counted(editor.node_count(), "node", "nodes");
+        if editor.is_counting() {
+            ui.label(format!("{nodes} (counting…)"))
+                .on_hover_text("the document changed shape: its nodes are being counted again");
+        } else {
+            ui.label(nodes);
+        }
         ui.separator();
         ui.label(editor.size().to_string());
         if let Some(path) = editor.path() {

@@ -94,12 +94,18 @@ pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     }
 }
 
+/// The mark behind a search match's row: a faint amber, readable in both themes.
+const MATCH: egui::Color32 = egui::Color32::from_rgba_premultiplied(60, 45, 0, 60);
+
 fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut Vec<Action>) {
     let Some(row) = app.editor.rows().get(index).cloned() else {
         return;
     };
     let path = app.editor.path_of_row(index);
     let selected = app.editor.selected() == Some(&path);
+    // A search match is marked behind the row, once its size is known.
+    let is_match = app.search.as_ref().is_some_and(|s| s.is_match(&path));
+    let mark = ui.painter().add(egui::Shape::Noop);
     let row_response = ui.horizontal(|ui| {
         ui.add_space(f32::from(row.depth) * 16.0);
         if row.kind.is_container() {
@@ -191,6 +197,11 @@ fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut V
         }
         super::collab::markers_ui(ui, app, &path);
     });
+    if is_match {
+        let rect = row_response.response.rect.with_max_x(ui.max_rect().right());
+        ui.painter()
+            .set(mark, egui::Shape::rect_filled(rect, 2.0, MATCH));
+    }
     drop_target(
         ui,
         row_response.response.rect,
