@@ -17,13 +17,16 @@
     missing_docs
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::editor::Editor;
 use app::ui::ConcordApp;
 use egui_kittest::Harness;
 use sync_core::value::Style;
 use sync_core::{Map, Value};
+
+mod common;
+use common::percentile;
 
 /// A document of `records` records of 9 nodes each (plus the array and the root).
 fn document(records: usize) -> Value {
@@ -43,11 +46,6 @@ fn document(records: usize) -> Value {
     let mut root = Map::new();
     root.insert("records", Value::Array(items));
     Value::Object(root)
-}
-
-fn percentile(samples: &mut [Duration], q: f64) -> Duration {
-    samples.sort_unstable();
-    samples[((samples.len() - 1) as f64 * q).round() as usize]
 }
 
 fn main() {

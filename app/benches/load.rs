@@ -16,36 +16,13 @@
     missing_docs
 )]
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use app::ui::ConcordApp;
 use egui_kittest::Harness;
 
-/// About `bytes` of JSON: an object with an array of records.
-fn generate(bytes: usize) -> String {
-    let mut text = String::with_capacity(bytes + 1024);
-    text.push_str("{\"version\": 1, \"users\": [\n");
-    let mut i = 0u64;
-    while text.len() < bytes {
-        if i > 0 {
-            text.push_str(",\n");
-        }
-        let _ = write!(
-            text,
-            r#"  {{"id": {i}, "name": "user {i}", "email": "user{i}@example.com", "age": {}, "score": {}.{}, "active": {}, "tags": ["alpha", "beta", "gamma"], "address": {{"street": "{} Main Street", "city": "Springfield", "zip": "{:05}"}}}}"#,
-            18 + i % 70,
-            i % 100,
-            i % 10,
-            i.is_multiple_of(2),
-            i % 500,
-            i % 99_999
-        );
-        i += 1;
-    }
-    text.push_str("\n]}\n");
-    text
-}
+mod common;
+use common::generate;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
