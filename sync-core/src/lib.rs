@@ -13,6 +13,7 @@
 //! - [`apply`]: atomic application with exact inverses.
 //! - [`merge`]: RFC 7396 merge patches, applied and generated.
 //! - [`diff`]: small patches between two documents.
+//! - [`history`]: how the log groups typing into words and bursts for people.
 //! - [`export`]: rewriting extensions into plain RFC 6902.
 //! - [`parts`]: a change too large for a frame, sent as `submit_part` messages.
 //! - [`rebase`]: moving an operation past a concurrent one, by DESIGN.md's conflict table.
@@ -59,6 +60,7 @@ pub mod apply;
 pub mod authority;
 pub mod diff;
 pub mod export;
+pub mod history;
 pub mod merge;
 pub mod op;
 pub mod parts;

@@ -260,6 +260,7 @@ fn a_state_hash_mismatch_triggers_a_resync_that_heals() {
         time: 0,
         ops: ops(r#"[{"op": "incr", "path": "/n", "by": 1}]"#),
         conflicts: vec![],
+        group: None,
     };
     let events = replica.receive(ServerMessage::Applied {
         commit,

@@ -322,6 +322,7 @@ mod tests {
                     time: 0,
                     ops: op(change),
                     conflicts: Vec::new(),
+                    group: None,
                 },
                 hash: None,
             });

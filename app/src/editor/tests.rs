@@ -149,6 +149,7 @@ fn only_messages_that_change_the_saved_state_count_as_changes() {
                 .unwrap()
                 .0,
             conflicts: Vec::new(),
+            group: None,
         },
         hash: None,
     });

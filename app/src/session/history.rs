@@ -92,8 +92,34 @@ impl History {
         ClientMessage::Snapshot { rev: Some(rev) }
     }
 
-    /// Asks for what reverting change `rev` needs: the changes from it on and the document
-    /// before it.
+    /// The entries the panel lists, newest first: one per change, except that the changes of
+    /// a typing group (see [`sync_core::history`]) make one entry, placed at its newest.
+    pub fn entries(&self) -> Vec<Entry<'_>> {
+        let mut entries: Vec<Entry<'_>> = Vec::new();
+        let mut at: std::collections::HashMap<Revision, usize> = std::collections::HashMap::new();
+        for commit in &self.commits {
+            let first = commit.group.unwrap_or(commit.rev);
+            match at.get(&first).and_then(|&i| entries.get_mut(i)) {
+                Some(entry) => {
+                    entry.last = commit;
+                    entry.count += 1;
+                }
+                None => {
+                    at.insert(first, entries.len());
+                    entries.push(Entry {
+                        first,
+                        last: commit,
+                        count: 1,
+                    });
+                }
+            }
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.last.rev));
+        entries
+    }
+
+    /// Asks for what reverting the entry that began at `rev` (a change, or a typing group)
+    /// needs: the changes from it on and the document before it.
     pub fn revert(&mut self, rev: Revision) -> Vec<ClientMessage> {
         self.waiting = Some(Waiting::Revert(rev));
         vec![
@@ -158,18 +184,27 @@ impl History {
                 let Some(index) = self.commits.iter().position(|c| c.rev == target) else {
                     return Answer::Failed(format!("{target} is no longer retained"));
                 };
-                let Some([commit, later @ ..]) = self.commits.get(index..) else {
-                    return Answer::Failed(format!("{target} is no longer retained"));
+                let since = self.commits.get(index..).unwrap_or_default();
+                let members: Vec<Revision> = since
+                    .iter()
+                    .filter(|c| c.rev == target || c.group == Some(target))
+                    .map(|c| c.rev)
+                    .collect();
+                let what = match members.as_slice() {
+                    [_] => format!("{target}"),
+                    [.., last] => format!("{target}–{last}"),
+                    [] => format!("{target}"),
                 };
-                match revert_ops(doc, commit, later) {
+                let described = since.first().map(|c| summary(&c.ops)).unwrap_or_default();
+                match revert_ops(doc, since, &members) {
                     Ok(ops) if ops.is_empty() => Answer::Failed(format!(
-                        "nothing of {target} is left to revert: later changes replaced it"
+                        "nothing of {what} is left to revert: later changes replaced it"
                     )),
                     Ok(ops) => Answer::Edit {
                         ops,
-                        what: format!("reverted {target} ({})", summary(&commit.ops)),
+                        what: format!("reverted {what} ({described})"),
                     },
-                    Err(e) => Answer::Failed(format!("cannot revert {target}: {e}")),
+                    Err(e) => Answer::Failed(format!("cannot revert {what}: {e}")),
                 }
             }
             // Not ours, or a stale answer.
@@ -212,19 +247,30 @@ impl History {
     }
 }
 
-/// The change that undoes `commit` (applied to `before`) as it would apply after `later`: the
-/// inverse of `commit`, rebased over `later` the way the relay rebases a concurrent change.
+/// The change that undoes the changes `members` of `since` (the changes from the first
+/// member on, `before` being the document just before it), as it would apply after all of
+/// `since`: each member's inverse, newest first, rebased over everything after it (the reverts
+/// of newer members included) the way the relay rebases a concurrent change.
 pub fn revert_ops(
     before: &Value,
-    commit: &Commit,
-    later: &[Commit],
+    since: &[Commit],
+    members: &[Revision],
 ) -> Result<Vec<Operation>, String> {
+    // Each member's inverse, in the document just after it.
     let mut doc = before.clone();
-    let inverse = sync_core::apply::apply(&mut doc, &commit.ops).map_err(|e| e.to_string())?;
-    let mut scratch = Authority::new(doc, AuthorityConfig::default());
+    let mut inverses = Vec::new();
+    for (i, change) in since.iter().enumerate() {
+        let inverse = sync_core::apply::apply(&mut doc, &change.ops)
+            .map_err(|e| format!("{} does not replay: {e}", change.rev))?;
+        if members.contains(&change.rev) {
+            inverses.push((i as u64 + 1, inverse));
+        }
+    }
+    drop(doc);
+    let mut scratch = Authority::new(before.clone(), AuthorityConfig::default());
     let history = ClientId::from("history");
     let revert = ClientId::from("revert");
-    for (i, change) in later.iter().enumerate() {
+    for (i, change) in since.iter().enumerate() {
         let i = i as u64;
         let outcome = scratch.submit(&Submission {
             client: &history,
@@ -240,22 +286,62 @@ pub fn revert_ops(
             return Err(format!("{} does not replay", change.rev));
         }
     }
-    let outcome = scratch.submit(&Submission {
-        client: &revert,
-        author: "",
-        role: Role::Write,
-        seq: 1,
-        base_rev: Revision(0),
-        ops: inverse.0,
-        overwrites: &[],
-        now: 0,
-    });
-    match outcome {
-        Outcome::Applied { commit, .. } => Ok(commit.ops),
-        Outcome::Rejected {
-            reject: ServerMessage::Reject { message, .. },
-        } => Err(message),
-        _ => Err("the revert did not apply".to_owned()),
+    let mut ops = Vec::new();
+    for (seq, (after, inverse)) in inverses.into_iter().rev().enumerate() {
+        let outcome = scratch.submit(&Submission {
+            client: &revert,
+            author: "",
+            role: Role::Write,
+            seq: seq as u64 + 1,
+            base_rev: Revision(after),
+            ops: inverse.0,
+            overwrites: &[],
+            now: 0,
+        });
+        match outcome {
+            Outcome::Applied { commit, .. } => ops.extend(commit.ops),
+            Outcome::Rejected {
+                reject: ServerMessage::Reject { message, .. },
+            } => return Err(message),
+            _ => return Err("the revert did not apply".to_owned()),
+        }
+    }
+    Ok(ops)
+}
+
+/// One entry of the history panel: a change, or the changes of one typing group (others'
+/// changes may come between them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<'a> {
+    /// The revision that began it.
+    pub first: Revision,
+    /// Its newest change.
+    pub last: &'a Commit,
+    /// How many changes it holds.
+    pub count: usize,
+}
+
+impl Entry<'_> {
+    /// Its revisions, as people read them: `r31`, or `r31–r35` for a group.
+    pub fn revisions(&self) -> String {
+        let last = self.last.rev;
+        if last == self.first {
+            last.to_string()
+        } else {
+            format!("{}–{last}", self.first)
+        }
+    }
+
+    /// What it did, in one line.
+    pub fn summary(&self) -> String {
+        let described = summary(&self.last.ops);
+        match self.count {
+            1 => described,
+            n => format!(
+                "{described} ({})",
+                crate::words::counted(n, "change", "changes")
+            ),
+        }
     }
 }
 
@@ -303,6 +389,7 @@ mod tests {
             time: 0,
             ops: Change::from_json(ops).unwrap().0,
             conflicts: Vec::new(),
+            group: None,
         }
     }
 
@@ -313,11 +400,76 @@ mod tests {
         let r1 = commit(1, r#"[{"op": "add", "path": "/list/1", "value": "x"}]"#);
         let r2 = commit(2, r#"[{"op": "add", "path": "/list/0", "value": "first"}]"#);
         let r3 = commit(3, r#"[{"op": "add", "path": "/title", "value": "T"}]"#);
-        let ops = revert_ops(&before, &r1, &[r2, r3]).unwrap();
+        let ops = revert_ops(&before, &[r1, r2, r3], &[Revision(1)]).unwrap();
         // The inserted "x" is now at index 2.
         let mut head = Value::parse(r#"{"list": ["first", "a", "x", "b"], "title": "T"}"#).unwrap();
         sync_core::apply::apply(&mut head, &ops).unwrap();
         assert_eq!(head.to_json(), r#"{"list":["first","a","b"],"title":"T"}"#);
+    }
+
+    fn typed(
+        rev: u64,
+        group: Option<u64>,
+        client: &str,
+        path: &str,
+        pos: usize,
+        text: &str,
+    ) -> Commit {
+        let ops = format!(
+            r#"[{{"op": "splice", "path": "{path}", "pos": {pos}, "del": 0, "ins": "{text}"}}]"#
+        );
+        Commit {
+            client: ClientId::from(client),
+            group: group.map(Revision),
+            ..commit(rev, &ops)
+        }
+    }
+
+    #[test]
+    fn a_typing_group_is_one_entry_and_reverts_as_one_keeping_what_others_typed_between() {
+        let before = Value::parse(r#"{"t": "", "u": ""}"#).unwrap();
+        // Ann types "hi " then "yo" in /t; Bob types "B" into /t and "x" into /u meanwhile.
+        let log = vec![
+            typed(1, None, "ann", "/t", 0, "h"),
+            typed(2, None, "bob", "/u", 0, "x"),
+            typed(3, Some(1), "ann", "/t", 1, "i"),
+            typed(4, None, "bob", "/t", 2, "B"),
+            typed(5, Some(1), "ann", "/t", 2, " "),
+            typed(6, None, "ann", "/t", 4, "y"),
+            typed(7, Some(6), "ann", "/t", 5, "o"),
+        ];
+        let mut history = History::default();
+        history.receive_changes(log.clone());
+        let entries: Vec<(String, String)> = history
+            .entries()
+            .iter()
+            .map(|e| (e.revisions(), e.summary()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("r6–r7".to_owned(), "typed in /t (2 changes)".to_owned()),
+                ("r1–r5".to_owned(), "typed in /t (3 changes)".to_owned()),
+                ("r4".to_owned(), "typed in /t".to_owned()),
+                ("r2".to_owned(), "typed in /u".to_owned()),
+            ]
+        );
+        // Bob's "B" came in after Ann's "hi", before her space.
+        let mut head = before.clone();
+        for c in &log {
+            sync_core::apply::apply(&mut head, &c.ops).unwrap();
+        }
+        assert_eq!(head.to_json(), r#"{"t":"hi Byo","u":"x"}"#);
+        // Reverting Ann's first word takes out "h", "i" and " ", and nothing else.
+        let asks = history.revert(Revision(1));
+        assert_eq!(asks.len(), 2);
+        let Answer::Edit { ops, what } = history.receive_snapshot(Revision(0), &before, &head)
+        else {
+            panic!("no edit");
+        };
+        assert_eq!(what, "reverted r1–r5 (typed in /t)");
+        sync_core::apply::apply(&mut head, &ops).unwrap();
+        assert_eq!(head.to_json(), r#"{"t":"Byo","u":"x"}"#);
     }
 
     #[test]
@@ -326,7 +478,7 @@ mod tests {
         let r1 = commit(1, r#"[{"op": "replace", "path": "/a/n", "value": 2}]"#);
         let r2 = commit(2, r#"[{"op": "remove", "path": "/a"}]"#);
         // Undoing r1 sets /a/n back, but /a is gone: nothing of it applies.
-        let ops = revert_ops(&before, &r1, &[r2]).unwrap();
+        let ops = revert_ops(&before, &[r1, r2], &[Revision(1)]).unwrap();
         assert!(ops.is_empty(), "{ops:?}");
     }
 

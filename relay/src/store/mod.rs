@@ -1,11 +1,17 @@
 //! Durable storage: every document's change log, its latest snapshot and the clients'
 //! exactly-once records, in one SQLite database.
 //!
-//! # Schema (version 1, kept in `PRAGMA user_version`)
+//! # Schema (version 2, kept in `PRAGMA user_version`)
 //! All three tables are `WITHOUT ROWID`, keyed by the document id:
-//! - `changes(doc, rev, client, seq, author, time, ops, conflicts)`, key `(doc, rev)`: the full
-//!   log, one row per [`Commit`]; `ops` and `conflicts` are JSON text written by `serde_json`.
-//!   The log is never pruned: it is the document's history.
+//! - `changes(doc, rev, client, seq, author, time, ops, conflicts, group_rev)`, key
+//!   `(doc, rev)`: the full log, one row per [`Commit`]; `ops` and `conflicts` are JSON text
+//!   written by `serde_json`; `group_rev` is the revision that began the typing group the change
+//!   continues ([`Commit::group`]), `NULL` if it begins one. The log is never pruned: it is the
+//!   document's history.
+//!
+//! Version 1 had no `group_rev`; a version 1 database is migrated when opened (the column is
+//! added, every change standing alone), in the transaction that sets the new version. A
+//! database of a version this relay does not know is refused untouched.
 //! - `snapshots(doc, rev, body)`: the latest snapshot of each document, as JSON text.
 //! - `clients(doc, client, seq, rev)`, key `(doc, client)`: the last change of each client that
 //!   the document applied ([`ClientRecord`]), always the one with the highest `seq`.
@@ -75,7 +81,10 @@ mod writer;
 use writer::{ChangeRow, Prepared, Writer, encode, prepare};
 
 /// The schema version this module writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// What turns a database of version `n - 1` into version `n`, for each `n` after 1.
+const MIGRATIONS: [(i64, &str); 1] = [(2, "ALTER TABLE changes ADD COLUMN group_rev INTEGER;")];
 
 /// How many requests may wait for the writer thread.
 pub const QUEUE_CAPACITY: usize = 1024;
@@ -96,6 +105,7 @@ CREATE TABLE IF NOT EXISTS changes (
     time INTEGER NOT NULL,
     ops TEXT NOT NULL,
     conflicts TEXT NOT NULL,
+    group_rev INTEGER,
     PRIMARY KEY (doc, rev)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -277,9 +287,9 @@ enum Request {
 impl Store {
     /// Opens (creating if needed) the database at `path`, and its directory.
     ///
-    /// Refuses a database whose `PRAGMA user_version` is neither 0 (new) nor
-    /// [`SCHEMA_VERSION`] with [`StoreError::Schema`], before changing anything in it.
-    /// Otherwise switches it to WAL mode, sets `synchronous=FULL`, creates the schema if missing
+    /// Refuses a database whose `PRAGMA user_version` is newer than [`SCHEMA_VERSION`] with
+    /// [`StoreError::Schema`], before changing anything in it. Otherwise switches it to WAL
+    /// mode, sets `synchronous=FULL`, creates the schema if missing or migrates an older one
     /// (setting the version), and starts the writer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent()
@@ -461,7 +471,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.set_prepared_statement_cache_capacity(32);
     // Checked before anything is changed in a database this relay does not understand.
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version != 0 && version != SCHEMA_VERSION {
+    if !(0..=SCHEMA_VERSION).contains(&version) {
         return Err(StoreError::Schema(version));
     }
     let mode: String =
@@ -478,7 +488,16 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             tx.execute_batch(SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
-        SCHEMA_VERSION => tx.execute_batch(SCHEMA)?,
+        known @ 1..=SCHEMA_VERSION => {
+            for (to, migration) in MIGRATIONS {
+                if to > known {
+                    tx.execute_batch(migration)?;
+                    tracing::info!(from = to - 1, to, "migrated the store's schema");
+                }
+            }
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
         other => return Err(StoreError::Schema(other)),
     }
     tx.commit()?;

@@ -71,13 +71,13 @@ pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, S
     let mut changes = Vec::new();
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT rev, client, seq, author, time, ops, conflicts FROM changes
+            "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
              WHERE doc = ?1 AND rev > ?2 ORDER BY rev",
         )?;
         let mut rows = stmt.query(params![doc, snapshot_rev_sql])?;
         let mut expected = snapshot_rev.saturating_add(1);
         while let Some(row) = rows.next()? {
-            let columns: [SqlValue; 7] = [
+            let columns: [SqlValue; 8] = [
                 row.get(0)?,
                 row.get(1)?,
                 row.get(2)?,
@@ -85,6 +85,7 @@ pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, S
                 row.get(4)?,
                 row.get(5)?,
                 row.get(6)?,
+                row.get(7)?,
             ];
             let commit = read_commit(columns, expected).map_err(&corrupt)?;
             expected = commit.rev.0.saturating_add(1);
@@ -129,8 +130,8 @@ pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, S
 }
 
 /// Decodes one row of `changes`, which must have revision `expected`.
-pub(super) fn read_commit(columns: [SqlValue; 7], expected: u64) -> Result<Commit, String> {
-    let [rev, client, seq, author, time, ops, conflicts] = columns;
+pub(super) fn read_commit(columns: [SqlValue; 8], expected: u64) -> Result<Commit, String> {
+    let [rev, client, seq, author, time, ops, conflicts, group] = columns;
     let rev = read_u64(rev).map_err(|e| format!("a change's revision: {e}"))?;
     if rev != expected {
         return Err(format!(
@@ -149,6 +150,16 @@ pub(super) fn read_commit(columns: [SqlValue; 7], expected: u64) -> Result<Commi
     let conflicts = read_text(conflicts).map_err(|e| field("conflicts", e))?;
     let conflicts: Vec<Conflict> =
         serde_json::from_str(&conflicts).map_err(|e| field("conflicts", e.to_string()))?;
+    let group = match group {
+        SqlValue::Null => None,
+        group => {
+            let group = read_u64(group).map_err(|e| field("group", e))?;
+            if group >= rev {
+                return Err(field("group", format!("r{group} is not before it")));
+            }
+            Some(Revision(group))
+        }
+    };
     Ok(Commit {
         rev: Revision(rev),
         client: ClientId(client),
@@ -157,6 +168,7 @@ pub(super) fn read_commit(columns: [SqlValue; 7], expected: u64) -> Result<Commi
         time,
         ops,
         conflicts,
+        group,
     })
 }
 

@@ -35,6 +35,7 @@ pub(super) struct ChangeRow {
     pub(super) time: i64,
     pub(super) ops: String,
     pub(super) conflicts: String,
+    pub(super) group: Option<i64>,
 }
 
 pub(super) struct SnapshotRow {
@@ -55,6 +56,15 @@ pub(super) fn encode(change: &Commit) -> Result<ChangeRow, String> {
     let rev_sql = to_sql(rev.0).ok_or_else(|| too_large("revision", rev.0))?;
     let seq = to_sql(change.seq).ok_or_else(|| too_large("seq", change.seq))?;
     let time = to_sql(change.time).ok_or_else(|| too_large("time", change.time))?;
+    let group = match change.group {
+        Some(group) if group >= rev => {
+            return Err(format!(
+                "change {rev}: its group begins at {group}, not before it"
+            ));
+        }
+        Some(group) => Some(to_sql(group.0).ok_or_else(|| too_large("group", group.0))?),
+        None => None,
+    };
     let ops =
         serde_json::to_string(&change.ops).map_err(|e| format!("change {rev}: operations: {e}"))?;
     let conflicts = serde_json::to_string(&change.conflicts)
@@ -77,6 +87,7 @@ pub(super) fn encode(change: &Commit) -> Result<ChangeRow, String> {
         time,
         ops,
         conflicts,
+        group,
     })
 }
 
@@ -348,8 +359,8 @@ pub(super) fn write_batch(
     }
 
     let mut insert = tx.prepare_cached(
-        "INSERT INTO changes (doc, rev, client, seq, author, time, ops, conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO changes (doc, rev, client, seq, author, time, ops, conflicts, group_rev)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut record = tx.prepare_cached(
         "INSERT INTO clients (doc, client, seq, rev) VALUES (?1, ?2, ?3, ?4)
@@ -365,7 +376,8 @@ pub(super) fn write_batch(
             row.author,
             row.time,
             row.ops,
-            row.conflicts
+            row.conflicts,
+            row.group
         ])?;
         record.execute(params![doc, row.client, row.seq, row.rev])?;
     }

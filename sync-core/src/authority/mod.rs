@@ -330,14 +330,26 @@ impl Authority {
             Ok(applied) => applied,
             Err(e) => return reject(e.code(), e.to_string()),
         };
+        let ops: Vec<Operation> = applied.placed.iter().map(|p| p.op.clone()).collect();
+        // Typing continues the group of the client's previous change (see `history`).
+        let group = self
+            .clients
+            .get(s.client)
+            .and_then(|record| self.entry(record.rev))
+            .map(|previous| &previous.commit)
+            .filter(|previous| {
+                crate::history::continues(previous, &ops, s.now, !applied.conflicts.is_empty())
+            })
+            .map(crate::history::group_of);
         let commit = Commit {
             rev,
             client: s.client.clone(),
             seq: s.seq,
             author: s.author.to_owned(),
             time: s.now,
-            ops: applied.placed.iter().map(|p| p.op.clone()).collect(),
+            ops,
             conflicts: applied.conflicts,
+            group,
         };
         self.rev = rev;
         self.clients

@@ -266,3 +266,68 @@ fn a_replica_ahead_of_the_head_is_told_the_relay_is_behind() {
         r#"{"kind":"relay_behind","doc":{"n":1}}"#
     );
 }
+
+#[test]
+fn typing_is_grouped_by_word_and_pause_per_client_however_it_interleaves() {
+    let mut authority = Authority::new(
+        Value::parse(r#"{"title": "", "body": ""}"#).unwrap(),
+        AuthorityConfig::default(),
+    );
+    let ann = ClientId::from("ann");
+    let bob = ClientId::from("bob");
+    let mut seqs = std::collections::HashMap::new();
+    let mut groups = Vec::new();
+    let mut typing = |client: &ClientId, path: &str, pos: usize, text: &str, now: u64| {
+        let seq = seqs.entry(client.clone()).or_insert(0);
+        *seq += 1;
+        let outcome = authority.submit(&Submission {
+            client,
+            author: &client.0,
+            role: Role::Write,
+            seq: *seq,
+            base_rev: authority.rev(),
+            ops: vec![Operation::Splice {
+                path: Pointer::parse(path).unwrap(),
+                pos,
+                del: 0,
+                ins: text.to_owned(),
+            }],
+            overwrites: &[],
+            now,
+        });
+        let Outcome::Applied {
+            commit, broadcast, ..
+        } = outcome
+        else {
+            panic!("applies")
+        };
+        assert!(
+            matches!(&broadcast, crate::protocol::ServerMessage::Applied { commit: sent, .. } if sent.group == commit.group),
+            "everyone learns the group"
+        );
+        groups.push((commit.rev.0, commit.group.map(|g| g.0)));
+    };
+    // Ann types "hi you" in the title while Bob types "ok" in the body between her keys.
+    for (i, c) in "hi you".chars().enumerate() {
+        typing(&ann, "/title", i, &c.to_string(), 100 * i as u64);
+        if i < 2 {
+            typing(&bob, "/body", i, ["o", "k"][i], 100 * i as u64 + 50);
+        }
+    }
+    // A pause, then more of the same word.
+    typing(&ann, "/title", 6, "r", 600 + crate::history::PAUSE_MS);
+    assert_eq!(
+        groups,
+        [
+            (1, None),    // Ann "h" begins a group
+            (2, None),    // Bob "o" begins his
+            (3, Some(1)), // "i"
+            (4, Some(2)), // Bob "k"
+            (5, Some(1)), // " " ends the word
+            (6, None),    // "y" begins the next
+            (7, Some(6)), // "o"
+            (8, Some(6)), // "u"
+            (9, None),    // after the pause
+        ]
+    );
+}

@@ -134,6 +134,10 @@ pub struct Commit {
     /// Conflicts this change caused or suffered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+    /// When this change continues its client's typing (see [`crate::history`]): the revision
+    /// of the change that began the group. History shows and reverts a group as one entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Revision>,
 }
 
 /// Whose work a conflict concerns.

@@ -586,7 +586,10 @@ mod tests {
             let n = expected.len();
             assert_eq!(m.values().len(), n);
             let backwards: Vec<&Value> = m.values().rev().collect();
-            assert_eq!(backwards, expected.iter().rev().copied().collect::<Vec<_>>());
+            assert_eq!(
+                backwards,
+                expected.iter().rev().copied().collect::<Vec<_>>()
+            );
             for (i, value) in expected.iter().enumerate() {
                 assert_eq!(m.value_at(i), Some(*value));
             }

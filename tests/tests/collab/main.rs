@@ -20,6 +20,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use sync_core::{Pointer, Value};
 
+mod history;
 mod large;
 mod offline_losses;
 mod restored;
@@ -526,90 +527,6 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
     drop((ann, ben));
     rt.block_on(relay.stop()).unwrap();
     for dir in [dir_a, dir_b, relay_dir] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-#[test]
-fn reverting_a_change_from_history_reaches_every_window() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    join(&mut ann, &target(&relay, "history"), "Ann");
-    join(&mut ben, &target(&relay, "history"), "Ben");
-    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
-        w.iter().all(|a| connected(a))
-    });
-    // r1: the starting document; r2: Ann renames the plan; r3: Ben adds a tag.
-    ann.state_mut().import_patch(START).unwrap();
-    until(&mut [&mut ann, &mut ben], "r1 is everywhere", |w| {
-        doc(w[1]).contains("Plan")
-    });
-    ann.state_mut()
-        .import_patch(r#"[{"op": "replace", "path": "/title", "value": "Launch"}]"#)
-        .unwrap();
-    until(&mut [&mut ann, &mut ben], "r2 is everywhere", |w| {
-        doc(w[1]).contains("Launch")
-    });
-    ben.state_mut()
-        .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "b"}]"#)
-        .unwrap();
-    until(&mut [&mut ann, &mut ben], "r3 is everywhere", |w| {
-        w.iter().all(|a| connected(a)) && doc(w[0]).contains(r#""b""#)
-    });
-    // Ben opens the history and reverts r2 alone.
-    ben.state_mut().run(app::commands::Command::History);
-    until(&mut [&mut ben], "the history lists r3", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 3
-    });
-    ben.step();
-    assert!(ben.query_by_label_contains("set /title").is_some());
-    assert_eq!(ben.query_all_by_label_contains("Ann ·").count(), 2);
-    ben.get_by_label("revert r2").click();
-    let expected = r#"{"title":"Plan","count":3,"tags":["a","b"]}"#;
-    until(&mut [&mut ann, &mut ben], "the revert is everywhere", |w| {
-        w.iter().all(|a| connected(a) && doc(a) == expected)
-    });
-    // Viewing r1 shows it read-only, and restoring it is a new change for everyone.
-    until(&mut [&mut ben], "the history lists the revert", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 4
-    });
-    settle(&mut ben);
-    assert!(
-        ben.query_by_label("reverted r2 (set /title)").is_some(),
-        "the status bar says so"
-    );
-    ben.get_by_label("view r1").click();
-    until(&mut [&mut ben], "r1 is shown", |w| {
-        w[0].session.as_ref().unwrap().history.viewing.is_some()
-    });
-    // A window sizes itself in its first frame, unseen.
-    settle(&mut ben);
-    assert!(
-        ben.query_by_label("The document as it was at r1 (read-only)")
-            .is_some()
-    );
-    ben.get_by_label("restore r1").click();
-    let r1 = r#"{"title":"Plan","count":3,"tags":["a"]}"#;
-    until(
-        &mut [&mut ann, &mut ben],
-        "r1 is restored everywhere",
-        |w| w.iter().all(|a| connected(a) && doc(a) == r1),
-    );
-    assert_eq!(rt.block_on(relay.stored("history")).unwrap().0.0, 5);
-    // The changes since r1 can be exported as a patch file (the file dialog takes it).
-    until(&mut [&mut ben], "the history lists r5", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 5
-    });
-    settle(&mut ben);
-    ben.get_by_label("export since r1").click();
-    until(&mut [&mut ben], "the export is ready", |w| {
-        w[0].message.as_deref() == Some("choose where to save the 4 changes since r1")
-    });
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -350,22 +350,26 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         Export,
     }
     let mut act = None;
-    for commit in session.history.commits.iter().rev() {
+    for entry in session.history.entries() {
+        let last = entry.last;
         ui.horizontal(|ui| {
-            ui.label(RichText::new(commit.rev.to_string()).strong());
-            ui.label(format!("{} · {}", commit.author, clock(commit.time / 1000)));
+            ui.label(RichText::new(entry.revisions()).strong());
+            ui.label(format!("{} · {}", last.author, clock(last.time / 1000)));
         });
-        ui.label(crate::session::history::summary(&commit.ops));
+        ui.label(entry.summary());
         ui.horizontal(|ui| {
-            let rev = commit.rev;
-            for (text, what, label) in [
-                ("View", Act::View, "view"),
-                ("Revert", Act::Revert, "revert"),
-                ("Restore", Act::Restore, "restore"),
-                ("Export since", Act::Export, "export since"),
+            // Reverting takes back the whole entry; the others act at its newest revision.
+            for (text, what, label, rev) in [
+                ("View", Act::View, "view", last.rev),
+                ("Revert", Act::Revert, "revert", entry.first),
+                ("Restore", Act::Restore, "restore", last.rev),
+                ("Export since", Act::Export, "export since", last.rev),
             ] {
                 let button = ui.small_button(text);
-                let label = format!("{label} {rev}");
+                let label = match what {
+                    Act::Revert => format!("{label} {}", entry.revisions()),
+                    _ => format!("{label} {rev}"),
+                };
                 button.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, label.clone()));
                 if button.clicked() {
                     act = Some((what, rev));

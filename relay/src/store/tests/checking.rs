@@ -221,20 +221,24 @@ fn commit_with(conflict: impl Strategy<Value = Conflict>) -> impl Strategy<Value
         storable(),
         prop::collection::vec(operation(), 0..4),
         prop::collection::vec(conflict, 0..3),
+        prop::option::of(0..=1_000_000u64),
     )
-        .prop_map(|(rev, client, seq, author, time, ops, conflicts)| Commit {
-            rev: Revision(rev),
-            client: ClientId(client),
-            seq,
-            author,
-            time,
-            ops,
-            conflicts,
-        })
+        .prop_map(
+            |(rev, client, seq, author, time, ops, conflicts, group)| Commit {
+                rev: Revision(rev),
+                client: ClientId(client),
+                seq,
+                author,
+                time,
+                ops,
+                conflicts,
+                group: group.filter(|g| *g < rev).map(Revision),
+            },
+        )
 }
 
 /// The columns the row of `change` puts in the `changes` table.
-fn columns(row: writer::ChangeRow) -> [SqlValue; 7] {
+fn columns(row: writer::ChangeRow) -> [SqlValue; 8] {
     [
         SqlValue::Integer(row.rev),
         SqlValue::Text(row.client),
@@ -243,6 +247,7 @@ fn columns(row: writer::ChangeRow) -> [SqlValue; 7] {
         SqlValue::Integer(row.time),
         SqlValue::Text(row.ops),
         SqlValue::Text(row.conflicts),
+        row.group.map_or(SqlValue::Null, SqlValue::Integer),
     ]
 }
 
@@ -288,7 +293,11 @@ proptest! {
         let changes: Vec<Commit> = changes
             .into_iter()
             .zip(1..)
-            .map(|(change, rev)| Commit { rev: Revision(rev), ..change })
+            .map(|(change, rev)| Commit {
+                rev: Revision(rev),
+                group: change.group.map(|g| Revision(g.0 % rev)).filter(|g| g.0 > 0),
+                ..change
+            })
             .collect();
         let dir = TempDir::new("round-trip-sqlite");
         let store = Store::open(&dir.db()).unwrap();

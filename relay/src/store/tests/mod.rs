@@ -60,6 +60,7 @@ fn change(rev: u64, client: &str, seq: u64, ops: &str) -> Commit {
         time: 0,
         ops: Change::from_json(ops).unwrap().0,
         conflicts: vec![],
+        group: None,
     }
 }
 

@@ -50,6 +50,68 @@ fn another_schema_version_is_refused_untouched() {
     assert_eq!(mode, "delete");
 }
 
+/// The schema of version 1, before changes recorded their typing group.
+const SCHEMA_1: &str = "
+CREATE TABLE changes (
+    doc TEXT NOT NULL, rev INTEGER NOT NULL, client TEXT NOT NULL, seq INTEGER NOT NULL,
+    author TEXT NOT NULL, time INTEGER NOT NULL, ops TEXT NOT NULL, conflicts TEXT NOT NULL,
+    PRIMARY KEY (doc, rev)
+) WITHOUT ROWID;
+CREATE TABLE snapshots (doc TEXT NOT NULL PRIMARY KEY, rev INTEGER NOT NULL, body TEXT NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE clients (
+    doc TEXT NOT NULL, client TEXT NOT NULL, seq INTEGER NOT NULL, rev INTEGER NOT NULL,
+    PRIMARY KEY (doc, client)
+) WITHOUT ROWID;
+INSERT INTO changes VALUES ('doc', 1, 'c1', 1, 'Ann', 0, '[{\"op\":\"add\",\"path\":\"/n\",\"value\":1}]', '[]');
+INSERT INTO clients VALUES ('doc', 'c1', 1, 1);
+PRAGMA user_version = 1;
+";
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_keeping_its_log() {
+    let dir = TempDir::new("migrate");
+    Connection::open(dir.db())
+        .unwrap()
+        .execute_batch(SCHEMA_1)
+        .unwrap();
+    let store = Store::open(&dir.db()).unwrap();
+    let version: i64 = writer_pragma(&dir.db(), "user_version");
+    assert_eq!(version, SCHEMA_VERSION);
+    let loaded = store.load("doc").await.unwrap().unwrap();
+    assert_eq!(loaded.changes, vec![set(1, "c1", 1)]);
+    // Changes stored from now on keep their group.
+    let typed = Commit {
+        group: Some(Revision(1)),
+        ..set(2, "c1", 2)
+    };
+    store
+        .commit(batch("doc", vec![typed.clone()]))
+        .await
+        .unwrap();
+    store.close();
+    let store = Store::open(&dir.db()).unwrap();
+    let loaded = store.load("doc").await.unwrap().unwrap();
+    assert_eq!(loaded.changes, vec![set(1, "c1", 1), typed]);
+    store.close();
+}
+
+#[test]
+fn a_newer_schema_version_is_refused_untouched() {
+    let dir = TempDir::new("newer");
+    {
+        let conn = Connection::open(dir.db()).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let err = Store::open(&dir.db()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Schema(v) if v == SCHEMA_VERSION + 1),
+        "{err}"
+    );
+    assert!(err.to_string().contains("schema version 3"), "{err}");
+}
+
 #[tokio::test]
 async fn open_creates_the_directory() {
     let dir = TempDir::new("nested");

@@ -1,0 +1,160 @@
+//! History from real windows: typing is listed and reverted a word at a time, a change is
+//! reverted, viewed and restored, and the changes since a revision exported.
+
+use egui_kittest::kittest::Queryable as _;
+
+use e2e::{TestRelay, temp_dir};
+
+use super::{START, Window, connected, doc, join, runtime, settle, target, until, window};
+
+/// Types `text` into the open field of `typist` a key a frame, as a person does: each key
+/// is acknowledged by the relay, and seen by `reader`, before the next.
+fn type_slowly(typist: &mut Window, reader: &mut Window, text: &str) {
+    let mut typed = String::new();
+    for c in text.chars() {
+        typed.push(c);
+        typist.get_by_label("edit /title").type_text(&c.to_string());
+        typist.step();
+        until(&mut [typist, reader], "the key is everywhere", |w| {
+            connected(w[0]) && doc(w[1]).contains(&typed)
+        });
+    }
+}
+
+#[test]
+fn typing_is_listed_and_reverted_a_word_at_a_time() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann-words"), temp_dir("ben-words"));
+    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
+    join(&mut ann, &target(&relay, "words"), "Ann");
+    join(&mut ben, &target(&relay, "words"), "Ben");
+    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
+        w.iter().all(|a| connected(a))
+    });
+    ann.state_mut().import_patch(START).unwrap();
+    until(&mut [&mut ann, &mut ben], "r1 is everywhere", |w| {
+        doc(w[1]).contains("Plan")
+    });
+    // Ann types " big day" after the title, each key reaching Ben as she types it.
+    ann.get_by_label("node /title").click();
+    ann.step();
+    ann.key_press(egui::Key::Enter);
+    ann.step();
+    ann.key_press(egui::Key::End);
+    ann.step();
+    type_slowly(&mut ann, &mut ben, " big day");
+    ann.key_press(egui::Key::Enter);
+    ann.step();
+    // Eight changes, r2 to r9; the history lists them by word: " ", "big ", "day".
+    assert_eq!(rt.block_on(relay.stored("words")).unwrap().0.0, 9);
+    ben.state_mut().run(app::commands::Command::History);
+    until(&mut [&mut ben], "the history lists r9", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 9
+    });
+    settle(&mut ben);
+    for entry in ["revert r7–r9", "revert r3–r6", "revert r2", "revert r1"] {
+        assert!(ben.query_by_label(entry).is_some(), "{entry} is listed");
+    }
+    assert_eq!(ben.query_all_by_label_contains("Ann ·").count(), 4);
+    assert!(
+        ben.query_by_label_contains("typed in /title (4 changes)")
+            .is_some()
+    );
+    // Reverting "big " takes the word out for everyone, as one change.
+    ben.get_by_label("revert r3–r6").click();
+    let expected = r#"{"title":"Plan day","count":3,"tags":["a"]}"#;
+    until(&mut [&mut ann, &mut ben], "the revert is everywhere", |w| {
+        w.iter().all(|a| connected(a) && doc(a) == expected)
+    });
+    assert_eq!(rt.block_on(relay.stored("words")).unwrap().0.0, 10);
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn reverting_a_change_from_history_reaches_every_window() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
+    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
+    join(&mut ann, &target(&relay, "history"), "Ann");
+    join(&mut ben, &target(&relay, "history"), "Ben");
+    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
+        w.iter().all(|a| connected(a))
+    });
+    // r1: the starting document; r2: Ann renames the plan; r3: Ben adds a tag.
+    ann.state_mut().import_patch(START).unwrap();
+    until(&mut [&mut ann, &mut ben], "r1 is everywhere", |w| {
+        doc(w[1]).contains("Plan")
+    });
+    ann.state_mut()
+        .import_patch(r#"[{"op": "replace", "path": "/title", "value": "Launch"}]"#)
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "r2 is everywhere", |w| {
+        doc(w[1]).contains("Launch")
+    });
+    ben.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "b"}]"#)
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "r3 is everywhere", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]).contains(r#""b""#)
+    });
+    // Ben opens the history and reverts r2 alone.
+    ben.state_mut().run(app::commands::Command::History);
+    until(&mut [&mut ben], "the history lists r3", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 3
+    });
+    ben.step();
+    assert!(ben.query_by_label_contains("set /title").is_some());
+    assert_eq!(ben.query_all_by_label_contains("Ann ·").count(), 2);
+    ben.get_by_label("revert r2").click();
+    let expected = r#"{"title":"Plan","count":3,"tags":["a","b"]}"#;
+    until(&mut [&mut ann, &mut ben], "the revert is everywhere", |w| {
+        w.iter().all(|a| connected(a) && doc(a) == expected)
+    });
+    // Viewing r1 shows it read-only, and restoring it is a new change for everyone.
+    until(&mut [&mut ben], "the history lists the revert", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 4
+    });
+    settle(&mut ben);
+    assert!(
+        ben.query_by_label("reverted r2 (set /title)").is_some(),
+        "the status bar says so"
+    );
+    ben.get_by_label("view r1").click();
+    until(&mut [&mut ben], "r1 is shown", |w| {
+        w[0].session.as_ref().unwrap().history.viewing.is_some()
+    });
+    // A window sizes itself in its first frame, unseen.
+    settle(&mut ben);
+    assert!(
+        ben.query_by_label("The document as it was at r1 (read-only)")
+            .is_some()
+    );
+    ben.get_by_label("restore r1").click();
+    let r1 = r#"{"title":"Plan","count":3,"tags":["a"]}"#;
+    until(
+        &mut [&mut ann, &mut ben],
+        "r1 is restored everywhere",
+        |w| w.iter().all(|a| connected(a) && doc(a) == r1),
+    );
+    assert_eq!(rt.block_on(relay.stored("history")).unwrap().0.0, 5);
+    // The changes since r1 can be exported as a patch file (the file dialog takes it).
+    until(&mut [&mut ben], "the history lists r5", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 5
+    });
+    settle(&mut ben);
+    ben.get_by_label("export since r1").click();
+    until(&mut [&mut ben], "the export is ready", |w| {
+        w[0].message.as_deref() == Some("choose where to save the 4 changes since r1")
+    });
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
