@@ -89,3 +89,23 @@ fn preferences_can_choose_the_layout() {
     h.run();
     assert_eq!(h.state().settings.save_layout, SaveLayout::Tabs);
 }
+
+#[test]
+fn containers_the_file_wrote_on_one_line_stay_on_one_line_in_the_raw_view_and_when_saved() {
+    // Written by hand: short lists and points on one line, the rest expanded.
+    let text = "{\n  \"n\": 1,\n  \"tags\": [\"a\", \"b\"],\n  \"origin\": {\"x\": 0, \"y\": 0},\n  \"scripts\": {\n    \"test\": \"cargo test\"\n  }\n}\n";
+    let saved = edit_and_save("one-line", text, SaveLayout::AsRead);
+    assert_eq!(saved, text.replace("\"n\": 1", "\"n\": 2"));
+    // The raw view shows the text as the file has it.
+    let dir = common::temp_dir("one-line-raw");
+    let file = dir.join("data.json");
+    std::fs::write(&file, text).unwrap();
+    let mut h = common::opened(&file);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run();
+    assert_eq!(
+        h.state().raw.as_ref().map(|r| r.text.as_str()),
+        Some(text.trim_end())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,23 +16,49 @@ use proptest::prelude::*;
 
 mod common;
 use common::strategy::{build, op_seed, value};
-use sync_core::value::{Layout, Style, Text};
+use sync_core::value::{Inline, Layout, Style, Text};
 
 fn styles() -> impl Iterator<Item = Style> {
+    let one_line = |width, arrays, objects, nested, spaced, padded| Inline {
+        width,
+        arrays,
+        objects,
+        nested,
+        spaced,
+        padded,
+    };
     let layouts = [
-        Layout::Compact,
-        Layout::Spaced,
-        Layout::Spaces(2),
-        Layout::Spaces(4),
-        Layout::Spaces(0),
-        Layout::Tabs,
+        (Layout::Compact, None),
+        (Layout::Spaced, None),
+        (Layout::Spaces(2), None),
+        (Layout::Spaces(4), None),
+        (Layout::Spaces(0), None),
+        (Layout::Tabs, None),
+        // Files that keep some containers on one line, as written by hand or by Prettier.
+        (
+            Layout::Spaces(2),
+            Some(one_line(40, true, true, true, true, false)),
+        ),
+        (
+            Layout::Spaces(4),
+            Some(one_line(80, true, false, false, false, false)),
+        ),
+        (
+            Layout::Tabs,
+            Some(one_line(120, false, true, true, true, true)),
+        ),
+        (
+            Layout::Spaces(2),
+            Some(one_line(12, true, true, false, true, true)),
+        ),
     ];
     (0..8u8).flat_map(move |bits| {
-        layouts.into_iter().map(move |layout| Style {
+        layouts.into_iter().map(move |(layout, inline)| Style {
             escape_non_ascii: bits & 1 != 0,
             escape_slash: bits & 2 != 0,
             uppercase_hex: bits & 4 != 0,
             layout,
+            inline,
         })
     })
 }

@@ -56,9 +56,14 @@ impl Editor {
     /// How the document is written when saved: the file's escaping, and its layout unless one
     /// is imposed (see [`Editor::lay_out`]).
     pub fn style(&self) -> Style {
-        Style {
-            layout: self.layout.unwrap_or(self.style.layout),
-            ..self.style
+        match self.layout {
+            // An imposed layout is the whole layout: no container kept on one line.
+            Some(layout) => Style {
+                layout,
+                inline: None,
+                ..self.style
+            },
+            None => self.style,
         }
     }
 

@@ -47,6 +47,30 @@ pub struct Style {
     pub uppercase_hex: bool,
     /// How the text was laid out: on one line, or indented by what unit.
     pub layout: Layout,
+    /// In indented text, the containers kept on one line (as `["a", "b"]` in a file written
+    /// by hand or by Prettier), if the text had any.
+    pub inline: Option<Inline>,
+}
+
+/// Which containers indented text writes on one line: those of the kinds the file wrote so,
+/// whose one-line form ends within the widest line the file gave one. So a file that wrote
+/// its short arrays of tags on one line, and its records one per line, is written back the
+/// same way, and one that wrote everything expanded (as `JSON.stringify(v, null, 2)` does)
+/// has no rule at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Inline {
+    /// The column (in bytes, indentation and key included) a one-line container may end at.
+    pub width: u32,
+    /// Whether arrays may be written on one line.
+    pub arrays: bool,
+    /// Whether objects may be written on one line.
+    pub objects: bool,
+    /// Whether a container on one line may hold other non-empty containers.
+    pub nested: bool,
+    /// A space after each `,` and `:` on such a line (`[1, 2]`, not `[1,2]`).
+    pub spaced: bool,
+    /// A space inside an object's braces (`{ "a": 1 }`, as Prettier writes).
+    pub padded: bool,
 }
 
 /// How a document's text is laid out. The parser notes it (from the first indented line) so

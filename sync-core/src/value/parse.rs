@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::number::{self, Number};
-use super::{Key, Layout, MAX_DEPTH, Map, Style, Text, Value};
+use super::{Inline, Key, Layout, MAX_DEPTH, Map, Style, Text, Value};
 
 /// Why JSON text could not be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,12 +126,21 @@ pub(super) fn parse(text: &str) -> Result<(Value, Style), ParseError> {
     }
     let mut style = p.seen.style();
     style.layout = layout(text);
+    if matches!(style.layout, Layout::Spaces(_) | Layout::Tabs) {
+        style.inline = inline(text);
+    }
     Ok((value, style))
 }
 
 /// Whether the first `:` or `,` of `text` (valid JSON on one line), outside strings, is
 /// followed by a space.
 fn spaced(text: &str) -> bool {
+    separator_spaced(text).unwrap_or(false)
+}
+
+/// Whether the first `:` or `,` of `text`, outside strings, is followed by a space; `None`
+/// if it has none.
+fn separator_spaced(text: &str) -> Option<bool> {
     let bytes = text.as_bytes();
     let mut in_string = false;
     let mut i = 0;
@@ -139,12 +148,12 @@ fn spaced(text: &str) -> bool {
         match (in_string, b) {
             (true, b'\\') => i += 1,
             (true, b'"') | (false, b'"') => in_string = !in_string,
-            (false, b':' | b',') => return bytes.get(i + 1) == Some(&b' '),
+            (false, b':' | b',') => return Some(bytes.get(i + 1) == Some(&b' ')),
             _ => {}
         }
         i += 1;
     }
-    false
+    None
 }
 
 /// How `text` (valid JSON) is laid out: compact when it is on one line, otherwise indented by
@@ -170,6 +179,154 @@ fn layout(text: &str) -> Layout {
     Layout::Spaces(u8::try_from(spaces).unwrap_or(u8::MAX))
 }
 
+/// Which containers `text` (valid, indented JSON) wrote on one line, if any (see [`Inline`]).
+/// Only the outermost of them count: what a container on one line holds is on that line too.
+fn inline(text: &str) -> Option<Inline> {
+    /// A container being read: the line it opened on, where, what it holds so far, and what
+    /// its children on one line told.
+    struct Open {
+        line: usize,
+        at: usize,
+        empty: bool,
+        holds_container: bool,
+        found: Option<Found>,
+    }
+    let bytes = text.as_bytes();
+    let mut open: Vec<Open> = Vec::new();
+    let (mut line, mut line_start) = (0, 0);
+    let mut found: Option<Found> = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            b'"' => {
+                if let Some(top) = open.last_mut() {
+                    top.empty = false;
+                }
+                i = string_end(bytes, i);
+            }
+            b'[' | b'{' => {
+                if let Some(top) = open.last_mut() {
+                    top.empty = false;
+                    top.holds_container = true;
+                }
+                open.push(Open {
+                    line,
+                    at: i,
+                    empty: true,
+                    holds_container: false,
+                    found: None,
+                });
+            }
+            b']' | b'}' => {
+                let Some(closed) = open.pop() else {
+                    break;
+                };
+                match open.last_mut() {
+                    // A non-empty container, not the document itself, that ends on its first
+                    // line: it tells its parent (which may be on one line too).
+                    Some(parent) if closed.line == line && !closed.empty => {
+                        let written = text.get(closed.at..=i).unwrap_or_default();
+                        let this = Found {
+                            width: u32::try_from(i + 1 - line_start).unwrap_or(u32::MAX),
+                            arrays: b == b']',
+                            objects: b == b'}',
+                            nested: closed.holds_container,
+                            spacing: separator_spaced(written),
+                            padded: padded(written),
+                        };
+                        parent.found = Found::merge(parent.found.take(), this);
+                    }
+                    // Written over several lines: what its children told stands.
+                    _ => {
+                        if let Some(told) = closed.found {
+                            found = Found::merge(found, told);
+                        }
+                    }
+                }
+            }
+            b' ' | b'\t' | b'\r' | b',' | b':' => {}
+            _ => {
+                if let Some(top) = open.last_mut() {
+                    top.empty = false;
+                }
+            }
+        }
+        i += 1;
+    }
+    found.map(|f| Inline {
+        width: f.width,
+        arrays: f.arrays,
+        objects: f.objects,
+        nested: f.nested,
+        spaced: f.spacing.unwrap_or(true),
+        padded: f.padded.unwrap_or(false),
+    })
+}
+
+/// What containers written on one line told, in document order.
+#[derive(Clone, Copy)]
+struct Found {
+    width: u32,
+    arrays: bool,
+    objects: bool,
+    nested: bool,
+    /// As the first of them with a separator spaced it.
+    spacing: Option<bool>,
+    /// As the first object among them padded its braces.
+    padded: Option<bool>,
+}
+
+impl Found {
+    fn merge(earlier: Option<Found>, later: Found) -> Option<Found> {
+        let Some(earlier) = earlier else {
+            return Some(later);
+        };
+        Some(Found {
+            width: earlier.width.max(later.width),
+            arrays: earlier.arrays || later.arrays,
+            objects: earlier.objects || later.objects,
+            nested: earlier.nested || later.nested,
+            spacing: earlier.spacing.or(later.spacing),
+            padded: earlier.padded.or(later.padded),
+        })
+    }
+}
+
+/// The index of the quote that ends the string whose opening quote is at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while let Some(&c) = bytes.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'"' => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Whether the first non-empty object of `text` (JSON on one line), outside strings, has a
+/// space inside its opening brace; `None` if it has none.
+fn padded(text: &str) -> Option<bool> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match (b, bytes.get(i + 1)) {
+            (b'"', _) => i = string_end(bytes, i),
+            (b'{', Some(b'}')) => {}
+            (b'{', next) => return Some(next == Some(&b' ')),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// How the strings of the text were written, counted while parsing.
 #[derive(Default)]
 struct Seen {
@@ -189,6 +346,7 @@ impl Seen {
             escape_slash: self.escaped_slash > self.raw_slash,
             uppercase_hex: self.upper_hex > self.lower_hex,
             layout: Layout::default(),
+            inline: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Layout, Style, Value};
+use super::{Inline, Layout, Style, Value};
 
 /// Appends `value` to `out`: compact when `indent` is `None`, otherwise pretty-printed with
 /// `style`'s unit per level (two spaces for a compact style), starting at nesting level
@@ -24,6 +24,9 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, styl
                 out.push_str("[]");
                 return;
             }
+            if on_one_line(value, out, indent, style) {
+                return;
+            }
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -38,6 +41,9 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, styl
         Value::Object(map) => {
             if map.is_empty() {
                 out.push_str("{}");
+                return;
+            }
+            if on_one_line(value, out, indent, style) {
                 return;
             }
             out.push('{');
@@ -56,6 +62,78 @@ pub(super) fn write(value: &Value, out: &mut String, indent: Option<usize>, styl
             out.push('}');
         }
     }
+}
+
+/// Writes the container `value` on one line if `style`'s [`Inline`] rule says so, in indented
+/// text: its kind is one the rule keeps on one line, it holds no containers unless the rule
+/// allows them, and its one-line form ends within the rule's width. Returns whether it did.
+fn on_one_line(value: &Value, out: &mut String, indent: Option<usize>, style: Style) -> bool {
+    // Never the document itself: one-line text has a layout of its own.
+    let (Some(1..), Some(rule)) = (indent, style.inline) else {
+        return false;
+    };
+    let is_container = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
+    let allowed = match value {
+        Value::Array(items) => rule.arrays && (rule.nested || !items.iter().any(is_container)),
+        Value::Object(map) => rule.objects && (rule.nested || !map.values().any(is_container)),
+        _ => false,
+    };
+    if !allowed {
+        return false;
+    }
+    let column = out.len() - out.rfind('\n').map_or(0, |newline| newline + 1);
+    let Some(room) = (rule.width as usize).checked_sub(column) else {
+        return false;
+    };
+    let start = out.len();
+    if one_line(value, out, style, rule, start + room) {
+        true
+    } else {
+        out.truncate(start);
+        false
+    }
+}
+
+/// Appends `value` on one line as `rule` spaces it; stops, returning `false`, once `out` is
+/// longer than `limit`.
+fn one_line(value: &Value, out: &mut String, style: Style, rule: Inline, limit: usize) -> bool {
+    let (sep, colon) = if rule.spaced {
+        (", ", ": ")
+    } else {
+        (",", ":")
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                if !one_line(item, out, style, rule, limit) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str(if rule.padded { "{ " } else { "{" });
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                out.push('"');
+                escape_into(key, out, style);
+                out.push('"');
+                out.push_str(colon);
+                if !one_line(item, out, style, rule, limit) {
+                    return false;
+                }
+            }
+            out.push_str(if rule.padded { " }" } else { "}" });
+        }
+        scalar => write(scalar, out, None, style),
+    }
+    out.len() <= limit
 }
 
 /// Between items: a comma, and a space on a spaced line (a new line follows when indented).
@@ -154,6 +232,58 @@ mod tests {
             };
             assert_eq!(value.to_json_as(style), compact, "{style:?}");
         }
+    }
+
+    #[test]
+    fn containers_a_file_wrote_on_one_line_stay_there_and_the_others_expanded() {
+        let cases = [
+            // By hand: short lists on one line, objects expanded.
+            "{\n  \"name\": \"concord\",\n  \"keywords\": [\"json\", \"sync\"],\n  \"scripts\": {\n    \"test\": \"cargo test\"\n  },\n  \"empty\": []\n}",
+            // Prettier: short objects padded, on one line.
+            "{\n  \"origin\": { \"x\": 0, \"y\": 0 },\n  \"points\": [\n    { \"x\": 1, \"y\": 2 },\n    { \"x\": 3, \"y\": 4 }\n  ]\n}",
+            // One record per line, each holding a list and an object.
+            "{\n  \"users\": [\n    {\"id\": 1, \"tags\": [\"a\"], \"address\": {\"city\": \"Springfield\"}},\n    {\"id\": 2, \"tags\": [], \"address\": {\"city\": \"Shelbyville\"}}\n  ]\n}",
+            // Unspaced, with tabs.
+            "{\n\t\"m\": [[1,2],[3,4]],\n\t\"n\": 5\n}",
+        ];
+        for text in cases {
+            let (value, style) = Value::parse_styled(text).unwrap();
+            assert!(style.inline.is_some(), "{text}");
+            assert_eq!(value.to_json_as(style), text, "{style:?}");
+        }
+        // Written everything-expanded, as JSON.stringify(v, null, 2) does: no rule.
+        let expanded = "{\n  \"a\": [\n    1\n  ]\n}";
+        let (value, style) = Value::parse_styled(expanded).unwrap();
+        assert_eq!(style.inline, None);
+        assert_eq!(value.to_json_as(style), expanded);
+    }
+
+    #[test]
+    fn a_list_that_grows_past_the_files_widest_line_is_expanded() {
+        let text = "{\n  \"tags\": [\"a\", \"b\"],\n  \"n\": 1\n}";
+        let (mut value, style) = Value::parse_styled(text).unwrap();
+        let Value::Object(map) = &mut value else {
+            panic!("an object")
+        };
+        let Some(Value::Array(tags)) = map.get_mut("tags") else {
+            panic!("a list")
+        };
+        tags.push(Value::from("c"));
+        // Still within the width of the file's widest one-line list? No: it was 19 wide.
+        assert_eq!(
+            value.to_json_as(style),
+            "{\n  \"tags\": [\n    \"a\",\n    \"b\",\n    \"c\"\n  ],\n  \"n\": 1\n}"
+        );
+        let Value::Object(map) = &mut value else {
+            panic!("an object")
+        };
+        if let Some(Value::Array(tags)) = map.get_mut("tags") {
+            tags.truncate(1);
+        }
+        assert_eq!(
+            value.to_json_as(style),
+            "{\n  \"tags\": [\"a\"],\n  \"n\": 1\n}"
+        );
     }
 
     #[test]
