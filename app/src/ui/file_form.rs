@@ -39,10 +39,7 @@ impl FileForm {
         FileForm {
             purpose,
             path,
-            opening: Some(Opening {
-                keep: true,
-                ..Opening::default()
-            }),
+            opening: Some(Opening::Keep),
             error: None,
             listing: None,
         }
@@ -104,10 +101,7 @@ impl FileForm {
             path.push('/');
         }
         // The completed path replaces the text, the caret at its end.
-        self.opening = Some(Opening {
-            typed: path,
-            keep: false,
-        });
+        self.opening = Some(Opening::Replace(path));
     }
 
     /// The path chosen, if it can be used for this purpose.
@@ -211,10 +205,7 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                 }
                 form.path = path;
                 form.error = None;
-                form.opening = Some(Opening {
-                    keep: true,
-                    ..Opening::default()
-                });
+                form.opening = Some(Opening::Keep);
                 if twice && !folder {
                     chosen = Some(form.check());
                 }
@@ -241,10 +232,7 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         }
         Some(Err(e)) => {
             form.error = Some(e);
-            form.opening = Some(Opening {
-                keep: true,
-                ..Opening::default()
-            });
+            form.opening = Some(Opening::Keep);
         }
         None if cancel => {
             app.file_form = None;

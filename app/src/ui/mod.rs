@@ -145,16 +145,19 @@ pub struct ConcordApp {
 
 /// A text field a command just opened, until it has the keyboard. It takes the keyboard before
 /// it is first drawn, so that it reads the keys of the frame it appears in; the keys typed in
-/// the frame of the command itself, after it, were read before the field existed: they are
-/// kept here and replace the field's text. Without any, the whole text is selected, so that
-/// typing replaces it (as in every editor) and the arrow keys keep it.
+/// the frame of the command itself, after it, were read before the field existed.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Opening {
-    /// The text typed after the command, in its frame.
-    pub typed: String,
-    /// Give the field the keyboard back with its text and caret as they are (after a value
-    /// it could not take, say), rather than selecting the text.
-    pub keep: bool,
+pub enum Opening {
+    /// Select the whole text, so that typing replaces it (as in every editor) and the arrow
+    /// keys keep it.
+    #[default]
+    SelectAll,
+    /// Replace the text with this, the caret after it: the keys typed in the command's frame,
+    /// or a completed path.
+    Replace(String),
+    /// Give the field the keyboard back with its text and caret as they are (after a value it
+    /// could not take, say).
+    Keep,
 }
 
 /// Draws the text field `id` a command opened (see [`Opening`]): gives it the keyboard and
@@ -163,16 +166,18 @@ pub struct Opening {
 pub(super) fn open_field(ui: &egui::Ui, id: egui::Id, text: &mut String, opening: Opening) -> bool {
     use egui::text::{CCursor, CCursorRange};
     ui.memory_mut(|m| m.request_focus(id));
-    if opening.keep {
-        return false;
-    }
     let mut state = egui::text_edit::TextEditState::load(ui.ctx(), id).unwrap_or_default();
-    let changed = !opening.typed.is_empty();
-    let range = if changed {
-        *text = opening.typed;
-        CCursorRange::one(CCursor::new(text.chars().count()))
-    } else {
-        CCursorRange::select_all_str(text.as_str())
+    let (range, changed) = match opening {
+        Opening::Keep => return false,
+        Opening::SelectAll => (CCursorRange::select_all_str(text.as_str()), false),
+        Opening::Replace(new) => {
+            let changed = *text != new;
+            *text = new;
+            (
+                CCursorRange::one(CCursor::new(text.chars().count())),
+                changed,
+            )
+        }
     };
     state.cursor.set_char_range(Some(range));
     state.store(ui.ctx(), id);
@@ -347,11 +352,12 @@ impl ConcordApp {
         }
     }
 
-    /// The keys typed after the command that opens a field (see [`Opening`]).
+    /// How a field a command opens starts: with the keys typed after the command in its frame,
+    /// or with its text selected (see [`Opening`]).
     fn opening(&mut self) -> Opening {
-        Opening {
-            typed: std::mem::take(&mut self.typed_ahead),
-            keep: false,
+        match std::mem::take(&mut self.typed_ahead) {
+            typed if typed.is_empty() => Opening::SelectAll,
+            typed => Opening::Replace(typed),
         }
     }
 }

@@ -34,12 +34,21 @@ struct Write {
     applied: Pointer,
     /// In the document as its author made the change; `None` once gone there.
     authored: Option<Pointer>,
-    /// A node that a dropped move left in place, rather than a value the change wrote.
-    stranded: bool,
+    kind: Kind,
+}
+
+/// What a followed write is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
     /// A value the change wrote whole (added or replaced: not moved or copied, which brings
     /// others' work, nor a splice or an increment inside one), holding nothing that the change
     /// moved or copied into it since.
-    whole: bool,
+    Whole,
+    /// A value the change wrote in part (a splice, an increment, where a move or copy put
+    /// something), or wrote whole and then moved or copied others' work into.
+    Part,
+    /// A node that a dropped move left in place, rather than a value the change wrote.
+    Stranded,
 }
 
 /// What a piece overwrites that its author did not point at.
@@ -105,7 +114,7 @@ impl OwnWrites {
                     };
                     took && !authored.from().is_some_and(|from| from.is_prefix_of(at))
                 });
-            if !meant && write.stranded {
+            if !meant && write.kind == Kind::Stranded {
                 unmeant.stranded.push(write.applied.clone());
             } else if !meant {
                 unmeant.own = true;
@@ -116,12 +125,12 @@ impl OwnWrites {
     }
 
     /// Whether `target` is at or inside a value that an earlier operation of the change wrote
-    /// whole (see `Write::whole`) and that is still there: what stands at `target` is then the
+    /// whole (see [`Kind::Whole`]) and that is still there: what stands at `target` is then the
     /// change's own, and no one else's write is overwritten there.
     pub(crate) fn holds(&self, target: &Pointer) -> bool {
         self.writes
             .iter()
-            .any(|write| write.whole && !write.stranded && write.applied.is_prefix_of(target))
+            .any(|write| write.kind == Kind::Whole && write.applied.is_prefix_of(target))
     }
 
     /// Notes the node that operation `k`, a move dropped in rebasing, leaves at `at`; its
@@ -134,8 +143,7 @@ impl OwnWrites {
             op: k,
             applied: at,
             authored: None,
-            stranded: true,
-            whole: false,
+            kind: Kind::Stranded,
         });
     }
 
@@ -151,8 +159,8 @@ impl OwnWrites {
         // others' from then on (see `holds`).
         if let Operation::Move { path, .. } | Operation::Copy { path, .. } = &piece.op {
             for write in &mut self.writes {
-                if write.applied.is_proper_prefix_of(path) {
-                    write.whole = false;
+                if write.kind == Kind::Whole && write.applied.is_proper_prefix_of(path) {
+                    write.kind = Kind::Part;
                 }
             }
         }
@@ -174,7 +182,7 @@ impl OwnWrites {
             let same_run = self
                 .writes
                 .back()
-                .is_some_and(|w| !w.whole && !w.stranded && w.applied == *at);
+                .is_some_and(|w| w.kind == Kind::Part && w.applied == *at);
             if inside && same_run {
                 return;
             }
@@ -185,8 +193,10 @@ impl OwnWrites {
                 op: k,
                 applied: at.clone(),
                 authored: None,
-                stranded: false,
-                whole: matches!(piece.op, Operation::Add { .. } | Operation::Replace { .. }),
+                kind: match piece.op {
+                    Operation::Add { .. } | Operation::Replace { .. } => Kind::Whole,
+                    _ => Kind::Part,
+                },
             });
         }
     }

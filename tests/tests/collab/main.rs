@@ -75,6 +75,30 @@ fn type_into(window: &mut Window, label: &str, text: &str) {
     window.step();
 }
 
+/// Opens Share (Ctrl+Shift+I) and starts sharing the open document from the window; the
+/// dialog stays open, with the invite.
+fn start_sharing(window: &mut Window) {
+    window.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::I,
+    );
+    settle(window);
+    window.get_by_label("Start sharing").click();
+    settle(window);
+}
+
+/// What the window system sends when the user closes the window, and the frames after it.
+fn request_close(window: &mut Window) {
+    window
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    settle(window);
+}
+
 /// A few frames, for layout that depends on the previous frame.
 fn settle(window: &mut Window) {
     for _ in 0..3 {
@@ -121,13 +145,7 @@ fn a_shared_document_converges_as_people_type() {
     let mut ann = window(&rt, &dir_a);
     ann.state_mut().import_patch(START).unwrap();
     // Ann shares the document from her window and copies the invite.
-    ann.key_press_modifiers(
-        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
-        egui::Key::I,
-    );
-    settle(&mut ann);
-    ann.get_by_label("Start sharing").click();
-    settle(&mut ann);
+    start_sharing(&mut ann);
     ann.get_by_label("Copy invite").click();
     ann.step();
     let invite = ann.state().copied.clone().unwrap();

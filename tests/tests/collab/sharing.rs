@@ -14,13 +14,7 @@ fn starting_to_share_keeps_the_tree_as_it_was() {
     settle(&mut ann);
     ann.get_by_label("node /tags/0").click();
     settle(&mut ann);
-    ann.key_press_modifiers(
-        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
-        egui::Key::I,
-    );
-    settle(&mut ann);
-    ann.get_by_label("Start sharing").click();
-    settle(&mut ann);
+    start_sharing(&mut ann);
     ann.get_by_label("Close window").click();
     until(&mut [&mut ann], "the shared document is confirmed", |w| {
         connected(w[0])
@@ -74,23 +68,14 @@ fn closing_a_window_that_shares_a_document_with_no_file_asks_first() {
     let dir = temp_dir("host-close");
     let mut ann = window(&rt, &dir);
     ann.state_mut().import_patch(START).unwrap();
-    ann.state_mut().run(app::commands::Command::Share);
-    settle(&mut ann);
-    ann.get_by_label("Start sharing").click();
-    settle(&mut ann);
+    start_sharing(&mut ann);
     ann.get_by_label("Close window").click();
     until(&mut [&mut ann], "the shared document is confirmed", |w| {
         connected(w[0])
     });
     assert!(ann.state().hosts_unsaved());
     assert!(!ann.state().editor.is_dirty(), "nothing unsaved as such");
-    ann.input_mut()
-        .viewports
-        .entry(egui::ViewportId::ROOT)
-        .or_default()
-        .events
-        .push(egui::ViewportEvent::Close);
-    settle(&mut ann);
+    request_close(&mut ann);
     assert!(ann.state().closing, "it asks");
     assert!(ann.query_by_label("Shared from this window").is_some());
     ann.get_by_label("Cancel").click();

@@ -259,7 +259,7 @@ fn retype(app: &mut ConcordApp, kind: ValueKind) {
     }
     match kind {
         ValueKind::String | ValueKind::Number | ValueKind::Bool => {
-            editing.opening = Some(Opening::default());
+            editing.opening = Some(Opening::SelectAll);
         }
         ValueKind::Null => app.editing = None,
         ValueKind::Object | ValueKind::Array => {
@@ -294,10 +294,7 @@ pub(super) fn commit(app: &mut ConcordApp) -> bool {
         }
         Err(crate::editor::EditError::Invalid(reason)) => {
             editing.error = Some(reason);
-            editing.opening = Some(Opening {
-                keep: true,
-                ..Opening::default()
-            });
+            editing.opening = Some(Opening::Keep);
             app.editing = Some(editing);
             false
         }
