@@ -20,6 +20,7 @@ use sync_core::value::{Inline, Layout, Style, Text};
 
 fn styles() -> impl Iterator<Item = Style> {
     let one_line = |width, arrays, objects, nested, spaced, padded| Inline {
+        depth: None,
         width,
         arrays,
         objects,
@@ -50,6 +51,21 @@ fn styles() -> impl Iterator<Item = Style> {
         (
             Layout::Spaces(2),
             Some(one_line(12, true, true, false, true, true)),
+        ),
+        // Everything from a depth down on one line (records one per line).
+        (
+            Layout::Spaces(2),
+            Some(Inline {
+                depth: Some(2),
+                ..one_line(0, true, true, true, true, false)
+            }),
+        ),
+        (
+            Layout::Tabs,
+            Some(Inline {
+                depth: Some(1),
+                ..one_line(0, true, true, true, false, true)
+            }),
         ),
     ];
     (0..8u8).flat_map(move |bits| {

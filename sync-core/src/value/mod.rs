@@ -52,13 +52,17 @@ pub struct Style {
     pub inline: Option<Inline>,
 }
 
-/// Which containers indented text writes on one line: those of the kinds the file wrote so,
-/// whose one-line form ends within the widest line the file gave one. So a file that wrote
-/// its short arrays of tags on one line, and its records one per line, is written back the
-/// same way, and one that wrote everything expanded (as `JSON.stringify(v, null, 2)` does)
-/// has no rule at all.
+/// Which containers indented text writes on one line. Where the file wrote every container
+/// below some depth on one line (a list of records, one per line), all of them there, however
+/// long (`depth`); otherwise those of the kinds the file wrote so whose one-line form ends
+/// within the widest line the file gave one (short lists of tags, a point's coordinates). A
+/// file that wrote everything expanded (as `JSON.stringify(v, null, 2)` does) has no rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Inline {
+    /// Every non-empty container nested this deep or deeper (the document's members are at
+    /// depth 1) is on one line, and the others are expanded; when set, the other fields but
+    /// the spacing do not apply.
+    pub depth: Option<u32>,
     /// The column (in bytes, indentation and key included) a one-line container may end at.
     pub width: u32,
     /// Whether arrays may be written on one line.

@@ -195,6 +195,8 @@ fn inline(text: &str) -> Option<Inline> {
     let mut open: Vec<Open> = Vec::new();
     let (mut line, mut line_start) = (0, 0);
     let mut found: Option<Found> = None;
+    // The deepest non-empty container, not the document itself, written over several lines.
+    let mut deepest_expanded = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
@@ -225,12 +227,15 @@ fn inline(text: &str) -> Option<Inline> {
                 let Some(closed) = open.pop() else {
                     break;
                 };
+                // Its depth: the document is at 0.
+                let depth = open.len();
                 match open.last_mut() {
                     // A non-empty container, not the document itself, that ends on its first
                     // line: it tells its parent (which may be on one line too).
                     Some(parent) if closed.line == line && !closed.empty => {
                         let written = text.get(closed.at..=i).unwrap_or_default();
                         let this = Found {
+                            depth,
                             width: u32::try_from(i + 1 - line_start).unwrap_or(u32::MAX),
                             arrays: b == b']',
                             objects: b == b'}',
@@ -241,7 +246,10 @@ fn inline(text: &str) -> Option<Inline> {
                         parent.found = Found::merge(parent.found.take(), this);
                     }
                     // Written over several lines: what its children told stands.
-                    _ => {
+                    parent => {
+                        if parent.is_some() && !closed.empty {
+                            deepest_expanded = deepest_expanded.max(depth);
+                        }
                         if let Some(told) = closed.found {
                             found = Found::merge(found, told);
                         }
@@ -258,6 +266,8 @@ fn inline(text: &str) -> Option<Inline> {
         i += 1;
     }
     found.map(|f| Inline {
+        // Everything from the shallowest one-line container down is on one line.
+        depth: (deepest_expanded < f.depth).then(|| u32::try_from(f.depth).unwrap_or(u32::MAX)),
         width: f.width,
         arrays: f.arrays,
         objects: f.objects,
@@ -270,6 +280,8 @@ fn inline(text: &str) -> Option<Inline> {
 /// What containers written on one line told, in document order.
 #[derive(Clone, Copy)]
 struct Found {
+    /// The shallowest depth of them.
+    depth: usize,
     width: u32,
     arrays: bool,
     objects: bool,
@@ -286,6 +298,7 @@ impl Found {
             return Some(later);
         };
         Some(Found {
+            depth: earlier.depth.min(later.depth),
             width: earlier.width.max(later.width),
             arrays: earlier.arrays || later.arrays,
             objects: earlier.objects || later.objects,

@@ -73,6 +73,12 @@ fn on_one_line(value: &Value, out: &mut String, indent: Option<usize>, style: St
         return false;
     };
     let is_container = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
+    if let (Some(depth), Some(level)) = (rule.depth, indent) {
+        if level < depth as usize {
+            return false;
+        }
+        return one_line(value, out, style, rule, usize::MAX);
+    }
     let allowed = match value {
         Value::Array(items) => rule.arrays && (rule.nested || !items.iter().any(is_container)),
         Value::Object(map) => rule.objects && (rule.nested || !map.values().any(is_container)),
@@ -258,31 +264,55 @@ mod tests {
         assert_eq!(value.to_json_as(style), expanded);
     }
 
+    /// The list at `/tags` of `value`.
+    fn tags(value: &mut Value) -> &mut Vec<Value> {
+        match value {
+            Value::Object(map) => match map.get_mut("tags") {
+                Some(Value::Array(tags)) => tags,
+                _ => panic!("a list of tags"),
+            },
+            _ => panic!("an object"),
+        }
+    }
+
     #[test]
-    fn a_list_that_grows_past_the_files_widest_line_is_expanded() {
-        let text = "{\n  \"tags\": [\"a\", \"b\"],\n  \"n\": 1\n}";
+    fn a_short_list_that_grows_past_the_files_widest_such_line_is_expanded() {
+        // A list on one line beside an object expanded at the same depth: a rule by width.
+        let text = "{\n  \"tags\": [\"a\", \"b\"],\n  \"o\": {\n    \"k\": 1\n  }\n}";
         let (mut value, style) = Value::parse_styled(text).unwrap();
+        assert_eq!(style.inline.map(|i| (i.depth, i.width)), Some((None, 20)));
+        tags(&mut value).push(Value::from("c"));
+        assert_eq!(
+            value.to_json_as(style),
+            "{\n  \"tags\": [\n    \"a\",\n    \"b\",\n    \"c\"\n  ],\n  \"o\": {\n    \"k\": 1\n  }\n}"
+        );
+        tags(&mut value).truncate(1);
+        assert_eq!(
+            value.to_json_as(style),
+            "{\n  \"tags\": [\"a\"],\n  \"o\": {\n    \"k\": 1\n  }\n}"
+        );
+    }
+
+    #[test]
+    fn records_one_per_line_stay_one_per_line_however_long() {
+        let text = "{\n  \"users\": [\n    {\"id\": 1, \"tags\": [\"a\"]},\n    {\"id\": 2, \"tags\": []}\n  ]\n}";
+        let (mut value, style) = Value::parse_styled(text).unwrap();
+        assert_eq!(style.inline.and_then(|i| i.depth), Some(2));
         let Value::Object(map) = &mut value else {
             panic!("an object")
         };
-        let Some(Value::Array(tags)) = map.get_mut("tags") else {
+        let Some(Value::Array(users)) = map.get_mut("users") else {
             panic!("a list")
         };
-        tags.push(Value::from("c"));
-        // Still within the width of the file's widest one-line list? No: it was 19 wide.
-        assert_eq!(
-            value.to_json_as(style),
-            "{\n  \"tags\": [\n    \"a\",\n    \"b\",\n    \"c\"\n  ],\n  \"n\": 1\n}"
-        );
-        let Value::Object(map) = &mut value else {
-            panic!("an object")
+        let Some(first) = users.first_mut() else {
+            panic!("a record")
         };
-        if let Some(Value::Array(tags)) = map.get_mut("tags") {
-            tags.truncate(1);
-        }
+        tags(first).push(Value::from(
+            "a much longer tag than any line of the file had",
+        ));
         assert_eq!(
             value.to_json_as(style),
-            "{\n  \"tags\": [\"a\"],\n  \"n\": 1\n}"
+            "{\n  \"users\": [\n    {\"id\": 1, \"tags\": [\"a\", \"a much longer tag than any line of the file had\"]},\n    {\"id\": 2, \"tags\": []}\n  ]\n}"
         );
     }
 
