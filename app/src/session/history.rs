@@ -103,6 +103,7 @@ impl History {
                 Some(entry) => {
                     entry.last = commit;
                     entry.count += 1;
+                    entry.typed = entry.typed.take().and_then(|t| t.then(&commit.ops));
                 }
                 None => {
                     at.insert(first, entries.len());
@@ -110,6 +111,7 @@ impl History {
                         first,
                         last: commit,
                         count: 1,
+                        typed: Typed::start(&commit.ops),
                     });
                 }
             }
@@ -319,6 +321,49 @@ pub struct Entry<'a> {
     pub last: &'a Commit,
     /// How many changes it holds.
     pub count: usize,
+    /// The text its changes typed, when they only typed forward in one string.
+    typed: Option<Typed>,
+}
+
+/// Text typed forward in one string, a change after another.
+#[derive(Debug, Clone, PartialEq)]
+struct Typed {
+    path: sync_core::Pointer,
+    /// Where the next character goes.
+    next: usize,
+    text: String,
+}
+
+impl Typed {
+    /// The text a change typed, if it only inserted text in one string.
+    fn start(ops: &[Operation]) -> Option<Typed> {
+        match ops {
+            [
+                Operation::Splice {
+                    path,
+                    pos,
+                    del: 0,
+                    ins,
+                },
+            ] => Some(Typed {
+                path: path.clone(),
+                next: pos + ins.chars().count(),
+                text: ins.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The text with the next change's, if it typed on right after it.
+    fn then(mut self, ops: &[Operation]) -> Option<Typed> {
+        let next = Typed::start(ops)?;
+        if next.path != self.path || next.next != self.next + next.text.chars().count() {
+            return None;
+        }
+        self.next = next.next;
+        self.text.push_str(&next.text);
+        Some(self)
+    }
 }
 
 impl Entry<'_> {
@@ -332,8 +377,20 @@ impl Entry<'_> {
         }
     }
 
-    /// What it did, in one line.
+    /// What it did, in one line: the text typed, when it typed on in one string.
     pub fn summary(&self) -> String {
+        if let Some(typed) = &self.typed {
+            const SHOWN: usize = 40;
+            let text: String = typed.text.chars().take(SHOWN).collect();
+            let more = if typed.text.chars().count() > SHOWN {
+                "…"
+            } else {
+                ""
+            };
+            let text = serde_json::to_string(&text).unwrap_or_default();
+            let text = text.strip_suffix('"').unwrap_or(&text);
+            return format!("typed {text}{more}\" in {}", typed.path);
+        }
         let described = summary(&self.last.ops);
         match self.count {
             1 => described,
@@ -448,12 +505,23 @@ mod tests {
         assert_eq!(
             entries,
             [
-                ("r6–r7".to_owned(), "typed in /t (2 changes)".to_owned()),
-                ("r1–r5".to_owned(), "typed in /t (3 changes)".to_owned()),
-                ("r4".to_owned(), "typed in /t".to_owned()),
-                ("r2".to_owned(), "typed in /u".to_owned()),
+                ("r6–r7".to_owned(), r#"typed "yo" in /t"#.to_owned()),
+                ("r1–r5".to_owned(), r#"typed "hi " in /t"#.to_owned()),
+                ("r4".to_owned(), r#"typed "B" in /t"#.to_owned()),
+                ("r2".to_owned(), r#"typed "x" in /u"#.to_owned()),
             ]
         );
+        // Typing that went back (a deletion) is counted, not spelled out.
+        let mut edited = History::default();
+        let backspace = Commit {
+            group: Some(Revision(1)),
+            ..commit(
+                2,
+                r#"[{"op": "splice", "path": "/t", "pos": 0, "del": 1, "ins": ""}]"#,
+            )
+        };
+        edited.receive_changes(vec![typed(1, None, "ann", "/t", 0, "h"), backspace]);
+        assert_eq!(edited.entries()[0].summary(), "typed in /t (2 changes)");
         // Bob's "B" came in after Ann's "hi", before her space.
         let mut head = before.clone();
         for c in &log {
