@@ -1,7 +1,7 @@
 //! What keeping a shared document's state on disk costs after an edit: the copy of the
 //! replica's state taken on the UI thread (`Replica::save`), and the writer thread's work
-//! (serialise, write, flush to disk, rename), for documents of 100 KB, 1 MB and 10 MB with a
-//! pending change.
+//! (serialise, write, flush to disk, rename), for documents of 100 KB, 1 MB, 10 MB and 100 MB
+//! with a pending change.
 //!
 //! ```text
 //! cargo bench -p app --bench outbox
@@ -45,7 +45,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let sizes: &[usize] = if full {
-        &[100 << 10, 1 << 20, 10 << 20]
+        &[100 << 10, 1 << 20, 10 << 20, 100 << 20]
     } else {
         &[100 << 10]
     };
