@@ -63,7 +63,7 @@ fn styles() -> impl Iterator<Item = Style> {
         (
             Layout::Tabs,
             Some(Inline {
-                depth: Some(1),
+                depth: Some(3),
                 ..one_line(0, true, true, true, false, true)
             }),
         ),

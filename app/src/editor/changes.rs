@@ -83,7 +83,10 @@ impl InPlace {
 
     /// What changes from others did to the view (`moves`, with the `events` of the message
     /// that brought them), if they only set scalars in place. Anything else that happened to
-    /// the view (a change of this window's undone, the view replaced) is not.
+    /// the view (a change of this window's undone, the view replaced) is not: this relies on
+    /// such a change coming with an event besides `Changed`, or with no moves, or (local work
+    /// that no longer applies leaving the view) on the caller checking that the view holds as
+    /// many pending operations as before.
     pub(super) fn of_received(moves: &[Placed], events: &[Event]) -> Option<InPlace> {
         let plain = events
             .iter()
@@ -197,6 +200,9 @@ impl Editor {
         }
         self.counts.nodes = *counted;
         self.counts.recount = None;
+        // Small enough now to have its size counted too.
+        self.counts.size =
+            (self.counts.nodes <= COUNT_AT_ONCE_UP_TO).then(|| self.replica.view().to_json().len());
         true
     }
 
@@ -364,6 +370,45 @@ mod tests {
                 assert!(e.row_of(&path).is_some(), "{path} shown");
             }
         }
+    }
+
+    #[test]
+    fn someone_elses_typing_that_makes_my_change_in_flight_fail_rebuilds_the_rows() {
+        let mut e = Editor::shared(Replica::new(ClientId::from("me"), "Me"));
+        e.receive(ServerMessage::Welcome {
+            protocol: 1,
+            rev: Revision(1),
+            role: Role::Write,
+            client_seq: None,
+            catch_up: CatchUp::Snapshot {
+                doc: Value::parse(r#"{"s": "abc"}"#).unwrap(),
+                conflicts: Vec::new(),
+            },
+            peers: Vec::new(),
+        });
+        // My change, sent: it holds only while /s is "abc".
+        e.edit(op(r#"[{"op": "test", "path": "/s", "value": "abc"},
+                      {"op": "add", "path": "/x", "value": {"k": 1}}]"#))
+            .unwrap();
+        e.expand_all(true);
+        check(&mut e, "my change");
+        assert_eq!(e.rows().len(), 4);
+        // Someone types in /s first: my change no longer applies, and leaves the view.
+        e.receive(ServerMessage::Applied {
+            commit: Commit {
+                rev: Revision(2),
+                client: ClientId::from("other"),
+                seq: 1,
+                author: "Other".to_owned(),
+                time: 0,
+                ops: op(r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 0, "ins": "Z"}]"#),
+                conflicts: Vec::new(),
+                group: None,
+            },
+            hash: None,
+        });
+        assert_eq!(e.doc().to_json(), r#"{"s":"Zabc"}"#);
+        check(&mut e, "someone's typing");
     }
 
     #[test]

@@ -64,9 +64,23 @@ pub struct Editor {
     /// Counts changes of the replica's state (local edits, and messages from the relay that
     /// change it).
     generation: u64,
+    /// This editor among all (see [`Version`]).
+    id: u64,
     /// Counts changes of the document itself, local or not.
     changes: u64,
 }
+
+/// Which document, in which state: what was computed from a document is out of date when its
+/// editor's version moves, including when the editor is replaced by another (a file opened,
+/// the same document shared).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Version {
+    editor: u64,
+    changes: u64,
+}
+
+/// Numbers the editors made, so that two never share a [`Version`].
+static EDITORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Editor {
     /// An editor on `doc`, read from `path` if given.
@@ -98,6 +112,7 @@ impl Editor {
             events: Vec::new(),
             moves: Vec::new(),
             generation: 0,
+            id: EDITORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             changes: 0,
         };
         editor.refresh();
@@ -136,10 +151,13 @@ impl Editor {
         self.generation
     }
 
-    /// Counts changes of the document, local or not: what was computed from it is out of date
-    /// when this moves.
-    pub fn changes(&self) -> u64 {
-        self.changes
+    /// The document's version: it moves with every change of the document, local or not, and
+    /// differs between editors.
+    pub fn version(&self) -> Version {
+        Version {
+            editor: self.id,
+            changes: self.changes,
+        }
     }
 
     /// What the replica asked for since the last call: messages to send, conflicts...
@@ -150,9 +168,13 @@ impl Editor {
     /// Folds in a message from the relay; returns what the replica asked for.
     pub fn receive(&mut self, message: ServerMessage) -> Vec<Event> {
         let before = (self.replica.rev(), self.replica.pending());
+        let pending_ops = self.replica.pending_ops();
         let events = self.replica.receive(message);
         let moves = self.replica.take_moves();
-        let in_place = changes::InPlace::of_received(&moves, &events);
+        // Local work that no longer applies leaves the view without a move of its own.
+        let in_place = (self.replica.pending_ops() == pending_ops)
+            .then(|| changes::InPlace::of_received(&moves, &events))
+            .flatten();
         if !moves.is_empty() {
             // The selection follows its node: an insertion above it shifts it, a move
             // carries it along.
@@ -161,7 +183,11 @@ impl Editor {
             }
             self.moves.extend(moves);
         }
-        let changed = events.iter().any(|e| matches!(e, Event::Changed));
+        // A replica that found its state differs from the relay's has taken its local work off
+        // the view (and asked for a snapshot) without saying `Changed`.
+        let changed = events
+            .iter()
+            .any(|e| matches!(e, Event::Changed | Event::Diverged { .. }));
         // Only what changes the saved state counts (a presence update or a history answer
         // does not): the revision, the pending changes, a sequence number given to a submit.
         let submitted = events

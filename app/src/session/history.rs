@@ -251,23 +251,29 @@ impl History {
 
 /// The change that undoes the changes `members` of `since` (the changes from the first
 /// member on, `before` being the document just before it), as it would apply after all of
-/// `since`: each member's inverse, newest first, rebased over everything after it (the reverts
-/// of newer members included) the way the relay rebases a concurrent change.
+/// `since`. Members that follow one another make one run, undone as one change (so that a
+/// letter typed and then deleted within it stays deleted); each run's inverse, newest first,
+/// is rebased over everything after it (the reverts of newer runs included) the way the relay
+/// rebases a concurrent change.
 pub fn revert_ops(
     before: &Value,
     since: &[Commit],
     members: &[Revision],
 ) -> Result<Vec<Operation>, String> {
-    // Each member's inverse, in the document just after it.
+    // Each run's inverse, in the document just after it, and how many changes that is.
     let mut doc = before.clone();
-    let mut inverses = Vec::new();
+    let mut inverses: Vec<(u64, Vec<Operation>)> = Vec::new();
+    let mut run: Vec<Operation> = Vec::new();
     for (i, change) in since.iter().enumerate() {
-        let inverse = sync_core::apply::apply(&mut doc, &change.ops)
-            .map_err(|e| format!("{} does not replay: {e}", change.rev))?;
         if members.contains(&change.rev) {
-            inverses.push((i as u64 + 1, inverse));
+            run.extend(change.ops.iter().cloned());
+        } else {
+            end_run(&mut doc, &mut run, i as u64, &mut inverses)?;
+            sync_core::apply::apply(&mut doc, &change.ops)
+                .map_err(|e| format!("{} does not replay: {e}", change.rev))?;
         }
     }
+    end_run(&mut doc, &mut run, since.len() as u64, &mut inverses)?;
     drop(doc);
     let mut scratch = Authority::new(before.clone(), AuthorityConfig::default());
     let history = ClientId::from("history");
@@ -296,7 +302,7 @@ pub fn revert_ops(
             role: Role::Write,
             seq: seq as u64 + 1,
             base_rev: Revision(after),
-            ops: inverse.0,
+            ops: inverse,
             overwrites: &[],
             now: 0,
         });
@@ -309,6 +315,23 @@ pub fn revert_ops(
         }
     }
     Ok(ops)
+}
+
+/// Applies the run of members' operations `run` (if any) to `doc`, which ends after `after`
+/// changes, and notes its inverse.
+fn end_run(
+    doc: &mut Value,
+    run: &mut Vec<Operation>,
+    after: u64,
+    inverses: &mut Vec<(u64, Vec<Operation>)>,
+) -> Result<(), String> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let inverse = sync_core::apply::apply(doc, run).map_err(|e| e.to_string())?;
+    run.clear();
+    inverses.push((after, inverse.0));
+    Ok(())
 }
 
 /// One entry of the history panel: a change, or the changes of one typing group (others'
@@ -538,6 +561,34 @@ mod tests {
         assert_eq!(what, "reverted r1–r5 (typed in /t)");
         sync_core::apply::apply(&mut head, &ops).unwrap();
         assert_eq!(head.to_json(), r#"{"t":"Byo","u":"x"}"#);
+    }
+
+    #[test]
+    fn reverting_a_group_with_a_typo_fixed_in_it_takes_all_of_it_back() {
+        // Ann types "ax", deletes the x, types "b": "ab". Reverting the group leaves "".
+        let before = Value::parse(r#"{"t": ""}"#).unwrap();
+        let backspace = Commit {
+            group: Some(Revision(1)),
+            ..commit(
+                3,
+                r#"[{"op": "splice", "path": "/t", "pos": 1, "del": 1, "ins": ""}]"#,
+            )
+        };
+        let log = [
+            typed(1, None, "ann", "/t", 0, "a"),
+            typed(2, Some(1), "ann", "/t", 1, "x"),
+            backspace,
+            typed(4, Some(1), "ann", "/t", 1, "b"),
+        ];
+        let members = [Revision(1), Revision(2), Revision(3), Revision(4)];
+        let ops = revert_ops(&before, &log, &members).unwrap();
+        let mut head = before;
+        for c in &log {
+            sync_core::apply::apply(&mut head, &c.ops).unwrap();
+        }
+        assert_eq!(head.to_json(), r#"{"t":"ab"}"#);
+        sync_core::apply::apply(&mut head, &ops).unwrap();
+        assert_eq!(head.to_json(), r#"{"t":""}"#);
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub struct Search {
     scan: Scan,
     /// The matches found so far, to mark their rows.
     marked: HashSet<Pointer>,
-    /// The document's [`changes`](crate::editor::Editor::changes) the scan searches.
-    changes: u64,
+    /// The version of the document the scan searches.
+    version: crate::editor::Version,
     /// The match shown, if any.
     current: Option<usize>,
     /// Show the first match as soon as it is found (the query changed, not the document).
@@ -87,29 +87,29 @@ impl ConcordApp {
     /// Searches again from the start (from the next frame on), after the query changed; shows
     /// the first match when it is found.
     pub fn refresh_search(&mut self) {
-        let changes = self.editor.changes();
+        let version = self.editor.version();
         let Some(search) = &mut self.search else {
             return;
         };
         search.scan = Scan::new(&search.query);
         search.marked.clear();
-        search.changes = changes;
+        search.version = version;
         search.current = None;
         search.show_first = true;
     }
 
     /// Goes on searching for about `budget`: from the start if the document changed since
-    /// the search began (keeping the selection where it is). Returns whether the search is
+    /// the search began, or is another (keeping the selection where it is). Returns whether the search is
     /// done.
     pub(super) fn advance_search(&mut self, budget: Duration) -> bool {
-        let changes = self.editor.changes();
+        let version = self.editor.version();
         let Some(search) = &mut self.search else {
             return true;
         };
-        if search.changes != changes {
+        if search.version != version {
             search.scan = Scan::new(&search.query);
             search.marked.clear();
-            search.changes = changes;
+            search.version = version;
             search.current = None;
         }
         let before = search.scan.matches().len();
@@ -248,6 +248,26 @@ mod tests {
         let needle = Pointer::parse("/5000").unwrap();
         assert!(search.is_match(&needle));
         assert_eq!(app.editor.selected(), Some(&needle));
+    }
+
+    #[test]
+    fn another_document_in_the_window_is_searched_afresh() {
+        let mut app = app(r#"{"a": "x"}"#);
+        app.search = Some(Search {
+            query: "needle".to_owned(),
+            ..Search::default()
+        });
+        app.refresh_search();
+        assert!(app.advance_search(SLICE));
+        assert_eq!(app.search.as_ref().unwrap().count(), 0);
+        // A file opened in the window (as a load finishing does), unchanged since it was read.
+        app.editor = Editor::new(
+            Value::parse(r#"{"b": "needle"}"#).unwrap(),
+            None,
+            Style::default(),
+        );
+        assert!(app.advance_search(SLICE));
+        assert_eq!(app.search.as_ref().unwrap().count(), 1);
     }
 
     #[test]

@@ -221,6 +221,16 @@ impl Replica {
         &self.client
     }
 
+    /// The number of operations of the local changes not yet confirmed that the view holds:
+    /// it moves when one of them no longer applies and leaves the view.
+    pub fn pending_ops(&self) -> usize {
+        [&self.inflight, &self.buffer]
+            .into_iter()
+            .flatten()
+            .map(|p| p.ops.len())
+            .sum()
+    }
+
     /// The number of local changes not yet confirmed (in flight and buffered).
     pub fn pending(&self) -> usize {
         usize::from(self.inflight.is_some()) + usize::from(self.buffer.is_some())

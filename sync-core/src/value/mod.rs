@@ -53,15 +53,15 @@ pub struct Style {
 }
 
 /// Which containers indented text writes on one line. Where the file wrote every container
-/// below some depth on one line (a list of records, one per line), all of them there, however
-/// long (`depth`); otherwise those of the kinds the file wrote so whose one-line form ends
+/// below some depth under the document's members on one line (a list of records, one per
+/// line), all of them there, however long (`depth`); otherwise those of the kinds the file wrote so whose one-line form ends
 /// within the widest line the file gave one (short lists of tags, a point's coordinates). A
 /// file that wrote everything expanded (as `JSON.stringify(v, null, 2)` does) has no rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Inline {
     /// Every non-empty container nested this deep or deeper (the document's members are at
-    /// depth 1) is on one line, and the others are expanded; when set, the other fields but
-    /// the spacing do not apply.
+    /// depth 1, so this is 2 or more) is on one line, and the others are expanded; when set,
+    /// the other fields but the spacing and padding do not apply.
     pub depth: Option<u32>,
     /// The column (in bytes, indentation and key included) a one-line container may end at.
     pub width: u32,

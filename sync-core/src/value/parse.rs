@@ -266,8 +266,10 @@ fn inline(text: &str) -> Option<Inline> {
         i += 1;
     }
     found.map(|f| Inline {
-        // Everything from the shallowest one-line container down is on one line.
-        depth: (deepest_expanded < f.depth).then(|| u32::try_from(f.depth).unwrap_or(u32::MAX)),
+        // Everything from the shallowest one-line container down is on one line. (Not the
+        // document's own members: they differ too much for one to speak for the others.)
+        depth: (f.depth >= 2 && deepest_expanded < f.depth)
+            .then(|| u32::try_from(f.depth).unwrap_or(u32::MAX)),
         width: f.width,
         arrays: f.arrays,
         objects: f.objects,
