@@ -77,6 +77,7 @@ fn main() {
                     relay: "ws://bench".to_owned(),
                     doc: format!("doc-{size}"),
                     replica: state,
+                    journal: None,
                 },
             );
             while outbox.written() < round {

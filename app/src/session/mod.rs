@@ -14,6 +14,7 @@
 
 pub mod history;
 pub mod host;
+pub mod journal;
 mod lost;
 pub mod net;
 pub mod outbox;
@@ -331,6 +332,7 @@ impl Session {
                     relay: self.target.relay.clone(),
                     doc: self.target.doc.clone(),
                     replica: editor.replica().save(),
+                    journal: None,
                 },
             );
             self.last_save = Instant::now();

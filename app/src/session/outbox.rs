@@ -12,13 +12,14 @@
 //! an edit is on disk ([`Outbox::written`]).
 
 use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 use sync_core::replica::ReplicaState;
+
+use super::journal::{self, Journal, Step};
 
 /// What a slot holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,18 @@ pub struct Saved {
     pub doc: String,
     /// The replica's state.
     pub replica: ReplicaState,
+    /// The journal of later steps that follows this state on disk (set by the outbox's
+    /// writer; see [`super::journal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
+}
+
+/// What the writer is asked to keep.
+enum Job {
+    /// The whole state.
+    Whole(Box<Saved>),
+    /// What changed since the last job.
+    Step(Step),
 }
 
 /// One window's slot, open.
@@ -36,7 +49,7 @@ pub struct Outbox {
     dir: PathBuf,
     /// Held while the slot is in use.
     _lock: File,
-    jobs: Option<mpsc::Sender<(u64, Saved)>>,
+    jobs: Option<mpsc::Sender<(u64, Job)>>,
     writer: Option<std::thread::JoinHandle<()>>,
     progress: Arc<Progress>,
 }
@@ -47,6 +60,9 @@ struct Progress {
     written: AtomicU64,
     /// The last write's error, if it failed.
     error: Mutex<Option<String>>,
+    /// Steps cannot be taken now (none was written whole yet, or one did not apply): the
+    /// next save must be whole.
+    needs_whole: std::sync::atomic::AtomicBool,
 }
 
 /// Slots tried per document before giving up (more windows than this on one document from one
@@ -85,8 +101,9 @@ impl Outbox {
     }
 
     fn start(dir: PathBuf, lock: File) -> Outbox {
-        let (jobs, queue) = mpsc::channel::<(u64, Saved)>();
+        let (jobs, queue) = mpsc::channel::<(u64, Job)>();
         let progress = Arc::new(Progress::default());
+        progress.needs_whole.store(true, Ordering::Release);
         let writer = {
             let (dir, progress) = (dir.clone(), Arc::clone(&progress));
             std::thread::Builder::new()
@@ -108,11 +125,25 @@ impl Outbox {
         &self.dir
     }
 
-    /// Queues `state` (the session's state as of `generation`) to be written.
+    /// Queues `state` (the session's state as of `generation`) to be written whole.
     pub fn save(&self, generation: u64, state: Saved) {
         if let Some(jobs) = &self.jobs {
-            let _ = jobs.send((generation, state));
+            let _ = jobs.send((generation, Job::Whole(Box::new(state))));
         }
+    }
+
+    /// Queues what changed since the last save (the session's state as of `generation`), to
+    /// be appended to the journal; see [`Outbox::needs_whole`].
+    pub fn save_step(&self, generation: u64, step: Step) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send((generation, Job::Step(step)));
+        }
+    }
+
+    /// Whether the next save must be whole: nothing was written whole yet in this slot's
+    /// session, or a step did not apply to what was.
+    pub fn needs_whole(&self) -> bool {
+        self.progress.needs_whole.load(Ordering::Acquire)
     }
 
     /// The newest generation on disk (0: nothing yet).
@@ -144,16 +175,20 @@ impl Drop for Outbox {
     }
 }
 
-fn write_loop(dir: &Path, queue: &mpsc::Receiver<(u64, Saved)>, progress: &Progress) {
-    while let Ok(mut job) = queue.recv() {
-        // Only the newest state matters.
-        while let Ok(newer) = queue.try_recv() {
-            job = newer;
-        }
-        let (generation, state) = job;
-        let result = write_state(dir, &state);
+fn write_loop(dir: &Path, queue: &mpsc::Receiver<(u64, Job)>, progress: &Progress) {
+    let mut writer = Writer {
+        dir,
+        current: None,
+        journal: None,
+        number: 0,
+    };
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        jobs.extend(queue.try_iter());
+        let generation = jobs.iter().map(|(g, _)| *g).max().unwrap_or_default();
+        let result = writer.take(jobs, progress);
         if let Ok(mut error) = progress.error.lock() {
-            *error = result.as_ref().err().map(|e| e.to_string());
+            *error = result.as_ref().err().cloned();
         }
         if result.is_ok() {
             progress.written.fetch_max(generation, Ordering::AcqRel);
@@ -161,18 +196,79 @@ fn write_loop(dir: &Path, queue: &mpsc::Receiver<(u64, Saved)>, progress: &Progr
     }
 }
 
-/// Writes `state.json` through a temporary file, flushed to disk before it replaces the old
-/// one, so a crash leaves the old state or the new, never half of one.
-fn write_state(dir: &Path, state: &Saved) -> std::io::Result<()> {
-    let text = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let temp = dir.join("state.json.tmp");
-    let mut file = File::create(&temp)?;
-    file.write_all(&text)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temp, dir.join("state.json"))?;
-    // The rename itself is durable once the directory is.
-    File::open(dir)?.sync_all()
+/// The writer thread's side: the state as last written, and its journal.
+struct Writer<'a> {
+    dir: &'a Path,
+    current: Option<Saved>,
+    journal: Option<Journal>,
+    /// Numbers the journals this writer starts.
+    number: u64,
+}
+
+impl Writer<'_> {
+    /// Writes what `jobs` (queued together, oldest first) bring: the newest whole state, then
+    /// the steps after it.
+    fn take(&mut self, jobs: Vec<(u64, Job)>, progress: &Progress) -> Result<(), String> {
+        let newest_whole = jobs
+            .iter()
+            .rposition(|(_, job)| matches!(job, Job::Whole(_)));
+        let mut steps = Vec::new();
+        let mut whole = false;
+        // A step that does not apply: what came before it is still written.
+        let mut failed = None;
+        for (i, (_, job)) in jobs.into_iter().enumerate() {
+            match job {
+                Job::Whole(saved) if Some(i) == newest_whole => {
+                    self.current = Some(*saved);
+                    whole = true;
+                }
+                // Older than the newest whole state: nothing to write of it.
+                Job::Whole(_) => {}
+                Job::Step(_) if newest_whole.is_some_and(|w| i < w) => {}
+                Job::Step(_) if failed.is_some() => {}
+                Job::Step(step) => {
+                    let applied = match &mut self.current {
+                        Some(current) => step.apply_to(current),
+                        None => Err("no whole state was written to take it".to_owned()),
+                    };
+                    match applied {
+                        Ok(()) => steps.push(step),
+                        Err(e) => failed = Some(e),
+                    }
+                }
+            }
+        }
+        let written = self.write(whole, &steps, progress);
+        if let Some(e) = failed {
+            // The session's later steps follow the one that failed: only a whole state can
+            // be taken now.
+            self.current = None;
+            self.journal = None;
+            progress.needs_whole.store(true, Ordering::Release);
+            return Err(format!("the state was not saved: {e}"));
+        }
+        written
+    }
+
+    /// Writes the current state: `whole` (or when its journal has grown enough), or else by
+    /// appending `steps` to its journal.
+    fn write(&mut self, whole: bool, steps: &[Step], progress: &Progress) -> Result<(), String> {
+        let Some(current) = &mut self.current else {
+            return Ok(());
+        };
+        let compact = match (&mut self.journal, whole) {
+            (Some(journal), false) => journal.append(steps).map_err(|e| e.to_string())?,
+            _ => true,
+        };
+        if compact {
+            self.number += 1;
+            let journal =
+                journal::write_whole(self.dir, current, self.number).map_err(|e| e.to_string())?;
+            self.journal = Some(journal);
+            progress.needs_whole.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
 }
 
 /// The saved state in `dir`, if any, and what went wrong reading it.
@@ -184,7 +280,10 @@ fn read_state(dir: &Path, relay: &str, doc: &str) -> (Option<Saved>, Option<Stri
         Err(e) => return (None, Some(format!("cannot read {}: {e}", path.display()))),
     };
     match serde_json::from_slice::<Saved>(&bytes) {
-        Ok(saved) if saved.relay == relay && saved.doc == doc => (Some(saved), None),
+        Ok(mut saved) if saved.relay == relay && saved.doc == doc => {
+            let problem = journal::replay(dir, &mut saved);
+            (Some(saved), problem)
+        }
         Ok(_) => (None, set_aside(&path, "it belongs to another document")),
         Err(e) => (None, set_aside(&path, &e.to_string())),
     }
@@ -249,6 +348,7 @@ mod tests {
             relay: "ws://127.0.0.1:9000".to_owned(),
             doc: doc.to_owned(),
             replica: replica.save(),
+            journal: None,
         }
     }
 
@@ -311,6 +411,173 @@ mod tests {
             "{ not json"
         );
         drop(outbox);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// Waits until `outbox` has written `generation`.
+    fn written(outbox: &Outbox, generation: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while outbox.written() < generation && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(outbox.written(), generation, "{:?}", outbox.error());
+    }
+
+    /// A step setting `/a` to `n` at revision `rev`.
+    fn step(n: u64, rev: u64) -> Step {
+        let mut rest = saved("d").replica;
+        rest.confirmed = Value::Null;
+        rest.rev = Some(Revision(rev));
+        let ops = sync_core::Change::from_json(&format!(
+            r#"[{{"op": "replace", "path": "/a", "value": {n}}}]"#
+        ))
+        .unwrap();
+        Step {
+            confirmed: vec![ops.0],
+            rest,
+        }
+    }
+
+    fn journal_of(dir: &Path) -> String {
+        let state: Saved =
+            serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+        std::fs::read_to_string(dir.join(state.journal.unwrap())).unwrap()
+    }
+
+    #[test]
+    fn steps_after_a_whole_state_are_journaled_and_read_back() {
+        let root = temp("journal");
+        let (outbox, _, _) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        let dir = outbox.dir().to_path_buf();
+        assert!(outbox.needs_whole());
+        outbox.save(1, saved("d"));
+        written(&outbox, 1);
+        assert!(!outbox.needs_whole());
+        let whole = std::fs::read(dir.join("state.json")).unwrap();
+        outbox.save_step(2, step(2, 4));
+        written(&outbox, 2);
+        outbox.save_step(3, step(3, 5));
+        written(&outbox, 3);
+        // The state on disk is as it was; the steps are lines of its journal.
+        assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), whole);
+        assert_eq!(journal_of(&dir).lines().count(), 2);
+        outbox.close();
+        let (outbox, state, problem) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        assert_eq!(problem, None);
+        let state = state.unwrap();
+        assert_eq!(
+            state.replica.confirmed,
+            Value::parse(r#"{"a": 3}"#).unwrap()
+        );
+        assert_eq!(state.replica.rev, Some(Revision(5)));
+        drop(outbox);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_step_cut_short_is_ignored_and_a_damaged_one_reported() {
+        let root = temp("journal-torn");
+        let (outbox, _, _) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        let dir = outbox.dir().to_path_buf();
+        outbox.save(1, saved("d"));
+        written(&outbox, 1);
+        outbox.save_step(2, step(2, 4));
+        written(&outbox, 2);
+        outbox.close();
+        let state: Saved =
+            serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+        let journal = dir.join(state.journal.unwrap());
+        let good = std::fs::read_to_string(&journal).unwrap();
+        // A crash while appending the next step: its line is cut short.
+        std::fs::write(&journal, format!("{good}{{\"confirmed\": [[{{\"op\"")).unwrap();
+        let (outbox, state, problem) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        assert_eq!(problem, None);
+        assert_eq!(
+            state.unwrap().replica.confirmed,
+            Value::parse(r#"{"a": 2}"#).unwrap()
+        );
+        drop(outbox);
+        // A damaged line with more after it is reported; what came before stands.
+        std::fs::write(&journal, format!("{{ damaged\n{good}")).unwrap();
+        let (outbox, state, problem) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        assert!(problem.unwrap().contains("line 1"));
+        assert_eq!(
+            state.unwrap().replica.confirmed,
+            Value::parse(r#"{"a": 1}"#).unwrap()
+        );
+        drop(outbox);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_step_that_does_not_apply_asks_for_a_whole_state_and_changes_nothing() {
+        let root = temp("journal-bad");
+        let (outbox, _, _) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        // No whole state yet: a step cannot be taken.
+        outbox.save_step(1, step(2, 4));
+        outbox.save(2, saved("d"));
+        written(&outbox, 2);
+        let mut bad = step(9, 5);
+        bad.confirmed = vec![
+            sync_core::Change::from_json(r#"[{"op": "remove", "path": "/nope"}]"#)
+                .unwrap()
+                .0,
+        ];
+        outbox.save_step(3, bad);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !outbox.needs_whole() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(outbox.needs_whole());
+        assert_eq!(outbox.written(), 2);
+        assert!(outbox.error().unwrap().contains("not saved"));
+        outbox.save(4, saved("d"));
+        written(&outbox, 4);
+        assert!(!outbox.needs_whole());
+        outbox.close();
+        let (_, state, problem) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        assert_eq!(problem, None);
+        assert_eq!(state, Some(saved("d")));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_journal_grown_past_the_state_is_folded_into_a_new_whole_state() {
+        let root = temp("journal-compact");
+        let (outbox, _, _) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        let dir = outbox.dir().to_path_buf();
+        outbox.save(1, saved("d"));
+        written(&outbox, 1);
+        // Steps of about 100 KB each, past the 4 MiB a journal may always reach.
+        let long = "x".repeat(100_000);
+        for generation in 2..50u64 {
+            let mut big = step(generation, generation + 3);
+            big.confirmed = vec![
+                sync_core::Change::from_json(&format!(
+                    r#"[{{"op": "replace", "path": "/a", "value": "{long}{generation}"}}]"#
+                ))
+                .unwrap()
+                .0,
+            ];
+            outbox.save_step(generation, big);
+            written(&outbox, generation);
+        }
+        let journals = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("journal-"))
+            .count();
+        assert_eq!(journals, 1, "the old journal is gone");
+        assert!(journal_of(&dir).len() < 4 << 20);
+        outbox.close();
+        let (_, state, problem) = Outbox::open(&root, "ws://127.0.0.1:9000", "d").unwrap();
+        assert_eq!(problem, None);
+        let state = state.unwrap();
+        assert_eq!(
+            state.replica.confirmed,
+            Value::parse(&format!(r#"{{"a": "{long}49"}}"#)).unwrap()
+        );
+        assert_eq!(state.replica.rev, Some(Revision(52)));
         let _ = std::fs::remove_dir_all(&root);
     }
 

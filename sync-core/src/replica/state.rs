@@ -56,6 +56,17 @@ impl Replica {
             let restored = pending.inverse.apply(&mut confirmed);
             debug_assert!(restored.is_ok());
         }
+        ReplicaState {
+            confirmed,
+            ..self.save_except_document()
+        }
+    }
+
+    /// The replica's durable state but for its confirmed document, left `null`: for a caller
+    /// that keeps the confirmed document itself, from the changes the relay confirmed, and so
+    /// need not copy it (the app's outbox journal). Costs the size of the pending changes and
+    /// the undo history, not of the document.
+    pub fn save_except_document(&self) -> ReplicaState {
         let pending = [&self.inflight, &self.buffer]
             .into_iter()
             .flatten()
@@ -71,7 +82,7 @@ impl Replica {
             client: self.client.clone(),
             name: self.name.clone(),
             rev: self.rev,
-            confirmed,
+            confirmed: Value::Null,
             pending,
             next_seq: self.next_seq,
             undo: self.undo.iter().map(|e| ops_of(e)).collect(),
