@@ -16,7 +16,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sync_core::Operation;
-use sync_core::replica::ReplicaState;
+use sync_core::protocol::{CatchUp, ClientMessage, Revision, ServerMessage};
+use sync_core::replica::{Event, Replica, ReplicaState};
 
 use super::outbox::Saved;
 
@@ -150,4 +151,117 @@ pub(super) fn write_atomically(dir: &Path, name: &str, text: &[u8]) -> std::io::
     std::fs::rename(&temp, dir.join(name))?;
     // The rename itself is durable once the directory is.
     File::open(dir)?.sync_all()
+}
+
+/// What advanced the confirmed document since the outbox last took the session's state, read
+/// from the relay's messages as they arrive: each `applied` commit, each `ack` (with the
+/// relay's version of the change, or the change as it was sent), a `welcome`'s catch-up. A
+/// save sends these as a [`Step`] instead of copying the document. Anything else that may
+/// move the confirmed document (a snapshot, a divergence, a relay that is behind, a revision
+/// that does not follow) makes the next save whole.
+#[derive(Debug, Default)]
+pub(super) struct Confirming {
+    /// The revision the changes bring the outbox's copy to; `None` while not known.
+    rev: Option<Revision>,
+    changes: Vec<Vec<Operation>>,
+    /// The change in flight, as it was sent: its `seq` and operations.
+    sent: Option<(u64, Vec<Operation>)>,
+    /// In debug builds, for small documents: the confirmed document the steps make, checked
+    /// against the replica's at every step.
+    #[cfg(debug_assertions)]
+    shadow: Option<sync_core::Value>,
+}
+
+impl Confirming {
+    /// Notes a message sent to the relay.
+    pub(super) fn sent(&mut self, message: &ClientMessage) {
+        if let ClientMessage::Submit { seq, ops, .. } = message {
+            self.sent = Some((*seq, ops.clone()));
+        }
+    }
+
+    /// Notes a message from the relay, before the replica takes it.
+    pub(super) fn received(&mut self, message: &ServerMessage) {
+        match message {
+            ServerMessage::Applied { commit, .. } => self.advance(commit.rev, Some(&commit.ops)),
+            ServerMessage::Ack { seq, rev, ops, .. } => {
+                let sent = self
+                    .sent
+                    .as_ref()
+                    .filter(|(sent, _)| sent == seq)
+                    .map(|(_, ops)| ops);
+                let ops = ops.as_ref().or(sent).cloned();
+                self.advance(*rev, ops.as_ref());
+            }
+            ServerMessage::Welcome {
+                catch_up: CatchUp::Changes { changes },
+                ..
+            } => {
+                for commit in changes {
+                    self.advance(commit.rev, Some(&commit.ops));
+                }
+            }
+            ServerMessage::Presence { .. } | ServerMessage::History { .. } => {}
+            _ => self.rev = None,
+        }
+    }
+
+    /// Notes what the replica did with a message: a divergence or a relay that is behind
+    /// moves the confirmed document in ways the messages do not say.
+    pub(super) fn after(&mut self, replica: &Replica, events: &[Event]) {
+        let unsettled = events
+            .iter()
+            .any(|e| matches!(e, Event::Diverged { .. } | Event::RelayBehind { .. }));
+        if unsettled || replica.rev() != self.rev {
+            self.rev = None;
+        }
+    }
+
+    fn advance(&mut self, rev: Revision, ops: Option<&Vec<Operation>>) {
+        match (self.rev, ops) {
+            // Already in the outbox's copy (a duplicate, or a catch-up from before it).
+            (Some(at), _) if rev <= at => {}
+            (Some(at), Some(ops)) if rev == at.next() => {
+                self.changes.push(ops.clone());
+                self.rev = Some(rev);
+            }
+            _ => self.rev = None,
+        }
+    }
+
+    /// The step that brings the outbox's copy to `replica`'s state, if the messages say how;
+    /// otherwise `None`, and the save must be whole (then [`Confirming::restart`]).
+    pub(super) fn step(&mut self, replica: &Replica) -> Option<Step> {
+        if self.rev.is_none() || self.rev != replica.rev() {
+            return None;
+        }
+        let step = Step {
+            confirmed: std::mem::take(&mut self.changes),
+            rest: replica.save_except_document(),
+        };
+        #[cfg(debug_assertions)]
+        if let Some(shadow) = &mut self.shadow {
+            for ops in &step.confirmed {
+                let applied = sync_core::apply::apply(shadow, ops);
+                debug_assert!(applied.is_ok(), "a journaled change does not apply");
+            }
+            debug_assert_eq!(
+                *shadow,
+                replica.save().confirmed,
+                "the journal's confirmed document is the replica's"
+            );
+        }
+        Some(step)
+    }
+
+    /// After a whole save of `state`: steps start from it.
+    pub(super) fn restart(&mut self, state: &ReplicaState) {
+        self.rev = state.rev;
+        self.changes.clear();
+        #[cfg(debug_assertions)]
+        {
+            let small = state.rev.is_some() && state.confirmed.to_json().len() < 1 << 20;
+            self.shadow = small.then(|| state.confirmed.clone());
+        }
+    }
 }

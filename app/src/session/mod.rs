@@ -101,6 +101,8 @@ pub struct Session {
     outbox: Option<Outbox>,
     /// The editor generation last queued for the outbox.
     queued: u64,
+    /// What advanced the confirmed document since the last save (see [`journal`]).
+    confirming: journal::Confirming,
     /// Things to tell the user, oldest first (taken by the UI).
     notices: Vec<String>,
     /// Whether the relay has welcomed this window since it joined (until then the document is
@@ -223,6 +225,7 @@ impl Session {
             history: History::default(),
             outbox,
             queued: 0,
+            confirming: journal::Confirming::default(),
             notices,
             welcomed: false,
             sharing: share.is_some(),
@@ -326,15 +329,28 @@ impl Session {
         if let Some(outbox) = &self.outbox {
             let start = Instant::now();
             self.queued = editor.generation();
-            outbox.save(
-                self.queued,
-                Saved {
-                    relay: self.target.relay.clone(),
-                    doc: self.target.doc.clone(),
-                    replica: editor.replica().save(),
-                    journal: None,
-                },
-            );
+            // What changed since the last save, when the relay's messages say it; otherwise
+            // the whole state, copied here.
+            let step = if outbox.needs_whole() {
+                None
+            } else {
+                self.confirming.step(editor.replica())
+            };
+            if let Some(step) = step {
+                outbox.save_step(self.queued, step);
+            } else {
+                let replica = editor.replica().save();
+                self.confirming.restart(&replica);
+                outbox.save(
+                    self.queued,
+                    Saved {
+                        relay: self.target.relay.clone(),
+                        doc: self.target.doc.clone(),
+                        replica,
+                        journal: None,
+                    },
+                );
+            }
             self.last_save = Instant::now();
             self.save_cost = start.elapsed();
         }
@@ -368,7 +384,9 @@ impl Session {
             NetEvent::Message { epoch, message } => {
                 if self.epoch == Some(epoch) {
                     let was_behind = matches!(self.status, Status::RelayBehind { .. });
+                    self.confirming.received(&message);
                     let events = editor.receive(*message);
+                    self.confirming.after(editor.replica(), &events);
                     self.replica_events(events, editor);
                     if was_behind && matches!(self.status, Status::Connected { .. }) {
                         // Someone (another window of mine, say) restored the copy this
@@ -542,6 +560,7 @@ impl Session {
     /// Sends `message` on the current connection (dropped if there is none: the replica
     /// sends its state again when it is welcomed).
     pub fn send(&mut self, message: ClientMessage) {
+        self.confirming.sent(&message);
         if let Some(epoch) = self.epoch {
             // The queue holds a few messages at most (one change in flight); if it is full the
             // task is stuck, and the connection will be replaced.

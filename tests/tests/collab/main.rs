@@ -21,6 +21,7 @@ use egui_kittest::kittest::Queryable as _;
 use sync_core::{Pointer, Value};
 
 mod history;
+mod journal;
 mod large;
 mod offline_losses;
 mod restored;

@@ -1,0 +1,71 @@
+//! A shared document is kept on disk by its changes: after a whole state, the changes the
+//! relay confirms and the work not yet confirmed are appended to a journal (no copy of the
+//! document on the UI thread), and a window that starts again gets it all back.
+
+use std::path::Path;
+
+use e2e::{TestRelay, temp_dir};
+
+use super::{START, connected, doc, join, runtime, target, until, window};
+
+/// The lines of the journal that follows the state in `slot`.
+fn journal_lines(slot: &Path) -> usize {
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(slot.join("state.json")).unwrap()).unwrap();
+    let name = state["journal"].as_str().unwrap();
+    std::fs::read_to_string(slot.join(name))
+        .unwrap()
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_shared_document_is_journaled_by_its_changes_and_comes_back_after_a_restart() {
+    let rt = runtime();
+    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
+    let (dir_a, dir_b) = (temp_dir("ann-journal"), temp_dir("ben-journal"));
+    let place = target(&relay, "journal");
+    let mut ben = window(&rt, &dir_b);
+    join(&mut ben, &place, "Ben");
+    until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
+    ben.state_mut().import_patch(START).unwrap();
+    let mut ann = window(&rt, &dir_a);
+    join(&mut ann, &place, "Ann");
+    until(&mut [&mut ann, &mut ben], "Ann has the document", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
+    });
+    // Both edit, one change at a time: Ann's own (acknowledged) and Ben's (applied).
+    for n in 0..4 {
+        let incr = r#"[{"op": "incr", "path": "/count", "by": 1}]"#;
+        let (editor, other) = if n % 2 == 0 {
+            (&mut ann, &mut ben)
+        } else {
+            (&mut ben, &mut ann)
+        };
+        editor.state_mut().import_patch(incr).unwrap();
+        let count = format!(r#""count":{}"#, 4 + n);
+        until(&mut [editor, other], "the change is everywhere", |w| {
+            w.iter().all(|a| connected(a) && doc(a).contains(&count))
+        });
+    }
+    until(&mut [&mut ann], "Ann's state is on disk", |w| {
+        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+    });
+    let slot = ann.state().session.as_ref().unwrap().outbox_dir().unwrap();
+    assert!(journal_lines(&slot) > 0, "saved by its changes");
+    // The window closes and starts again on the same data: the document is back at once.
+    let expected = doc(ann.state());
+    assert!(expected.contains(r#""count":7"#), "{expected}");
+    drop(ann);
+    let mut ann = window(&rt, &dir_a);
+    join(&mut ann, &place, "Ann");
+    assert_eq!(doc(ann.state()), expected);
+    until(&mut [&mut ann, &mut ben], "Ann is back in sync", |w| {
+        w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
+    });
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    for dir in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
