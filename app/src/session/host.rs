@@ -32,8 +32,16 @@ pub struct Host {
 }
 
 impl Host {
+    /// The largest document a relay started in a window holds, in bytes of compact JSON (the
+    /// relay's default limit).
+    pub fn max_document_bytes() -> usize {
+        Config::default().limits.max_document_bytes
+    }
+
     /// Starts a relay listening on `bind` (port 0 picks a free one) with its data in
     /// `data_dir`.
+    ///
+    /// It holds documents of up to [`Host::max_document_bytes`].
     pub fn start(
         runtime: &tokio::runtime::Handle,
         bind: SocketAddr,

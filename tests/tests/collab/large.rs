@@ -208,3 +208,34 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
     rt.block_on(relay.stop()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_document_larger_than_a_window_relay_holds_is_not_shared_and_stays_as_it_was() {
+    let rt = runtime();
+    let dir = temp_dir("too-large-to-share");
+    let limit = app::session::host::Host::max_document_bytes();
+    let mut big = sync_core::Map::new();
+    big.insert("text", Value::from("x".repeat(limit)));
+    let doc = Value::Object(big);
+    let mut ann = window_with(&rt, &dir, doc.clone());
+    // Through the Share dialog, as a person would.
+    ann.state_mut().run(app::commands::Command::Share);
+    ann.step();
+    ann.step();
+    egui_kittest::kittest::Queryable::get_by_label(&ann, "Start sharing").click();
+    ann.step();
+    ann.step();
+    let error = ann.state().sharing.as_ref().unwrap().error.clone().unwrap();
+    assert!(
+        error.contains("holds documents of up to 64.0 MiB"),
+        "{error}"
+    );
+    assert!(ann.state().session.is_none(), "nothing was shared");
+    assert!(ann.state().invite().is_none());
+    assert!(
+        ann.state().editor.doc() == &doc,
+        "the document is as it was"
+    );
+    drop(ann);
+    let _ = std::fs::remove_dir_all(dir);
+}

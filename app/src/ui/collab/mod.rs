@@ -148,6 +148,20 @@ impl ConcordApp {
             .runtime
             .clone()
             .ok_or("sharing is not available here")?;
+        // A document the relay would refuse is not shared at all: the window keeps it as it is.
+        let size = match self.editor.size() {
+            crate::editor::DocumentSize::Exact(bytes) => bytes,
+            _ => self.editor.doc().to_json().len(),
+        };
+        let limit = Host::max_document_bytes();
+        if size > limit {
+            return Err(format!(
+                "this document is {} as JSON; a relay started in a window holds documents of up \
+                 to {} (a relay of your own can hold more: max_document_bytes)",
+                crate::editor::DocumentSize::Exact(size),
+                crate::editor::DocumentSize::Exact(limit)
+            ));
+        }
         let data = self
             .data_dir
             .as_ref()
