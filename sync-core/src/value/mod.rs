@@ -9,6 +9,7 @@
 //! Nesting is limited to [`MAX_DEPTH`] containers: the parser refuses deeper documents and
 //! operations refuse to build them, so no recursive walk over a document can overflow the stack.
 
+mod layout;
 mod map;
 mod number;
 mod parse;
