@@ -26,7 +26,7 @@ use sync_core::value::Style;
 use sync_core::{Map, Value};
 
 mod common;
-use common::percentile;
+use common::{frame, percentile};
 
 /// A document of `records` records of 9 nodes each (plus the array and the root).
 fn document(records: usize) -> Value {
@@ -70,21 +70,14 @@ fn main() {
         harness.step();
     }
     let mut times = Vec::with_capacity(frames);
-    for frame in 0..frames {
+    for n in 0..frames {
         // Jump to a different place every frame, as fast scrolling does, selecting a row.
-        let row = (frame * 7919 * 31) % rows.max(1);
+        let row = (n * 7919 * 31) % rows.max(1);
         let path = harness.state_mut().editor.path_of_row(row);
         harness.state_mut().editor.select(Some(path.clone()));
         harness.state_mut().scroll_to = Some(path);
-        let start = Instant::now();
-        harness.step();
-        // What the renderer does next on the CPU: turn the shapes into triangles.
-        let output = harness.output();
-        let primitives = harness
-            .ctx
-            .tessellate(output.shapes.clone(), output.pixels_per_point);
-        times.push(start.elapsed());
-        std::hint::black_box(primitives);
+        // The egui pass, and what the renderer does next on the CPU: tessellation.
+        times.push(frame(&mut harness));
     }
     let p50 = percentile(&mut times, 0.5);
     let p99 = percentile(&mut times, 0.99);

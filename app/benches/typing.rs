@@ -27,20 +27,7 @@ use sync_core::value::Style;
 use sync_core::{Pointer, Value};
 
 mod common;
-use common::{generate, percentile};
-
-/// Steps one frame and tessellates it, as the renderer would next; returns how long it took.
-fn frame(harness: &mut Harness<'_, ConcordApp>) -> Duration {
-    let start = Instant::now();
-    harness.step();
-    let output = harness.output();
-    let primitives = harness
-        .ctx
-        .tessellate(output.shapes.clone(), output.pixels_per_point);
-    let took = start.elapsed();
-    std::hint::black_box(primitives);
-    took
-}
+use common::{frame, generate, percentile};
 
 fn key(harness: &mut Harness<'_, ConcordApp>, key: Key, modifiers: Modifiers) {
     for pressed in [true, false] {

@@ -3,7 +3,23 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use app::ui::ConcordApp;
+use egui_kittest::Harness;
+
+/// Steps one frame and tessellates it, as the renderer would next; returns how long it took.
+pub fn frame(harness: &mut Harness<'_, ConcordApp>) -> Duration {
+    let start = Instant::now();
+    harness.step();
+    let output = harness.output();
+    let primitives = harness
+        .ctx
+        .tessellate(output.shapes.clone(), output.pixels_per_point);
+    let took = start.elapsed();
+    std::hint::black_box(primitives);
+    took
+}
 
 /// About `bytes` of JSON: `{"version": 1, "users": [...]}`, records with strings, numbers,
 /// booleans, a tag array and an address object, one per line.

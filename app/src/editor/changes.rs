@@ -251,6 +251,40 @@ mod tests {
         sync_core::Change::from_json(json).unwrap().0
     }
 
+    /// A window on a shared document, welcomed at revision 1 with `doc`.
+    fn welcomed(doc: &str) -> Editor {
+        let mut e = Editor::shared(Replica::new(ClientId::from("me"), "Me"));
+        e.receive(ServerMessage::Welcome {
+            protocol: 1,
+            rev: Revision(1),
+            role: Role::Write,
+            client_seq: None,
+            catch_up: CatchUp::Snapshot {
+                doc: Value::parse(doc).unwrap(),
+                conflicts: Vec::new(),
+            },
+            peers: Vec::new(),
+        });
+        e
+    }
+
+    /// Someone else's change `ops`, applied by the relay as revision `rev`.
+    fn from_someone(rev: u64, ops: &str) -> ServerMessage {
+        ServerMessage::Applied {
+            commit: Commit {
+                rev: Revision(rev),
+                client: ClientId::from("other"),
+                seq: rev,
+                author: "Other".to_owned(),
+                time: 0,
+                ops: op(ops),
+                conflicts: Vec::new(),
+                group: None,
+            },
+            hash: None,
+        }
+    }
+
     #[test]
     fn rows_counts_and_size_stay_true_through_every_kind_of_change() {
         let doc = r#"{"s": "héllo \"q\"", "n": 1, "b": true, "z": null,
@@ -297,18 +331,7 @@ mod tests {
 
     #[test]
     fn someone_elses_typing_keeps_the_rows_and_their_other_changes_rebuild_them() {
-        let mut e = Editor::shared(Replica::new(ClientId::from("me"), "Me"));
-        e.receive(ServerMessage::Welcome {
-            protocol: 1,
-            rev: Revision(1),
-            role: Role::Write,
-            client_seq: None,
-            catch_up: CatchUp::Snapshot {
-                doc: Value::parse(r#"{"s": "abc", "list": [1, "x"]}"#).unwrap(),
-                conflicts: Vec::new(),
-            },
-            peers: Vec::new(),
-        });
+        let mut e = welcomed(r#"{"s": "abc", "list": [1, "x"]}"#);
         e.expand_all(true);
         check(&mut e, "the welcome");
         let changes = [
@@ -319,19 +342,7 @@ mod tests {
         ];
         for (i, change) in changes.iter().enumerate() {
             let rev = u64::try_from(i).unwrap() + 2;
-            e.receive(ServerMessage::Applied {
-                commit: Commit {
-                    rev: Revision(rev),
-                    client: ClientId::from("other"),
-                    seq: rev,
-                    author: "Other".to_owned(),
-                    time: 0,
-                    ops: op(change),
-                    conflicts: Vec::new(),
-                    group: None,
-                },
-                hash: None,
-            });
+            e.receive(from_someone(rev, change));
             e.expand_all(true);
             check(&mut e, change);
         }
@@ -374,18 +385,7 @@ mod tests {
 
     #[test]
     fn someone_elses_typing_that_makes_my_change_in_flight_fail_rebuilds_the_rows() {
-        let mut e = Editor::shared(Replica::new(ClientId::from("me"), "Me"));
-        e.receive(ServerMessage::Welcome {
-            protocol: 1,
-            rev: Revision(1),
-            role: Role::Write,
-            client_seq: None,
-            catch_up: CatchUp::Snapshot {
-                doc: Value::parse(r#"{"s": "abc"}"#).unwrap(),
-                conflicts: Vec::new(),
-            },
-            peers: Vec::new(),
-        });
+        let mut e = welcomed(r#"{"s": "abc"}"#);
         // My change, sent: it holds only while /s is "abc".
         e.edit(op(r#"[{"op": "test", "path": "/s", "value": "abc"},
                       {"op": "add", "path": "/x", "value": {"k": 1}}]"#))
@@ -394,19 +394,10 @@ mod tests {
         check(&mut e, "my change");
         assert_eq!(e.rows().len(), 4);
         // Someone types in /s first: my change no longer applies, and leaves the view.
-        e.receive(ServerMessage::Applied {
-            commit: Commit {
-                rev: Revision(2),
-                client: ClientId::from("other"),
-                seq: 1,
-                author: "Other".to_owned(),
-                time: 0,
-                ops: op(r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 0, "ins": "Z"}]"#),
-                conflicts: Vec::new(),
-                group: None,
-            },
-            hash: None,
-        });
+        e.receive(from_someone(
+            2,
+            r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 0, "ins": "Z"}]"#,
+        ));
         assert_eq!(e.doc().to_json(), r#"{"s":"Zabc"}"#);
         check(&mut e, "someone's typing");
     }
