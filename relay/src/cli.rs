@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::{Claims, Secret, parse_ttl};
 use crate::config::{Anonymous, Config};
+use crate::peer::TrustedProxies;
+use crate::tls::TlsFiles;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use sync_core::protocol::Role;
@@ -65,12 +67,30 @@ struct Common {
     /// e.g. ~/.local/share/concord-relay].
     #[arg(long, env = "CONCORD_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Who may connect without a token [default: loopback, i.e. only on a loopback listener].
+    /// Who may connect without a token [default: loopback: connections from this machine
+    /// that carry no proxy headers]. Use `deny` in production.
     #[arg(long, env = "CONCORD_ANONYMOUS", value_enum)]
     anonymous: Option<Anonymous>,
+    /// A reverse proxy whose Forwarded / X-Forwarded-For / X-Real-IP headers are believed,
+    /// as an address or network (10.0.0.0/8); repeat or separate with commas.
+    #[arg(long = "trusted-proxy", env = "CONCORD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::peer::parse_net)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve wss:// with this PEM certificate chain (with --tls-key); SIGHUP reads it again.
+    #[arg(long, env = "CONCORD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CONCORD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Connections served at once [default: 20000].
     #[arg(long, env = "CONCORD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Connections that have not completed hello, in total [default: a tenth of
+    /// --max-connections].
+    #[arg(long, env = "CONCORD_MAX_UNAUTHENTICATED")]
+    max_unauthenticated: Option<usize>,
+    /// Connections that have not completed hello, per client address [default: 32].
+    #[arg(long, env = "CONCORD_MAX_UNAUTHENTICATED_PER_ADDRESS")]
+    max_unauthenticated_per_address: Option<usize>,
     /// Largest message accepted, in bytes; at least 1048576 [default: 1048576].
     #[arg(long, env = "CONCORD_MAX_MESSAGE_BYTES")]
     max_message_bytes: Option<usize>,
@@ -100,8 +120,24 @@ impl Common {
         if let Some(anonymous) = self.anonymous {
             config.anonymous = anonymous;
         }
+        if !self.trusted_proxies.is_empty() {
+            config.trusted_proxies = TrustedProxies::new(self.trusted_proxies.clone());
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
         let limits = &mut config.limits;
         set(&mut limits.max_connections, self.max_connections);
+        if self.max_unauthenticated.is_some() {
+            limits.max_unauthenticated = self.max_unauthenticated;
+        }
+        set(
+            &mut limits.max_unauthenticated_per_address,
+            self.max_unauthenticated_per_address,
+        );
         set(&mut limits.max_message_bytes, self.max_message_bytes);
         set(&mut limits.max_document_bytes, self.max_document_bytes);
         set(&mut limits.ops_per_second, self.ops_per_second);

@@ -8,11 +8,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sync_core::parts::FRAME_LIMIT;
 
+use crate::peer::{Peer, TrustedProxies};
+use crate::tls::TlsFiles;
+
 /// Who may connect without a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Anonymous {
-    /// Allowed on a loopback listener only (the default).
+    /// Allowed to truly local connections only (the default): the socket's peer is a loopback
+    /// address and the request carries no proxy headers (`Forwarded`, `X-Forwarded-For`,
+    /// `X-Real-IP`). A reverse proxy on the same machine forwards such headers, so what it
+    /// forwards needs a token.
     #[default]
     Loopback,
     /// Allowed on any listener: anyone who can reach the relay can read and write every
@@ -32,6 +38,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Who may connect without a token.
     pub anonymous: Anonymous,
+    /// Reverse proxies (addresses or networks, `["127.0.0.1", "10.0.0.0/8"]`) whose
+    /// `Forwarded`, `X-Forwarded-For` or `X-Real-IP` headers are believed: the client address
+    /// they give is the one the limits and the log use. Headers from anyone else are ignored.
+    pub trusted_proxies: TrustedProxies,
+    /// Serve `wss://` with this certificate and key instead of plain `ws://`.
+    pub tls: Option<TlsFiles>,
     /// The limits that protect the relay and its other users.
     pub limits: Limits,
     /// The documents' sync settings.
@@ -62,6 +74,11 @@ pub struct Limits {
     pub outbound_queue: usize,
     /// Connections served at once; more are refused with `too_many_connections`.
     pub max_connections: usize,
+    /// Connections that have not completed `hello`, in total; more are closed at once with
+    /// `too_many_connections`. Unset: a tenth of `max_connections`.
+    pub max_unauthenticated: Option<usize>,
+    /// Connections that have not completed `hello`, per client address.
+    pub max_unauthenticated_per_address: usize,
 }
 
 /// How documents are kept.
@@ -84,6 +101,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             data_dir: default_data_dir(),
             anonymous: Anonymous::default(),
+            trusted_proxies: TrustedProxies::default(),
+            tls: None,
             limits: Limits::default(),
             documents: Documents::default(),
         }
@@ -102,6 +121,8 @@ impl Default for Limits {
             idle_timeout_secs: 60,
             outbound_queue: 1024,
             max_connections: 20_000,
+            max_unauthenticated: None,
+            max_unauthenticated_per_address: 32,
         }
     }
 }
@@ -131,6 +152,13 @@ impl Limits {
     /// [`Limits::idle_timeout_secs`] as a duration.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    /// [`Limits::max_unauthenticated`], or its default: a tenth of the connections.
+    pub fn unauthenticated_cap(&self) -> usize {
+        self.max_unauthenticated
+            .unwrap_or(self.max_connections / 10)
+            .max(1)
     }
 
     /// The longest text of a change sent in parts that a connection holds while its parts
@@ -174,10 +202,10 @@ impl Config {
         self.data_dir.join("secret.key")
     }
 
-    /// Whether a connection without a token is let in.
-    pub fn allows_anonymous(&self) -> bool {
+    /// Whether `peer` is let in without a token.
+    pub fn allows_anonymous(&self, peer: &Peer) -> bool {
         match self.anonymous {
-            Anonymous::Loopback => self.listen.ip().is_loopback(),
+            Anonymous::Loopback => peer.is_local(),
             Anonymous::Allow => true,
             Anonymous::Deny => false,
         }
@@ -208,7 +236,7 @@ mod tests {
         assert_eq!(config.listen, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(config.limits.ops_per_second, 5);
         assert_eq!(config.limits.max_message_bytes, 1 << 20);
-        assert!(!config.allows_anonymous());
+        assert_eq!(config.anonymous, Anonymous::Deny);
     }
 
     #[test]
@@ -226,13 +254,35 @@ mod tests {
     }
 
     #[test]
-    fn anonymous_access_defaults_to_loopback_only() {
+    fn anonymous_access_defaults_to_truly_local_peers_only() {
+        let local = Peer::direct([127, 0, 0, 1].into());
+        let remote = Peer::direct([192, 0, 2, 1].into());
+        let proxied = Peer::from_request(
+            [127, 0, 0, 1].into(),
+            [("X-Forwarded-For", &b"192.0.2.1"[..])],
+            &TrustedProxies::default(),
+        );
         let mut config = Config::default();
-        assert!(config.allows_anonymous());
-        config.listen = "0.0.0.0:9090".parse().unwrap();
-        assert!(!config.allows_anonymous());
+        assert!(config.allows_anonymous(&local));
+        assert!(!config.allows_anonymous(&remote));
+        assert!(!config.allows_anonymous(&proxied));
         config.anonymous = Anonymous::Allow;
-        assert!(config.allows_anonymous());
+        assert!(config.allows_anonymous(&proxied));
+        config.anonymous = Anonymous::Deny;
+        assert!(!config.allows_anonymous(&local));
+    }
+
+    #[test]
+    fn proxies_and_tls_come_from_the_file() {
+        let config: Config = toml::from_str(
+            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n[tls]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\n",
+        )
+        .unwrap();
+        assert!(config.trusted_proxies.contains([10, 1, 1, 1].into()));
+        assert_eq!(config.tls.unwrap().key, PathBuf::from("/k.pem"));
+        assert!(toml::from_str::<Config>("trusted_proxies = [\"proxy\"]").is_err());
+        let limits = Limits::default();
+        assert_eq!(limits.unauthenticated_cap(), 2000);
     }
 
     #[test]

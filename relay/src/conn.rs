@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use sync_core::parts::SubmitPart;
 use sync_core::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, Role};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -22,8 +21,11 @@ use tokio_util::sync::CancellationToken;
 use crate::Shared;
 use crate::config::Limits;
 use crate::frame::{self, Frame, Unreadable};
+use crate::gate::Pass;
 use crate::metrics::bump;
+use crate::peer::Peer;
 use crate::room::{Command, Member, Outbound, error_text, now_millis};
+use crate::stream::Stream;
 use crate::upload::{Step, Upload};
 
 /// How a connection ends, as a websocket close code.
@@ -52,13 +54,14 @@ fn ws_config(shared: &Shared) -> WebSocketConfig {
         .write_buffer_size(8 * 1024)
 }
 
-/// Accepts the websocket handshake, or gives up after the hello deadline.
+/// Accepts the websocket handshake, or gives up at `deadline`.
 pub(crate) async fn accept(
-    stream: TcpStream,
+    stream: Stream,
     shared: &Shared,
-) -> Option<WebSocketStream<TcpStream>> {
+    deadline: Instant,
+) -> Option<WebSocketStream<Stream>> {
     let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(shared)));
-    match tokio::time::timeout(shared.config.limits.hello_timeout(), handshake).await {
+    match tokio::time::timeout_at(deadline, handshake).await {
         Ok(Ok(ws)) => Some(ws),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "websocket handshake failed");
@@ -69,7 +72,7 @@ pub(crate) async fn accept(
 }
 
 /// Tells a connection over the cap why it is refused, and closes it.
-pub(crate) async fn refuse(mut ws: WebSocketStream<TcpStream>, code: ErrorCode, message: &str) {
+pub(crate) async fn refuse(mut ws: WebSocketStream<Stream>, code: ErrorCode, message: &str) {
     send_close(&mut ws, code, message).await;
     let _ = SinkExt::close(&mut ws).await;
 }
@@ -154,8 +157,15 @@ enum Next {
     Close(ErrorCode, String),
 }
 
-/// Serves an accepted websocket until it closes.
-pub(crate) async fn serve(ws: WebSocketStream<TcpStream>, shared: Arc<Shared>, conn: u64) {
+/// Serves an accepted websocket until it closes. `pass` holds its place among the connections
+/// that have not said hello, until its hello is admitted.
+pub(crate) async fn serve(
+    ws: WebSocketStream<Stream>,
+    shared: Arc<Shared>,
+    conn: u64,
+    peer: Peer,
+    pass: Pass,
+) {
     let (sink, mut stream) = ws.split();
     let (out, out_rx) = mpsc::channel(shared.config.limits.outbound_queue.max(1));
     let kick = CancellationToken::new();
@@ -172,6 +182,7 @@ pub(crate) async fn serve(ws: WebSocketStream<TcpStream>, shared: Arc<Shared>, c
     let hello_deadline = Instant::now() + limits.hello_timeout();
     let mut last_heard = Instant::now();
     let mut state = State::New;
+    let mut pass = Some(pass);
     let end: Option<(ErrorCode, String)> = loop {
         let deadline = match state {
             State::New => hello_deadline,
@@ -183,7 +194,12 @@ pub(crate) async fn serve(ws: WebSocketStream<TcpStream>, shared: Arc<Shared>, c
                 last_heard = Instant::now();
                 let next = match message {
                     Ok(Message::Text(text)) => {
-                        on_text(&text, &mut state, &shared, conn, &out, &kick).await
+                        let next = on_text(&text, &mut state, &shared, (conn, peer), &out, &kick).await;
+                        if matches!(state, State::Joined { .. }) {
+                            // Admitted: no longer among those that have not said hello.
+                            drop(pass.take());
+                        }
+                        next
                     }
                     Ok(Message::Binary(_)) => {
                         reply(&out, &kick, &shared, ErrorCode::BinaryFrame, "the protocol uses text frames; this binary frame was ignored");
@@ -248,13 +264,14 @@ async fn on_text(
     text: &str,
     state: &mut State,
     shared: &Arc<Shared>,
-    conn: u64,
+    (conn, peer): (u64, Peer),
     out: &mpsc::Sender<Outbound>,
     kick: &CancellationToken,
 ) -> Next {
     let reader = Reader {
         shared,
         conn,
+        peer,
         out,
         kick,
     };
@@ -269,6 +286,7 @@ async fn on_text(
 struct Reader<'a> {
     shared: &'a Arc<Shared>,
     conn: u64,
+    peer: Peer,
     out: &'a mpsc::Sender<Outbound>,
     kick: &'a CancellationToken,
 }
@@ -395,10 +413,11 @@ impl Reader<'_> {
                 if let Err(e) = client.validate() {
                     return Next::Close(ErrorCode::InvalidClientId, e.to_string());
                 }
-                let (author, role) = match admit(self.shared, token.as_deref(), &doc, &name) {
-                    Ok(admitted) => admitted,
-                    Err((code, message)) => return Next::Close(code, message),
-                };
+                let (author, role) =
+                    match admit(self.shared, &self.peer, token.as_deref(), &doc, &name) {
+                        Ok(admitted) => admitted,
+                        Err((code, message)) => return Next::Close(code, message),
+                    };
                 let member = Member {
                     conn: self.conn,
                     client,
@@ -477,12 +496,13 @@ const ANONYMOUS: &str = "anonymous";
 /// else the token's user, or else [`ANONYMOUS`]) and role.
 fn admit(
     shared: &Shared,
+    peer: &Peer,
     token: Option<&str>,
     doc: &str,
     name: &str,
 ) -> Result<(String, Role), (ErrorCode, String)> {
     let Some(token) = token else {
-        if shared.config.allows_anonymous() {
+        if shared.config.allows_anonymous(peer) {
             let author = if name.is_empty() { ANONYMOUS } else { name };
             return Ok((author.to_owned(), Role::Write));
         }
@@ -544,7 +564,7 @@ async fn join(
 
 /// Sends queued messages and pings; ends on a close, a kick (slow consumer) or shutdown.
 async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>,
+    mut sink: futures_util::stream::SplitSink<WebSocketStream<Stream>, Message>,
     mut out_rx: mpsc::Receiver<Outbound>,
     kick: CancellationToken,
     done: CancellationToken,

@@ -1,11 +1,15 @@
-//! The few plain HTTP requests the relay answers besides the websocket upgrade: `GET /healthz`
-//! and `GET /metrics`. The request line is peeked, not read, so a websocket handshake reaches
-//! tungstenite untouched.
+//! The request that opens every connection. The relay reads its head itself to learn where it
+//! is headed (`GET /healthz`, `GET /metrics`, or the websocket upgrade) and who sent it (proxy
+//! headers, see [`crate::peer`]); for a websocket the head is then put back, so the handshake
+//! reads it untouched.
 
-use std::time::Duration;
+use std::net::IpAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::peer::{Peer, TrustedProxies};
+use crate::stream::Stream;
 
 /// Where a new connection is headed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,50 +22,110 @@ pub(crate) enum Route {
     Metrics,
 }
 
-/// The longest request line looked at.
-const PEEK: usize = 256;
+/// The longest request head read; a longer one is not a request the relay serves.
+const MAX_HEAD: usize = 8 * 1024;
+/// The most headers looked at.
+const MAX_HEADERS: usize = 64;
 
-/// Reads the request line without consuming it. Gives up (as a websocket, which will then fail
-/// its handshake) if no line arrives within `deadline`.
-pub(crate) async fn route(stream: &TcpStream, deadline: Duration) -> Route {
-    let mut buf = [0u8; PEEK];
-    let start = tokio::time::Instant::now();
-    loop {
-        let Ok(Ok(n)) = tokio::time::timeout(deadline, stream.peek(&mut buf)).await else {
-            return Route::WebSocket;
-        };
-        let seen = buf.get(..n).unwrap_or_default();
-        if let Some(end) = seen.windows(2).position(|w| w == b"\r\n") {
-            let line = seen.get(..end).unwrap_or_default();
-            return match line {
-                b"GET /healthz HTTP/1.1" | b"GET /healthz HTTP/1.0" => Route::Health,
-                b"GET /metrics HTTP/1.1" | b"GET /metrics HTTP/1.0" => Route::Metrics,
-                _ => Route::WebSocket,
-            };
-        }
-        if n == 0 || n == PEEK || start.elapsed() >= deadline {
-            return Route::WebSocket;
-        }
-        // Part of a line: wait for the rest.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+/// A request head that has been read.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) route: Route,
+    pub(crate) peer: Peer,
 }
 
-/// Reads the request's head and answers `200 OK` with `body`, then closes.
-pub(crate) async fn respond(mut stream: TcpStream, content_type: &str, body: &str) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    // Requests here are a line and a few headers; a head over 8 KiB is not worth reading.
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
-        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte)).await {
-            Ok(Ok(1)) => head.extend_from_slice(&byte),
-            _ => return,
+/// Reads the request head (and whatever came with it), then puts it all back in front of the
+/// stream. `None` when no complete, well-formed head arrives by `deadline`.
+pub(crate) async fn read_head(
+    stream: &mut Stream,
+    socket: IpAddr,
+    trusted: &TrustedProxies,
+    deadline: Instant,
+) -> Option<Head> {
+    let mut bytes = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let head = loop {
+        let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await;
+        let n = match read {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return None,
+        };
+        let start = bytes.len().saturating_sub(3);
+        bytes.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if let Some(end) = bytes
+            .get(start..)
+            .and_then(|tail| tail.windows(4).position(|w| w == b"\r\n\r\n"))
+        {
+            break parse(bytes.get(..start + end + 4)?, socket, trusted)?;
         }
-    }
+        if bytes.len() > MAX_HEAD {
+            return None;
+        }
+    };
+    stream.unread(bytes);
+    Some(head)
+}
+
+fn parse(head: &[u8], socket: IpAddr, trusted: &TrustedProxies) -> Option<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let httparse::Status::Complete(_) = request.parse(head).ok()? else {
+        return None;
+    };
+    let route = match (request.method, request.path) {
+        (Some("GET"), Some("/healthz")) => Route::Health,
+        (Some("GET"), Some("/metrics")) => Route::Metrics,
+        _ => Route::WebSocket,
+    };
+    let peer = Peer::from_request(
+        socket,
+        request.headers.iter().map(|h| (h.name, h.value)),
+        trusted,
+    );
+    Some(Head { route, peer })
+}
+
+/// Answers `200 OK` with `body` to a request whose head was read, then closes.
+pub(crate) async fn respond(mut stream: Stream, content_type: &str, body: &str) {
     let response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn head(text: &str) -> Option<Head> {
+        parse(
+            text.as_bytes(),
+            IpAddr::from([127, 0, 0, 1]),
+            &TrustedProxies::default(),
+        )
+    }
+
+    #[test]
+    fn requests_are_routed_by_method_and_path() {
+        let health = head("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(health.route, Route::Health);
+        assert!(health.peer.is_local());
+        assert_eq!(
+            head("GET /metrics HTTP/1.0\r\n\r\n").unwrap().route,
+            Route::Metrics
+        );
+        assert_eq!(
+            head("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n")
+                .unwrap()
+                .route,
+            Route::WebSocket
+        );
+        let proxied = head("GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n").unwrap();
+        assert!(!proxied.peer.is_local());
+        assert!(head("not http\r\n\r\n").is_none());
+    }
 }

@@ -13,7 +13,10 @@
 //!   of its commands.
 //! - `conn`: one task per connection (reader) plus its writer task; `frame`: reading a frame,
 //!   and the answer to one that holds no message; `upload`: joining a change sent in parts.
-//! - `http`: `GET /healthz` and `GET /metrics`; [`metrics`]: the counters.
+//! - Before a connection is served: `stream` (plain TCP or [`tls`], with the request head put
+//!   back), `http` (the head: `GET /healthz`, `GET /metrics` or the upgrade), [`peer`] (who
+//!   sent it: proxy headers and trusted proxies), `gate` (the cap on connections that have
+//!   not said hello). [`metrics`]: the counters.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -33,29 +36,38 @@ pub mod config;
 mod conn;
 pub mod docid;
 mod frame;
+mod gate;
 mod http;
 pub mod metrics;
+pub mod peer;
 mod room;
 pub mod store;
+mod stream;
+pub mod tls;
 mod upload;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use sync_core::protocol::ErrorCode;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Secret;
 use crate::config::{Anonymous, Config};
+use crate::gate::Gate;
 use crate::http::Route;
 use crate::metrics::{Metrics, bump, drop_one};
 use crate::room::Rooms;
 use crate::store::Store;
+use crate::stream::{Io, Stream};
+use crate::tls::Tls;
 
 /// What every connection and room shares.
 struct Shared {
@@ -63,16 +75,25 @@ struct Shared {
     secret: Option<Secret>,
     rooms: Arc<Rooms>,
     metrics: Arc<Metrics>,
+    gate: Arc<Gate>,
+    tls: Option<Arc<Tls>>,
     shutdown: CancellationToken,
 }
+
+/// How long a connection refused at the cap of those that have not said hello has to complete
+/// its handshake and be told why; one that does not is dropped without a word.
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 
 /// Serves on `listener` until `shutdown` is cancelled; then stops accepting, closes every
 /// connection with `shutting_down`, lets every room store what it has in progress, and closes
 /// the database.
 ///
 /// Fails before serving if the limits are not valid ([`config::Limits::validate`]), if the data
-/// directory or database cannot be opened, or if the listener is reachable from other machines
-/// while no signing secret exists and anonymous access was not asked for explicitly.
+/// directory or database cannot be opened, if the TLS certificate or key cannot be read, or if
+/// the listener is reachable from other machines while no signing secret exists and anonymous
+/// access was not asked for explicitly.
+///
+/// With TLS, SIGHUP reads the certificate and key again (on Unix).
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -103,8 +124,12 @@ pub async fn run_with_store(
             config.data_dir.display()
         )
     })?;
-    let secret = match open_secret(&config) {
-        Ok(secret) => secret,
+    let opened = open_secret(&config).and_then(|secret| {
+        let tls = config.tls.clone().map(Tls::load).transpose()?;
+        Ok((secret, tls.map(Arc::new)))
+    });
+    let (secret, tls) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             store.close();
             return Err(e);
@@ -119,20 +144,30 @@ pub async fn run_with_store(
         tracker.clone(),
         shutdown.clone(),
     );
+    let gate = Gate::new(
+        config.limits.unauthenticated_cap(),
+        config.limits.max_unauthenticated_per_address,
+    );
     let shared = Arc::new(Shared {
         config,
         secret,
         rooms,
         metrics,
+        gate,
+        tls,
         shutdown: shutdown.clone(),
     });
     tracing::info!(
         listen = %shared.config.listen,
+        tls = shared.tls.is_some(),
         data_dir = %shared.config.data_dir.display(),
-        anonymous = shared.config.allows_anonymous(),
+        anonymous = ?shared.config.anonymous,
         "relay serving"
     );
     tracker.spawn(log_metrics(Arc::clone(&shared)));
+    if let Some(tls) = &shared.tls {
+        tracker.spawn(reload_on_hangup(Arc::clone(tls), shutdown.clone()));
+    }
     accept_loop(&listener, &shared, &tracker).await;
     drop(listener);
     tracker.close();
@@ -188,32 +223,112 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, tracker: &Tas
         let shared = Arc::clone(shared);
         let slot = Arc::clone(&slots).try_acquire_owned().ok();
         let conn = ids.fetch_add(1, Ordering::Relaxed);
-        tracker.spawn(async move {
-            match http::route(&stream, shared.config.limits.hello_timeout()).await {
-                Route::Health => return http::respond(stream, "text/plain", "ok\n").await,
-                Route::Metrics => {
-                    let body = shared.metrics.render();
-                    return http::respond(stream, "text/plain; version=0.0.4", &body).await;
-                }
-                Route::WebSocket => {}
-            }
-            let Some(ws) = conn::accept(stream, &shared).await else {
+        tracker.spawn(connection(stream, peer, shared, slot, conn));
+    }
+}
+
+/// One accepted socket: its TLS handshake, its request head, then a health or metrics answer
+/// or the websocket served until it closes. Everything before `hello` is admitted counts
+/// against the cap on connections that have not said hello, which refuses the connection
+/// instead when it is full.
+async fn connection(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    slot: Option<OwnedSemaphorePermit>,
+    conn: u64,
+) {
+    let mut deadline = Instant::now() + shared.config.limits.hello_timeout();
+    let socket = addr.ip().to_canonical();
+    let via_proxy = shared.config.trusted_proxies.contains(socket);
+    // A trusted proxy's connections count against the address it forwards, once read.
+    let mut pass = shared.gate.enter((!via_proxy).then_some(socket));
+    if pass.is_err() {
+        deadline = deadline.min(Instant::now() + REFUSAL_GRACE);
+    }
+    let io = match &shared.tls {
+        None => Io::Plain(tcp),
+        Some(tls) => match tokio::time::timeout_at(deadline, tls.acceptor().accept(tcp)).await {
+            Ok(Ok(tls)) => Io::Tls(Box::new(tls)),
+            Ok(Err(e)) => {
+                tracing::debug!(conn, %addr, error = %e, "TLS handshake failed");
                 return;
-            };
-            let Some(_slot) = slot else {
-                bump(&shared.metrics.refused);
-                let message = format!(
-                    "the relay serves {} connections at most; try again later",
-                    shared.config.limits.max_connections
-                );
-                return conn::refuse(ws, ErrorCode::TooManyConnections, &message).await;
-            };
-            bump(&shared.metrics.connections);
-            tracing::debug!(conn, %peer, "connected");
-            conn::serve(ws, Arc::clone(&shared), conn).await;
-            tracing::debug!(conn, %peer, "disconnected");
-            drop_one(&shared.metrics.connections);
-        });
+            }
+            Err(_) => return,
+        },
+    };
+    let mut stream = Stream::new(io);
+    let trusted = &shared.config.trusted_proxies;
+    let Some(head) = http::read_head(&mut stream, socket, trusted, deadline).await else {
+        return;
+    };
+    match head.route {
+        Route::Health => return http::respond(stream, "text/plain", "ok\n").await,
+        Route::Metrics => {
+            let body = shared.metrics.render();
+            return http::respond(stream, "text/plain; version=0.0.4", &body).await;
+        }
+        Route::WebSocket => {}
+    }
+    let peer = head.peer;
+    if let (true, Ok(held)) = (via_proxy, &mut pass)
+        && let Err(full) = held.readdress(peer.client)
+    {
+        deadline = deadline.min(Instant::now() + REFUSAL_GRACE);
+        pass = Err(full);
+    }
+    let Some(ws) = conn::accept(stream, &shared, deadline).await else {
+        return;
+    };
+    let pass = match pass {
+        Ok(pass) => pass,
+        Err(full) => {
+            bump(&shared.metrics.refused_unauthenticated);
+            tracing::debug!(conn, client = %peer.client, "refused: {}", full.message());
+            return conn::refuse(ws, ErrorCode::TooManyConnections, &full.message()).await;
+        }
+    };
+    let Some(_slot) = slot else {
+        bump(&shared.metrics.refused);
+        let message = format!(
+            "the relay serves {} connections at most; try again later",
+            shared.config.limits.max_connections
+        );
+        return conn::refuse(ws, ErrorCode::TooManyConnections, &message).await;
+    };
+    bump(&shared.metrics.connections);
+    tracing::debug!(conn, client = %peer.client, socket = %peer.socket, proxied = peer.proxied, "connected");
+    conn::serve(ws, Arc::clone(&shared), conn, peer, pass).await;
+    tracing::debug!(conn, client = %peer.client, "disconnected");
+    drop_one(&shared.metrics.connections);
+}
+
+/// Reads the TLS certificate and key again on each SIGHUP, until shutdown.
+async fn reload_on_hangup(tls: Arc<Tls>, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the TLS certificate is read only at start");
+            return;
+        };
+        loop {
+            tokio::select! {
+                received = hangup.recv() => if received.is_none() { return },
+                () = shutdown.cancelled() => return,
+            }
+            match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate and key read again"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "TLS certificate not reloaded; the previous one stays in use")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tls;
+        shutdown.cancelled().await;
     }
 }
 
@@ -235,6 +350,8 @@ async fn log_metrics(shared: Arc<Shared>) {
                 changes_per_second = (changes - last_changes) as f64 / 30.0,
                 queue_drops = Metrics::get(&m.queue_drops),
                 refused = Metrics::get(&m.refused),
+                refused_unauthenticated = Metrics::get(&m.refused_unauthenticated),
+                unauthenticated = shared.gate.waiting(),
                 "relay counters"
             );
         }

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub queue_drops: AtomicU64,
     /// Connections refused at the connection cap.
     pub refused: AtomicU64,
+    /// Connections refused at the cap of those that have not said hello (in total or from
+    /// one address).
+    pub refused_unauthenticated: AtomicU64,
     /// Transactions committed (each holds one or more changes).
     pub commits: AtomicU64,
     /// Bad messages answered with an error.
@@ -38,7 +41,7 @@ pub fn drop_one(gauge: &AtomicU64) {
 impl Metrics {
     /// The counters in Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 8] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 9] = [
             (
                 "concord_connections",
                 "gauge",
@@ -74,6 +77,12 @@ impl Metrics {
                 "counter",
                 "connections refused at the cap",
                 &self.refused,
+            ),
+            (
+                "concord_refused_unauthenticated_total",
+                "counter",
+                "connections refused at the cap of those that have not said hello",
+                &self.refused_unauthenticated,
             ),
             (
                 "concord_commits_total",

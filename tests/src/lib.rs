@@ -177,15 +177,41 @@ pub struct Client {
 impl Client {
     /// Connects (no `hello` yet).
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+        Client::dial(addr, &Dial::default()).await
+    }
+
+    /// Connects as `dial` says (no `hello` yet).
+    pub async fn dial(addr: SocketAddr, dial: &Dial) -> anyhow::Result<Client> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
         // What the relay sends is bounded by its document size limit, not by the 16 MiB
         // default: a welcome that catches up with many changes can be larger.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(Some(256 << 20))
             .max_frame_size(Some(256 << 20));
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(
-            format!("ws://{addr}"),
+        let url = match &dial.tls {
+            // The name the test certificates are made for.
+            Some(_) => format!("wss://localhost:{}", addr.port()),
+            None => format!("ws://{addr}"),
+        };
+        let mut request = url.into_client_request()?;
+        for (name, value) in &dial.headers {
+            request.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes())?,
+                HeaderValue::from_str(value)?,
+            );
+        }
+        let stream = tcp_from(dial.from, addr).await?;
+        let connector = dial
+            .tls
+            .clone()
+            .map(tokio_tungstenite::Connector::Rustls)
+            .unwrap_or(tokio_tungstenite::Connector::Plain);
+        let (ws, _) = tokio_tungstenite::client_async_tls_with_config(
+            request,
+            stream,
             Some(config),
-            false,
+            Some(connector),
         )
         .await
         .context("websocket connect")?;
@@ -299,6 +325,34 @@ impl Client {
             }
         }
     }
+}
+
+/// How a raw [`Client`] reaches the relay.
+#[derive(Debug, Clone, Default)]
+pub struct Dial {
+    /// The local address to connect from (any loopback address on Linux: `127.0.0.2` is
+    /// another peer than `127.0.0.1`).
+    pub from: Option<std::net::IpAddr>,
+    /// Headers added to the upgrade request, as a proxy would add them.
+    pub headers: Vec<(String, String)>,
+    /// `wss://localhost:PORT` with this TLS configuration, instead of `ws://`.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// A TCP connection to `addr`, from `from` when given.
+pub async fn tcp_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+) -> anyhow::Result<TcpStream> {
+    let Some(from) = from else {
+        return Ok(TcpStream::connect(addr).await?);
+    };
+    let socket = match from {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(from, 0))?;
+    Ok(socket.connect(addr).await?)
 }
 
 /// A `hello`.

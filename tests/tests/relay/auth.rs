@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::add;
 
-fn token(relay: &TestRelay, docs: &str, role: Role, exp: u64) -> String {
+pub(crate) fn token(relay: &TestRelay, docs: &str, role: Role, exp: u64) -> String {
     let secret = Secret::load_or_create(&relay.data_dir.join("secret.key")).unwrap();
     secret.mint(&Claims {
         user: "ann".to_owned(),
@@ -18,7 +18,7 @@ fn token(relay: &TestRelay, docs: &str, role: Role, exp: u64) -> String {
     })
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

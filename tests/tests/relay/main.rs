@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod access;
 mod auth;
 mod bad_input;
 mod crash;

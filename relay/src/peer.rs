@@ -1,0 +1,283 @@
+//! Who is on the other end of a connection: the socket's peer, whether a proxy stands between,
+//! and the client address the limits and the log use.
+//!
+//! A request that carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP` came through a proxy,
+//! whoever sent it: such a connection is never "local", even from 127.0.0.1 (the reverse proxy
+//! on the same machine is exactly that case). The headers' addresses are believed only when the
+//! socket's peer is one of the `trusted_proxies`; otherwise anybody could claim any address.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// The proxy headers looked at, lowercase.
+const PROXY_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
+/// The addresses whose proxy headers are believed: single addresses or networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Proxies from addresses (`10.0.0.5`, `::1`) and networks (`10.0.0.0/8`).
+    pub fn new(nets: Vec<IpNet>) -> TrustedProxies {
+        TrustedProxies(nets)
+    }
+
+    /// The networks, as given.
+    pub fn nets(&self) -> &[IpNet] {
+        &self.0
+    }
+
+    /// Whether `addr` is one of them.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.0.iter().any(|net| net.contains(&addr))
+    }
+}
+
+/// Parses `10.0.0.5` or `10.0.0.0/8` (and IPv6 alike) as a network.
+pub fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!("{text:?} is neither an address (10.0.0.5) nor a network (10.0.0.0/8)")
+        })
+}
+
+impl serde::Serialize for TrustedProxies {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let texts = Vec::<String>::deserialize(deserializer)?;
+        texts
+            .iter()
+            .map(|text| parse_net(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The other end of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    /// The socket's peer address.
+    pub socket: IpAddr,
+    /// The client's address: the socket's peer, or what a trusted proxy forwarded.
+    pub client: IpAddr,
+    /// Whether the request carried proxy headers.
+    pub proxied: bool,
+}
+
+impl Peer {
+    /// A peer whose request has not been read yet.
+    pub fn direct(socket: IpAddr) -> Peer {
+        let socket = socket.to_canonical();
+        Peer {
+            socket,
+            client: socket,
+            proxied: false,
+        }
+    }
+
+    /// The peer as the request's headers (name, value) show it.
+    pub fn from_request<'h>(
+        socket: IpAddr,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+        trusted: &TrustedProxies,
+    ) -> Peer {
+        let mut peer = Peer::direct(socket);
+        let mut forwarded = Vec::new();
+        let mut x_forwarded_for = Vec::new();
+        let mut x_real_ip = Vec::new();
+        for (name, value) in headers {
+            let name = name.to_ascii_lowercase();
+            if !PROXY_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
+            peer.proxied = true;
+            let value = String::from_utf8_lossy(value);
+            match name.as_str() {
+                "forwarded" => forwarded.extend(forwarded_for(&value)),
+                "x-forwarded-for" => x_forwarded_for.extend(value.split(',').map(parse_addr)),
+                _ => x_real_ip.push(parse_addr(&value)),
+            }
+        }
+        if peer.proxied && trusted.contains(peer.socket) {
+            // The most standard header that says anything.
+            let chain = [forwarded, x_forwarded_for, x_real_ip]
+                .into_iter()
+                .find(|chain| !chain.is_empty())
+                .unwrap_or_default();
+            if let Some(client) = client_of(&chain, trusted) {
+                peer.client = client;
+            }
+        }
+        peer
+    }
+
+    /// Whether the connection is truly local: from a loopback address, with no proxy between.
+    pub fn is_local(&self) -> bool {
+        self.socket.is_loopback() && !self.proxied
+    }
+}
+
+/// The client in a chain of addresses, each proxy appending the one it heard from: the last
+/// address that is not a trusted proxy (what a proxy we trust heard from), or the first when
+/// all are trusted. An address that cannot be read ends the walk: nothing before it can be
+/// believed.
+fn client_of(chain: &[Option<IpAddr>], trusted: &TrustedProxies) -> Option<IpAddr> {
+    let mut last = None;
+    for addr in chain.iter().rev() {
+        let addr = (*addr)?;
+        if !trusted.contains(addr) {
+            return Some(addr);
+        }
+        last = Some(addr);
+    }
+    last
+}
+
+/// The `for=` addresses of a `Forwarded` header (RFC 7239), in order.
+fn forwarded_for(value: &str) -> Vec<Option<IpAddr>> {
+    value
+        .split(',')
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| parse_addr(value))
+            })
+        })
+        .collect()
+}
+
+/// An address as proxies write it: `192.0.2.1`, `192.0.2.1:443`, `"[2001:db8::1]:443"`,
+/// `2001:db8::1`. `unknown` and obfuscated names are not addresses.
+fn parse_addr(text: &str) -> Option<IpAddr> {
+    let text = text.trim().trim_matches('"');
+    if let Ok(addr) = text.parse::<IpAddr>() {
+        return Some(addr.to_canonical());
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (inside, _) = rest.split_once(']')?;
+        return inside.parse::<IpAddr>().ok().map(|a| a.to_canonical());
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<IpAddr>().ok().map(|a| a.to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn trusted(nets: &[&str]) -> TrustedProxies {
+        TrustedProxies::new(nets.iter().map(|n| parse_net(n).unwrap()).collect())
+    }
+
+    fn peer(socket: &str, headers: &[(&str, &str)], proxies: &[&str]) -> Peer {
+        Peer::from_request(
+            ip(socket),
+            headers.iter().map(|(n, v)| (*n, v.as_bytes())),
+            &trusted(proxies),
+        )
+    }
+
+    #[test]
+    fn a_loopback_peer_without_proxy_headers_is_local() {
+        let p = peer("127.0.0.1", &[("Host", "localhost")], &[]);
+        assert!(p.is_local());
+        assert_eq!(p.client, ip("127.0.0.1"));
+        assert!(peer("::1", &[], &[]).is_local());
+        assert!(peer("::ffff:127.0.0.1", &[], &[]).is_local());
+        assert!(!peer("192.0.2.1", &[], &[]).is_local());
+    }
+
+    #[test]
+    fn any_proxy_header_makes_a_loopback_peer_remote() {
+        for name in [
+            "Forwarded",
+            "X-Forwarded-For",
+            "X-Real-IP",
+            "x-forwarded-for",
+        ] {
+            let p = peer("127.0.0.1", &[(name, "for=203.0.113.9")], &[]);
+            assert!(p.proxied, "{name}");
+            assert!(!p.is_local(), "{name}");
+            // Not trusted: the claimed address is not believed.
+            assert_eq!(p.client, ip("127.0.0.1"), "{name}");
+        }
+        // Even a header that names no address.
+        assert!(!peer("127.0.0.1", &[("X-Forwarded-For", "")], &[]).is_local());
+        // Trusting the proxy does not make its clients local.
+        assert!(!peer("127.0.0.1", &[("X-Real-IP", "127.0.0.1")], &["127.0.0.1"]).is_local());
+    }
+
+    #[test]
+    fn a_trusted_proxy_gives_the_client_address() {
+        let proxies = &["127.0.0.1", "10.0.0.0/8"];
+        let xff = peer(
+            "127.0.0.1",
+            &[("X-Forwarded-For", "198.51.100.7, 10.1.2.3")],
+            proxies,
+        );
+        assert_eq!(xff.client, ip("198.51.100.7"));
+        // A client cannot hide behind an address it wrote itself: the last untrusted one
+        // counts.
+        let spoof = peer(
+            "127.0.0.1",
+            &[("X-Forwarded-For", "1.1.1.1, 198.51.100.7")],
+            proxies,
+        );
+        assert_eq!(spoof.client, ip("198.51.100.7"));
+        let fwd = peer(
+            "10.0.0.2",
+            &[(
+                "Forwarded",
+                "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=10.9.9.9",
+            )],
+            proxies,
+        );
+        assert_eq!(fwd.client, ip("2001:db8:cafe::17"));
+        let real = peer("127.0.0.1", &[("X-Real-IP", "203.0.113.5")], proxies);
+        assert_eq!(real.client, ip("203.0.113.5"));
+        // An unreadable address stops the walk: the proxy itself stays the client.
+        let unknown = peer("127.0.0.1", &[("Forwarded", "for=unknown")], proxies);
+        assert_eq!(unknown.client, ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_claim_an_address() {
+        let p = peer(
+            "192.0.2.1",
+            &[("X-Forwarded-For", "203.0.113.5")],
+            &["127.0.0.1"],
+        );
+        assert_eq!(p.client, ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn networks_parse_from_addresses_and_prefixes() {
+        assert!(trusted(&["10.0.0.0/8"]).contains(ip("10.200.0.1")));
+        assert!(trusted(&["::1"]).contains(ip("::1")));
+        assert!(!trusted(&["10.0.0.1"]).contains(ip("10.0.0.2")));
+        assert!(parse_net("proxy.example").is_err());
+        let from_toml: TrustedProxies =
+            serde_json::from_str(r#"["127.0.0.1", "fd00::/8"]"#).unwrap();
+        assert_eq!(from_toml.nets().len(), 2);
+        assert!(serde_json::from_str::<TrustedProxies>(r#"["nope"]"#).is_err());
+    }
+}
