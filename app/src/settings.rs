@@ -88,6 +88,11 @@ pub struct Settings {
     /// Shared documents joined recently (relay and document, with the token), most recent
     /// first, to open again from File → Open recent.
     pub recent_shared: Vec<crate::session::Target>,
+    /// An extra certificate authority (PEM) trusted for `wss://` relays, beside the
+    /// platform's: for relays with a certificate of their own making. `CONCORD_CA_FILE`
+    /// takes precedence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How many recent files are remembered.
@@ -103,6 +108,7 @@ impl Default for Settings {
             last_connection: None,
             save_layout: SaveLayout::AsRead,
             recent_shared: Vec::new(),
+            ca_file: None,
         }
     }
 }

@@ -319,9 +319,10 @@ async fn reload_on_hangup(tls: Arc<Tls>, shutdown: CancellationToken) {
             }
             match tls.reload() {
                 Ok(()) => tracing::info!("TLS certificate and key read again"),
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "TLS certificate not reloaded; the previous one stays in use")
-                }
+                Err(e) => tracing::error!(
+                    error = %format!("{e:#}"),
+                    "TLS certificate not reloaded; the previous one stays in use"
+                ),
             }
         }
     }

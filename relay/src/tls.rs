@@ -60,11 +60,12 @@ impl Tls {
 }
 
 fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
-    let certs = read_certs(&files.cert)?;
+    let certs = read_certs(&files.cert).map_err(anyhow::Error::msg)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
         anyhow::anyhow!(
-            "cannot read a private key from {}: {e}",
-            files.key.display()
+            "cannot read a private key from {}: {}",
+            files.key.display(),
+            pem_error(&e)
         )
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -83,14 +84,37 @@ fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+/// The certificates in a PEM file, in order; an error names the file and says what is wrong
+/// with it, and a file with none is an error.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(|e| anyhow::anyhow!("cannot read certificates from {}: {e}", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot read certificates from {}: {}",
+                path.display(),
+                pem_error(&e)
+            )
+        })?;
     if certs.is_empty() {
-        anyhow::bail!("{} holds no PEM certificate", path.display());
+        return Err(format!("{} holds no PEM certificate", path.display()));
     }
     Ok(certs)
+}
+
+/// A PEM reading error for people (the library's own shows the expected line as bytes).
+fn pem_error(error: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    match error {
+        Error::MissingSectionEnd { .. } => {
+            "a PEM section has no END line (was the file cut short?)".to_owned()
+        }
+        Error::IllegalSectionStart { .. } => "a PEM BEGIN line is malformed".to_owned(),
+        Error::Base64Decode(_) => "a PEM section is not valid base64".to_owned(),
+        Error::NoItemsFound => "it holds no PEM section of that kind".to_owned(),
+        Error::Io(e) => e.to_string(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +175,9 @@ mod tests {
         };
         let error = format!("{:#}", Tls::load(mismatched).err().unwrap());
         assert!(error.contains("does not go with"), "{error}");
+        std::fs::write(&b.key, "-----BEGIN PRIVATE KEY-----\nAAAA\n").unwrap();
+        let error = format!("{:#}", Tls::load(b).err().unwrap());
+        assert!(error.contains("no END line"), "{error}");
         std::fs::write(&a.cert, "not pem").unwrap();
         let error = format!("{:#}", Tls::load(a).err().unwrap());
         assert!(error.contains("no PEM certificate"), "{error}");

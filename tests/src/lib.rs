@@ -2,6 +2,8 @@
 //! protocol clients, and peers that drive a real [`Replica`] over a real socket. Used by the
 //! tests in `tests/` and by the `loadgen` binary.
 
+pub mod tls;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,6 +89,8 @@ pub struct TestRelay {
     pub data_dir: PathBuf,
     /// Its store, for tests that make storage fail.
     pub store: Store,
+    /// Whether it serves `wss://` (for `localhost`).
+    tls: bool,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -129,6 +133,7 @@ impl TestRelay {
         let shutdown = CancellationToken::new();
         std::fs::create_dir_all(data_dir)?;
         let store = Store::open(&config.database_path())?;
+        let tls = config.tls.is_some();
         let task = tokio::spawn(relay::run_with_store(
             listener,
             config,
@@ -139,6 +144,7 @@ impl TestRelay {
             addr,
             data_dir: data_dir.to_path_buf(),
             store,
+            tls,
             shutdown,
             task,
         })
@@ -157,9 +163,13 @@ impl TestRelay {
         }
     }
 
-    /// The websocket URL.
+    /// The websocket URL: `ws://ADDR`, or `wss://localhost:PORT` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        if self.tls {
+            format!("wss://localhost:{}", self.addr.port())
+        } else {
+            format!("ws://{}", self.addr)
+        }
     }
 
     /// Shuts the relay down gracefully and waits until it has stored everything.
@@ -391,11 +401,21 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts `relay-process serve` on `data_dir` and waits until it accepts connections.
     pub async fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<RelayProcess> {
+        RelayProcess::start_with(binary, data_dir, &[]).await
+    }
+
+    /// [`RelayProcess::start`] with more options for `serve`.
+    pub async fn start_with(
+        binary: &Path,
+        data_dir: &Path,
+        options: &[&std::ffi::OsStr],
+    ) -> anyhow::Result<RelayProcess> {
         // A free port: bound, read, released, then given to the relay.
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = std::process::Command::new(binary)
             .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
+            .args(options)
             .env("RUST_LOG", "warn")
             .spawn()
             .context("cannot start the relay process")?;
@@ -420,12 +440,15 @@ impl RelayProcess {
 
     /// Stops it with SIGTERM, gracefully, and waits for it to exit.
     pub fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let pid = i32::try_from(self.child.id())?;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        )?;
+        self.signal(nix::sys::signal::Signal::SIGTERM)?;
         Ok(self.child.wait()?)
+    }
+
+    /// Sends it `signal` (SIGHUP, say).
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> anyhow::Result<()> {
+        let pid = i32::try_from(self.child.id())?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)?;
+        Ok(())
     }
 }
 

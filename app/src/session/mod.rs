@@ -19,6 +19,7 @@ mod lost;
 pub mod net;
 pub mod outbox;
 pub mod target;
+pub mod tls;
 
 pub use lost::Lost;
 pub use target::Target;
@@ -84,6 +85,15 @@ pub enum Holding {
     Nothing,
 }
 
+/// What a session's network task needs from the window: how to wake it when something
+/// arrives, and how to connect (the TLS trust of `wss://` relays among it).
+pub struct Link {
+    /// Wakes the window.
+    pub wake: Wake,
+    /// How to connect.
+    pub config: NetConfig,
+}
+
 /// An editor's link to a relay.
 pub struct Session {
     target: Target,
@@ -128,9 +138,9 @@ impl Session {
         target: Target,
         name: &str,
         data_dir: Option<&Path>,
-        wake: Wake,
+        link: Link,
     ) -> (Session, Editor) {
-        Session::start(runtime, target, name, data_dir, wake, None)
+        Session::start(runtime, target, name, data_dir, link, None)
     }
 
     /// Shares `doc` as a new document at `target` (which must not hold it yet): the document
@@ -140,10 +150,10 @@ impl Session {
         target: Target,
         name: &str,
         data_dir: Option<&Path>,
-        wake: Wake,
+        link: Link,
         doc: &Value,
     ) -> (Session, Editor) {
-        Session::start(runtime, target, name, data_dir, wake, Some(doc))
+        Session::start(runtime, target, name, data_dir, link, Some(doc))
     }
 
     fn start(
@@ -151,7 +161,7 @@ impl Session {
         target: Target,
         name: &str,
         data_dir: Option<&Path>,
-        wake: Wake,
+        link: Link,
         share: Option<&Value>,
     ) -> (Session, Editor) {
         let mut notices = Vec::new();
@@ -213,7 +223,7 @@ impl Session {
             }
         }
         let editor = Editor::shared(replica);
-        let net = net::spawn(runtime, target.relay.clone(), NetConfig::default(), wake);
+        let net = net::spawn(runtime, target.relay.clone(), link.config, link.wake);
         let session = Session {
             target,
             net,

@@ -81,6 +81,9 @@ pub struct NetConfig {
     pub backoff_max: Duration,
     /// The largest message accepted from the relay. A welcome carries the whole document.
     pub max_message_bytes: usize,
+    /// The certificates a `wss://` relay may present ([`super::tls::client_config`]); `None`:
+    /// the platform's roots alone.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Default for NetConfig {
@@ -91,6 +94,7 @@ impl Default for NetConfig {
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             max_message_bytes: 256 << 20,
+            tls: None,
         }
     }
 }
@@ -288,8 +292,21 @@ impl Task {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(self.config.max_message_bytes))
             .max_frame_size(Some(self.config.max_message_bytes));
-        let connect =
-            tokio_tungstenite::connect_async_with_config(self.url.as_str(), Some(ws_config), true);
+        // Only `wss://` needs the certificates (`ws://` stays plain whatever the connector).
+        let tls = match &self.config.tls {
+            _ if !self.url.starts_with("wss://") => None,
+            Some(tls) => Some(std::sync::Arc::clone(tls)),
+            None => match super::tls::client_config(None) {
+                Ok(tls) => Some(tls),
+                Err(e) => return (End::Retry(e), false),
+            },
+        };
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            self.url.as_str(),
+            Some(ws_config),
+            true,
+            tls.map(tokio_tungstenite::Connector::Rustls),
+        );
         let ws = tokio::select! {
             result = tokio::time::timeout(self.config.connect_timeout, connect) => match result {
                 Ok(Ok((ws, _response))) => ws,
@@ -411,6 +428,8 @@ fn describe_connect_error(e: &tokio_tungstenite::tungstenite::Error) -> String {
         Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             "the relay is not running (connection refused)".to_owned()
         }
+        Error::Io(io) => super::tls::describe(io).unwrap_or_else(|| format!("cannot connect: {e}")),
+        Error::Tls(e) => format!("cannot connect securely: {e}"),
         Error::Url(url) => format!("not a relay address: {url}"),
         other => format!("cannot connect: {other}"),
     }

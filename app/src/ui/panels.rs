@@ -125,7 +125,31 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                         egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "save files")
                     });
                     ui.end_row();
+                    let label = ui.label("Relay CA file");
+                    let mut path = app
+                        .settings
+                        .ca_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    let field =
+                        ui.add(egui::TextEdit::singleline(&mut path).hint_text(
+                            "a PEM file, for wss:// relays with their own certificates",
+                        ))
+                        .labelled_by(label.id);
+                    if field.changed() {
+                        let path = path.trim();
+                        app.settings.ca_file =
+                            (!path.is_empty()).then(|| std::path::PathBuf::from(path));
+                    }
+                    ui.end_row();
                 });
+            if std::env::var_os(crate::session::tls::CA_FILE_ENV).is_some() {
+                ui.small(format!(
+                    "{} is set: it is used instead of the CA file above.",
+                    crate::session::tls::CA_FILE_ENV
+                ));
+            }
         });
     app.preferences = open;
     if app.settings != before {

@@ -26,6 +26,7 @@ mod large;
 mod offline_losses;
 mod restored;
 mod sharing;
+mod tls;
 mod waiting;
 
 type Window = Harness<'static, ConcordApp>;

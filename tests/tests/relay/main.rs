@@ -17,6 +17,7 @@ mod limits;
 mod losses;
 mod parts;
 mod sync;
+mod tls;
 
 use sync_core::{Operation, Pointer, Value};
 

@@ -23,7 +23,8 @@ use sync_core::{Pointer, Value};
 use super::{ConcordApp, Target as EditTarget, UNSAVED};
 use crate::editor::ValueKind;
 use crate::session::host::{self, Host};
-use crate::session::{Session, Status, Target};
+use crate::session::net::NetConfig;
+use crate::session::{Link, Session, Status, Target, tls};
 
 /// The Connect dialog's fields.
 #[derive(Debug, Clone, Default)]
@@ -123,13 +124,14 @@ impl ConcordApp {
             .runtime
             .clone()
             .ok_or("collaboration is not available here")?;
+        let link = self.link(&target)?;
         self.end_session();
         let (session, editor) = Session::join(
             &runtime,
             target.clone(),
             name,
             self.sessions_dir().as_deref(),
-            std::sync::Arc::new(self.waker()),
+            link,
         );
         self.start_session(session, editor);
         self.settings.remember_shared(&target);
@@ -179,13 +181,14 @@ impl ConcordApp {
         // This window joins through the loopback address, whatever others use.
         target.relay = format!("ws://127.0.0.1:{}", host.addr().port());
         let document = self.editor.doc().clone();
+        let link = self.link(&target)?;
         self.end_session();
         let (session, mut editor) = Session::share(
             &runtime,
             target,
             &name,
             self.sessions_dir().as_deref(),
-            std::sync::Arc::new(self.waker()),
+            link,
             &document,
         );
         editor.keep_file(&self.editor);
@@ -195,6 +198,26 @@ impl ConcordApp {
         let invite = host.invite(&doc, "guest");
         self.host = Some((host, invite));
         Ok(())
+    }
+
+    /// How a session of this window connects to `target`: it wakes the window, and a
+    /// `wss://` relay is trusted through the platform's certificates and the CA file of the
+    /// preferences or `CONCORD_CA_FILE` (a CA file that cannot be read is an error then).
+    fn link(&self, target: &Target) -> Result<Link, String> {
+        let tls = if target.relay.starts_with("wss://") {
+            let ca_file = tls::ca_file(self.settings.ca_file.as_deref());
+            Some(tls::client_config(ca_file.as_deref())?)
+        } else {
+            None
+        };
+        let config = NetConfig {
+            tls,
+            ..NetConfig::default()
+        };
+        Ok(Link {
+            wake: std::sync::Arc::new(self.waker()),
+            config,
+        })
     }
 
     /// The invite others use to join the shared document, while this window shares one.

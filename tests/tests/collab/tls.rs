@@ -1,0 +1,89 @@
+//! Windows on a `wss://` relay with a certificate of its own making: trusted through the CA
+//! file in the preferences, they converge; a certificate that does not fit is refused, and the
+//! status bar says why.
+
+use e2e::tls::TestCa;
+
+use super::*;
+
+fn reconnect_reason(app: &ConcordApp) -> Option<String> {
+    match app.session.as_ref()?.status() {
+        Status::Reconnecting { reason, .. } => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn windows_trusting_the_relays_ca_edit_together_over_wss() {
+    let rt = runtime();
+    let dir = temp_dir("wss");
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_server(&dir, "relay", &["localhost"]).unwrap();
+    let ca_file = ca.write_ca(&dir).unwrap();
+    let relay = rt
+        .block_on(TestRelay::start(|c| c.tls = Some(files)))
+        .unwrap();
+    let plan = target(&relay, "plan");
+    assert!(plan.relay.starts_with("wss://"));
+    let mut ann = window(&rt, &dir.join("ann"));
+    let mut ben = window(&rt, &dir.join("ben"));
+    for w in [&mut ann, &mut ben] {
+        w.state_mut().settings.ca_file = Some(ca_file.clone());
+    }
+    join(&mut ann, &plan, "Ann");
+    join(&mut ben, &plan, "Ben");
+    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
+        w.iter().all(|a| connected(a))
+    });
+    ann.state_mut().import_patch(START).unwrap();
+    ben.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/owner", "value": "Ben"}]"#)
+        .unwrap();
+    until(&mut [&mut ann, &mut ben], "they converge", |w| {
+        w.iter().all(|a| connected(a))
+            && doc(w[0]) == doc(w[1])
+            && doc(w[0]).contains("Plan")
+            && doc(w[0]).contains("Ben")
+    });
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_certificate_that_does_not_fit_is_refused_with_a_clear_message() {
+    let rt = runtime();
+    let dir = temp_dir("wss-refused");
+    let ca = TestCa::new().unwrap();
+    // Made for another host than the one the window connects to.
+    let files = ca.write_server(&dir, "relay", &["relay.example"]).unwrap();
+    let ca_file = ca.write_ca(&dir).unwrap();
+    let relay = rt
+        .block_on(TestRelay::start(|c| c.tls = Some(files)))
+        .unwrap();
+    let mut ann = window(&rt, &dir.join("ann"));
+    ann.state_mut().settings.ca_file = Some(ca_file);
+    join(&mut ann, &target(&relay, "plan"), "Ann");
+    until(&mut [&mut ann], "the connection is refused", |w| {
+        reconnect_reason(w[0]).is_some()
+    });
+    let reason = reconnect_reason(ann.state()).unwrap();
+    assert!(reason.contains("not valid for this address"), "{reason}");
+    // The status bar says it.
+    ann.step();
+    assert!(
+        ann.query_by_label_contains(" s (the relay's certificate is not valid for this address")
+            .is_some()
+    );
+    // Without the relay's CA, the same relay is an unknown authority.
+    let mut ben = window(&rt, &dir.join("ben"));
+    join(&mut ben, &target(&relay, "plan"), "Ben");
+    until(&mut [&mut ben], "the connection is refused", |w| {
+        reconnect_reason(w[0]).is_some()
+    });
+    let reason = reconnect_reason(ben.state()).unwrap();
+    assert!(reason.contains("not signed by an authority"), "{reason}");
+    drop((ann, ben));
+    rt.block_on(relay.stop()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
