@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::auth::registry::{Registry, Revoked, is_token_id, token_id};
 use crate::auth::{Claims, Secret, parse_ttl};
 use crate::config::{Anonymous, Config};
 use crate::peer::TrustedProxies;
@@ -29,23 +30,58 @@ struct Cli {
 enum Command {
     /// Serve documents over websockets until SIGINT or SIGTERM.
     Serve(Common),
-    /// Print a signed token that lets its holder open matching documents.
-    Token {
+    /// Print a signed token that lets its holder open matching documents (alone on the first
+    /// line of standard output), or list or revoke the tokens minted.
+    Token(TokenArgs),
+    /// The signing secret.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct TokenArgs {
+    #[command(subcommand)]
+    action: Option<TokenAction>,
+    #[command(flatten)]
+    common: Common,
+    /// Who holds the token (shown as the author of their changes without a display name).
+    #[arg(long, required = true)]
+    user: Option<String>,
+    /// Which documents: `*` matches any run of characters (`team-*`, or `*` for all).
+    #[arg(long, required = true)]
+    docs: Option<String>,
+    /// What the holder may do.
+    #[arg(long, value_enum, required = true)]
+    role: Option<RoleArg>,
+    /// How long the token is valid: `90s`, `15m`, `12h`, `30d`, `2w`, or combined (`1d12h`).
+    #[arg(long, default_value = "30d")]
+    ttl: String,
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// One line per token minted here and not expired, oldest first, tab-separated: id, user,
+    /// documents, role, expiry (UTC), and `active` or `revoked` with when.
+    List(Common),
+    /// Revoke a token: a running relay refuses it within a second and closes the connections
+    /// that hold it (`token_revoked`).
+    Revoke {
         #[command(flatten)]
         common: Common,
-        /// Who holds the token (shown as the author of their changes without a display name).
-        #[arg(long)]
-        user: String,
-        /// Which documents: `*` matches any run of characters (`team-*`, or `*` for all).
-        #[arg(long)]
-        docs: String,
-        /// What the holder may do.
-        #[arg(long, value_enum)]
-        role: RoleArg,
-        /// How long the token is valid: `90s`, `15m`, `12h`, `30d`, `2w`, or combined (`1d12h`).
-        #[arg(long, default_value = "30d")]
-        ttl: String,
+        /// The token's id (16 hex digits, from `token list`) or the whole token.
+        token: String,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretAction {
+    /// Replace the signing secret: every token ever minted stops working at once, and open
+    /// connections with a token are closed. The emergency lever when a token or the secret
+    /// leaked; mint new tokens afterwards.
+    Rotate(Common),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -54,7 +90,7 @@ enum RoleArg {
     Write,
 }
 
-/// Options shared by both commands.
+/// Options shared by every command.
 #[derive(Args)]
 struct Common {
     /// A TOML config file (see assets/relay.example.toml).
@@ -164,30 +200,122 @@ pub fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(common) => serve(common.config()?),
-        Command::Token {
-            common,
-            user,
-            docs,
-            role,
-            ttl,
-        } => {
-            let config = common.config()?;
-            let ttl = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
-            let secret = Secret::load_or_create(&config.secret_path())?;
-            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-            let claims = Claims {
-                user,
-                docs,
-                role: match role {
-                    RoleArg::Read => Role::Read,
-                    RoleArg::Write => Role::Write,
-                },
-                exp: now.saturating_add(ttl.as_secs()),
-            };
-            println!("{}", secret.mint(&claims));
-            Ok(())
-        }
+        Command::Token(args) => match args.action {
+            None => mint(&args),
+            Some(TokenAction::List(common)) => list(&common.config()?),
+            Some(TokenAction::Revoke { common, token }) => revoke(&common.config()?, &token),
+        },
+        Command::Secret {
+            action: SecretAction::Rotate(common),
+        } => rotate(&common.config()?),
     }
+}
+
+fn now() -> anyhow::Result<u64> {
+    Ok(SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs())
+}
+
+/// A time in Unix seconds as UTC, to the second (`2027-01-31T12:00:00Z`).
+fn utc(seconds: u64) -> String {
+    let time = UNIX_EPOCH + std::time::Duration::from_secs(seconds.min(253_402_300_799));
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// The registry in the data directory (created if need be).
+fn registry(config: &Config) -> anyhow::Result<Registry> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    Registry::open(&config.database_path())
+        .with_context(|| format!("cannot open {}", config.database_path().display()))
+}
+
+fn mint(args: &TokenArgs) -> anyhow::Result<()> {
+    let (Some(user), Some(docs), Some(role)) = (&args.user, &args.docs, args.role) else {
+        anyhow::bail!("a token needs --user, --docs and --role");
+    };
+    let config = args.common.config()?;
+    let ttl = parse_ttl(&args.ttl).map_err(anyhow::Error::msg)?;
+    let secret = Secret::load_or_create(&config.secret_path())?;
+    let now = now()?;
+    let claims = Claims {
+        user: user.clone(),
+        docs: docs.clone(),
+        role: match role {
+            RoleArg::Read => Role::Read,
+            RoleArg::Write => Role::Write,
+        },
+        exp: now.saturating_add(ttl.as_secs()),
+    };
+    let token = secret.mint(&claims);
+    let id = registry(&config)?.record(&token, &claims, now)?;
+    println!("{token}");
+    eprintln!(
+        "token {id}: {} may {} {} until {}",
+        claims.user,
+        match claims.role {
+            Role::Read => "read",
+            Role::Write => "read and write",
+        },
+        claims.docs,
+        utc(claims.exp)
+    );
+    Ok(())
+}
+
+fn list(config: &Config) -> anyhow::Result<()> {
+    for listed in registry(config)?.list(now()?)? {
+        let state = match listed.revoked {
+            Some(at) => format!("revoked {}", utc(at)),
+            None => "active".to_owned(),
+        };
+        let role = match listed.claims.role {
+            Role::Read => "read",
+            Role::Write => "write",
+        };
+        println!(
+            "{}\t{}\t{}\t{role}\t{}\t{state}",
+            listed.id,
+            listed.claims.user,
+            listed.claims.docs,
+            utc(listed.claims.exp)
+        );
+    }
+    Ok(())
+}
+
+fn revoke(config: &Config, token: &str) -> anyhow::Result<()> {
+    let token = token.trim();
+    let id = if is_token_id(token) {
+        token.to_ascii_lowercase()
+    } else if token.contains('.') {
+        token_id(token)
+    } else {
+        anyhow::bail!(
+            "{token:?} is neither a token id (16 hex digits, see `concord-relay token list`) nor a token"
+        );
+    };
+    match registry(config)?.revoke(&id, now()?)? {
+        Revoked::Listed(listed) => println!(
+            "revoked {id} ({}, {}): a running relay refuses it and closes its connections within a second",
+            listed.claims.user, listed.claims.docs
+        ),
+        Revoked::Unlisted(id) => println!(
+            "revoked {id}, which this relay's list does not hold (minted elsewhere or before tokens were listed): it is refused should it come"
+        ),
+    }
+    Ok(())
+}
+
+fn rotate(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    Secret::rotate(&config.secret_path())?;
+    let voided = registry(config)?.rotated(now()?)?;
+    println!(
+        "the signing secret is new: every token minted before ({voided} listed as active) no longer works, \
+         and a running relay closes their connections within a second; mint new ones with `concord-relay token`"
+    );
+    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

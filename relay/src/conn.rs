@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityE
 use tokio_util::sync::CancellationToken;
 
 use crate::Shared;
+use crate::access::Holding;
 use crate::config::Limits;
 use crate::frame::{self, Frame, Unreadable};
 use crate::gate::Pass;
@@ -138,15 +139,18 @@ enum State {
         bucket: Bucket,
         /// A change being sent in parts.
         upload: Upload,
+        /// The hold on the token it came with, so that revoking the token closes it.
+        _token: Option<Holding>,
     },
 }
 
 impl State {
-    fn joined(room: mpsc::Sender<Command>, limits: &Limits) -> State {
+    fn joined(room: mpsc::Sender<Command>, limits: &Limits, token: Option<Holding>) -> State {
         State::Joined {
             room,
             bucket: Bucket::new(limits.ops_per_second, limits.ops_burst),
             upload: Upload::new(limits.max_upload_bytes()),
+            _token: token,
         }
     }
 }
@@ -413,23 +417,33 @@ impl Reader<'_> {
                 if let Err(e) = client.validate() {
                     return Next::Close(ErrorCode::InvalidClientId, e.to_string());
                 }
-                let (author, role) =
-                    match admit(self.shared, &self.peer, token.as_deref(), &doc, &name) {
-                        Ok(admitted) => admitted,
-                        Err((code, message)) => return Next::Close(code, message),
-                    };
+                let admitted = match admit(self.shared, &self.peer, token.as_deref(), &doc, &name) {
+                    Ok(admitted) => admitted,
+                    Err((code, message)) => return Next::Close(code, message),
+                };
+                let holding = admitted.token.map(|id| {
+                    let access = &self.shared.access;
+                    access.hold(id, self.conn, self.out.clone(), self.kick.clone())
+                });
+                // Checked again now that a revocation would find this connection.
+                if let (Some(_), Some(token)) = (&holding, &token)
+                    && let Err((code, message)) =
+                        self.shared.access.verify(token, now_millis() / 1000)
+                {
+                    return Next::Close(code, message);
+                }
                 let member = Member {
                     conn: self.conn,
                     client,
-                    author,
-                    role,
+                    author: admitted.author,
+                    role: admitted.role,
                     out: self.out.clone(),
                     kick: self.kick.clone(),
                 };
                 match join(self.shared, &doc, member, last_rev).await {
                     Ok(room) => {
                         tracing::debug!(conn = self.conn, doc, "joined");
-                        *state = State::joined(room, &self.shared.config.limits);
+                        *state = State::joined(room, &self.shared.config.limits, holding);
                         Next::Continue
                     }
                     Err(code) => Next::Close(
@@ -492,34 +506,38 @@ impl Reader<'_> {
 /// What a peer who gave no name is called without a token.
 const ANONYMOUS: &str = "anonymous";
 
-/// Checks the token (or the anonymous policy) and returns the author name (the `hello`'s, or
-/// else the token's user, or else [`ANONYMOUS`]) and role.
+/// Who a `hello` let in.
+struct Admitted {
+    /// The `hello`'s name, or else the token's user, or else [`ANONYMOUS`].
+    author: String,
+    role: Role,
+    /// The id of the token it came with.
+    token: Option<String>,
+}
+
+/// Checks the token (or the anonymous policy).
 fn admit(
     shared: &Shared,
     peer: &Peer,
     token: Option<&str>,
     doc: &str,
     name: &str,
-) -> Result<(String, Role), (ErrorCode, String)> {
+) -> Result<Admitted, (ErrorCode, String)> {
     let Some(token) = token else {
         if shared.config.allows_anonymous(peer) {
             let author = if name.is_empty() { ANONYMOUS } else { name };
-            return Ok((author.to_owned(), Role::Write));
+            return Ok(Admitted {
+                author: author.to_owned(),
+                role: Role::Write,
+                token: None,
+            });
         }
         return Err((
             ErrorCode::Unauthorized,
             "this relay needs a token; ask its operator for one".to_owned(),
         ));
     };
-    let Some(secret) = &shared.secret else {
-        return Err((
-            ErrorCode::Unauthorized,
-            "this relay has no signing secret, so it cannot check tokens".to_owned(),
-        ));
-    };
-    let claims = secret
-        .verify(token, now_millis() / 1000)
-        .map_err(|e| (e.code(), e.to_string()))?;
+    let (claims, id) = shared.access.verify(token, now_millis() / 1000)?;
     if !claims.covers(doc) {
         return Err((
             ErrorCode::Forbidden,
@@ -531,7 +549,11 @@ fn admit(
     } else {
         name.to_owned()
     };
-    Ok((author, claims.role))
+    Ok(Admitted {
+        author,
+        role: claims.role,
+        token: Some(id),
+    })
 }
 
 /// Enters the document's room. A room that closed meanwhile (unloaded when idle) is started

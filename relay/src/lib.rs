@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`cli`]: the `concord-relay` command line; [`config`]: settings and their defaults; [`docid`]: which document ids are accepted.
-//! - [`auth`]: signed tokens and the signing secret.
+//! - [`auth`]: signed tokens, the signing secret and the registry of tokens minted and
+//!   revoked; `access`: checking tokens on a running relay and acting on revocations.
 //! - [`store`]: SQLite storage with group commit.
 //! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
 //!   of its commands.
@@ -30,6 +31,7 @@
 //! # }
 //! ```
 
+mod access;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -59,6 +61,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Access;
 use crate::auth::Secret;
 use crate::config::{Anonymous, Config};
 use crate::gate::Gate;
@@ -72,7 +75,7 @@ use crate::tls::Tls;
 /// What every connection and room shares.
 struct Shared {
     config: Config,
-    secret: Option<Secret>,
+    access: Arc<Access>,
     rooms: Arc<Rooms>,
     metrics: Arc<Metrics>,
     gate: Arc<Gate>,
@@ -126,9 +129,10 @@ pub async fn run_with_store(
     })?;
     let opened = open_secret(&config).and_then(|secret| {
         let tls = config.tls.clone().map(Tls::load).transpose()?;
-        Ok((secret, tls.map(Arc::new)))
+        let access = Access::open(&config.database_path(), config.secret_path(), secret)?;
+        Ok((access, tls.map(Arc::new)))
     });
-    let (secret, tls) = match opened {
+    let (access, tls) = match opened {
         Ok(opened) => opened,
         Err(e) => {
             store.close();
@@ -150,7 +154,7 @@ pub async fn run_with_store(
     );
     let shared = Arc::new(Shared {
         config,
-        secret,
+        access: Arc::clone(&access),
         rooms,
         metrics,
         gate,
@@ -165,6 +169,7 @@ pub async fn run_with_store(
         "relay serving"
     );
     tracker.spawn(log_metrics(Arc::clone(&shared)));
+    tracker.spawn(access.watch(shutdown.clone()));
     if let Some(tls) = &shared.tls {
         tracker.spawn(reload_on_hangup(Arc::clone(tls), shutdown.clone()));
     }

@@ -116,9 +116,10 @@ impl NetConfig {
 }
 
 /// Codes after which trying again cannot help until the user changes something.
-const FATAL: [ErrorCode; 6] = [
+const FATAL: [ErrorCode; 7] = [
     ErrorCode::Unauthorized,
     ErrorCode::TokenExpired,
+    ErrorCode::TokenRevoked,
     ErrorCode::Forbidden,
     ErrorCode::InvalidDocumentId,
     ErrorCode::InvalidClientId,

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sync_core::protocol::{ErrorCode, Role};
 
+pub mod registry;
 mod secret;
 #[cfg(test)]
 mod tests;

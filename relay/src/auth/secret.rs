@@ -71,6 +71,32 @@ impl Secret {
         }
     }
 
+    /// Replaces the secret at `path` with a fresh one (written beside it, then renamed over
+    /// it, so the file always holds a whole secret): every token signed with the old one stops
+    /// verifying.
+    pub fn rotate(path: &Path) -> Result<Secret, SecretError> {
+        create_parent(path)?;
+        let secret = Secret::random()?;
+        let io_error = |source| SecretError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut fresh = path.as_os_str().to_owned();
+        fresh.push(".new");
+        let fresh = PathBuf::from(fresh);
+        // A leftover of an attempt that failed half-way.
+        let _ = fs::remove_file(&fresh);
+        write_new(&fresh, &secret).map_err(io_error)?;
+        fs::rename(&fresh, path).map_err(io_error)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // The rename is durable once the directory is.
+            File::open(parent)
+                .and_then(|dir| dir.sync_all())
+                .map_err(io_error)?;
+        }
+        Ok(secret)
+    }
+
     /// A fresh secret from the operating system's randomness.
     pub(super) fn random() -> Result<Secret, SecretError> {
         let mut key = [0; SECRET_LEN];

@@ -1,8 +1,8 @@
 //! Durable storage: every document's change log, its latest snapshot and the clients'
 //! exactly-once records, in one SQLite database.
 //!
-//! # Schema (version 2, kept in `PRAGMA user_version`)
-//! All three tables are `WITHOUT ROWID`, keyed by the document id:
+//! # Schema (version 3, kept in `PRAGMA user_version`)
+//! The three tables of documents are `WITHOUT ROWID`, keyed by the document id:
 //! - `changes(doc, rev, client, seq, author, time, ops, conflicts, group_rev)`, key
 //!   `(doc, rev)`: the full log, one row per [`Commit`]; `ops` and `conflicts` are JSON text
 //!   written by `serde_json`; `group_rev` is the revision that began the typing group the change
@@ -16,6 +16,14 @@
 //! - `clients(doc, client, seq, rev)`, key `(doc, client)`: the last change of each client that
 //!   the document applied ([`ClientRecord`]), always the one with the highest `seq`.
 //!
+//! Two more hold the access tokens ([`crate::auth::registry`]):
+//! - `tokens(id, user, docs, role, exp, minted, revoked)`, key `id`: every token minted by
+//!   `concord-relay token`, and when it was revoked (`NULL` while it is not).
+//! - `revocations(n, id, time)`: every revocation in order (`n` increases), which a running
+//!   relay reads as they come; `id` is `*` when the signing secret was rotated.
+//!
+//! Version 3 added the token tables. A version 2 database gets them when opened; a relay that
+//! knows only version 2 refuses a version 3 database, so it cannot ignore revocations.//!
 //! A partial index, `changes_with_conflicts(doc, rev) WHERE conflicts <> '[]'`, lists the
 //! changes that recorded conflicts, so that [`Store::conflicts_of`] visits only those however
 //! long the log. It only adds to version 1 (an older relay keeps it up to date without knowing
@@ -81,10 +89,14 @@ mod writer;
 use writer::{ChangeRow, Prepared, Writer, encode, prepare};
 
 /// The schema version this module writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
-/// What turns a database of version `n - 1` into version `n`, for each `n` after 1.
-const MIGRATIONS: [(i64, &str); 1] = [(2, "ALTER TABLE changes ADD COLUMN group_rev INTEGER;")];
+/// What turns a database of version `n - 1` into version `n`, for each `n` after 1. (Tables
+/// that are only added are created by [`SCHEMA`], which runs after the migrations.)
+const MIGRATIONS: [(i64, &str); 2] = [
+    (2, "ALTER TABLE changes ADD COLUMN group_rev INTEGER;"),
+    (3, "-- the tokens and revocations tables, created by SCHEMA"),
+];
 
 /// How many requests may wait for the writer thread.
 pub const QUEUE_CAPACITY: usize = 1024;
@@ -121,6 +133,20 @@ CREATE TABLE IF NOT EXISTS clients (
     PRIMARY KEY (doc, client)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS changes_with_conflicts ON changes (doc, rev) WHERE conflicts <> '[]';
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT NOT NULL PRIMARY KEY,
+    user TEXT NOT NULL,
+    docs TEXT NOT NULL,
+    role TEXT NOT NULL,
+    exp INTEGER NOT NULL,
+    minted INTEGER NOT NULL,
+    revoked INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revocations (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    time INTEGER NOT NULL
+);
 ";
 
 /// Why the store could not do what was asked.
@@ -139,7 +165,10 @@ pub enum StoreError {
         detail: String,
     },
     /// The database has a schema version this relay does not know.
-    #[error("the database has schema version {0}; this relay uses version {SCHEMA_VERSION}")]
+    #[error(
+        "the database has schema version {0}, newer than this relay's {SCHEMA_VERSION}: a newer \
+         relay wrote it; run that one (or a newer one) instead"
+    )]
     Schema(i64),
     /// A batch whose changes do not continue the stored log. Nothing of it was written.
     #[error("document {doc:?}: expected revision {expected} next, found {found}")]
@@ -465,7 +494,7 @@ impl Store {
 }
 
 /// Opens the connection, checks the schema version and sets the database up.
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(32);

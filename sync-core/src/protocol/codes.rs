@@ -28,6 +28,9 @@ pub enum ErrorCode {
     Unauthorized,
     /// The token has expired.
     TokenExpired,
+    /// The token was revoked by the relay's operator (or the relay's signing secret was
+    /// rotated): refused at `hello`, and open connections holding it are closed.
+    TokenRevoked,
     /// The token does not cover this document.
     Forbidden,
     /// The document id has characters or a length the relay refuses.
@@ -59,7 +62,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryFrame,
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::IdleTimeout,
         ErrorCode::Unauthorized,
         ErrorCode::TokenExpired,
+        ErrorCode::TokenRevoked,
         ErrorCode::Forbidden,
         ErrorCode::InvalidDocumentId,
         ErrorCode::DocumentUnavailable,
@@ -99,6 +103,7 @@ impl ErrorCode {
             ErrorCode::IdleTimeout => "idle_timeout",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenRevoked => "token_revoked",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::InvalidDocumentId => "invalid_document_id",
             ErrorCode::DocumentUnavailable => "document_unavailable",

@@ -176,7 +176,7 @@ async fn a_public_listener_without_a_secret_refuses_to_start() {
 }
 
 /// Runs the relay's command line (the `relay-process` binary of this package).
-fn command_line(args: &[&str]) -> std::process::Output {
+pub(crate) fn command_line(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_relay-process"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -236,6 +236,16 @@ fn serve_help_explains_every_option_and_its_environment_variable() {
         "CONCORD_ANONYMOUS",
         "--max-connections",
         "CONCORD_MAX_CONNECTIONS",
+        "--trusted-proxy",
+        "CONCORD_TRUSTED_PROXIES",
+        "--tls-cert",
+        "CONCORD_TLS_CERT",
+        "--tls-key",
+        "CONCORD_TLS_KEY",
+        "--max-unauthenticated",
+        "CONCORD_MAX_UNAUTHENTICATED",
+        "--max-unauthenticated-per-address",
+        "CONCORD_MAX_UNAUTHENTICATED_PER_ADDRESS",
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }

@@ -16,6 +16,7 @@ mod durability;
 mod limits;
 mod losses;
 mod parts;
+mod revocation;
 mod sync;
 mod tls;
 

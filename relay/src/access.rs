@@ -1,0 +1,229 @@
+//! Tokens on a running relay: checking them at `hello`, and acting on revocations as they are
+//! recorded in the registry ([`crate::auth::registry`]), a few times a second. A revoked token
+//! is refused from then on and every connection holding it is closed with `token_revoked`; a
+//! rotated signing secret is read again and closes every connection that came with a token.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use sync_core::protocol::ErrorCode;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::registry::{self, ROTATED, Registry};
+use crate::auth::{Claims, Secret};
+use crate::room::Outbound;
+
+/// How often the registry is read for new revocations.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// What the relay knows of tokens.
+pub(crate) struct Access {
+    secret_path: PathBuf,
+    secret: RwLock<Option<Arc<Secret>>>,
+    revoked: RwLock<HashSet<String>>,
+    /// Open connections by the id of the token they came with.
+    holders: Mutex<HashMap<String, HashMap<u64, Holder>>>,
+    registry: Mutex<Registry>,
+    /// The last revocation acted on.
+    seen: Mutex<i64>,
+}
+
+/// How to close a connection.
+struct Holder {
+    out: mpsc::Sender<Outbound>,
+    kick: CancellationToken,
+}
+
+/// A connection's hold on its token: dropped when the connection ends.
+pub(crate) struct Holding {
+    access: Arc<Access>,
+    id: String,
+    conn: u64,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        let mut holders = self.access.holders();
+        if let Some(conns) = holders.get_mut(&self.id) {
+            conns.remove(&self.conn);
+            if conns.is_empty() {
+                holders.remove(&self.id);
+            }
+        }
+    }
+}
+
+impl Access {
+    /// Opens the registry in `database` and reads every revocation so far.
+    pub(crate) fn open(
+        database: &std::path::Path,
+        secret_path: PathBuf,
+        secret: Option<Secret>,
+    ) -> anyhow::Result<Arc<Access>> {
+        let registry = Registry::open(database)?;
+        let past = registry.revocations_after(0)?;
+        let seen = past.last().map_or(0, |(n, _)| *n);
+        let revoked = past
+            .into_iter()
+            .map(|(_, id)| id)
+            .filter(|id| id != ROTATED)
+            .collect();
+        Ok(Arc::new(Access {
+            secret_path,
+            secret: RwLock::new(secret.map(Arc::new)),
+            revoked: RwLock::new(revoked),
+            holders: Mutex::new(HashMap::new()),
+            registry: Mutex::new(registry),
+            seen: Mutex::new(seen),
+        }))
+    }
+
+    fn holders(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<u64, Holder>>> {
+        self.holders.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Checks `token` at `now` (Unix seconds): its signature, expiry and revocation. Returns
+    /// its claims and id.
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<(Claims, String), (ErrorCode, String)> {
+        let secret = self
+            .secret
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(secret) = secret else {
+            return Err((
+                ErrorCode::Unauthorized,
+                "this relay has no signing secret, so it cannot check tokens".to_owned(),
+            ));
+        };
+        let claims = secret
+            .verify(token, now)
+            .map_err(|e| (e.code(), e.to_string()))?;
+        let id = registry::token_id(token);
+        if self
+            .revoked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&id)
+        {
+            return Err((
+                ErrorCode::TokenRevoked,
+                format!("token {id} was revoked; ask the relay's operator for a new one"),
+            ));
+        }
+        Ok((claims, id))
+    }
+
+    /// Records that connection `conn` holds token `id`, so that revoking it closes the
+    /// connection. The token must be verified again after this: a revocation (or rotation)
+    /// between the first check and the hold would otherwise be missed.
+    pub(crate) fn hold(
+        self: &Arc<Access>,
+        id: String,
+        conn: u64,
+        out: mpsc::Sender<Outbound>,
+        kick: CancellationToken,
+    ) -> Holding {
+        self.holders()
+            .entry(id.clone())
+            .or_default()
+            .insert(conn, Holder { out, kick });
+        Holding {
+            access: Arc::clone(self),
+            id,
+            conn,
+        }
+    }
+
+    /// Reads the registry for new revocations until `shutdown`.
+    pub(crate) async fn watch(self: Arc<Access>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            let access = Arc::clone(&self);
+            let read = tokio::task::spawn_blocking(move || access.read_revocations()).await;
+            match read {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "cannot read revocations"),
+                Err(e) => tracing::warn!(error = %e, "cannot read revocations"),
+            }
+        }
+    }
+
+    /// Acts on the revocations recorded since the last read.
+    fn read_revocations(&self) -> anyhow::Result<()> {
+        let after = *self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let new = self
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .revocations_after(after)?;
+        for (n, id) in new {
+            if id == ROTATED {
+                self.rotate()?;
+            } else {
+                self.revoke(id);
+            }
+            *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = n;
+        }
+        Ok(())
+    }
+
+    /// Refuses token `id` from now on and closes the connections holding it. In that order:
+    /// a connection that checks its token after taking its hold ([`Access::hold`]) is either
+    /// refused or found here.
+    fn revoke(&self, id: String) {
+        self.revoked
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone());
+        let conns = self.holders().remove(&id).unwrap_or_default();
+        tracing::info!(token = id, connections = conns.len(), "token revoked");
+        let message = format!("token {id} was revoked; ask the relay's operator for a new one");
+        close_all(conns.into_values(), &message);
+    }
+
+    /// The signing secret was replaced: read it, and close every connection with a token.
+    fn rotate(&self) -> anyhow::Result<()> {
+        let secret = Secret::load(&self.secret_path)?.map(Arc::new);
+        *self.secret.write().unwrap_or_else(PoisonError::into_inner) = secret;
+        let all: Vec<Holder> = self
+            .holders()
+            .drain()
+            .flat_map(|(_, conns)| conns.into_values())
+            .collect();
+        tracing::info!(
+            connections = all.len(),
+            "signing secret rotated: every token is void"
+        );
+        close_all(
+            all.into_iter(),
+            "the relay's signing secret was rotated, so every token is void; ask its operator for a new one",
+        );
+        Ok(())
+    }
+}
+
+/// Closes each connection with `token_revoked`; one whose queue is full is kicked.
+fn close_all(holders: impl Iterator<Item = Holder>, message: &str) {
+    for holder in holders {
+        let close = Outbound::Close {
+            code: ErrorCode::TokenRevoked,
+            message: message.to_owned(),
+        };
+        if holder.out.try_send(close).is_err() {
+            holder.kick.cancel();
+        }
+    }
+}
