@@ -170,9 +170,7 @@ pub async fn run_with_store(
     );
     tracker.spawn(log_metrics(Arc::clone(&shared)));
     tracker.spawn(access.watch(shutdown.clone()));
-    if let Some(tls) = &shared.tls {
-        tracker.spawn(reload_on_hangup(Arc::clone(tls), shutdown.clone()));
-    }
+    tracker.spawn(reload_on_hangup(shared.tls.clone(), shutdown.clone()));
     accept_loop(&listener, &shared, &tracker).await;
     drop(listener);
     tracker.close();
@@ -308,13 +306,14 @@ async fn connection(
     drop_one(&shared.metrics.connections);
 }
 
-/// Reads the TLS certificate and key again on each SIGHUP, until shutdown.
-async fn reload_on_hangup(tls: Arc<Tls>, shutdown: CancellationToken) {
+/// Reads the TLS certificate and key again on each SIGHUP, until shutdown. Without TLS the
+/// signal is only logged: it must not end the relay (`systemctl reload` sends it).
+async fn reload_on_hangup(tls: Option<Arc<Tls>>, shutdown: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: the TLS certificate is read only at start");
+            tracing::warn!("cannot listen for SIGHUP: a TLS certificate is read only at start");
             return;
         };
         loop {
@@ -322,6 +321,10 @@ async fn reload_on_hangup(tls: Arc<Tls>, shutdown: CancellationToken) {
                 received = hangup.recv() => if received.is_none() { return },
                 () = shutdown.cancelled() => return,
             }
+            let Some(tls) = &tls else {
+                tracing::info!("SIGHUP: nothing to read again (no TLS)");
+                continue;
+            };
             match tls.reload() {
                 Ok(()) => tracing::info!("TLS certificate and key read again"),
                 Err(e) => tracing::error!(

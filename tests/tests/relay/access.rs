@@ -225,3 +225,64 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
     );
     relay.stop().await.unwrap();
 }
+
+/// The relay as the systemd unit starts it (its own command line, read from
+/// `assets/concord-relay.service`) lets nobody in without a token: neither what the proxy
+/// forwards nor a connection from the machine itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_of_the_systemd_unit_lets_nobody_in_without_a_token() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/concord-relay.service"
+    ))
+    .unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    let mut words = exec.split_whitespace();
+    assert!(words.next().unwrap().ends_with("concord-relay"));
+    assert_eq!(words.next(), Some("serve"));
+    let mut options = Vec::new();
+    while let Some(word) = words.next() {
+        // The test's own data directory instead.
+        if word == "--data-dir" {
+            words.next();
+        } else {
+            options.push(std::ffi::OsStr::new(word));
+        }
+    }
+    let dir = e2e::temp_dir("unit");
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_relay-process"));
+    let relay = e2e::RelayProcess::start_with(&binary, &dir, &options)
+        .await
+        .unwrap();
+    for dial in [Dial::default(), proxied("X-Forwarded-For", "203.0.113.9")] {
+        let mut c = Client::dial(relay.addr, &dial).await.unwrap();
+        c.send(&hello("d", "c", None, None)).await.unwrap();
+        assert_eq!(error_code(&c.recv().await.unwrap()), "unauthorized");
+    }
+    let output = crate::auth::command_line(&[
+        "token",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--user",
+        "ann",
+        "--docs",
+        "*",
+        "--role",
+        "write",
+    ]);
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let mut c = Client::dial(relay.addr, &proxied("X-Forwarded-For", "203.0.113.9"))
+        .await
+        .unwrap();
+    c.send(&hello("d", "c", Some(token), None)).await.unwrap();
+    let answer = c.recv().await.unwrap();
+    assert!(
+        matches!(answer, ServerMessage::Welcome { .. }),
+        "{answer:?}"
+    );
+    relay.terminate().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
