@@ -306,6 +306,12 @@ impl Session {
         let _ = self.net.commands.try_send(NetCommand::Connect);
     }
 
+    /// Trusts `tls` for the relay's certificate from now on, trying again at once if not
+    /// connected (the CA file changed).
+    pub fn trust(&mut self, tls: std::sync::Arc<rustls::ClientConfig>) {
+        let _ = self.net.commands.try_send(NetCommand::Trust(tls));
+    }
+
     /// Closes the connection and stays offline; edits keep going to the outbox.
     pub fn go_offline(&mut self) {
         let _ = self.net.commands.try_send(NetCommand::Disconnect);

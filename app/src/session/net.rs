@@ -66,6 +66,9 @@ pub enum NetCommand {
     Connect,
     /// Close the connection and stay offline until [`NetCommand::Connect`].
     Disconnect,
+    /// Trust these certificates for `wss://` from now on (the CA file changed), and try again
+    /// at once if not connected.
+    Trust(std::sync::Arc<rustls::ClientConfig>),
 }
 
 /// How the task connects and when it gives up on a connection.
@@ -261,6 +264,10 @@ impl Task {
                 () = sleep => return Some(false),
                 command = self.commands.recv() => match command? {
                     NetCommand::Connect => return Some(true),
+                    NetCommand::Trust(tls) => {
+                        self.config.tls = Some(tls);
+                        return Some(true);
+                    }
                     NetCommand::Disconnect => {
                         if online {
                             online = false;
@@ -317,6 +324,10 @@ impl Task {
             command = self.commands.recv() => return match command {
                 None => (End::Quit, false),
                 Some(NetCommand::Disconnect) => (End::Wait("by choice".to_owned()), false),
+                Some(NetCommand::Trust(tls)) => {
+                    self.config.tls = Some(tls);
+                    (End::Retry("connection restarted".to_owned()), false)
+                }
                 // Already connecting; a stale send is dropped.
                 Some(NetCommand::Connect | NetCommand::Send { .. }) => {
                     (End::Retry("connection restarted".to_owned()), false)
@@ -384,6 +395,8 @@ impl Task {
                         return End::Wait("by choice".to_owned());
                     }
                     Some(NetCommand::Connect) => {}
+                    // Connected already: the new trust serves the next connection.
+                    Some(NetCommand::Trust(tls)) => self.config.tls = Some(tls),
                     Some(NetCommand::Send { epoch: for_epoch, message }) => {
                         if for_epoch != epoch {
                             continue;

@@ -12,12 +12,21 @@ use rustls::{ClientConfig, RootCertStore};
 /// The environment variable naming an extra CA file; it takes precedence over the preferences.
 pub const CA_FILE_ENV: &str = "CONCORD_CA_FILE";
 
-/// The extra CA file to trust: `CONCORD_CA_FILE`, else `configured` (from the preferences).
+/// The extra CA file to trust: `CONCORD_CA_FILE`, else `configured` (from the preferences),
+/// either without surrounding spaces; none when both are empty.
 pub fn ca_file(configured: Option<&Path>) -> Option<PathBuf> {
-    std::env::var_os(CA_FILE_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| configured.map(Path::to_path_buf))
+    let env = std::env::var_os(CA_FILE_ENV).map(PathBuf::from);
+    [env.as_deref(), configured]
+        .into_iter()
+        .flatten()
+        .filter_map(|path| match path.to_str() {
+            Some(text) => Some(text.trim())
+                .filter(|t| !t.is_empty())
+                .map(PathBuf::from),
+            // Not text: taken as it is.
+            None => Some(path.to_path_buf()),
+        })
+        .next()
 }
 
 /// The TLS settings for `wss://` relays: the platform's roots and the certificates in

@@ -84,6 +84,7 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     use crate::settings::Theme;
     let before = app.settings.clone();
     let mut open = true;
+    let mut retrust = false;
     egui::Window::new("Preferences")
         .open(&mut open)
         .resizable(false)
@@ -132,15 +133,19 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                         .as_ref()
                         .map(|p| p.display().to_string())
                         .unwrap_or_default();
-                    let field =
-                        ui.add(egui::TextEdit::singleline(&mut path).hint_text(
-                            "a PEM file, for wss:// relays with their own certificates",
-                        ))
-                        .labelled_by(label.id);
+                    let field = ui
+                        .add(egui::TextEdit::singleline(&mut path).hint_text("PEM, for wss://"))
+                        .labelled_by(label.id)
+                        .on_hover_text(
+                            "An extra certificate authority, for wss:// relays whose \
+                             certificate is of their own making. Used when the field is left.",
+                        );
                     if field.changed() {
-                        let path = path.trim();
                         app.settings.ca_file =
                             (!path.is_empty()).then(|| std::path::PathBuf::from(path));
+                    }
+                    if field.lost_focus() {
+                        retrust = true;
                     }
                     ui.end_row();
                 });
@@ -154,6 +159,9 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     app.preferences = open;
     if app.settings != before {
         app.save_settings();
+    }
+    if retrust {
+        app.retrust();
     }
 }
 

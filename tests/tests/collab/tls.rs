@@ -87,3 +87,39 @@ fn a_certificate_that_does_not_fit_is_refused_with_a_clear_message() {
     rt.block_on(relay.stop()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Someone whose window refuses the relay's certificate sets the relay's CA file in
+/// Preferences: the window trusts it from then on and connects at once.
+#[test]
+fn setting_the_ca_file_in_preferences_lets_a_refused_window_connect() {
+    let rt = runtime();
+    let dir = temp_dir("wss-preferences");
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_server(&dir, "relay", &["localhost"]).unwrap();
+    let ca_file = ca.write_ca(&dir).unwrap();
+    let relay = rt
+        .block_on(TestRelay::start(|c| c.tls = Some(files)))
+        .unwrap();
+    let mut ann = window(&rt, &dir.join("ann"));
+    join(&mut ann, &target(&relay, "plan"), "Ann");
+    until(&mut [&mut ann], "the connection is refused", |w| {
+        reconnect_reason(w[0]).is_some_and(|r| r.contains("not signed by an authority"))
+    });
+    ann.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::P,
+    );
+    settle(&mut ann);
+    type_into(&mut ann, "Relay CA file", ca_file.to_str().unwrap());
+    // Leaving the field puts it to use.
+    ann.get_by_label("Display name").click();
+    settle(&mut ann);
+    assert_eq!(
+        ann.state().settings.ca_file.as_deref(),
+        Some(ca_file.as_path())
+    );
+    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    drop(ann);
+    rt.block_on(relay.stop()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

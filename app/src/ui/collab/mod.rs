@@ -200,6 +200,23 @@ impl ConcordApp {
         Ok(())
     }
 
+    /// Hands the certificates trusted now (the CA file changed) to a session on a `wss://`
+    /// relay; one that is not connected tries again at once. A CA file that cannot be read is
+    /// said in the status bar, and the session keeps what it trusted.
+    pub fn retrust(&mut self) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        if !session.target().relay.starts_with("wss://") {
+            return;
+        }
+        let ca_file = tls::ca_file(self.settings.ca_file.as_deref());
+        match tls::client_config(ca_file.as_deref()) {
+            Ok(config) => session.trust(config),
+            Err(e) => self.message = Some(e),
+        }
+    }
+
     /// How a session of this window connects to `target`: it wakes the window, and a
     /// `wss://` relay is trusted through the platform's certificates and the CA file of the
     /// preferences or `CONCORD_CA_FILE` (a CA file that cannot be read is an error then).

@@ -89,7 +89,7 @@ pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         ui.heading(format!("{} on {}", target.doc, target.relay));
         let text = match session.status() {
             Status::Reconnecting { reason, .. } => {
-                format!("The relay did not answer ({reason}); trying again.")
+                format!("Not connected yet: {reason}. Trying again.")
             }
             Status::Offline { reason } => format!("Offline ({reason})."),
             _ => "Connecting…".to_owned(),
