@@ -150,10 +150,13 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                     ui.end_row();
                 });
             if std::env::var_os(crate::session::tls::CA_FILE_ENV).is_some() {
-                ui.small(format!(
-                    "{} is set: it is used instead of the CA file above.",
-                    crate::session::tls::CA_FILE_ENV
-                ));
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{} is set: it is used instead of the CA file above.",
+                        crate::session::tls::CA_FILE_ENV
+                    ))
+                    .weak(),
+                );
             }
         });
     app.preferences = open;

@@ -81,7 +81,10 @@ pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                 }
             });
             if form.relay.trim().starts_with("ws://") {
-                ui.small("ws:// is not encrypted: fine on this computer or a local network; use wss:// for a relay on the internet.");
+                ui.label(
+                    RichText::new("ws:// is not encrypted: fine on this computer or a local network; use wss:// for a relay on the internet.")
+                        .weak(),
+                );
             }
             if let Some(error) = &form.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
@@ -128,7 +131,10 @@ pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
                 ui.label("Concord starts a relay in this window; others join it with an invite.");
                 ui.radio_value(&mut form.network, false, "This computer only (other windows)");
                 ui.radio_value(&mut form.network, true, "Computers on my network");
-                ui.small("The window's relay speaks plain ws:// (not encrypted): for this computer and a local network you trust. Across the internet, use a relay of your own behind TLS.");
+                ui.label(
+                    RichText::new("Plain ws://, not encrypted: for this computer or a local network you trust. Across the internet, use a relay of your own with TLS (wss://).")
+                        .weak(),
+                );
                 if let Some(error) = &form.error {
                     ui.colored_label(ui.visuals().error_fg_color, error);
                 }
