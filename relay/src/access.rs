@@ -173,7 +173,7 @@ impl Access {
             if id == ROTATED {
                 self.rotate()?;
             } else {
-                self.revoke(id);
+                self.revoke(&id);
             }
             *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = n;
         }
@@ -183,12 +183,12 @@ impl Access {
     /// Refuses token `id` from now on and closes the connections holding it. In that order:
     /// a connection that checks its token after taking its hold ([`Access::hold`]) is either
     /// refused or found here.
-    fn revoke(&self, id: String) {
+    fn revoke(&self, id: &str) {
         self.revoked
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.clone());
-        let conns = self.holders().remove(&id).unwrap_or_default();
+            .insert(id.to_owned());
+        let conns = self.holders().remove(id).unwrap_or_default();
         tracing::info!(token = id, connections = conns.len(), "token revoked");
         let message = format!("token {id} was revoked; ask the relay's operator for a new one");
         close_all(conns.into_values(), &message);

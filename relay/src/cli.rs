@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve documents over websockets until SIGINT or SIGTERM.
-    Serve(Common),
+    Serve(Box<ServeArgs>),
     /// Print a signed token that lets its holder open matching documents (alone on the first
     /// line of standard output), or list or revoke the tokens minted.
     Token(TokenArgs),
@@ -46,7 +46,7 @@ struct TokenArgs {
     #[command(subcommand)]
     action: Option<TokenAction>,
     #[command(flatten)]
-    common: Common,
+    place: Place,
     /// Who holds the token (shown as the author of their changes without a display name).
     #[arg(long, required = true)]
     user: Option<String>,
@@ -63,14 +63,14 @@ struct TokenArgs {
 
 #[derive(Subcommand)]
 enum TokenAction {
-    /// One line per token minted here and not expired, oldest first, tab-separated: id, user,
+    /// One line per token minted here and not expired, in the order minted, tab-separated: id, user,
     /// documents, role, expiry (UTC), and `active` or `revoked` with when.
-    List(Common),
+    List(Place),
     /// Revoke a token: a running relay refuses it within a second and closes the connections
     /// that hold it (`token_revoked`).
     Revoke {
         #[command(flatten)]
-        common: Common,
+        place: Place,
         /// The token's id (16 hex digits, from `token list`) or the whole token.
         token: String,
     },
@@ -81,7 +81,7 @@ enum SecretAction {
     /// Replace the signing secret: every token ever minted stops working at once, and open
     /// connections with a token are closed. The emergency lever when a token or the secret
     /// leaked; mint new tokens afterwards.
-    Rotate(Common),
+    Rotate(Place),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -90,19 +90,40 @@ enum RoleArg {
     Write,
 }
 
-/// Options shared by every command.
+/// Where the relay's settings and data are: options of every command.
 #[derive(Args)]
-struct Common {
+struct Place {
     /// A TOML config file (see assets/relay.example.toml).
     #[arg(long, env = "CONCORD_CONFIG")]
     config: Option<PathBuf>,
-    /// Where to listen [default: 127.0.0.1:9090].
-    #[arg(long, env = "CONCORD_LISTEN")]
-    listen: Option<SocketAddr>,
     /// Where the database and the signing secret live [default: the platform data directory,
     /// e.g. ~/.local/share/concord-relay].
     #[arg(long, env = "CONCORD_DATA_DIR")]
     data_dir: Option<PathBuf>,
+}
+
+impl Place {
+    /// The config file's settings (or the defaults) with the data directory given here.
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.data_dir {
+            config.data_dir.clone_from(dir);
+        }
+        Ok(config)
+    }
+}
+
+/// The options of `serve`.
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    place: Place,
+    /// Where to listen [default: 127.0.0.1:9090].
+    #[arg(long, env = "CONCORD_LISTEN")]
+    listen: Option<SocketAddr>,
     /// Who may connect without a token [default: loopback: connections from this machine
     /// that carry no proxy headers]. Use `deny` in production.
     #[arg(long, env = "CONCORD_ANONYMOUS", value_enum)]
@@ -141,17 +162,11 @@ struct Common {
     snapshot_every: Option<u64>,
 }
 
-impl Common {
+impl ServeArgs {
     fn config(&self) -> anyhow::Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::default(),
-        };
+        let mut config = self.place.config()?;
         if let Some(listen) = self.listen {
             config.listen = listen;
-        }
-        if let Some(dir) = &self.data_dir {
-            config.data_dir.clone_from(dir);
         }
         if let Some(anonymous) = self.anonymous {
             config.anonymous = anonymous;
@@ -199,15 +214,15 @@ pub fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve(common) => serve(common.config()?),
+        Command::Serve(args) => serve(args.config()?),
         Command::Token(args) => match args.action {
             None => mint(&args),
-            Some(TokenAction::List(common)) => list(&common.config()?),
-            Some(TokenAction::Revoke { common, token }) => revoke(&common.config()?, &token),
+            Some(TokenAction::List(place)) => list(&place.config()?),
+            Some(TokenAction::Revoke { place, token }) => revoke(&place.config()?, &token),
         },
         Command::Secret {
-            action: SecretAction::Rotate(common),
-        } => rotate(&common.config()?),
+            action: SecretAction::Rotate(place),
+        } => rotate(&place.config()?),
     }
 }
 
@@ -233,7 +248,7 @@ fn mint(args: &TokenArgs) -> anyhow::Result<()> {
     let (Some(user), Some(docs), Some(role)) = (&args.user, &args.docs, args.role) else {
         anyhow::bail!("a token needs --user, --docs and --role");
     };
-    let config = args.common.config()?;
+    let config = args.place.config()?;
     let ttl = parse_ttl(&args.ttl).map_err(anyhow::Error::msg)?;
     let secret = Secret::load_or_create(&config.secret_path())?;
     let now = now()?;

@@ -174,12 +174,16 @@ pub(crate) async fn serve(
     let (out, out_rx) = mpsc::channel(shared.config.limits.outbound_queue.max(1));
     let kick = CancellationToken::new();
     let done = CancellationToken::new();
+    let finish = CancellationToken::new();
     let writer = tokio::spawn(write_loop(
         sink,
         out_rx,
-        kick.clone(),
-        done.clone(),
-        shared.shutdown.clone(),
+        Ends {
+            kick: kick.clone(),
+            finish: finish.clone(),
+            done: done.clone(),
+            shutdown: shared.shutdown.clone(),
+        },
         shared.config.limits.ping_interval(),
     ));
     let limits = &shared.config.limits;
@@ -243,7 +247,11 @@ pub(crate) async fn serve(
     if let State::Joined { room, .. } = &state {
         let _ = room.send(Command::Leave { conn }).await;
     }
+    // The room and the token's holders may still have the queue's sender: the writer is told
+    // to end once the queue is empty, which sends the reply to a client's close at once.
+    drop(state);
     drop(out);
+    finish.cancel();
     let _ = writer.await;
 }
 
@@ -313,7 +321,7 @@ impl Reader<'_> {
         if room.send(command).await.is_err() {
             return Next::Close(
                 ErrorCode::ShuttingDown,
-                "the document closed; reconnect".to_owned(),
+                "the document is no longer served on this connection (the relay may be shutting down); reconnect".to_owned(),
             );
         }
         Next::Continue
@@ -584,15 +592,32 @@ async fn join(
     Err(ErrorCode::DocumentUnavailable)
 }
 
-/// Sends queued messages and pings; ends on a close, a kick (slow consumer) or shutdown.
+/// What ends a connection's writer, and what it signals when it ends.
+struct Ends {
+    /// The client is too slow: close with `slow_consumer`.
+    kick: CancellationToken,
+    /// The reader is done: close once the queue is empty.
+    finish: CancellationToken,
+    /// Cancelled by the writer when it ends, so that the reader stops too.
+    done: CancellationToken,
+    /// The relay is shutting down.
+    shutdown: CancellationToken,
+}
+
+/// Sends queued messages and pings; ends on a close, a kick (slow consumer), the reader's end
+/// or shutdown.
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocketStream<Stream>, Message>,
     mut out_rx: mpsc::Receiver<Outbound>,
-    kick: CancellationToken,
-    done: CancellationToken,
-    shutdown: CancellationToken,
+    ends: Ends,
     ping_every: Duration,
 ) {
+    let Ends {
+        kick,
+        finish,
+        done,
+        shutdown,
+    } = ends;
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     let close = loop {
         tokio::select! {
@@ -612,6 +637,7 @@ async fn write_loop(
             () = shutdown.cancelled() => {
                 break Some((ErrorCode::ShuttingDown, "the relay is shutting down; reconnect later".to_owned()));
             }
+            () = finish.cancelled() => break None,
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     break None;

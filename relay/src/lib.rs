@@ -58,15 +58,17 @@ use sync_core::protocol::ErrorCode;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::access::Access;
 use crate::auth::Secret;
 use crate::config::{Anonymous, Config};
-use crate::gate::Gate;
+use crate::gate::{Full, Gate, Pass};
 use crate::http::Route;
 use crate::metrics::{Metrics, bump, drop_one};
+use crate::peer::Peer;
 use crate::room::Rooms;
 use crate::store::Store;
 use crate::stream::{Io, Stream};
@@ -231,9 +233,8 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, tracker: &Tas
 }
 
 /// One accepted socket: its TLS handshake, its request head, then a health or metrics answer
-/// or the websocket served until it closes. Everything before `hello` is admitted counts
-/// against the cap on connections that have not said hello, which refuses the connection
-/// instead when it is full.
+/// or the websocket served until it closes. Before its `hello` is admitted it counts against
+/// the cap on connections that have not said hello, which refuses it instead when full.
 async fn connection(
     tcp: TcpStream,
     addr: SocketAddr,
@@ -241,55 +242,13 @@ async fn connection(
     slot: Option<OwnedSemaphorePermit>,
     conn: u64,
 ) {
-    let mut deadline = Instant::now() + shared.config.limits.hello_timeout();
-    let socket = addr.ip().to_canonical();
-    let via_proxy = shared.config.trusted_proxies.contains(socket);
-    // A trusted proxy's connections count against the address it forwards, once read.
-    let mut pass = shared.gate.enter((!via_proxy).then_some(socket));
-    if pass.is_err() {
-        deadline = deadline.min(Instant::now() + REFUSAL_GRACE);
-    }
-    let io = match &shared.tls {
-        None => Io::Plain(tcp),
-        Some(tls) => match tokio::time::timeout_at(deadline, tls.acceptor().accept(tcp)).await {
-            Ok(Ok(tls)) => Io::Tls(Box::new(tls)),
-            Ok(Err(e)) => {
-                tracing::debug!(conn, %addr, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => return,
-        },
+    let intake = tokio::select! {
+        intake = intake(tcp, addr, &shared, conn) => intake,
+        // Nothing of a document was said yet: there is nothing to store, and nobody to tell.
+        () = shared.shutdown.cancelled() => return,
     };
-    let mut stream = Stream::new(io);
-    let trusted = &shared.config.trusted_proxies;
-    let Some(head) = http::read_head(&mut stream, socket, trusted, deadline).await else {
+    let Some((ws, peer, pass)) = intake else {
         return;
-    };
-    match head.route {
-        Route::Health => return http::respond(stream, "text/plain", "ok\n").await,
-        Route::Metrics => {
-            let body = shared.metrics.render();
-            return http::respond(stream, "text/plain; version=0.0.4", &body).await;
-        }
-        Route::WebSocket => {}
-    }
-    let peer = head.peer;
-    if let (true, Ok(held)) = (via_proxy, &mut pass)
-        && let Err(full) = held.readdress(peer.client)
-    {
-        deadline = deadline.min(Instant::now() + REFUSAL_GRACE);
-        pass = Err(full);
-    }
-    let Some(ws) = conn::accept(stream, &shared, deadline).await else {
-        return;
-    };
-    let pass = match pass {
-        Ok(pass) => pass,
-        Err(full) => {
-            bump(&shared.metrics.refused_unauthenticated);
-            tracing::debug!(conn, client = %peer.client, "refused: {}", full.message());
-            return conn::refuse(ws, ErrorCode::TooManyConnections, &full.message()).await;
-        }
     };
     let Some(_slot) = slot else {
         bump(&shared.metrics.refused);
@@ -300,10 +259,83 @@ async fn connection(
         return conn::refuse(ws, ErrorCode::TooManyConnections, &message).await;
     };
     bump(&shared.metrics.connections);
-    tracing::debug!(conn, client = %peer.client, socket = %peer.socket, proxied = peer.proxied, "connected");
+    tracing::info!(
+        conn,
+        client = %peer.client,
+        socket = %peer.socket,
+        proxy_headers = peer.proxied,
+        "connected"
+    );
     conn::serve(ws, Arc::clone(&shared), conn, peer, pass).await;
-    tracing::debug!(conn, client = %peer.client, "disconnected");
+    tracing::info!(conn, client = %peer.client, "disconnected");
     drop_one(&shared.metrics.connections);
+}
+
+/// A connection from its first byte to its websocket handshake: TLS, the request head (and
+/// the answer to `/healthz` or `/metrics`), its place under the cap of connections that have
+/// not said hello. `None` when it ended, was answered, or was refused (which is counted when
+/// it happens, and told to the client if its handshake completes within a second).
+async fn intake(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    shared: &Arc<Shared>,
+    conn: u64,
+) -> Option<(WebSocketStream<Stream>, Peer, Pass)> {
+    let mut deadline = Instant::now() + shared.config.limits.hello_timeout();
+    let socket = addr.ip().to_canonical();
+    let via_proxy = shared.config.trusted_proxies.contains(socket);
+    let refused = |full: Full, client: std::net::IpAddr| {
+        bump(&shared.metrics.refused_unauthenticated);
+        tracing::debug!(conn, %client, "refused: {}", full.message());
+    };
+    // A trusted proxy's connections count against the address it forwards, once read.
+    let mut pass = shared.gate.enter((!via_proxy).then_some(socket));
+    if let Err(full) = &pass {
+        refused(*full, socket);
+        deadline = deadline.min(Instant::now() + REFUSAL_GRACE);
+    }
+    let io = match &shared.tls {
+        None => Io::Plain(tcp),
+        Some(tls) => match tokio::time::timeout_at(deadline, tls.acceptor().accept(tcp)).await {
+            Ok(Ok(tls)) => Io::Tls(Box::new(tls)),
+            Ok(Err(e)) => {
+                tracing::debug!(conn, %addr, error = %e, "TLS handshake failed");
+                return None;
+            }
+            Err(_) => return None,
+        },
+    };
+    let mut stream = Stream::new(io);
+    let trusted = &shared.config.trusted_proxies;
+    let head = http::read_head(&mut stream, socket, trusted, deadline).await?;
+    match head.route {
+        Route::Health => {
+            http::respond(stream, "text/plain", "ok\n").await;
+            return None;
+        }
+        Route::Metrics => {
+            let body = shared.metrics.render();
+            http::respond(stream, "text/plain; version=0.0.4", &body).await;
+            return None;
+        }
+        Route::WebSocket => {}
+    }
+    let peer = head.peer;
+    if let (true, Ok(held)) = (via_proxy, &mut pass)
+        && let Err(full) = held.readdress(peer.client)
+    {
+        refused(full, peer.client);
+        deadline = deadline.min(Instant::now() + REFUSAL_GRACE);
+        pass = Err(full);
+    }
+    let ws = conn::accept(stream, shared, deadline).await?;
+    match pass {
+        Ok(pass) => Some((ws, peer, pass)),
+        Err(full) => {
+            conn::refuse(ws, ErrorCode::TooManyConnections, &full.message()).await;
+            None
+        }
+    }
 }
 
 /// Reads the TLS certificate and key again on each SIGHUP, until shutdown. Without TLS the

@@ -74,8 +74,8 @@ impl Registry {
     pub fn record(&self, token: &str, claims: &Claims, now: u64) -> Result<String, StoreError> {
         let id = token_id(token);
         self.conn.execute(
-            "INSERT OR REPLACE INTO tokens (id, user, docs, role, exp, minted, revoked) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            "INSERT INTO tokens (id, user, docs, role, exp, minted, revoked) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL) ON CONFLICT (id) DO NOTHING",
             params![
                 id,
                 claims.user,
@@ -88,11 +88,11 @@ impl Registry {
         Ok(id)
     }
 
-    /// Every token minted and not expired at `now`, oldest first.
+    /// Every token minted and not expired at `now`, in the order they were minted.
     pub fn list(&self, now: u64) -> Result<Vec<Listed>, StoreError> {
         let mut statement = self.conn.prepare(
             "SELECT id, user, docs, role, exp, minted, revoked FROM tokens \
-             WHERE exp > ?1 ORDER BY minted, id",
+             WHERE exp > ?1 ORDER BY rowid",
         )?;
         let rows = statement.query_map([seconds(now)], read_listed)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -218,14 +218,17 @@ mod tests {
         let ann = registry
             .record("ann.token", &claims("ann", 200), 100)
             .unwrap();
+        // Minted in the same second: listed in the order they were minted all the same.
         let ben = registry
-            .record("ben.token", &claims("ben", 150), 101)
+            .record("ben.token", &claims("ben", 150), 100)
             .unwrap();
+        assert_ne!(ann, ben);
         assert_eq!(ann, token_id("ann.token"));
         assert!(is_token_id(&ann));
         assert!(!is_token_id("ann.token"));
         let listed = registry.list(120).unwrap();
-        assert_eq!(listed.len(), 2);
+        let users: Vec<&str> = listed.iter().map(|l| l.claims.user.as_str()).collect();
+        assert_eq!(users, ["ann", "ben"]);
         assert_eq!(listed[0].claims, claims("ann", 200));
         assert_eq!(registry.list(160).unwrap().len(), 1, "ben's expired");
         match registry.revoke(&ann, 130).unwrap() {

@@ -17,8 +17,9 @@
 //!   the document applied ([`ClientRecord`]), always the one with the highest `seq`.
 //!
 //! Two more hold the access tokens ([`crate::auth::registry`]):
-//! - `tokens(id, user, docs, role, exp, minted, revoked)`, key `id`: every token minted by
-//!   `concord-relay token`, and when it was revoked (`NULL` while it is not).
+//! - `tokens(id, user, docs, role, exp, minted, revoked)`, key `id`, in the order minted
+//!   (`rowid`): every token minted by `concord-relay token`, and when it was revoked (`NULL`
+//!   while it is not).
 //! - `revocations(n, id, time)`: every revocation in order (`n` increases), which a running
 //!   relay reads as they come; `id` is `*` when the signing secret was rotated.
 //!
@@ -141,7 +142,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     exp INTEGER NOT NULL,
     minted INTEGER NOT NULL,
     revoked INTEGER
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS revocations (
     n INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL,
