@@ -46,7 +46,10 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         .context("cannot put the sample document on the relay")?;
     let exe = std::env::current_exe().context("cannot find the concord program")?;
     let invite = host.invite(&doc, "guest");
-    println!("Relay: {}  document: {doc}", host.url());
+    println!(
+        "Relay: {} (plain ws://, on this computer only)  document: {doc}",
+        host.url()
+    );
     println!("Another window joins with:\n  {}", invite.invite());
     let mut children: Vec<Child> = Vec::new();
     for (i, name) in NAMES.iter().take(usize::from(args.windows)).enumerate() {

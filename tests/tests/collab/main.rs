@@ -25,6 +25,7 @@ mod journal;
 mod large;
 mod offline_losses;
 mod restored;
+mod revoked;
 mod sharing;
 mod tls;
 mod waiting;

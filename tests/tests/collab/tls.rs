@@ -123,3 +123,30 @@ fn setting_the_ca_file_in_preferences_lets_a_refused_window_connect() {
     rt.block_on(relay.stop()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The plainest self-hosted setup: one self-signed certificate, given to the relay and, as
+/// the CA file, to the window.
+#[test]
+fn a_self_signed_certificate_given_as_the_ca_file_is_trusted() {
+    let rt = runtime();
+    let dir = temp_dir("wss-self-signed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let files = relay::tls::TlsFiles {
+        cert: dir.join("relay.crt"),
+        key: dir.join("relay.key"),
+    };
+    std::fs::write(&files.cert, pair.cert.pem()).unwrap();
+    std::fs::write(&files.key, pair.signing_key.serialize_pem()).unwrap();
+    let cert = files.cert.clone();
+    let relay = rt
+        .block_on(TestRelay::start(|c| c.tls = Some(files)))
+        .unwrap();
+    let mut ann = window(&rt, &dir.join("ann"));
+    ann.state_mut().settings.ca_file = Some(cert);
+    join(&mut ann, &target(&relay, "plan"), "Ann");
+    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    drop(ann);
+    rt.block_on(relay.stop()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

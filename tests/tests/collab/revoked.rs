@@ -1,0 +1,60 @@
+//! A window whose token is revoked while it edits: it stops, says why, and keeps what it has.
+
+use relay::auth::registry::{Registry, token_id};
+use relay::auth::{Claims, Secret};
+use relay::config::Anonymous;
+use sync_core::protocol::Role;
+
+use super::*;
+
+#[test]
+fn a_revoked_token_takes_the_window_offline_and_says_why() {
+    let rt = runtime();
+    let relay = rt
+        .block_on(TestRelay::start(|c| c.anonymous = Anonymous::Deny))
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let secret = Secret::load_or_create(&relay.data_dir.join("secret.key")).unwrap();
+    let token = secret.mint(&Claims {
+        user: "ann".to_owned(),
+        docs: "*".to_owned(),
+        role: Role::Write,
+        exp: now + 3600,
+    });
+    let dir = temp_dir("revoked");
+    let mut ann = window(&rt, &dir);
+    let plan = Target {
+        token: Some(token.clone()),
+        ..target(&relay, "plan")
+    };
+    join(&mut ann, &plan, "Ann");
+    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    ann.state_mut().import_patch(START).unwrap();
+    until(&mut [&mut ann], "her edit is confirmed", |w| {
+        connected(w[0])
+    });
+    // The operator revokes her token (what `concord-relay token revoke` does).
+    Registry::open(&relay.data_dir.join("concord.sqlite3"))
+        .unwrap()
+        .revoke(&token_id(&token), now)
+        .unwrap();
+    until(&mut [&mut ann], "Ann is offline", |w| {
+        matches!(
+            w[0].session.as_ref().unwrap().status(),
+            Status::Offline { .. }
+        )
+    });
+    ann.step();
+    assert!(
+        ann.query_by_label_contains("connection: offline (token ")
+            .is_some_and(|n| format!("{n:?}").contains("was revoked"))
+    );
+    // What she had stays in the window.
+    assert!(doc(ann.state()).contains("Plan"));
+    drop(ann);
+    rt.block_on(relay.stop()).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
