@@ -5,16 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use sync_core::protocol::ErrorCode;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::registry::{self, ROTATED, Registry};
 use crate::auth::{Claims, Secret};
-use crate::room::Outbound;
 
 /// How often the registry is read for new revocations.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
@@ -31,11 +29,27 @@ pub(crate) struct Access {
     seen: Mutex<i64>,
 }
 
-/// How to close a connection.
-struct Holder {
-    out: mpsc::Sender<Outbound>,
-    kick: CancellationToken,
+/// How to end a connection whose token is void: why, then the signal its reader waits on.
+#[derive(Clone, Default)]
+pub(crate) struct Revocation {
+    reason: Arc<OnceLock<String>>,
+    signal: CancellationToken,
 }
+
+impl Revocation {
+    /// Waits until the token is void; returns why.
+    pub(crate) async fn revoked(&self) -> String {
+        self.signal.cancelled().await;
+        self.reason.get().cloned().unwrap_or_default()
+    }
+
+    fn revoke(&self, reason: &str) {
+        let _ = self.reason.set(reason.to_owned());
+        self.signal.cancel();
+    }
+}
+
+type Holder = Revocation;
 
 /// A connection's hold on its token: dropped when the connection ends.
 pub(crate) struct Holding {
@@ -121,20 +135,20 @@ impl Access {
         Ok((claims, id))
     }
 
-    /// Records that connection `conn` holds token `id`, so that revoking it closes the
-    /// connection. The token must be verified again after this: a revocation (or rotation)
-    /// between the first check and the hold would otherwise be missed.
+    /// Records that connection `conn` holds token `id`, so that revoking it signals
+    /// `revocation`, on which the connection's reader waits. The token must be verified again
+    /// after this: a revocation (or rotation) between the first check and the hold would
+    /// otherwise be missed.
     pub(crate) fn hold(
         self: &Arc<Access>,
         id: String,
         conn: u64,
-        out: mpsc::Sender<Outbound>,
-        kick: CancellationToken,
+        revocation: Revocation,
     ) -> Holding {
         self.holders()
             .entry(id.clone())
             .or_default()
-            .insert(conn, Holder { out, kick });
+            .insert(conn, revocation);
         Holding {
             access: Arc::clone(self),
             id,
@@ -171,7 +185,7 @@ impl Access {
             .revocations_after(after)?;
         for (n, id) in new {
             if id == ROTATED {
-                self.rotate()?;
+                self.rotate();
             } else {
                 self.revoke(&id);
             }
@@ -194,9 +208,19 @@ impl Access {
         close_all(conns.into_values(), &message);
     }
 
-    /// The signing secret was replaced: read it, and close every connection with a token.
-    fn rotate(&self) -> anyhow::Result<()> {
-        let secret = Secret::load(&self.secret_path)?.map(Arc::new);
+    /// The signing secret was replaced: read it, and close every connection with a token. A
+    /// secret that cannot be read fails closed: no token is accepted until one can be.
+    fn rotate(&self) {
+        let secret = match Secret::load(&self.secret_path) {
+            Ok(secret) => secret.map(Arc::new),
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    "the rotated signing secret cannot be read: no token is accepted until the relay restarts with a secret it can read"
+                );
+                None
+            }
+        };
         *self.secret.write().unwrap_or_else(PoisonError::into_inner) = secret;
         let all: Vec<Holder> = self
             .holders()
@@ -211,19 +235,13 @@ impl Access {
             all.into_iter(),
             "the relay's signing secret was rotated, so every token is void; ask its operator for a new one",
         );
-        Ok(())
     }
 }
 
-/// Closes each connection with `token_revoked`; one whose queue is full is kicked.
+/// Ends each connection: its reader leaves the room at once and closes it with
+/// `token_revoked`.
 fn close_all(holders: impl Iterator<Item = Holder>, message: &str) {
     for holder in holders {
-        let close = Outbound::Close {
-            code: ErrorCode::TokenRevoked,
-            message: message.to_owned(),
-        };
-        if holder.out.try_send(close).is_err() {
-            holder.kick.cancel();
-        }
+        holder.revoke(message);
     }
 }

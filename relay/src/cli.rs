@@ -132,6 +132,10 @@ struct ServeArgs {
     /// as an address or network (10.0.0.0/8); repeat or separate with commas.
     #[arg(long = "trusted-proxy", env = "CONCORD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::peer::parse_net)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header the trusted proxies give the client's address in [default:
+    /// x-forwarded-for]; the others are ignored.
+    #[arg(long, env = "CONCORD_CLIENT_ADDRESS_HEADER", value_enum)]
+    client_address_header: Option<crate::peer::ClientHeader>,
     /// Serve wss:// with this PEM certificate chain (with --tls-key); SIGHUP reads it again.
     #[arg(long, env = "CONCORD_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -174,6 +178,9 @@ impl ServeArgs {
         if !self.trusted_proxies.is_empty() {
             config.trusted_proxies = TrustedProxies::new(self.trusted_proxies.clone());
         }
+        if let Some(header) = self.client_address_header {
+            config.client_address_header = header;
+        }
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
             config.tls = Some(TlsFiles {
                 cert: cert.clone(),
@@ -214,7 +221,10 @@ pub fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve(args) => serve(args.config()?),
+        Command::Serve(args) => serve(Config {
+            handle_hangup: true,
+            ..args.config()?
+        }),
         Command::Token(args) => match args.action {
             None => mint(&args),
             Some(TokenAction::List(place)) => list(&place.config()?),
@@ -236,8 +246,17 @@ fn utc(seconds: u64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
-/// The registry in the data directory (created if need be).
+/// The registry of the relay whose data directory `config` names; it must exist.
 fn registry(config: &Config) -> anyhow::Result<Registry> {
+    Ok(Registry::open_existing(&config.database_path())?)
+}
+
+/// The registry for a token just minted: the relay's, or a new one where no relay has run yet
+/// (a first token minted before the first start).
+fn registry_for_minting(config: &Config) -> anyhow::Result<Registry> {
+    if config.database_path().exists() {
+        return registry(config);
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     Registry::open(&config.database_path())
@@ -262,7 +281,7 @@ fn mint(args: &TokenArgs) -> anyhow::Result<()> {
         exp: now.saturating_add(ttl.as_secs()),
     };
     let token = secret.mint(&claims);
-    let id = registry(&config)?.record(&token, &claims, now)?;
+    let id = registry_for_minting(&config)?.record(&token, &claims, now)?;
     println!("{token}");
     eprintln!(
         "token {id}: {} may {} {} until {}",
@@ -322,10 +341,10 @@ fn revoke(config: &Config, token: &str) -> anyhow::Result<()> {
 }
 
 fn rotate(config: &Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    // The relay's own registry, checked before anything changes.
+    let mut registry = registry(config)?;
     Secret::rotate(&config.secret_path())?;
-    let voided = registry(config)?.rotated(now()?)?;
+    let voided = registry.rotated(now()?)?;
     println!(
         "the signing secret is new: every token minted before ({voided} listed as active) no longer works, \
          and a running relay closes their connections within a second; mint new ones with `concord-relay token`"

@@ -8,17 +8,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sync_core::parts::FRAME_LIMIT;
 
-use crate::peer::{Peer, TrustedProxies};
+use crate::peer::{ClientHeader, Peer, TrustedProxies};
 use crate::tls::TlsFiles;
 
 /// Who may connect without a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Anonymous {
-    /// Allowed to truly local connections only (the default): the socket's peer is a loopback
-    /// address and the request carries no proxy headers (`Forwarded`, `X-Forwarded-For`,
-    /// `X-Real-IP`). A reverse proxy on the same machine forwards such headers, so what it
-    /// forwards needs a token.
+    /// Allowed to truly local connections only (the default): the relay listens on a
+    /// loopback address, the socket's peer is a loopback address that is not a trusted proxy,
+    /// and the request carries no proxy headers (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`).
+    /// A reverse proxy on the same machine adds such headers, so what it forwards needs a
+    /// token. A tunnel that forwards bytes without headers (`ssh -R`, stunnel, a TCP-mode
+    /// proxy) looks local: where one reaches the relay, use `Deny`.
     #[default]
     Loopback,
     /// Allowed on any listener: anyone who can reach the relay can read and write every
@@ -42,12 +44,19 @@ pub struct Config {
     /// `Forwarded`, `X-Forwarded-For` or `X-Real-IP` headers are believed: the client address
     /// they give is the one the limits and the log use. Headers from anyone else are ignored.
     pub trusted_proxies: TrustedProxies,
+    /// The header the trusted proxies give the client's address in; the others are ignored.
+    pub client_address_header: ClientHeader,
     /// Serve `wss://` with this certificate and key instead of plain `ws://`.
     pub tls: Option<TlsFiles>,
     /// The limits that protect the relay and its other users.
     pub limits: Limits,
     /// The documents' sync settings.
     pub documents: Documents,
+    /// Whether the relay takes SIGHUP (to read its TLS files again; without TLS it is only
+    /// logged, never fatal). `concord-relay serve` sets it; a relay run inside another program
+    /// (a window's Share) leaves the signal to that program.
+    #[serde(skip)]
+    pub handle_hangup: bool,
 }
 
 /// Limits, each with a safe default.
@@ -102,9 +111,11 @@ impl Default for Config {
             data_dir: default_data_dir(),
             anonymous: Anonymous::default(),
             trusted_proxies: TrustedProxies::default(),
+            client_address_header: ClientHeader::default(),
             tls: None,
             limits: Limits::default(),
             documents: Documents::default(),
+            handle_hangup: false,
         }
     }
 }
@@ -205,7 +216,7 @@ impl Config {
     /// Whether `peer` is let in without a token.
     pub fn allows_anonymous(&self, peer: &Peer) -> bool {
         match self.anonymous {
-            Anonymous::Loopback => peer.is_local(),
+            Anonymous::Loopback => self.listen.ip().is_loopback() && peer.is_local(),
             Anonymous::Allow => true,
             Anonymous::Deny => false,
         }
@@ -261,11 +272,16 @@ mod tests {
             [127, 0, 0, 1].into(),
             [("X-Forwarded-For", &b"192.0.2.1"[..])],
             &TrustedProxies::default(),
+            ClientHeader::default(),
         );
         let mut config = Config::default();
         assert!(config.allows_anonymous(&local));
         assert!(!config.allows_anonymous(&remote));
         assert!(!config.allows_anonymous(&proxied));
+        // On a listener others can reach, nobody goes without a token: a tunnel to it from
+        // this machine would look local.
+        config.listen = "0.0.0.0:9090".parse().unwrap();
+        assert!(!config.allows_anonymous(&local));
         config.anonymous = Anonymous::Allow;
         assert!(config.allows_anonymous(&proxied));
         config.anonymous = Anonymous::Deny;

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityE
 use tokio_util::sync::CancellationToken;
 
 use crate::Shared;
-use crate::access::Holding;
+use crate::access::{Holding, Revocation};
 use crate::config::Limits;
 use crate::frame::{self, Frame, Unreadable};
 use crate::gate::Pass;
@@ -161,21 +161,28 @@ enum Next {
     Close(ErrorCode, String),
 }
 
+/// Who is on a connection: its number, its peer, and the signal that its token was revoked.
+struct Who {
+    conn: u64,
+    peer: Peer,
+    revocation: Revocation,
+}
+
 /// Serves an accepted websocket until it closes. `pass` holds its place among the connections
-/// that have not said hello, until its hello is admitted.
+/// that have not said hello until its hello is admitted, which must come by `hello_deadline`.
 pub(crate) async fn serve(
     ws: WebSocketStream<Stream>,
     shared: Arc<Shared>,
-    conn: u64,
-    peer: Peer,
+    (conn, peer): (u64, Peer),
     pass: Pass,
+    hello_deadline: Instant,
 ) {
     let (sink, mut stream) = ws.split();
     let (out, out_rx) = mpsc::channel(shared.config.limits.outbound_queue.max(1));
     let kick = CancellationToken::new();
     let done = CancellationToken::new();
     let finish = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(
+    let mut writer = tokio::spawn(write_loop(
         sink,
         out_rx,
         Ends {
@@ -187,10 +194,14 @@ pub(crate) async fn serve(
         shared.config.limits.ping_interval(),
     ));
     let limits = &shared.config.limits;
-    let hello_deadline = Instant::now() + limits.hello_timeout();
     let mut last_heard = Instant::now();
     let mut state = State::New;
     let mut pass = Some(pass);
+    let who = Who {
+        conn,
+        peer,
+        revocation: Revocation::default(),
+    };
     let end: Option<(ErrorCode, String)> = loop {
         let deadline = match state {
             State::New => hello_deadline,
@@ -202,7 +213,7 @@ pub(crate) async fn serve(
                 last_heard = Instant::now();
                 let next = match message {
                     Ok(Message::Text(text)) => {
-                        let next = on_text(&text, &mut state, &shared, (conn, peer), &out, &kick).await;
+                        let next = on_text(&text, &mut state, &shared, &who, &out, &kick).await;
                         if matches!(state, State::Joined { .. }) {
                             // Admitted: no longer among those that have not said hello.
                             drop(pass.take());
@@ -236,23 +247,34 @@ pub(crate) async fn serve(
                     State::Joined { .. } => (ErrorCode::IdleTimeout, format!("nothing heard for {} s", limits.idle_timeout_secs)),
                 });
             }
+            reason = who.revocation.revoked() => break Some((ErrorCode::TokenRevoked, reason)),
+            // Too slow for the room, or the writer ended: leave the room now.
+            () = kick.cancelled() => break None,
             () = done.cancelled() => break None,
         }
     };
     if let Some((code, message)) = end {
         bump(&shared.metrics.errors);
-        // Ends the writer after everything queued before it.
-        let _ = out.send(Outbound::Close { code, message }).await;
+        // Ends the writer after everything queued before it. A full queue means the client
+        // is not reading: the writer is dropped below instead.
+        let _ = out.try_send(Outbound::Close { code, message });
     }
     if let State::Joined { room, .. } = &state {
         let _ = room.send(Command::Leave { conn }).await;
     }
-    // The room and the token's holders may still have the queue's sender: the writer is told
-    // to end once the queue is empty, which sends the reply to a client's close at once.
+    // The room may still have the queue's sender: the writer is told to end once the queue
+    // is empty, which sends the reply to a client's close at once.
     drop(state);
     drop(out);
     finish.cancel();
-    let _ = writer.await;
+    // A client that stopped reading gets the idle timeout to read what is queued (a slow
+    // consumer is told to resync that way); after that its socket is dropped.
+    if tokio::time::timeout(limits.idle_timeout(), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
 }
 
 /// Queues an error for the client. A client whose queue is full is not reading: it is kicked.
@@ -276,14 +298,15 @@ async fn on_text(
     text: &str,
     state: &mut State,
     shared: &Arc<Shared>,
-    (conn, peer): (u64, Peer),
+    who: &Who,
     out: &mpsc::Sender<Outbound>,
     kick: &CancellationToken,
 ) -> Next {
     let reader = Reader {
         shared,
-        conn,
-        peer,
+        conn: who.conn,
+        peer: who.peer,
+        revocation: &who.revocation,
         out,
         kick,
     };
@@ -299,6 +322,7 @@ struct Reader<'a> {
     shared: &'a Arc<Shared>,
     conn: u64,
     peer: Peer,
+    revocation: &'a Revocation,
     out: &'a mpsc::Sender<Outbound>,
     kick: &'a CancellationToken,
 }
@@ -431,7 +455,7 @@ impl Reader<'_> {
                 };
                 let holding = admitted.token.map(|id| {
                     let access = &self.shared.access;
-                    access.hold(id, self.conn, self.out.clone(), self.kick.clone())
+                    access.hold(id, self.conn, self.revocation.clone())
                 });
                 // Checked again now that a revocation would find this connection.
                 if let (Some(_), Some(token)) = (&holding, &token)

@@ -4,6 +4,9 @@
 //!
 //! A connection holds a [`Pass`] from the moment it is accepted until its `hello` is admitted
 //! (or it ends); dropping the pass frees its place.
+//!
+//! An IPv6 client is counted by its /64 network: one host commonly holds a whole /64, so
+//! counting single addresses would let it open any number of connections.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -38,6 +41,9 @@ impl Full {
         match self {
             Full::Total(cap) => format!(
                 "the relay already has {cap} connections that have not said hello; try again later"
+            ),
+            Full::Address(IpAddr::V6(net), cap) => format!(
+                "{net}/64 already has {cap} connections that have not said hello; try again later"
             ),
             Full::Address(addr, cap) => format!(
                 "{addr} already has {cap} connections that have not said hello; try again later"
@@ -90,7 +96,22 @@ impl Gate {
     }
 }
 
+/// What a client's connections are counted under: an IPv4 address, or an IPv6 address's /64.
+fn bucket(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            for segment in segments.iter_mut().skip(4) {
+                *segment = 0;
+            }
+            IpAddr::from(segments)
+        }
+        v4 => v4,
+    }
+}
+
 fn take_address(counts: &mut Counts, address: IpAddr, cap: usize) -> Result<(), Full> {
+    let address = bucket(address);
     let count = counts.by_address.entry(address).or_insert(0);
     if *count >= cap {
         if *count == 0 {
@@ -103,6 +124,7 @@ fn take_address(counts: &mut Counts, address: IpAddr, cap: usize) -> Result<(), 
 }
 
 fn release_address(counts: &mut Counts, address: IpAddr) {
+    let address = bucket(address);
     if let Some(count) = counts.by_address.get_mut(&address) {
         *count -= 1;
         if *count == 0 {
@@ -164,6 +186,21 @@ mod tests {
         drop(a1);
         assert_eq!(gate.waiting(), 4);
         let _a3 = gate.enter(ip(1)).unwrap();
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let gate = Gate::new(10, 2);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let _a = gate.enter(Some(a)).unwrap();
+        let _b = gate.enter(Some(b)).unwrap();
+        assert!(
+            gate.enter(Some("2001:db8:1:2::77".parse().unwrap()))
+                .is_err()
+        );
+        let _other = gate.enter(Some(other)).unwrap();
     }
 
     #[test]

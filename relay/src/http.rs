@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::peer::{Peer, TrustedProxies};
+use crate::peer::{ClientHeader, Peer, TrustedProxies};
 use crate::stream::Stream;
 
 /// Where a new connection is headed.
@@ -39,7 +39,7 @@ pub(crate) struct Head {
 pub(crate) async fn read_head(
     stream: &mut Stream,
     socket: IpAddr,
-    trusted: &TrustedProxies,
+    (trusted, header): (&TrustedProxies, ClientHeader),
     deadline: Instant,
 ) -> Option<Head> {
     let mut bytes = Vec::with_capacity(1024);
@@ -52,21 +52,27 @@ pub(crate) async fn read_head(
         };
         let start = bytes.len().saturating_sub(3);
         bytes.extend_from_slice(chunk.get(..n).unwrap_or_default());
-        if let Some(end) = bytes
+        let end = bytes
             .get(start..)
             .and_then(|tail| tail.windows(4).position(|w| w == b"\r\n\r\n"))
-        {
-            break parse(bytes.get(..start + end + 4)?, socket, trusted)?;
-        }
-        if bytes.len() > MAX_HEAD {
-            return None;
+            .map(|at| start + at + 4);
+        match end {
+            Some(end) if end <= MAX_HEAD => {
+                break parse(bytes.get(..end)?, socket, (trusted, header))?;
+            }
+            _ if bytes.len() >= MAX_HEAD => return None,
+            _ => {}
         }
     };
     stream.unread(bytes);
     Some(head)
 }
 
-fn parse(head: &[u8], socket: IpAddr, trusted: &TrustedProxies) -> Option<Head> {
+fn parse(
+    head: &[u8],
+    socket: IpAddr,
+    (trusted, header): (&TrustedProxies, ClientHeader),
+) -> Option<Head> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     let httparse::Status::Complete(_) = request.parse(head).ok()? else {
@@ -81,6 +87,7 @@ fn parse(head: &[u8], socket: IpAddr, trusted: &TrustedProxies) -> Option<Head> 
         socket,
         request.headers.iter().map(|h| (h.name, h.value)),
         trusted,
+        header,
     );
     Some(Head { route, peer })
 }
@@ -105,7 +112,7 @@ mod tests {
         parse(
             text.as_bytes(),
             IpAddr::from([127, 0, 0, 1]),
-            &TrustedProxies::default(),
+            (&TrustedProxies::default(), ClientHeader::default()),
         )
     }
 

@@ -98,7 +98,8 @@ const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 /// the listener is reachable from other machines while no signing secret exists and anonymous
 /// access was not asked for explicitly.
 ///
-/// With TLS, SIGHUP reads the certificate and key again (on Unix).
+/// With [`Config::handle_hangup`](config::Config::handle_hangup), SIGHUP reads the TLS
+/// certificate and key again (on Unix).
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -129,11 +130,18 @@ pub async fn run_with_store(
             config.data_dir.display()
         )
     })?;
-    let opened = open_secret(&config).and_then(|secret| {
+    // Files and a database: read off the async threads.
+    let opening = config.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let config = opening;
+        let secret = open_secret(&config)?;
         let tls = config.tls.clone().map(Tls::load).transpose()?;
         let access = Access::open(&config.database_path(), config.secret_path(), secret)?;
-        Ok((access, tls.map(Arc::new)))
-    });
+        Ok::<_, anyhow::Error>((access, tls.map(Arc::new)))
+    })
+    .await
+    .map_err(anyhow::Error::from)
+    .and_then(|opened| opened);
     let (access, tls) = match opened {
         Ok(opened) => opened,
         Err(e) => {
@@ -172,7 +180,9 @@ pub async fn run_with_store(
     );
     tracker.spawn(log_metrics(Arc::clone(&shared)));
     tracker.spawn(access.watch(shutdown.clone()));
-    tracker.spawn(reload_on_hangup(shared.tls.clone(), shutdown.clone()));
+    if shared.config.handle_hangup {
+        tracker.spawn(reload_on_hangup(shared.tls.clone(), shutdown.clone()));
+    }
     accept_loop(&listener, &shared, &tracker).await;
     drop(listener);
     tracker.close();
@@ -247,7 +257,7 @@ async fn connection(
         // Nothing of a document was said yet: there is nothing to store, and nobody to tell.
         () = shared.shutdown.cancelled() => return,
     };
-    let Some((ws, peer, pass)) = intake else {
+    let Some((ws, peer, pass, hello_deadline)) = intake else {
         return;
     };
     let Some(_slot) = slot else {
@@ -266,7 +276,7 @@ async fn connection(
         proxy_headers = peer.proxied,
         "connected"
     );
-    conn::serve(ws, Arc::clone(&shared), conn, peer, pass).await;
+    conn::serve(ws, Arc::clone(&shared), (conn, peer), pass, hello_deadline).await;
     tracing::info!(conn, client = %peer.client, "disconnected");
     drop_one(&shared.metrics.connections);
 }
@@ -274,13 +284,14 @@ async fn connection(
 /// A connection from its first byte to its websocket handshake: TLS, the request head (and
 /// the answer to `/healthz` or `/metrics`), its place under the cap of connections that have
 /// not said hello. `None` when it ended, was answered, or was refused (which is counted when
-/// it happens, and told to the client if its handshake completes within a second).
+/// it happens, and told to the client if its handshake completes within a second). Also gives
+/// the deadline for its `hello`: the hello timeout runs from the first byte.
 async fn intake(
     tcp: TcpStream,
     addr: SocketAddr,
     shared: &Arc<Shared>,
     conn: u64,
-) -> Option<(WebSocketStream<Stream>, Peer, Pass)> {
+) -> Option<(WebSocketStream<Stream>, Peer, Pass, Instant)> {
     let mut deadline = Instant::now() + shared.config.limits.hello_timeout();
     let socket = addr.ip().to_canonical();
     let via_proxy = shared.config.trusted_proxies.contains(socket);
@@ -306,8 +317,11 @@ async fn intake(
         },
     };
     let mut stream = Stream::new(io);
-    let trusted = &shared.config.trusted_proxies;
-    let head = http::read_head(&mut stream, socket, trusted, deadline).await?;
+    let proxies = (
+        &shared.config.trusted_proxies,
+        shared.config.client_address_header,
+    );
+    let head = http::read_head(&mut stream, socket, proxies, deadline).await?;
     match head.route {
         Route::Health => {
             http::respond(stream, "text/plain", "ok\n").await;
@@ -330,7 +344,7 @@ async fn intake(
     }
     let ws = conn::accept(stream, shared, deadline).await?;
     match pass {
-        Ok(pass) => Some((ws, peer, pass)),
+        Ok(pass) => Some((ws, peer, pass, deadline)),
         Err(full) => {
             conn::refuse(ws, ErrorCode::TooManyConnections, &full.message()).await;
             None
@@ -357,7 +371,12 @@ async fn reload_on_hangup(tls: Option<Arc<Tls>>, shutdown: CancellationToken) {
                 tracing::info!("SIGHUP: nothing to read again (no TLS)");
                 continue;
             };
-            match tls.reload() {
+            let tls = Arc::clone(tls);
+            let reloaded = tokio::task::spawn_blocking(move || tls.reload())
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|reloaded| reloaded);
+            match reloaded {
                 Ok(()) => tracing::info!("TLS certificate and key read again"),
                 Err(e) => tracing::error!(
                     error = %format!("{e:#}"),

@@ -3,8 +3,14 @@
 //!
 //! A request that carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP` came through a proxy,
 //! whoever sent it: such a connection is never "local", even from 127.0.0.1 (the reverse proxy
-//! on the same machine is exactly that case). The headers' addresses are believed only when the
-//! socket's peer is one of the `trusted_proxies`; otherwise anybody could claim any address.
+//! on the same machine is exactly that case), and neither is one from a trusted proxy.
+//!
+//! A client address is read from one header only, the one the trusted proxies set
+//! ([`ClientHeader`], `X-Forwarded-For` by default), and only when the socket's peer is one of
+//! the `trusted_proxies`; otherwise anybody could claim any address. Reading whichever header
+//! is present would let a client write a `Forwarded` header its proxy passes on untouched.
+//! The address is the last in the header's chain that is not a trusted proxy, so
+//! `trusted_proxies` must name the proxies only, never a network that clients connect from.
 
 use std::net::IpAddr;
 
@@ -35,14 +41,57 @@ impl TrustedProxies {
     }
 }
 
-/// Parses `10.0.0.5` or `10.0.0.0/8` (and IPv6 alike) as a network.
+/// Which header a trusted proxy gives the client's address in.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientHeader {
+    /// `X-Forwarded-For: client, proxy1, ...`: what nginx (`$proxy_add_x_forwarded_for`),
+    /// Caddy, HAProxy and most load balancers append to.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+    /// `X-Real-IP: client`, a single address the proxy sets.
+    XRealIp,
+}
+
+impl ClientHeader {
+    fn name(self) -> &'static str {
+        match self {
+            ClientHeader::XForwardedFor => "x-forwarded-for",
+            ClientHeader::Forwarded => "forwarded",
+            ClientHeader::XRealIp => "x-real-ip",
+        }
+    }
+}
+
+/// Parses `10.0.0.5` or `10.0.0.0/8` (and IPv6 alike) as a network. An IPv4 address written
+/// IPv4-mapped (`::ffff:10.0.0.5`) is taken as the IPv4 address it is.
 pub fn parse_net(text: &str) -> Result<IpNet, String> {
     let text = text.trim();
-    text.parse::<IpNet>()
+    let net = text
+        .parse::<IpNet>()
         .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| {
             format!("{text:?} is neither an address (10.0.0.5) nor a network (10.0.0.0/8)")
-        })
+        })?;
+    Ok(match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        _ => net,
+    })
 }
 
 impl serde::Serialize for TrustedProxies {
@@ -72,6 +121,8 @@ pub struct Peer {
     pub client: IpAddr,
     /// Whether the request carried proxy headers.
     pub proxied: bool,
+    /// Whether the socket's peer is a trusted proxy.
+    pub via_trusted_proxy: bool,
 }
 
 impl Peer {
@@ -82,48 +133,49 @@ impl Peer {
             socket,
             client: socket,
             proxied: false,
+            via_trusted_proxy: false,
         }
     }
 
-    /// The peer as the request's headers (name, value) show it.
+    /// The peer as the request's headers (name, value) show it: the client's address is read
+    /// from `header` when the socket's peer is a trusted proxy.
     pub fn from_request<'h>(
         socket: IpAddr,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         trusted: &TrustedProxies,
+        header: ClientHeader,
     ) -> Peer {
         let mut peer = Peer::direct(socket);
-        let mut forwarded = Vec::new();
-        let mut x_forwarded_for = Vec::new();
-        let mut x_real_ip = Vec::new();
+        peer.via_trusted_proxy = trusted.contains(peer.socket);
+        let mut chain = Vec::new();
         for (name, value) in headers {
             let name = name.to_ascii_lowercase();
             if !PROXY_HEADERS.contains(&name.as_str()) {
                 continue;
             }
             peer.proxied = true;
+            if name != header.name() {
+                continue;
+            }
             let value = String::from_utf8_lossy(value);
-            match name.as_str() {
-                "forwarded" => forwarded.extend(forwarded_for(&value)),
-                "x-forwarded-for" => x_forwarded_for.extend(value.split(',').map(parse_addr)),
-                _ => x_real_ip.push(parse_addr(&value)),
+            match header {
+                ClientHeader::Forwarded => chain.extend(forwarded_for(&value)),
+                ClientHeader::XForwardedFor => chain.extend(value.split(',').map(parse_addr)),
+                ClientHeader::XRealIp => chain.push(parse_addr(&value)),
             }
         }
-        if peer.proxied && trusted.contains(peer.socket) {
-            // The most standard header that says anything.
-            let chain = [forwarded, x_forwarded_for, x_real_ip]
-                .into_iter()
-                .find(|chain| !chain.is_empty())
-                .unwrap_or_default();
-            if let Some(client) = client_of(&chain, trusted) {
-                peer.client = client;
-            }
+        if peer.via_trusted_proxy
+            && let Some(client) = client_of(&chain, trusted)
+        {
+            peer.client = client;
         }
         peer
     }
 
-    /// Whether the connection is truly local: from a loopback address, with no proxy between.
+    /// Whether the connection is truly local: from a loopback address, with no proxy between
+    /// (no proxy headers, and not from a trusted proxy).
     pub fn is_local(&self) -> bool {
-        self.socket.is_loopback() && !self.proxied
+        self.socket.is_loopback() && !self.proxied && !self.via_trusted_proxy
     }
 }
 
@@ -189,10 +241,20 @@ mod tests {
     }
 
     fn peer(socket: &str, headers: &[(&str, &str)], proxies: &[&str]) -> Peer {
+        peer_by(socket, headers, proxies, ClientHeader::default())
+    }
+
+    fn peer_by(
+        socket: &str,
+        headers: &[(&str, &str)],
+        proxies: &[&str],
+        header: ClientHeader,
+    ) -> Peer {
         Peer::from_request(
             ip(socket),
             headers.iter().map(|(n, v)| (*n, v.as_bytes())),
             &trusted(proxies),
+            header,
         )
     }
 
@@ -222,8 +284,9 @@ mod tests {
         }
         // Even a header that names no address.
         assert!(!peer("127.0.0.1", &[("X-Forwarded-For", "")], &[]).is_local());
-        // Trusting the proxy does not make its clients local.
+        // Trusting the proxy does not make its clients local, with headers or without.
         assert!(!peer("127.0.0.1", &[("X-Real-IP", "127.0.0.1")], &["127.0.0.1"]).is_local());
+        assert!(!peer("127.0.0.1", &[], &["127.0.0.1"]).is_local());
     }
 
     #[test]
@@ -243,20 +306,54 @@ mod tests {
             proxies,
         );
         assert_eq!(spoof.client, ip("198.51.100.7"));
-        let fwd = peer(
+        let fwd = peer_by(
             "10.0.0.2",
             &[(
                 "Forwarded",
                 "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=10.9.9.9",
             )],
             proxies,
+            ClientHeader::Forwarded,
         );
         assert_eq!(fwd.client, ip("2001:db8:cafe::17"));
-        let real = peer("127.0.0.1", &[("X-Real-IP", "203.0.113.5")], proxies);
+        let real = peer_by(
+            "127.0.0.1",
+            &[("X-Real-IP", "203.0.113.5")],
+            proxies,
+            ClientHeader::XRealIp,
+        );
         assert_eq!(real.client, ip("203.0.113.5"));
         // An unreadable address stops the walk: the proxy itself stays the client.
-        let unknown = peer("127.0.0.1", &[("Forwarded", "for=unknown")], proxies);
+        let unknown = peer_by(
+            "127.0.0.1",
+            &[("Forwarded", "for=unknown")],
+            proxies,
+            ClientHeader::Forwarded,
+        );
         assert_eq!(unknown.client, ip("127.0.0.1"));
+    }
+
+    /// A proxy that appends to X-Forwarded-For passes a client's own `Forwarded` or
+    /// `X-Real-IP` on untouched: only the configured header is read.
+    #[test]
+    fn headers_the_proxy_does_not_set_are_not_believed() {
+        let p = peer(
+            "127.0.0.1",
+            &[
+                ("Forwarded", "for=198.51.100.1"),
+                ("X-Real-IP", "198.51.100.2"),
+                ("X-Forwarded-For", "203.0.113.7"),
+            ],
+            &["127.0.0.1"],
+        );
+        assert_eq!(p.client, ip("203.0.113.7"));
+        // Without the configured header, the proxy is the client.
+        let p = peer(
+            "127.0.0.1",
+            &[("Forwarded", "for=198.51.100.1")],
+            &["127.0.0.1"],
+        );
+        assert_eq!(p.client, ip("127.0.0.1"));
     }
 
     #[test]
@@ -275,6 +372,9 @@ mod tests {
         assert!(trusted(&["::1"]).contains(ip("::1")));
         assert!(!trusted(&["10.0.0.1"]).contains(ip("10.0.0.2")));
         assert!(parse_net("proxy.example").is_err());
+        // An IPv4 proxy written IPv4-mapped matches the address as peers are seen.
+        assert!(trusted(&["::ffff:127.0.0.1"]).contains(ip("127.0.0.1")));
+        assert!(trusted(&["::ffff:10.0.0.0/104"]).contains(ip("10.9.9.9")));
         let from_toml: TrustedProxies =
             serde_json::from_str(r#"["127.0.0.1", "fd00::/8"]"#).unwrap();
         assert_eq!(from_toml.nets().len(), 2);

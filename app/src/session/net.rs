@@ -304,8 +304,15 @@ impl Task {
         let tls = match &self.config.tls {
             _ if !self.url.starts_with("wss://") => None,
             Some(tls) => Some(std::sync::Arc::clone(tls)),
-            None => match super::tls::client_config(None) {
-                Ok(tls) => Some(tls),
+            // The platform's roots, read once (off the UI thread) and kept.
+            None => match tokio::task::spawn_blocking(|| super::tls::client_config(None))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            {
+                Ok(tls) => {
+                    self.config.tls = Some(std::sync::Arc::clone(&tls));
+                    Some(tls)
+                }
                 Err(e) => return (End::Retry(e), false),
             },
         };

@@ -57,17 +57,71 @@ pub enum Revoked {
     Unlisted(String),
 }
 
+/// Why the command line cannot use a relay's registry.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No database there.
+    #[error(
+        "no relay database at {}: is --data-dir (or the config file's data_dir) the relay's? \
+         Run the command as the relay's user, with its data directory",
+        .0.display()
+    )]
+    Missing(std::path::PathBuf),
+    /// A database of another version.
+    #[error(
+        "{} has schema version {version}, and this program writes version {}: start the relay \
+         of this version first (it upgrades the database), then run this again",
+        path.display(),
+        crate::store::SCHEMA_VERSION
+    )]
+    Version {
+        /// The database.
+        path: std::path::PathBuf,
+        /// Its version.
+        version: i64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for RegistryError {
+    fn from(error: rusqlite::Error) -> RegistryError {
+        RegistryError::Store(StoreError::Sqlite(error))
+    }
+}
+
 /// The registry, over its own connection to the relay's database.
 pub struct Registry {
     conn: Connection,
 }
 
 impl Registry {
-    /// Opens the registry in the database at `path` (created, or migrated, if need be).
+    /// Opens the registry in the database at `path` (created, or migrated, if need be): what
+    /// the relay itself does when it starts.
     pub fn open(path: &Path) -> Result<Registry, StoreError> {
         Ok(Registry {
             conn: crate::store::open_connection(path)?,
         })
+    }
+
+    /// Opens the registry of a relay's existing database, as the command line does beside a
+    /// relay that may be running: a database that is missing, or of another schema version
+    /// than this program's, is an error, never created or migrated here (a relay of an older
+    /// version still running on it would not see revocations).
+    pub fn open_existing(path: &Path) -> Result<Registry, RegistryError> {
+        if !path.exists() {
+            return Err(RegistryError::Missing(path.to_path_buf()));
+        }
+        let version: i64 =
+            Connection::open(path)?.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version != crate::store::SCHEMA_VERSION {
+            return Err(RegistryError::Version {
+                path: path.to_path_buf(),
+                version,
+            });
+        }
+        Ok(Registry::open(path)?)
     }
 
     /// Records a token just minted.
@@ -253,6 +307,20 @@ mod tests {
         assert_eq!(registry.list(120).unwrap()[0].revoked, Some(130));
         assert_eq!(registry.list(120).unwrap()[1].revoked, Some(140));
         drop(registry);
+        // The command line's way in: the database must be there, at this version.
+        assert!(Registry::open_existing(&dir.join("db.sqlite3")).is_ok());
+        let missing = Registry::open_existing(&dir.join("none.sqlite3"))
+            .err()
+            .unwrap();
+        assert!(missing.to_string().contains("--data-dir"), "{missing}");
+        assert!(!dir.join("none.sqlite3").exists());
+        let old = dir.join("old.sqlite3");
+        Connection::open(&old)
+            .unwrap()
+            .pragma_update(None, "user_version", 2)
+            .unwrap();
+        let error = Registry::open_existing(&old).err().unwrap();
+        assert!(error.to_string().contains("start the relay"), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

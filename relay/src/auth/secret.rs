@@ -73,7 +73,8 @@ impl Secret {
 
     /// Replaces the secret at `path` with a fresh one (written beside it, then renamed over
     /// it, so the file always holds a whole secret): every token signed with the old one stops
-    /// verifying.
+    /// verifying. The new file keeps the old one's owner (on Unix), so that the relay can
+    /// still read it when this runs as root.
     pub fn rotate(path: &Path) -> Result<Secret, SecretError> {
         create_parent(path)?;
         let secret = Secret::random()?;
@@ -87,6 +88,14 @@ impl Secret {
         // A leftover of an attempt that failed half-way.
         let _ = fs::remove_file(&fresh);
         write_new(&fresh, &secret).map_err(io_error)?;
+        #[cfg(unix)]
+        if let Ok(old) = fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt as _;
+            if let Err(e) = std::os::unix::fs::chown(&fresh, Some(old.uid()), Some(old.gid())) {
+                let _ = fs::remove_file(&fresh);
+                return Err(io_error(e));
+            }
+        }
         fs::rename(&fresh, path).map_err(io_error)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // The rename is durable once the directory is.

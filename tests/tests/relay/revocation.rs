@@ -154,3 +154,24 @@ async fn rotating_the_secret_voids_every_token_at_once() {
     relay.terminate().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// An operator who gets the data directory wrong is told, and nothing is created there: a
+/// revocation that silently went to the wrong place would leave the token working.
+#[test]
+fn revoking_or_rotating_in_the_wrong_directory_fails_and_creates_nothing() {
+    let wrong = temp_dir("wrong-dir");
+    for args in [
+        &["token", "revoke", "0123456789abcdef"][..],
+        &["token", "list"][..],
+        &["secret", "rotate"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", wrong.to_str().unwrap()]);
+        let output = command_line(&all);
+        assert!(!output.status.success(), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("no relay database"), "{args:?}: {stderr}");
+        assert!(!wrong.join("secret.key").exists(), "{args:?}");
+        assert!(!wrong.join("concord.sqlite3").exists(), "{args:?}");
+    }
+}
