@@ -135,6 +135,7 @@ fn only_messages_that_change_the_saved_state_count_as_changes() {
     e.receive(ServerMessage::Presence { peers: Vec::new() });
     e.receive(ServerMessage::History {
         changes: Vec::new(),
+        next: None,
     });
     assert_eq!(e.generation(), welcomed, "nothing to save");
     e.select(Some(at("/list/0")));

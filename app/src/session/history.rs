@@ -36,6 +36,11 @@ pub struct History {
     pub viewing: Option<(Revision, String)>,
     /// What the panel waits for, if anything.
     waiting: Option<Waiting>,
+    /// For a revert or an export: the document at the revision it needs, once it came. The
+    /// answer waits until the changes after it are all here, up to the confirmed head.
+    before: Option<(Revision, Value)>,
+    /// The page of changes last asked for, to fill a revert's or an export's range.
+    asked_from: Option<Revision>,
     /// The head revision the list was last asked for at.
     asked_at: Option<Revision>,
 }
@@ -80,15 +85,41 @@ impl History {
         Some(ClientMessage::History { from, to: None })
     }
 
+    /// Whether changes older than those listed exist.
+    pub fn has_older(&self) -> bool {
+        self.commits.first().is_some_and(|c| c.rev.0 > 1)
+    }
+
+    /// The request for the page of changes before those listed (the relay reads them from its
+    /// log however old they are).
+    pub fn older(&self) -> Option<ClientMessage> {
+        let first = self.commits.first()?.rev;
+        if first.0 <= 1 {
+            return None;
+        }
+        let to = Revision(first.0 - 1);
+        let from = Revision(to.0.saturating_sub(PAGE - 1).max(1));
+        Some(ClientMessage::History { from, to: Some(to) })
+    }
+
     /// Forgets what was asked (after a reconnect, answers to earlier requests never come).
     pub fn reset_requests(&mut self) {
         self.asked_at = None;
         self.waiting = None;
+        self.before = None;
+        self.asked_from = None;
+    }
+
+    /// Starts waiting for `waiting` afresh.
+    fn wait_for(&mut self, waiting: Waiting) {
+        self.waiting = Some(waiting);
+        self.before = None;
+        self.asked_from = None;
     }
 
     /// Asks for the document at `rev`, to show it.
     pub fn view(&mut self, rev: Revision) -> ClientMessage {
-        self.waiting = Some(Waiting::View(rev));
+        self.wait_for(Waiting::View(rev));
         ClientMessage::Snapshot { rev: Some(rev) }
     }
 
@@ -123,7 +154,7 @@ impl History {
     /// Asks for what reverting the entry that began at `rev` (a change, or a typing group)
     /// needs: the changes from it on and the document before it.
     pub fn revert(&mut self, rev: Revision) -> Vec<ClientMessage> {
-        self.waiting = Some(Waiting::Revert(rev));
+        self.wait_for(Waiting::Revert(rev));
         vec![
             ClientMessage::History {
                 from: rev,
@@ -138,7 +169,7 @@ impl History {
     /// Asks for what exporting the changes after `rev` needs: those changes and the document
     /// at `rev`.
     pub fn export_since(&mut self, rev: Revision) -> Vec<ClientMessage> {
-        self.waiting = Some(Waiting::Export(rev));
+        self.wait_for(Waiting::Export(rev));
         vec![
             ClientMessage::History {
                 from: rev.next(),
@@ -150,22 +181,55 @@ impl History {
 
     /// Asks for the document at `rev`, to make it the document again.
     pub fn restore(&mut self, rev: Revision) -> ClientMessage {
-        self.waiting = Some(Waiting::Restore(rev));
+        self.wait_for(Waiting::Restore(rev));
         ClientMessage::Snapshot { rev: Some(rev) }
     }
 
-    /// Takes in changes the relay sent.
-    pub fn receive_changes(&mut self, changes: Vec<Commit>) {
-        let Some(first) = changes.first().map(|c| c.rev) else {
-            return;
-        };
-        // Keep what came before `first`; the answer replaces the rest.
-        self.commits.retain(|c| c.rev < first);
-        self.commits.extend(changes);
+    /// Takes in a page of changes the relay sent (`next`: where the rest of the range it
+    /// answers starts). A revert or an export needs its whole range: the next page is asked
+    /// for at once (the request is returned).
+    pub fn receive_changes(
+        &mut self,
+        changes: Vec<Commit>,
+        next: Option<Revision>,
+    ) -> Option<ClientMessage> {
+        if let Some(first) = changes.first().map(|c| c.rev) {
+            // Keep what came before `first`; the answer replaces what it covers.
+            let last = changes.last().map_or(first, |c| c.rev);
+            self.commits.retain(|c| c.rev < first || c.rev > last);
+            let at = self.commits.partition_point(|c| c.rev < first);
+            self.commits.splice(at..at, changes);
+        }
+        match (self.waiting, next) {
+            (Some(Waiting::Revert(_) | Waiting::Export(_)), Some(next)) => self.ask_from(next),
+            _ => None,
+        }
     }
 
-    /// Takes in a document the relay sent; `view` is the document as it is now.
+    /// Asks for the changes from `from` on, unless that page was asked for already.
+    fn ask_from(&mut self, from: Revision) -> Option<ClientMessage> {
+        if self.asked_from == Some(from) {
+            return None;
+        }
+        self.asked_from = Some(from);
+        Some(ClientMessage::History { from, to: None })
+    }
+
+    /// Takes in a document the relay sent; `view` is the document as it is now, `head` the
+    /// confirmed revision. A revert or an export may have to wait for more changes: what to
+    /// ask for then is in [`History::finish`].
     pub fn receive_snapshot(&mut self, rev: Revision, doc: &Value, view: &Value) -> Answer {
+        match self.waiting {
+            Some(Waiting::Export(since)) if since == rev => {
+                self.before = Some((rev, doc.clone()));
+                return Answer::Nothing;
+            }
+            Some(Waiting::Revert(target)) if target.0.saturating_sub(1) == rev.0 => {
+                self.before = Some((rev, doc.clone()));
+                return Answer::Nothing;
+            }
+            _ => {}
+        }
         match self.waiting.take() {
             Some(Waiting::View(wanted)) if wanted == rev => {
                 self.viewing = Some((rev, doc.to_json_pretty()));
@@ -181,8 +245,51 @@ impl History {
                     what: format!("restored the document as it was at {rev}"),
                 }
             }
-            Some(Waiting::Export(since)) if since == rev => self.export(rev, doc),
-            Some(Waiting::Revert(target)) if target.0.saturating_sub(1) == rev.0 => {
+            // Not ours, or a stale answer.
+            other => {
+                self.waiting = other;
+                Answer::Nothing
+            }
+        }
+    }
+
+    /// Completes a revert or an export once its document and every change from it up to the
+    /// confirmed `head` are here; until then, says which page to ask for, if one is missing
+    /// and not asked for yet.
+    pub fn finish(&mut self, head: Revision) -> (Option<ClientMessage>, Answer) {
+        let (Some(waiting @ (Waiting::Revert(_) | Waiting::Export(_))), Some((rev, _))) =
+            (self.waiting, &self.before)
+        else {
+            return (None, Answer::Nothing);
+        };
+        let first = rev.next();
+        // The first revision from `first` on that is not here, if any up to the head.
+        let mut expected = first;
+        for commit in self.commits.iter().filter(|c| c.rev >= first) {
+            if commit.rev != expected {
+                break;
+            }
+            expected = expected.next();
+        }
+        if expected <= head {
+            return (self.ask_from(expected), Answer::Nothing);
+        }
+        self.waiting = None;
+        self.asked_from = None;
+        let Some((rev, doc)) = self.before.take() else {
+            return (None, Answer::Nothing);
+        };
+        let answer = match waiting {
+            Waiting::Export(_) => self.export(rev, &doc),
+            _ => self.revert_now(rev.next(), &doc),
+        };
+        (None, answer)
+    }
+
+    /// Reverts the entry that began at `target`, the document before it being `doc`.
+    fn revert_now(&self, target: Revision, doc: &Value) -> Answer {
+        {
+            {
                 let Some(index) = self.commits.iter().position(|c| c.rev == target) else {
                     return Answer::Failed(format!("{target} is no longer retained"));
                 };
@@ -208,11 +315,6 @@ impl History {
                     },
                     Err(e) => Answer::Failed(format!("cannot revert {what}: {e}")),
                 }
-            }
-            // Not ours, or a stale answer.
-            other => {
-                self.waiting = other;
-                Answer::Nothing
             }
         }
     }
@@ -245,6 +347,8 @@ impl History {
 
     /// The relay could not serve a request (`not_retained`, say).
     pub fn failed(&mut self) -> bool {
+        self.before = None;
+        self.asked_from = None;
         self.waiting.take().is_some()
     }
 }
@@ -275,7 +379,12 @@ pub fn revert_ops(
     }
     end_run(&mut doc, &mut run, since.len() as u64, &mut inverses)?;
     drop(doc);
-    let mut scratch = Authority::new(before.clone(), AuthorityConfig::default());
+    // It keeps every change of `since`: the oldest inverse is rebased over all of them.
+    let config = AuthorityConfig {
+        retained: since.len() + 1,
+        ..AuthorityConfig::default()
+    };
+    let mut scratch = Authority::new(before.clone(), config);
     let history = ClientId::from("history");
     let revert = ClientId::from("revert");
     for (i, change) in since.iter().enumerate() {
@@ -519,7 +628,7 @@ mod tests {
             typed(7, Some(6), "ann", "/t", 5, "o"),
         ];
         let mut history = History::default();
-        history.receive_changes(log.clone());
+        history.receive_changes(log.clone(), None);
         let entries: Vec<(String, String)> = history
             .entries()
             .iter()
@@ -543,7 +652,7 @@ mod tests {
                 r#"[{"op": "splice", "path": "/t", "pos": 0, "del": 1, "ins": ""}]"#,
             )
         };
-        edited.receive_changes(vec![typed(1, None, "ann", "/t", 0, "h"), backspace]);
+        edited.receive_changes(vec![typed(1, None, "ann", "/t", 0, "h"), backspace], None);
         assert_eq!(edited.entries()[0].summary(), "typed in /t (2 changes)");
         // Bob's "B" came in after Ann's "hi", before her space.
         let mut head = before.clone();
@@ -554,8 +663,11 @@ mod tests {
         // Reverting Ann's first word takes out "h", "i" and " ", and nothing else.
         let asks = history.revert(Revision(1));
         assert_eq!(asks.len(), 2);
-        let Answer::Edit { ops, what } = history.receive_snapshot(Revision(0), &before, &head)
-        else {
+        assert_eq!(
+            history.receive_snapshot(Revision(0), &before, &head),
+            Answer::Nothing
+        );
+        let (None, Answer::Edit { ops, what }) = history.finish(Revision(7)) else {
             panic!("no edit");
         };
         assert_eq!(what, "reverted r1–r5 (typed in /t)");
@@ -623,6 +735,29 @@ mod tests {
     }
 
     #[test]
+    fn older_pages_go_back_to_the_first_change_and_stay_when_the_head_moves() {
+        let mut history = History::default();
+        assert_eq!(history.older(), None);
+        history.receive_changes((301..=500).map(|r| commit(r, "[]")).collect(), None);
+        assert!(history.has_older());
+        assert_eq!(
+            history.older(),
+            Some(ClientMessage::History {
+                from: Revision(101),
+                to: Some(Revision(300))
+            })
+        );
+        history.receive_changes((101..=300).map(|r| commit(r, "[]")).collect(), None);
+        history.receive_changes((1..=100).map(|r| commit(r, "[]")).collect(), None);
+        assert!(!history.has_older());
+        assert_eq!(history.older(), None);
+        // The list's refresh at a new head replaces only what it covers.
+        history.receive_changes((302..=501).map(|r| commit(r, "[]")).collect(), None);
+        let revs: Vec<u64> = history.commits.iter().map(|c| c.rev.0).collect();
+        assert_eq!(revs, (1..=501).collect::<Vec<u64>>());
+    }
+
+    #[test]
     fn the_list_is_asked_for_once_per_head_and_answers_merge() {
         let mut history = History::default();
         assert_eq!(history.refresh(None), None);
@@ -634,8 +769,8 @@ mod tests {
             })
         );
         assert_eq!(history.refresh(Some(Revision(500))), None);
-        history.receive_changes(vec![commit(1, "[]"), commit(2, "[]")]);
-        history.receive_changes(vec![commit(2, "[]"), commit(3, "[]")]);
+        history.receive_changes(vec![commit(1, "[]"), commit(2, "[]")], None);
+        history.receive_changes(vec![commit(2, "[]"), commit(3, "[]")], None);
         let revs: Vec<u64> = history.commits.iter().map(|c| c.rev.0).collect();
         assert_eq!(revs, [1, 2, 3]);
     }
@@ -643,17 +778,19 @@ mod tests {
     #[test]
     fn the_changes_since_a_revision_export_as_plain_rfc_6902() {
         let mut history = History::default();
-        history.receive_changes(vec![
-            commit(1, r#"[{"op": "add", "path": "/n", "value": 1}]"#),
-            commit(2, r#"[{"op": "incr", "path": "/n", "by": 4}]"#),
-            commit(3, r#"[{"op": "add", "path": "/s", "value": "ab"}]"#),
-        ]);
+        history.receive_changes(
+            vec![
+                commit(1, r#"[{"op": "add", "path": "/n", "value": 1}]"#),
+                commit(2, r#"[{"op": "incr", "path": "/n", "by": 4}]"#),
+                commit(3, r#"[{"op": "add", "path": "/s", "value": "ab"}]"#),
+            ],
+            None,
+        );
         let asks = history.export_since(Revision(1));
         assert_eq!(asks.len(), 2);
         let at_r1 = Value::parse(r#"{"n": 1}"#).unwrap();
-        let Answer::Export { text, what } =
-            history.receive_snapshot(Revision(1), &at_r1, &Value::Null)
-        else {
+        history.receive_snapshot(Revision(1), &at_r1, &Value::Null);
+        let (None, Answer::Export { text, what }) = history.finish(Revision(3)) else {
             panic!("no export");
         };
         assert_eq!(what, "the 2 changes since r1");
@@ -666,11 +803,59 @@ mod tests {
         assert_eq!(doc.to_json(), r#"{"n":5,"s":"ab"}"#);
         // Nothing after the head, and a gap in what is retained, are said plainly.
         history.export_since(Revision(3));
-        let nothing = history.receive_snapshot(Revision(3), &Value::Null, &Value::Null);
+        history.receive_snapshot(Revision(3), &Value::Null, &Value::Null);
         assert_eq!(
-            nothing,
-            Answer::Failed("nothing changed since r3".to_owned())
+            history.finish(Revision(3)),
+            (None, Answer::Failed("nothing changed since r3".to_owned()))
         );
+    }
+
+    /// The relay answers `history` a page at a time: a revert waits for every page up to the
+    /// head, asking for each, before it computes anything.
+    #[test]
+    fn a_revert_asks_for_every_page_up_to_the_head_before_it_answers() {
+        let set = |rev: u64| {
+            commit(
+                rev,
+                &format!(r#"[{{"op": "replace", "path": "/n", "value": {rev}}}]"#),
+            )
+        };
+        let add_a = commit(2, r#"[{"op": "add", "path": "/a", "value": true}]"#);
+        let mut history = History::default();
+        history.revert(Revision(2));
+        // The first page (r2–r3) says the range goes on at r4.
+        let ask = history.receive_changes(vec![add_a, set(3)], Some(Revision(4)));
+        assert_eq!(
+            ask,
+            Some(ClientMessage::History {
+                from: Revision(4),
+                to: None
+            })
+        );
+        let at_r1 = Value::parse(r#"{"n": 1}"#).unwrap();
+        assert_eq!(
+            history.receive_snapshot(Revision(1), &at_r1, &Value::Null),
+            Answer::Nothing
+        );
+        // Not all here yet: nothing is computed, and the page asked for is not asked again.
+        assert_eq!(history.finish(Revision(5)), (None, Answer::Nothing));
+        assert_eq!(
+            history.receive_changes(vec![set(4)], Some(Revision(5))),
+            Some(ClientMessage::History {
+                from: Revision(5),
+                to: None
+            })
+        );
+        assert_eq!(history.finish(Revision(5)), (None, Answer::Nothing));
+        assert_eq!(history.receive_changes(vec![set(5)], None), None);
+        let (None, Answer::Edit { ops, .. }) = history.finish(Revision(5)) else {
+            panic!("no edit");
+        };
+        // r2 is undone, and nothing after it.
+        let mut doc = Value::parse(r#"{"n": 5, "a": true}"#).unwrap();
+        sync_core::apply::apply(&mut doc, &ops).unwrap();
+        assert_eq!(doc.to_json(), r#"{"n":5}"#);
+        assert!(!history.is_waiting());
     }
 
     #[test]

@@ -476,17 +476,16 @@ impl Session {
                     }
                 }
                 Event::Presence(peers) => self.peers = peers,
-                Event::History(changes) => self.history.receive_changes(changes),
-                Event::Snapshot { rev, doc } => {
-                    match self.history.receive_snapshot(rev, &doc, editor.doc()) {
-                        Answer::Nothing => {}
-                        Answer::Failed(why) => self.notices.push(why),
-                        Answer::Edit { ops, what } => match editor.edit(ops) {
-                            Ok(()) => self.notices.push(what),
-                            Err(e) => self.notices.push(format!("{what} failed: {e}")),
-                        },
-                        Answer::Export { text, what } => self.export = Some((text, what)),
+                Event::History { changes, next } => {
+                    if let Some(ask) = self.history.receive_changes(changes, next) {
+                        self.send(ask);
                     }
+                    self.finish_history(editor);
+                }
+                Event::Snapshot { rev, doc } => {
+                    let answer = self.history.receive_snapshot(rev, &doc, editor.doc());
+                    self.history_answer(answer, editor);
+                    self.finish_history(editor);
                 }
                 Event::Error { code, message } => {
                     if code == "rate_limited" {
@@ -502,6 +501,29 @@ impl Session {
                     }
                 }
             }
+        }
+    }
+
+    /// Completes a revert or an export whose changes are all here, or asks for the page
+    /// still missing.
+    fn finish_history(&mut self, editor: &mut Editor) {
+        let head = editor.replica().rev().unwrap_or(Revision(0));
+        let (ask, answer) = self.history.finish(head);
+        if let Some(ask) = ask {
+            self.send(ask);
+        }
+        self.history_answer(answer, editor);
+    }
+
+    fn history_answer(&mut self, answer: Answer, editor: &mut Editor) {
+        match answer {
+            Answer::Nothing => {}
+            Answer::Failed(why) => self.notices.push(why),
+            Answer::Edit { ops, what } => match editor.edit(ops) {
+                Ok(()) => self.notices.push(what),
+                Err(e) => self.notices.push(format!("{what} failed: {e}")),
+            },
+            Answer::Export { text, what } => self.export = Some((text, what)),
         }
     }
 

@@ -7,7 +7,7 @@
 //! failed commit (the disk, not the change) stops the room.
 
 use sync_core::authority::{Authority, ClientRecord, Outcome, Submission};
-use sync_core::protocol::{ClientId, ErrorCode, Overwrite, Revision, ServerMessage};
+use sync_core::protocol::{ClientId, Commit, ErrorCode, Overwrite, Revision, ServerMessage};
 use sync_core::{Operation, Pointer, Value};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -229,26 +229,59 @@ impl Room<'_> {
             .push((self.recipients(To::AllBut(conn)), text));
     }
 
+    /// The changes `from..=to`, a page at a time ([`MAX_HISTORY`] changes, fewer when they
+    /// are large): from memory, or, for changes older than the room keeps, from the log, read
+    /// without holding up the room (the answer then comes when the read does).
     fn history(&mut self, answers: &mut Answers, conn: u64, from: Revision, to: Option<Revision>) {
-        let oldest = self.authority.oldest_retained();
-        let message = match history_range(from, to, self.authority.rev()) {
-            Err(message) => error_message(ErrorCode::InvalidRange, message),
-            Ok((from, _)) if from <= oldest => error_message(
-                ErrorCode::NotRetained,
-                format!(
-                    "changes before revision {} are no longer kept in memory",
-                    oldest.next()
-                ),
-            ),
-            Ok((from, to)) => ServerMessage::History {
-                changes: self.authority.history(from, to),
-            },
+        let (from, to) = match history_range(from, to, self.authority.rev()) {
+            Ok(range) => range,
+            Err(message) => {
+                let message = error_message(ErrorCode::InvalidRange, message);
+                answers
+                    .outgoing
+                    .push((self.recipients(To::One(conn)), encode(&message)));
+                return;
+            }
         };
-        answers
-            .outgoing
-            .push((self.recipients(To::One(conn)), encode(&message)));
+        let asked_to = to;
+        let to = Revision(to.0.min(from.0.saturating_add(MAX_HISTORY as u64 - 1)));
+        let oldest = self.authority.oldest_retained();
+        // What the room keeps of the range, taken now.
+        let kept = self.authority.history(from.max(oldest.next()), to);
+        if from > oldest {
+            let message = history_page(kept, asked_to);
+            answers
+                .outgoing
+                .push((self.recipients(To::One(conn)), encode(&message)));
+            return;
+        }
+        let Some(member) = self.member(conn) else {
+            return;
+        };
+        let (out, kick) = (member.out.clone(), member.kick.clone());
+        let (store, doc) = (self.rooms.store.clone(), self.doc.to_owned());
+        let stored_to = to.min(oldest);
+        self.rooms.tracker.spawn(async move {
+            let count = (stored_to.0 - from.0 + 1) as usize;
+            let message = match store.changes(&doc, from, stored_to, count).await {
+                Ok(mut changes) => {
+                    changes.extend(kept);
+                    history_page(changes, asked_to)
+                }
+                Err(e) => {
+                    tracing::error!(doc, error = %e, "reading the history from the log failed");
+                    error_message(
+                        ErrorCode::NotRetained,
+                        format!("the changes before {} cannot be read: {e}", oldest.next()),
+                    )
+                }
+            };
+            send_alone(&out, &kick, &message);
+        });
     }
 
+    /// The document at `rev` (the head when absent): from memory, or, before what the room
+    /// keeps, replayed from the log without holding up the room.
     fn snapshot(&mut self, answers: &mut Answers, conn: u64, rev: Option<Revision>) {
         let head = self.authority.rev();
         let rev = rev.unwrap_or(head);
@@ -257,14 +290,28 @@ impl Room<'_> {
                 ErrorCode::InvalidRange,
                 format!("revision {rev} is after the head, {head}"),
             )
+        } else if let Some(doc) = self.authority.document_at(rev) {
+            ServerMessage::Snapshot { rev, doc }
         } else {
-            match self.authority.document_at(rev) {
-                Some(doc) => ServerMessage::Snapshot { rev, doc },
-                None => error_message(
-                    ErrorCode::NotRetained,
-                    format!("revision {rev} is not kept in memory"),
-                ),
-            }
+            let Some(member) = self.member(conn) else {
+                return;
+            };
+            let (out, kick) = (member.out.clone(), member.kick.clone());
+            let (store, doc) = (self.rooms.store.clone(), self.doc.to_owned());
+            self.rooms.tracker.spawn(async move {
+                let message = match store.document_at(&doc, rev).await {
+                    Ok(value) => ServerMessage::Snapshot { rev, doc: value },
+                    Err(e) => {
+                        tracing::error!(doc, error = %e, "replaying the log to {rev} failed");
+                        error_message(
+                            ErrorCode::NotRetained,
+                            format!("the document at {rev} cannot be read: {e}"),
+                        )
+                    }
+                };
+                send_alone(&out, &kick, &message);
+            });
+            return;
         };
         answers
             .outgoing
@@ -343,6 +390,55 @@ impl Room<'_> {
 /// The revisions a `history` request names, checked against the head: `1 <= from <= to <=
 /// head`. Without `to` it runs to the head, and `from` may then be `head + 1`: what follows the
 /// head, which is nothing yet.
+/// The most changes one `history` answer holds.
+pub(crate) const MAX_HISTORY: usize = 1000;
+
+/// Roughly the most bytes of operations one `history` answer holds (it always holds at least
+/// one change, however large).
+const MAX_HISTORY_BYTES: usize = 8 << 20;
+
+/// The answer holding the first of `changes` that fit one, saying where the next page starts
+/// when the range asked for (up to `to`) goes on past it.
+fn history_page(changes: Vec<Commit>, to: Revision) -> ServerMessage {
+    let changes = page(changes);
+    let next = changes
+        .last()
+        .map(|last| last.rev.next())
+        .filter(|next| *next <= to);
+    ServerMessage::History { changes, next }
+}
+
+/// The first changes of `changes` that fit one answer.
+fn page(mut changes: Vec<Commit>) -> Vec<Commit> {
+    changes.truncate(MAX_HISTORY);
+    let mut bytes = 0;
+    let fits = changes
+        .iter()
+        .take_while(|c| {
+            bytes += serde_json::to_string(&c.ops).map_or(0, |t| t.len());
+            bytes <= MAX_HISTORY_BYTES
+        })
+        .count()
+        .max(1);
+    changes.truncate(fits);
+    changes
+}
+
+/// Sends an answer read apart from the room to one connection; one whose queue is full is not
+/// reading and is dropped.
+fn send_alone(
+    out: &tokio::sync::mpsc::Sender<super::Outbound>,
+    kick: &tokio_util::sync::CancellationToken,
+    message: &ServerMessage,
+) {
+    if out
+        .try_send(super::Outbound::Text(encode(message)))
+        .is_err()
+    {
+        kick.cancel();
+    }
+}
+
 fn history_range(
     from: Revision,
     to: Option<Revision>,

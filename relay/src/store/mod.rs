@@ -82,6 +82,7 @@ use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use tokio::sync::oneshot;
 
+mod history;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -286,6 +287,8 @@ pub struct Store {
 }
 
 struct Inner {
+    /// The database, for reads of the history on connections of their own.
+    path: std::path::PathBuf,
     tx: SyncSender<Request>,
     fail_next: Arc<AtomicU32>,
     refuse: RwLock<Option<Refusal>>,
@@ -341,6 +344,7 @@ impl Store {
         tracing::info!(path = %path.display(), "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
+                path: path.to_path_buf(),
                 tx,
                 fail_next,
                 refuse: RwLock::new(None),

@@ -388,10 +388,14 @@ pub enum ServerMessage {
         /// Everyone here now, the recipient included.
         peers: Vec<Peer>,
     },
-    /// The changes asked for with `history`.
+    /// The changes asked for with `history`, a page at a time.
     History {
-        /// The changes, in order.
+        /// The changes, in order, from the one asked for.
         changes: Vec<Commit>,
+        /// Where the next page starts, when the range asked for goes on past this one: ask
+        /// again from there. Absent when the answer holds the rest of the range.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<Revision>,
     },
     /// The document asked for with `snapshot`.
     Snapshot {

@@ -55,8 +55,13 @@ pub enum Event {
     },
     /// The peers changed.
     Presence(Vec<Peer>),
-    /// Changes asked for with [`ClientMessage::History`].
-    History(Vec<Commit>),
+    /// Changes asked for with [`ClientMessage::History`], a page of them.
+    History {
+        /// The changes.
+        changes: Vec<Commit>,
+        /// Where the next page starts, when the range asked for goes on.
+        next: Option<Revision>,
+    },
     /// A document asked for with [`ClientMessage::Snapshot`].
     Snapshot {
         /// Its revision.

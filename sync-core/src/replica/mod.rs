@@ -415,7 +415,7 @@ impl Replica {
                 events
             }
             ServerMessage::Presence { peers } => vec![Event::Presence(peers)],
-            ServerMessage::History { changes } => vec![Event::History(changes)],
+            ServerMessage::History { changes, next } => vec![Event::History { changes, next }],
             ServerMessage::Snapshot { rev, doc } if self.behind.is_some() => {
                 self.relay_snapshot(rev, doc)
             }

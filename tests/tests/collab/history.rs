@@ -155,3 +155,62 @@ fn reverting_a_change_from_history_reaches_every_window() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// A long history, mostly no longer in the relay's memory: the panel lists the latest page,
+/// pages back to the first change, and reverts an old change (its later changes fetched a page
+/// at a time) as one new change.
+#[test]
+fn the_history_panel_pages_back_to_the_first_change_and_reverts_an_old_one() {
+    let rt = runtime();
+    let relay = rt
+        .block_on(TestRelay::start(|c| {
+            c.documents.retained_changes = 10;
+            c.documents.snapshot_every = 50;
+        }))
+        .unwrap();
+    let dir = temp_dir("long-history");
+    let mut ann = window(&rt, &dir);
+    join(&mut ann, &target(&relay, "long"), "Ann");
+    until(&mut [&mut ann], "Ann is connected", connected_all);
+    // r1 adds /first; r2 to r1201 count up /n, each confirmed before the next.
+    ann.state_mut()
+        .import_patch(r#"[{"op": "add", "path": "/first", "value": true}, {"op": "add", "path": "/n", "value": 0}]"#)
+        .unwrap();
+    until(&mut [&mut ann], "r1 is confirmed", connected_all);
+    for _ in 0..1200 {
+        ann.state_mut()
+            .import_patch(r#"[{"op": "incr", "path": "/n", "by": 1}]"#)
+            .unwrap();
+        until(&mut [&mut ann], "the change is confirmed", connected_all);
+    }
+    ann.state_mut().run(app::commands::Command::History);
+    until(&mut [&mut ann], "the latest page is listed", |w| {
+        w[0].session.as_ref().unwrap().history.commits.len() == 200
+    });
+    // Show older, until the first change is there.
+    while ann.state().session.as_ref().unwrap().history.has_older() {
+        let before = ann.state().session.as_ref().unwrap().history.commits.len();
+        settle(&mut ann);
+        ann.get_by_label("show older changes").click();
+        until(&mut [&mut ann], "an older page came", |w| {
+            w[0].session.as_ref().unwrap().history.commits.len() > before
+        });
+    }
+    let history = &ann.state().session.as_ref().unwrap().history;
+    assert_eq!(history.commits.len(), 1201);
+    assert_eq!(history.commits[0].rev.0, 1);
+    // Reverting r1 needs the document before it and all 1,200 changes since: it takes /first
+    // (and /n, which r1 added) back out, as one change.
+    settle(&mut ann);
+    ann.get_by_label("revert r1").click();
+    until(&mut [&mut ann], "the revert is confirmed", |w| {
+        connected(w[0]) && doc(w[0]) == "{}"
+    });
+    assert_eq!(rt.block_on(relay.stored("long")).unwrap().0.0, 1202);
+    drop(ann);
+    rt.block_on(relay.stop()).unwrap();
+}
+
+fn connected_all(windows: &[&app::ui::ConcordApp]) -> bool {
+    windows.iter().all(|a| connected(a))
+}

@@ -344,7 +344,7 @@ async fn a_change_the_store_refuses_is_rejected_alone_and_the_document_goes_on()
         .recv_until(|m| matches!(m, ServerMessage::History { .. }))
         .await
         .unwrap();
-    let ServerMessage::History { changes } = history else {
+    let ServerMessage::History { changes, .. } = history else {
         unreachable!()
     };
     assert_eq!(
@@ -422,4 +422,85 @@ async fn a_relay_restored_from_an_older_copy_says_so_and_a_window_restores_its_o
     );
     relay.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(backup);
+}
+
+/// The whole log can be read back, however little the relay keeps in memory: `history` a page
+/// at a time, and the document at any revision, also after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_history_is_read_from_the_log_a_page_at_a_time() {
+    let dir = e2e::temp_dir("history-log");
+    let small = |c: &mut relay::config::Config| {
+        c.documents.retained_changes = 10;
+        c.documents.snapshot_every = 7;
+    };
+    let relay = TestRelay::start_in(&dir, small).await.unwrap();
+    let mut ann = Peer::join(relay.addr, "d", "ann", None).await.unwrap();
+    let total = 1205;
+    for i in 0..total {
+        ann.edit(vec![add(&format!("/k{i}"), &i.to_string())])
+            .await
+            .unwrap();
+        ann.flush().await.unwrap();
+    }
+    let read = |relay_addr| async move {
+        let (mut c, _) = Client::join(relay_addr, "d", "reader", None, None)
+            .await
+            .unwrap();
+        let mut all = Vec::new();
+        let mut from = Revision(1);
+        let mut pages = 0;
+        loop {
+            c.send(&ClientMessage::History { from, to: None })
+                .await
+                .unwrap();
+            let page = c
+                .recv_until(|m| matches!(m, ServerMessage::History { .. }))
+                .await
+                .unwrap();
+            let ServerMessage::History { changes, next } = page else {
+                unreachable!()
+            };
+            pages += 1;
+            assert!(changes.len() <= 1000);
+            all.extend(changes);
+            match next {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        // The document at an old revision, rebuilt from the log.
+        c.send(&ClientMessage::Snapshot {
+            rev: Some(Revision(500)),
+        })
+        .await
+        .unwrap();
+        let snapshot = c
+            .recv_until(|m| matches!(m, ServerMessage::Snapshot { .. }))
+            .await
+            .unwrap();
+        (all, pages, snapshot)
+    };
+    let expected_at_500 = {
+        let members: Vec<String> = (0..500).map(|i| format!("\"k{i}\": {i}")).collect();
+        json(&format!("{{{}}}", members.join(", ")))
+    };
+    let check = |(all, pages, snapshot): (Vec<sync_core::protocol::Commit>, u32, ServerMessage)| {
+        assert_eq!(pages, 2);
+        let revs: Vec<u64> = all.iter().map(|c| c.rev.0).collect();
+        assert_eq!(revs, (1..=total).collect::<Vec<u64>>());
+        assert_eq!(all[41].ops, vec![add("/k41", "41")]);
+        assert_eq!(
+            snapshot,
+            ServerMessage::Snapshot {
+                rev: Revision(500),
+                doc: expected_at_500.clone()
+            }
+        );
+    };
+    check(read(relay.addr).await);
+    relay.stop().await.unwrap();
+    // After a restart the room holds even less in memory; the log has it all.
+    let relay = TestRelay::start_in(&dir, small).await.unwrap();
+    check(read(relay.addr).await);
+    relay.stop().await.unwrap();
 }

@@ -244,7 +244,7 @@ async fn history_and_snapshots_at_a_revision() {
         .recv_until(|m| matches!(m, ServerMessage::History { .. }))
         .await
         .unwrap();
-    let ServerMessage::History { changes } = history else {
+    let ServerMessage::History { changes, .. } = history else {
         panic!()
     };
     assert_eq!(changes.iter().map(|c| c.rev.0).collect::<Vec<_>>(), [2, 3]);
@@ -289,7 +289,9 @@ async fn history_outside_the_log_is_an_invalid_range_and_the_connection_goes_on(
         )
     };
     let revs = |m: ServerMessage| match m {
-        ServerMessage::History { changes } => changes.iter().map(|c| c.rev.0).collect::<Vec<_>>(),
+        ServerMessage::History { changes, .. } => {
+            changes.iter().map(|c| c.rev.0).collect::<Vec<_>>()
+        }
         other => panic!("not a history: {other:?}"),
     };
     let r = Revision;

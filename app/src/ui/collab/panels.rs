@@ -378,6 +378,17 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         });
         ui.separator();
     }
+    let mut older = None;
+    if session.history.has_older() {
+        let button = ui.button("Show older changes");
+        button.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, "show older changes"));
+        if button.clicked() {
+            older = session.history.older();
+        }
+    }
+    if let Some(ask) = older {
+        session.send(ask);
+    }
     let asks = match act {
         Some((Act::View, rev)) => vec![session.history.view(rev)],
         Some((Act::Revert, rev)) => session.history.revert(rev),

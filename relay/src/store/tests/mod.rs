@@ -10,6 +10,7 @@
 mod checking;
 mod conflicts;
 mod damage;
+mod history;
 mod opening;
 mod storing;
 

@@ -1,0 +1,166 @@
+//! Reading a document's history from the log: ranges of changes, and the document as it was at
+//! a revision, for what a room no longer keeps in memory.
+//!
+//! These reads only look at changes that were committed long before (older than what the room
+//! retains), so they need not be ordered after the writer's queue. Each runs on a read-only
+//! connection of its own in a blocking task, never on the writer thread: replaying a long log
+//! must not hold up every document's commits.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, params};
+use sync_core::protocol::{Commit, Revision};
+use sync_core::{Map, Value};
+
+use super::read::{read_commit, read_text, read_u64};
+use super::writer::to_sql;
+use super::{BUSY_TIMEOUT, Store, StoreError};
+
+impl Store {
+    /// The changes of `doc` from revision `from` on, up to `to`, at most `limit` of them, in
+    /// order. Every change in the range must be there: a gap or a row that does not decode is
+    /// [`StoreError::Corrupt`].
+    pub async fn changes(
+        &self,
+        doc: &str,
+        from: Revision,
+        to: Revision,
+        limit: usize,
+    ) -> Result<Vec<Commit>, StoreError> {
+        let path = self.inner.path.clone();
+        let doc = doc.to_owned();
+        tokio::task::spawn_blocking(move || changes(&reader(&path)?, &doc, from, to, limit))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// The document `doc` as it was at revision `rev`: the stored snapshot when it is at or
+    /// before `rev`, else the empty document of revision 0, with the changes up to `rev`
+    /// replayed on it.
+    pub async fn document_at(&self, doc: &str, rev: Revision) -> Result<Value, StoreError> {
+        let path = self.inner.path.clone();
+        let doc = doc.to_owned();
+        tokio::task::spawn_blocking(move || document_at(&reader(&path)?, &doc, rev))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// A read-only connection to the database.
+fn reader(path: &std::path::Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// Calls `each` with every change of `doc` in `from..=to`, in order, up to `limit`, checking
+/// that none is missing. Returns the last revision seen.
+fn each_change(
+    conn: &Connection,
+    doc: &str,
+    (from, to, limit): (Revision, Revision, usize),
+    mut each: impl FnMut(Commit) -> Result<(), StoreError>,
+) -> Result<Option<Revision>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: doc.to_owned(),
+        detail,
+    };
+    if limit == 0 || to < from {
+        return Ok(None);
+    }
+    let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
+         WHERE doc = ?1 AND rev >= ?2 AND rev <= ?3 ORDER BY rev LIMIT ?4",
+    )?;
+    let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = stmt.query(params![doc, bound(from), bound(to), limit_sql])?;
+    let mut expected = from.0;
+    let mut last = None;
+    while let Some(row) = rows.next()? {
+        let columns: [SqlValue; 8] = [
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+            row.get(7)?,
+        ];
+        let commit = read_commit(columns, expected).map_err(&corrupt)?;
+        expected = commit.rev.0.saturating_add(1);
+        last = Some(commit.rev);
+        each(commit)?;
+    }
+    Ok(last)
+}
+
+fn changes(
+    conn: &Connection,
+    doc: &str,
+    from: Revision,
+    to: Revision,
+    limit: usize,
+) -> Result<Vec<Commit>, StoreError> {
+    let mut found = Vec::new();
+    let last = each_change(conn, doc, (from, to, limit), |commit| {
+        found.push(commit);
+        Ok(())
+    })?;
+    // The range must be there whole, up to the limit.
+    let wanted_last = Revision(to.0.min(from.0.saturating_add(limit as u64).saturating_sub(1)));
+    if limit > 0 && to >= from && last != Some(wanted_last) {
+        return Err(StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail: format!(
+                "the log holds changes up to {} of {from}–{wanted_last}",
+                last.map_or_else(|| "none".to_owned(), |r| r.to_string())
+            ),
+        });
+    }
+    Ok(found)
+}
+
+fn document_at(conn: &Connection, doc: &str, rev: Revision) -> Result<Value, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: doc.to_owned(),
+        detail,
+    };
+    let snapshot: Option<(SqlValue, SqlValue)> = {
+        let mut stmt = conn.prepare_cached("SELECT rev, body FROM snapshots WHERE doc = ?1")?;
+        let mut rows = stmt.query([doc])?;
+        match rows.next()? {
+            Some(row) => Some((row.get(0)?, row.get(1)?)),
+            None => None,
+        }
+    };
+    let mut start = (Revision(0), Value::Object(Map::new()));
+    if let Some((at, body)) = snapshot {
+        let at = read_u64(at).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
+        if at <= rev.0 {
+            let body = read_text(body).map_err(|e| corrupt(format!("snapshot at r{at}: {e}")))?;
+            let value = Value::parse(&body)
+                .map_err(|e| corrupt(format!("snapshot at r{at} is not JSON: {e}")))?;
+            start = (Revision(at), value);
+        }
+    }
+    let (from, mut value) = start;
+    if from == rev {
+        return Ok(value);
+    }
+    let last = each_change(conn, doc, (from.next(), rev, usize::MAX), |commit| {
+        sync_core::apply::apply(&mut value, &commit.ops)
+            .map(drop)
+            .map_err(|e| corrupt(format!("change {} does not replay: {e}", commit.rev)))
+    })?;
+    if last != Some(rev) {
+        return Err(corrupt(format!(
+            "the log ends at {} before {rev}",
+            last.unwrap_or(from)
+        )));
+    }
+    Ok(value)
+}

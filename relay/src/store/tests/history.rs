@@ -1,0 +1,92 @@
+//! The history read from the log: ranges of changes, and the document at a revision.
+
+use super::*;
+
+/// A change that appends `rev` to the array `/list` (created by the first).
+fn push(rev: u64) -> Commit {
+    let ops = if rev == 1 {
+        r#"[{"op": "add", "path": "/list", "value": [1]}]"#.to_owned()
+    } else {
+        format!(r#"[{{"op": "add", "path": "/list/-", "value": {rev}}}]"#)
+    };
+    change(rev, "c1", rev, &ops)
+}
+
+fn list_up_to(rev: u64) -> Value {
+    let items: Vec<String> = (1..=rev).map(|r| r.to_string()).collect();
+    Value::parse(&format!(r#"{{"list": [{}]}}"#, items.join(", "))).unwrap()
+}
+
+#[tokio::test]
+async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision() {
+    let dir = TempDir::new("history");
+    let store = Store::open(&dir.db()).unwrap();
+    store
+        .commit(batch("doc", (1..=10).map(push).collect()))
+        .await
+        .unwrap();
+    // A snapshot at r6, as a room stores one.
+    store
+        .commit(Batch {
+            doc: "doc".to_owned(),
+            changes: (11..=12).map(push).collect(),
+            snapshot: Some((Revision(6), list_up_to(6).to_json())),
+        })
+        .await
+        .unwrap();
+    let got = store
+        .changes("doc", Revision(3), Revision(12), 4)
+        .await
+        .unwrap();
+    let revs: Vec<u64> = got.iter().map(|c| c.rev.0).collect();
+    assert_eq!(revs, [3, 4, 5, 6]);
+    let tail = store
+        .changes("doc", Revision(11), Revision(12), 100)
+        .await
+        .unwrap();
+    assert_eq!(tail.len(), 2);
+    assert_eq!(tail[0], push(11));
+    // Before the snapshot (replayed from the empty document), at it, and after it.
+    for rev in [0, 1, 5, 6, 9, 12] {
+        let doc = store.document_at("doc", Revision(rev)).await.unwrap();
+        let want = if rev == 0 {
+            Value::parse("{}").unwrap()
+        } else {
+            list_up_to(rev)
+        };
+        assert_eq!(doc, want, "r{rev}");
+    }
+    // Past the end of the log: refused, not made up.
+    let error = store
+        .changes("doc", Revision(11), Revision(14), 100)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+    let error = store.document_at("doc", Revision(13)).await.unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+    store.close();
+}
+
+#[tokio::test]
+async fn a_gap_in_the_log_is_reported_not_skipped() {
+    let dir = TempDir::new("history-gap");
+    let store = Store::open(&dir.db()).unwrap();
+    store
+        .commit(batch("doc", (1..=5).map(push).collect()))
+        .await
+        .unwrap();
+    store.close();
+    let conn = Connection::open(dir.db()).unwrap();
+    conn.execute("DELETE FROM changes WHERE doc = 'doc' AND rev = 3", [])
+        .unwrap();
+    drop(conn);
+    let store = Store::open(&dir.db()).unwrap();
+    let error = store
+        .changes("doc", Revision(1), Revision(5), 10)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("jumps"), "{error}");
+    let error = store.document_at("doc", Revision(4)).await.unwrap_err();
+    assert!(error.to_string().contains("jumps"), "{error}");
+    store.close();
+}
