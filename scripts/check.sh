@@ -20,8 +20,8 @@ if [ "${1:-}" = "--quick" ]; then
   exit 0
 fi
 
-step "tests (unit, integration, benches as tests)"
-cargo test --workspace --all-targets --locked
+step "tests (unit, integration, benches as tests), with a throwaway PostgreSQL where there is one"
+scripts/with-postgres.sh cargo test --workspace --all-targets --locked
 
 step "doc tests"
 cargo test --workspace --doc --locked

@@ -83,6 +83,7 @@ use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use tokio::sync::oneshot;
 
 mod history;
+pub mod postgres;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -168,10 +169,18 @@ pub enum StoreError {
     },
     /// The database has a schema version this relay does not know.
     #[error(
-        "the database has schema version {0}, newer than this relay's {SCHEMA_VERSION}: a newer \
+        "the database has schema version {found}, newer than this relay's {known}: a newer \
          relay wrote it; run that one (or a newer one) instead"
     )]
-    Schema(i64),
+    Schema {
+        /// The database's version.
+        found: i64,
+        /// The newest version this relay knows.
+        known: i64,
+    },
+    /// PostgreSQL failed (unreachable, a constraint, a timeout, ...).
+    #[error("storage error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
     /// A batch whose changes do not continue the stored log. Nothing of it was written.
     #[error("document {doc:?}: expected revision {expected} next, found {found}")]
     Gap {
@@ -506,7 +515,10 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // Checked before anything is changed in a database this relay does not understand.
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if !(0..=SCHEMA_VERSION).contains(&version) {
-        return Err(StoreError::Schema(version));
+        return Err(StoreError::Schema {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
     }
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -532,7 +544,12 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             tx.execute_batch(SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
-        other => return Err(StoreError::Schema(other)),
+        other => {
+            return Err(StoreError::Schema {
+                found: other,
+                known: SCHEMA_VERSION,
+            });
+        }
     }
     tx.commit()?;
     Ok(conn)

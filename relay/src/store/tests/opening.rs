@@ -42,7 +42,7 @@ fn another_schema_version_is_refused_untouched() {
         conn.pragma_update(None, "user_version", 7).unwrap();
     }
     let err = Store::open(&dir.db()).unwrap_err();
-    assert!(matches!(err, StoreError::Schema(7)), "{err}");
+    assert!(matches!(err, StoreError::Schema { found: 7, .. }), "{err}");
     let conn = Connection::open(dir.db()).unwrap();
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |row| row.get(0))
@@ -106,7 +106,7 @@ fn a_newer_schema_version_is_refused_untouched() {
     }
     let err = Store::open(&dir.db()).unwrap_err();
     assert!(
-        matches!(err, StoreError::Schema(v) if v == SCHEMA_VERSION + 1),
+        matches!(err, StoreError::Schema { found, .. } if found == SCHEMA_VERSION + 1),
         "{err}"
     );
     let newer = format!("schema version {}, newer", SCHEMA_VERSION + 1);
