@@ -92,6 +92,10 @@ where
     let _ = sink.send(Message::Close(Some(close))).await;
 }
 
+/// What a `history` or `snapshot` request costs in a connection's budget of operations: it
+/// may read and replay the document's log from storage, so a client cannot ask without end.
+const READ_COST: usize = 20;
+
 /// A token bucket over operations: `rate` a second on average, `burst` above it. A change
 /// larger than the burst passes when the bucket is full (and empties it below zero), so no
 /// change is too large to ever pass.
@@ -525,6 +529,15 @@ impl Reader<'_> {
                         selection,
                         caret,
                     },
+                    ClientMessage::History { .. } | ClientMessage::Snapshot { .. }
+                        if !bucket.take(READ_COST) =>
+                    {
+                        self.reply(
+                            ErrorCode::RateLimited,
+                            "history and snapshots are asked for too often; ask again shortly",
+                        );
+                        return Next::Continue;
+                    }
                     ClientMessage::History { from, to } => Command::History { conn, from, to },
                     ClientMessage::Snapshot { rev } => Command::Snapshot { conn, rev },
                     ClientMessage::Hello { .. } => return Next::Continue,

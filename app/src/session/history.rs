@@ -186,8 +186,7 @@ impl History {
     }
 
     /// Takes in a page of changes the relay sent (`next`: where the rest of the range it
-    /// answers starts). A revert or an export needs its whole range: the next page is asked
-    /// for at once (the request is returned).
+    /// answers starts, asked for at once: the request is returned).
     pub fn receive_changes(
         &mut self,
         changes: Vec<Commit>,
@@ -200,10 +199,9 @@ impl History {
             let at = self.commits.partition_point(|c| c.rev < first);
             self.commits.splice(at..at, changes);
         }
-        match (self.waiting, next) {
-            (Some(Waiting::Revert(_) | Waiting::Export(_)), Some(next)) => self.ask_from(next),
-            _ => None,
-        }
+        // A page that ends before the range asked for is followed by the rest, so the list
+        // has no holes and a revert or an export gets everything it needs.
+        next.and_then(|next| self.ask_from(next))
     }
 
     /// Asks for the changes from `from` on, unless that page was asked for already.
@@ -280,20 +278,22 @@ impl History {
             return (None, Answer::Nothing);
         };
         let answer = match waiting {
-            Waiting::Export(_) => self.export(rev, &doc),
-            _ => self.revert_now(rev.next(), &doc),
+            Waiting::Export(_) => self.export(rev, &doc, head),
+            _ => self.revert_now(rev.next(), &doc, head),
         };
         (None, answer)
     }
 
-    /// Reverts the entry that began at `target`, the document before it being `doc`.
-    fn revert_now(&self, target: Revision, doc: &Value) -> Answer {
+    /// Reverts the entry that began at `target`, the document before it being `doc`, over the
+    /// changes up to the confirmed `head` (what the relay will rebase the revert from).
+    fn revert_now(&self, target: Revision, doc: &Value, head: Revision) -> Answer {
         {
             {
                 let Some(index) = self.commits.iter().position(|c| c.rev == target) else {
                     return Answer::Failed(format!("{target} is no longer retained"));
                 };
-                let since = self.commits.get(index..).unwrap_or_default();
+                let end = self.commits.partition_point(|c| c.rev <= head);
+                let since = self.commits.get(index..end.max(index)).unwrap_or_default();
                 let members: Vec<Revision> = since
                     .iter()
                     .filter(|c| c.rev == target || c.group == Some(target))
@@ -319,9 +319,14 @@ impl History {
         }
     }
 
-    /// The changes after `rev` (the document then being `doc`) as one plain RFC 6902 patch.
-    fn export(&self, rev: Revision, doc: &Value) -> Answer {
-        let later: Vec<&Commit> = self.commits.iter().filter(|c| c.rev > rev).collect();
+    /// The changes after `rev` up to `head` (the document at `rev` being `doc`) as one plain
+    /// RFC 6902 patch.
+    fn export(&self, rev: Revision, doc: &Value, head: Revision) -> Answer {
+        let later: Vec<&Commit> = self
+            .commits
+            .iter()
+            .filter(|c| c.rev > rev && c.rev <= head)
+            .collect();
         if later.is_empty() {
             return Answer::Failed(format!("nothing changed since {rev}"));
         }
@@ -345,7 +350,8 @@ impl History {
         }
     }
 
-    /// The relay could not serve a request (`not_retained`, say).
+    /// The relay could not serve a request (`not_retained`, or `invalid_range` when it is
+    /// behind this window).
     pub fn failed(&mut self) -> bool {
         self.before = None;
         self.asked_from = None;

@@ -492,9 +492,11 @@ impl Session {
                         // Nothing of the change applied: send it again (at most once applied).
                         let retry = editor.retry();
                         self.replica_events(retry, editor);
-                    } else if code == "not_retained" && self.history.failed() {
+                    } else if (code == "not_retained" || code == "invalid_range")
+                        && self.history.failed()
+                    {
                         self.notices
-                            .push("that revision is older than the relay keeps".to_owned());
+                            .push(format!("the relay could not read that history: {message}"));
                     } else {
                         self.notices
                             .push(format!("the relay said: {message} ({code})"));

@@ -33,6 +33,24 @@ struct Answers {
     stored: Vec<Checked>,
     /// Joins waiting for the store to read what their members lost (see `welcome`).
     parked: Vec<Catching>,
+    /// Requests for history older than the room keeps, read from the store once everything
+    /// of the batch is stored and sent.
+    older: Vec<Older>,
+}
+
+/// A request the room answers from the store.
+#[derive(Clone, Copy)]
+enum Older {
+    History {
+        conn: u64,
+        from: Revision,
+        to: Revision,
+        asked_to: Revision,
+    },
+    Snapshot {
+        conn: u64,
+        rev: Revision,
+    },
 }
 
 impl Room<'_> {
@@ -92,6 +110,10 @@ impl Room<'_> {
         }
         for (to, text) in answers.outgoing {
             self.deliver(to, &text);
+        }
+        // Everything before is stored and sent: older history is read after it.
+        for older in answers.older {
+            self.read_older_history(older);
         }
         Ok(())
     }
@@ -231,7 +253,8 @@ impl Room<'_> {
 
     /// The changes `from..=to`, a page at a time ([`MAX_HISTORY`] changes, fewer when they
     /// are large): from memory, or, for changes older than the room keeps, from the log, read
-    /// without holding up the room (the answer then comes when the read does).
+    /// once the batch is stored and without holding up the room (the answer then comes when
+    /// the read does).
     fn history(&mut self, answers: &mut Answers, conn: u64, from: Revision, to: Option<Revision>) {
         let (from, to) = match history_range(from, to, self.authority.rev()) {
             Ok(range) => range,
@@ -245,43 +268,23 @@ impl Room<'_> {
         };
         let asked_to = to;
         let to = Revision(to.0.min(from.0.saturating_add(MAX_HISTORY as u64 - 1)));
-        let oldest = self.authority.oldest_retained();
-        // What the room keeps of the range, taken now.
-        let kept = self.authority.history(from.max(oldest.next()), to);
-        if from > oldest {
-            let message = history_page(kept, asked_to);
+        if from > self.authority.oldest_retained() {
+            let message = history_page(self.authority.history(from, to), asked_to);
             answers
                 .outgoing
                 .push((self.recipients(To::One(conn)), encode(&message)));
             return;
         }
-        let Some(member) = self.member(conn) else {
-            return;
-        };
-        let (out, kick) = (member.out.clone(), member.kick.clone());
-        let (store, doc) = (self.rooms.store.clone(), self.doc.to_owned());
-        let stored_to = to.min(oldest);
-        self.rooms.tracker.spawn(async move {
-            let count = (stored_to.0 - from.0 + 1) as usize;
-            let message = match store.changes(&doc, from, stored_to, count).await {
-                Ok(mut changes) => {
-                    changes.extend(kept);
-                    history_page(changes, asked_to)
-                }
-                Err(e) => {
-                    tracing::error!(doc, error = %e, "reading the history from the log failed");
-                    error_message(
-                        ErrorCode::NotRetained,
-                        format!("the changes before {} cannot be read: {e}", oldest.next()),
-                    )
-                }
-            };
-            send_alone(&out, &kick, &message);
+        answers.older.push(Older::History {
+            conn,
+            from,
+            to,
+            asked_to,
         });
     }
 
     /// The document at `rev` (the head when absent): from memory, or, before what the room
-    /// keeps, replayed from the log without holding up the room.
+    /// keeps, replayed from the log once the batch is stored, without holding up the room.
     fn snapshot(&mut self, answers: &mut Answers, conn: u64, rev: Option<Revision>) {
         let head = self.authority.rev();
         let rev = rev.unwrap_or(head);
@@ -293,29 +296,74 @@ impl Room<'_> {
         } else if let Some(doc) = self.authority.document_at(rev) {
             ServerMessage::Snapshot { rev, doc }
         } else {
-            let Some(member) = self.member(conn) else {
-                return;
-            };
-            let (out, kick) = (member.out.clone(), member.kick.clone());
-            let (store, doc) = (self.rooms.store.clone(), self.doc.to_owned());
-            self.rooms.tracker.spawn(async move {
-                let message = match store.document_at(&doc, rev).await {
-                    Ok(value) => ServerMessage::Snapshot { rev, doc: value },
-                    Err(e) => {
-                        tracing::error!(doc, error = %e, "replaying the log to {rev} failed");
-                        error_message(
-                            ErrorCode::NotRetained,
-                            format!("the document at {rev} cannot be read: {e}"),
-                        )
-                    }
-                };
-                send_alone(&out, &kick, &message);
-            });
+            answers.older.push(Older::Snapshot { conn, rev });
             return;
         };
         answers
             .outgoing
             .push((self.recipients(To::One(conn)), encode(&message)));
+    }
+
+    /// Starts the store's read for a request older than the room keeps; its answer goes
+    /// straight to the connection when the read is done. Called only when every change is
+    /// stored, so the log holds everything up to what the room keeps.
+    fn read_older_history(&mut self, older: Older) {
+        let conn = match &older {
+            Older::History { conn, .. } | Older::Snapshot { conn, .. } => *conn,
+        };
+        let Some(member) = self.member(conn) else {
+            return;
+        };
+        let (out, kick) = (member.out.clone(), member.kick.clone());
+        let (store, doc) = (self.rooms.store.clone(), self.doc.to_owned());
+        let oldest = self.authority.oldest_retained();
+        match older {
+            Older::History {
+                from, to, asked_to, ..
+            } => {
+                // What the room keeps of the range, taken now; the rest from the log.
+                let kept = self.authority.history(from.max(oldest.next()), to);
+                let stored_to = to.min(oldest);
+                self.rooms.tracker.spawn(async move {
+                    let count = (stored_to.0 - from.0 + 1) as usize;
+                    let read = store
+                        .changes(&doc, from, stored_to, (count, MAX_HISTORY_BYTES))
+                        .await;
+                    let message = match read {
+                        Ok(mut changes) => {
+                            // A page cut short by size ends there, before what is kept.
+                            if changes.last().map(|c| c.rev) == Some(stored_to) {
+                                changes.extend(kept);
+                            }
+                            history_page(changes, asked_to)
+                        }
+                        Err(e) => {
+                            tracing::error!(doc, error = %e, "reading the history from the log failed");
+                            error_message(
+                                ErrorCode::NotRetained,
+                                format!("the changes before {} cannot be read: {e}", oldest.next()),
+                            )
+                        }
+                    };
+                    send_alone(&out, &kick, &message);
+                });
+            }
+            Older::Snapshot { rev, .. } => {
+                self.rooms.tracker.spawn(async move {
+                    let message = match store.document_at(&doc, rev).await {
+                        Ok(value) => ServerMessage::Snapshot { rev, doc: value },
+                        Err(e) => {
+                            tracing::error!(doc, error = %e, "replaying the log to {rev} failed");
+                            error_message(
+                                ErrorCode::NotRetained,
+                                format!("the document at {rev} cannot be read: {e}"),
+                            )
+                        }
+                    };
+                    send_alone(&out, &kick, &message);
+                });
+            }
+        }
     }
 
     fn leave(&mut self, answers: &mut Answers, conn: u64) {

@@ -16,21 +16,24 @@ use super::writer::to_sql;
 use super::{BUSY_TIMEOUT, Store, StoreError};
 
 impl Store {
-    /// The changes of `doc` from revision `from` on, up to `to`, at most `limit` of them, in
-    /// order. Every change in the range must be there: a gap or a row that does not decode is
+    /// The changes of `doc` from revision `from` on, up to `to`, in order: at most `limit`
+    /// of them, and no more once their operations pass `max_bytes` of JSON (at least one).
+    /// Every change in the range must be there: a gap or a row that does not decode is
     /// [`StoreError::Corrupt`].
     pub async fn changes(
         &self,
         doc: &str,
         from: Revision,
         to: Revision,
-        limit: usize,
+        (limit, max_bytes): (usize, usize),
     ) -> Result<Vec<Commit>, StoreError> {
         let path = self.inner.path.clone();
         let doc = doc.to_owned();
-        tokio::task::spawn_blocking(move || changes(&reader(&path)?, &doc, from, to, limit))
-            .await
-            .map_err(|_| StoreError::Closed)?
+        tokio::task::spawn_blocking(move || {
+            changes(&reader(&path)?, &doc, (from, to), (limit, max_bytes))
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
     }
 
     /// The document `doc` as it was at revision `rev`: the stored snapshot when it is at or
@@ -55,20 +58,21 @@ fn reader(path: &std::path::Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Calls `each` with every change of `doc` in `from..=to`, in order, up to `limit`, checking
-/// that none is missing. Returns the last revision seen.
+/// Calls `each` with every change of `doc` in `from..=to`, in order, up to `limit` and until
+/// their operations pass `max_bytes` of JSON, checking that none is missing. Returns the last
+/// revision seen, and whether the bytes ended the walk.
 fn each_change(
     conn: &Connection,
     doc: &str,
-    (from, to, limit): (Revision, Revision, usize),
+    (from, to, limit, max_bytes): (Revision, Revision, usize, usize),
     mut each: impl FnMut(Commit) -> Result<(), StoreError>,
-) -> Result<Option<Revision>, StoreError> {
+) -> Result<(Option<Revision>, bool), StoreError> {
     let corrupt = |detail: String| StoreError::Corrupt {
         doc: doc.to_owned(),
         detail,
     };
     if limit == 0 || to < from {
-        return Ok(None);
+        return Ok((None, false));
     }
     let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
@@ -79,7 +83,11 @@ fn each_change(
     let mut rows = stmt.query(params![doc, bound(from), bound(to), limit_sql])?;
     let mut expected = from.0;
     let mut last = None;
+    let mut bytes = 0usize;
     while let Some(row) = rows.next()? {
+        if last.is_some() && bytes > max_bytes {
+            return Ok((last, true));
+        }
         let columns: [SqlValue; 8] = [
             row.get(0)?,
             row.get(1)?,
@@ -90,29 +98,31 @@ fn each_change(
             row.get(6)?,
             row.get(7)?,
         ];
+        if let SqlValue::Text(ops) = &columns[5] {
+            bytes = bytes.saturating_add(ops.len());
+        }
         let commit = read_commit(columns, expected).map_err(&corrupt)?;
         expected = commit.rev.0.saturating_add(1);
         last = Some(commit.rev);
         each(commit)?;
     }
-    Ok(last)
+    Ok((last, false))
 }
 
 fn changes(
     conn: &Connection,
     doc: &str,
-    from: Revision,
-    to: Revision,
-    limit: usize,
+    (from, to): (Revision, Revision),
+    (limit, max_bytes): (usize, usize),
 ) -> Result<Vec<Commit>, StoreError> {
     let mut found = Vec::new();
-    let last = each_change(conn, doc, (from, to, limit), |commit| {
+    let (last, cut) = each_change(conn, doc, (from, to, limit, max_bytes), |commit| {
         found.push(commit);
         Ok(())
     })?;
-    // The range must be there whole, up to the limit.
+    // The range must be there whole, up to the limit (or the size that cut it).
     let wanted_last = Revision(to.0.min(from.0.saturating_add(limit as u64).saturating_sub(1)));
-    if limit > 0 && to >= from && last != Some(wanted_last) {
+    if !cut && limit > 0 && to >= from && last != Some(wanted_last) {
         return Err(StoreError::Corrupt {
             doc: doc.to_owned(),
             detail: format!(
@@ -151,11 +161,16 @@ fn document_at(conn: &Connection, doc: &str, rev: Revision) -> Result<Value, Sto
     if from == rev {
         return Ok(value);
     }
-    let last = each_change(conn, doc, (from.next(), rev, usize::MAX), |commit| {
-        sync_core::apply::apply(&mut value, &commit.ops)
-            .map(drop)
-            .map_err(|e| corrupt(format!("change {} does not replay: {e}", commit.rev)))
-    })?;
+    let (last, _) = each_change(
+        conn,
+        doc,
+        (from.next(), rev, usize::MAX, usize::MAX),
+        |commit| {
+            sync_core::apply::apply(&mut value, &commit.ops)
+                .map(drop)
+                .map_err(|e| corrupt(format!("change {} does not replay: {e}", commit.rev)))
+        },
+    )?;
     if last != Some(rev) {
         return Err(corrupt(format!(
             "the log ends at {} before {rev}",

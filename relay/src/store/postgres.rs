@@ -114,8 +114,11 @@ pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS concord_schema (version BIGINT NOT NULL)")
-        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS concord_schema \
+         (id INT PRIMARY KEY DEFAULT 1 CHECK (id = 1), version BIGINT NOT NULL)",
+    )
+    .await?;
     let version: i64 = match tx
         .query_opt("SELECT version FROM concord_schema", &[])
         .await?
@@ -178,13 +181,16 @@ mod tests {
             return;
         };
         assert_eq!(version(&client).await.unwrap(), 0);
-        let racers = (0..4).map(|_| {
-            let url = url.clone();
-            tokio::spawn(async move {
-                let mut client = connect(&url).await.unwrap();
-                migrate(&mut client).await
+        // All started before any is awaited, so that they contend for the lock.
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let mut client = connect(&url).await.unwrap();
+                    migrate(&mut client).await
+                })
             })
-        });
+            .collect();
         for racer in racers {
             racer.await.unwrap().unwrap();
         }
@@ -208,8 +214,8 @@ mod tests {
         };
         client
             .batch_execute(
-                "CREATE TABLE concord_schema (version BIGINT NOT NULL); \
-                 INSERT INTO concord_schema VALUES (99); CREATE TABLE changes (x INT)",
+                "CREATE TABLE concord_schema (id INT PRIMARY KEY DEFAULT 1, version BIGINT NOT NULL); \
+                 INSERT INTO concord_schema (version) VALUES (99); CREATE TABLE changes (x INT)",
             )
             .await
             .unwrap();

@@ -504,3 +504,52 @@ async fn the_whole_history_is_read_from_the_log_a_page_at_a_time() {
     check(read(relay.addr).await);
     relay.stop().await.unwrap();
 }
+
+/// A history request that arrives with the changes it asks for (in one batch of the room's)
+/// is read from the log only once they are stored: it gets them all, not a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_asked_with_the_changes_it_covers_is_read_after_they_are_stored() {
+    let relay = TestRelay::start(|c| {
+        c.documents.retained_changes = 4;
+        c.limits.ops_per_second = 100_000;
+        c.limits.ops_burst = 100_000;
+    })
+    .await
+    .unwrap();
+    let (mut c, _) = Client::join(relay.addr, "d", "c", None, None)
+        .await
+        .unwrap();
+    // Sent back to back, unanswered: the room takes them in one batch.
+    for seq in 1..=40u64 {
+        c.send(&ClientMessage::Submit {
+            seq,
+            base_rev: Revision(seq - 1),
+            ops: vec![add(&format!("/k{seq}"), "1")],
+            overwrites: Vec::new(),
+        })
+        .await
+        .unwrap();
+    }
+    c.send(&ClientMessage::History {
+        from: Revision(1),
+        to: None,
+    })
+    .await
+    .unwrap();
+    let history = c
+        .recv_until(|m| {
+            matches!(
+                m,
+                ServerMessage::History { .. } | ServerMessage::Error { .. }
+            )
+        })
+        .await
+        .unwrap();
+    let ServerMessage::History { changes, next } = history else {
+        panic!("no history: {history:?}")
+    };
+    assert_eq!(next, None);
+    let revs: Vec<u64> = changes.iter().map(|c| c.rev.0).collect();
+    assert_eq!(revs, (1..=40).collect::<Vec<u64>>());
+    relay.stop().await.unwrap();
+}

@@ -35,13 +35,13 @@ async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision(
         .await
         .unwrap();
     let got = store
-        .changes("doc", Revision(3), Revision(12), 4)
+        .changes("doc", Revision(3), Revision(12), (4, usize::MAX))
         .await
         .unwrap();
     let revs: Vec<u64> = got.iter().map(|c| c.rev.0).collect();
     assert_eq!(revs, [3, 4, 5, 6]);
     let tail = store
-        .changes("doc", Revision(11), Revision(12), 100)
+        .changes("doc", Revision(11), Revision(12), (100, usize::MAX))
         .await
         .unwrap();
     assert_eq!(tail.len(), 2);
@@ -56,9 +56,25 @@ async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision(
         };
         assert_eq!(doc, want, "r{rev}");
     }
+    // A size budget ends the page once passed, after at least one change.
+    let one = store
+        .changes("doc", Revision(3), Revision(12), (100, 0))
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    let each = serde_json::to_string(&push(3).ops).unwrap().len();
+    let three = store
+        .changes("doc", Revision(3), Revision(12), (100, 2 * each + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        three.len(),
+        3,
+        "the change that passes the budget ends the page"
+    );
     // Past the end of the log: refused, not made up.
     let error = store
-        .changes("doc", Revision(11), Revision(14), 100)
+        .changes("doc", Revision(11), Revision(14), (100, usize::MAX))
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
@@ -82,7 +98,7 @@ async fn a_gap_in_the_log_is_reported_not_skipped() {
     drop(conn);
     let store = Store::open(&dir.db()).unwrap();
     let error = store
-        .changes("doc", Revision(1), Revision(5), 10)
+        .changes("doc", Revision(1), Revision(5), (10, usize::MAX))
         .await
         .unwrap_err();
     assert!(error.to_string().contains("jumps"), "{error}");
