@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use sync_core::protocol::{Commit, Revision};
 use sync_core::{Map, Value};
 
-use super::read::{read_commit, read_text, read_u64};
+use super::read::{change_columns, read_commit, read_text, read_u64};
 use super::writer::to_sql;
 use super::{BUSY_TIMEOUT, Store, StoreError};
 
@@ -88,16 +88,7 @@ fn each_change(
         if last.is_some() && bytes > max_bytes {
             return Ok((last, true));
         }
-        let columns: [SqlValue; 8] = [
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-        ];
+        let columns = change_columns(row)?;
         if let SqlValue::Text(ops) = &columns[5] {
             bytes = bytes.saturating_add(ops.len());
         }

@@ -77,16 +77,7 @@ pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, S
         let mut rows = stmt.query(params![doc, snapshot_rev_sql])?;
         let mut expected = snapshot_rev.saturating_add(1);
         while let Some(row) = rows.next()? {
-            let columns: [SqlValue; 8] = [
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-            ];
+            let columns = change_columns(row)?;
             let commit = read_commit(columns, expected).map_err(&corrupt)?;
             expected = commit.rev.0.saturating_add(1);
             changes.push(commit);
@@ -127,6 +118,21 @@ pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, S
         changes,
         clients,
     }))
+}
+
+/// The columns of a row of `changes` selected as `rev, client, seq, author, time, ops,
+/// conflicts, group_rev`, for [`read_commit`].
+pub(super) fn change_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<[SqlValue; 8]> {
+    Ok([
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ])
 }
 
 /// Decodes one row of `changes`, which must have revision `expected`.

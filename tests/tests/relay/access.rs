@@ -8,7 +8,7 @@ use e2e::{Client, Dial, TestRelay, error_code, hello, tcp_from};
 use relay::config::Anonymous;
 use relay::peer::{TrustedProxies, parse_net};
 use sync_core::protocol::{Role, ServerMessage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use crate::auth::{now, token};
 
@@ -32,17 +32,6 @@ async fn join_with(
     c.send(&hello("d", "c", token, None)).await.unwrap();
     let answer = c.recv().await.unwrap();
     (c, answer)
-}
-
-async fn metrics(relay: &TestRelay) -> String {
-    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
 }
 
 /// The reverse proxy on the same machine: its connections come from 127.0.0.1, with the
@@ -144,7 +133,7 @@ async fn a_flood_of_silent_sockets_from_one_address_does_not_lock_others_out() {
         }
     }
     assert!(open <= 8, "{open} silent sockets still open");
-    let counted = metrics(&relay).await;
+    let counted = crate::limits::http_get(relay.addr, "/metrics").await;
     let refused: u64 = counted
         .lines()
         .find_map(|l| l.strip_prefix("concord_refused_unauthenticated_total "))
@@ -263,18 +252,7 @@ async fn the_relay_of_the_systemd_unit_lets_nobody_in_without_a_token() {
         c.send(&hello("d", "c", None, None)).await.unwrap();
         assert_eq!(error_code(&c.recv().await.unwrap()), "unauthorized");
     }
-    let output = crate::auth::command_line(&[
-        "token",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--user",
-        "ann",
-        "--docs",
-        "*",
-        "--role",
-        "write",
-    ]);
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let token = crate::revocation::mint(&dir, "ann");
     let mut c = Client::dial(relay.addr, &proxied("X-Forwarded-For", "203.0.113.9"))
         .await
         .unwrap();

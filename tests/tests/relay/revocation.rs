@@ -9,7 +9,7 @@ use sync_core::protocol::ServerMessage;
 use crate::auth::command_line;
 
 /// `concord-relay token ...` on `dir`: the token, from the first line of standard output.
-fn mint(dir: &Path, user: &str) -> String {
+pub(crate) fn mint(dir: &Path, user: &str) -> String {
     let output = command_line(&[
         "token",
         "--data-dir",
