@@ -4,7 +4,6 @@
 //! rotated signing secret is read again and closes every connection that came with a token.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -19,12 +18,11 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// What the relay knows of tokens.
 pub(crate) struct Access {
-    secret_path: PathBuf,
     secret: RwLock<Option<Arc<Secret>>>,
     revoked: RwLock<HashSet<String>>,
     /// Open connections by the id of the token they came with.
     holders: Mutex<HashMap<String, HashMap<u64, Holder>>>,
-    registry: Mutex<Registry>,
+    registry: Registry,
     /// The last revocation acted on.
     seen: Mutex<i64>,
 }
@@ -71,14 +69,12 @@ impl Drop for Holding {
 }
 
 impl Access {
-    /// Opens the registry in `database` and reads every revocation so far.
-    pub(crate) fn open(
-        database: &std::path::Path,
-        secret_path: PathBuf,
+    /// Reads every revocation so far from `registry`, where `secret` came from.
+    pub(crate) async fn open(
+        registry: Registry,
         secret: Option<Secret>,
     ) -> anyhow::Result<Arc<Access>> {
-        let registry = Registry::open(database)?;
-        let past = registry.revocations_after(0)?;
+        let past = registry.revocations_after(0).await?;
         let seen = past.last().map_or(0, |(n, _)| *n);
         let revoked = past
             .into_iter()
@@ -86,11 +82,10 @@ impl Access {
             .filter(|id| id != ROTATED)
             .collect();
         Ok(Arc::new(Access {
-            secret_path,
             secret: RwLock::new(secret.map(Arc::new)),
             revoked: RwLock::new(revoked),
             holders: Mutex::new(HashMap::new()),
-            registry: Mutex::new(registry),
+            registry,
             seen: Mutex::new(seen),
         }))
     }
@@ -165,27 +160,19 @@ impl Access {
                 _ = tick.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let access = Arc::clone(&self);
-            let read = tokio::task::spawn_blocking(move || access.read_revocations()).await;
-            match read {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "cannot read revocations"),
-                Err(e) => tracing::warn!(error = %e, "cannot read revocations"),
+            if let Err(e) = self.read_revocations().await {
+                tracing::warn!(error = %format!("{e:#}"), "cannot read revocations");
             }
         }
     }
 
     /// Acts on the revocations recorded since the last read.
-    fn read_revocations(&self) -> anyhow::Result<()> {
+    async fn read_revocations(&self) -> anyhow::Result<()> {
         let after = *self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let new = self
-            .registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .revocations_after(after)?;
+        let new = self.registry.revocations_after(after).await?;
         for (n, id) in new {
             if id == ROTATED {
-                self.rotate();
+                self.rotate().await;
             } else {
                 self.revoke(&id);
             }
@@ -210,8 +197,8 @@ impl Access {
 
     /// The signing secret was replaced: read it, and close every connection with a token. A
     /// secret that cannot be read fails closed: no token is accepted until one can be.
-    fn rotate(&self) {
-        let secret = match Secret::load(&self.secret_path) {
+    async fn rotate(&self) {
+        let secret = match self.registry.secret().await {
             Ok(secret) => secret.map(Arc::new),
             Err(e) => {
                 tracing::error!(

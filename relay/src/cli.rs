@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::registry::{Registry, Revoked, is_token_id, token_id};
-use crate::auth::{Claims, Secret, parse_ttl};
+use crate::auth::{Claims, parse_ttl};
 use crate::config::{Anonymous, Config};
 use crate::peer::TrustedProxies;
+use crate::store::Location;
 use crate::tls::TlsFiles;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -100,6 +101,15 @@ struct Place {
     /// e.g. ~/.local/share/concord-relay].
     #[arg(long, env = "CONCORD_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where the documents and tokens are kept: `sqlite:PATH`, or
+    /// `postgres://USER@HOST:PORT/DB` for a store several relays share (which keeps the
+    /// signing secret too) [default: concord.sqlite3 in the data directory].
+    #[arg(long, env = "CONCORD_STORE", value_parser = parse_location)]
+    store: Option<Location>,
+}
+
+fn parse_location(text: &str) -> Result<Location, String> {
+    Location::parse(text).map_err(|e| e.to_string())
 }
 
 impl Place {
@@ -111,6 +121,9 @@ impl Place {
         };
         if let Some(dir) = &self.data_dir {
             config.data_dir.clone_from(dir);
+        }
+        if let Some(store) = &self.store {
+            config.store = Some(store.clone());
         }
         Ok(config)
     }
@@ -225,15 +238,28 @@ pub fn main() -> anyhow::Result<()> {
             handle_hangup: true,
             ..args.config()?
         }),
-        Command::Token(args) => match args.action {
-            None => mint(&args),
-            Some(TokenAction::List(place)) => list(&place.config()?),
-            Some(TokenAction::Revoke { place, token }) => revoke(&place.config()?, &token),
-        },
+        Command::Token(args) => block_on(async {
+            match args.action {
+                None => mint(&args).await,
+                Some(TokenAction::List(place)) => list(&place.config()?).await,
+                Some(TokenAction::Revoke { place, token }) => {
+                    revoke(&place.config()?, &token).await
+                }
+            }
+        }),
         Command::Secret {
             action: SecretAction::Rotate(place),
-        } => rotate(&place.config()?),
+        } => block_on(async { rotate(&place.config()?).await }),
     }
+}
+
+/// Runs a command that needs no server on a runtime of its own.
+fn block_on(work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(work)
 }
 
 fn now() -> anyhow::Result<u64> {
@@ -246,30 +272,35 @@ fn utc(seconds: u64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
-/// The registry of the relay whose data directory `config` names; it must exist.
-fn registry(config: &Config) -> anyhow::Result<Registry> {
-    Ok(Registry::open_existing(&config.database_path())?)
+/// The registry of the relay whose store `config` names; an SQLite one must exist.
+async fn registry(config: &Config) -> anyhow::Result<Registry> {
+    Ok(match config.location() {
+        Location::Postgres(url) => Registry::open_postgres(&url).await?,
+        Location::Sqlite(path) => Registry::open_existing(&path, config.secret_path())?,
+    })
 }
 
 /// The registry for a token just minted: the relay's, or a new one where no relay has run yet
 /// (a first token minted before the first start).
-fn registry_for_minting(config: &Config) -> anyhow::Result<Registry> {
-    if config.database_path().exists() {
-        return registry(config);
-    }
+async fn registry_for_minting(config: &Config) -> anyhow::Result<Registry> {
+    let path = match config.location() {
+        Location::Sqlite(path) if !path.exists() => path,
+        _ => return registry(config).await,
+    };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    Registry::open(&config.database_path())
-        .with_context(|| format!("cannot open {}", config.database_path().display()))
+    Registry::open(&path, config.secret_path())
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
-fn mint(args: &TokenArgs) -> anyhow::Result<()> {
+async fn mint(args: &TokenArgs) -> anyhow::Result<()> {
     let (Some(user), Some(docs), Some(role)) = (&args.user, &args.docs, args.role) else {
         anyhow::bail!("a token needs --user, --docs and --role");
     };
     let config = args.place.config()?;
     let ttl = parse_ttl(&args.ttl).map_err(anyhow::Error::msg)?;
-    let secret = Secret::load_or_create(&config.secret_path())?;
+    let registry = registry_for_minting(&config).await?;
+    let secret = registry.secret_or_create().await?;
     let now = now()?;
     let claims = Claims {
         user: user.clone(),
@@ -281,7 +312,7 @@ fn mint(args: &TokenArgs) -> anyhow::Result<()> {
         exp: now.saturating_add(ttl.as_secs()),
     };
     let token = secret.mint(&claims);
-    let id = registry_for_minting(&config)?.record(&token, &claims, now)?;
+    let id = registry.record(&token, &claims, now).await?;
     println!("{token}");
     eprintln!(
         "token {id}: {} may {} {} until {}",
@@ -296,8 +327,8 @@ fn mint(args: &TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list(config: &Config) -> anyhow::Result<()> {
-    for listed in registry(config)?.list(now()?)? {
+async fn list(config: &Config) -> anyhow::Result<()> {
+    for listed in registry(config).await?.list(now()?).await? {
         let state = match listed.revoked {
             Some(at) => format!("revoked {}", utc(at)),
             None => "active".to_owned(),
@@ -317,7 +348,7 @@ fn list(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn revoke(config: &Config, token: &str) -> anyhow::Result<()> {
+async fn revoke(config: &Config, token: &str) -> anyhow::Result<()> {
     let token = token.trim();
     let id = if is_token_id(token) {
         token.to_ascii_lowercase()
@@ -328,7 +359,7 @@ fn revoke(config: &Config, token: &str) -> anyhow::Result<()> {
             "{token:?} is neither a token id (16 hex digits, see `concord-relay token list`) nor a token"
         );
     };
-    match registry(config)?.revoke(&id, now()?)? {
+    match registry(config).await?.revoke(&id, now()?).await? {
         Revoked::Listed(listed) => println!(
             "revoked {id} ({}, {}): a running relay refuses it and closes its connections within a second",
             listed.claims.user, listed.claims.docs
@@ -340,11 +371,9 @@ fn revoke(config: &Config, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rotate(config: &Config) -> anyhow::Result<()> {
-    // The relay's own registry, checked before anything changes.
-    let mut registry = registry(config)?;
-    Secret::rotate(&config.secret_path())?;
-    let voided = registry.rotated(now()?)?;
+async fn rotate(config: &Config) -> anyhow::Result<()> {
+    // The relay's own registry, opened before anything changes.
+    let voided = registry(config).await?.rotate(now()?).await?;
     println!(
         "the signing secret is new: every token minted before ({voided} listed as active) no longer works, \
          and a running relay closes their connections within a second; mint new ones with `concord-relay token`"

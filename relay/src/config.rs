@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sync_core::parts::FRAME_LIMIT;
 
 use crate::peer::{ClientHeader, Peer, TrustedProxies};
+use crate::store::{Location, postgres};
 use crate::tls::TlsFiles;
 
 /// Who may connect without a token.
@@ -36,8 +37,12 @@ pub enum Anonymous {
 pub struct Config {
     /// The address to listen on.
     pub listen: SocketAddr,
-    /// Where the database and the signing secret live.
+    /// Where the SQLite database and the signing secret live.
     pub data_dir: PathBuf,
+    /// Where the documents are kept: `sqlite:PATH`, or `postgres://USER@HOST:PORT/DB` for a
+    /// store several relays share (which keeps the signing secret too). Unset: the SQLite
+    /// file `concord.sqlite3` in `data_dir`.
+    pub store: Option<Location>,
     /// Who may connect without a token.
     pub anonymous: Anonymous,
     /// Reverse proxies (addresses or networks, `["127.0.0.1", "10.0.0.0/8"]`) whose
@@ -109,6 +114,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             data_dir: default_data_dir(),
+            store: None,
             anonymous: Anonymous::default(),
             trusted_proxies: TrustedProxies::default(),
             client_address_header: ClientHeader::default(),
@@ -203,9 +209,24 @@ impl Config {
         toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 
-    /// The SQLite database.
+    /// The SQLite database: the store's, or `concord.sqlite3` in the data directory.
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("concord.sqlite3")
+        match &self.store {
+            Some(Location::Sqlite(path)) => path.clone(),
+            _ => self.data_dir.join("concord.sqlite3"),
+        }
+    }
+
+    /// Where the documents are kept.
+    pub fn location(&self) -> Location {
+        self.store
+            .clone()
+            .unwrap_or_else(|| Location::Sqlite(self.database_path()))
+    }
+
+    /// How the PostgreSQL store is used.
+    pub fn postgres_options(&self) -> postgres::Options {
+        postgres::Options::default()
     }
 
     /// The token signing secret.

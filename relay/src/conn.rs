@@ -551,6 +551,20 @@ impl Reader<'_> {
 /// What a peer who gave no name is called without a token.
 const ANONYMOUS: &str = "anonymous";
 
+/// A name as the relay shows and stores it: every control character (which no name means,
+/// and which PostgreSQL cannot keep in text, as with NUL) replaced by U+FFFD.
+pub(crate) fn shown_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Who a `hello` let in.
 struct Admitted {
     /// The `hello`'s name, or else the token's user, or else [`ANONYMOUS`].
@@ -568,9 +582,10 @@ fn admit(
     doc: &str,
     name: &str,
 ) -> Result<Admitted, (ErrorCode, String)> {
+    let name = shown_name(name);
     let Some(token) = token else {
         if shared.config.allows_anonymous(peer) {
-            let author = if name.is_empty() { ANONYMOUS } else { name };
+            let author = if name.is_empty() { ANONYMOUS } else { &name };
             return Ok(Admitted {
                 author: author.to_owned(),
                 role: Role::Write,
@@ -590,9 +605,9 @@ fn admit(
         ));
     }
     let author = if name.is_empty() {
-        claims.user
+        shown_name(&claims.user)
     } else {
-        name.to_owned()
+        name
     };
     Ok(Admitted {
         author,

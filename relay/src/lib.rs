@@ -9,7 +9,7 @@
 //! - [`cli`]: the `concord-relay` command line; [`config`]: settings and their defaults; [`docid`]: which document ids are accepted.
 //! - [`auth`]: signed tokens, the signing secret and the registry of tokens minted and
 //!   revoked; `access`: checking tokens on a running relay and acting on revocations.
-//! - [`store`]: SQLite storage with group commit.
+//! - [`store`]: durable storage with group commit, in SQLite or PostgreSQL.
 //! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
 //!   of its commands.
 //! - `conn`: one task per connection (reader) plus its writer task; `frame`: reading a frame,
@@ -64,6 +64,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::access::Access;
 use crate::auth::Secret;
+use crate::auth::registry::Registry;
 use crate::config::{Anonymous, Config};
 use crate::gate::{Full, Gate, Pass};
 use crate::http::Route;
@@ -105,9 +106,11 @@ pub async fn run(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    // Opening the store creates the data directory.
-    let store = Store::open(&config.database_path())
-        .with_context(|| format!("cannot open {}", config.database_path().display()))?;
+    // Opening an SQLite store creates the data directory.
+    let location = config.location();
+    let store = Store::connect(&location, &config.postgres_options())
+        .await
+        .with_context(|| format!("cannot open the store {location}"))?;
     run_with_store(listener, config, store, shutdown).await
 }
 
@@ -120,32 +123,10 @@ pub async fn run_with_store(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     config.listen = listener.local_addr()?;
-    if let Err(e) = config.limits.validate() {
-        store.close();
-        return Err(e);
-    }
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
-    // Files and a database: read off the async threads.
-    let opening = config.clone();
-    let opened = tokio::task::spawn_blocking(move || {
-        let config = opening;
-        let secret = open_secret(&config)?;
-        let tls = config.tls.clone().map(Tls::load).transpose()?;
-        let access = Access::open(&config.database_path(), config.secret_path(), secret)?;
-        Ok::<_, anyhow::Error>((access, tls.map(Arc::new)))
-    })
-    .await
-    .map_err(anyhow::Error::from)
-    .and_then(|opened| opened);
-    let (access, tls) = match opened {
+    let (access, tls) = match open_access(&config, &store).await {
         Ok(opened) => opened,
         Err(e) => {
-            store.close();
+            store.close().await;
             return Err(e);
         }
     };
@@ -187,19 +168,45 @@ pub async fn run_with_store(
     drop(listener);
     tracker.close();
     tracker.wait().await;
-    tokio::task::spawn_blocking(move || store.close()).await?;
+    store.close().await;
     tracing::info!("relay stopped");
     Ok(())
 }
 
-/// Loads the signing secret, creating it where that is safe; refuses a public listener with no
-/// secret unless anonymous access was asked for.
-fn open_secret(config: &Config) -> anyhow::Result<Option<Secret>> {
-    let path = config.secret_path();
-    if config.listen.ip().is_loopback() {
-        return Ok(Some(Secret::load_or_create(&path)?));
+/// Checks the limits, then opens what the relay needs besides the store: the data directory,
+/// the token registry with the signing secret, and the TLS files.
+async fn open_access(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<(Arc<Access>, Option<Arc<Tls>>)> {
+    config.limits.validate()?;
+    let opening = (config.clone(), store.clone());
+    // Files and perhaps a database: opened off the async threads.
+    let (registry, tls) = tokio::task::spawn_blocking(move || {
+        let (config, store) = opening;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+        let registry = Registry::of_store(&store, &config.database_path(), config.secret_path())?;
+        let tls = config.tls.map(Tls::load).transpose()?;
+        Ok::<_, anyhow::Error>((registry, tls.map(Arc::new)))
+    })
+    .await??;
+    let secret = open_secret(config, &registry).await?;
+    Ok((Access::open(registry, secret).await?, tls))
+}
+
+/// Loads the signing secret, creating it where that is safe (always in a PostgreSQL store,
+/// which every relay of a cluster shares); refuses a public listener with no secret unless
+/// anonymous access was asked for.
+async fn open_secret(config: &Config, registry: &Registry) -> anyhow::Result<Option<Secret>> {
+    if config.listen.ip().is_loopback() || config.location().is_postgres() {
+        return Ok(Some(registry.secret_or_create().await?));
     }
-    match Secret::load(&path)? {
+    match registry.secret().await? {
         Some(secret) => Ok(Some(secret)),
         None if config.anonymous == Anonymous::Allow => Ok(None),
         None => anyhow::bail!(
@@ -207,7 +214,7 @@ fn open_secret(config: &Config) -> anyhow::Result<Option<Secret>> {
              with `concord-relay token` (which creates the secret) or pass `--anonymous allow` \
              to let anyone in",
             config.listen,
-            path.display()
+            registry.secret_place()
         ),
     }
 }

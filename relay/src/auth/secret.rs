@@ -113,6 +113,11 @@ impl Secret {
         Ok(Secret { key })
     }
 
+    /// The secret as 64 hex digits (either case), as the PostgreSQL store keeps it.
+    pub(super) fn from_hex(text: &str) -> Option<Secret> {
+        decode_hex(text.trim()).map(|key| Secret { key })
+    }
+
     /// The secret as written to its file: 64 lowercase hex digits and a newline.
     pub(super) fn to_file_text(&self) -> String {
         let mut text: String = self.key.iter().map(|byte| format!("{byte:02x}")).collect();

@@ -1,156 +1,153 @@
 //! Durable storage: every document's change log, its latest snapshot and the clients'
-//! exactly-once records, in one SQLite database.
+//! exactly-once records, behind one interface ([`Store`]) with two implementations: an
+//! embedded SQLite database ([`sqlite`], the default: a single relay needs nothing else) and
+//! PostgreSQL ([`postgres`], which several relays share). Both keep the same rows, check them
+//! the same way ([`rows`]) and answer the same; one conformance suite runs against both.
 //!
-//! # Schema (version 3, kept in `PRAGMA user_version`)
-//! The three tables of documents are `WITHOUT ROWID`, keyed by the document id:
-//! - `changes(doc, rev, client, seq, author, time, ops, conflicts, group_rev)`, key
-//!   `(doc, rev)`: the full log, one row per [`Commit`]; `ops` and `conflicts` are JSON text
-//!   written by `serde_json`; `group_rev` is the revision that began the typing group the change
-//!   continues ([`Commit::group`]), `NULL` if it begins one. The log is never pruned: it is the
-//!   document's history.
-//!
-//! Version 1 had no `group_rev`; a version 1 database is migrated when opened (the column is
-//! added, every change standing alone), in the transaction that sets the new version. A
-//! database of a version this relay does not know is refused untouched.
-//! - `snapshots(doc, rev, body)`: the latest snapshot of each document, as JSON text.
-//! - `clients(doc, client, seq, rev)`, key `(doc, client)`: the last change of each client that
-//!   the document applied ([`ClientRecord`]), always the one with the highest `seq`.
-//!
-//! Two more hold the access tokens ([`crate::auth::registry`]):
-//! - `tokens(id, user, docs, role, exp, minted, revoked)`, key `id`, in the order minted
-//!   (`rowid`): every token minted by `concord-relay token`, and when it was revoked (`NULL`
-//!   while it is not).
-//! - `revocations(n, id, time)`: every revocation in order (`n` increases), which a running
-//!   relay reads as they come; `id` is `*` when the signing secret was rotated.
-//!
-//! Version 3 added the token tables. A version 2 database gets them when opened; a relay that
-//! knows only version 2 refuses a version 3 database, so it cannot ignore revocations.//!
-//! A partial index, `changes_with_conflicts(doc, rev) WHERE conflicts <> '[]'`, lists the
-//! changes that recorded conflicts, so that [`Store::conflicts_of`] visits only those however
-//! long the log. It only adds to version 1 (an older relay keeps it up to date without knowing
-//! it), so it is created, when missing, on opening.
-//!
-//! Revisions, sequence numbers and times are `u64` in Rust and `INTEGER` (`i64`) in SQLite; a
-//! value that does not fit is refused, never truncated.
-//!
-//! # Durability
-//! The database runs in WAL mode with `synchronous=FULL`, so a transaction that has committed
-//! survives a crash or a power cut. [`Store::commit`] returns only after the transaction holding
-//! its batch has committed, and the relay acknowledges a change only after that.
-//!
-//! # Group commit
-//! One writer thread owns the connection. It takes a request, then every request already
-//! waiting (up to [`MAX_GROUP`]), and writes all the batches among them, from any documents, in
-//! one `IMMEDIATE` transaction: one fsync for all of them. Requests are served in the order they
-//! were queued: a [`Store::load`] (or [`Store::conflicts_of`]) queued after a commit first
-//! commits the batches before it, so it sees them.
+//! # Durability and group commit
+//! [`Store::commit`] returns only after the transaction holding its batch has committed, and
+//! the relay acknowledges a change only after that. Each store has one writer that takes a
+//! request, then every request already waiting (up to [`MAX_GROUP`]), and writes all the
+//! batches among them, from any documents, in one transaction: one flush to disk for all of
+//! them. Requests are served in the order they were queued: a [`Store::load`] (or
+//! [`Store::conflicts_of`]) queued after a commit first commits the batches before it, so it
+//! sees them.
 //!
 //! A batch that does not fit the stored log (a gap in revisions, see [`StoreError::Gap`]) or
 //! that belongs to a document that failed to load is refused on its own, before anything of it
-//! is written; the other batches of the group are unaffected. A failure of SQLite itself (a full
-//! disk, an I/O error) fails the whole transaction, and every batch of the group gets the error:
-//! the batch that hit it (or the first one) gets the original error, the others
-//! [`StoreError::Failed`] with its message.
+//! is written; the other batches of the group are unaffected. A failure of the database itself
+//! (a full disk, an I/O error, a lost connection) fails the whole transaction, and every batch
+//! of the group gets the error: the batch that hit it (or the first one) gets the original
+//! error, the others [`StoreError::Failed`] with its message.
 //!
 //! # One change the store cannot keep is refused alone
 //! [`Store::check`] encodes a change and reads it back before it joins a batch: a change that
-//! would not load again exactly (a number too large for SQLite, a value that does not survive
-//! a round trip through JSON) is refused with [`StoreError::Invalid`] right there, so the
-//! relay can reject that change alone and keep the document serving. [`Store::commit`] runs
-//! the same check on every change of a [`Batch`]; a room checks each change as it applies it
-//! and commits the [`Checked`] forms, so nothing is encoded twice.
+//! would not load again exactly (a number too large for a 64-bit integer, a value that does
+//! not survive a round trip through JSON) is refused with [`StoreError::Invalid`] right there,
+//! so the relay can reject that change alone and keep the document serving.
+//! [`Store::commit`] runs the same check on every change of a [`Batch`]; a room checks each
+//! change as it applies it and commits the [`Checked`] forms, so nothing is encoded twice.
 //!
 //! # A document that fails to load is never overwritten
 //! [`Store::load`] checks everything it reads (the snapshot parses, the changes follow each
-//! other without a gap, every column has the expected type) and answers
+//! other without a gap, every column holds what it should) and answers
 //! [`StoreError::Corrupt`] rather than a partial document. The store then refuses every commit
 //! to that document (also with [`StoreError::Corrupt`]) until it loads successfully, so its rows
 //! stay as they are for a person to inspect and repair.
+//!
+//! # History
+//! [`Store::changes`] and [`Store::document_at`] read what a room no longer keeps in memory:
+//! changes committed long before, so they need not wait behind the writer's queue, and they
+//! never hold it up.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
 
-use rusqlite::{Connection, TransactionBehavior};
 use sync_core::Value;
 use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use tokio::sync::oneshot;
 
-mod history;
+mod group;
 pub mod postgres;
-mod read;
+mod rows;
+pub mod sqlite;
 #[cfg(test)]
 mod tests;
-mod writer;
 
-use writer::{ChangeRow, Prepared, Writer, encode, prepare};
+use group::Request;
+pub use sqlite::SCHEMA_VERSION;
 
-/// The schema version this module writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
-
-/// What turns a database of version `n - 1` into version `n`, for each `n` after 1. (Tables
-/// that are only added are created by [`SCHEMA`], which runs after the migrations.)
-const MIGRATIONS: [(i64, &str); 2] = [
-    (2, "ALTER TABLE changes ADD COLUMN group_rev INTEGER;"),
-    (3, "-- the tokens and revocations tables, created by SCHEMA"),
-];
-
-/// How many requests may wait for the writer thread.
-pub const QUEUE_CAPACITY: usize = 1024;
-
-/// The most requests the writer serves in one round (their batches share one transaction).
+/// The most requests a writer serves in one round (their batches share one transaction).
 pub const MAX_GROUP: usize = 256;
 
-/// How long a statement waits for a lock held by another connection to the same file.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Where a relay keeps its documents: `sqlite:PATH`, or a `postgres://` (or `postgresql://`)
+/// URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its URL (`postgres://USER@HOST:PORT/DB`).
+    Postgres(String),
+}
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS changes (
-    doc TEXT NOT NULL,
-    rev INTEGER NOT NULL,
-    client TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    author TEXT NOT NULL,
-    time INTEGER NOT NULL,
-    ops TEXT NOT NULL,
-    conflicts TEXT NOT NULL,
-    group_rev INTEGER,
-    PRIMARY KEY (doc, rev)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshots (
-    doc TEXT NOT NULL PRIMARY KEY,
-    rev INTEGER NOT NULL,
-    body TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS clients (
-    doc TEXT NOT NULL,
-    client TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    rev INTEGER NOT NULL,
-    PRIMARY KEY (doc, client)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS changes_with_conflicts ON changes (doc, rev) WHERE conflicts <> '[]';
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT NOT NULL PRIMARY KEY,
-    user TEXT NOT NULL,
-    docs TEXT NOT NULL,
-    role TEXT NOT NULL,
-    exp INTEGER NOT NULL,
-    minted INTEGER NOT NULL,
-    revoked INTEGER
-);
-CREATE TABLE IF NOT EXISTS revocations (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL,
-    time INTEGER NOT NULL
-);
-";
+impl Location {
+    /// Reads `sqlite:PATH`, `postgres://...` or `postgresql://...`.
+    pub fn parse(text: &str) -> Result<Location, StoreError> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            text.parse::<tokio_postgres::Config>()
+                .map_err(|e| StoreError::Location(format!("{}: {e}", redact(text))))?;
+            return Ok(Location::Postgres(text.to_owned()));
+        }
+        match text.strip_prefix("sqlite:") {
+            Some(path) if !path.is_empty() => Ok(Location::Sqlite(PathBuf::from(path))),
+            _ => Err(StoreError::Location(format!(
+                "{:?} is not a store: write sqlite:PATH or postgres://USER@HOST:PORT/DATABASE",
+                redact(text)
+            ))),
+        }
+    }
+}
+
+impl Location {
+    /// Whether it is a PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Location::Postgres(_))
+    }
+}
+
+impl serde::Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Location::Sqlite(path) => {
+                serializer.serialize_str(&format!("sqlite:{}", path.display()))
+            }
+            Location::Postgres(url) => serializer.serialize_str(url),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Location, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Location::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The location as it may be logged and shown: a PostgreSQL password is replaced by `***`.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redact(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `url` without the password it may carry (`postgres://ann:***@host/db`).
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +178,10 @@ pub enum StoreError {
     /// PostgreSQL failed (unreachable, a constraint, a timeout, ...).
     #[error("storage error: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    /// PostgreSQL cannot be reached in time (no connection free or made within the statement
+    /// timeout), or its pool is closed.
+    #[error("PostgreSQL is unavailable: {0}")]
+    Unavailable(String),
     /// A batch whose changes do not continue the stored log. Nothing of it was written.
     #[error("document {doc:?}: expected revision {expected} next, found {found}")]
     Gap {
@@ -191,7 +192,7 @@ pub enum StoreError {
         /// The revision the batch has there.
         found: u64,
     },
-    /// A batch the store cannot store faithfully: a number too large for SQLite, operations
+    /// A batch the store cannot store faithfully: a number too large for a 64-bit integer, operations
     /// that do not survive a round trip through JSON, a snapshot that is not JSON or that is
     /// ahead of the log. Nothing of it was written.
     #[error("document {doc:?}: batch refused: {detail}")]
@@ -211,6 +212,9 @@ pub enum StoreError {
     /// error, which one other batch of the group received. Nothing of the batch was written.
     #[error("{0} (in a transaction shared with other batches)")]
     Failed(String),
+    /// A store location that is neither `sqlite:PATH` nor a `postgres://` URL.
+    #[error("{0}")]
+    Location(String),
     /// Creating the database's directory or the writer thread failed.
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -233,7 +237,7 @@ pub struct Batch<C = Commit> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     rev: Revision,
-    row: ChangeRow,
+    row: rows::ChangeRow,
 }
 
 impl Checked {
@@ -242,7 +246,7 @@ impl Checked {
         self.rev
     }
 
-    fn into_row(self) -> ChangeRow {
+    fn into_row(self) -> rows::ChangeRow {
         self.row
     }
 }
@@ -283,10 +287,8 @@ pub struct ConflictQuery {
 
 /// A handle to the store; cheap to clone (an `Arc` inside).
 ///
-/// All SQLite work happens on one dedicated writer thread that owns the connection. Requests
-/// reach it through a bounded queue ([`QUEUE_CAPACITY`]) and answers come back on oneshot
-/// channels, so async callers never block a runtime thread: when the queue is full, the request
-/// is handed over from a blocking task (`tokio::task::spawn_blocking`).
+/// Requests reach the store's writer through a bounded queue and answers come back on oneshot
+/// channels, so async callers never block a runtime thread.
 ///
 /// If a future returned by [`commit`](Store::commit) is dropped after its batch was queued, the
 /// batch may still be stored; only an `Ok` answer says that it was.
@@ -296,12 +298,14 @@ pub struct Store {
 }
 
 struct Inner {
-    /// The database, for reads of the history on connections of their own.
-    path: std::path::PathBuf,
-    tx: SyncSender<Request>,
+    backend: Backend,
     fail_next: Arc<AtomicU32>,
     refuse: RwLock<Option<Refusal>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 impl fmt::Debug for Store {
@@ -310,56 +314,58 @@ impl fmt::Debug for Store {
     }
 }
 
-enum Request {
-    Load {
-        doc: String,
-        reply: oneshot::Sender<Result<Option<Loaded>, StoreError>>,
-    },
-    Commit {
-        batch: Prepared,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    Conflicts {
-        query: ConflictQuery,
-        reply: oneshot::Sender<Result<Vec<Conflict>, StoreError>>,
-    },
-    Close,
-}
-
 impl Store {
-    /// Opens (creating if needed) the database at `path`, and its directory.
+    /// Opens (creating if needed) the SQLite database at `path`, and its directory.
     ///
     /// Refuses a database whose `PRAGMA user_version` is newer than [`SCHEMA_VERSION`] with
     /// [`StoreError::Schema`], before changing anything in it. Otherwise switches it to WAL
     /// mode, sets `synchronous=FULL`, creates the schema if missing or migrates an older one
     /// (setting the version), and starts the writer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        let conn = open_connection(path)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_CAPACITY);
         let fail_next = Arc::new(AtomicU32::new(0));
-        let writer = Writer {
-            conn,
-            fail_next: Arc::clone(&fail_next),
-            unloadable: HashSet::new(),
-        };
-        let handle = std::thread::Builder::new()
-            .name("concord-store".to_owned())
-            .spawn(move || writer.run(&rx))?;
-        tracing::info!(path = %path.display(), "store opened");
-        Ok(Store {
+        let sqlite = sqlite::Sqlite::open(path, Arc::clone(&fail_next))?;
+        Ok(Store::with(Backend::Sqlite(sqlite), fail_next))
+    }
+
+    /// Opens the store at `location`: [`Store::open`] for SQLite; for PostgreSQL, connects,
+    /// migrates the schema (refusing a newer one with [`StoreError::Schema`]) and starts the
+    /// writer task on the current runtime.
+    pub async fn connect(
+        location: &Location,
+        options: &postgres::Options,
+    ) -> Result<Store, StoreError> {
+        match location {
+            Location::Sqlite(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || Store::open(&path))
+                    .await
+                    .map_err(|_| StoreError::Closed)?
+            }
+            Location::Postgres(url) => {
+                let fail_next = Arc::new(AtomicU32::new(0));
+                let postgres =
+                    postgres::Postgres::open(url, options, Arc::clone(&fail_next)).await?;
+                Ok(Store::with(Backend::Postgres(postgres), fail_next))
+            }
+        }
+    }
+
+    fn with(backend: Backend, fail_next: Arc<AtomicU32>) -> Store {
+        Store {
             inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                tx,
+                backend,
                 fail_next,
                 refuse: RwLock::new(None),
-                writer: Mutex::new(Some(handle)),
             }),
-        })
+        }
+    }
+
+    /// The PostgreSQL pool, for a store that has one.
+    pub(crate) fn postgres(&self) -> Option<&postgres::Postgres> {
+        match &self.inner.backend {
+            Backend::Postgres(postgres) => Some(postgres),
+            Backend::Sqlite(_) => None,
+        }
     }
 
     /// Everything stored for `doc`, or `None` if the store has never seen it.
@@ -380,7 +386,7 @@ impl Store {
     /// each change listed them): the latest [`ConflictQuery::limit`] of them.
     ///
     /// What a client catching up by snapshot has lost in changes older than a room keeps in
-    /// memory. Only the changes that recorded conflicts are visited (the partial index), only
+    /// memory. Only the changes that recorded conflicts are visited (a partial index), only
     /// those that mention the loser's id are decoded, and the read stops at the limit, so
     /// neither a long log nor a long absence makes it large. A row that mentions the loser but
     /// does not decode is reported as [`StoreError::Corrupt`].
@@ -388,6 +394,35 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Conflicts { query, reply }).await?;
         answer.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// The changes of `doc` from revision `from` on, up to `to`, in order: at most `limit`
+    /// of them, and no more once their operations pass `max_bytes` of JSON (at least one).
+    /// Every change in the range must be there: a gap or a row that does not decode is
+    /// [`StoreError::Corrupt`].
+    pub async fn changes(
+        &self,
+        doc: &str,
+        from: Revision,
+        to: Revision,
+        (limit, max_bytes): (usize, usize),
+    ) -> Result<Vec<Commit>, StoreError> {
+        match &self.inner.backend {
+            Backend::Sqlite(sqlite) => sqlite.changes(doc, from, to, (limit, max_bytes)).await,
+            Backend::Postgres(postgres) => {
+                postgres.changes(doc, from, to, (limit, max_bytes)).await
+            }
+        }
+    }
+
+    /// The document `doc` as it was at revision `rev`: the stored snapshot when it is at or
+    /// before `rev`, else the empty document of revision 0, with the changes up to `rev`
+    /// replayed on it.
+    pub async fn document_at(&self, doc: &str, rev: Revision) -> Result<Value, StoreError> {
+        match &self.inner.backend {
+            Backend::Sqlite(sqlite) => sqlite.document_at(doc, rev).await,
+            Backend::Postgres(postgres) => postgres.document_at(doc, rev).await,
+        }
     }
 
     /// Whether `change` (of document `doc`) can be stored faithfully: encodes it and reads it
@@ -410,7 +445,7 @@ impl Store {
                 change.rev
             )));
         }
-        let row = encode(change).map_err(invalid)?;
+        let row = rows::encode(change).map_err(invalid)?;
         Ok(Checked {
             rev: change.rev,
             row,
@@ -444,7 +479,7 @@ impl Store {
 
     /// [`Store::commit`] for changes already checked.
     pub async fn commit_checked(&self, batch: Batch<Checked>) -> Result<(), StoreError> {
-        let batch = prepare(batch)?;
+        let batch = rows::prepare(batch)?;
         let (reply, answer) = oneshot::channel();
         self.send(Request::Commit { batch, reply }).await?;
         answer.await.unwrap_or(Err(StoreError::Closed))
@@ -468,89 +503,49 @@ impl Store {
         self.inner.fail_next.store(n, Ordering::SeqCst);
     }
 
-    /// Stops the writer thread after it has finished every request queued before this call,
-    /// and waits for it. Later requests, from any clone, get [`StoreError::Closed`]. Calling it
+    /// Stops the writer after it has finished every request queued before this call, and
+    /// waits for it. Later requests, from any clone, get [`StoreError::Closed`]. Calling it
     /// again does nothing.
-    ///
-    /// This blocks the calling thread until the queue is drained; from async code, call it
-    /// inside `tokio::task::spawn_blocking` (or at shutdown, when blocking does not matter).
-    pub fn close(&self) {
-        // Held until the thread has stopped, so a concurrent second call also waits for it.
-        let mut writer = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(handle) = writer.take() else {
-            return;
-        };
-        // Fails only if the thread is already gone.
-        let _ = self.inner.tx.send(Request::Close);
-        if handle.join().is_err() {
-            tracing::error!("the store's writer thread panicked");
+    pub async fn close(&self) {
+        match &self.inner.backend {
+            Backend::Sqlite(_) => {
+                let store = self.clone();
+                let closing = tokio::task::spawn_blocking(move || {
+                    if let Backend::Sqlite(sqlite) = &store.inner.backend {
+                        sqlite.close();
+                    }
+                });
+                if closing.await.is_err() {
+                    tracing::error!("closing the store failed");
+                }
+            }
+            Backend::Postgres(postgres) => postgres.close().await,
         }
-        tracing::info!("store closed");
     }
 
     async fn send(&self, request: Request) -> Result<(), StoreError> {
-        match self.inner.tx.try_send(request) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Disconnected(_)) => Err(StoreError::Closed),
-            Err(TrySendError::Full(request)) => {
-                let tx = self.inner.tx.clone();
-                tokio::task::spawn_blocking(move || tx.send(request))
-                    .await
-                    .map_err(|_| StoreError::Closed)?
-                    .map_err(|_| StoreError::Closed)
-            }
+        match &self.inner.backend {
+            Backend::Sqlite(sqlite) => sqlite.send(request).await,
+            Backend::Postgres(postgres) => postgres.send(request).await,
         }
     }
 }
 
-/// Opens the connection, checks the schema version and sets the database up.
-pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(32);
-    // Checked before anything is changed in a database this relay does not understand.
-    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if !(0..=SCHEMA_VERSION).contains(&version) {
-        return Err(StoreError::Schema {
-            found: version,
-            known: SCHEMA_VERSION,
-        });
-    }
-    let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(%mode, "the store's database could not be switched to WAL mode");
-    }
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Read again under the write lock: another process may have created the schema meanwhile.
-    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    match version {
-        0 => {
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+/// Keeps `unloadable` (the documents a writer refuses to write) up to date with a load's
+/// result, and logs a failure.
+fn note_load(
+    unloadable: &mut HashSet<String>,
+    doc: &str,
+    result: &Result<Option<Loaded>, StoreError>,
+) {
+    match result {
+        Err(StoreError::Corrupt { detail, .. }) => {
+            tracing::error!(doc, %detail, "a stored document is corrupt; it will not be written");
+            unloadable.insert(doc.to_owned());
         }
-        known @ 1..=SCHEMA_VERSION => {
-            for (to, migration) in MIGRATIONS {
-                if to > known {
-                    tx.execute_batch(migration)?;
-                    tracing::info!(from = to - 1, to, "migrated the store's schema");
-                }
-            }
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
-        other => {
-            return Err(StoreError::Schema {
-                found: other,
-                known: SCHEMA_VERSION,
-            });
+        Err(e) => tracing::error!(doc, error = %e, "loading a document failed"),
+        Ok(_) => {
+            unloadable.remove(doc);
         }
     }
-    tx.commit()?;
-    Ok(conn)
 }

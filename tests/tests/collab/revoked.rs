@@ -37,9 +37,12 @@ fn a_revoked_token_takes_the_window_offline_and_says_why() {
         connected(w[0])
     });
     // The operator revokes her token (what `concord-relay token revoke` does).
-    Registry::open(&relay.data_dir.join("concord.sqlite3"))
-        .unwrap()
-        .revoke(&token_id(&token), now)
+    let registry = Registry::open(
+        &relay.data_dir.join("concord.sqlite3"),
+        relay.data_dir.join("secret.key"),
+    )
+    .unwrap();
+    rt.block_on(registry.revoke(&token_id(&token), now))
         .unwrap();
     until(&mut [&mut ann], "Ann is offline", |w| {
         matches!(

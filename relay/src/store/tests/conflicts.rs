@@ -14,6 +14,11 @@ use sync_core::protocol::{Conflict, ConflictKind, Party};
 
 use super::*;
 
+conformance!(
+    a_clients_records_in_a_range_come_in_order_up_to_a_limit,
+    a_damaged_record_is_reported_to_the_client_it_names,
+);
+
 /// `loser`'s write at `path` lost to `winner`'s, in change `rev`.
 fn lost(rev: u64, loser: &str, winner: &str, path: &str) -> Conflict {
     let party = |client: &str| Party {
@@ -73,10 +78,8 @@ fn at(records: &[(u64, &str)]) -> Vec<(u64, String)> {
     records.iter().map(|(r, p)| (*r, (*p).to_owned())).collect()
 }
 
-#[tokio::test]
-async fn a_clients_records_in_a_range_come_in_order_up_to_a_limit() {
-    let dir = TempDir::new("conflicts-of");
-    let store = Store::open(&dir.db()).unwrap();
+async fn a_clients_records_in_a_range_come_in_order_up_to_a_limit(backing: Backing) {
+    let store = backing.open().await;
     log(
         &store,
         "doc",
@@ -161,13 +164,11 @@ async fn a_clients_records_in_a_range_come_in_order_up_to_a_limit() {
         store.conflicts_of(query).await.unwrap(),
         vec![lost(8, "a", "w", "/r")]
     );
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn a_damaged_record_is_reported_to_the_client_it_names() {
-    let dir = TempDir::new("conflicts-damage");
-    let store = Store::open(&dir.db()).unwrap();
+async fn a_damaged_record_is_reported_to_the_client_it_names(backing: Backing) {
+    let store = backing.open().await;
     log(
         &store,
         "doc",
@@ -177,13 +178,9 @@ async fn a_damaged_record_is_reported_to_the_client_it_names() {
         ],
     )
     .await;
-    Connection::open(dir.db())
-        .unwrap()
-        .execute(
-            r#"UPDATE changes SET conflicts = '[{"loser": {"client": "a"' WHERE rev = 4"#,
-            [],
-        )
-        .unwrap();
+    backing
+        .sql(r#"UPDATE changes SET conflicts = '[{"loser": {"client": "a"' WHERE rev = 4"#)
+        .await;
     let query = |loser: &str, up_to: u64| ConflictQuery {
         doc: "doc".to_owned(),
         loser: ClientId::from(loser),
@@ -196,14 +193,14 @@ async fn a_damaged_record_is_reported_to_the_client_it_names() {
     // Outside the range, or not naming the client: not read.
     assert!(store.conflicts_of(query("a", 3)).await.unwrap().is_empty());
     assert_eq!(store.conflicts_of(query("b", 10)).await.unwrap().len(), 1);
-    store.close();
+    store.close().await;
 }
 
 #[tokio::test]
 async fn only_the_changes_that_recorded_conflicts_are_visited() {
     let dir = TempDir::new("conflicts-index");
     // A database from before the index gets it on opening.
-    Store::open(&dir.db()).unwrap().close();
+    Store::open(&dir.db()).unwrap().close().await;
     Connection::open(dir.db())
         .unwrap()
         .execute_batch("DROP INDEX changes_with_conflicts")
@@ -222,7 +219,7 @@ async fn only_the_changes_that_recorded_conflicts_are_visited() {
     let plan: Vec<String> = conn
         .prepare(&format!(
             "EXPLAIN QUERY PLAN {}",
-            super::super::read::CONFLICTS_OF
+            super::super::sqlite::read::CONFLICTS_OF
         ))
         .unwrap()
         .query_map(params!["doc", 0, 10, "\"a\""], |row| row.get(3))
@@ -235,5 +232,5 @@ async fn only_the_changes_that_recorded_conflicts_are_visited() {
         "{plan:?}"
     );
     assert!(!plan.iter().any(|step| step.contains("B-TREE")), "{plan:?}");
-    store.close();
+    store.close().await;
 }

@@ -7,12 +7,20 @@
     clippy::indexing_slicing
 )]
 
+use std::time::Duration;
+
+use rusqlite::TransactionBehavior;
+
 use super::*;
 
-#[tokio::test]
-async fn corrupt_rows_fail_the_load_and_are_never_overwritten() {
-    let dir = TempDir::new("corrupt");
-    let store = Store::open(&dir.db()).unwrap();
+conformance!(
+    corrupt_rows_fail_the_load_and_are_never_overwritten,
+    every_kind_of_damage_is_reported_as_corrupt,
+    an_injected_failure_fails_exactly_the_next_commit,
+);
+
+async fn corrupt_rows_fail_the_load_and_are_never_overwritten(backing: Backing) {
+    let store = backing.open().await;
     store
         .commit(batch("doc", vec![set(1, "c1", 1), set(2, "c1", 2)]))
         .await
@@ -22,12 +30,9 @@ async fn corrupt_rows_fail_the_load_and_are_never_overwritten() {
         .await
         .unwrap();
 
-    let side = Connection::open(dir.db()).unwrap();
-    side.execute(
-        "UPDATE changes SET ops = 'not json' WHERE doc = 'doc' AND rev = 2",
-        [],
-    )
-    .unwrap();
+    backing
+        .sql("UPDATE changes SET ops = 'not json' WHERE doc = 'doc' AND rev = 2")
+        .await;
     let err = store.load("doc").await.unwrap_err();
     assert!(
         matches!(&err, StoreError::Corrupt { doc, .. } if doc == "doc"),
@@ -49,19 +54,15 @@ async fn corrupt_rows_fail_the_load_and_are_never_overwritten() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    let ops: String = side
-        .query_row(
-            "SELECT ops FROM changes WHERE doc = 'doc' AND rev = 2",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(ops, "not json");
+    let damaged = "SELECT COUNT(*) FROM changes WHERE doc = 'doc' AND rev = 2 AND ops = 'not json'";
+    assert_eq!(backing.count(damaged).await, 1);
     assert_eq!(
-        count(&dir.db(), "SELECT COUNT(*) FROM changes WHERE doc = 'doc'"),
+        backing
+            .count("SELECT COUNT(*) FROM changes WHERE doc = 'doc'")
+            .await,
         2
     );
-    assert_eq!(count(&dir.db(), "SELECT COUNT(*) FROM snapshots"), 0);
+    assert_eq!(backing.count("SELECT COUNT(*) FROM snapshots").await, 0);
 
     // Other documents are unaffected.
     store
@@ -74,59 +75,59 @@ async fn corrupt_rows_fail_the_load_and_are_never_overwritten() {
     );
 
     // Once repaired, it loads and takes changes again.
-    let good: String = side
-        .query_row(
-            "SELECT ops FROM changes WHERE doc = 'doc' AND rev = 1",
-            [],
-            |row| row.get(0),
+    backing
+        .sql(
+            "UPDATE changes SET ops = (SELECT ops FROM changes WHERE doc = 'doc' AND rev = 1) \
+             WHERE doc = 'doc' AND rev = 2",
         )
-        .unwrap();
-    side.execute(
-        "UPDATE changes SET ops = ?1 WHERE doc = 'doc' AND rev = 2",
-        [good],
-    )
-    .unwrap();
+        .await;
     assert_eq!(revs(&store.load("doc").await.unwrap().unwrap()), vec![1, 2]);
     store
         .commit(batch("doc", vec![set(3, "c1", 3)]))
         .await
         .unwrap();
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn every_kind_of_damage_is_reported_as_corrupt() {
-    let damage = [
-        "DELETE FROM changes WHERE doc = 'doc' AND rev = 1",
-        "UPDATE changes SET conflicts = '{' WHERE doc = 'doc' AND rev = 2",
-        "UPDATE changes SET seq = -1 WHERE doc = 'doc' AND rev = 2",
-        "UPDATE changes SET author = x'00ff' WHERE doc = 'doc' AND rev = 2",
-        "UPDATE changes SET rev = 'two' WHERE doc = 'doc' AND rev = 2",
-        "INSERT INTO snapshots (doc, rev, body) VALUES ('doc', 1, '{\"a\":')",
-        "INSERT INTO snapshots (doc, rev, body) VALUES ('doc', -1, '{}')",
-        "UPDATE clients SET seq = 'x' WHERE doc = 'doc'",
-    ];
-    for sql in damage {
-        let dir = TempDir::new("damage");
-        let store = Store::open(&dir.db()).unwrap();
+/// Damage either database can hold: a gap, JSON that does not parse, negative numbers.
+const DAMAGE: [&str; 5] = [
+    "DELETE FROM changes WHERE doc = 'doc' AND rev = 1",
+    "UPDATE changes SET conflicts = '{' WHERE doc = 'doc' AND rev = 2",
+    "UPDATE changes SET seq = -1 WHERE doc = 'doc' AND rev = 2",
+    "INSERT INTO snapshots (doc, rev, body) VALUES ('doc', 1, '{\"a\":')",
+    "INSERT INTO snapshots (doc, rev, body) VALUES ('doc', -1, '{}')",
+];
+
+/// Damage only SQLite can hold: a value of the wrong type in a column.
+const SQLITE_DAMAGE: [&str; 3] = [
+    "UPDATE changes SET author = x'00ff' WHERE doc = 'doc' AND rev = 2",
+    "UPDATE changes SET rev = 'two' WHERE doc = 'doc' AND rev = 2",
+    "UPDATE clients SET seq = 'x' WHERE doc = 'doc'",
+];
+
+async fn every_kind_of_damage_is_reported_as_corrupt(backing: Backing) {
+    let extra: &[&str] = match backing.postgres {
+        None => &SQLITE_DAMAGE,
+        Some(_) => &[],
+    };
+    for (n, sql) in DAMAGE.iter().chain(extra).enumerate() {
+        let store = backing.open().await;
+        let doc = format!("doc-{n}");
         store
-            .commit(batch("doc", vec![set(1, "c1", 1), set(2, "c1", 2)]))
+            .commit(batch(&doc, vec![set(1, "c1", 1), set(2, "c1", 2)]))
             .await
             .unwrap();
-        Connection::open(dir.db())
-            .unwrap()
-            .execute(sql, [])
-            .unwrap();
-        let err = store.load("doc").await.unwrap_err();
+        backing
+            .sql(&sql.replace("'doc'", &format!("'{doc}'")))
+            .await;
+        let err = store.load(&doc).await.unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{sql}: {err}");
-        store.close();
+        store.close().await;
     }
 }
 
-#[tokio::test]
-async fn an_injected_failure_fails_exactly_the_next_commit() {
-    let dir = TempDir::new("inject");
-    let store = Store::open(&dir.db()).unwrap();
+async fn an_injected_failure_fails_exactly_the_next_commit(backing: Backing) {
+    let store = backing.open().await;
     store
         .commit(batch("doc", vec![set(1, "c1", 1)]))
         .await
@@ -169,13 +170,13 @@ async fn an_injected_failure_fails_exactly_the_next_commit() {
         .commit(batch("doc", vec![set(3, "c1", 3)]))
         .await
         .unwrap();
-    store.close();
+    store.close().await;
 }
 
 #[test]
 fn a_group_is_served_in_order_and_a_bad_batch_fails_alone() {
     let dir = TempDir::new("group");
-    let conn = open_connection(&dir.db()).unwrap();
+    let conn = sqlite::open_connection(&dir.db()).unwrap();
     let mut writer = Writer {
         conn,
         fail_next: Arc::new(AtomicU32::new(0)),
@@ -228,7 +229,7 @@ fn a_group_is_served_in_order_and_a_bad_batch_fails_alone() {
 #[test]
 fn a_failed_transaction_fails_every_batch_of_the_group() {
     let dir = TempDir::new("group-failure");
-    let conn = open_connection(&dir.db()).unwrap();
+    let conn = sqlite::open_connection(&dir.db()).unwrap();
     let mut writer = Writer {
         conn,
         fail_next: Arc::new(AtomicU32::new(0)),
@@ -255,4 +256,54 @@ fn a_failed_transaction_fails_every_batch_of_the_group() {
     drop(lock);
     assert_eq!(count(&dir.db(), "SELECT COUNT(*) FROM changes"), 0);
     assert!(writer.conn.is_autocommit());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_failed_transaction_fails_every_batch_and_loses_nothing_acked() {
+    let Some(url) = postgres::test_database("group_failure").await else {
+        return;
+    };
+    let options = postgres::Options {
+        statement_timeout: Duration::from_millis(300),
+        ..postgres::Options::default()
+    };
+    let store = Store::connect(&Location::Postgres(url.clone()), &options)
+        .await
+        .unwrap();
+    store
+        .commit(batch("a", vec![set(1, "c1", 1)]))
+        .await
+        .unwrap();
+    // Another session holds the log, so no group can write before its lock times out.
+    let mut side = postgres::connect(&url).await.unwrap();
+    let lock = side.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE changes IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let commits: Vec<_> = ["a", "b", "c"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, doc)| {
+            let store = store.clone();
+            let rev = if n == 0 { 2 } else { 1 };
+            tokio::spawn(async move { store.commit(batch(doc, vec![set(rev, "c1", rev)])).await })
+        })
+        .collect();
+    for commit in commits {
+        let error = commit.await.unwrap().unwrap_err();
+        assert!(
+            matches!(error, StoreError::Postgres(_) | StoreError::Failed(_)),
+            "{error}"
+        );
+    }
+    lock.rollback().await.unwrap();
+    // What was acknowledged is there, and nothing of the failed batches.
+    assert_eq!(revs(&store.load("a").await.unwrap().unwrap()), vec![1]);
+    assert!(store.load("b").await.unwrap().is_none());
+    // The store goes on once the database does.
+    store
+        .commit(batch("a", vec![set(2, "c1", 2)]))
+        .await
+        .unwrap();
+    store.close().await;
 }

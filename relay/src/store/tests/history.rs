@@ -2,6 +2,11 @@
 
 use super::*;
 
+conformance!(
+    ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision,
+    a_gap_in_the_log_is_reported_not_skipped,
+);
+
 /// A change that appends `rev` to the array `/list` (created by the first).
 fn push(rev: u64) -> Commit {
     let ops = if rev == 1 {
@@ -17,10 +22,8 @@ fn list_up_to(rev: u64) -> Value {
     Value::parse(&format!(r#"{{"list": [{}]}}"#, items.join(", "))).unwrap()
 }
 
-#[tokio::test]
-async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision() {
-    let dir = TempDir::new("history");
-    let store = Store::open(&dir.db()).unwrap();
+async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision(backing: Backing) {
+    let store = backing.open().await;
     store
         .commit(batch("doc", (1..=10).map(push).collect()))
         .await
@@ -80,23 +83,20 @@ async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision(
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
     let error = store.document_at("doc", Revision(13)).await.unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn a_gap_in_the_log_is_reported_not_skipped() {
-    let dir = TempDir::new("history-gap");
-    let store = Store::open(&dir.db()).unwrap();
+async fn a_gap_in_the_log_is_reported_not_skipped(backing: Backing) {
+    let store = backing.open().await;
     store
         .commit(batch("doc", (1..=5).map(push).collect()))
         .await
         .unwrap();
-    store.close();
-    let conn = Connection::open(dir.db()).unwrap();
-    conn.execute("DELETE FROM changes WHERE doc = 'doc' AND rev = 3", [])
-        .unwrap();
-    drop(conn);
-    let store = Store::open(&dir.db()).unwrap();
+    store.close().await;
+    backing
+        .sql("DELETE FROM changes WHERE doc = 'doc' AND rev = 3")
+        .await;
+    let store = backing.open().await;
     let error = store
         .changes("doc", Revision(1), Revision(5), (10, usize::MAX))
         .await
@@ -104,5 +104,5 @@ async fn a_gap_in_the_log_is_reported_not_skipped() {
     assert!(error.to_string().contains("jumps"), "{error}");
     let error = store.document_at("doc", Revision(4)).await.unwrap_err();
     assert!(error.to_string().contains("jumps"), "{error}");
-    store.close();
+    store.close().await;
 }

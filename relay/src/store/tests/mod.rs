@@ -22,8 +22,11 @@ use sync_core::authority::{Authority, AuthorityConfig};
 
 use sync_core::Operation;
 
-use super::writer::{self, Pending, Writer};
+use super::group::Pending;
+use super::rows::{self, Prepared};
+use super::sqlite::writer::Writer;
 use super::*;
+use rusqlite::Connection;
 
 /// A fresh directory under the system's temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -90,10 +93,10 @@ fn prepared(batch: Batch) -> Prepared {
         .iter()
         .map(|change| Checked {
             rev: change.rev,
-            row: writer::encode(change).unwrap(),
+            row: rows::encode(change).unwrap(),
         })
         .collect();
-    writer::prepare(Batch {
+    rows::prepare(Batch {
         doc: batch.doc,
         changes,
         snapshot: batch.snapshot,
@@ -104,6 +107,107 @@ fn prepared(batch: Batch) -> Prepared {
 fn revs(loaded: &Loaded) -> Vec<u64> {
     loaded.changes.iter().map(|c| c.rev.0).collect()
 }
+
+/// The store a conformance test runs on: an SQLite file in a temporary directory, or a
+/// database of its own on the test PostgreSQL (`CONCORD_TEST_POSTGRES`, which
+/// `scripts/with-postgres.sh` sets).
+struct Backing {
+    dir: TempDir,
+    postgres: Option<String>,
+}
+
+impl fmt::Debug for Backing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        })
+    }
+}
+
+impl Backing {
+    fn sqlite(name: &str) -> Option<Backing> {
+        Some(Backing {
+            dir: TempDir::new(name),
+            postgres: None,
+        })
+    }
+
+    /// `None`, after a SKIPPED line, without a test PostgreSQL.
+    async fn postgres(name: &str) -> Option<Backing> {
+        let url = postgres::test_database(name).await?;
+        Some(Backing {
+            dir: TempDir::new(name),
+            postgres: Some(url),
+        })
+    }
+
+    async fn open(&self) -> Store {
+        match &self.postgres {
+            None => Store::open(&self.dir.db()).unwrap(),
+            Some(url) => Store::connect(
+                &Location::Postgres(url.clone()),
+                &postgres::Options::default(),
+            )
+            .await
+            .unwrap(),
+        }
+    }
+
+    /// Runs statements on the database behind the store's back.
+    async fn sql(&self, statements: &str) {
+        match &self.postgres {
+            None => Connection::open(self.dir.db())
+                .unwrap()
+                .execute_batch(statements)
+                .unwrap(),
+            Some(url) => postgres::connect(url)
+                .await
+                .unwrap()
+                .batch_execute(statements)
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// The one number `query` selects.
+    async fn count(&self, query: &str) -> i64 {
+        match &self.postgres {
+            None => count(&self.dir.db(), query),
+            Some(url) => postgres::connect(url)
+                .await
+                .unwrap()
+                .query_one(query, &[])
+                .await
+                .unwrap()
+                .get(0),
+        }
+    }
+}
+
+/// Runs each named test, `async fn NAME(backing: Backing)`, on both stores: as
+/// `NAME::sqlite` and `NAME::postgres`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(backing) = super::Backing::sqlite(stringify!($name)) {
+                    super::$name(backing).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backing) = super::Backing::postgres(stringify!($name)).await {
+                    super::$name(backing).await;
+                }
+            }
+        }
+    )*};
+}
+use conformance;
 
 fn count(path: &Path, sql: &str) -> i64 {
     let conn = Connection::open(path).unwrap();

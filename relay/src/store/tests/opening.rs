@@ -9,6 +9,8 @@
 
 use super::*;
 
+conformance!(after_close_every_request_is_refused);
+
 #[tokio::test]
 async fn the_database_is_in_wal_mode_with_the_schema_version() {
     let dir = TempDir::new("wal");
@@ -24,12 +26,12 @@ async fn the_database_is_in_wal_mode_with_the_schema_version() {
     assert_eq!(version, SCHEMA_VERSION);
     let synchronous: i64 = writer_pragma(&dir.db(), "synchronous");
     assert_eq!(synchronous, 2, "FULL");
-    store.close();
+    store.close().await;
 }
 
 /// A pragma as the store's own connection sets it.
 fn writer_pragma(path: &Path, name: &str) -> i64 {
-    let conn = open_connection(path).unwrap();
+    let conn = sqlite::open_connection(path).unwrap();
     conn.pragma_query_value(None, name, |row| row.get(0))
         .unwrap()
 }
@@ -89,11 +91,11 @@ async fn a_version_1_database_is_migrated_keeping_its_log() {
         .commit(batch("doc", vec![typed.clone()]))
         .await
         .unwrap();
-    store.close();
+    store.close().await;
     let store = Store::open(&dir.db()).unwrap();
     let loaded = store.load("doc").await.unwrap().unwrap();
     assert_eq!(loaded.changes, vec![set(1, "c1", 1), typed]);
-    store.close();
+    store.close().await;
 }
 
 #[test]
@@ -122,31 +124,29 @@ async fn open_creates_the_directory() {
         .commit(batch("doc", vec![set(1, "c1", 1)]))
         .await
         .unwrap();
-    store.close();
+    store.close().await;
     assert!(path.exists());
 }
 
-#[tokio::test]
-async fn after_close_every_request_is_refused() {
-    let dir = TempDir::new("close");
-    let store = Store::open(&dir.db()).unwrap();
+async fn after_close_every_request_is_refused(backing: Backing) {
+    let store = backing.open().await;
     let clone = store.clone();
     store
         .commit(batch("doc", vec![set(1, "c1", 1)]))
         .await
         .unwrap();
-    store.close();
-    store.close();
+    store.close().await;
+    store.close().await;
     let err = store
         .commit(batch("doc", vec![set(2, "c1", 2)]))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Closed), "{err}");
     assert!(matches!(clone.load("doc").await, Err(StoreError::Closed)));
-    clone.close();
+    clone.close().await;
 
     // What was committed before is there.
-    let store = Store::open(&dir.db()).unwrap();
+    let store = backing.open().await;
     assert_eq!(revs(&store.load("doc").await.unwrap().unwrap()), vec![1]);
-    store.close();
+    store.close().await;
 }

@@ -9,10 +9,19 @@
 
 use super::*;
 
-#[tokio::test]
-async fn commit_then_load_round_trips_exactly() {
-    let dir = TempDir::new("round-trip");
-    let store = Store::open(&dir.db()).unwrap();
+conformance!(
+    commit_then_load_round_trips_exactly,
+    an_unknown_document_loads_as_none,
+    a_snapshot_replaces_the_previous_one_and_the_log_is_kept,
+    clients_keep_their_highest_seq,
+    a_batch_with_a_gap_is_refused_and_writes_nothing,
+    numbers_too_large_for_64_bit_integers_are_refused,
+    concurrent_documents_all_land_and_survive_reopening,
+    more_requests_than_the_queue_holds_all_land,
+);
+
+async fn commit_then_load_round_trips_exactly(backing: Backing) {
+    let store = backing.open().await;
     let ops1 = r#"[
         {"op": "add", "path": "/title", "value": "Hello"},
         {"op": "add", "path": "/a", "value": {"n": [1.10, 1e400, -0.0, {"deep": [null, true]}], "s": "x"}, "index": 0}
@@ -117,13 +126,11 @@ async fn commit_then_load_round_trips_exactly() {
     assert_eq!(loaded.snapshot.to_json(), body);
     assert_eq!(loaded.snapshot_rev, Revision(3));
     assert!(loaded.changes.is_empty());
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn an_unknown_document_loads_as_none() {
-    let dir = TempDir::new("unknown");
-    let store = Store::open(&dir.db()).unwrap();
+async fn an_unknown_document_loads_as_none(backing: Backing) {
+    let store = backing.open().await;
     assert!(store.load("nope").await.unwrap().is_none());
     store
         .commit(batch("doc", vec![set(1, "c1", 1)]))
@@ -131,13 +138,11 @@ async fn an_unknown_document_loads_as_none() {
         .unwrap();
     assert!(store.load("nope").await.unwrap().is_none());
     assert!(store.load("doc").await.unwrap().is_some());
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept() {
-    let dir = TempDir::new("snapshot");
-    let store = Store::open(&dir.db()).unwrap();
+async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept(backing: Backing) {
+    let store = backing.open().await;
     store
         .commit(batch("doc", (1..=3).map(|r| set(r, "c1", r)).collect()))
         .await
@@ -162,8 +167,8 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept() {
     assert_eq!(loaded.snapshot.to_json(), r#"{"n":4}"#);
     assert_eq!(loaded.snapshot_rev, Revision(4));
     assert_eq!(revs(&loaded), vec![5]);
-    assert_eq!(count(&dir.db(), "SELECT COUNT(*) FROM snapshots"), 1);
-    assert_eq!(count(&dir.db(), "SELECT COUNT(*) FROM changes"), 5);
+    assert_eq!(backing.count("SELECT COUNT(*) FROM snapshots").await, 1);
+    assert_eq!(backing.count("SELECT COUNT(*) FROM changes").await, 5);
 
     // The next change follows the log, not the snapshot.
     let err = store
@@ -226,13 +231,11 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept() {
     let loaded = store.load("new").await.unwrap().unwrap();
     assert_eq!(loaded.snapshot.to_json(), r#"{"items":[]}"#);
     assert_eq!(revs(&loaded), vec![1]);
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn clients_keep_their_highest_seq() {
-    let dir = TempDir::new("clients");
-    let store = Store::open(&dir.db()).unwrap();
+async fn clients_keep_their_highest_seq(backing: Backing) {
+    let store = backing.open().await;
     store
         .commit(batch(
             "doc",
@@ -260,13 +263,11 @@ async fn clients_keep_their_highest_seq() {
             (ClientId::from("c2"), record(1, 2)),
         ]
     );
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test]
-async fn a_batch_with_a_gap_is_refused_and_writes_nothing() {
-    let dir = TempDir::new("gap");
-    let store = Store::open(&dir.db()).unwrap();
+async fn a_batch_with_a_gap_is_refused_and_writes_nothing(backing: Backing) {
+    let store = backing.open().await;
     let err = store
         .commit(batch("doc", vec![set(2, "c1", 1)]))
         .await
@@ -308,14 +309,12 @@ async fn a_batch_with_a_gap_is_refused_and_writes_nothing() {
     assert_eq!(revs(&loaded), vec![1, 2]);
     assert_eq!(loaded.snapshot_rev, Revision(0));
     assert_eq!(loaded.clients.len(), 1);
-    assert_eq!(count(&dir.db(), "SELECT COUNT(*) FROM snapshots"), 0);
-    store.close();
+    assert_eq!(backing.count("SELECT COUNT(*) FROM snapshots").await, 0);
+    store.close().await;
 }
 
-#[tokio::test]
-async fn numbers_too_large_for_sqlite_are_refused() {
-    let dir = TempDir::new("too-large");
-    let store = Store::open(&dir.db()).unwrap();
+async fn numbers_too_large_for_64_bit_integers_are_refused(backing: Backing) {
+    let store = backing.open().await;
     let mut big = set(1, "c1", u64::MAX);
     let err = store
         .commit(batch("doc", vec![big.clone()]))
@@ -327,13 +326,11 @@ async fn numbers_too_large_for_sqlite_are_refused() {
     let err = store.commit(batch("doc", vec![big])).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
     assert!(store.load("doc").await.unwrap().is_none());
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_documents_all_land_and_survive_reopening() {
-    let dir = TempDir::new("concurrent");
-    let store = Store::open(&dir.db()).unwrap();
+async fn concurrent_documents_all_land_and_survive_reopening(backing: Backing) {
+    let store = backing.open().await;
     let tasks: Vec<_> = (0..50)
         .map(|d| {
             let store = store.clone();
@@ -359,20 +356,18 @@ async fn concurrent_documents_all_land_and_survive_reopening() {
     for d in 0..50 {
         check(store.load(&format!("doc-{d}")).await.unwrap().unwrap());
     }
-    store.close();
+    store.close().await;
 
-    let store = Store::open(&dir.db()).unwrap();
+    let store = backing.open().await;
     for d in 0..50 {
         check(store.load(&format!("doc-{d}")).await.unwrap().unwrap());
     }
-    store.close();
+    store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn more_requests_than_the_queue_holds_all_land() {
-    let dir = TempDir::new("full-queue");
-    let store = Store::open(&dir.db()).unwrap();
-    let n = 3 * QUEUE_CAPACITY;
+async fn more_requests_than_the_queue_holds_all_land(backing: Backing) {
+    let store = backing.open().await;
+    let n = 3 * sqlite::QUEUE_CAPACITY;
     let tasks: Vec<_> = (0..n)
         .map(|d| {
             let store = store.clone();
@@ -387,8 +382,8 @@ async fn more_requests_than_the_queue_holds_all_land() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(
-        count(&dir.db(), "SELECT COUNT(*) FROM changes"),
+        backing.count("SELECT COUNT(*) FROM changes").await,
         i64::try_from(n).unwrap()
     );
-    store.close();
+    store.close().await;
 }

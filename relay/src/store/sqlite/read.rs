@@ -6,22 +6,22 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
-use sync_core::{Map, Operation, Value};
+use sync_core::{Map, Value};
 
-use super::writer::to_sql;
-use super::{ConflictQuery, Loaded, StoreError};
+use crate::store::rows::{RawChange, decode, to_sql};
+use crate::store::{ConflictQuery, Loaded, StoreError};
 
 /// The changes of a document (`?1`) in a range of revisions (`?2 < rev <= ?3`) that recorded a
 /// conflict mentioning a client (`?4`, its id as JSON text), latest first. Through the partial
 /// index, named because SQLite would rather scan the table's own key, which covers the columns
 /// but visits every change: so only the changes that recorded conflicts are visited. A change
 /// that does not mention the client's id cannot hold a record it lost.
-pub(super) const CONFLICTS_OF: &str = "SELECT rev, conflicts
+pub(in crate::store) const CONFLICTS_OF: &str = "SELECT rev, conflicts
      FROM changes INDEXED BY changes_with_conflicts
      WHERE doc = ?1 AND rev > ?2 AND rev <= ?3 AND conflicts <> '[]' AND instr(conflicts, ?4) > 0
      ORDER BY rev DESC";
 
-pub(super) fn read_u64(value: SqlValue) -> Result<u64, String> {
+pub(in crate::store) fn read_u64(value: SqlValue) -> Result<u64, String> {
     match value {
         SqlValue::Integer(i) => u64::try_from(i).map_err(|_| format!("negative number {i}")),
         other => Err(format!(
@@ -31,7 +31,7 @@ pub(super) fn read_u64(value: SqlValue) -> Result<u64, String> {
     }
 }
 
-pub(super) fn read_text(value: SqlValue) -> Result<String, String> {
+pub(in crate::store) fn read_text(value: SqlValue) -> Result<String, String> {
     match value {
         SqlValue::Text(text) => Ok(text),
         other => Err(format!("expected text, found {:?}", other.data_type())),
@@ -39,7 +39,10 @@ pub(super) fn read_text(value: SqlValue) -> Result<String, String> {
 }
 
 /// Reads everything stored for `doc`, checking it, in one read transaction.
-pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, StoreError> {
+pub(in crate::store) fn load(
+    conn: &mut Connection,
+    doc: &str,
+) -> Result<Option<Loaded>, StoreError> {
     let corrupt = |detail: String| StoreError::Corrupt {
         doc: doc.to_owned(),
         detail,
@@ -122,7 +125,7 @@ pub(super) fn load(conn: &mut Connection, doc: &str) -> Result<Option<Loaded>, S
 
 /// The columns of a row of `changes` selected as `rev, client, seq, author, time, ops,
 /// conflicts, group_rev`, for [`read_commit`].
-pub(super) fn change_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<[SqlValue; 8]> {
+pub(in crate::store) fn change_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<[SqlValue; 8]> {
     Ok([
         row.get(0)?,
         row.get(1)?,
@@ -136,50 +139,31 @@ pub(super) fn change_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<[SqlVa
 }
 
 /// Decodes one row of `changes`, which must have revision `expected`.
-pub(super) fn read_commit(columns: [SqlValue; 8], expected: u64) -> Result<Commit, String> {
+pub(in crate::store) fn read_commit(
+    columns: [SqlValue; 8],
+    expected: u64,
+) -> Result<Commit, String> {
     let [rev, client, seq, author, time, ops, conflicts, group] = columns;
     let rev = read_u64(rev).map_err(|e| format!("a change's revision: {e}"))?;
-    if rev != expected {
-        return Err(format!(
-            "the log jumps from r{} to r{rev}",
-            expected.saturating_sub(1)
-        ));
-    }
     let field = |name: &str, e: String| format!("change r{rev}: {name}: {e}");
-    let client = read_text(client).map_err(|e| field("client", e))?;
-    let seq = read_u64(seq).map_err(|e| field("seq", e))?;
-    let author = read_text(author).map_err(|e| field("author", e))?;
-    let time = read_u64(time).map_err(|e| field("time", e))?;
-    let ops = read_text(ops).map_err(|e| field("ops", e))?;
-    let ops: Vec<Operation> =
-        serde_json::from_str(&ops).map_err(|e| field("ops", e.to_string()))?;
-    let conflicts = read_text(conflicts).map_err(|e| field("conflicts", e))?;
-    let conflicts: Vec<Conflict> =
-        serde_json::from_str(&conflicts).map_err(|e| field("conflicts", e.to_string()))?;
-    let group = match group {
-        SqlValue::Null => None,
-        group => {
-            let group = read_u64(group).map_err(|e| field("group", e))?;
-            if group >= rev {
-                return Err(field("group", format!("r{group} is not before it")));
-            }
-            Some(Revision(group))
-        }
+    let raw = RawChange {
+        rev,
+        client: read_text(client).map_err(|e| field("client", e))?,
+        seq: read_u64(seq).map_err(|e| field("seq", e))?,
+        author: read_text(author).map_err(|e| field("author", e))?,
+        time: read_u64(time).map_err(|e| field("time", e))?,
+        ops: read_text(ops).map_err(|e| field("ops", e))?,
+        conflicts: read_text(conflicts).map_err(|e| field("conflicts", e))?,
+        group: match group {
+            SqlValue::Null => None,
+            group => Some(read_u64(group).map_err(|e| field("group", e))?),
+        },
     };
-    Ok(Commit {
-        rev: Revision(rev),
-        client: ClientId(client),
-        seq,
-        author,
-        time,
-        ops,
-        conflicts,
-        group,
-    })
+    decode(raw, expected)
 }
 
 /// The records `query` names: read latest first until the limit, returned oldest first.
-pub(super) fn conflicts_of(
+pub(in crate::store) fn conflicts_of(
     conn: &Connection,
     query: &ConflictQuery,
 ) -> Result<Vec<Conflict>, StoreError> {

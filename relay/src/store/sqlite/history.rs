@@ -12,22 +12,23 @@ use sync_core::protocol::{Commit, Revision};
 use sync_core::{Map, Value};
 
 use super::read::{change_columns, read_commit, read_text, read_u64};
-use super::writer::to_sql;
-use super::{BUSY_TIMEOUT, Store, StoreError};
+use super::{BUSY_TIMEOUT, Sqlite};
+use crate::store::StoreError;
+use crate::store::rows::{to_sql, whole_range};
 
-impl Store {
+impl Sqlite {
     /// The changes of `doc` from revision `from` on, up to `to`, in order: at most `limit`
     /// of them, and no more once their operations pass `max_bytes` of JSON (at least one).
     /// Every change in the range must be there: a gap or a row that does not decode is
     /// [`StoreError::Corrupt`].
-    pub async fn changes(
+    pub(in crate::store) async fn changes(
         &self,
         doc: &str,
         from: Revision,
         to: Revision,
         (limit, max_bytes): (usize, usize),
     ) -> Result<Vec<Commit>, StoreError> {
-        let path = self.inner.path.clone();
+        let path = self.path.clone();
         let doc = doc.to_owned();
         tokio::task::spawn_blocking(move || {
             changes(&reader(&path)?, &doc, (from, to), (limit, max_bytes))
@@ -39,8 +40,12 @@ impl Store {
     /// The document `doc` as it was at revision `rev`: the stored snapshot when it is at or
     /// before `rev`, else the empty document of revision 0, with the changes up to `rev`
     /// replayed on it.
-    pub async fn document_at(&self, doc: &str, rev: Revision) -> Result<Value, StoreError> {
-        let path = self.inner.path.clone();
+    pub(in crate::store) async fn document_at(
+        &self,
+        doc: &str,
+        rev: Revision,
+    ) -> Result<Value, StoreError> {
+        let path = self.path.clone();
         let doc = doc.to_owned();
         tokio::task::spawn_blocking(move || document_at(&reader(&path)?, &doc, rev))
             .await
@@ -111,17 +116,7 @@ fn changes(
         found.push(commit);
         Ok(())
     })?;
-    // The range must be there whole, up to the limit (or the size that cut it).
-    let wanted_last = Revision(to.0.min(from.0.saturating_add(limit as u64).saturating_sub(1)));
-    if !cut && limit > 0 && to >= from && last != Some(wanted_last) {
-        return Err(StoreError::Corrupt {
-            doc: doc.to_owned(),
-            detail: format!(
-                "the log holds changes up to {} of {from}–{wanted_last}",
-                last.map_or_else(|| "none".to_owned(), |r| r.to_string())
-            ),
-        });
-    }
+    whole_range(doc, (from, to), limit, (last, cut))?;
     Ok(found)
 }
 

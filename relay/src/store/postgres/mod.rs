@@ -1,4 +1,5 @@
-//! The PostgreSQL database that several relays share: its connection and its versioned schema.
+//! The PostgreSQL store, which several relays share: its versioned schema, and the store
+//! ([`Options`] say how it is used).
 //!
 //! # Schema (version 1, kept in `concord_schema.version`)
 //! The tables of the SQLite store, for the same rows, with PostgreSQL's types:
@@ -16,6 +17,11 @@
 use tokio_postgres::{Client, NoTls};
 
 use super::StoreError;
+
+mod store;
+
+pub use store::Options;
+pub(crate) use store::{Postgres, pool, pool_error};
 
 /// The schema version this module writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -148,30 +154,45 @@ pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A fresh database of its own on the test PostgreSQL (`CONCORD_TEST_POSTGRES`, which
+/// `scripts/with-postgres.sh` sets), by its URL; `None`, after a SKIPPED line, without one.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn test_database(name: &str) -> Option<String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let Ok(base) = std::env::var("CONCORD_TEST_POSTGRES") else {
+        eprintln!(
+            "SKIPPED: {name} on PostgreSQL needs CONCORD_TEST_POSTGRES (scripts/with-postgres.sh)"
+        );
+        return None;
+    };
+    let admin = connect(&base).await.unwrap();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let db = format!(
+        "concord_{}_{}_{n}",
+        name.replace('-', "_"),
+        std::process::id()
+    );
+    // Each on its own: neither may run inside a transaction.
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        admin.batch_execute(&statement).await.unwrap();
+    }
+    let (root, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{root}/{db}"))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
 
-    /// A fresh database on the test PostgreSQL (`CONCORD_TEST_POSTGRES`), or `None` (and a
-    /// SKIPPED line) without one.
     async fn fresh_database(name: &str) -> Option<(Client, String)> {
-        let Ok(base) = std::env::var("CONCORD_TEST_POSTGRES") else {
-            eprintln!("SKIPPED: {name} needs PostgreSQL (scripts/with-postgres.sh)");
-            return None;
-        };
-        let admin = connect(&base).await.unwrap();
-        let db = format!("concord_{name}_{}", std::process::id());
-        // Each on its own: neither may run inside a transaction.
-        for statement in [
-            format!("DROP DATABASE IF EXISTS {db}"),
-            format!("CREATE DATABASE {db}"),
-        ] {
-            admin.batch_execute(&statement).await.unwrap();
-        }
-        let (root, _) = base.rsplit_once('/').unwrap();
-        let url = format!("{root}/{db}");
+        let url = test_database(name).await?;
         Some((connect(&url).await.unwrap(), url))
     }
 

@@ -1,0 +1,616 @@
+//! The PostgreSQL store: a pool of connections, and one writer task that serves the requests
+//! in order and commits every batch waiting, from every document, in one transaction.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use sync_core::authority::ClientRecord;
+use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
+use sync_core::{Map, Value};
+use tokio::sync::mpsc;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::migrate;
+use crate::store::group::{Pending, Request, answer, misfit, refused_before_writing};
+use crate::store::rows::{Prepared, RawChange, decode, to_sql, whole_range};
+use crate::store::{ConflictQuery, Loaded, MAX_GROUP, StoreError, note_load};
+
+/// How many requests may wait for the writer task.
+const QUEUE_CAPACITY: usize = 1024;
+
+/// How many rows a read of a range fetches at a time, so that a read cut short by its size
+/// (or a replay of a long log) never holds the whole range.
+const FETCH_ROWS: i32 = 128;
+
+/// How a relay uses its PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Connections in the pool (the writer takes one per round; reads take the others).
+    pub pool_size: usize,
+    /// The longest any statement may run, or a transaction stay idle, or a lock be waited
+    /// for, on every session; also how long a connection is waited for.
+    pub statement_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The PostgreSQL store: the pool and the way to the writer task.
+pub(crate) struct Postgres {
+    pool: Pool,
+    tx: mpsc::Sender<Request>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What a pool could not give: its backend's error, or that it timed out or was closed.
+pub(crate) fn pool_error(error: PoolError) -> StoreError {
+    match error {
+        PoolError::Backend(e) => StoreError::Postgres(e),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+impl Postgres {
+    /// Connects to `url`, brings its schema up to date and starts the writer task.
+    pub(crate) async fn open(
+        url: &str,
+        options: &Options,
+        fail_next: Arc<AtomicU32>,
+    ) -> Result<Postgres, StoreError> {
+        let pool = pool(url, options)?;
+        {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            migrate(&mut client).await?;
+        }
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let writer = Writer {
+            pool: pool.clone(),
+            fail_next,
+            unloadable: HashSet::new(),
+        };
+        let handle = tokio::spawn(writer.run(rx));
+        tracing::info!("store opened on PostgreSQL");
+        Ok(Postgres {
+            pool,
+            tx,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// The pool, for the relay's other tables (tokens, the signing secret, leases).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(in crate::store) async fn send(&self, request: Request) -> Result<(), StoreError> {
+        self.tx.send(request).await.map_err(|_| StoreError::Closed)
+    }
+
+    /// Stops the writer task after it has finished every request queued before, waits for it,
+    /// and closes the pool.
+    pub(crate) async fn close(&self) {
+        let handle = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(handle) = handle else {
+            return;
+        };
+        // Fails only if the task is already gone.
+        let _ = self.tx.send(Request::Close).await;
+        if handle.await.is_err() {
+            tracing::error!("the store's writer task panicked");
+        }
+        self.pool.close();
+        tracing::info!("store closed");
+    }
+
+    /// See [`Store::changes`](crate::store::Store::changes).
+    pub(crate) async fn changes(
+        &self,
+        doc: &str,
+        from: Revision,
+        to: Revision,
+        (limit, max_bytes): (usize, usize),
+    ) -> Result<Vec<Commit>, StoreError> {
+        let mut found = Vec::new();
+        let (last, cut) = self
+            .each_change(doc, (from, to, limit, max_bytes), |commit| {
+                found.push(commit);
+                Ok(())
+            })
+            .await?;
+        whole_range(doc, (from, to), limit, (last, cut))?;
+        Ok(found)
+    }
+
+    /// See [`Store::document_at`](crate::store::Store::document_at).
+    pub(crate) async fn document_at(&self, doc: &str, rev: Revision) -> Result<Value, StoreError> {
+        let corrupt = |detail: String| StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail,
+        };
+        let snapshot = {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client
+                .query_opt("SELECT rev, body FROM snapshots WHERE doc = $1", &[&doc])
+                .await?
+        };
+        let mut start = (Revision(0), Value::Object(Map::new()));
+        if let Some(row) = snapshot {
+            let at = unsigned(&row, 0).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
+            if at <= rev.0 {
+                let body: String = row
+                    .try_get(1)
+                    .map_err(|e| corrupt(format!("snapshot at r{at}: {e}")))?;
+                let value = Value::parse(&body)
+                    .map_err(|e| corrupt(format!("snapshot at r{at} is not JSON: {e}")))?;
+                start = (Revision(at), value);
+            }
+        }
+        let (from, mut value) = start;
+        if from == rev {
+            return Ok(value);
+        }
+        let (last, _) = self
+            .each_change(doc, (from.next(), rev, usize::MAX, usize::MAX), |commit| {
+                sync_core::apply::apply(&mut value, &commit.ops)
+                    .map(drop)
+                    .map_err(|e| corrupt(format!("change {} does not replay: {e}", commit.rev)))
+            })
+            .await?;
+        if last != Some(rev) {
+            return Err(corrupt(format!(
+                "the log ends at {} before {rev}",
+                last.unwrap_or(from)
+            )));
+        }
+        Ok(value)
+    }
+
+    /// Calls `each` with every change of `doc` in `from..=to`, in order, up to `limit` and
+    /// until their operations pass `max_bytes` of JSON, checking that none is missing. Returns
+    /// the last revision seen, and whether the bytes ended the walk. Rows are fetched a few at
+    /// a time.
+    async fn each_change(
+        &self,
+        doc: &str,
+        (from, to, limit, max_bytes): (Revision, Revision, usize, usize),
+        mut each: impl FnMut(Commit) -> Result<(), StoreError>,
+    ) -> Result<(Option<Revision>, bool), StoreError> {
+        if limit == 0 || to < from {
+            return Ok((None, false));
+        }
+        let corrupt = |detail: String| StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail,
+        };
+        let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
+        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        let statement = tx
+            .prepare_cached(
+                "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
+                 WHERE doc = $1 AND rev >= $2 AND rev <= $3 ORDER BY rev LIMIT $4",
+            )
+            .await?;
+        let portal = tx
+            .bind(&statement, &[&doc, &bound(from), &bound(to), &limit_sql])
+            .await?;
+        let mut expected = from.0;
+        let mut last = None;
+        let mut bytes = 0usize;
+        loop {
+            let rows = tx.query_portal(&portal, FETCH_ROWS).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                if last.is_some() && bytes > max_bytes {
+                    return Ok((last, true));
+                }
+                let raw = raw_change(&row).map_err(&corrupt)?;
+                bytes = bytes.saturating_add(raw.ops.len());
+                let commit = decode(raw, expected).map_err(&corrupt)?;
+                expected = commit.rev.0.saturating_add(1);
+                last = Some(commit.rev);
+                each(commit)?;
+            }
+        }
+        Ok((last, false))
+    }
+}
+
+/// The pool for `url`, every session with the timeouts of `options`.
+pub(crate) fn pool(url: &str, options: &Options) -> Result<Pool, StoreError> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let ms = options.statement_timeout.as_millis();
+    config.options(format!(
+        "-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms} -c lock_timeout={ms}"
+    ));
+    config.application_name("concord-relay");
+    config.connect_timeout(options.statement_timeout);
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(options.pool_size.max(2))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(options.statement_timeout))
+        .create_timeout(Some(options.statement_timeout))
+        .recycle_timeout(Some(options.statement_timeout))
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Column `index` of `row`, a `BIGINT` that must not be negative.
+fn unsigned(row: &Row, index: usize) -> Result<u64, String> {
+    let value: i64 = row.try_get(index).map_err(|e| e.to_string())?;
+    u64::try_from(value).map_err(|_| format!("negative number {value}"))
+}
+
+/// A row selected as `rev, client, seq, author, time, ops, conflicts, group_rev`.
+fn raw_change(row: &Row) -> Result<RawChange, String> {
+    let rev = unsigned(row, 0).map_err(|e| format!("a change's revision: {e}"))?;
+    let field = |name: &str, e: String| format!("change r{rev}: {name}: {e}");
+    let text = |index: usize, name: &str| -> Result<String, String> {
+        row.try_get(index).map_err(|e| field(name, e.to_string()))
+    };
+    let group: Option<i64> = row.try_get(7).map_err(|e| field("group", e.to_string()))?;
+    Ok(RawChange {
+        rev,
+        client: text(1, "client")?,
+        seq: unsigned(row, 2).map_err(|e| field("seq", e))?,
+        author: text(3, "author")?,
+        time: unsigned(row, 4).map_err(|e| field("time", e))?,
+        ops: text(5, "ops")?,
+        conflicts: text(6, "conflicts")?,
+        group: group
+            .map(|g| u64::try_from(g).map_err(|_| field("group", format!("negative number {g}"))))
+            .transpose()?,
+    })
+}
+
+/// The writer task's state.
+struct Writer {
+    pool: Pool,
+    fail_next: Arc<AtomicU32>,
+    /// Documents whose last load failed: never written until they load again.
+    unloadable: HashSet<String>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        while let Some(first) = rx.recv().await {
+            let mut requests = vec![first];
+            while requests.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(request) => requests.push(request),
+                    Err(_) => break,
+                }
+            }
+            if self.serve(requests).await.is_break() {
+                break;
+            }
+        }
+    }
+
+    /// Serves requests in order: consecutive commits share one transaction; a read (a load,
+    /// conflict records) first commits what was queued before it.
+    async fn serve(&mut self, requests: Vec<Request>) -> ControlFlow<()> {
+        let mut group = Vec::new();
+        for request in requests {
+            match request {
+                Request::Commit { batch, reply } => group.push(Pending { batch, reply }),
+                Request::Load { doc, reply } => {
+                    self.commit_group(std::mem::take(&mut group)).await;
+                    let result = load(&self.pool, &doc).await;
+                    note_load(&mut self.unloadable, &doc, &result);
+                    // The caller may have stopped waiting; that is fine.
+                    let _ = reply.send(result);
+                }
+                Request::Conflicts { query, reply } => {
+                    self.commit_group(std::mem::take(&mut group)).await;
+                    let _ = reply.send(conflicts_of(&self.pool, &query).await);
+                }
+                Request::Close => {
+                    self.commit_group(group).await;
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        self.commit_group(group).await;
+        ControlFlow::Continue(())
+    }
+
+    /// Writes a group of batches in one transaction and answers every caller.
+    async fn commit_group(&mut self, group: Vec<Pending>) {
+        if group.is_empty() {
+            return;
+        }
+        let mut refused = Vec::with_capacity(group.len());
+        let result = self.write_group(&group, &mut refused).await;
+        answer(group, refused, result);
+    }
+
+    /// Writes every batch of `group` that fits, in one transaction (rolled back when it fails,
+    /// as the transaction is dropped uncommitted).
+    async fn write_group(
+        &self,
+        group: &[Pending],
+        refused: &mut Vec<Option<StoreError>>,
+    ) -> Result<(), (Option<usize>, StoreError)> {
+        let mut client = self.pool.get().await.map_err(|e| (None, pool_error(e)))?;
+        let tx = client.transaction().await.map_err(|e| (None, e.into()))?;
+        for (index, pending) in group.iter().enumerate() {
+            let batch = &pending.batch;
+            let refusal = match refused_before_writing(&self.fail_next, &self.unloadable, batch) {
+                Some(refusal) => Some(refusal),
+                None => write_batch(&tx, batch)
+                    .await
+                    .map_err(|e| (Some(index), e.into()))?,
+            };
+            if let Some(refusal) = &refusal {
+                tracing::warn!(doc = %batch.doc, error = %refusal, "batch refused");
+            }
+            refused.push(refusal);
+        }
+        tx.commit().await.map_err(|e| (None, e.into()))
+    }
+}
+
+/// Checks a batch against the stored log and writes it. Returns `Some(refusal)`, having
+/// written nothing, if it does not fit.
+async fn write_batch(
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &Prepared,
+) -> Result<Option<StoreError>, tokio_postgres::Error> {
+    let doc = batch.doc.as_str();
+    let heads = tx
+        .prepare_cached(
+            "SELECT (SELECT MAX(rev) FROM changes WHERE doc = $1),
+                    (SELECT rev FROM snapshots WHERE doc = $1)",
+        )
+        .await?;
+    let row = tx.query_one(&heads, &[&doc]).await?;
+    let mut head = 0;
+    for index in 0..2 {
+        let value: Option<i64> = row.try_get(index)?;
+        match value.map(u64::try_from) {
+            None => {}
+            Some(Ok(rev)) => head = head.max(rev),
+            Some(Err(_)) => {
+                return Ok(Some(StoreError::Corrupt {
+                    doc: doc.to_owned(),
+                    detail: format!("stored revision: negative number {value:?}"),
+                }));
+            }
+        }
+    }
+    if let Some(misfit) = misfit(batch, head) {
+        return Ok(Some(misfit));
+    }
+    if !batch.rows.is_empty() {
+        let rows = &batch.rows;
+        let revs: Vec<i64> = rows.iter().map(|r| r.rev).collect();
+        let clients: Vec<&str> = rows.iter().map(|r| r.client.as_str()).collect();
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let authors: Vec<&str> = rows.iter().map(|r| r.author.as_str()).collect();
+        let times: Vec<i64> = rows.iter().map(|r| r.time).collect();
+        let ops: Vec<&str> = rows.iter().map(|r| r.ops.as_str()).collect();
+        let conflicts: Vec<&str> = rows.iter().map(|r| r.conflicts.as_str()).collect();
+        let groups: Vec<Option<i64>> = rows.iter().map(|r| r.group).collect();
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO changes (doc, rev, client, seq, author, time, ops, conflicts, group_rev)
+                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
+                                          $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[])",
+            )
+            .await?;
+        let params: [&(dyn ToSql + Sync); 9] = [
+            &doc, &revs, &clients, &seqs, &authors, &times, &ops, &conflicts, &groups,
+        ];
+        tx.execute(&insert, &params).await?;
+        // One record per client (the highest seq), since one statement may not update a row
+        // twice.
+        let mut highest: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for row in rows {
+            let entry = highest.entry(&row.client).or_insert((row.seq, row.rev));
+            if row.seq > entry.0 {
+                *entry = (row.seq, row.rev);
+            }
+        }
+        let record_clients: Vec<&str> = highest.keys().copied().collect();
+        let record_seqs: Vec<i64> = highest.values().map(|(seq, _)| *seq).collect();
+        let record_revs: Vec<i64> = highest.values().map(|(_, rev)| *rev).collect();
+        let record = tx
+            .prepare_cached(
+                "INSERT INTO clients (doc, client, seq, rev)
+                 SELECT $1, * FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::BIGINT[])
+                 ON CONFLICT (doc, client) DO UPDATE SET seq = excluded.seq, rev = excluded.rev
+                 WHERE excluded.seq > clients.seq",
+            )
+            .await?;
+        tx.execute(
+            &record,
+            &[&doc, &record_clients, &record_seqs, &record_revs],
+        )
+        .await?;
+    }
+    if let Some(snapshot) = &batch.snapshot {
+        let upsert = tx
+            .prepare_cached(
+                "INSERT INTO snapshots (doc, rev, body) VALUES ($1, $2, $3)
+                 ON CONFLICT (doc) DO UPDATE SET rev = excluded.rev, body = excluded.body",
+            )
+            .await?;
+        tx.execute(&upsert, &[&doc, &snapshot.rev_sql, &snapshot.body])
+            .await?;
+    }
+    Ok(None)
+}
+
+/// Reads everything stored for `doc`, checking it, in one repeatable-read transaction.
+async fn load(pool: &Pool, doc: &str) -> Result<Option<Loaded>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: doc.to_owned(),
+        detail,
+    };
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let snapshot = tx
+        .query_opt("SELECT rev, body FROM snapshots WHERE doc = $1", &[&doc])
+        .await?;
+    let snapshot = match snapshot {
+        None => None,
+        Some(row) => {
+            let rev = unsigned(&row, 0).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
+            let body: String = row
+                .try_get(1)
+                .map_err(|e| corrupt(format!("snapshot at r{rev}: {e}")))?;
+            let value = Value::parse(&body)
+                .map_err(|e| corrupt(format!("snapshot at r{rev} is not JSON: {e}")))?;
+            Some((rev, value))
+        }
+    };
+    let seen_snapshot = snapshot.is_some();
+    let (snapshot_rev, snapshot) = snapshot.unwrap_or((0, Value::Object(Map::new())));
+    // Without a snapshot every change is read, so that stray revisions are noticed too.
+    let after = match seen_snapshot {
+        false => i64::MIN,
+        true => to_sql(snapshot_rev).ok_or_else(|| corrupt("snapshot revision".to_owned()))?,
+    };
+    let rows = tx
+        .query(
+            "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
+             WHERE doc = $1 AND rev > $2 ORDER BY rev",
+            &[&doc, &after],
+        )
+        .await?;
+    let mut changes = Vec::with_capacity(rows.len());
+    let mut expected = snapshot_rev.saturating_add(1);
+    for row in rows {
+        let commit = decode(raw_change(&row).map_err(&corrupt)?, expected).map_err(&corrupt)?;
+        expected = commit.rev.0.saturating_add(1);
+        changes.push(commit);
+    }
+    let rows = tx
+        .query(
+            "SELECT client, seq, rev FROM clients WHERE doc = $1 ORDER BY client COLLATE \"C\"",
+            &[&doc],
+        )
+        .await?;
+    let mut clients = Vec::with_capacity(rows.len());
+    for row in rows {
+        let client: String = row
+            .try_get(0)
+            .map_err(|e| corrupt(format!("client record: {e}")))?;
+        let seq = unsigned(&row, 1)
+            .map_err(|e| corrupt(format!("client record of {client:?}: seq: {e}")))?;
+        let rev = unsigned(&row, 2)
+            .map_err(|e| corrupt(format!("client record of {client:?}: revision: {e}")))?;
+        clients.push((
+            ClientId(client),
+            ClientRecord {
+                seq,
+                rev: Revision(rev),
+            },
+        ));
+    }
+    tx.commit().await?;
+    if !seen_snapshot && changes.is_empty() && clients.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Loaded {
+        snapshot,
+        snapshot_rev: Revision(snapshot_rev),
+        changes,
+        clients,
+    }))
+}
+
+/// The records `query` names: read latest first until the limit, returned oldest first.
+async fn conflicts_of(pool: &Pool, query: &ConflictQuery) -> Result<Vec<Conflict>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: query.doc.clone(),
+        detail,
+    };
+    let mut found = Vec::new();
+    if query.limit == 0 || query.up_to <= query.after {
+        return Ok(found);
+    }
+    let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
+    // The id as a JSON string, quoted and escaped as `serde_json` wrote it into the records.
+    let needle = serde_json::Value::from(query.loser.0.as_str()).to_string();
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.build_transaction().read_only(true).start().await?;
+    // Through the partial index: only the changes that recorded conflicts are visited.
+    let statement = tx
+        .prepare_cached(
+            "SELECT rev, conflicts FROM changes
+             WHERE doc = $1 AND rev > $2 AND rev <= $3 AND conflicts <> '[]'
+               AND strpos(conflicts, $4) > 0
+             ORDER BY rev DESC",
+        )
+        .await?;
+    let portal = tx
+        .bind(
+            &statement,
+            &[
+                &query.doc,
+                &bound(query.after),
+                &bound(query.up_to),
+                &needle,
+            ],
+        )
+        .await?;
+    loop {
+        let rows = tx.query_portal(&portal, FETCH_ROWS).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let rev =
+                unsigned(&row, 0).map_err(|e| corrupt(format!("a change's revision: {e}")))?;
+            let field = |e: String| corrupt(format!("change r{rev}: conflicts: {e}"));
+            let conflicts: String = row.try_get(1).map_err(|e| field(e.to_string()))?;
+            let conflicts: Vec<Conflict> =
+                serde_json::from_str(&conflicts).map_err(|e| field(e.to_string()))?;
+            let lost = conflicts
+                .into_iter()
+                .rev()
+                .filter(|c| c.loser.client == query.loser);
+            for conflict in lost {
+                found.push(conflict);
+                if found.len() == query.limit {
+                    found.reverse();
+                    return Ok(found);
+                }
+            }
+        }
+    }
+    found.reverse();
+    Ok(found)
+}

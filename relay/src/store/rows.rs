@@ -1,0 +1,219 @@
+//! A change as the stores keep it: encoded as a row (refusing what would not load again
+//! exactly), and decoded back with every check that tells damage from data. Both stores use
+//! these, so they keep and refuse exactly the same things.
+
+use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
+use sync_core::{Operation, Value};
+
+use super::{Batch, Checked, StoreError};
+
+/// A batch checked and encoded, ready for a store's writer.
+pub(super) struct Prepared {
+    pub(super) doc: String,
+    /// The first and last revisions of the changes, if there are any.
+    pub(super) revs: Option<(u64, u64)>,
+    pub(super) rows: Vec<ChangeRow>,
+    pub(super) snapshot: Option<SnapshotRow>,
+}
+
+/// One row of `changes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ChangeRow {
+    pub(super) rev: i64,
+    pub(super) client: String,
+    pub(super) seq: i64,
+    pub(super) author: String,
+    pub(super) time: i64,
+    pub(super) ops: String,
+    pub(super) conflicts: String,
+    pub(super) group: Option<i64>,
+}
+
+pub(super) struct SnapshotRow {
+    pub(super) rev: u64,
+    pub(super) rev_sql: i64,
+    pub(super) body: String,
+}
+
+pub(super) fn to_sql(value: u64) -> Option<i64> {
+    i64::try_from(value).ok()
+}
+
+/// Encodes one change as its row, refusing (with why) what would not load again exactly.
+pub(super) fn encode(change: &Commit) -> Result<ChangeRow, String> {
+    let rev = change.rev;
+    let too_large =
+        |what: &str, value: u64| format!("change {rev}: {what} {value} is too large to store");
+    let rev_sql = to_sql(rev.0).ok_or_else(|| too_large("revision", rev.0))?;
+    let seq = to_sql(change.seq).ok_or_else(|| too_large("seq", change.seq))?;
+    let time = to_sql(change.time).ok_or_else(|| too_large("time", change.time))?;
+    let group = match change.group {
+        Some(group) if group >= rev => {
+            return Err(format!(
+                "change {rev}: its group begins at {group}, not before it"
+            ));
+        }
+        Some(group) => Some(to_sql(group.0).ok_or_else(|| too_large("group", group.0))?),
+        None => None,
+    };
+    // PostgreSQL's text cannot hold NUL, so neither store keeps it (the relay replaces control
+    // characters in names, and client ids are ASCII without them).
+    for (what, text) in [("client id", &change.client.0), ("author", &change.author)] {
+        if text.contains('\0') {
+            return Err(format!("change {rev}: its {what} holds a NUL character"));
+        }
+    }
+    let ops =
+        serde_json::to_string(&change.ops).map_err(|e| format!("change {rev}: operations: {e}"))?;
+    let conflicts = serde_json::to_string(&change.conflicts)
+        .map_err(|e| format!("change {rev}: conflicts: {e}"))?;
+    // What cannot be read back would make the document fail to load: refuse it now.
+    let ops_back: Result<Vec<Operation>, _> = serde_json::from_str(&ops);
+    let conflicts_back: Result<Vec<Conflict>, _> = serde_json::from_str(&conflicts);
+    if ops_back.ok().as_ref() != Some(&change.ops)
+        || conflicts_back.ok().as_ref() != Some(&change.conflicts)
+    {
+        return Err(format!(
+            "change {rev} does not survive a round trip through JSON"
+        ));
+    }
+    Ok(ChangeRow {
+        rev: rev_sql,
+        client: change.client.0.clone(),
+        seq,
+        author: change.author.clone(),
+        time,
+        ops,
+        conflicts,
+        group,
+    })
+}
+
+/// Checks that a batch's changes follow each other and that its snapshot is JSON, on the
+/// caller's task, so that the writer only writes.
+pub(super) fn prepare(batch: Batch<Checked>) -> Result<Prepared, StoreError> {
+    let Batch {
+        doc,
+        changes,
+        snapshot,
+    } = batch;
+    let invalid = |detail: String| StoreError::Invalid {
+        doc: doc.clone(),
+        detail,
+    };
+    let mut next: Option<u64> = None;
+    for change in &changes {
+        let rev = change.rev().0;
+        if let Some(expected) = next
+            && rev != expected
+        {
+            return Err(StoreError::Gap {
+                doc,
+                expected,
+                found: rev,
+            });
+        }
+        // A checked revision fits in an i64, so this cannot overflow.
+        next = rev.checked_add(1);
+    }
+    let revs = changes
+        .first()
+        .zip(changes.last())
+        .map(|(first, last)| (first.rev().0, last.rev().0));
+    let snapshot = match snapshot {
+        None => None,
+        Some((rev, body)) => {
+            let rev_sql = to_sql(rev.0)
+                .ok_or_else(|| invalid(format!("snapshot revision {} is too large", rev.0)))?;
+            if let Err(e) = Value::parse(&body) {
+                return Err(invalid(format!("the snapshot at {rev} is not JSON: {e}")));
+            }
+            Some(SnapshotRow {
+                rev: rev.0,
+                rev_sql,
+                body,
+            })
+        }
+    };
+    Ok(Prepared {
+        doc,
+        revs,
+        rows: changes.into_iter().map(Checked::into_row).collect(),
+        snapshot,
+    })
+}
+
+/// A row of `changes` as read, before it is checked: what [`decode`] turns into a [`Commit`].
+pub(super) struct RawChange {
+    pub(super) rev: u64,
+    pub(super) client: String,
+    pub(super) seq: u64,
+    pub(super) author: String,
+    pub(super) time: u64,
+    pub(super) ops: String,
+    pub(super) conflicts: String,
+    pub(super) group: Option<u64>,
+}
+
+/// Decodes one row of `changes`, which must have revision `expected`; says what is wrong
+/// otherwise.
+pub(super) fn decode(raw: RawChange, expected: u64) -> Result<Commit, String> {
+    let RawChange {
+        rev,
+        client,
+        seq,
+        author,
+        time,
+        ops,
+        conflicts,
+        group,
+    } = raw;
+    if rev != expected {
+        return Err(format!(
+            "the log jumps from r{} to r{rev}",
+            expected.saturating_sub(1)
+        ));
+    }
+    let field = |name: &str, e: String| format!("change r{rev}: {name}: {e}");
+    let ops: Vec<Operation> =
+        serde_json::from_str(&ops).map_err(|e| field("ops", e.to_string()))?;
+    let conflicts: Vec<Conflict> =
+        serde_json::from_str(&conflicts).map_err(|e| field("conflicts", e.to_string()))?;
+    let group = match group {
+        Some(group) if group >= rev => {
+            return Err(field("group", format!("r{group} is not before it")));
+        }
+        group => group.map(Revision),
+    };
+    Ok(Commit {
+        rev: Revision(rev),
+        client: ClientId(client),
+        seq,
+        author,
+        time,
+        ops,
+        conflicts,
+        group,
+    })
+}
+
+/// Checks that a read of the changes `from..=to`, at most `limit` of them, that ended at `last`
+/// (`cut` short by its size, or not) found the whole range it should have.
+pub(super) fn whole_range(
+    doc: &str,
+    (from, to): (Revision, Revision),
+    limit: usize,
+    (last, cut): (Option<Revision>, bool),
+) -> Result<(), StoreError> {
+    let wanted_last = Revision(to.0.min(from.0.saturating_add(limit as u64).saturating_sub(1)));
+    if !cut && limit > 0 && to >= from && last != Some(wanted_last) {
+        return Err(StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail: format!(
+                "the log holds changes up to {} of {from}–{wanted_last}",
+                last.map_or_else(|| "none".to_owned(), |r| r.to_string())
+            ),
+        });
+    }
+    Ok(())
+}
