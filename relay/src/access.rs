@@ -130,6 +130,21 @@ impl Access {
         Ok((claims, id))
     }
 
+    /// The tag that vouches for `text` to the other relays of a cluster, which share the
+    /// signing secret; `None` without a secret.
+    pub(crate) fn vouch(&self, text: &str) -> Option<String> {
+        let secret = self.secret.read().unwrap_or_else(PoisonError::into_inner);
+        secret.as_ref().map(|secret| secret.vouch(text))
+    }
+
+    /// Whether `tag` is a relay of the cluster's [`Access::vouch`] for `text`.
+    pub(crate) fn vouches(&self, text: &str, tag: &str) -> bool {
+        let secret = self.secret.read().unwrap_or_else(PoisonError::into_inner);
+        secret
+            .as_ref()
+            .is_some_and(|secret| secret.vouches(text, tag))
+    }
+
     /// Records that connection `conn` holds token `id`, so that revoking it signals
     /// `revocation`, on which the connection's reader waits. The token must be verified again
     /// after this: a revocation (or rotation) between the first check and the hold would

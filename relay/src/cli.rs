@@ -177,6 +177,14 @@ struct ServeArgs {
     /// A snapshot every this many changes [default: 1000].
     #[arg(long, env = "CONCORD_SNAPSHOT_EVERY")]
     snapshot_every: Option<u64>,
+    /// With a PostgreSQL store: where the other relays reach this one, `ws://HOST:PORT`
+    /// [default: ws:// and --listen, when that is a specific address].
+    #[arg(long, env = "CONCORD_NODE_URL")]
+    node_url: Option<String>,
+    /// With a PostgreSQL store: how long a lease on a document lasts without renewal, in
+    /// milliseconds; a dead relay's documents move after it [default: 10000].
+    #[arg(long, env = "CONCORD_LEASE_MS")]
+    lease_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -213,6 +221,10 @@ impl ServeArgs {
         set(&mut limits.max_document_bytes, self.max_document_bytes);
         set(&mut limits.ops_per_second, self.ops_per_second);
         set(&mut config.documents.snapshot_every, self.snapshot_every);
+        if self.node_url.is_some() {
+            config.node_url.clone_from(&self.node_url);
+        }
+        set(&mut config.lease_ms, self.lease_ms);
         Ok(config)
     }
 }

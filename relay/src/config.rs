@@ -31,6 +31,9 @@ pub enum Anonymous {
     Deny,
 }
 
+/// The shortest lease time taken: renewals come every third of it.
+pub const MIN_LEASE_MS: u64 = 300;
+
 /// Everything the relay can be told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -43,6 +46,13 @@ pub struct Config {
     /// store several relays share (which keeps the signing secret too). Unset: the SQLite
     /// file `concord.sqlite3` in `data_dir`.
     pub store: Option<Location>,
+    /// With a PostgreSQL store, where the other relays of the cluster reach this one
+    /// (`ws://10.0.0.5:9090`). Unset: `ws://` (or `wss://` with TLS) and the listening
+    /// address, which must then be a specific one.
+    pub node_url: Option<String>,
+    /// With a PostgreSQL store, how long a relay's lease on a document lasts without renewal:
+    /// how long its documents wait for another relay after it dies, in milliseconds.
+    pub lease_ms: u64,
     /// Who may connect without a token.
     pub anonymous: Anonymous,
     /// Reverse proxies (addresses or networks, `["127.0.0.1", "10.0.0.0/8"]`) whose
@@ -115,6 +125,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             data_dir: default_data_dir(),
             store: None,
+            node_url: None,
+            lease_ms: 10_000,
             anonymous: Anonymous::default(),
             trusted_proxies: TrustedProxies::default(),
             client_address_header: ClientHeader::default(),
@@ -224,9 +236,34 @@ impl Config {
             .unwrap_or_else(|| Location::Sqlite(self.database_path()))
     }
 
-    /// How the PostgreSQL store is used.
+    /// How the PostgreSQL store is used: no statement, idle transaction or lock wait may
+    /// outlast half a lease, so a relay that froze in the middle of one cannot hold up another
+    /// relay's takeover.
     pub fn postgres_options(&self) -> postgres::Options {
-        postgres::Options::default()
+        postgres::Options {
+            statement_timeout: self.lease() / 2,
+            ..postgres::Options::default()
+        }
+    }
+
+    /// The lease time of a cluster.
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms.max(MIN_LEASE_MS))
+    }
+
+    /// Where the other relays of a cluster reach this one.
+    pub fn node_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.node_url {
+            return Ok(url.clone());
+        }
+        anyhow::ensure!(
+            !self.listen.ip().is_unspecified(),
+            "with a PostgreSQL store, say where the other relays reach this one with --node-url \
+             (CONCORD_NODE_URL): {} listens on every address",
+            self.listen
+        );
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        Ok(format!("{scheme}://{}", self.listen))
     }
 
     /// The token signing secret.
@@ -237,7 +274,9 @@ impl Config {
     /// Whether `peer` is let in without a token.
     pub fn allows_anonymous(&self, peer: &Peer) -> bool {
         match self.anonymous {
-            Anonymous::Loopback => self.listen.ip().is_loopback() && peer.is_local(),
+            Anonymous::Loopback => {
+                (self.listen.ip().is_loopback() && peer.is_local()) || peer.vouched_anonymous
+            }
             Anonymous::Allow => true,
             Anonymous::Deny => false,
         }

@@ -9,17 +9,20 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sync_core::parts::SubmitPart;
-use sync_core::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, Role};
+use sync_core::protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes, error::CapacityError};
 use tokio_util::sync::CancellationToken;
 
 use crate::Shared;
 use crate::access::{Holding, Revocation};
+use crate::admission::admit;
+use crate::bucket::{Bucket, READ_COST};
+use crate::cluster::forward::{self, Routed, Vouched};
 use crate::config::Limits;
 use crate::frame::{self, Frame, Unreadable};
 use crate::gate::Pass;
@@ -35,7 +38,8 @@ fn close_code(code: ErrorCode) -> CloseCode {
         ErrorCode::ShuttingDown => CloseCode::Away,
         ErrorCode::FrameTooLarge => CloseCode::Size,
         ErrorCode::StorageFailed | ErrorCode::DocumentUnavailable => CloseCode::Error,
-        ErrorCode::TooManyConnections => CloseCode::Again,
+        ErrorCode::TooManyConnections | ErrorCode::OwnerUnavailable => CloseCode::Again,
+        ErrorCode::OwnerChanged => CloseCode::Restart,
         ErrorCode::InvalidJson => CloseCode::Invalid,
         // Application codes (4000-4999): "fell behind, reconnect and catch up".
         ErrorCode::SlowConsumer => CloseCode::Library(4008),
@@ -92,47 +96,6 @@ where
     let _ = sink.send(Message::Close(Some(close))).await;
 }
 
-/// What a `history` or `snapshot` request costs in a connection's budget of operations: it
-/// may read and replay the document's log from storage, so a client cannot ask without end.
-const READ_COST: usize = 20;
-
-/// A token bucket over operations: `rate` a second on average, `burst` above it. A change
-/// larger than the burst passes when the bucket is full (and empties it below zero), so no
-/// change is too large to ever pass.
-struct Bucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(rate: u32, burst: u32) -> Bucket {
-        let burst = f64::from(burst.max(1));
-        Bucket {
-            tokens: burst,
-            rate: f64::from(rate.max(1)),
-            burst,
-            last: Instant::now(),
-        }
-    }
-
-    /// Takes `n` operations' worth, if the connection may submit them now.
-    fn take(&mut self, n: usize) -> bool {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        let n = n.max(1) as f64;
-        if self.tokens >= n.min(self.burst) {
-            self.tokens -= n;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// Where the connection is in its life.
 enum State {
     /// Waiting for `hello`.
@@ -143,6 +106,13 @@ enum State {
         bucket: Bucket,
         /// A change being sent in parts.
         upload: Upload,
+        /// The hold on the token it came with, so that revoking the token closes it.
+        _token: Option<Holding>,
+    },
+    /// Forwarded to the relay that owns the document (in a cluster): every text frame goes
+    /// there as it is.
+    Forwarded {
+        upstream: mpsc::Sender<Utf8Bytes>,
         /// The hold on the token it came with, so that revoking the token closes it.
         _token: Option<Holding>,
     },
@@ -209,7 +179,7 @@ pub(crate) async fn serve(
     let end: Option<(ErrorCode, String)> = loop {
         let deadline = match state {
             State::New => hello_deadline,
-            State::Joined { .. } => last_heard + limits.idle_timeout(),
+            State::Joined { .. } | State::Forwarded { .. } => last_heard + limits.idle_timeout(),
         };
         tokio::select! {
             message = stream.next() => {
@@ -217,8 +187,15 @@ pub(crate) async fn serve(
                 last_heard = Instant::now();
                 let next = match message {
                     Ok(Message::Text(text)) => {
+                        if let State::Forwarded { upstream, .. } = &state {
+                            // The owner checks it; a pipe that is gone has closed the client.
+                            if upstream.send(text).await.is_err() {
+                                break None;
+                            }
+                            continue;
+                        }
                         let next = on_text(&text, &mut state, &shared, &who, &out, &kick).await;
-                        if matches!(state, State::Joined { .. }) {
+                        if !matches!(state, State::New) {
                             // Admitted: no longer among those that have not said hello.
                             drop(pass.take());
                         }
@@ -248,7 +225,7 @@ pub(crate) async fn serve(
             () = tokio::time::sleep_until(deadline) => {
                 break Some(match state {
                     State::New => (ErrorCode::HelloTimeout, format!("no hello within {} s", limits.hello_timeout_secs)),
-                    State::Joined { .. } => (ErrorCode::IdleTimeout, format!("nothing heard for {} s", limits.idle_timeout_secs)),
+                    State::Joined { .. } | State::Forwarded { .. } => (ErrorCode::IdleTimeout, format!("nothing heard for {} s", limits.idle_timeout_secs)),
                 });
             }
             reason = who.revocation.revoked() => break Some((ErrorCode::TokenRevoked, reason)),
@@ -308,6 +285,7 @@ async fn on_text(
 ) -> Next {
     let reader = Reader {
         shared,
+        text,
         conn: who.conn,
         peer: who.peer,
         revocation: &who.revocation,
@@ -324,6 +302,8 @@ async fn on_text(
 /// What the connection's reader answers with: its connection and the relay's shared state.
 struct Reader<'a> {
     shared: &'a Arc<Shared>,
+    /// The frame being read, as it came.
+    text: &'a str,
     conn: u64,
     peer: Peer,
     revocation: &'a Revocation,
@@ -468,6 +448,39 @@ impl Reader<'_> {
                 {
                     return Next::Close(code, message);
                 }
+                if let Some(cluster) = &self.shared.cluster {
+                    let vouched = Vouched {
+                        client: self.peer.client,
+                        anonymous: token.is_none(),
+                    };
+                    let (doc, hello) = (doc.as_str(), self.text);
+                    let from_node = self.peer.from_node;
+                    match forward::route(
+                        cluster,
+                        &self.shared.access,
+                        (doc, hello),
+                        (vouched, from_node),
+                    )
+                    .await
+                    {
+                        Routed::Here => {}
+                        Routed::There(upstream) => {
+                            tracing::debug!(
+                                conn = self.conn,
+                                doc,
+                                "forwarded to the document's owner"
+                            );
+                            let metrics = Arc::clone(&self.shared.metrics);
+                            let upstream = forward::pipe(upstream, self.out.clone(), metrics);
+                            *state = State::Forwarded {
+                                upstream,
+                                _token: holding,
+                            };
+                            return Next::Continue;
+                        }
+                        Routed::Nowhere(code, message) => return Next::Close(code, message),
+                    }
+                }
                 let member = Member {
                     conn: self.conn,
                     client,
@@ -496,6 +509,8 @@ impl Reader<'_> {
                 Next::Continue
             }
             (_, State::New) => self.hello_required(),
+            // Forwarded frames never come here.
+            (_, State::Forwarded { .. }) => Next::Continue,
             (message, State::Joined { room, bucket, .. }) => {
                 let conn = self.conn;
                 let command = match message {
@@ -546,74 +561,6 @@ impl Reader<'_> {
             }
         }
     }
-}
-
-/// What a peer who gave no name is called without a token.
-const ANONYMOUS: &str = "anonymous";
-
-/// A name as the relay shows and stores it: every control character (which no name means,
-/// and which PostgreSQL cannot keep in text, as with NUL) replaced by U+FFFD.
-pub(crate) fn shown_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_control() {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Who a `hello` let in.
-struct Admitted {
-    /// The `hello`'s name, or else the token's user, or else [`ANONYMOUS`].
-    author: String,
-    role: Role,
-    /// The id of the token it came with.
-    token: Option<String>,
-}
-
-/// Checks the token (or the anonymous policy).
-fn admit(
-    shared: &Shared,
-    peer: &Peer,
-    token: Option<&str>,
-    doc: &str,
-    name: &str,
-) -> Result<Admitted, (ErrorCode, String)> {
-    let name = shown_name(name);
-    let Some(token) = token else {
-        if shared.config.allows_anonymous(peer) {
-            let author = if name.is_empty() { ANONYMOUS } else { &name };
-            return Ok(Admitted {
-                author: author.to_owned(),
-                role: Role::Write,
-                token: None,
-            });
-        }
-        return Err((
-            ErrorCode::Unauthorized,
-            "this relay needs a token; ask its operator for one".to_owned(),
-        ));
-    };
-    let (claims, id) = shared.access.verify(token, now_millis() / 1000)?;
-    if !claims.covers(doc) {
-        return Err((
-            ErrorCode::Forbidden,
-            format!("the token does not cover document {doc}"),
-        ));
-    }
-    let author = if name.is_empty() {
-        shown_name(&claims.user)
-    } else {
-        name
-    };
-    Ok(Admitted {
-        author,
-        role: claims.role,
-        token: Some(id),
-    })
 }
 
 /// Enters the document's room. A room that closed meanwhile (unloaded when idle) is started
@@ -684,6 +631,10 @@ async fn write_loop(
                     }
                 }
                 Some(Outbound::Close { code, message }) => break Some((code, message)),
+                Some(Outbound::Closed(frame)) => {
+                    let _ = sink.send(Message::Close(frame)).await;
+                    break None;
+                }
                 None => break None,
             },
             () = shutdown.cancelled() => {

@@ -32,6 +32,9 @@ const MAX_HEADERS: usize = 64;
 pub(crate) struct Head {
     pub(crate) route: Route,
     pub(crate) peer: Peer,
+    /// The header another relay of a cluster vouches for its client with, if there is one
+    /// (see `cluster::forward`).
+    pub(crate) forwarded: Option<String>,
 }
 
 /// Reads the request head (and whatever came with it), then puts it all back in front of the
@@ -89,13 +92,28 @@ fn parse(
         trusted,
         header,
     );
-    Some(Head { route, peer })
+    let forwarded = request
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(crate::cluster::forward::HEADER))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .map(str::to_owned);
+    Some(Head {
+        route,
+        peer,
+        forwarded,
+    })
 }
 
 /// Answers `200 OK` with `body` to a request whose head was read, then closes.
-pub(crate) async fn respond(mut stream: Stream, content_type: &str, body: &str) {
+pub(crate) async fn respond(stream: Stream, content_type: &str, body: &str) {
+    respond_with(stream, "200 OK", content_type, body).await;
+}
+
+/// Answers with `status` (`503 Service Unavailable`) and `body`, then closes.
+pub(crate) async fn respond_with(mut stream: Stream, status: &str, content_type: &str, body: &str) {
     let response = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.write_all(response.as_bytes()).await;

@@ -32,8 +32,11 @@
 //! ```
 
 mod access;
+mod admission;
 pub mod auth;
+mod bucket;
 pub mod cli;
+mod cluster;
 pub mod config;
 mod conn;
 pub mod docid;
@@ -65,6 +68,7 @@ use tokio_util::task::TaskTracker;
 use crate::access::Access;
 use crate::auth::Secret;
 use crate::auth::registry::Registry;
+use crate::cluster::Cluster;
 use crate::config::{Anonymous, Config};
 use crate::gate::{Full, Gate, Pass};
 use crate::http::Route;
@@ -79,6 +83,8 @@ use crate::tls::Tls;
 struct Shared {
     config: Config,
     access: Arc<Access>,
+    /// With a PostgreSQL store: this relay's part in the cluster.
+    cluster: Option<Arc<Cluster>>,
     rooms: Arc<Rooms>,
     metrics: Arc<Metrics>,
     gate: Arc<Gate>,
@@ -131,9 +137,17 @@ pub async fn run_with_store(
         }
     };
     let metrics = Arc::new(Metrics::default());
+    let cluster = match join_cluster(&config, &store, &metrics) {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let tracker = TaskTracker::new();
     let rooms = Rooms::new(
         store.clone(),
+        cluster.clone(),
         Arc::new(config.clone()),
         Arc::clone(&metrics),
         tracker.clone(),
@@ -146,6 +160,7 @@ pub async fn run_with_store(
     let shared = Arc::new(Shared {
         config,
         access: Arc::clone(&access),
+        cluster: cluster.clone(),
         rooms,
         metrics,
         gate,
@@ -161,6 +176,9 @@ pub async fn run_with_store(
     );
     tracker.spawn(log_metrics(Arc::clone(&shared)));
     tracker.spawn(access.watch(shutdown.clone()));
+    if let Some(cluster) = &cluster {
+        tracker.spawn(Arc::clone(cluster).renew_until(shutdown.clone()));
+    }
     if shared.config.handle_hangup {
         tracker.spawn(reload_on_hangup(shared.tls.clone(), shutdown.clone()));
     }
@@ -168,9 +186,32 @@ pub async fn run_with_store(
     drop(listener);
     tracker.close();
     tracker.wait().await;
+    // Every room has stored what it had: its lease goes back now, so that another relay takes
+    // the document at once rather than when the lease runs out.
+    if let Some(cluster) = &cluster {
+        cluster.release_all().await;
+    }
     store.close().await;
     tracing::info!("relay stopped");
     Ok(())
+}
+
+/// With a PostgreSQL store, this relay's part in the cluster.
+fn join_cluster(
+    config: &Config,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Option<Arc<Cluster>>> {
+    let Some(postgres) = store.postgres() else {
+        return Ok(None);
+    };
+    let cluster = Cluster::new(
+        postgres.pool().clone(),
+        config.node_url()?,
+        config.lease(),
+        Arc::clone(metrics),
+    )?;
+    Ok(Some(cluster))
 }
 
 /// Checks the limits, then opens what the relay needs besides the store: the data directory,
@@ -331,7 +372,15 @@ async fn intake(
     let head = http::read_head(&mut stream, socket, proxies, deadline).await?;
     match head.route {
         Route::Health => {
-            http::respond(stream, "text/plain", "ok\n").await;
+            // In a cluster a relay that cannot reach PostgreSQL cannot serve: it says so, so
+            // that a load balancer sends clients elsewhere.
+            match &shared.cluster {
+                Some(cluster) if !cluster.healthy().await => {
+                    let body = "PostgreSQL unreachable\n";
+                    http::respond_with(stream, "503 Service Unavailable", "text/plain", body).await;
+                }
+                _ => http::respond(stream, "text/plain", "ok\n").await,
+            }
             return None;
         }
         Route::Metrics => {
@@ -341,8 +390,19 @@ async fn intake(
         }
         Route::WebSocket => {}
     }
-    let peer = head.peer;
-    if let (true, Ok(held)) = (via_proxy, &mut pass)
+    let mut peer = head.peer;
+    // Another relay of the cluster forwarding its client says who the client is.
+    let vouched = head
+        .forwarded
+        .as_deref()
+        .filter(|_| shared.cluster.is_some())
+        .and_then(|value| cluster::forward::read_vouch(&shared.access, value, now_secs()));
+    if let Some(vouched) = vouched {
+        peer.client = vouched.client;
+        peer.from_node = true;
+        peer.vouched_anonymous = vouched.anonymous;
+    }
+    if let (true, Ok(held)) = (via_proxy || vouched.is_some(), &mut pass)
         && let Err(full) = held.readdress(peer.client)
     {
         refused(full, peer.client);
@@ -357,6 +417,11 @@ async fn intake(
             None
         }
     }
+}
+
+/// Seconds since the Unix epoch.
+fn now_secs() -> u64 {
+    room::now_millis() / 1000
 }
 
 /// Reads the TLS certificate and key again on each SIGHUP, until shutdown. Without TLS the

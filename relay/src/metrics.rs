@@ -26,6 +26,12 @@ pub struct Metrics {
     pub commits: AtomicU64,
     /// Bad messages answered with an error.
     pub errors: AtomicU64,
+    /// Documents whose lease this relay holds (in a cluster).
+    pub leases_held: AtomicU64,
+    /// Connections forwarded to the relay that owns their document (in a cluster), now.
+    pub forwarded_connections: AtomicU64,
+    /// Leases taken, given back or lost since start (in a cluster).
+    pub lease_changes: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -41,7 +47,7 @@ pub fn drop_one(gauge: &AtomicU64) {
 impl Metrics {
     /// The counters in Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 9] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 12] = [
             (
                 "concord_connections",
                 "gauge",
@@ -95,6 +101,24 @@ impl Metrics {
                 "counter",
                 "bad messages answered with an error",
                 &self.errors,
+            ),
+            (
+                "concord_leases_held",
+                "gauge",
+                "documents whose lease this relay holds",
+                &self.leases_held,
+            ),
+            (
+                "concord_forwarded_connections",
+                "gauge",
+                "connections forwarded to the relay that owns their document",
+                &self.forwarded_connections,
+            ),
+            (
+                "concord_lease_changes_total",
+                "counter",
+                "leases taken, given back or lost",
+                &self.lease_changes,
             ),
         ];
         let mut out = String::new();

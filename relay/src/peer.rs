@@ -123,6 +123,11 @@ pub struct Peer {
     pub proxied: bool,
     /// Whether the socket's peer is a trusted proxy.
     pub via_trusted_proxy: bool,
+    /// Whether another relay of the cluster forwarded the connection (and vouched for
+    /// `client`): it is not forwarded again.
+    pub from_node: bool,
+    /// Whether that relay let the client in without a token.
+    pub vouched_anonymous: bool,
 }
 
 impl Peer {
@@ -134,6 +139,8 @@ impl Peer {
             client: socket,
             proxied: false,
             via_trusted_proxy: false,
+            from_node: false,
+            vouched_anonymous: false,
         }
     }
 

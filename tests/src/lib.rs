@@ -2,6 +2,7 @@
 //! protocol clients, and peers that drive a real [`Replica`] over a real socket. Used by the
 //! tests in `tests/` and by the `loadgen` binary.
 
+pub mod cluster;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -412,6 +413,16 @@ impl RelayProcess {
     ) -> anyhow::Result<RelayProcess> {
         // A free port: bound, read, released, then given to the relay.
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        RelayProcess::start_at(binary, data_dir, addr, options).await
+    }
+
+    /// [`RelayProcess::start_with`] listening on `addr` (where an earlier one listened).
+    pub async fn start_at(
+        binary: &Path,
+        data_dir: &Path,
+        addr: SocketAddr,
+        options: &[&std::ffi::OsStr],
+    ) -> anyhow::Result<RelayProcess> {
         let child = std::process::Command::new(binary)
             .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
@@ -449,6 +460,15 @@ impl RelayProcess {
         let pid = i32::try_from(self.child.id())?;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)?;
         Ok(())
+    }
+}
+
+/// A relay process outlives no test: one that failed kills what it started.
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        // Already stopped, for one that was killed or terminated: nothing to do.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -498,6 +518,43 @@ impl Peer {
         let events = replica.receive(welcome);
         peer.replica = replica;
         peer.handle(events).await?;
+        Ok(peer)
+    }
+
+    /// [`Peer::resume`] that gives the replica back when the relay does not welcome it (a
+    /// connection refused, an `error` instead of `welcome`): nothing of it changed.
+    pub async fn try_resume(
+        addr: SocketAddr,
+        doc: &str,
+        mut replica: Replica,
+    ) -> Result<Peer, (Replica, anyhow::Error)> {
+        let welcomed = async {
+            let mut client = Client::connect(addr).await?;
+            client.send(&replica.hello(doc, None)).await?;
+            let welcome = client.recv().await?;
+            if !matches!(welcome, ServerMessage::Welcome { .. }) {
+                bail!("expected a welcome, got {welcome:?}");
+            }
+            Ok((client, welcome))
+        };
+        let (client, welcome) = match welcomed.await {
+            Ok(welcomed) => welcomed,
+            Err(e) => {
+                replica.disconnected();
+                return Err((replica, e));
+            }
+        };
+        let events = replica.receive(welcome);
+        let mut peer = Peer {
+            replica,
+            client,
+            doc: doc.to_owned(),
+            token: None,
+            events: Vec::new(),
+        };
+        if let Err(e) = peer.handle(events).await {
+            return Err((peer.disconnect(), e));
+        }
         Ok(peer)
     }
 

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::welcome::Catching;
 use super::{Command, Recipients, Room, To, encode, error_message};
 use crate::metrics::bump;
-use crate::store::{Batch, Checked};
+use crate::store::{Batch, Checked, StoreError};
 
 /// A submitted change, as the connection passed it on.
 struct Change {
@@ -22,6 +22,22 @@ struct Change {
     base_rev: Revision,
     ops: Vec<Operation>,
     overwrites: Vec<Overwrite>,
+}
+
+/// Why a room stops serving its document.
+#[derive(Debug)]
+pub(super) enum Stop {
+    /// The store failed: nothing more is acknowledged until the document loads again.
+    Storage(String),
+    /// This relay's lease on the document is gone (another relay took it over): its clients
+    /// go to the new owner.
+    LeaseLost(String),
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop::Storage(message)
+    }
 }
 
 /// What a batch has to say and to store, queued until its changes are stored.
@@ -57,7 +73,7 @@ impl Room<'_> {
     /// Serves a batch of commands: applies the submits, stores what they changed in one
     /// transaction, and only then sends the answers (in order). An error means nothing of the
     /// batch was acknowledged and the room must stop.
-    pub(super) async fn handle(&mut self, batch: Vec<Command>) -> Result<(), String> {
+    pub(super) async fn handle(&mut self, batch: Vec<Command>) -> Result<(), Stop> {
         let mut answers = Answers::default();
         let now = super::now_millis();
         for command in batch {
@@ -383,7 +399,7 @@ impl Room<'_> {
     }
 
     /// Stores applied changes (and a snapshot when one is due) in one transaction.
-    async fn store(&mut self, changes: Vec<Checked>) -> Result<(), String> {
+    async fn store(&mut self, changes: Vec<Checked>) -> Result<(), Stop> {
         let n = changes.len() as u64;
         let every = self.rooms.config.documents.snapshot_every.max(1);
         let head = self.authority.rev();
@@ -395,6 +411,7 @@ impl Room<'_> {
         }
         let batch = Batch {
             doc: self.doc.to_owned(),
+            fence: self.fence.clone(),
             changes,
             snapshot,
         };
@@ -403,7 +420,10 @@ impl Room<'_> {
             .store
             .commit_checked(batch)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                fenced @ StoreError::Fenced { .. } => Stop::LeaseLost(fenced.to_string()),
+                other => Stop::Storage(other.to_string()),
+            })?;
         if had_snapshot {
             self.snapshot_rev = head;
         }

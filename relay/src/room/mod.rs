@@ -14,12 +14,16 @@ use sync_core::{Operation, Pointer, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::{Metrics, bump, drop_one};
-use crate::store::Store;
+use crate::store::{Fence, Store};
+
+use batch::Stop;
 
 mod batch;
 mod welcome;
@@ -39,6 +43,9 @@ pub(crate) enum Outbound {
         /// Why, for people.
         message: String,
     },
+    /// The close frame the relay that owns the document ended a forwarded connection with:
+    /// sent as it is (its `error` came before it as text).
+    Closed(Option<CloseFrame>),
 }
 
 /// A connection in a room.
@@ -132,6 +139,9 @@ pub(crate) enum Command {
 pub(crate) struct Rooms {
     rooms: Mutex<HashMap<String, mpsc::Sender<Command>>>,
     store: Store,
+    /// The cluster this relay is part of (with a PostgreSQL store): a room serves its
+    /// document only while this relay holds the document's lease.
+    cluster: Option<Arc<Cluster>>,
     config: Arc<Config>,
     metrics: Arc<Metrics>,
     tracker: TaskTracker,
@@ -142,6 +152,7 @@ impl Rooms {
     /// No rooms yet; rooms start on first use and are tracked by `tracker` until they end.
     pub(crate) fn new(
         store: Store,
+        cluster: Option<Arc<Cluster>>,
         config: Arc<Config>,
         metrics: Arc<Metrics>,
         tracker: TaskTracker,
@@ -150,6 +161,7 @@ impl Rooms {
         Arc::new(Rooms {
             rooms: Mutex::new(HashMap::new()),
             store,
+            cluster,
             config,
             metrics,
             tracker,
@@ -269,6 +281,8 @@ struct Room<'a> {
     size: usize,
     /// The revision of the last stored snapshot.
     snapshot_rev: Revision,
+    /// The lease every batch is stored under, in a cluster.
+    fence: Option<Fence>,
     /// The store's reads for parked joins (see `welcome`).
     reading: JoinSet<welcome::Read>,
     rooms: &'a Rooms,
@@ -280,16 +294,38 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
         Err(e) => e.into_inner().get(doc).cloned(),
     };
     let Some(me) = me else { return };
-    let mut room = match load(rooms, doc).await {
+    // In a cluster, the document is served only under this relay's lease, taken before the
+    // room was asked for (see `conn`).
+    let held = match &rooms.cluster {
+        None => None,
+        Some(cluster) => match cluster.holding(doc) {
+            Some(held) => Some((Arc::clone(cluster), held)),
+            None => {
+                rooms.unregister(doc, &me);
+                let message = "this relay does not own the document (any more); reconnect";
+                refuse_all(&mut rx, ErrorCode::OwnerChanged, message).await;
+                return;
+            }
+        },
+    };
+    let fence = held.as_ref().map(|(cluster, held)| cluster.fence(held));
+    let mut room = match load(rooms, doc, fence).await {
         Ok(room) => room,
         Err(message) => {
             tracing::error!(doc, %message, "document failed to load; it is not served");
             rooms.unregister(doc, &me);
-            refuse_all(&mut rx, &message).await;
+            refuse_all(&mut rx, ErrorCode::DocumentUnavailable, &message).await;
             return;
         }
     };
     tracing::info!(doc, rev = room.authority.rev().0, "document loaded");
+    let lost = async {
+        match &held {
+            Some((_, held)) => held.lost.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(lost);
     let idle = Duration::from_secs(rooms.config.documents.idle_unload_secs);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_activity = tokio::time::Instant::now();
@@ -297,6 +333,13 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
     loop {
         tokio::select! {
             biased;
+            () = &mut lost => {
+                let message = "this relay no longer owns the document; reconnect to reach the one that does";
+                room.fail(ErrorCode::OwnerChanged, message);
+                rooms.unregister(doc, &me);
+                refuse_all(&mut rx, ErrorCode::OwnerChanged, message).await;
+                return;
+            }
             Some(read) = room.reading.join_next() => {
                 match read {
                     Ok(read) => room.caught(read),
@@ -310,14 +353,28 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
                     break;
                 }
                 let batch = std::mem::take(&mut commands);
-                if let Err(message) = room.handle(batch).await {
-                    tracing::error!(doc, %message, "storage failed; the document stops acknowledging");
-                    room.fail(&message);
-                    rooms.unregister(doc, &me);
-                    refuse_all(&mut rx, &message).await;
-                    return;
-                }
-                last_activity = tokio::time::Instant::now();
+                let (code, message) = match room.handle(batch).await {
+                    Ok(()) => {
+                        last_activity = tokio::time::Instant::now();
+                        continue;
+                    }
+                    Err(Stop::Storage(message)) => {
+                        tracing::error!(doc, %message, "storage failed; the document stops acknowledging");
+                        let told = format!("the relay could not store changes ({message}); reconnect later");
+                        (ErrorCode::StorageFailed, told)
+                    }
+                    Err(Stop::LeaseLost(message)) => {
+                        tracing::warn!(doc, %message, "fenced: another relay owns the document now");
+                        if let Some((cluster, held)) = &held {
+                            cluster.lose(doc, held);
+                        }
+                        (ErrorCode::OwnerChanged, "this relay no longer owns the document; reconnect to reach the one that does".to_owned())
+                    }
+                };
+                room.fail(code, &message);
+                rooms.unregister(doc, &me);
+                refuse_all(&mut rx, code, &message).await;
+                return;
             }
             () = rooms.shutdown.cancelled() => {
                 // Serve what is queued (storing it), then end.
@@ -326,6 +383,9 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
             _ = tick.tick() => {
                 room.expire_presence();
                 if room.members.is_empty() && room.reading.is_empty() && last_activity.elapsed() >= idle && rooms.unload_if_idle(doc, &me, &rx) {
+                    if let Some((cluster, held)) = &held {
+                        cluster.release(doc, held).await;
+                    }
                     break;
                 }
             }
@@ -343,12 +403,12 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
     tracing::info!(doc, rev = room.authority.rev().0, "document unloaded");
 }
 
-/// Answers every queued join with `document_unavailable` until the channel closes.
-async fn refuse_all(rx: &mut mpsc::Receiver<Command>, message: &str) {
+/// Answers every queued join with `code` until the channel closes.
+async fn refuse_all(rx: &mut mpsc::Receiver<Command>, code: ErrorCode, message: &str) {
     rx.close();
     while let Some(command) = rx.recv().await {
         if let Command::Join { joined, .. } = command {
-            let _ = joined.send(Err(ErrorCode::DocumentUnavailable));
+            let _ = joined.send(Err(code));
         }
     }
     tracing::debug!(%message, "room closed");
@@ -364,7 +424,11 @@ fn authority_config(config: &Config) -> AuthorityConfig {
     }
 }
 
-async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
+async fn load<'a>(
+    rooms: &'a Rooms,
+    doc: &'a str,
+    fence: Option<Fence>,
+) -> Result<Room<'a>, String> {
     let config = authority_config(&rooms.config);
     let loaded = rooms.store.load(doc).await.map_err(|e| e.to_string())?;
     let (authority, snapshot_rev) = match loaded {
@@ -387,6 +451,7 @@ async fn load<'a>(rooms: &'a Rooms, doc: &'a str) -> Result<Room<'a>, String> {
         joins: 0,
         size,
         snapshot_rev,
+        fence,
         reading: JoinSet::new(),
         rooms,
     })
@@ -455,12 +520,13 @@ impl Room<'_> {
         }
     }
 
-    /// Storage failed: every member is told and closed; nothing more is acknowledged.
-    fn fail(&mut self, message: &str) {
+    /// The room stops (storage failed, or the lease is gone): every member is told why, with
+    /// `code`, and closed; nothing more is acknowledged.
+    fn fail(&mut self, code: ErrorCode, message: &str) {
         for Present { member, .. } in self.members.drain(..) {
             let close = Outbound::Close {
-                code: ErrorCode::StorageFailed,
-                message: format!("the relay could not store changes ({message}); reconnect later"),
+                code,
+                message: message.to_owned(),
             };
             if member.out.try_send(close).is_err() {
                 member.kick.cancel();

@@ -178,6 +178,16 @@ pub enum StoreError {
     /// PostgreSQL failed (unreachable, a constraint, a timeout, ...).
     #[error("storage error: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    /// The batch's lease is no longer current: another relay took the document over, or
+    /// this one let it expire. Nothing of it was written, and this relay must not write to
+    /// the document again until it holds a new lease.
+    #[error("document {doc:?}: the lease of epoch {epoch} is no longer this relay's")]
+    Fenced {
+        /// The document.
+        doc: String,
+        /// The epoch the batch was written under.
+        epoch: u64,
+    },
     /// PostgreSQL cannot be reached in time (no connection free or made within the statement
     /// timeout), or its pool is closed.
     #[error("PostgreSQL is unavailable: {0}")]
@@ -226,11 +236,25 @@ pub enum StoreError {
 pub struct Batch<C = Commit> {
     /// The document.
     pub doc: String,
+    /// The lease it is written under, in a cluster of relays: the PostgreSQL store writes
+    /// the batch only if that lease is still this relay's and current (see
+    /// [`StoreError::Fenced`]). A relay alone on SQLite needs none, and the SQLite store
+    /// ignores it.
+    pub fence: Option<Fence>,
     /// New changes, in revision order, each the next revision after the last stored one.
     pub changes: Vec<C>,
     /// A snapshot to store (replacing the previous one): the document as JSON text at that
     /// revision, which must not be ahead of the log (after this batch's changes).
     pub snapshot: Option<(Revision, String)>,
+}
+
+/// A lease as a commit names it: the relay that holds it and its epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The relay (its node id).
+    pub node: String,
+    /// The lease's epoch: every takeover of a document increases it.
+    pub epoch: u64,
 }
 
 /// A change that [`Store::check`] found storable, encoded as the row it becomes.
@@ -462,6 +486,7 @@ impl Store {
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         let Batch {
             doc,
+            fence,
             changes,
             snapshot,
         } = batch;
@@ -471,6 +496,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
         self.commit_checked(Batch {
             doc,
+            fence,
             changes,
             snapshot,
         })

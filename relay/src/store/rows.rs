@@ -10,6 +10,7 @@ use super::{Batch, Checked, StoreError};
 /// A batch checked and encoded, ready for a store's writer.
 pub(super) struct Prepared {
     pub(super) doc: String,
+    pub(super) fence: Option<super::Fence>,
     /// The first and last revisions of the changes, if there are any.
     pub(super) revs: Option<(u64, u64)>,
     pub(super) rows: Vec<ChangeRow>,
@@ -94,6 +95,7 @@ pub(super) fn encode(change: &Commit) -> Result<ChangeRow, String> {
 pub(super) fn prepare(batch: Batch<Checked>) -> Result<Prepared, StoreError> {
     let Batch {
         doc,
+        fence,
         changes,
         snapshot,
     } = batch;
@@ -137,6 +139,7 @@ pub(super) fn prepare(batch: Batch<Checked>) -> Result<Prepared, StoreError> {
     };
     Ok(Prepared {
         doc,
+        fence,
         revs,
         rows: changes.into_iter().map(Checked::into_row).collect(),
         snapshot,

@@ -58,11 +58,17 @@ pub enum ErrorCode {
     /// [`crate::parts`]): not the next part, another change's, or a later part with none
     /// begun. The change being sent is abandoned.
     PartOutOfOrder,
+    /// The relay that owns the document (in a cluster of relays) cannot be reached, and its
+    /// lease has not yet run out for another to take the document over: try again shortly.
+    OwnerUnavailable,
+    /// This relay no longer owns the document (in a cluster of relays, another took it over):
+    /// reconnect, and the connection reaches the new owner.
+    OwnerChanged,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryFrame,
@@ -87,6 +93,8 @@ impl ErrorCode {
         ErrorCode::InvalidClientId,
         ErrorCode::InvalidRange,
         ErrorCode::PartOutOfOrder,
+        ErrorCode::OwnerUnavailable,
+        ErrorCode::OwnerChanged,
     ];
 
     /// The code as it appears on the wire.
@@ -116,6 +124,8 @@ impl ErrorCode {
             ErrorCode::InvalidClientId => "invalid_client_id",
             ErrorCode::InvalidRange => "invalid_range",
             ErrorCode::PartOutOfOrder => "part_out_of_order",
+            ErrorCode::OwnerUnavailable => "owner_unavailable",
+            ErrorCode::OwnerChanged => "owner_changed",
         }
     }
 }

@@ -11,6 +11,7 @@
 mod access;
 mod auth;
 mod bad_input;
+mod cluster;
 mod crash;
 mod durability;
 mod limits;

@@ -383,6 +383,27 @@ async fn write_batch(
     batch: &Prepared,
 ) -> Result<Option<StoreError>, tokio_postgres::Error> {
     let doc = batch.doc.as_str();
+    if let Some(fence) = &batch.fence {
+        // A share lock on the lease: a takeover waits until this transaction ends, so every
+        // batch written under the old epoch is committed before the new owner loads.
+        let epoch = to_sql(fence.epoch).unwrap_or(i64::MAX);
+        let current = tx
+            .prepare_cached(
+                "SELECT 1 FROM leases WHERE doc = $1 AND node = $2 AND epoch = $3
+                 AND expires > clock_timestamp() FOR SHARE",
+            )
+            .await?;
+        if tx
+            .query_opt(&current, &[&doc, &fence.node, &epoch])
+            .await?
+            .is_none()
+        {
+            return Ok(Some(StoreError::Fenced {
+                doc: doc.to_owned(),
+                epoch: fence.epoch,
+            }));
+        }
+    }
     let heads = tx
         .prepare_cached(
             "SELECT (SELECT MAX(rev) FROM changes WHERE doc = $1),

@@ -162,10 +162,10 @@ impl Sqlite {
             Err(TrySendError::Disconnected(_)) => Err(StoreError::Closed),
             Err(TrySendError::Full(request)) => {
                 let tx = self.tx.clone();
-                tokio::task::spawn_blocking(move || tx.send(request))
+                tokio::task::spawn_blocking(move || tx.send(request).map_err(drop))
                     .await
                     .map_err(|_| StoreError::Closed)?
-                    .map_err(|_| StoreError::Closed)
+                    .map_err(|()| StoreError::Closed)
             }
         }
     }

@@ -55,6 +55,7 @@ async fn a_change_the_store_cannot_keep_is_refused_alone_and_nothing_is_written(
     store
         .commit_checked(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![checked],
             snapshot: None,
         })
@@ -227,7 +228,7 @@ fn client_id() -> impl Strategy<Value = String> {
 
 /// An author as the relay names them: any text, its control characters replaced.
 fn author() -> impl Strategy<Value = String> {
-    text().prop_map(|name| crate::conn::shown_name(&name))
+    text().prop_map(|name| crate::admission::shown_name(&name))
 }
 
 fn commit_with(conflict: impl Strategy<Value = Conflict>) -> impl Strategy<Value = Commit> {

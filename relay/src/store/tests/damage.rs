@@ -48,6 +48,7 @@ async fn corrupt_rows_fail_the_load_and_are_never_overwritten(backing: Backing) 
     let err = store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![],
             snapshot: Some((Revision(0), "{}".to_owned())),
         })
@@ -136,6 +137,7 @@ async fn an_injected_failure_fails_exactly_the_next_commit(backing: Backing) {
     let err = store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![set(2, "c1", 2)],
             snapshot: Some((Revision(2), r#"{"n":2}"#.to_owned())),
         })

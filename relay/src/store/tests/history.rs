@@ -32,6 +32,7 @@ async fn ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision(
     store
         .commit(Batch {
             doc: "doc".to_owned(),
+            fence: None,
             changes: (11..=12).map(push).collect(),
             snapshot: Some((Revision(6), list_up_to(6).to_json())),
         })

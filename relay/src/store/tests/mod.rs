@@ -81,6 +81,7 @@ fn set(rev: u64, client: &str, seq: u64) -> Commit {
 fn batch(doc: &str, changes: Vec<Commit>) -> Batch {
     Batch {
         doc: doc.to_owned(),
+        fence: None,
         changes,
         snapshot: None,
     }
@@ -98,6 +99,7 @@ fn prepared(batch: Batch) -> Prepared {
         .collect();
     rows::prepare(Batch {
         doc: batch.doc,
+        fence: None,
         changes,
         snapshot: batch.snapshot,
     })

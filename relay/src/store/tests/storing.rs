@@ -117,6 +117,7 @@ async fn commit_then_load_round_trips_exactly(backing: Backing) {
     store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![],
             snapshot: Some((Revision(3), body.to_owned())),
         })
@@ -150,6 +151,7 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept(backing: Backi
     store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![],
             snapshot: Some((Revision(3), r#"{"n":3}"#.to_owned())),
         })
@@ -158,6 +160,7 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept(backing: Backi
     store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![set(4, "c1", 4), set(5, "c1", 5)],
             snapshot: Some((Revision(4), r#"{"n":4}"#.to_owned())),
         })
@@ -195,6 +198,7 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept(backing: Backi
     let err = store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![],
             snapshot: Some((Revision(9), "{}".to_owned())),
         })
@@ -205,6 +209,7 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept(backing: Backi
     let err = store
         .commit(Batch {
             doc: "doc".into(),
+            fence: None,
             changes: vec![],
             snapshot: Some((Revision(6), "{".to_owned())),
         })
@@ -219,6 +224,7 @@ async fn a_snapshot_replaces_the_previous_one_and_the_log_is_kept(backing: Backi
     store
         .commit(Batch {
             doc: "new".into(),
+            fence: None,
             changes: vec![],
             snapshot: Some((Revision(0), r#"{"items":[]}"#.to_owned())),
         })
@@ -298,6 +304,7 @@ async fn a_batch_with_a_gap_is_refused_and_writes_nothing(backing: Backing) {
         let err = store
             .commit(Batch {
                 doc: "doc".into(),
+                fence: None,
                 changes: bad,
                 snapshot: Some((Revision(2), "{}".to_owned())),
             })

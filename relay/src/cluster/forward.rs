@@ -1,0 +1,228 @@
+//! A connection forwarded to the relay that owns its document, frame for frame, and the
+//! header that vouches for its client between relays.
+//!
+//! The relay a client reached has already checked the client's `hello` (its token, or its
+//! right to come without one); it opens a websocket to the owner's `--node-url`, sends the same
+//! `hello`, then passes every text frame on in both directions. The owner checks the `hello`
+//! again. So that the owner sees the client as the first relay did (its address for the limits
+//! and the log, whether it may come without a token), the first relay sends the header
+//! [`HEADER`]: the client's address, whether it was let in without a token, the time, and a tag
+//! made with the signing secret all relays of the cluster share ([`Access::vouch`]). Anybody
+//! else's header does not verify and is ignored. A forwarded connection is never forwarded
+//! again: a relay that does not own its document closes it with `owner_changed`, and the
+//! client reconnects, so no loop can form while a lease moves.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use sync_core::protocol::ErrorCode;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::access::Access;
+use crate::metrics::{Metrics, bump, drop_one};
+use crate::room::Outbound;
+
+/// The header a relay vouches for a forwarded client with.
+pub(crate) const HEADER: &str = "concord-forwarded";
+
+/// How long a vouching header stays good: relays' clocks need only agree this well.
+const VOUCH_SECONDS: u64 = 60;
+
+/// Frames from the client waiting to go to the owner.
+const QUEUE: usize = 256;
+
+/// What the first relay says of a forwarded client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Vouched {
+    /// The client's address.
+    pub(crate) client: IpAddr,
+    /// Whether the first relay let it in without a token.
+    pub(crate) anonymous: bool,
+}
+
+/// The header's value for `vouched` at `now` (Unix seconds); `None` without a secret.
+pub(crate) fn vouch(access: &Access, vouched: Vouched, now: u64) -> Option<String> {
+    let text = format!("{} {} {now}", vouched.client, u8::from(vouched.anonymous));
+    let tag = access.vouch(&text)?;
+    Some(format!("{text} {tag}"))
+}
+
+/// What a header says, if a relay of the cluster made it within the last minute.
+pub(crate) fn read_vouch(access: &Access, value: &str, now: u64) -> Option<Vouched> {
+    let (text, tag) = value.trim().rsplit_once(' ')?;
+    if !access.vouches(text, tag) {
+        return None;
+    }
+    let mut parts = text.split(' ');
+    let client: IpAddr = parts.next()?.parse().ok()?;
+    let anonymous = match parts.next()? {
+        "1" => true,
+        "0" => false,
+        _ => return None,
+    };
+    let at: u64 = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && now.abs_diff(at) <= VOUCH_SECONDS).then_some(Vouched {
+        client: client.to_canonical(),
+        anonymous,
+    })
+}
+
+/// The websocket to the owner.
+pub(crate) type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a websocket to the owner at `address` with the vouching `header`, and sends the
+/// client's `hello`. Fails (saying why) if that does not happen within `within`.
+pub(crate) async fn connect(
+    address: &str,
+    header: &str,
+    hello: &str,
+    within: Duration,
+) -> Result<Upstream, String> {
+    let opening = async {
+        let mut request = address
+            .into_client_request()
+            .map_err(|e| format!("{address}: {e}"))?;
+        let value = HeaderValue::from_str(header).map_err(|e| e.to_string())?;
+        request.headers_mut().insert(HEADER, value);
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| format!("{address}: {e}"))?;
+        ws.send(Message::text(hello))
+            .await
+            .map_err(|e| format!("{address}: {e}"))?;
+        Ok(ws)
+    };
+    tokio::time::timeout(within, opening)
+        .await
+        .map_err(|_| format!("{address}: no answer within {} ms", within.as_millis()))?
+}
+
+/// Passes frames between the client (whose frames come on the returned channel, and whose
+/// queue is `out`) and the owner, until either side ends. When the owner ends the connection,
+/// its close frame goes to the client as it is; when the connection to the owner breaks, the
+/// client is closed with `owner_changed` at once, so it reconnects and reaches the new owner.
+pub(crate) fn pipe(
+    upstream: Box<Upstream>,
+    out: mpsc::Sender<Outbound>,
+    metrics: std::sync::Arc<Metrics>,
+) -> mpsc::Sender<Utf8Bytes> {
+    let (tx, mut from_client) = mpsc::channel::<Utf8Bytes>(QUEUE);
+    bump(&metrics.forwarded_connections);
+    tokio::spawn(async move {
+        let (mut sink, mut stream) = upstream.split();
+        loop {
+            tokio::select! {
+                frame = from_client.recv() => match frame {
+                    Some(text) => {
+                        if sink.send(Message::Text(text)).await.is_err() {
+                            lost(&out).await;
+                            break;
+                        }
+                    }
+                    // The client left.
+                    None => {
+                        let _ = sink.close().await;
+                        break;
+                    }
+                },
+                frame = stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if out.send(Outbound::Text(text)).await.is_err() {
+                            let _ = sink.close().await;
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let _ = out.send(Outbound::Closed(frame)).await;
+                        break;
+                    }
+                    // Pings are answered by tungstenite; binary frames are not the protocol's.
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => {
+                        lost(&out).await;
+                        break;
+                    }
+                },
+            }
+        }
+        drop_one(&metrics.forwarded_connections);
+    });
+    tx
+}
+
+/// The connection to the owner broke: the client is told to reconnect.
+async fn lost(out: &mpsc::Sender<Outbound>) {
+    let close = Outbound::Close {
+        code: ErrorCode::OwnerChanged,
+        message: "the connection to the relay that owns the document broke; reconnect".to_owned(),
+    };
+    let _ = out.send(close).await;
+}
+
+/// Where a `hello` is served.
+pub(crate) enum Routed {
+    /// Here: this relay holds the document's lease.
+    Here,
+    /// By the owner, over this websocket (the `hello` already sent).
+    There(Box<Upstream>),
+    /// Nowhere now: the connection closes with this code and message.
+    Nowhere(ErrorCode, String),
+}
+
+/// Finds where `doc` is served for a client this relay let in (`vouched` says who it is and
+/// whether it came without a token; `hello` is its `hello` frame): here when this relay holds
+/// or takes the lease; else by the owner, if it answers. An owner that does not answer keeps
+/// its lease until it runs out, and then this relay takes the document: so this waits up to
+/// twice the lease time before it answers `owner_unavailable`. A connection another relay
+/// forwarded is not forwarded again (`owner_changed`).
+pub(crate) async fn route(
+    cluster: &super::Cluster,
+    access: &Access,
+    (doc, hello): (&str, &str),
+    (vouched, from_node): (Vouched, bool),
+) -> Routed {
+    let lease = cluster.lease();
+    let deadline = tokio::time::Instant::now() + 2 * lease;
+    let patience = (lease / 2).min(Duration::from_secs(3));
+    loop {
+        let failure = match cluster.claim(doc).await {
+            Ok(super::Owner::Here) => return Routed::Here,
+            Ok(super::Owner::There { .. }) if from_node => {
+                return Routed::Nowhere(
+                    ErrorCode::OwnerChanged,
+                    "the document moved to another relay; reconnect".to_owned(),
+                );
+            }
+            Ok(super::Owner::There { address, node }) => {
+                let now = crate::room::now_millis() / 1000;
+                let Some(header) = vouch(access, vouched, now) else {
+                    return Routed::Nowhere(
+                        ErrorCode::OwnerUnavailable,
+                        "this relay has no signing secret to reach the others with".to_owned(),
+                    );
+                };
+                match connect(&address, &header, hello, patience).await {
+                    Ok(upstream) => return Routed::There(Box::new(upstream)),
+                    Err(e) => format!("the relay that owns it ({node}) does not answer: {e}"),
+                }
+            }
+            Err(e) => format!("the cluster's database cannot be reached: {e}"),
+        };
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            tracing::warn!(doc, %failure, "no relay can serve the document");
+            return Routed::Nowhere(
+                ErrorCode::OwnerUnavailable,
+                format!("document {doc} cannot be served now ({failure}); reconnect shortly"),
+            );
+        }
+        tracing::debug!(doc, %failure, "waiting for the document's owner or its lease");
+        tokio::time::sleep((lease / 10).min(deadline - now)).await;
+    }
+}

@@ -1,0 +1,346 @@
+//! Several relays on one PostgreSQL store: one owner per document, by a lease with a fencing
+//! epoch.
+//!
+//! A relay that gets a client for a document takes the document's lease in the `leases` table
+//! (its node id, the address other relays reach it at, an epoch, an expiry) if nobody holds
+//! it or the holder's lease has run out; every takeover adds one to the epoch. While it holds
+//! leases it renews them all every third of the lease time. Every batch it commits names its
+//! lease ([`Fence`]) and the store writes it only while that lease is the document's current
+//! one and unexpired, holding a share lock on the lease row meanwhile; so a relay that paused
+//! or was cut off past its lease can never write again, whatever it believes, and a takeover
+//! waits for commits under the old epoch to end before the new owner loads the document.
+//!
+//! A relay that finds a lease gone (renewal found it taken, or failed for a whole lease time,
+//! or a commit was fenced) stops serving that document at once ([`Held::lost`]) and closes
+//! its clients with `owner_changed`; they reconnect and reach the new owner. Its other
+//! documents are unaffected. A document unloaded for idleness gives its lease back, and a
+//! relay stopping gives all of them back, so a rolling restart moves documents without waiting
+//! for leases to run out. Given back means expired, never deleted: the epoch only grows.
+//!
+//! Every time is PostgreSQL's (`clock_timestamp()`), so relays' clocks need not agree.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Metrics, bump, drop_one};
+use crate::store::postgres::pool_error;
+use crate::store::{Fence, StoreError};
+
+pub(crate) mod forward;
+
+/// A lease this relay holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    /// Its epoch.
+    pub(crate) epoch: u64,
+    /// Cancelled when the lease is lost or given back: the room stops serving the document.
+    pub(crate) lost: CancellationToken,
+}
+
+/// Who owns a document.
+#[derive(Debug, Clone)]
+pub(crate) enum Owner {
+    /// This relay, which holds the lease (see [`Cluster::holding`]).
+    Here,
+    /// Another relay, reached at this address, whose lease has not run out.
+    There {
+        /// The other relay's node id.
+        node: String,
+        /// Its `--node-url`.
+        address: String,
+    },
+}
+
+/// This relay's part in a cluster.
+pub(crate) struct Cluster {
+    pool: Pool,
+    /// This process's id among the relays: new at every start, so that a restarted relay
+    /// never mistakes a lease of its former self for its own.
+    node: String,
+    /// Where other relays reach this one.
+    address: String,
+    lease: Duration,
+    held: Mutex<HashMap<String, Held>>,
+    metrics: Arc<Metrics>,
+    /// Whether the last renewal (or check) reached PostgreSQL.
+    reachable: AtomicBool,
+}
+
+impl Cluster {
+    /// A relay of the cluster on `pool`, reached at `address`, holding leases for `lease`.
+    pub(crate) fn new(
+        pool: Pool,
+        address: String,
+        lease: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Cluster>, StoreError> {
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let node: String = id.iter().map(|byte| format!("{byte:02x}")).collect();
+        tracing::info!(
+            node,
+            address,
+            lease_ms = lease.as_millis(),
+            "joining the cluster"
+        );
+        Ok(Arc::new(Cluster {
+            pool,
+            node,
+            address,
+            lease,
+            held: Mutex::new(HashMap::new()),
+            metrics,
+            reachable: AtomicBool::new(true),
+        }))
+    }
+
+    /// The lease time.
+    pub(crate) fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The lease this relay holds on `doc`, if it holds one.
+    pub(crate) fn holding(&self, doc: &str) -> Option<Held> {
+        self.held().get(doc).cloned()
+    }
+
+    /// What a commit under `held` names.
+    pub(crate) fn fence(&self, held: &Held) -> Fence {
+        Fence {
+            node: self.node.clone(),
+            epoch: held.epoch,
+        }
+    }
+
+    /// Takes the lease of `doc` when nobody holds it, its holder's lease ran out, or it was
+    /// this relay's own; else says who holds it.
+    pub(crate) async fn claim(&self, doc: &str) -> Result<Owner, StoreError> {
+        if self.holding(doc).is_some() {
+            return Ok(Owner::Here);
+        }
+        let ms = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let taken = client
+            .query_opt(
+                "INSERT INTO leases (doc, node, address, epoch, expires)
+                 VALUES ($1, $2, $3, 1, clock_timestamp() + make_interval(secs => $4::BIGINT / 1000.0))
+                 ON CONFLICT (doc) DO UPDATE
+                 SET node = excluded.node, address = excluded.address,
+                     epoch = leases.epoch + 1, expires = excluded.expires
+                 WHERE leases.expires <= clock_timestamp() OR leases.node = excluded.node
+                 RETURNING epoch",
+                &[&doc, &self.node, &self.address, &ms],
+            )
+            .await?;
+        if let Some(row) = taken {
+            let epoch: i64 = row.try_get(0)?;
+            let held = Held {
+                epoch: u64::try_from(epoch).unwrap_or(0),
+                lost: CancellationToken::new(),
+            };
+            // Another task of this relay may have taken it meanwhile: the newer epoch wins,
+            // and the older one's room (if any) stops.
+            let replaced = self.held().insert(doc.to_owned(), held);
+            match replaced {
+                Some(old) => old.lost.cancel(),
+                None => bump(&self.metrics.leases_held),
+            }
+            bump(&self.metrics.lease_changes);
+            tracing::info!(doc, epoch, "lease taken");
+            return Ok(Owner::Here);
+        }
+        let row = client
+            .query_opt("SELECT node, address FROM leases WHERE doc = $1", &[&doc])
+            .await?;
+        match row {
+            Some(row) => Ok(Owner::There {
+                node: row.try_get(0)?,
+                address: row.try_get(1)?,
+            }),
+            // Given back between the two statements: ask again.
+            None => Box::pin(self.claim(doc)).await,
+        }
+    }
+
+    /// Stops serving `doc` under `held`: the lease is gone (or given back).
+    pub(crate) fn lose(&self, doc: &str, held: &Held) {
+        let mut map = self.held();
+        if map.get(doc).is_some_and(|h| h.epoch == held.epoch) {
+            map.remove(doc);
+            drop(map);
+            drop_one(&self.metrics.leases_held);
+            bump(&self.metrics.lease_changes);
+            tracing::warn!(
+                doc,
+                epoch = held.epoch,
+                "lease lost: the document is no longer served here"
+            );
+        }
+        held.lost.cancel();
+    }
+
+    /// Gives the lease of `doc` back (expires it now), so another relay can take it at once.
+    pub(crate) async fn release(&self, doc: &str, held: &Held) {
+        {
+            let mut map = self.held();
+            if map.get(doc).is_some_and(|h| h.epoch == held.epoch) {
+                map.remove(doc);
+                drop_one(&self.metrics.leases_held);
+                bump(&self.metrics.lease_changes);
+            }
+        }
+        held.lost.cancel();
+        let epoch = i64::try_from(held.epoch).unwrap_or(i64::MAX);
+        let released = async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "UPDATE leases SET expires = clock_timestamp()
+                     WHERE doc = $1 AND node = $2 AND epoch = $3",
+                    &[&doc, &self.node, &epoch],
+                )
+                .await?;
+            Ok::<_, StoreError>(())
+        };
+        match released.await {
+            Ok(()) => tracing::info!(doc, epoch, "lease given back"),
+            // It runs out by itself.
+            Err(e) => tracing::warn!(doc, error = %e, "cannot give a lease back"),
+        }
+    }
+
+    /// Gives every lease back, in one statement: the relay is stopping, and its rooms have
+    /// stored what they had.
+    pub(crate) async fn release_all(&self) {
+        let all: Vec<(String, Held)> = self.held().drain().collect();
+        let (docs, epochs): (Vec<String>, Vec<i64>) = all
+            .iter()
+            .map(|(doc, held)| {
+                drop_one(&self.metrics.leases_held);
+                bump(&self.metrics.lease_changes);
+                held.lost.cancel();
+                (doc.clone(), i64::try_from(held.epoch).unwrap_or(i64::MAX))
+            })
+            .unzip();
+        if docs.is_empty() {
+            return;
+        }
+        let released = async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "UPDATE leases AS l SET expires = clock_timestamp()
+                     FROM UNNEST($2::TEXT[], $3::BIGINT[]) AS h(doc, epoch)
+                     WHERE l.doc = h.doc AND l.epoch = h.epoch AND l.node = $1",
+                    &[&self.node, &docs, &epochs],
+                )
+                .await?;
+            Ok::<_, StoreError>(())
+        };
+        match released.await {
+            Ok(()) => tracing::info!(leases = docs.len(), "leases given back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot give the leases back; they run out by themselves");
+            }
+        }
+    }
+
+    /// Renews every lease held, every third of the lease time, until `shutdown`. A lease that
+    /// is not renewed (taken over) is lost at once; if no renewal succeeds for a whole lease
+    /// time, every lease is lost, since others may have taken them.
+    pub(crate) async fn renew_until(self: Arc<Cluster>, shutdown: CancellationToken) {
+        let every = self.lease / 3;
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = shutdown.cancelled() => return,
+            }
+            let started = tokio::time::Instant::now();
+            match self.renew().await {
+                Ok(()) => {
+                    last_renewed = started;
+                    self.reachable.store(true, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.reachable.store(false, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "cannot renew leases");
+                    if last_renewed.elapsed() >= self.lease {
+                        let all: Vec<(String, Held)> = self
+                            .held()
+                            .iter()
+                            .map(|(doc, held)| (doc.clone(), held.clone()))
+                            .collect();
+                        for (doc, held) in all {
+                            self.lose(&doc, &held);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One round of renewal.
+    async fn renew(&self) -> Result<(), StoreError> {
+        let (docs, epochs): (Vec<String>, Vec<i64>) = self
+            .held()
+            .iter()
+            .map(|(doc, held)| (doc.clone(), i64::try_from(held.epoch).unwrap_or(i64::MAX)))
+            .unzip();
+        let ms = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+        let client = self.pool.get().await.map_err(pool_error)?;
+        if docs.is_empty() {
+            client.execute("SELECT 1", &[]).await?;
+            return Ok(());
+        }
+        let rows = client
+            .query(
+                "UPDATE leases AS l
+                 SET expires = clock_timestamp() + make_interval(secs => $4::BIGINT / 1000.0)
+                 FROM UNNEST($2::TEXT[], $3::BIGINT[]) AS h(doc, epoch)
+                 WHERE l.doc = h.doc AND l.epoch = h.epoch AND l.node = $1
+                   AND l.expires > clock_timestamp()
+                 RETURNING l.doc",
+                &[&self.node, &docs, &epochs, &ms],
+            )
+            .await?;
+        let renewed: std::collections::HashSet<String> =
+            rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
+        for (doc, epoch) in docs.iter().zip(&epochs) {
+            if renewed.contains(doc) {
+                continue;
+            }
+            // The lease asked about, unless it was taken again meanwhile.
+            let held = self
+                .holding(doc)
+                .filter(|held| i64::try_from(held.epoch).ok() == Some(*epoch));
+            if let Some(held) = held {
+                self.lose(doc, &held);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether PostgreSQL answers now (for `/healthz`).
+    pub(crate) async fn healthy(&self) -> bool {
+        let check = async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client.execute("SELECT 1", &[]).await?;
+            Ok::<_, StoreError>(())
+        };
+        let healthy = tokio::time::timeout(self.lease / 2, check)
+            .await
+            .is_ok_and(|checked| checked.is_ok());
+        self.reachable.store(healthy, Ordering::Relaxed);
+        healthy
+    }
+}
