@@ -367,5 +367,36 @@ mod tests {
         let config = Config::from_file(&path).unwrap();
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.documents, Documents::default());
+        assert_eq!(config.lease_ms, Config::default().lease_ms);
+        assert_eq!(config.store, None);
+    }
+
+    #[test]
+    fn a_cluster_setting_comes_from_the_file_and_no_statement_outlasts_half_a_lease() {
+        let config: Config = toml::from_str(
+            "store = \"postgres://concord@db.internal:5432/concord\"\n\
+             node_url = \"ws://10.0.0.5:9090\"\nlease_ms = 4000\nlisten = \"0.0.0.0:9090\"",
+        )
+        .unwrap();
+        assert!(config.location().is_postgres());
+        assert_eq!(config.node_url().unwrap(), "ws://10.0.0.5:9090");
+        assert_eq!(config.lease(), Duration::from_secs(4));
+        assert_eq!(config.postgres_options().statement_timeout, Duration::from_secs(2));
+        // Listening on every address, a relay cannot guess where the others reach it.
+        let unsure = Config {
+            node_url: None,
+            ..config
+        };
+        let error = unsure.node_url().unwrap_err();
+        assert!(error.to_string().contains("--node-url"), "{error}");
+        // A bad store is refused with what to write instead; the relay's own words never show
+        // a password.
+        let bad = toml::from_str::<Config>("store = \"mysql://db/x\"").unwrap_err();
+        assert!(bad.to_string().contains("is not a store"), "{bad}");
+        let bad = Location::parse("mysql://ann:hunter2@db/x").unwrap_err();
+        assert!(bad.to_string().contains("postgres://"), "{bad}");
+        assert!(!bad.to_string().contains("hunter2"), "{bad}");
+        let url = Location::parse("postgres://ann:hunter2@db:5432/x").unwrap();
+        assert_eq!(url.to_string(), "postgres://ann:***@db:5432/x");
     }
 }

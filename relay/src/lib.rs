@@ -10,10 +10,13 @@
 //! - [`auth`]: signed tokens, the signing secret and the registry of tokens minted and
 //!   revoked; `access`: checking tokens on a running relay and acting on revocations.
 //! - [`store`]: durable storage with group commit, in SQLite or PostgreSQL.
+//! - `cluster`: several relays on one PostgreSQL store: leases with fencing epochs, and
+//!   `cluster::forward`, a connection passed on to the relay that owns its document.
 //! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
 //!   of its commands.
-//! - `conn`: one task per connection (reader) plus its writer task; `frame`: reading a frame,
-//!   and the answer to one that holds no message; `upload`: joining a change sent in parts.
+//! - `conn`: one task per connection (reader) plus its writer task; `admission`: who a `hello`
+//!   lets in; `bucket`: the rate limit; `frame`: reading a frame, and the answer to one that
+//!   holds no message; `upload`: joining a change sent in parts.
 //! - Before a connection is served: `stream` (plain TCP or [`tls`], with the request head put
 //!   back), `http` (the head: `GET /healthz`, `GET /metrics` or the upgrade), [`peer`] (who
 //!   sent it: proxy headers and trusted proxies), `gate` (the cap on connections that have

@@ -133,7 +133,7 @@ impl TestRelay {
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         std::fs::create_dir_all(data_dir)?;
-        let store = Store::open(&config.database_path())?;
+        let store = Store::connect(&config.location(), &config.postgres_options()).await?;
         let tls = config.tls.is_some();
         let task = tokio::spawn(relay::run_with_store(
             listener,
