@@ -7,7 +7,8 @@
 # initdb refuses root), listens on a free loopback port, exports its URL as
 # CONCORD_TEST_POSTGRES, runs the command, then stops the cluster and removes the directory,
 # whatever the command did. Without PostgreSQL's programs (PG_BIN, or /usr/lib/postgresql/*/bin)
-# the command runs alone, and the tests that need PostgreSQL skip.
+# the command runs alone, and the tests that need PostgreSQL skip. The cluster skips fsync, for
+# speed; PG_FSYNC=on keeps it (durable commits, as in production: for benchmarks).
 set -euo pipefail
 
 bin="${PG_BIN:-}"
@@ -42,7 +43,7 @@ started=
 for _ in 1 2 3 4 5; do
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   if run_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -o \
-    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" \
+    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$dir' -c fsync=${PG_FSYNC:-off} -c max_connections=200" \
     start >/dev/null; then
     started=1
     break

@@ -381,7 +381,10 @@ mod tests {
         assert!(config.location().is_postgres());
         assert_eq!(config.node_url().unwrap(), "ws://10.0.0.5:9090");
         assert_eq!(config.lease(), Duration::from_secs(4));
-        assert_eq!(config.postgres_options().statement_timeout, Duration::from_secs(2));
+        assert_eq!(
+            config.postgres_options().statement_timeout,
+            Duration::from_secs(2)
+        );
         // Listening on every address, a relay cannot guess where the others reach it.
         let unsure = Config {
             node_url: None,

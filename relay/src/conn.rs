@@ -455,14 +455,18 @@ impl Reader<'_> {
                     };
                     let (doc, hello) = (doc.as_str(), self.text);
                     let from_node = self.peer.from_node;
-                    match forward::route(
-                        cluster,
-                        &self.shared.access,
-                        (doc, hello),
-                        (vouched, from_node),
-                    )
-                    .await
-                    {
+                    let access = &self.shared.access;
+                    let routing =
+                        forward::route(cluster, access, (doc, hello), (vouched, from_node));
+                    // A relay stopping does not wait for an owner to come back.
+                    let routed = tokio::select! {
+                        routed = routing => routed,
+                        () = self.shared.shutdown.cancelled() => Routed::Nowhere(
+                            ErrorCode::ShuttingDown,
+                            "the relay is shutting down; reconnect later".to_owned(),
+                        ),
+                    };
+                    match routed {
                         Routed::Here => {}
                         Routed::There(upstream) => {
                             tracing::debug!(
@@ -495,10 +499,15 @@ impl Reader<'_> {
                         *state = State::joined(room, &self.shared.config.limits, holding);
                         Next::Continue
                     }
-                    Err(code) => Next::Close(
-                        code,
-                        format!("document {doc} cannot be served; it is left as stored"),
-                    ),
+                    Err(code) => {
+                        let message = match code {
+                            ErrorCode::OwnerChanged => format!(
+                                "another relay owns document {doc} now; reconnect to reach it"
+                            ),
+                            _ => format!("document {doc} cannot be served; it is left as stored"),
+                        };
+                        Next::Close(code, message)
+                    }
                 }
             }
             (ClientMessage::Hello { .. }, State::Joined { .. }) => {

@@ -180,9 +180,10 @@ impl Peer {
     }
 
     /// Whether the connection is truly local: from a loopback address, with no proxy between
-    /// (no proxy headers, and not from a trusted proxy).
+    /// (no proxy headers, and not from a trusted proxy), and not forwarded by another relay
+    /// (whose word on its client, [`Peer::vouched_anonymous`], is what counts then).
     pub fn is_local(&self) -> bool {
-        self.socket.is_loopback() && !self.proxied && !self.via_trusted_proxy
+        self.socket.is_loopback() && !self.proxied && !self.via_trusted_proxy && !self.from_node
     }
 }
 

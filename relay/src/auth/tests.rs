@@ -406,3 +406,32 @@ fn debug_does_not_show_the_secret() {
     assert!(!debug.contains(hex.trim_end()));
     assert!(!format!("{secret:#?}").contains(&hex[..8]));
 }
+
+#[test]
+fn a_vouching_tag_verifies_only_for_its_text_and_secret_and_is_no_token_signature() {
+    let secret = Secret::random().unwrap();
+    let text = "203.0.113.7 0 1700000000";
+    let tag = secret.vouch(text);
+    assert_eq!(tag.len(), 64);
+    assert!(secret.vouches(text, &tag));
+    assert!(
+        !secret.vouches("203.0.113.7 1 1700000000", &tag),
+        "another text"
+    );
+    assert!(
+        !Secret::random().unwrap().vouches(text, &tag),
+        "another secret"
+    );
+    assert!(!secret.vouches(text, &tag[..63]), "cut short");
+    assert!(!secret.vouches(text, "zz"), "not hex");
+    // A token's signature over the same text is another tag.
+    let mut mac = secret.mac();
+    mac.update(text.as_bytes());
+    let plain: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(!secret.vouches(text, &plain));
+}

@@ -66,6 +66,9 @@ pub(crate) struct Cluster {
     address: String,
     lease: Duration,
     held: Mutex<HashMap<String, Held>>,
+    /// One claim at a time per document: two of this relay's connections claiming it at once
+    /// must not both take it (the second would raise the epoch under the first's room).
+    claiming: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     metrics: Arc<Metrics>,
     /// Whether the last renewal (or check) reached PostgreSQL.
     reachable: AtomicBool,
@@ -94,6 +97,7 @@ impl Cluster {
             address,
             lease,
             held: Mutex::new(HashMap::new()),
+            claiming: Mutex::new(HashMap::new()),
             metrics,
             reachable: AtomicBool::new(true),
         }))
@@ -127,6 +131,32 @@ impl Cluster {
         if self.holding(doc).is_some() {
             return Ok(Owner::Here);
         }
+        let turn = Arc::clone(
+            self.claiming
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(doc.to_owned())
+                .or_default(),
+        );
+        let claimed = {
+            let _turn = turn.lock().await;
+            // Another connection of this relay may have taken it while this one waited.
+            if self.holding(doc).is_some() {
+                Ok(Owner::Here)
+            } else {
+                self.claim_now(doc).await
+            }
+        };
+        let mut claiming = self.claiming.lock().unwrap_or_else(PoisonError::into_inner);
+        // Nobody else waits on it (the map and this function hold the only two).
+        if Arc::strong_count(&turn) == 2 {
+            claiming.remove(doc);
+        }
+        claimed
+    }
+
+    /// [`Cluster::claim`], asking PostgreSQL.
+    async fn claim_now(&self, doc: &str) -> Result<Owner, StoreError> {
         let ms = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
         let client = self.pool.get().await.map_err(pool_error)?;
         let taken = client
@@ -167,7 +197,7 @@ impl Cluster {
                 address: row.try_get(1)?,
             }),
             // Given back between the two statements: ask again.
-            None => Box::pin(self.claim(doc)).await,
+            None => Box::pin(self.claim_now(doc)).await,
         }
     }
 

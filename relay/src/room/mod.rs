@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Held, Owner};
 use crate::config::Config;
 use crate::metrics::{Metrics, bump, drop_one};
 use crate::store::{Fence, Store};
@@ -298,7 +298,9 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
     // room was asked for (see `conn`).
     let held = match &rooms.cluster {
         None => None,
-        Some(cluster) => match cluster.holding(doc) {
+        // The lease was given back or lost between the claim and this room's start (the room
+        // before this one unloaded meanwhile, say): claimed again if nobody else has it.
+        Some(cluster) => match held_or_claimed(cluster, doc).await {
             Some(held) => Some((Arc::clone(cluster), held)),
             None => {
                 rooms.unregister(doc, &me);
@@ -401,6 +403,21 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
         }
     }
     tracing::info!(doc, rev = room.authority.rev().0, "document unloaded");
+}
+
+/// This relay's lease on `doc`, taken now if nobody holds it.
+async fn held_or_claimed(cluster: &Cluster, doc: &str) -> Option<Held> {
+    if let Some(held) = cluster.holding(doc) {
+        return Some(held);
+    }
+    match cluster.claim(doc).await {
+        Ok(Owner::Here) => cluster.holding(doc),
+        Ok(Owner::There { .. }) => None,
+        Err(e) => {
+            tracing::warn!(doc, error = %e, "cannot claim the document's lease");
+            None
+        }
+    }
 }
 
 /// Answers every queued join with `code` until the channel closes.

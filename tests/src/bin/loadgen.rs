@@ -8,6 +8,10 @@
 //! target/release/loadgen --addr 127.0.0.1:9090 --pid $! idle
 //! ```
 //!
+//! Against a cluster, `--addr` lists every relay (comma-separated): each document's editors
+//! go to different relays, so most connections are forwarded to the document's owner.
+//! `takeover --kill PID` measures how long a dead owner's documents take to be served again.
+//!
 //! Each editor behaves like a window: at most one change in flight, each change one `replace`
 //! of the editor's own member with the time it was sent (microseconds since the run started),
 //! so every receiver can tell how long the broadcast took. Reports throughput, ack latency
@@ -33,12 +37,12 @@ use tokio::sync::Barrier;
     about = "Load scenarios against a running Concord relay"
 )]
 struct Cli {
-    /// The relay's address.
-    #[arg(long, default_value = "127.0.0.1:9090")]
-    addr: SocketAddr,
-    /// The relay's process id, to report its resident memory.
-    #[arg(long)]
-    pid: Option<u32>,
+    /// The relay's address, or every relay's of a cluster, comma-separated.
+    #[arg(long, default_value = "127.0.0.1:9090", value_delimiter = ',')]
+    addr: Vec<SocketAddr>,
+    /// The relay's process id (or the relays', comma-separated), to report resident memory.
+    #[arg(long, value_delimiter = ',')]
+    pid: Vec<u32>,
     /// How long each editing scenario runs, in seconds.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
@@ -54,6 +58,18 @@ enum Scenario {
     Many,
     /// 10,000 idle connections (joined to 100 documents), for the memory per connection.
     Idle,
+    /// A cluster's owner dies: `docs` documents are opened (and changed once) through the
+    /// first relay, which so owns them all; it is killed (SIGKILL, process `kill`); then each
+    /// document's window reconnects to the other relays in turn until its next change is
+    /// acknowledged. Reports the time from the kill to that acknowledgement.
+    Takeover {
+        /// How many documents the dead relay owned.
+        #[arg(long, default_value_t = 100)]
+        docs: usize,
+        /// The first relay's process id.
+        #[arg(long)]
+        kill: u32,
+    },
 }
 
 /// What one editor measured.
@@ -74,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Busy => edit(&cli, 1, 100, 10.0).await,
             Scenario::Many => edit(&cli, 1000, 3, 2.0).await,
             Scenario::Idle => idle(&cli, 10_000, 100).await,
+            Scenario::Takeover { docs, kill } => takeover(&cli, docs, kill).await,
         }
     })
 }
@@ -82,7 +99,7 @@ fn main() -> anyhow::Result<()> {
 async fn edit(cli: &Cli, docs: usize, editors: usize, rate: f64) -> anyhow::Result<()> {
     let start = Instant::now();
     let run_for = Duration::from_secs(cli.seconds);
-    let before = rss_kib(cli.pid);
+    let before = rss_kib(&cli.pid);
     // Fresh document and client ids for every run, so runs against one relay never collide.
     let run = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -92,7 +109,8 @@ async fn edit(cli: &Cli, docs: usize, editors: usize, rate: f64) -> anyhow::Resu
     let mut tasks = Vec::new();
     for d in 0..docs {
         for e in 0..editors {
-            let addr = cli.addr;
+            // Each document's editors on different relays of a cluster.
+            let addr = nth(&cli.addr, d + e)?;
             let ready = Arc::clone(&ready);
             let doc = format!("load-{run}-{d}");
             let name = format!("e{run}-{d}-{e}");
@@ -132,7 +150,7 @@ async fn edit(cli: &Cli, docs: usize, editors: usize, rate: f64) -> anyhow::Resu
     );
     report("ack latency", &mut all.acks);
     report("broadcast latency", &mut all.broadcasts);
-    if let (Some(before), Some(after)) = (before, rss_kib(cli.pid)) {
+    if let (Some(before), Some(after)) = (before, rss_kib(&cli.pid)) {
         println!("relay resident memory: {before} KiB before, {after} KiB after");
     }
     Ok(())
@@ -222,11 +240,11 @@ async fn editor(
 /// `n` connections that join `docs` documents and then say nothing; the relay's memory is
 /// read before and after.
 async fn idle(cli: &Cli, n: usize, docs: usize) -> anyhow::Result<()> {
-    let before = rss_kib(cli.pid);
+    let before = rss_kib(&cli.pid);
     let mut sockets = Vec::with_capacity(n);
     for i in 0..n {
         let (client, welcome) = Client::join(
-            cli.addr,
+            nth(&cli.addr, i)?,
             &format!("idle-{}", i % docs),
             &format!("i{i}"),
             None,
@@ -241,7 +259,7 @@ async fn idle(cli: &Cli, n: usize, docs: usize) -> anyhow::Result<()> {
     }
     // Let presence broadcasts settle, then measure.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = rss_kib(cli.pid);
+    let after = rss_kib(&cli.pid);
     println!("{n} idle connections on {docs} documents");
     if let (Some(before), Some(after)) = (before, after) {
         let per = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
@@ -274,9 +292,116 @@ fn report(what: &str, samples: &mut [u64]) {
     );
 }
 
-/// The resident memory of process `pid`, in KiB.
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The resident memory of the processes `pids` together, in KiB.
+fn rss_kib(pids: &[u32]) -> Option<u64> {
+    let mut sum = None;
+    for pid in pids {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        sum = Some(sum.unwrap_or(0) + kib);
+    }
+    sum
+}
+
+/// The scenario `takeover`: see [`Scenario::Takeover`].
+async fn takeover(cli: &Cli, docs: usize, kill: u32) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        cli.addr.len() >= 2,
+        "takeover needs the relays of a cluster (--addr A,B,...)"
+    );
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let owner = nth(&cli.addr, 0)?;
+    let others: Arc<Vec<SocketAddr>> = Arc::new(cli.addr.iter().skip(1).copied().collect());
+    // Every document opened and changed once through the first relay, which takes its lease.
+    let mut opened = Vec::new();
+    for d in 0..docs {
+        let doc = format!("takeover-{run}-{d}");
+        opened.push(tokio::spawn(async move {
+            let name = format!("t{run}-{d}");
+            let (mut client, welcome) = Client::join(owner, &doc, &name, None, None).await?;
+            let ServerMessage::Welcome { rev, .. } = welcome else {
+                anyhow::bail!("no welcome: {welcome:?}");
+            };
+            client.send(&change(&name, 1, rev)).await?;
+            let rev = acked(&mut client, 1).await?;
+            Ok::<_, anyhow::Error>((doc, name, rev, client))
+        }));
+    }
+    let mut windows = Vec::new();
+    for task in opened {
+        windows.push(task.await??);
+    }
+    let killed = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(kill)?),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
+    let mut back = Vec::new();
+    for (d, (doc, name, rev, client)) in windows.into_iter().enumerate() {
+        drop(client);
+        let others = Arc::clone(&others);
+        back.push(tokio::spawn(async move {
+            let mut turn = d;
+            loop {
+                let addr = nth(&others, turn)?;
+                turn += 1;
+                let joined = Client::join(addr, &doc, &name, None, Some(rev)).await;
+                if let Ok((mut client, ServerMessage::Welcome { rev: now, .. })) = joined {
+                    client.send(&change(&name, 2, now)).await?;
+                    acked(&mut client, 2).await?;
+                    return Ok::<_, anyhow::Error>(killed.elapsed().as_micros() as u64);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    let mut times = Vec::new();
+    for task in back {
+        times.push(task.await??);
+    }
+    let all = killed.elapsed();
+    println!(
+        "{docs} document(s) owned by the relay killed; all served again {:.0} ms after the kill",
+        all.as_secs_f64() * 1000.0
+    );
+    report("kill to the next change acknowledged", &mut times);
+    Ok(())
+}
+
+/// The `i`th of `addrs`, going round.
+fn nth(addrs: &[SocketAddr], i: usize) -> anyhow::Result<SocketAddr> {
+    addrs
+        .get(i % addrs.len().max(1))
+        .copied()
+        .context("no relay address (--addr)")
+}
+
+/// A change of the editor `name`'s own member.
+fn change(name: &str, seq: u64, base_rev: sync_core::protocol::Revision) -> ClientMessage {
+    ClientMessage::Submit {
+        seq,
+        base_rev,
+        ops: vec![Operation::add(
+            Pointer::from_tokens([name]),
+            Value::from(seq as i64),
+        )],
+        overwrites: Vec::new(),
+    }
+}
+
+/// Waits for the ack of change `seq`; its revision.
+async fn acked(client: &mut Client, seq: u64) -> anyhow::Result<sync_core::protocol::Revision> {
+    loop {
+        match client.recv().await? {
+            ServerMessage::Ack { seq: s, rev, .. } if s == seq => return Ok(rev),
+            ServerMessage::Reject { code, message, .. } => {
+                anyhow::bail!("rejected: {code}: {message}")
+            }
+            ServerMessage::Error { code, message } => anyhow::bail!("error: {code}: {message}"),
+            _ => {}
+        }
+    }
 }
