@@ -19,6 +19,7 @@ use tokio_postgres::{Client, NoTls};
 use super::StoreError;
 
 mod store;
+mod write;
 
 pub use store::Options;
 pub(crate) use store::{Postgres, pool, pool_error};

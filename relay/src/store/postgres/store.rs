@@ -1,7 +1,7 @@
 //! The PostgreSQL store: a pool of connections, and one writer task that serves the requests
 //! in order and commits every batch waiting, from every document, in one transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,12 +12,11 @@ use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use sync_core::{Map, Value};
 use tokio::sync::mpsc;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::migrate;
-use crate::store::group::{Pending, Request, answer, misfit, refused_before_writing};
-use crate::store::rows::{Prepared, RawChange, decode, to_sql, whole_range};
+use crate::store::group::{Pending, Request, answer};
+use crate::store::rows::{RawChange, decode, to_sql, whole_range};
 use crate::store::{ConflictQuery, Loaded, MAX_GROUP, StoreError, note_load};
 
 /// How many requests may wait for the writer task.
@@ -316,11 +315,20 @@ impl Writer {
     /// conflict records) first commits what was queued before it.
     async fn serve(&mut self, requests: Vec<Request>) -> ControlFlow<()> {
         let mut group = Vec::new();
+        let mut docs = HashSet::new();
         for request in requests {
             match request {
-                Request::Commit { batch, reply } => group.push(Pending { batch, reply }),
+                Request::Commit { batch, reply } => {
+                    // One batch per document in a group (see `write`).
+                    if !docs.insert(batch.doc.clone()) {
+                        self.commit_group(std::mem::take(&mut group)).await;
+                        docs = HashSet::from([batch.doc.clone()]);
+                    }
+                    group.push(Pending { batch, reply });
+                }
                 Request::Load { doc, reply } => {
                     self.commit_group(std::mem::take(&mut group)).await;
+                    docs.clear();
                     let result = load(&self.pool, &doc).await;
                     note_load(&mut self.unloadable, &doc, &result);
                     // The caller may have stopped waiting; that is fine.
@@ -328,6 +336,7 @@ impl Writer {
                 }
                 Request::Conflicts { query, reply } => {
                     self.commit_group(std::mem::take(&mut group)).await;
+                    docs.clear();
                     let _ = reply.send(conflicts_of(&self.pool, &query).await);
                 }
                 Request::Close => {
@@ -359,133 +368,10 @@ impl Writer {
     ) -> Result<(), (Option<usize>, StoreError)> {
         let mut client = self.pool.get().await.map_err(|e| (None, pool_error(e)))?;
         let tx = client.transaction().await.map_err(|e| (None, e.into()))?;
-        for (index, pending) in group.iter().enumerate() {
-            let batch = &pending.batch;
-            let refusal = match refused_before_writing(&self.fail_next, &self.unloadable, batch) {
-                Some(refusal) => Some(refusal),
-                None => write_batch(&tx, batch)
-                    .await
-                    .map_err(|e| (Some(index), e.into()))?,
-            };
-            if let Some(refusal) = &refusal {
-                tracing::warn!(doc = %batch.doc, error = %refusal, "batch refused");
-            }
-            refused.push(refusal);
-        }
+        let refusing = (self.fail_next.as_ref(), &self.unloadable);
+        super::write::write_group(&tx, refusing, group, refused).await?;
         tx.commit().await.map_err(|e| (None, e.into()))
     }
-}
-
-/// Checks a batch against the stored log and writes it. Returns `Some(refusal)`, having
-/// written nothing, if it does not fit.
-async fn write_batch(
-    tx: &deadpool_postgres::Transaction<'_>,
-    batch: &Prepared,
-) -> Result<Option<StoreError>, tokio_postgres::Error> {
-    let doc = batch.doc.as_str();
-    if let Some(fence) = &batch.fence {
-        // A share lock on the lease: a takeover waits until this transaction ends, so every
-        // batch written under the old epoch is committed before the new owner loads.
-        let epoch = to_sql(fence.epoch).unwrap_or(i64::MAX);
-        let current = tx
-            .prepare_cached(
-                "SELECT 1 FROM leases WHERE doc = $1 AND node = $2 AND epoch = $3
-                 AND expires > clock_timestamp() FOR SHARE",
-            )
-            .await?;
-        if tx
-            .query_opt(&current, &[&doc, &fence.node, &epoch])
-            .await?
-            .is_none()
-        {
-            return Ok(Some(StoreError::Fenced {
-                doc: doc.to_owned(),
-                epoch: fence.epoch,
-            }));
-        }
-    }
-    let heads = tx
-        .prepare_cached(
-            "SELECT (SELECT MAX(rev) FROM changes WHERE doc = $1),
-                    (SELECT rev FROM snapshots WHERE doc = $1)",
-        )
-        .await?;
-    let row = tx.query_one(&heads, &[&doc]).await?;
-    let mut head = 0;
-    for index in 0..2 {
-        let value: Option<i64> = row.try_get(index)?;
-        match value.map(u64::try_from) {
-            None => {}
-            Some(Ok(rev)) => head = head.max(rev),
-            Some(Err(_)) => {
-                return Ok(Some(StoreError::Corrupt {
-                    doc: doc.to_owned(),
-                    detail: format!("stored revision: negative number {value:?}"),
-                }));
-            }
-        }
-    }
-    if let Some(misfit) = misfit(batch, head) {
-        return Ok(Some(misfit));
-    }
-    if !batch.rows.is_empty() {
-        let rows = &batch.rows;
-        let revs: Vec<i64> = rows.iter().map(|r| r.rev).collect();
-        let clients: Vec<&str> = rows.iter().map(|r| r.client.as_str()).collect();
-        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-        let authors: Vec<&str> = rows.iter().map(|r| r.author.as_str()).collect();
-        let times: Vec<i64> = rows.iter().map(|r| r.time).collect();
-        let ops: Vec<&str> = rows.iter().map(|r| r.ops.as_str()).collect();
-        let conflicts: Vec<&str> = rows.iter().map(|r| r.conflicts.as_str()).collect();
-        let groups: Vec<Option<i64>> = rows.iter().map(|r| r.group).collect();
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO changes (doc, rev, client, seq, author, time, ops, conflicts, group_rev)
-                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
-                                          $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[])",
-            )
-            .await?;
-        let params: [&(dyn ToSql + Sync); 9] = [
-            &doc, &revs, &clients, &seqs, &authors, &times, &ops, &conflicts, &groups,
-        ];
-        tx.execute(&insert, &params).await?;
-        // One record per client (the highest seq), since one statement may not update a row
-        // twice.
-        let mut highest: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        for row in rows {
-            let entry = highest.entry(&row.client).or_insert((row.seq, row.rev));
-            if row.seq > entry.0 {
-                *entry = (row.seq, row.rev);
-            }
-        }
-        let record_clients: Vec<&str> = highest.keys().copied().collect();
-        let record_seqs: Vec<i64> = highest.values().map(|(seq, _)| *seq).collect();
-        let record_revs: Vec<i64> = highest.values().map(|(_, rev)| *rev).collect();
-        let record = tx
-            .prepare_cached(
-                "INSERT INTO clients (doc, client, seq, rev)
-                 SELECT $1, * FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::BIGINT[])
-                 ON CONFLICT (doc, client) DO UPDATE SET seq = excluded.seq, rev = excluded.rev
-                 WHERE excluded.seq > clients.seq",
-            )
-            .await?;
-        tx.execute(
-            &record,
-            &[&doc, &record_clients, &record_seqs, &record_revs],
-        )
-        .await?;
-    }
-    if let Some(snapshot) = &batch.snapshot {
-        let upsert = tx
-            .prepare_cached(
-                "INSERT INTO snapshots (doc, rev, body) VALUES ($1, $2, $3)
-                 ON CONFLICT (doc) DO UPDATE SET rev = excluded.rev, body = excluded.body",
-            )
-            .await?;
-        tx.execute(&upsert, &[&doc, &snapshot.rev_sql, &snapshot.body])
-            .await?;
-    }
-    Ok(None)
 }
 
 /// Reads everything stored for `doc`, checking it, in one repeatable-read transaction.

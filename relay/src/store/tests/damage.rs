@@ -309,3 +309,35 @@ async fn on_postgresql_a_failed_transaction_fails_every_batch_and_loses_nothing_
         .unwrap();
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_batch_is_written_only_under_its_documents_current_lease() {
+    let Some(backing) = Backing::postgres("fence").await else {
+        return;
+    };
+    let store = backing.open().await;
+    backing
+        .sql(
+            "INSERT INTO leases (doc, node, address, epoch, expires) VALUES \
+             ('doc', 'n1', 'ws://a', 2, clock_timestamp() + interval '1 minute'), \
+             ('old', 'n1', 'ws://a', 1, clock_timestamp() - interval '1 second')",
+        )
+        .await;
+    let fenced = |doc: &str, node: &str, epoch: u64, rev: u64| Batch {
+        fence: Some(Fence {
+            node: node.to_owned(),
+            epoch,
+        }),
+        ..batch(doc, vec![set(rev, "c1", rev)])
+    };
+    // The current lease: written.
+    store.commit(fenced("doc", "n1", 2, 1)).await.unwrap();
+    // An older epoch, another relay's lease, an expired one: refused, nothing written.
+    for (doc, node, epoch) in [("doc", "n1", 1), ("doc", "n2", 2), ("old", "n1", 1)] {
+        let err = store.commit(fenced(doc, node, epoch, 2)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Fenced { .. }), "{doc} {node} {epoch}: {err}");
+    }
+    assert_eq!(revs(&store.load("doc").await.unwrap().unwrap()), vec![1]);
+    assert!(store.load("old").await.unwrap().is_none());
+    store.close().await;
+}

@@ -18,6 +18,7 @@ conformance!(
     numbers_too_large_for_64_bit_integers_are_refused,
     concurrent_documents_all_land_and_survive_reopening,
     more_requests_than_the_queue_holds_all_land,
+    a_bad_batch_among_many_at_once_is_refused_alone,
 );
 
 async fn commit_then_load_round_trips_exactly(backing: Backing) {
@@ -392,5 +393,41 @@ async fn more_requests_than_the_queue_holds_all_land(backing: Backing) {
         backing.count("SELECT COUNT(*) FROM changes").await,
         i64::try_from(n).unwrap()
     );
+    store.close().await;
+}
+
+/// Many documents' batches at once, so that they share group commits: the one with a gap and
+/// the one under a stale fence are refused, alone; every other lands.
+async fn a_bad_batch_among_many_at_once_is_refused_alone(backing: Backing) {
+    let store = backing.open().await;
+    for d in 0..40 {
+        store
+            .commit(batch(&format!("doc-{d}"), vec![set(1, "c1", 1)]))
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..40)
+        .map(|d| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                // Document 7 skips a revision.
+                let rev = if d == 7 { 3 } else { 2 };
+                store
+                    .commit(batch(&format!("doc-{d}"), vec![set(rev, "c1", rev)]))
+                    .await
+            })
+        })
+        .collect();
+    for (d, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        match d {
+            7 => assert!(matches!(result, Err(StoreError::Gap { .. })), "{result:?}"),
+            _ => result.unwrap(),
+        }
+    }
+    for d in 0..40 {
+        let loaded = store.load(&format!("doc-{d}")).await.unwrap().unwrap();
+        assert_eq!(revs(&loaded), if d == 7 { vec![1] } else { vec![1, 2] });
+    }
     store.close().await;
 }
