@@ -14,6 +14,7 @@ mod bad_input;
 mod cluster;
 mod crash;
 mod durability;
+mod leases;
 mod limits;
 mod losses;
 mod parts;

@@ -335,7 +335,10 @@ async fn on_postgresql_a_batch_is_written_only_under_its_documents_current_lease
     // An older epoch, another relay's lease, an expired one: refused, nothing written.
     for (doc, node, epoch) in [("doc", "n1", 1), ("doc", "n2", 2), ("old", "n1", 1)] {
         let err = store.commit(fenced(doc, node, epoch, 2)).await.unwrap_err();
-        assert!(matches!(err, StoreError::Fenced { .. }), "{doc} {node} {epoch}: {err}");
+        assert!(
+            matches!(err, StoreError::Fenced { .. }),
+            "{doc} {node} {epoch}: {err}"
+        );
     }
     assert_eq!(revs(&store.load("doc").await.unwrap().unwrap()), vec![1]);
     assert!(store.load("old").await.unwrap().is_none());
