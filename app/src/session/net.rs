@@ -475,4 +475,21 @@ mod tests {
         let mid = config.backoff(2, u64::MAX / 2);
         assert!(mid > Duration::from_millis(500) && mid < Duration::from_secs(1));
     }
+
+    #[test]
+    fn what_a_cluster_of_relays_answers_while_a_document_moves_is_retried() {
+        // A relay that cannot reach the owner yet, one that lost the document to another, one
+        // stopping for a rolling restart: none of them stops the retries.
+        for code in [
+            ErrorCode::OwnerUnavailable,
+            ErrorCode::OwnerChanged,
+            ErrorCode::ShuttingDown,
+            ErrorCode::StorageFailed,
+            ErrorCode::DocumentUnavailable,
+            ErrorCode::TooManyConnections,
+        ] {
+            assert!(!FATAL.contains(&code), "{code:?}");
+        }
+        assert!(matches!(ended(None, "closed".to_owned()), End::Retry(_)));
+    }
 }
