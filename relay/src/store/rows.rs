@@ -3,7 +3,7 @@
 //! these, so they keep and refuse exactly the same things.
 
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
-use sync_core::{Operation, Value};
+use sync_core::{Map, Operation, Value};
 
 use super::{Batch, Checked, StoreError};
 
@@ -219,4 +219,74 @@ pub(super) fn whole_range(
         });
     }
     Ok(())
+}
+
+/// Adds to `found` the records lost by `loser` in one change's conflicts (`conflicts`, the
+/// JSON of change `rev`), latest first, until `found` holds `limit`; says whether it does.
+pub(super) fn lost_by(
+    (rev, conflicts): (u64, &str),
+    loser: &ClientId,
+    found: &mut Vec<Conflict>,
+    limit: usize,
+) -> Result<bool, String> {
+    let conflicts: Vec<Conflict> =
+        serde_json::from_str(conflicts).map_err(|e| format!("change r{rev}: conflicts: {e}"))?;
+    for conflict in conflicts
+        .into_iter()
+        .rev()
+        .filter(|c| c.loser.client == *loser)
+    {
+        found.push(conflict);
+        if found.len() == limit {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Where a replay to revision `rev` of `doc` starts: the stored snapshot (its revision, and
+/// its body as read) when it is at or before `rev`, else the empty document of revision 0.
+pub(super) fn replay_start(
+    doc: &str,
+    rev: Revision,
+    snapshot: Option<(u64, Result<String, String>)>,
+) -> Result<(Revision, Value), StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: doc.to_owned(),
+        detail,
+    };
+    match snapshot {
+        Some((at, body)) if at <= rev.0 => {
+            let body = body.map_err(|e| corrupt(format!("snapshot at r{at}: {e}")))?;
+            let value = Value::parse(&body)
+                .map_err(|e| corrupt(format!("snapshot at r{at} is not JSON: {e}")))?;
+            Ok((Revision(at), value))
+        }
+        _ => Ok((Revision(0), Value::Object(Map::new()))),
+    }
+}
+
+/// Applies `commit` to `value` in a replay of `doc`.
+pub(super) fn replay(doc: &str, value: &mut Value, commit: &Commit) -> Result<(), StoreError> {
+    sync_core::apply::apply(value, &commit.ops)
+        .map(drop)
+        .map_err(|e| StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail: format!("change {} does not replay: {e}", commit.rev),
+        })
+}
+
+/// Checks that a replay of `doc` from `from` reached `rev` (its last change was `last`).
+pub(super) fn replayed_to(
+    doc: &str,
+    (from, last): (Revision, Option<Revision>),
+    rev: Revision,
+) -> Result<(), StoreError> {
+    if last == Some(rev) {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        doc: doc.to_owned(),
+        detail: format!("the log ends at {} before {rev}", last.unwrap_or(from)),
+    })
 }

@@ -16,7 +16,9 @@ use tokio_postgres::{NoTls, Row};
 
 use super::migrate;
 use crate::store::group::{Pending, Request, answer};
-use crate::store::rows::{RawChange, decode, to_sql, whole_range};
+use crate::store::rows::{
+    RawChange, decode, lost_by, replay, replay_start, replayed_to, to_sql, whole_range,
+};
 use crate::store::{ConflictQuery, Loaded, MAX_GROUP, StoreError, note_load};
 
 /// How many requests may wait for the writer task.
@@ -147,35 +149,24 @@ impl Postgres {
                 .query_opt("SELECT rev, body FROM snapshots WHERE doc = $1", &[&doc])
                 .await?
         };
-        let mut start = (Revision(0), Value::Object(Map::new()));
-        if let Some(row) = snapshot {
-            let at = unsigned(&row, 0).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
-            if at <= rev.0 {
-                let body: String = row
-                    .try_get(1)
-                    .map_err(|e| corrupt(format!("snapshot at r{at}: {e}")))?;
-                let value = Value::parse(&body)
-                    .map_err(|e| corrupt(format!("snapshot at r{at} is not JSON: {e}")))?;
-                start = (Revision(at), value);
+        let snapshot = match snapshot {
+            None => None,
+            Some(row) => {
+                let at =
+                    unsigned(&row, 0).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
+                Some((at, row.try_get::<_, String>(1).map_err(|e| e.to_string())))
             }
-        }
-        let (from, mut value) = start;
+        };
+        let (from, mut value) = replay_start(doc, rev, snapshot)?;
         if from == rev {
             return Ok(value);
         }
         let (last, _) = self
             .each_change(doc, (from.next(), rev, usize::MAX, usize::MAX), |commit| {
-                sync_core::apply::apply(&mut value, &commit.ops)
-                    .map(drop)
-                    .map_err(|e| corrupt(format!("change {} does not replay: {e}", commit.rev)))
+                replay(doc, &mut value, &commit)
             })
             .await?;
-        if last != Some(rev) {
-            return Err(corrupt(format!(
-                "the log ends at {} before {rev}",
-                last.unwrap_or(from)
-            )));
-        }
+        replayed_to(doc, (from, last), rev)?;
         Ok(value)
     }
 
@@ -501,20 +492,12 @@ async fn conflicts_of(pool: &Pool, query: &ConflictQuery) -> Result<Vec<Conflict
         for row in rows {
             let rev =
                 unsigned(&row, 0).map_err(|e| corrupt(format!("a change's revision: {e}")))?;
-            let field = |e: String| corrupt(format!("change r{rev}: conflicts: {e}"));
-            let conflicts: String = row.try_get(1).map_err(|e| field(e.to_string()))?;
-            let conflicts: Vec<Conflict> =
-                serde_json::from_str(&conflicts).map_err(|e| field(e.to_string()))?;
-            let lost = conflicts
-                .into_iter()
-                .rev()
-                .filter(|c| c.loser.client == query.loser);
-            for conflict in lost {
-                found.push(conflict);
-                if found.len() == query.limit {
-                    found.reverse();
-                    return Ok(found);
-                }
+            let conflicts: String = row
+                .try_get(1)
+                .map_err(|e| corrupt(format!("change r{rev}: conflicts: {e}")))?;
+            if lost_by((rev, &conflicts), &query.loser, &mut found, query.limit).map_err(corrupt)? {
+                found.reverse();
+                return Ok(found);
             }
         }
     }

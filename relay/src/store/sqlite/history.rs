@@ -8,13 +8,13 @@
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, params};
+use sync_core::Value;
 use sync_core::protocol::{Commit, Revision};
-use sync_core::{Map, Value};
 
 use super::read::{change_columns, read_commit, read_text, read_u64};
 use super::{BUSY_TIMEOUT, Sqlite};
 use crate::store::StoreError;
-use crate::store::rows::{to_sql, whole_range};
+use crate::store::rows::{replay, replay_start, replayed_to, to_sql, whole_range};
 
 impl Sqlite {
     /// The changes of `doc` from revision `from` on, up to `to`, in order: at most `limit`
@@ -133,17 +133,14 @@ fn document_at(conn: &Connection, doc: &str, rev: Revision) -> Result<Value, Sto
             None => None,
         }
     };
-    let mut start = (Revision(0), Value::Object(Map::new()));
-    if let Some((at, body)) = snapshot {
-        let at = read_u64(at).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
-        if at <= rev.0 {
-            let body = read_text(body).map_err(|e| corrupt(format!("snapshot at r{at}: {e}")))?;
-            let value = Value::parse(&body)
-                .map_err(|e| corrupt(format!("snapshot at r{at} is not JSON: {e}")))?;
-            start = (Revision(at), value);
+    let snapshot = match snapshot {
+        None => None,
+        Some((at, body)) => {
+            let at = read_u64(at).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
+            Some((at, read_text(body)))
         }
-    }
-    let (from, mut value) = start;
+    };
+    let (from, mut value) = replay_start(doc, rev, snapshot)?;
     if from == rev {
         return Ok(value);
     }
@@ -151,17 +148,8 @@ fn document_at(conn: &Connection, doc: &str, rev: Revision) -> Result<Value, Sto
         conn,
         doc,
         (from.next(), rev, usize::MAX, usize::MAX),
-        |commit| {
-            sync_core::apply::apply(&mut value, &commit.ops)
-                .map(drop)
-                .map_err(|e| corrupt(format!("change {} does not replay: {e}", commit.rev)))
-        },
+        |commit| replay(doc, &mut value, &commit),
     )?;
-    if last != Some(rev) {
-        return Err(corrupt(format!(
-            "the log ends at {} before {rev}",
-            last.unwrap_or(from)
-        )));
-    }
+    replayed_to(doc, (from, last), rev)?;
     Ok(value)
 }

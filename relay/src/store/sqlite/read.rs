@@ -8,7 +8,7 @@ use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use sync_core::{Map, Value};
 
-use crate::store::rows::{RawChange, decode, to_sql};
+use crate::store::rows::{RawChange, decode, lost_by, to_sql};
 use crate::store::{ConflictQuery, Loaded, StoreError};
 
 /// The changes of a document (`?1`) in a range of revisions (`?2 < rev <= ?3`) that recorded a
@@ -189,20 +189,11 @@ pub(in crate::store) fn conflicts_of(
     while let Some(row) = rows.next()? {
         let (rev, conflicts): (SqlValue, SqlValue) = (row.get(0)?, row.get(1)?);
         let rev = read_u64(rev).map_err(|e| corrupt(format!("a change's revision: {e}")))?;
-        let field = |e: String| corrupt(format!("change r{rev}: conflicts: {e}"));
-        let conflicts = read_text(conflicts).map_err(field)?;
-        let conflicts: Vec<Conflict> =
-            serde_json::from_str(&conflicts).map_err(|e| field(e.to_string()))?;
-        let lost = conflicts
-            .into_iter()
-            .rev()
-            .filter(|c| c.loser.client == query.loser);
-        for conflict in lost {
-            found.push(conflict);
-            if found.len() == query.limit {
-                found.reverse();
-                return Ok(found);
-            }
+        let conflicts =
+            read_text(conflicts).map_err(|e| corrupt(format!("change r{rev}: conflicts: {e}")))?;
+        if lost_by((rev, &conflicts), &query.loser, &mut found, query.limit).map_err(corrupt)? {
+            found.reverse();
+            return Ok(found);
         }
     }
     found.reverse();
