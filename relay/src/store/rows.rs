@@ -290,3 +290,63 @@ pub(super) fn replayed_to(
         detail: format!("the log ends at {} before {rev}", last.unwrap_or(from)),
     })
 }
+
+/// Where a load of `doc` starts: the stored snapshot (its revision, its body as read) or the
+/// empty document of revision 0, and the revision after which the log is read: every change
+/// when there is no snapshot, so that stray revisions are noticed too.
+pub(super) struct LoadStart {
+    pub(super) snapshot: Option<(u64, Value)>,
+    pub(super) after: i64,
+}
+
+impl LoadStart {
+    pub(super) fn new(
+        doc: &str,
+        snapshot: Option<(u64, Result<String, String>)>,
+    ) -> Result<LoadStart, StoreError> {
+        let corrupt = |detail: String| StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail,
+        };
+        let Some((rev, body)) = snapshot else {
+            return Ok(LoadStart {
+                snapshot: None,
+                after: i64::MIN,
+            });
+        };
+        let body = body.map_err(|e| corrupt(format!("snapshot at r{rev}: {e}")))?;
+        let value = Value::parse(&body)
+            .map_err(|e| corrupt(format!("snapshot at r{rev} is not JSON: {e}")))?;
+        let after = to_sql(rev).ok_or_else(|| corrupt("snapshot revision".to_owned()))?;
+        Ok(LoadStart {
+            snapshot: Some((rev, value)),
+            after,
+        })
+    }
+
+    /// The revision the first change read must have.
+    pub(super) fn first_expected(&self) -> u64 {
+        self.snapshot
+            .as_ref()
+            .map_or(0, |(rev, _)| *rev)
+            .saturating_add(1)
+    }
+
+    /// The document loaded, or `None` if nothing at all is stored for it.
+    pub(super) fn loaded(
+        self,
+        changes: Vec<Commit>,
+        clients: Vec<(ClientId, sync_core::authority::ClientRecord)>,
+    ) -> Option<super::Loaded> {
+        if self.snapshot.is_none() && changes.is_empty() && clients.is_empty() {
+            return None;
+        }
+        let (rev, snapshot) = self.snapshot.unwrap_or((0, Value::Object(Map::new())));
+        Some(super::Loaded {
+            snapshot,
+            snapshot_rev: Revision(rev),
+            changes,
+            clients,
+        })
+    }
+}

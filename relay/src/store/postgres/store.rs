@@ -8,16 +8,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use sync_core::Value;
 use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
-use sync_core::{Map, Value};
 use tokio::sync::mpsc;
 use tokio_postgres::{NoTls, Row};
 
 use super::migrate;
 use crate::store::group::{Pending, Request, answer};
 use crate::store::rows::{
-    RawChange, decode, lost_by, replay, replay_start, replayed_to, to_sql, whole_range,
+    LoadStart, RawChange, decode, lost_by, replay, replay_start, replayed_to, to_sql, whole_range,
 };
 use crate::store::{ConflictQuery, Loaded, MAX_GROUP, StoreError, note_load};
 
@@ -385,30 +385,19 @@ async fn load(pool: &Pool, doc: &str) -> Result<Option<Loaded>, StoreError> {
         None => None,
         Some(row) => {
             let rev = unsigned(&row, 0).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
-            let body: String = row
-                .try_get(1)
-                .map_err(|e| corrupt(format!("snapshot at r{rev}: {e}")))?;
-            let value = Value::parse(&body)
-                .map_err(|e| corrupt(format!("snapshot at r{rev} is not JSON: {e}")))?;
-            Some((rev, value))
+            Some((rev, row.try_get::<_, String>(1).map_err(|e| e.to_string())))
         }
     };
-    let seen_snapshot = snapshot.is_some();
-    let (snapshot_rev, snapshot) = snapshot.unwrap_or((0, Value::Object(Map::new())));
-    // Without a snapshot every change is read, so that stray revisions are noticed too.
-    let after = match seen_snapshot {
-        false => i64::MIN,
-        true => to_sql(snapshot_rev).ok_or_else(|| corrupt("snapshot revision".to_owned()))?,
-    };
+    let start = LoadStart::new(doc, snapshot)?;
     let rows = tx
         .query(
             "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
              WHERE doc = $1 AND rev > $2 ORDER BY rev",
-            &[&doc, &after],
+            &[&doc, &start.after],
         )
         .await?;
     let mut changes = Vec::with_capacity(rows.len());
-    let mut expected = snapshot_rev.saturating_add(1);
+    let mut expected = start.first_expected();
     for row in rows {
         let commit = decode(raw_change(&row).map_err(&corrupt)?, expected).map_err(&corrupt)?;
         expected = commit.rev.0.saturating_add(1);
@@ -438,15 +427,7 @@ async fn load(pool: &Pool, doc: &str) -> Result<Option<Loaded>, StoreError> {
         ));
     }
     tx.commit().await?;
-    if !seen_snapshot && changes.is_empty() && clients.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Loaded {
-        snapshot,
-        snapshot_rev: Revision(snapshot_rev),
-        changes,
-        clients,
-    }))
+    Ok(start.loaded(changes, clients))
 }
 
 /// The records `query` names: read latest first until the limit, returned oldest first.

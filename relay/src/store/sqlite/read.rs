@@ -6,9 +6,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
-use sync_core::{Map, Value};
 
-use crate::store::rows::{RawChange, decode, lost_by, to_sql};
+use crate::store::rows::{LoadStart, RawChange, decode, lost_by, to_sql};
 use crate::store::{ConflictQuery, Loaded, StoreError};
 
 /// The changes of a document (`?1`) in a range of revisions (`?2 < rev <= ?3`) that recorded a
@@ -57,19 +56,10 @@ pub(in crate::store) fn load(
         None => None,
         Some((rev, body)) => {
             let rev = read_u64(rev).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
-            let body = read_text(body).map_err(|e| corrupt(format!("snapshot at r{rev}: {e}")))?;
-            let value = Value::parse(&body)
-                .map_err(|e| corrupt(format!("snapshot at r{rev} is not JSON: {e}")))?;
-            Some((rev, value))
+            Some((rev, read_text(body)))
         }
     };
-    let seen_snapshot = snapshot.is_some();
-    let (snapshot_rev, snapshot) = snapshot.unwrap_or((0, Value::Object(Map::new())));
-    let snapshot_rev_sql = match seen_snapshot {
-        // Without a snapshot every change is read, so that stray revisions are noticed too.
-        false => i64::MIN,
-        true => to_sql(snapshot_rev).ok_or_else(|| corrupt("snapshot revision".to_owned()))?,
-    };
+    let start = LoadStart::new(doc, snapshot)?;
 
     let mut changes = Vec::new();
     {
@@ -77,8 +67,8 @@ pub(in crate::store) fn load(
             "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
              WHERE doc = ?1 AND rev > ?2 ORDER BY rev",
         )?;
-        let mut rows = stmt.query(params![doc, snapshot_rev_sql])?;
-        let mut expected = snapshot_rev.saturating_add(1);
+        let mut rows = stmt.query(params![doc, start.after])?;
+        let mut expected = start.first_expected();
         while let Some(row) = rows.next()? {
             let columns = change_columns(row)?;
             let commit = read_commit(columns, expected).map_err(&corrupt)?;
@@ -111,16 +101,7 @@ pub(in crate::store) fn load(
         }
     }
     tx.commit()?;
-
-    if !seen_snapshot && changes.is_empty() && clients.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Loaded {
-        snapshot,
-        snapshot_rev: Revision(snapshot_rev),
-        changes,
-        clients,
-    }))
+    Ok(start.loaded(changes, clients))
 }
 
 /// The columns of a row of `changes` selected as `rev, client, seq, author, time, ops,
