@@ -187,7 +187,8 @@ impl Access {
         let new = self.registry.revocations_after(after).await?;
         for (n, id) in new {
             if id == ROTATED {
-                self.rotate().await;
+                // Not marked as seen until the new secret is read: the next read tries again.
+                self.rotate().await?;
             } else {
                 self.revoke(&id);
             }
@@ -211,17 +212,12 @@ impl Access {
     }
 
     /// The signing secret was replaced: read it, and close every connection with a token. A
-    /// secret that cannot be read fails closed: no token is accepted until one can be.
-    async fn rotate(&self) {
-        let secret = match self.registry.secret().await {
-            Ok(secret) => secret.map(Arc::new),
-            Err(e) => {
-                tracing::error!(
-                    error = %e,
-                    "the rotated signing secret cannot be read: no token is accepted until the relay restarts with a secret it can read"
-                );
-                None
-            }
+    /// secret that cannot be read fails closed: no token is accepted until it can be, which
+    /// the next read of the registry tries again (a database may fail for a moment).
+    async fn rotate(&self) -> anyhow::Result<()> {
+        let (secret, failure) = match self.registry.secret().await {
+            Ok(secret) => (secret.map(Arc::new), None),
+            Err(e) => (None, Some(e)),
         };
         *self.secret.write().unwrap_or_else(PoisonError::into_inner) = secret;
         let all: Vec<Holder> = self
@@ -237,6 +233,12 @@ impl Access {
             all.into_iter(),
             "the relay's signing secret was rotated, so every token is void; ask its operator for a new one",
         );
+        if let Some(e) = failure {
+            anyhow::bail!(
+                "the rotated signing secret cannot be read ({e}): no token is accepted until it can"
+            );
+        }
+        Ok(())
     }
 }
 

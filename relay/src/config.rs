@@ -236,12 +236,15 @@ impl Config {
             .unwrap_or_else(|| Location::Sqlite(self.database_path()))
     }
 
-    /// How the PostgreSQL store is used: no statement, idle transaction or lock wait may
-    /// outlast half a lease, so a relay that froze in the middle of one cannot hold up another
-    /// relay's takeover.
+    /// How the PostgreSQL store is used: no statement may outlast nine tenths of a lease, and
+    /// no transaction sit idle or wait for a lock longer than half of one, so a relay that froze
+    /// in the middle of one cannot hold up another relay's takeover.
     pub fn postgres_options(&self) -> postgres::Options {
+        let lease = self.lease();
         postgres::Options {
-            statement_timeout: self.lease() / 2,
+            statement_timeout: lease.mul_f64(0.9),
+            lock_timeout: lease / 2,
+            connect_timeout: lease,
             ..postgres::Options::default()
         }
     }
@@ -372,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cluster_setting_comes_from_the_file_and_no_statement_outlasts_half_a_lease() {
+    fn a_cluster_setting_comes_from_the_file_and_no_statement_outlasts_its_lease() {
         let config: Config = toml::from_str(
             "store = \"postgres://concord@db.internal:5432/concord\"\n\
              node_url = \"ws://10.0.0.5:9090\"\nlease_ms = 4000\nlisten = \"0.0.0.0:9090\"",

@@ -135,11 +135,13 @@ enum Next {
     Close(ErrorCode, String),
 }
 
-/// Who is on a connection: its number, its peer, and the signal that its token was revoked.
+/// Who is on a connection: its number, its peer, the signal that its token was revoked, and
+/// its place among the connections that have not said hello (given up once it is admitted).
 struct Who {
     conn: u64,
     peer: Peer,
     revocation: Revocation,
+    pass: std::sync::Mutex<Option<Pass>>,
 }
 
 /// Serves an accepted websocket until it closes. `pass` holds its place among the connections
@@ -170,11 +172,11 @@ pub(crate) async fn serve(
     let limits = &shared.config.limits;
     let mut last_heard = Instant::now();
     let mut state = State::New;
-    let mut pass = Some(pass);
     let who = Who {
         conn,
         peer,
         revocation: Revocation::default(),
+        pass: std::sync::Mutex::new(Some(pass)),
     };
     let end: Option<(ErrorCode, String)> = loop {
         let deadline = match state {
@@ -188,18 +190,17 @@ pub(crate) async fn serve(
                 let next = match message {
                     Ok(Message::Text(text)) => {
                         if let State::Forwarded { upstream, .. } = &state {
-                            // The owner checks it; a pipe that is gone has closed the client.
-                            if upstream.send(text).await.is_err() {
-                                break None;
+                            // The owner checks it. The pipe takes frames as fast as the owner
+                            // does; while it waits, the connection can still end.
+                            tokio::select! {
+                                sent = upstream.send(text) => if sent.is_err() { break None },
+                                reason = who.revocation.revoked() => break Some((ErrorCode::TokenRevoked, reason)),
+                                () = kick.cancelled() => break None,
+                                () = done.cancelled() => break None,
                             }
                             continue;
                         }
-                        let next = on_text(&text, &mut state, &shared, &who, &out, &kick).await;
-                        if !matches!(state, State::New) {
-                            // Admitted: no longer among those that have not said hello.
-                            drop(pass.take());
-                        }
-                        next
+                        on_text(&text, &mut state, &shared, &who, &out, &kick).await
                     }
                     Ok(Message::Binary(_)) => {
                         reply(&out, &kick, &shared, ErrorCode::BinaryFrame, "the protocol uses text frames; this binary frame was ignored");
@@ -286,6 +287,7 @@ async fn on_text(
     let reader = Reader {
         shared,
         text,
+        pass: &who.pass,
         conn: who.conn,
         peer: who.peer,
         revocation: &who.revocation,
@@ -304,6 +306,7 @@ struct Reader<'a> {
     shared: &'a Arc<Shared>,
     /// The frame being read, as it came.
     text: &'a str,
+    pass: &'a std::sync::Mutex<Option<Pass>>,
     conn: u64,
     peer: Peer,
     revocation: &'a Revocation,
@@ -437,6 +440,14 @@ impl Reader<'_> {
                     Ok(admitted) => admitted,
                     Err((code, message)) => return Next::Close(code, message),
                 };
+                // Admitted: no longer among those that have not said hello, even while it
+                // waits for its document's owner.
+                drop(
+                    self.pass
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take(),
+                );
                 let holding = admitted.token.map(|id| {
                     let access = &self.shared.access;
                     access.hold(id, self.conn, self.revocation.clone())
@@ -474,8 +485,11 @@ impl Reader<'_> {
                                 doc,
                                 "forwarded to the document's owner"
                             );
-                            let metrics = Arc::clone(&self.shared.metrics);
-                            let upstream = forward::pipe(upstream, self.out.clone(), metrics);
+                            let upstream = forward::pipe(
+                                upstream,
+                                (self.out.clone(), self.kick.clone()),
+                                self.shared,
+                            );
                             *state = State::Forwarded {
                                 upstream,
                                 _token: holding,

@@ -148,12 +148,15 @@ pub async fn run_with_store(
         }
     };
     let tracker = TaskTracker::new();
+    // Rooms apart from connections: a stopping relay gives its leases back once every room
+    // has stored what it had, without waiting for slow clients' sockets.
+    let room_tracker = TaskTracker::new();
     let rooms = Rooms::new(
         store.clone(),
         cluster.clone(),
         Arc::new(config.clone()),
         Arc::clone(&metrics),
-        tracker.clone(),
+        room_tracker.clone(),
         shutdown.clone(),
     );
     let gate = Gate::new(
@@ -187,13 +190,17 @@ pub async fn run_with_store(
     }
     accept_loop(&listener, &shared, &tracker).await;
     drop(listener);
-    tracker.close();
-    tracker.wait().await;
+    room_tracker.close();
+    room_tracker.wait().await;
     // Every room has stored what it had: its lease goes back now, so that another relay takes
     // the document at once rather than when the lease runs out.
     if let Some(cluster) = &cluster {
         cluster.release_all().await;
     }
+    tracker.close();
+    tracker.wait().await;
+    // A room started by a connection that was still saying hello has ended too.
+    room_tracker.wait().await;
     store.close().await;
     tracing::info!("relay stopped");
     Ok(())
@@ -378,7 +385,7 @@ async fn intake(
             // In a cluster a relay that cannot reach PostgreSQL cannot serve: it says so, so
             // that a load balancer sends clients elsewhere.
             match &shared.cluster {
-                Some(cluster) if !cluster.healthy().await => {
+                Some(cluster) if !cluster.healthy() => {
                     let body = "PostgreSQL unreachable\n";
                     http::respond_with(stream, "503 Service Unavailable", "text/plain", body).await;
                 }

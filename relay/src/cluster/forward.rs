@@ -21,11 +21,12 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::access::Access;
-use crate::metrics::{Metrics, bump, drop_one};
+use crate::metrics::{bump, drop_one};
 use crate::room::Outbound;
 
 /// The header a relay vouches for a forwarded client with.
@@ -36,6 +37,9 @@ const VOUCH_SECONDS: u64 = 60;
 
 /// Frames from the client waiting to go to the owner.
 const QUEUE: usize = 256;
+
+/// The largest message the owner may send a forwarded client: what the app accepts.
+const MAX_MESSAGE: usize = 256 << 20;
 
 /// What the first relay says of a forwarded client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +94,11 @@ pub(crate) async fn connect(
             .map_err(|e| format!("{address}: {e}"))?;
         let value = HeaderValue::from_str(header).map_err(|e| e.to_string())?;
         request.headers_mut().insert(HEADER, value);
-        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        // The owner's messages are as large as its documents: a welcome, a snapshot.
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .max_frame_size(Some(MAX_MESSAGE));
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
             .await
             .map_err(|e| format!("{address}: {e}"))?;
         ws.send(Message::text(hello))
@@ -105,50 +113,73 @@ pub(crate) async fn connect(
 
 /// Passes frames between the client (whose frames come on the returned channel, and whose
 /// queue is `out`) and the owner, until either side ends. When the owner ends the connection,
-/// its close frame goes to the client as it is; when the connection to the owner breaks, the
-/// client is closed with `owner_changed` at once, so it reconnects and reaches the new owner.
+/// its close frame goes to the client as it is; when the connection to the owner breaks or
+/// goes silent (the owner is pinged as clients are, and must answer within the idle timeout),
+/// the client is closed with `owner_changed` at once, so it reconnects and reaches the new
+/// owner. A client that does not read what the owner sends is kicked (`slow_consumer`), as a
+/// room would.
 pub(crate) fn pipe(
     upstream: Box<Upstream>,
-    out: mpsc::Sender<Outbound>,
-    metrics: std::sync::Arc<Metrics>,
+    (out, kick): (mpsc::Sender<Outbound>, tokio_util::sync::CancellationToken),
+    shared: &crate::Shared,
 ) -> mpsc::Sender<Utf8Bytes> {
     let (tx, mut from_client) = mpsc::channel::<Utf8Bytes>(QUEUE);
+    let metrics = std::sync::Arc::clone(&shared.metrics);
+    let limits = &shared.config.limits;
+    let (ping_every, silence) = (limits.ping_interval(), limits.idle_timeout());
     bump(&metrics.forwarded_connections);
     tokio::spawn(async move {
         let (mut sink, mut stream) = upstream.split();
+        let mut ping = tokio::time::interval(ping_every);
+        let mut heard = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 frame = from_client.recv() => match frame {
                     Some(text) => {
-                        if sink.send(Message::Text(text)).await.is_err() {
-                            lost(&out).await;
+                        let sent = tokio::time::timeout(silence, sink.send(Message::Text(text))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
+                            lost(&out, &kick);
                             break;
                         }
                     }
                     // The client left.
                     None => {
-                        let _ = sink.close().await;
+                        let _ = tokio::time::timeout(silence, sink.close()).await;
                         break;
                     }
                 },
-                frame = stream.next() => match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        if out.send(Outbound::Text(text)).await.is_err() {
-                            let _ = sink.close().await;
+                frame = stream.next() => {
+                    heard = tokio::time::Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if out.try_send(Outbound::Text(text)).is_err() {
+                                kick.cancel();
+                                let _ = tokio::time::timeout(silence, sink.close()).await;
+                                break;
+                            }
+                        }
+                        Some(Ok(Message::Close(frame))) => {
+                            if out.try_send(Outbound::Closed(frame)).is_err() {
+                                kick.cancel();
+                            }
+                            break;
+                        }
+                        // Pongs and pings (answered by tungstenite); binary frames are not the
+                        // protocol's.
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => {
+                            lost(&out, &kick);
                             break;
                         }
                     }
-                    Some(Ok(Message::Close(frame))) => {
-                        let _ = out.send(Outbound::Closed(frame)).await;
+                }
+                _ = ping.tick() => {
+                    let pinged = tokio::time::timeout(silence, sink.send(Message::Ping(Default::default()))).await;
+                    if !matches!(pinged, Ok(Ok(()))) || heard.elapsed() > silence {
+                        lost(&out, &kick);
                         break;
                     }
-                    // Pings are answered by tungstenite; binary frames are not the protocol's.
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => {
-                        lost(&out).await;
-                        break;
-                    }
-                },
+                }
             }
         }
         drop_one(&metrics.forwarded_connections);
@@ -156,13 +187,16 @@ pub(crate) fn pipe(
     tx
 }
 
-/// The connection to the owner broke: the client is told to reconnect.
-async fn lost(out: &mpsc::Sender<Outbound>) {
+/// The connection to the owner broke or went silent: the client is told to reconnect (or
+/// dropped, if its queue is full).
+fn lost(out: &mpsc::Sender<Outbound>, kick: &tokio_util::sync::CancellationToken) {
     let close = Outbound::Close {
         code: ErrorCode::OwnerChanged,
         message: "the connection to the relay that owns the document broke; reconnect".to_owned(),
     };
-    let _ = out.send(close).await;
+    if out.try_send(close).is_err() {
+        kick.cancel();
+    }
 }
 
 /// Where a `hello` is served.

@@ -316,6 +316,11 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
         Err(message) => {
             tracing::error!(doc, %message, "document failed to load; it is not served");
             rooms.unregister(doc, &me);
+            // Not served here: the lease goes back, so that the document is not pinned to
+            // this relay.
+            if let Some((cluster, held)) = &held {
+                cluster.release(doc, held).await;
+            }
             refuse_all(&mut rx, ErrorCode::DocumentUnavailable, &message).await;
             return;
         }
@@ -362,6 +367,9 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
                     }
                     Err(Stop::Storage(message)) => {
                         tracing::error!(doc, %message, "storage failed; the document stops acknowledging");
+                        if let Some((cluster, held)) = &held {
+                            cluster.release(doc, held).await;
+                        }
                         let told = format!("the relay could not store changes ({message}); reconnect later");
                         (ErrorCode::StorageFailed, told)
                     }

@@ -17,6 +17,18 @@ pub(super) struct Prepared {
     pub(super) snapshot: Option<SnapshotRow>,
 }
 
+impl Prepared {
+    /// About how many bytes the batch sends: its operations, conflicts and snapshot.
+    pub(super) fn size(&self) -> usize {
+        let rows: usize = self
+            .rows
+            .iter()
+            .map(|r| r.ops.len() + r.conflicts.len() + r.author.len() + r.client.len())
+            .sum();
+        rows + self.snapshot.as_ref().map_or(0, |s| s.body.len())
+    }
+}
+
 /// One row of `changes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ChangeRow {

@@ -211,17 +211,13 @@ async fn health_fails_while_postgresql_cannot_be_reached() {
         ))
         .await
         .unwrap();
-    let answer = http_get(relay.addr, "/healthz").await;
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    // Checked every third of a lease (a third of a second here), not at each request.
+    health_becomes(relay.addr, "HTTP/1.1 503").await;
     admin
         .batch_execute(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"))
         .await
         .unwrap();
-    assert!(
-        http_get(relay.addr, "/healthz")
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    health_becomes(relay.addr, "HTTP/1.1 200").await;
     relay.stop().await.unwrap();
 }
 
@@ -403,4 +399,59 @@ async fn many_clients_opening_one_document_at_once_on_every_relay_are_all_welcom
     for relay in relays {
         relay.stop().await.unwrap();
     }
+}
+
+/// Waits (five seconds at most) until `/healthz` answers with `status`.
+async fn health_becomes(addr: std::net::SocketAddr, status: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = http_get(addr, "/healthz").await;
+        if answer.starts_with(status) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {answer}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_client_whose_owner_goes_silent_is_told_to_reconnect() {
+    let Some(store) = cluster::database("silent").await.unwrap() else {
+        return;
+    };
+    // An "owner" that takes the hello and then says nothing, not even a pong: a relay frozen
+    // or cut off mid-connection.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (tcp, _) = silent.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let _hello = futures_util::StreamExt::next(&mut ws).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(ws);
+    });
+    let relay = in_process(&store, |c| {
+        c.limits.ping_interval_secs = 1;
+        c.limits.idle_timeout_secs = 2;
+    })
+    .await;
+    let client = relay::store::postgres::connect(&store).await.unwrap();
+    client
+        .execute(
+            "INSERT INTO leases (doc, node, address, epoch, expires) \
+             VALUES ('quiet', 'elsewhere', $1, 1, clock_timestamp() + interval '1 minute')",
+            &[&format!("ws://{silent_addr}")],
+        )
+        .await
+        .unwrap();
+    let mut ann = Client::connect(relay.addr).await.unwrap();
+    ann.send(&e2e::hello("quiet", "ann", None, None))
+        .await
+        .unwrap();
+    // Told once the owner has been silent for the idle timeout (well within the wait for a
+    // message), rather than left waiting on an owner that will never answer.
+    let told = ann.recv().await.unwrap();
+    assert_eq!(error_code(&told), "owner_changed", "{told:?}");
+    assert_eq!(ann.closed().await.unwrap(), Some(1012));
+    relay.stop().await.unwrap();
 }

@@ -177,12 +177,8 @@ impl Registry {
                 });
             }
         }
-        let options = postgres::Options {
-            pool_size: 2,
-            ..postgres::Options::default()
-        };
         Ok(Registry {
-            kind: Kind::Postgres(postgres::pool(url, &options)?),
+            kind: Kind::Postgres(postgres::pool(url, &postgres::Options::default(), 2)?),
         })
     }
 

@@ -59,9 +59,16 @@ pub(super) async fn list(pool: &Pool, now: u64) -> Result<Vec<Listed>, StoreErro
     rows.iter().map(read_listed).collect()
 }
 
+/// Held by every transaction that appends a revocation, so that they commit in the order of
+/// their numbers: a relay reading "every revocation after n" never passes over one still
+/// being committed.
+const REVOCATIONS_LOCK: i64 = 0x0063_6f6e_7265_766b; // "conrevk"
+
 pub(super) async fn revoke(pool: &Pool, id: &str, now: u64) -> Result<Revoked, StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REVOCATIONS_LOCK])
+        .await?;
     tx.execute(
         "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL",
         &[&id, &seconds(now)],
@@ -128,6 +135,8 @@ pub(super) async fn rotate(pool: &Pool, now: u64) -> Result<usize, StoreError> {
     let fresh = Secret::random().map_err(|e| StoreError::Unavailable(e.to_string()))?;
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REVOCATIONS_LOCK])
+        .await?;
     tx.execute(
         "INSERT INTO signing_secret (id, key) VALUES (1, $1) \
          ON CONFLICT (id) DO UPDATE SET key = excluded.key",

@@ -24,32 +24,52 @@ use crate::store::{ConflictQuery, Loaded, MAX_GROUP, StoreError, note_load};
 /// How many requests may wait for the writer task.
 const QUEUE_CAPACITY: usize = 1024;
 
+/// The most bytes of changes and snapshots a group commit sends (one batch may be larger:
+/// it goes alone).
+const MAX_GROUP_BYTES: usize = 64 << 20;
+
 /// How many rows a read of a range fetches at a time, so that a read cut short by its size
 /// (or a replay of a long log) never holds the whole range.
 const FETCH_ROWS: i32 = 128;
 
+/// Connections kept for the writer's commits, the leases and the tokens: reads, however many,
+/// never take these.
+const CONTROL_CONNECTIONS: usize = 4;
+
 /// How a relay uses its PostgreSQL database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Connections in the pool (the writer takes one per round; reads take the others).
+    /// Connections for reads: loads, conflict records, history (which may take at most half of
+    /// them at once).
     pub pool_size: usize,
-    /// The longest any statement may run, or a transaction stay idle, or a lock be waited
-    /// for, on every session; also how long a connection is waited for.
+    /// The longest any statement may run, on every session.
     pub statement_timeout: Duration,
+    /// The longest a transaction may sit idle, or a lock be waited for, on every session.
+    pub lock_timeout: Duration,
+    /// How long a connection is waited for (made, or free in its pool).
+    pub connect_timeout: Duration,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             pool_size: 16,
-            statement_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(9),
+            lock_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
 
-/// The PostgreSQL store: the pool and the way to the writer task.
+/// The PostgreSQL store: its two pools and the way to the writer task.
 pub(crate) struct Postgres {
+    /// Commits, leases, tokens: a few connections reads never take.
     pool: Pool,
+    /// Loads and every other read.
+    reads: Pool,
+    /// History reads at once: at most half the reads' connections, so a flood of them never
+    /// holds up loads.
+    history: Arc<tokio::sync::Semaphore>,
     tx: mpsc::Sender<Request>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -69,14 +89,16 @@ impl Postgres {
         options: &Options,
         fail_next: Arc<AtomicU32>,
     ) -> Result<Postgres, StoreError> {
-        let pool = pool(url, options)?;
+        let pool = pool(url, options, CONTROL_CONNECTIONS)?;
         {
             let mut client = pool.get().await.map_err(pool_error)?;
             migrate(&mut client).await?;
         }
+        let reads = self::pool(url, options, options.pool_size.max(2))?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let writer = Writer {
             pool: pool.clone(),
+            reads: reads.clone(),
             fail_next,
             unloadable: HashSet::new(),
         };
@@ -84,6 +106,8 @@ impl Postgres {
         tracing::info!("store opened on PostgreSQL");
         Ok(Postgres {
             pool,
+            history: Arc::new(tokio::sync::Semaphore::new((options.pool_size / 2).max(1))),
+            reads,
             tx,
             writer: Mutex::new(Some(handle)),
         })
@@ -115,6 +139,7 @@ impl Postgres {
             tracing::error!("the store's writer task panicked");
         }
         self.pool.close();
+        self.reads.close();
         tracing::info!("store closed");
     }
 
@@ -126,6 +151,11 @@ impl Postgres {
         to: Revision,
         (limit, max_bytes): (usize, usize),
     ) -> Result<Vec<Commit>, StoreError> {
+        let _turn = self
+            .history
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let mut found = Vec::new();
         let (last, cut) = self
             .each_change(doc, (from, to, limit, max_bytes), |commit| {
@@ -143,8 +173,13 @@ impl Postgres {
             doc: doc.to_owned(),
             detail,
         };
+        let _turn = self
+            .history
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let snapshot = {
-            let client = self.pool.get().await.map_err(pool_error)?;
+            let client = self.reads.get().await.map_err(pool_error)?;
             client
                 .query_opt("SELECT rev, body FROM snapshots WHERE doc = $1", &[&doc])
                 .await?
@@ -189,7 +224,7 @@ impl Postgres {
         };
         let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
         let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let mut client = self.reads.get().await.map_err(pool_error)?;
         let tx = client.build_transaction().read_only(true).start().await?;
         let statement = tx
             .prepare_cached(
@@ -224,15 +259,19 @@ impl Postgres {
     }
 }
 
-/// The pool for `url`, every session with the timeouts of `options`.
-pub(crate) fn pool(url: &str, options: &Options) -> Result<Pool, StoreError> {
+/// A pool of `size` connections to `url`, every session with the timeouts of `options`, and
+/// with `synchronous_commit` on whatever the server's default: a commit the relay acknowledges
+/// is on disk.
+pub(crate) fn pool(url: &str, options: &Options, size: usize) -> Result<Pool, StoreError> {
     let mut config: tokio_postgres::Config = url.parse()?;
-    let ms = options.statement_timeout.as_millis();
+    let statement = options.statement_timeout.as_millis();
+    let lock = options.lock_timeout.as_millis();
     config.options(format!(
-        "-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms} -c lock_timeout={ms}"
+        "-c statement_timeout={statement} -c idle_in_transaction_session_timeout={lock} \
+         -c lock_timeout={lock} -c synchronous_commit=on"
     ));
     config.application_name("concord-relay");
-    config.connect_timeout(options.statement_timeout);
+    config.connect_timeout(options.connect_timeout);
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -241,11 +280,11 @@ pub(crate) fn pool(url: &str, options: &Options) -> Result<Pool, StoreError> {
         },
     );
     Pool::builder(manager)
-        .max_size(options.pool_size.max(2))
+        .max_size(size)
         .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(options.statement_timeout))
-        .create_timeout(Some(options.statement_timeout))
-        .recycle_timeout(Some(options.statement_timeout))
+        .wait_timeout(Some(options.connect_timeout))
+        .create_timeout(Some(options.connect_timeout))
+        .recycle_timeout(Some(options.connect_timeout))
         .build()
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
@@ -280,7 +319,10 @@ fn raw_change(row: &Row) -> Result<RawChange, String> {
 
 /// The writer task's state.
 struct Writer {
+    /// For commits.
     pool: Pool,
+    /// For loads and conflict records.
+    reads: Pool,
     fail_next: Arc<AtomicU32>,
     /// Documents whose last load failed: never written until they load again.
     unloadable: HashSet<String>,
@@ -307,20 +349,29 @@ impl Writer {
     async fn serve(&mut self, requests: Vec<Request>) -> ControlFlow<()> {
         let mut group = Vec::new();
         let mut docs = HashSet::new();
+        let mut bytes = 0;
         for request in requests {
             match request {
                 Request::Commit { batch, reply } => {
-                    // One batch per document in a group (see `write`).
-                    if !docs.insert(batch.doc.clone()) {
+                    // One batch per document in a group (see `write`), and a group far below
+                    // PostgreSQL's limit on a message.
+                    let size = batch.size();
+                    if docs.contains(&batch.doc)
+                        || (!group.is_empty() && bytes + size > MAX_GROUP_BYTES)
+                    {
                         self.commit_group(std::mem::take(&mut group)).await;
-                        docs = HashSet::from([batch.doc.clone()]);
+                        docs.clear();
+                        bytes = 0;
                     }
+                    docs.insert(batch.doc.clone());
+                    bytes += size;
                     group.push(Pending { batch, reply });
                 }
                 Request::Load { doc, reply } => {
                     self.commit_group(std::mem::take(&mut group)).await;
                     docs.clear();
-                    let result = load(&self.pool, &doc).await;
+                    bytes = 0;
+                    let result = load(&self.reads, &doc).await;
                     note_load(&mut self.unloadable, &doc, &result);
                     // The caller may have stopped waiting; that is fine.
                     let _ = reply.send(result);
@@ -328,7 +379,8 @@ impl Writer {
                 Request::Conflicts { query, reply } => {
                     self.commit_group(std::mem::take(&mut group)).await;
                     docs.clear();
-                    let _ = reply.send(conflicts_of(&self.pool, &query).await);
+                    bytes = 0;
+                    let _ = reply.send(conflicts_of(&self.reads, &query).await);
                 }
                 Request::Close => {
                     self.commit_group(group).await;

@@ -78,13 +78,15 @@ async fn read_fences_and_heads(
         .collect();
     let docs: Vec<&str> = open.iter().map(|b| b.doc.as_str()).collect();
     // A share lock on each lease: a takeover waits until this transaction ends, so every
-    // batch written under the old epoch is committed before the new owner loads.
+    // batch written under the old epoch is committed before the new owner loads. Taken in
+    // the order of the documents, as renewals take theirs, so the two never deadlock.
     let fences = tx
         .prepare_cached(
             "SELECT l.doc FROM leases AS l
              JOIN UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS f(doc, node, epoch)
                ON l.doc = f.doc AND l.node = f.node AND l.epoch = f.epoch
              WHERE l.expires > clock_timestamp()
+             ORDER BY l.doc
              FOR SHARE OF l",
         )
         .await?;

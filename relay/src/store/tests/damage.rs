@@ -266,7 +266,7 @@ async fn on_postgresql_a_failed_transaction_fails_every_batch_and_loses_nothing_
         return;
     };
     let options = postgres::Options {
-        statement_timeout: Duration::from_millis(300),
+        lock_timeout: Duration::from_millis(300),
         ..postgres::Options::default()
     };
     let store = Store::connect(&Location::Postgres(url.clone()), &options)
