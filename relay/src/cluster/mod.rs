@@ -235,6 +235,8 @@ impl Cluster {
 
     /// Gives the lease of `doc` back (expires it now), so another relay can take it at once.
     pub(crate) async fn release(&self, doc: &str, held: &Held) {
+        // First, so that a room starting meanwhile does not take it for a live one.
+        held.lost.cancel();
         {
             let mut map = self.held();
             if map.get(doc).is_some_and(|h| h.epoch == held.epoch) {
