@@ -104,12 +104,10 @@ struct Place {
     /// Where the documents and tokens are kept: `sqlite:PATH`, or
     /// `postgres://USER@HOST:PORT/DB` for a store several relays share (which keeps the
     /// signing secret too) [default: concord.sqlite3 in the data directory].
-    #[arg(long, env = "CONCORD_STORE", value_parser = parse_location)]
-    store: Option<Location>,
-}
-
-fn parse_location(text: &str) -> Result<Location, String> {
-    Location::parse(text).map_err(|e| e.to_string())
+    // Read as text and parsed by `Place::config`: the option parser's own error would repeat
+    // the value, password and all.
+    #[arg(long, env = "CONCORD_STORE", hide_env_values = true)]
+    store: Option<String>,
 }
 
 impl Place {
@@ -123,7 +121,7 @@ impl Place {
             config.data_dir.clone_from(dir);
         }
         if let Some(store) = &self.store {
-            config.store = Some(store.clone());
+            config.store = Some(Location::parse(store)?);
         }
         Ok(config)
     }
@@ -287,7 +285,7 @@ fn utc(seconds: u64) -> String {
 /// The registry of the relay whose store `config` names; an SQLite one must exist.
 async fn registry(config: &Config) -> anyhow::Result<Registry> {
     Ok(match config.location() {
-        Location::Postgres(url) => Registry::open_postgres(&url).await?,
+        Location::Postgres(url) => Registry::open_postgres(&url, false).await?,
         Location::Sqlite(path) => Registry::open_existing(&path, config.secret_path())?,
     })
 }
@@ -297,7 +295,8 @@ async fn registry(config: &Config) -> anyhow::Result<Registry> {
 async fn registry_for_minting(config: &Config) -> anyhow::Result<Registry> {
     let path = match config.location() {
         Location::Sqlite(path) if !path.exists() => path,
-        _ => return registry(config).await,
+        Location::Postgres(url) => return Ok(Registry::open_postgres(&url, true).await?),
+        Location::Sqlite(_) => return registry(config).await,
     };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;

@@ -254,9 +254,28 @@ impl Config {
         Duration::from_millis(self.lease_ms.max(MIN_LEASE_MS))
     }
 
-    /// Where the other relays of a cluster reach this one.
+    /// Checks the cluster's settings: a lease no shorter than [`MIN_LEASE_MS`], and a node
+    /// URL the other relays can use.
+    pub fn validate_cluster(&self) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            self.lease_ms >= MIN_LEASE_MS,
+            "--lease-ms {} is too short: leases are renewed every third of it, so it is at least \
+             {MIN_LEASE_MS}",
+            self.lease_ms
+        );
+        self.node_url()
+    }
+
+    /// Where the other relays of a cluster reach this one: a `ws://` or `wss://` URL.
     pub fn node_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.node_url {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+            let scheme_ok = url.starts_with("ws://") || url.starts_with("wss://");
+            anyhow::ensure!(
+                scheme_ok && url.as_str().into_client_request().is_ok(),
+                "--node-url {url:?} is not where other relays can reach this one: write \
+                 ws://HOST:PORT (or wss://HOST:PORT when the relay serves TLS)"
+            );
             return Ok(url.clone());
         }
         anyhow::ensure!(
@@ -384,10 +403,9 @@ mod tests {
         assert!(config.location().is_postgres());
         assert_eq!(config.node_url().unwrap(), "ws://10.0.0.5:9090");
         assert_eq!(config.lease(), Duration::from_secs(4));
-        assert_eq!(
-            config.postgres_options().statement_timeout,
-            Duration::from_secs(2)
-        );
+        let options = config.postgres_options();
+        assert_eq!(options.statement_timeout, Duration::from_millis(3600));
+        assert_eq!(options.lock_timeout, Duration::from_secs(2));
         // Listening on every address, a relay cannot guess where the others reach it.
         let unsure = Config {
             node_url: None,
@@ -395,13 +413,43 @@ mod tests {
         };
         let error = unsure.node_url().unwrap_err();
         assert!(error.to_string().contains("--node-url"), "{error}");
+        for wrong in ["http://10.0.0.5:9090", "not a url", "ws://"] {
+            let wrong = Config {
+                node_url: Some(wrong.to_owned()),
+                ..unsure.clone()
+            };
+            let error = wrong.validate_cluster().unwrap_err();
+            assert!(error.to_string().contains("ws://HOST:PORT"), "{error}");
+        }
+        let short = Config {
+            lease_ms: 100,
+            ..unsure
+        };
+        assert!(
+            short
+                .validate_cluster()
+                .unwrap_err()
+                .to_string()
+                .contains("too short")
+        );
         // A bad store is refused with what to write instead; the relay's own words never show
         // a password.
         let bad = toml::from_str::<Config>("store = \"mysql://db/x\"").unwrap_err();
         assert!(bad.to_string().contains("is not a store"), "{bad}");
         let bad = Location::parse("mysql://ann:hunter2@db/x").unwrap_err();
         assert!(bad.to_string().contains("postgres://"), "{bad}");
-        assert!(!bad.to_string().contains("hunter2"), "{bad}");
+        for given in [
+            "mysql://ann:hunter2@db/x",
+            "postgres//ann:hunter2@db/x",
+            "host=db password=hunter2 user=ann",
+            "postgres://db:1/x?password=hunter2&user=ann",
+        ] {
+            let shown = match Location::parse(given) {
+                Ok(location) => location.to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
         let url = Location::parse("postgres://ann:hunter2@db:5432/x").unwrap();
         assert_eq!(url.to_string(), "postgres://ann:***@db:5432/x");
     }

@@ -217,7 +217,7 @@ fn join_cluster(
     };
     let cluster = Cluster::new(
         postgres.pool().clone(),
-        config.node_url()?,
+        config.validate_cluster()?,
         config.lease(),
         Arc::clone(metrics),
     )?;

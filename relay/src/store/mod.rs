@@ -75,7 +75,8 @@ pub enum Location {
 }
 
 impl Location {
-    /// Reads `sqlite:PATH`, `postgres://...` or `postgresql://...`.
+    /// Reads `sqlite:PATH`, `postgres://...` or `postgresql://...`; an error never shows a
+    /// password the text holds.
     pub fn parse(text: &str) -> Result<Location, StoreError> {
         let text = text.trim();
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
@@ -134,19 +135,37 @@ impl fmt::Debug for Location {
     }
 }
 
-/// `url` without the password it may carry (`postgres://ann:***@host/db`).
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+/// `text` (a store's location as given, well formed or not) without the password it may
+/// carry: `user:***@host`, and `password=***` in a query or a key-value connection string.
+fn redact(text: &str) -> String {
+    let mut out = text.to_owned();
+    if let Some(at) = out.rfind('@') {
+        let start = out
+            .get(..at)
+            .and_then(|before| before.rfind(['/', ' ']))
+            .map_or(0, |i| i + 1);
+        if let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':')) {
+            out.replace_range(start + colon + 1..at, "***");
+        }
     }
+    let lower = out.to_ascii_lowercase();
+    let mut masked = String::with_capacity(out.len());
+    let mut rest = 0;
+    for (at, _) in lower.match_indices("password=") {
+        if at < rest {
+            continue;
+        }
+        let value = at + "password=".len();
+        let end = out
+            .get(value..)
+            .and_then(|tail| tail.find(['&', ' ']))
+            .map_or(out.len(), |i| value + i);
+        masked.push_str(out.get(rest..value).unwrap_or_default());
+        masked.push_str("***");
+        rest = end;
+    }
+    masked.push_str(out.get(rest..).unwrap_or_default());
+    masked
 }
 
 /// Why the store could not do what was asked.

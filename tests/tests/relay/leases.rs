@@ -333,7 +333,7 @@ async fn only_a_header_signed_by_the_cluster_vouches_for_a_forwarded_client() {
     assert_eq!(error_code(&refused), "unauthorized");
     // A relay of the cluster, which shares the secret, is believed: a client it let in without
     // a token comes in without one...
-    let registry = relay::auth::registry::Registry::open_postgres(&store)
+    let registry = relay::auth::registry::Registry::open_postgres(&store, false)
         .await
         .unwrap();
     let secret = registry.secret().await.unwrap().unwrap();

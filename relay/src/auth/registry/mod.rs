@@ -86,6 +86,12 @@ pub enum RegistryError {
         /// The version this program writes.
         known: i64,
     },
+    /// A PostgreSQL database no relay has used.
+    #[error(
+        "no relay has used {0}: is --store the relays'? (Only `token`, minting a first token \
+         before the first relay starts, sets a new database up)"
+    )]
+    NoRelayYet(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -160,14 +166,19 @@ impl Registry {
         }
     }
 
-    /// Opens the registry of a PostgreSQL store for the command line: a database that no
-    /// relay has used yet gets the schema (so that the first token can be minted before the
-    /// first relay starts); one of another schema version is an error.
-    pub async fn open_postgres(url: &str) -> Result<Registry, RegistryError> {
+    /// Opens the registry of a PostgreSQL store for the command line. A database no relay has
+    /// used yet gets the schema only when `create` (minting a first token before the first
+    /// relay starts); otherwise it is an error, as is one of another schema version, so that
+    /// a mistyped `--store` changes nothing.
+    pub async fn open_postgres(url: &str, create: bool) -> Result<Registry, RegistryError> {
         use crate::store::postgres;
-        let mut client = postgres::connect(url).await?;
+        let place = || crate::store::Location::Postgres(url.to_owned()).to_string();
+        let mut client = postgres::connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", place())))?;
         match postgres::version(&client).await? {
-            0 => postgres::migrate(&mut client).await?,
+            0 if create => postgres::migrate(&mut client).await?,
+            0 => return Err(RegistryError::NoRelayYet(place())),
             postgres::SCHEMA_VERSION => {}
             version => {
                 return Err(RegistryError::Version {
@@ -416,10 +427,15 @@ mod tests {
             return;
         };
         // The command line on a database no relay has used yet makes the schema.
-        let registry = Registry::open_postgres(&url).await.unwrap();
+        // Listing or revoking there changes nothing, and says why.
+        let error = Registry::open_postgres(&url, false).await.err().unwrap();
+        assert!(error.to_string().contains("no relay has used"), "{error}");
+        let client = crate::store::postgres::connect(&url).await.unwrap();
+        assert_eq!(crate::store::postgres::version(&client).await.unwrap(), 0);
+        let registry = Registry::open_postgres(&url, true).await.unwrap();
         lists_revokes_and_rotates(&registry).await;
         // Another relay of the cluster sees the same secret and tokens.
-        let other = Registry::open_postgres(&url).await.unwrap();
+        let other = Registry::open_postgres(&url, false).await.unwrap();
         let secret = registry.secret().await.unwrap().unwrap();
         let token = secret.mint(&claims("dee", 300));
         let theirs = other.secret_or_create().await.unwrap();
@@ -432,7 +448,7 @@ mod tests {
             .batch_execute("UPDATE concord_schema SET version = 99")
             .await
             .unwrap();
-        let error = Registry::open_postgres(&url).await.err().unwrap();
+        let error = Registry::open_postgres(&url, true).await.err().unwrap();
         assert!(error.to_string().contains("start the relay"), "{error}");
         assert!(!error.to_string().contains("password"), "{error}");
     }

@@ -99,6 +99,7 @@ impl Postgres {
         let writer = Writer {
             pool: pool.clone(),
             reads: reads.clone(),
+            patience: options.statement_timeout + options.lock_timeout,
             fail_next,
             unloadable: HashSet::new(),
         };
@@ -323,6 +324,10 @@ struct Writer {
     pool: Pool,
     /// For loads and conflict records.
     reads: Pool,
+    /// The longest a round of work may take: PostgreSQL's own timeouts cannot end a round
+    /// while the server itself does not answer (frozen, or cut off without the connection
+    /// noticing).
+    patience: Duration,
     fail_next: Arc<AtomicU32>,
     /// Documents whose last load failed: never written until they load again.
     unloadable: HashSet<String>,
@@ -371,7 +376,11 @@ impl Writer {
                     self.commit_group(std::mem::take(&mut group)).await;
                     docs.clear();
                     bytes = 0;
-                    let result = load(&self.reads, &doc).await;
+                    let result = tokio::time::timeout(self.patience, load(&self.reads, &doc))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(StoreError::Unavailable("no answer in time".to_owned()))
+                        });
                     note_load(&mut self.unloadable, &doc, &result);
                     // The caller may have stopped waiting; that is fine.
                     let _ = reply.send(result);
@@ -380,7 +389,13 @@ impl Writer {
                     self.commit_group(std::mem::take(&mut group)).await;
                     docs.clear();
                     bytes = 0;
-                    let _ = reply.send(conflicts_of(&self.reads, &query).await);
+                    let read =
+                        tokio::time::timeout(self.patience, conflicts_of(&self.reads, &query))
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(StoreError::Unavailable("no answer in time".to_owned()))
+                            });
+                    let _ = reply.send(read);
                 }
                 Request::Close => {
                     self.commit_group(group).await;
@@ -410,10 +425,24 @@ impl Writer {
         refused: &mut Vec<Option<StoreError>>,
     ) -> Result<(), (Option<usize>, StoreError)> {
         let mut client = self.pool.get().await.map_err(|e| (None, pool_error(e)))?;
-        let tx = client.transaction().await.map_err(|e| (None, e.into()))?;
         let refusing = (self.fail_next.as_ref(), &self.unloadable);
-        super::write::write_group(&tx, refusing, group, refused).await?;
-        tx.commit().await.map_err(|e| (None, e.into()))
+        let written = tokio::time::timeout(self.patience, async {
+            let tx = client.transaction().await.map_err(|e| (None, e.into()))?;
+            super::write::write_group(&tx, refusing, group, refused).await?;
+            tx.commit().await.map_err(|e| (None, e.into()))
+        })
+        .await;
+        written.unwrap_or_else(|_| {
+            // Whether it committed is unknown: nothing of it is acknowledged (its changes are
+            // sent again and applied once), and the connection, in an unknown state, is
+            // dropped rather than used again.
+            drop(deadpool_postgres::Object::take(client));
+            let waited = self.patience.as_millis();
+            Err((
+                None,
+                StoreError::Unavailable(format!("no answer within {waited} ms")),
+            ))
+        })
     }
 }
 
