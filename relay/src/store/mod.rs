@@ -2,7 +2,7 @@
 //! exactly-once records, behind one interface ([`Store`]) with two implementations: an
 //! embedded SQLite database ([`sqlite`], the default: a single relay needs nothing else) and
 //! PostgreSQL ([`postgres`], which several relays share). Both keep the same rows, check them
-//! the same way ([`rows`]) and answer the same; one conformance suite runs against both.
+//! the same way (`rows`) and answer the same; one conformance suite runs against both.
 //!
 //! # Durability and group commit
 //! [`Store::commit`] returns only after the transaction holding its batch has committed, and

@@ -3,9 +3,9 @@
 //! # Schema (version 3, kept in `PRAGMA user_version`)
 //! The three tables of documents are `WITHOUT ROWID`, keyed by the document id:
 //! - `changes(doc, rev, client, seq, author, time, ops, conflicts, group_rev)`, key
-//!   `(doc, rev)`: the full log, one row per [`Commit`]; `ops` and `conflicts` are JSON text
+//!   `(doc, rev)`: the full log, one row per [`Commit`](sync_core::protocol::Commit); `ops` and `conflicts` are JSON text
 //!   written by `serde_json`; `group_rev` is the revision that began the typing group the change
-//!   continues ([`Commit::group`]), `NULL` if it begins one. The log is never pruned: it is the
+//!   continues ([`Commit::group`](sync_core::protocol::Commit::group)), `NULL` if it begins one. The log is never pruned: it is the
 //!   document's history.
 //!
 //! Version 1 had no `group_rev`; a version 1 database is migrated when opened (the column is
@@ -13,7 +13,7 @@
 //! database of a version this relay does not know is refused untouched.
 //! - `snapshots(doc, rev, body)`: the latest snapshot of each document, as JSON text.
 //! - `clients(doc, client, seq, rev)`, key `(doc, client)`: the last change of each client that
-//!   the document applied ([`ClientRecord`]), always the one with the highest `seq`.
+//!   the document applied ([`ClientRecord`](sync_core::authority::ClientRecord)), always the one with the highest `seq`.
 //!
 //! Two more hold the access tokens ([`crate::auth::registry`]):
 //! - `tokens(id, user, docs, role, exp, minted, revoked)`, key `id`, in the order minted
@@ -26,7 +26,7 @@
 //! knows only version 2 refuses a version 3 database, so it cannot ignore revocations.
 //!
 //! A partial index, `changes_with_conflicts(doc, rev) WHERE conflicts <> '[]'`, lists the
-//! changes that recorded conflicts, so that [`Store::conflicts_of`] visits only those however
+//! changes that recorded conflicts, so that [`Store::conflicts_of`](super::Store::conflicts_of) visits only those however
 //! long the log. It only adds to version 1 (an older relay keeps it up to date without knowing
 //! it), so it is created, when missing, on opening.
 //!
@@ -40,7 +40,7 @@
 //! # One writer thread
 //! One thread owns the connection that writes, and serves the requests in the order they were
 //! queued (through a bounded queue, [`QUEUE_CAPACITY`]); the history of old revisions is read
-//! on read-only connections of its own ([`history`]).
+//! on read-only connections of its own (`history`).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
