@@ -1,7 +1,8 @@
 //! The request that opens every connection. The relay reads its head itself to learn where it
 //! is headed (`GET /healthz`, `GET /metrics`, or the websocket upgrade) and who sent it (proxy
 //! headers, see [`crate::peer`]); for a websocket the head is then put back, so the handshake
-//! reads it untouched.
+//! reads it untouched. Any other request gets a plain HTTP answer (404, or 405 for another
+//! method on the two paths), so that a load balancer's check says what is wrong.
 
 use std::net::IpAddr;
 
@@ -14,12 +15,20 @@ use crate::stream::Stream;
 /// Where a new connection is headed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Route {
-    /// Anything else: handed to the websocket handshake, which refuses what is not an upgrade.
+    /// A request with `Upgrade: websocket`: handed to the websocket handshake, which refuses
+    /// what is not a valid one.
     WebSocket,
-    /// `GET /healthz`.
-    Health,
+    /// `GET /healthz` (`HEAD` too: the same answer without its body).
+    Health {
+        /// Whether only the head is wanted.
+        head: bool,
+    },
     /// `GET /metrics`.
     Metrics,
+    /// Another method on `/healthz` or `/metrics`: 405.
+    NotAllowed,
+    /// Anything else: 404.
+    NotFound,
 }
 
 /// The longest request head read; a longer one is not a request the relay serves.
@@ -81,10 +90,20 @@ fn parse(
     let httparse::Status::Complete(_) = request.parse(head).ok()? else {
         return None;
     };
-    let route = match (request.method, request.path) {
-        (Some("GET"), Some("/healthz")) => Route::Health,
+    let upgrade = request.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("upgrade")
+            && std::str::from_utf8(h.value)
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
+    });
+    // The path without its query.
+    let path = request.path.map(|p| p.split('?').next().unwrap_or(p));
+    let route = match (request.method, path) {
+        (Some("GET"), Some("/healthz")) => Route::Health { head: false },
+        (Some("HEAD"), Some("/healthz")) => Route::Health { head: true },
         (Some("GET"), Some("/metrics")) => Route::Metrics,
-        _ => Route::WebSocket,
+        (_, Some("/healthz" | "/metrics")) => Route::NotAllowed,
+        _ if upgrade => Route::WebSocket,
+        _ => Route::NotFound,
     };
     let peer = Peer::from_request(
         socket,
@@ -111,9 +130,21 @@ pub(crate) async fn respond(stream: Stream, content_type: &str, body: &str) {
 }
 
 /// Answers with `status` (`503 Service Unavailable`) and `body`, then closes.
-pub(crate) async fn respond_with(mut stream: Stream, status: &str, content_type: &str, body: &str) {
+pub(crate) async fn respond_with(stream: Stream, status: &str, content_type: &str, body: &str) {
+    answer(stream, status, content_type, body, true).await;
+}
+
+/// Answers with `status`, and `body` unless only the head is wanted, then closes.
+pub(crate) async fn answer(
+    mut stream: Stream,
+    status: &str,
+    content_type: &str,
+    body: &str,
+    with_body: bool,
+) {
+    let shown = if with_body { body } else { "" };
     let response = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{shown}",
         body.len()
     );
     let _ = stream.write_all(response.as_bytes()).await;
@@ -137,7 +168,21 @@ mod tests {
     #[test]
     fn requests_are_routed_by_method_and_path() {
         let health = head("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        assert_eq!(health.route, Route::Health);
+        assert_eq!(health.route, Route::Health { head: false });
+        assert_eq!(
+            head("HEAD /healthz?probe=1 HTTP/1.1\r\n\r\n")
+                .unwrap()
+                .route,
+            Route::Health { head: true }
+        );
+        assert_eq!(
+            head("OPTIONS /healthz HTTP/1.1\r\n\r\n").unwrap().route,
+            Route::NotAllowed
+        );
+        assert_eq!(
+            head("GET /other HTTP/1.1\r\n\r\n").unwrap().route,
+            Route::NotFound
+        );
         assert!(health.peer.is_local());
         assert_eq!(
             head("GET /metrics HTTP/1.0\r\n\r\n").unwrap().route,
@@ -149,7 +194,9 @@ mod tests {
                 .route,
             Route::WebSocket
         );
-        let proxied = head("GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n").unwrap();
+        let proxied =
+            head("GET / HTTP/1.1\r\nUpgrade: websocket\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n")
+                .unwrap();
         assert!(!proxied.peer.is_local());
         assert!(head("not http\r\n\r\n").is_none());
     }

@@ -381,21 +381,31 @@ async fn intake(
     );
     let head = http::read_head(&mut stream, socket, proxies, deadline).await?;
     match head.route {
-        Route::Health => {
+        Route::Health { head } => {
             // In a cluster a relay that cannot reach PostgreSQL cannot serve: it says so, so
             // that a load balancer sends clients elsewhere.
-            match &shared.cluster {
+            let (status, body) = match &shared.cluster {
                 Some(cluster) if !cluster.healthy() => {
-                    let body = "PostgreSQL unreachable\n";
-                    http::respond_with(stream, "503 Service Unavailable", "text/plain", body).await;
+                    ("503 Service Unavailable", "PostgreSQL unreachable\n")
                 }
-                _ => http::respond(stream, "text/plain", "ok\n").await,
-            }
+                _ => ("200 OK", "ok\n"),
+            };
+            http::answer(stream, status, "text/plain", body, !head).await;
             return None;
         }
         Route::Metrics => {
             let body = shared.metrics.render();
             http::respond(stream, "text/plain; version=0.0.4", &body).await;
+            return None;
+        }
+        Route::NotAllowed => {
+            let body = "only GET here\n";
+            http::respond_with(stream, "405 Method Not Allowed", "text/plain", body).await;
+            return None;
+        }
+        Route::NotFound => {
+            let body = "not found: this relay serves websockets, /healthz and /metrics\n";
+            http::respond_with(stream, "404 Not Found", "text/plain", body).await;
             return None;
         }
         Route::WebSocket => {}
