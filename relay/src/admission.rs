@@ -51,6 +51,16 @@ pub(crate) fn admit(
                 token: None,
             });
         }
+        // A relay of the cluster forwarded it, but its word could not be checked: a passing
+        // state (clocks apart, a secret being rotated), not the client's fault, so not the
+        // `unauthorized` a window stops retrying on.
+        if peer.unverified_vouch {
+            return Err((
+                ErrorCode::OwnerUnavailable,
+                "the relay that passed this connection on could not be verified; try again"
+                    .to_owned(),
+            ));
+        }
         return Err((
             ErrorCode::Unauthorized,
             "this relay needs a token; ask its operator for one".to_owned(),

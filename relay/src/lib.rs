@@ -422,6 +422,8 @@ async fn intake(
         peer.from_node = true;
         peer.vouched_anonymous = vouched.anonymous;
     }
+    peer.unverified_vouch =
+        shared.cluster.is_some() && head.forwarded.is_some() && vouched.is_none();
     if let (true, Ok(held)) = (via_proxy || vouched.is_some(), &mut pass)
         && let Err(full) = held.readdress(peer.client)
     {

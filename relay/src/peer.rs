@@ -128,6 +128,9 @@ pub struct Peer {
     pub from_node: bool,
     /// Whether that relay let the client in without a token.
     pub vouched_anonymous: bool,
+    /// Whether the request carried a relay's vouch that did not verify (another relay's clock
+    /// more than a minute apart, or the moment a new signing secret is being read).
+    pub unverified_vouch: bool,
 }
 
 impl Peer {
@@ -141,6 +144,7 @@ impl Peer {
             via_trusted_proxy: false,
             from_node: false,
             vouched_anonymous: false,
+            unverified_vouch: false,
         }
     }
 
