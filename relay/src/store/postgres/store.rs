@@ -446,12 +446,10 @@ impl Writer {
     }
 }
 
-/// Reads everything stored for `doc`, checking it, in one repeatable-read transaction.
+/// Reads everything stored for `doc` in one repeatable-read transaction, then checks and
+/// decodes it in a blocking task (a log of many changes, a snapshot of many megabytes, is work
+/// no runtime thread should do).
 async fn load(pool: &Pool, doc: &str) -> Result<Option<Loaded>, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt {
-        doc: doc.to_owned(),
-        detail,
-    };
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client
         .build_transaction()
@@ -462,42 +460,68 @@ async fn load(pool: &Pool, doc: &str) -> Result<Option<Loaded>, StoreError> {
     let snapshot = tx
         .query_opt("SELECT rev, body FROM snapshots WHERE doc = $1", &[&doc])
         .await?;
-    let snapshot = match snapshot {
-        None => None,
-        Some(row) => {
-            let rev = unsigned(&row, 0).map_err(|e| corrupt(format!("snapshot revision: {e}")))?;
-            Some((rev, row.try_get::<_, String>(1).map_err(|e| e.to_string())))
-        }
-    };
-    let start = LoadStart::new(doc, snapshot)?;
-    let rows = tx
+    let snapshot_rev = snapshot
+        .as_ref()
+        .map(|row| unsigned(row, 0))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt {
+            doc: doc.to_owned(),
+            detail: format!("snapshot revision: {e}"),
+        })?;
+    // Without a snapshot every change is read, so that stray revisions are noticed too.
+    let after = snapshot_rev.map_or(i64::MIN, |rev| to_sql(rev).unwrap_or(i64::MAX));
+    let changes = tx
         .query(
             "SELECT rev, client, seq, author, time, ops, conflicts, group_rev FROM changes
              WHERE doc = $1 AND rev > $2 ORDER BY rev",
-            &[&doc, &start.after],
+            &[&doc, &after],
         )
         .await?;
-    let mut changes = Vec::with_capacity(rows.len());
-    let mut expected = start.first_expected();
-    for row in rows {
-        let commit = decode(raw_change(&row).map_err(&corrupt)?, expected).map_err(&corrupt)?;
-        expected = commit.rev.0.saturating_add(1);
-        changes.push(commit);
-    }
-    let rows = tx
+    let clients = tx
         .query(
             "SELECT client, seq, rev FROM clients WHERE doc = $1 ORDER BY client COLLATE \"C\"",
             &[&doc],
         )
         .await?;
-    let mut clients = Vec::with_capacity(rows.len());
-    for row in rows {
+    tx.commit().await?;
+    let doc = doc.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = snapshot
+            .zip(snapshot_rev)
+            .map(|(row, rev)| (rev, row.try_get::<_, String>(1).map_err(|e| e.to_string())));
+        decode_load(&doc, snapshot, &changes, &clients)
+    })
+    .await
+    .map_err(|_| StoreError::Closed)?
+}
+
+/// Checks and decodes what [`load`] read.
+fn decode_load(
+    doc: &str,
+    snapshot: Option<(u64, Result<String, String>)>,
+    change_rows: &[Row],
+    client_rows: &[Row],
+) -> Result<Option<Loaded>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        doc: doc.to_owned(),
+        detail,
+    };
+    let start = LoadStart::new(doc, snapshot)?;
+    let mut changes = Vec::with_capacity(change_rows.len());
+    let mut expected = start.first_expected();
+    for row in change_rows {
+        let commit = decode(raw_change(row).map_err(&corrupt)?, expected).map_err(&corrupt)?;
+        expected = commit.rev.0.saturating_add(1);
+        changes.push(commit);
+    }
+    let mut clients = Vec::with_capacity(client_rows.len());
+    for row in client_rows {
         let client: String = row
             .try_get(0)
             .map_err(|e| corrupt(format!("client record: {e}")))?;
-        let seq = unsigned(&row, 1)
+        let seq = unsigned(row, 1)
             .map_err(|e| corrupt(format!("client record of {client:?}: seq: {e}")))?;
-        let rev = unsigned(&row, 2)
+        let rev = unsigned(row, 2)
             .map_err(|e| corrupt(format!("client record of {client:?}: revision: {e}")))?;
         clients.push((
             ClientId(client),
@@ -507,7 +531,6 @@ async fn load(pool: &Pool, doc: &str) -> Result<Option<Loaded>, StoreError> {
             },
         ));
     }
-    tx.commit().await?;
     Ok(start.loaded(changes, clients))
 }
 
