@@ -112,9 +112,12 @@ impl Cluster {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The lease this relay holds on `doc`, if it holds one.
+    /// The lease this relay holds on `doc`, if it holds one that is not being given back.
     pub(crate) fn holding(&self, doc: &str) -> Option<Held> {
-        self.held().get(doc).cloned()
+        self.held()
+            .get(doc)
+            .filter(|held| !held.lost.is_cancelled())
+            .cloned()
     }
 
     /// What a commit under `held` names.
@@ -245,7 +248,6 @@ impl Cluster {
                 bump(&self.metrics.lease_changes);
             }
         }
-        held.lost.cancel();
         let epoch = i64::try_from(held.epoch).unwrap_or(i64::MAX);
         let released = async {
             let client = self.pool.get().await.map_err(pool_error)?;

@@ -415,11 +415,7 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
 
 /// This relay's lease on `doc`, taken now if nobody holds it.
 async fn held_or_claimed(cluster: &Cluster, doc: &str) -> Option<Held> {
-    // One the room before is giving back at this moment is no good.
-    if let Some(held) = cluster
-        .holding(doc)
-        .filter(|held| !held.lost.is_cancelled())
-    {
+    if let Some(held) = cluster.holding(doc) {
         return Some(held);
     }
     match cluster.claim(doc).await {
