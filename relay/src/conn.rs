@@ -465,10 +465,14 @@ impl Reader<'_> {
                         anonymous: token.is_none(),
                     };
                     let (doc, hello) = (doc.as_str(), self.text);
-                    let from_node = self.peer.from_node;
+                    let (from_node, misdirected) = (self.peer.from_node, self.peer.misdirected);
                     let access = &self.shared.access;
-                    let routing =
-                        forward::route(cluster, access, (doc, hello), (vouched, from_node));
+                    let routing = forward::route(
+                        cluster,
+                        access,
+                        (doc, hello),
+                        (vouched, from_node, misdirected),
+                    );
                     // A relay stopping does not wait for an owner to come back.
                     let routed = tokio::select! {
                         routed = routing => routed,

@@ -44,6 +44,8 @@ pub(crate) struct Head {
     /// The header another relay of a cluster vouches for its client with, if there is one
     /// (see `cluster::forward`).
     pub(crate) forwarded: Option<String>,
+    /// The relay (node id) such a connection is meant for.
+    pub(crate) forwarded_to: Option<String>,
 }
 
 /// Reads the request head (and whatever came with it), then puts it all back in front of the
@@ -111,16 +113,19 @@ fn parse(
         trusted,
         header,
     );
-    let forwarded = request
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(crate::cluster::forward::HEADER))
-        .and_then(|h| std::str::from_utf8(h.value).ok())
-        .map(str::to_owned);
+    let header_text = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .map(str::to_owned)
+    };
     Some(Head {
         route,
         peer,
-        forwarded,
+        forwarded: header_text(crate::cluster::forward::HEADER),
+        forwarded_to: header_text(crate::cluster::forward::FOR_NODE),
     })
 }
 

@@ -424,6 +424,17 @@ async fn intake(
     }
     peer.unverified_vouch =
         shared.cluster.is_some() && head.forwarded.is_some() && vouched.is_none();
+    if let (Some(cluster), Some(_), Some(meant)) = (&shared.cluster, vouched, &head.forwarded_to)
+        && meant != cluster.node()
+    {
+        peer.misdirected = true;
+        tracing::error!(
+            meant_for = %meant,
+            this = cluster.node(),
+            "another relay forwarded a client here for relay {meant}, whose --node-url leads to \
+             this relay instead: set each relay's --node-url to its own address"
+        );
+    }
     if let (true, Ok(held)) = (via_proxy || vouched.is_some(), &mut pass)
         && let Err(full) = held.readdress(peer.client)
     {

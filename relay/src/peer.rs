@@ -131,6 +131,9 @@ pub struct Peer {
     /// Whether the request carried a relay's vouch that did not verify (another relay's clock
     /// more than a minute apart, or the moment a new signing secret is being read).
     pub unverified_vouch: bool,
+    /// Whether that relay meant the connection for another relay (whose `--node-url` leads
+    /// here by mistake).
+    pub misdirected: bool,
 }
 
 impl Peer {
@@ -145,6 +148,7 @@ impl Peer {
             from_node: false,
             vouched_anonymous: false,
             unverified_vouch: false,
+            misdirected: false,
         }
     }
 

@@ -32,6 +32,11 @@ use crate::room::Outbound;
 /// The header a relay vouches for a forwarded client with.
 pub(crate) const HEADER: &str = "concord-forwarded";
 
+/// The header that names the relay a forwarded connection is meant for (its node id), so
+/// that a relay reached by mistake (another relay's `--node-url` leads to it) says so rather
+/// than send the client round.
+pub(crate) const FOR_NODE: &str = "concord-forwarded-to";
+
 /// How long a vouching header stays good: relays' clocks need only agree this well.
 const VOUCH_SECONDS: u64 = 60;
 
@@ -83,7 +88,7 @@ pub(crate) type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Opens a websocket to the owner at `address` with the vouching `header`, and sends the
 /// client's `hello`. Fails (saying why) if that does not happen within `within`.
 pub(crate) async fn connect(
-    address: &str,
+    (address, node): (&str, &str),
     header: &str,
     hello: &str,
     within: Duration,
@@ -94,6 +99,8 @@ pub(crate) async fn connect(
             .map_err(|e| format!("{address}: {e}"))?;
         let value = HeaderValue::from_str(header).map_err(|e| e.to_string())?;
         request.headers_mut().insert(HEADER, value);
+        let node = HeaderValue::from_str(node).map_err(|e| e.to_string())?;
+        request.headers_mut().insert(FOR_NODE, node);
         // The owner's messages are as large as its documents: a welcome, a snapshot.
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
@@ -219,13 +226,21 @@ pub(crate) async fn route(
     cluster: &super::Cluster,
     access: &Access,
     (doc, hello): (&str, &str),
-    (vouched, from_node): (Vouched, bool),
+    (vouched, from_node, misdirected): (Vouched, bool, bool),
 ) -> Routed {
     let lease = cluster.lease();
     let deadline = tokio::time::Instant::now() + 2 * lease;
     let patience = (lease / 2).min(Duration::from_secs(3));
     loop {
         let failure = match cluster.claim(doc).await {
+            Ok(_) if misdirected => {
+                return Routed::Nowhere(
+                    ErrorCode::OwnerUnavailable,
+                    "the relay that passed this connection on meant it for another relay: a \
+                     relay's --node-url leads here by mistake (its operator is told in the log)"
+                        .to_owned(),
+                );
+            }
             Ok(super::Owner::Here) => return Routed::Here,
             Ok(super::Owner::There { .. }) if from_node => {
                 return Routed::Nowhere(
@@ -241,7 +256,7 @@ pub(crate) async fn route(
                         "this relay has no signing secret to reach the others with".to_owned(),
                     );
                 };
-                match connect(&address, &header, hello, patience).await {
+                match connect((&address, &node), &header, hello, patience).await {
                     Ok(upstream) => return Routed::There(Box::new(upstream)),
                     Err(e) => format!("the relay that owns it ({node}) does not answer: {e}"),
                 }

@@ -103,6 +103,11 @@ impl Cluster {
         }))
     }
 
+    /// This relay's node id.
+    pub(crate) fn node(&self) -> &str {
+        &self.node
+    }
+
     /// The lease time.
     pub(crate) fn lease(&self) -> Duration {
         self.lease

@@ -456,3 +456,33 @@ async fn a_forwarded_client_whose_owner_goes_silent_is_told_to_reconnect() {
     assert_eq!(ann.closed().await.unwrap(), Some(1012));
     relay.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_url_that_leads_to_another_relay_is_said_not_looped() {
+    let Some(store) = cluster::database("misdirected").await.unwrap() else {
+        return;
+    };
+    // The owner's --node-url gives the address of another live relay by mistake.
+    let bystander = in_process(&store, |_| {}).await;
+    let owner_relay = in_process(&store, |c| {
+        c.node_url = Some(format!("ws://{}", bystander.addr))
+    })
+    .await;
+    let other = in_process(&store, |_| {}).await;
+    let mut ann = Peer::join(owner_relay.addr, "astray", "ann", None)
+        .await
+        .unwrap();
+    ann.edit(vec![add("/n", "1")]).await.unwrap();
+    ann.flush().await.unwrap();
+    // Bob's relay forwards him to that address; the relay there, seeing the connection was
+    // meant for another, says so (and logs it for the operator) rather than send him round
+    // with owner_changed.
+    let (mut bob, answer) = Client::join(other.addr, "astray", "bob", None, None)
+        .await
+        .unwrap();
+    assert_eq!(error_code(&answer), "owner_unavailable", "{answer:?}");
+    assert_eq!(bob.closed().await.unwrap(), Some(1013));
+    for relay in [bystander, owner_relay, other] {
+        relay.stop().await.unwrap();
+    }
+}
