@@ -465,7 +465,7 @@ async fn a_node_url_that_leads_to_another_relay_is_said_not_looped() {
     // The owner's --node-url gives the address of another live relay by mistake.
     let bystander = in_process(&store, |_| {}).await;
     let owner_relay = in_process(&store, |c| {
-        c.node_url = Some(format!("ws://{}", bystander.addr))
+        c.node_url = Some(format!("ws://{}", bystander.addr));
     })
     .await;
     let other = in_process(&store, |_| {}).await;
