@@ -28,6 +28,9 @@ const QUEUE_CAPACITY: usize = 1024;
 /// it goes alone).
 const MAX_GROUP_BYTES: usize = 64 << 20;
 
+/// How many changes a replay reads before it applies them.
+const REPLAY_PAGE: usize = 1000;
+
 /// How many rows a read of a range fetches at a time, so that a read cut short by its size
 /// (or a replay of a long log) never holds the whole range.
 const FETCH_ROWS: i32 = 128;
@@ -193,16 +196,40 @@ impl Postgres {
                 Some((at, row.try_get::<_, String>(1).map_err(|e| e.to_string())))
             }
         };
-        let (from, mut value) = replay_start(doc, rev, snapshot)?;
-        if from == rev {
-            return Ok(value);
-        }
-        let (last, _) = self
-            .each_change(doc, (from.next(), rev, usize::MAX, usize::MAX), |commit| {
-                replay(doc, &mut value, &commit)
+        // Parsing a snapshot and replaying changes is work for a blocking task, not for a
+        // runtime thread: it is done a page of changes at a time.
+        let start_doc = doc.to_owned();
+        let (from, mut value) =
+            tokio::task::spawn_blocking(move || replay_start(&start_doc, rev, snapshot))
+                .await
+                .map_err(|_| StoreError::Closed)??;
+        let mut last = None;
+        let mut next = from.next();
+        while next <= rev {
+            let mut page = Vec::new();
+            let (seen, _) = self
+                .each_change(doc, (next, rev, REPLAY_PAGE, usize::MAX), |commit| {
+                    page.push(commit);
+                    Ok(())
+                })
+                .await?;
+            let Some(seen) = seen else { break };
+            let page_doc = doc.to_owned();
+            value = tokio::task::spawn_blocking(move || {
+                let mut value = value;
+                for commit in &page {
+                    replay(&page_doc, &mut value, commit)?;
+                }
+                Ok::<_, StoreError>(value)
             })
-            .await?;
-        replayed_to(doc, (from, last), rev)?;
+            .await
+            .map_err(|_| StoreError::Closed)??;
+            last = Some(seen);
+            next = seen.next();
+        }
+        if from != rev {
+            replayed_to(doc, (from, last), rev)?;
+        }
         Ok(value)
     }
 

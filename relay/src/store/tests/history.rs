@@ -3,6 +3,7 @@
 use super::*;
 
 conformance!(
+    a_long_log_replays_whole_to_any_revision,
     ranges_come_whole_up_to_the_limit_and_documents_replay_to_any_revision,
     a_gap_in_the_log_is_reported_not_skipped,
 );
@@ -105,5 +106,22 @@ async fn a_gap_in_the_log_is_reported_not_skipped(backing: Backing) {
     assert!(error.to_string().contains("jumps"), "{error}");
     let error = store.document_at("doc", Revision(4)).await.unwrap_err();
     assert!(error.to_string().contains("jumps"), "{error}");
+    store.close().await;
+}
+
+/// Longer than a replay reads at once (a thousand changes), with no snapshot: every change
+/// from the first is applied, none twice.
+async fn a_long_log_replays_whole_to_any_revision(backing: Backing) {
+    let store = backing.open().await;
+    for first in (1..=2500).step_by(500) {
+        store
+            .commit(batch("doc", (first..first + 500).map(push).collect()))
+            .await
+            .unwrap();
+    }
+    for rev in [999, 1000, 1001, 2345, 2500] {
+        let doc = store.document_at("doc", Revision(rev)).await.unwrap();
+        assert_eq!(doc, list_up_to(rev), "r{rev}");
+    }
     store.close().await;
 }
