@@ -328,6 +328,19 @@ pub struct ConflictQuery {
     pub limit: usize,
 }
 
+impl ConflictQuery {
+    /// Whether it can name no record at all (a limit of 0, or an empty range).
+    fn names_nothing(&self) -> bool {
+        self.limit == 0 || self.up_to <= self.after
+    }
+
+    /// The loser's id as a JSON string, quoted and escaped as `serde_json` wrote it into the
+    /// records: a change whose conflicts do not hold it cannot hold a record the loser lost.
+    fn needle(&self) -> String {
+        serde_json::Value::from(self.loser.0.as_str()).to_string()
+    }
+}
+
 /// A handle to the store; cheap to clone (an `Arc` inside).
 ///
 /// Requests reach the store's writer through a bounded queue and answers come back on oneshot

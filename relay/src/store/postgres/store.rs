@@ -568,12 +568,11 @@ async fn conflicts_of(pool: &Pool, query: &ConflictQuery) -> Result<Vec<Conflict
         detail,
     };
     let mut found = Vec::new();
-    if query.limit == 0 || query.up_to <= query.after {
+    if query.names_nothing() {
         return Ok(found);
     }
     let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
-    // The id as a JSON string, quoted and escaped as `serde_json` wrote it into the records.
-    let needle = serde_json::Value::from(query.loser.0.as_str()).to_string();
+    let needle = query.needle();
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.build_transaction().read_only(true).start().await?;
     // Through the partial index: only the changes that recorded conflicts are visited.

@@ -153,13 +153,12 @@ pub(in crate::store) fn conflicts_of(
         detail,
     };
     let mut found = Vec::new();
-    if query.limit == 0 || query.up_to <= query.after {
+    if query.names_nothing() {
         return Ok(found);
     }
     // Revisions past what SQLite holds name changes that cannot be stored: none.
     let bound = |rev: Revision| to_sql(rev.0).unwrap_or(i64::MAX);
-    // The id as a JSON string, quoted and escaped as `serde_json` wrote it into the records.
-    let needle = serde_json::Value::from(query.loser.0.as_str()).to_string();
+    let needle = query.needle();
     let mut stmt = conn.prepare_cached(CONFLICTS_OF)?;
     let mut rows = stmt.query(params![
         query.doc,
