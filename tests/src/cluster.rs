@@ -37,6 +37,35 @@ pub async fn database(name: &str) -> anyhow::Result<Option<String>> {
     Ok(Some(format!("{root}/{db}")))
 }
 
+/// `store` as a relay on another machine would reach it, when the test PostgreSQL serves TLS
+/// (`CONCORD_TEST_POSTGRES_TLS`): by the name in the server's certificate, checked against the
+/// test authority (`sslmode=verify-full`). Without TLS, `store` as it is.
+pub fn over_tls(store: &str) -> String {
+    match std::env::var("CONCORD_TEST_POSTGRES_TLS") {
+        Ok(dir) => format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            store.replacen("@127.0.0.1:", "@localhost:", 1),
+            Path::new(&dir).join("ca.pem").display()
+        ),
+        Err(_) => store.to_owned(),
+    }
+}
+
+/// How many of the relays' connections to `store`'s database are open, and how many of them
+/// are encrypted, as PostgreSQL sees them.
+pub async fn relay_sessions(store: &str) -> anyhow::Result<(i64, i64)> {
+    let client = relay::store::postgres::connect(store).await?;
+    let row = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.application_name = 'concord-relay' AND a.datname = current_database()",
+            &[],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
 /// A relay of the cluster on `store` (a `postgres://` URL) with a lease of `lease_ms`.
 pub async fn node(
     binary: &Path,

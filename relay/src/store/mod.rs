@@ -80,7 +80,7 @@ impl Location {
     pub fn parse(text: &str) -> Result<Location, StoreError> {
         let text = text.trim();
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            text.parse::<tokio_postgres::Config>()
+            postgres::settings(text)
                 .map_err(|e| StoreError::Location(format!("{}: {e}", redact(text))))?;
             return Ok(Location::Postgres(text.to_owned()));
         }
@@ -194,9 +194,10 @@ pub enum StoreError {
         /// The newest version this relay knows.
         known: i64,
     },
-    /// PostgreSQL failed (unreachable, a constraint, a timeout, ...).
-    #[error("storage error: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    /// PostgreSQL failed (unreachable, a refused certificate, a constraint, a timeout, ...).
+    /// The message carries the error's causes, which tokio-postgres keeps apart from it.
+    #[error("storage error: {}", with_causes(.0))]
+    Postgres(tokio_postgres::Error),
     /// The batch's lease is no longer current: another relay took the document over, or
     /// this one let it expire. Nothing of it was written, and this relay must not write to
     /// the document again until it holds a new lease.
@@ -247,6 +248,27 @@ pub enum StoreError {
     /// Creating the database's directory or the writer thread failed.
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> StoreError {
+        StoreError::Postgres(error)
+    }
+}
+
+/// `error` and each of its causes, joined with `: ` ("error performing TLS handshake: invalid
+/// peer certificate: UnknownIssuer").
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let more = next.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = next.source();
+    }
+    text
 }
 
 /// What one room stores at once: new changes, as [`Commit`]s or as the [`Checked`] forms that

@@ -55,6 +55,8 @@ async fn clients_of_one_document_on_different_relays_converge() {
     let Some(store) = cluster::database("converge").await.unwrap() else {
         return;
     };
+    // Over TLS, checked as verify-full, when the test PostgreSQL serves it.
+    let store = cluster::over_tls(&store);
     let nodes = nodes(&store, 3, 2000).await;
     let mut seed = Peer::join(nodes[0].addr, "shared", "seed", None)
         .await
@@ -100,6 +102,11 @@ async fn clients_of_one_document_on_different_relays_converge() {
         assert_eq!(forwarded, u64::from(held.last() == Some(&0)), "{page}");
     }
     assert_eq!(held, [1, 0, 0]);
+    let (sessions, encrypted) = cluster::relay_sessions(&store).await.unwrap();
+    assert!(sessions > 0);
+    if std::env::var_os("CONCORD_TEST_POSTGRES_TLS").is_some() {
+        assert_eq!(encrypted, sessions, "every relay session is encrypted");
+    }
     for node in nodes {
         assert!(node.terminate().unwrap().success());
     }

@@ -173,7 +173,9 @@ impl Registry {
     pub async fn open_postgres(url: &str, create: bool) -> Result<Registry, RegistryError> {
         use crate::store::postgres;
         let place = || crate::store::Location::Postgres(url.to_owned()).to_string();
-        let mut client = postgres::connect(url)
+        let target = postgres::Target::open(url)?;
+        let mut client = target
+            .connect()
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", place())))?;
         match postgres::version(&client).await? {
@@ -189,7 +191,7 @@ impl Registry {
             }
         }
         Ok(Registry {
-            kind: Kind::Postgres(postgres::pool(url, &postgres::Options::default(), 2)?),
+            kind: Kind::Postgres(postgres::pool(&target, &postgres::Options::default(), 2)?),
         })
     }
 

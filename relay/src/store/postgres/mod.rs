@@ -14,15 +14,17 @@
 //! Migrations run in one transaction under an advisory lock, so relays that start together
 //! migrate once. A database of a version this relay does not know is refused untouched.
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::StoreError;
 
 mod store;
+mod target;
 mod write;
 
 pub use store::Options;
 pub(crate) use store::{Postgres, pool, pool_error};
+pub use target::{Roots, SslMode, Target, TlsSettings, settings};
 
 /// The schema version this module writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -88,16 +90,10 @@ CREATE TABLE leases (
 /// The advisory lock that migrations take, so that one relay migrates at a time.
 const MIGRATION_LOCK: i64 = 0x0063_6f6e_636f_7264; // "concord" in ASCII
 
-/// Connects to `url` (`postgres://USER@HOST:PORT/DB`); the connection is driven by a task on
-/// the current runtime until the client is dropped.
+/// Connects to `url` (`postgres://USER@HOST:PORT/DB`, with TLS as [`Target`] reads it); the
+/// connection is driven by a task on the current runtime until the client is dropped.
 pub async fn connect(url: &str) -> Result<Client, StoreError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "the connection to PostgreSQL ended");
-        }
-    });
-    Ok(client)
+    Target::open(url)?.connect().await
 }
 
 /// The schema version of the database (0 for one without Concord's tables).

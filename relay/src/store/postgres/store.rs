@@ -12,7 +12,9 @@ use sync_core::Value;
 use sync_core::authority::ClientRecord;
 use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use tokio::sync::mpsc;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
+
+use super::Target;
 
 use super::migrate;
 use crate::store::group::{Pending, Request, answer};
@@ -92,12 +94,13 @@ impl Postgres {
         options: &Options,
         fail_next: Arc<AtomicU32>,
     ) -> Result<Postgres, StoreError> {
-        let pool = pool(url, options, CONTROL_CONNECTIONS)?;
+        let target = Target::open(url)?;
+        let pool = pool(&target, options, CONTROL_CONNECTIONS)?;
         {
             let mut client = pool.get().await.map_err(pool_error)?;
             migrate(&mut client).await?;
         }
-        let reads = self::pool(url, options, options.pool_size.max(2))?;
+        let reads = self::pool(&target, options, options.pool_size.max(2))?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let writer = Writer {
             pool: pool.clone(),
@@ -287,11 +290,11 @@ impl Postgres {
     }
 }
 
-/// A pool of `size` connections to `url`, every session with the timeouts of `options`, and
+/// A pool of `size` connections to `target`, every session with the timeouts of `options`, and
 /// with `synchronous_commit` on whatever the server's default: a commit the relay acknowledges
 /// is on disk.
-pub(crate) fn pool(url: &str, options: &Options, size: usize) -> Result<Pool, StoreError> {
-    let mut config: tokio_postgres::Config = url.parse()?;
+pub(crate) fn pool(target: &Target, options: &Options, size: usize) -> Result<Pool, StoreError> {
+    let mut config = target.config();
     let statement = options.statement_timeout.as_millis();
     let lock = options.lock_timeout.as_millis();
     config.options(format!(
@@ -302,7 +305,7 @@ pub(crate) fn pool(url: &str, options: &Options, size: usize) -> Result<Pool, St
     config.connect_timeout(options.connect_timeout);
     let manager = Manager::from_config(
         config,
-        NoTls,
+        target.tls(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
