@@ -42,6 +42,15 @@ pub(crate) fn admit(
     name: &str,
 ) -> Result<Admitted, (ErrorCode, String)> {
     let name = shown_name(name);
+    // A relay's vouch is for one document: believed for another, it would let a vouch made
+    // for an anonymous client of one document open any.
+    if peer.from_node && peer.vouched_doc.as_deref() != Some(doc) {
+        return Err((
+            ErrorCode::OwnerUnavailable,
+            "the relay that passed this connection on vouched for another document; try again"
+                .to_owned(),
+        ));
+    }
     let Some(token) = token else {
         if shared.config.allows_anonymous(peer) {
             let author = if name.is_empty() { ANONYMOUS } else { &name };

@@ -289,7 +289,7 @@ async fn on_text(
         text,
         pass: &who.pass,
         conn: who.conn,
-        peer: who.peer,
+        peer: &who.peer,
         revocation: &who.revocation,
         out,
         kick,
@@ -308,7 +308,7 @@ struct Reader<'a> {
     text: &'a str,
     pass: &'a std::sync::Mutex<Option<Pass>>,
     conn: u64,
-    peer: Peer,
+    peer: &'a Peer,
     revocation: &'a Revocation,
     out: &'a mpsc::Sender<Outbound>,
     kick: &'a CancellationToken,
@@ -436,7 +436,7 @@ impl Reader<'_> {
                 if let Err(e) = client.validate() {
                     return Next::Close(ErrorCode::InvalidClientId, e.to_string());
                 }
-                let admitted = match admit(self.shared, &self.peer, token.as_deref(), &doc, &name) {
+                let admitted = match admit(self.shared, self.peer, token.as_deref(), &doc, &name) {
                     Ok(admitted) => admitted,
                     Err((code, message)) => return Next::Close(code, message),
                 };

@@ -42,10 +42,8 @@ pub(crate) struct Head {
     pub(crate) route: Route,
     pub(crate) peer: Peer,
     /// The header another relay of a cluster vouches for its client with, if there is one
-    /// (see `cluster::forward`).
+    /// (see `cluster::vouch`).
     pub(crate) forwarded: Option<String>,
-    /// The relay (node id) such a connection is meant for.
-    pub(crate) forwarded_to: Option<String>,
 }
 
 /// Reads the request head (and whatever came with it), then puts it all back in front of the
@@ -124,8 +122,7 @@ fn parse(
     Some(Head {
         route,
         peer,
-        forwarded: header_text(crate::cluster::forward::HEADER),
-        forwarded_to: header_text(crate::cluster::forward::FOR_NODE),
+        forwarded: header_text(crate::cluster::vouch::HEADER),
     })
 }
 

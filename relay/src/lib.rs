@@ -41,6 +41,7 @@ mod bucket;
 pub mod cli;
 mod cluster;
 pub mod config;
+pub use cluster::vouch;
 mod conn;
 pub mod docid;
 mod frame;
@@ -334,8 +335,9 @@ async fn connection(
         proxy_headers = peer.proxied,
         "connected"
     );
+    let client = peer.client;
     conn::serve(ws, Arc::clone(&shared), (conn, peer), pass, hello_deadline).await;
-    tracing::info!(conn, client = %peer.client, "disconnected");
+    tracing::info!(conn, %client, "disconnected");
     drop_one(&shared.metrics.connections);
 }
 
@@ -412,29 +414,28 @@ async fn intake(
     }
     let mut peer = head.peer;
     // Another relay of the cluster forwarding its client says who the client is.
-    let vouched = head
-        .forwarded
-        .as_deref()
-        .filter(|_| shared.cluster.is_some())
-        .and_then(|value| cluster::forward::read_vouch(&shared.access, value, now_secs()));
-    if let Some(vouched) = vouched {
-        peer.client = vouched.client;
+    let vouched = match (&shared.cluster, head.forwarded.as_deref()) {
+        (Some(cluster), Some(value)) => believed(cluster, &shared.access, value),
+        _ => None,
+    };
+    if let (Some(vouch), Some(cluster)) = (&vouched, &shared.cluster) {
+        peer.client = vouch.client;
         peer.from_node = true;
-        peer.vouched_anonymous = vouched.anonymous;
+        peer.vouched_anonymous = vouch.anonymous;
+        peer.vouched_doc = Some(vouch.doc.clone());
+        if vouch.node != cluster.node() {
+            peer.misdirected = true;
+            tracing::error!(
+                meant_for = %vouch.node,
+                this = cluster.node(),
+                "another relay forwarded a client here for relay {}, whose --node-url leads to \
+                 this relay instead: set each relay's --node-url to its own address",
+                vouch.node
+            );
+        }
     }
     peer.unverified_vouch =
         shared.cluster.is_some() && head.forwarded.is_some() && vouched.is_none();
-    if let (Some(cluster), Some(_), Some(meant)) = (&shared.cluster, vouched, &head.forwarded_to)
-        && meant != cluster.node()
-    {
-        peer.misdirected = true;
-        tracing::error!(
-            meant_for = %meant,
-            this = cluster.node(),
-            "another relay forwarded a client here for relay {meant}, whose --node-url leads to \
-             this relay instead: set each relay's --node-url to its own address"
-        );
-    }
     if let (true, Ok(held)) = (via_proxy || vouched.is_some(), &mut pass)
         && let Err(full) = held.readdress(peer.client)
     {
@@ -459,6 +460,21 @@ fn now_secs() -> u64 {
 
 /// Reads the TLS certificate and key again on each SIGHUP, until shutdown. Without TLS the
 /// signal is only logged: it must not end the relay (`systemctl reload` sends it).
+/// The vouch in a forwarded connection's header, if a relay of the cluster made it in the last
+/// minute and it was not used before (a vouch read off the network and sent again is not).
+fn believed(cluster: &Cluster, access: &Access, value: &str) -> Option<vouch::Vouch> {
+    let now = now_secs();
+    let vouch = vouch::Vouch::read(value, |text, tag| access.vouches(text, tag), now)?;
+    if !cluster.nonces.first_use(&vouch, now) {
+        tracing::warn!(
+            client = %vouch.client,
+            "a relay's vouch for a forwarded client came a second time; refused"
+        );
+        return None;
+    }
+    Some(vouch)
+}
+
 async fn reload_on_hangup(tls: Option<Arc<Tls>>, shutdown: CancellationToken) {
     #[cfg(unix)]
     {

@@ -113,7 +113,7 @@ impl<'de> serde::Deserialize<'de> for TrustedProxies {
 }
 
 /// The other end of one connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     /// The socket's peer address.
     pub socket: IpAddr,
@@ -128,8 +128,11 @@ pub struct Peer {
     pub from_node: bool,
     /// Whether that relay let the client in without a token.
     pub vouched_anonymous: bool,
-    /// Whether the request carried a relay's vouch that did not verify (another relay's clock
-    /// more than a minute apart, or the moment a new signing secret is being read).
+    /// The document that relay vouched for the client for: its `hello` must be for that one.
+    pub vouched_doc: Option<String>,
+    /// Whether the request carried a relay's vouch that was not believed (another relay's clock
+    /// more than a minute apart, the moment a new signing secret is being read, or a vouch
+    /// used before).
     pub unverified_vouch: bool,
     /// Whether that relay meant the connection for another relay (whose `--node-url` leads
     /// here by mistake).
@@ -147,6 +150,7 @@ impl Peer {
             via_trusted_proxy: false,
             from_node: false,
             vouched_anonymous: false,
+            vouched_doc: None,
             unverified_vouch: false,
             misdirected: false,
         }

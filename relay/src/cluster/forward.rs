@@ -5,12 +5,11 @@
 //! right to come without one); it opens a websocket to the owner's `--node-url`, sends the same
 //! `hello`, then passes every text frame on in both directions. The owner checks the `hello`
 //! again. So that the owner sees the client as the first relay did (its address for the limits
-//! and the log, whether it may come without a token), the first relay sends the header
-//! [`HEADER`]: the client's address, whether it was let in without a token, the time, and a tag
-//! made with the signing secret all relays of the cluster share ([`Access::vouch`]). Anybody
-//! else's header does not verify and is ignored. A forwarded connection is never forwarded
-//! again: a relay that does not own its document closes it with `owner_changed`, and the
-//! client reconnects, so no loop can form while a lease moves.
+//! and the log, whether it may come without a token), the first relay vouches for the client
+//! in a header signed with the secret all relays of the cluster share ([`super::vouch`]).
+//! Anybody else's header does not verify. A forwarded connection is never forwarded again: a
+//! relay that does not own its document closes it with `owner_changed`, and the client
+//! reconnects, so no loop can form while a lease moves.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -25,26 +24,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::vouch::{HEADER, Vouch};
 use crate::access::Access;
 use crate::metrics::{bump, drop_one};
 use crate::room::Outbound;
-
-/// The header a relay vouches for a forwarded client with.
-pub(crate) const HEADER: &str = "concord-forwarded";
-
-/// The header that names the relay a forwarded connection is meant for (its node id), so
-/// that a relay reached by mistake (another relay's `--node-url` leads to it) says so rather
-/// than send the client round.
-pub(crate) const FOR_NODE: &str = "concord-forwarded-to";
-
-/// How long a vouching header stays good: relays' clocks need only agree this well.
-const VOUCH_SECONDS: u64 = 60;
-
-/// Frames from the client waiting to go to the owner.
-const QUEUE: usize = 256;
-
-/// The largest message the owner may send a forwarded client: what the app accepts.
-const MAX_MESSAGE: usize = 256 << 20;
 
 /// What the first relay says of a forwarded client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,32 +38,11 @@ pub(crate) struct Vouched {
     pub(crate) anonymous: bool,
 }
 
-/// The header's value for `vouched` at `now` (Unix seconds); `None` without a secret.
-pub(crate) fn vouch(access: &Access, vouched: Vouched, now: u64) -> Option<String> {
-    let text = format!("{} {} {now}", vouched.client, u8::from(vouched.anonymous));
-    let tag = access.vouch(&text)?;
-    Some(format!("{text} {tag}"))
-}
+/// Frames from the client waiting to go to the owner.
+const QUEUE: usize = 256;
 
-/// What a header says, if a relay of the cluster made it within the last minute.
-pub(crate) fn read_vouch(access: &Access, value: &str, now: u64) -> Option<Vouched> {
-    let (text, tag) = value.trim().rsplit_once(' ')?;
-    if !access.vouches(text, tag) {
-        return None;
-    }
-    let mut parts = text.split(' ');
-    let client: IpAddr = parts.next()?.parse().ok()?;
-    let anonymous = match parts.next()? {
-        "1" => true,
-        "0" => false,
-        _ => return None,
-    };
-    let at: u64 = parts.next()?.parse().ok()?;
-    (parts.next().is_none() && now.abs_diff(at) <= VOUCH_SECONDS).then_some(Vouched {
-        client: client.to_canonical(),
-        anonymous,
-    })
-}
+/// The largest message the owner may send a forwarded client: what the app accepts.
+const MAX_MESSAGE: usize = 256 << 20;
 
 /// The websocket to the owner.
 pub(crate) type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -88,7 +50,7 @@ pub(crate) type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Opens a websocket to the owner at `address` with the vouching `header`, and sends the
 /// client's `hello`. Fails (saying why) if that does not happen within `within`.
 pub(crate) async fn connect(
-    (address, node): (&str, &str),
+    address: &str,
     header: &str,
     hello: &str,
     within: Duration,
@@ -99,8 +61,6 @@ pub(crate) async fn connect(
             .map_err(|e| format!("{address}: {e}"))?;
         let value = HeaderValue::from_str(header).map_err(|e| e.to_string())?;
         request.headers_mut().insert(HEADER, value);
-        let node = HeaderValue::from_str(node).map_err(|e| e.to_string())?;
-        request.headers_mut().insert(FOR_NODE, node);
         // The owner's messages are as large as its documents: a welcome, a snapshot.
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
@@ -250,13 +210,15 @@ pub(crate) async fn route(
             }
             Ok(super::Owner::There { address, node }) => {
                 let now = crate::room::now_millis() / 1000;
-                let Some(header) = vouch(access, vouched, now) else {
+                let header = Vouch::new((vouched.client, vouched.anonymous), (&node, doc), now)
+                    .and_then(|vouch| vouch.header(|text| access.vouch(text)));
+                let Some(header) = header else {
                     return Routed::Nowhere(
                         ErrorCode::OwnerUnavailable,
                         "this relay has no signing secret to reach the others with".to_owned(),
                     );
                 };
-                match connect((&address, &node), &header, hello, patience).await {
+                match connect(&address, &header, hello, patience).await {
                     Ok(upstream) => return Routed::There(Box::new(upstream)),
                     Err(e) => format!("the relay that owns it ({node}) does not answer: {e}"),
                 }

@@ -32,6 +32,7 @@ use crate::store::postgres::pool_error;
 use crate::store::{Fence, StoreError};
 
 pub(crate) mod forward;
+pub mod vouch;
 
 /// A lease this relay holds.
 #[derive(Debug, Clone)]
@@ -72,6 +73,8 @@ pub(crate) struct Cluster {
     metrics: Arc<Metrics>,
     /// Whether the last renewal (or check) reached PostgreSQL.
     reachable: AtomicBool,
+    /// The vouches for forwarded clients already believed.
+    pub(crate) nonces: vouch::Nonces,
 }
 
 impl Cluster {
@@ -100,6 +103,7 @@ impl Cluster {
             claiming: Mutex::new(HashMap::new()),
             metrics,
             reachable: AtomicBool::new(true),
+            nonces: vouch::Nonces::default(),
         }))
     }
 

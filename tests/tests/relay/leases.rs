@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use e2e::{Client, Peer, RelayProcess, TestRelay, cluster, error_code, temp_dir};
 use relay::store::Location;
+use relay::vouch::{HEADER, Vouch};
 use sync_core::protocol::{ClientMessage, Revision, ServerMessage};
 
 use crate::add;
@@ -305,7 +306,7 @@ async fn only_a_header_signed_by_the_cluster_vouches_for_a_forwarded_client() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let answer = |headers: Vec<(&'static str, String)>| {
+    let answer = |headers: Vec<(&'static str, String)>, doc: &'static str| {
         let addr = relay.addr;
         let headers: Vec<(String, String)> = headers
             .into_iter()
@@ -318,7 +319,7 @@ async fn only_a_header_signed_by_the_cluster_vouches_for_a_forwarded_client() {
             };
             let mut client = Client::dial(addr, &dial).await.unwrap();
             client
-                .send(&e2e::hello("v", "eve", None, None))
+                .send(&e2e::hello(doc, "eve", None, None))
                 .await
                 .unwrap();
             client.recv().await.unwrap()
@@ -326,11 +327,25 @@ async fn only_a_header_signed_by_the_cluster_vouches_for_a_forwarded_client() {
     };
     // Through a proxy a client is not local, so it needs a token...
     let proxied = || ("x-forwarded-for", "203.0.113.7".to_owned());
-    assert_eq!(error_code(&answer(vec![proxied()]).await), "unauthorized");
+    assert_eq!(
+        error_code(&answer(vec![proxied()], "v").await),
+        "unauthorized"
+    );
+    // The relay's node id, as the other relays find it in its lease.
+    let mut local = Peer::join(relay.addr, "v", "ann", None).await.unwrap();
+    local.flush().await.unwrap();
+    let node: String = relay::store::postgres::connect(&store)
+        .await
+        .unwrap()
+        .query_one("SELECT node FROM leases WHERE doc = 'v'", &[])
+        .await
+        .unwrap()
+        .get(0);
     // ...and a vouch it made up does not let it in (it is told to try again, as a relay whose
     // vouch fails for a moment would be).
-    let forged = format!("203.0.113.7 1 {now} {}", "0".repeat(64));
-    let refused = answer(vec![proxied(), ("concord-forwarded", forged)]).await;
+    let made_up = Vouch::new(("203.0.113.7".parse().unwrap(), true), (&node, "v"), now).unwrap();
+    let forged = made_up.header(|_| Some("0".repeat(64))).unwrap();
+    let refused = answer(vec![proxied(), (HEADER, forged)], "v").await;
     assert_eq!(error_code(&refused), "owner_unavailable");
     // A relay of the cluster, which shares the secret, is believed: a client it let in without
     // a token comes in without one...
@@ -338,23 +353,38 @@ async fn only_a_header_signed_by_the_cluster_vouches_for_a_forwarded_client() {
         .await
         .unwrap();
     let secret = registry.secret().await.unwrap().unwrap();
-    let vouch = |anonymous: u8| {
-        let text = format!("203.0.113.7 {anonymous} {now}");
-        format!("{text} {}", secret.vouch(&text))
+    let vouch = |anonymous: bool, (node, doc): (&str, &str), at: u64| {
+        Vouch::new(("203.0.113.7".parse().unwrap(), anonymous), (node, doc), at)
+            .unwrap()
+            .header(|text| Some(secret.vouch(text)))
+            .unwrap()
     };
-    let welcome = answer(vec![("concord-forwarded", vouch(1))]).await;
+    let good = vouch(true, (&node, "v"), now);
+    let welcome = answer(vec![(HEADER, good.clone())], "v").await;
     assert!(
         matches!(welcome, ServerMessage::Welcome { .. }),
         "{welcome:?}"
     );
-    // ...and one that came with a token must show it here too, even from the same machine.
-    let refused = answer(vec![("concord-forwarded", vouch(0))]).await;
+    // ...once: the same header again (read off the relays' network) is not believed.
+    let replayed = answer(vec![proxied(), (HEADER, good)], "v").await;
+    assert_eq!(error_code(&replayed), "owner_unavailable");
+    // One that came with a token must show it here too, even from the same machine.
+    let refused = answer(vec![(HEADER, vouch(false, (&node, "v"), now))], "v").await;
     assert_eq!(error_code(&refused), "unauthorized");
-    // A vouch from long ago is not believed.
-    let text = format!("203.0.113.7 1 {}", now - 3600);
-    let stale = format!("{text} {}", secret.vouch(&text));
-    let refused = answer(vec![proxied(), ("concord-forwarded", stale)]).await;
-    assert_eq!(error_code(&refused), "owner_unavailable");
+    // A vouch is for one document and one relay, and for a minute.
+    for (header, doc) in [
+        (vouch(true, (&node, "v"), now), "other"),
+        (vouch(true, ("0123456789abcdef", "v"), now), "v"),
+        (vouch(true, (&node, "v"), now - 3600), "v"),
+    ] {
+        let refused = answer(vec![proxied(), (HEADER, header.clone())], doc).await;
+        assert_eq!(
+            error_code(&refused),
+            "owner_unavailable",
+            "{header} for {doc}"
+        );
+    }
+    drop(local);
     relay.stop().await.unwrap();
 }
 
