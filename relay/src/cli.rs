@@ -179,6 +179,10 @@ struct ServeArgs {
     /// [default: ws:// and --listen, when that is a specific address].
     #[arg(long, env = "CONCORD_NODE_URL")]
     node_url: Option<String>,
+    /// With a PostgreSQL store and relays serving wss:// with certificates of a private
+    /// authority: that authority's certificate (PEM), trusted beside the system's.
+    #[arg(long, env = "CONCORD_NODE_CA")]
+    node_ca: Option<PathBuf>,
     /// With a PostgreSQL store: how long a lease on a document lasts without renewal, in
     /// milliseconds; a dead relay's documents move after it [default: 10000].
     #[arg(long, env = "CONCORD_LEASE_MS")]
@@ -221,6 +225,9 @@ impl ServeArgs {
         set(&mut config.documents.snapshot_every, self.snapshot_every);
         if self.node_url.is_some() {
             config.node_url.clone_from(&self.node_url);
+        }
+        if self.node_ca.is_some() {
+            config.node_ca.clone_from(&self.node_ca);
         }
         set(&mut config.lease_ms, self.lease_ms);
         Ok(config)

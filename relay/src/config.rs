@@ -50,6 +50,10 @@ pub struct Config {
     /// (`ws://10.0.0.5:9090`). Unset: `ws://` (or `wss://` with TLS) and the listening
     /// address, which must then be a specific one.
     pub node_url: Option<String>,
+    /// With a PostgreSQL store, a PEM file of the authorities that signed the other relays'
+    /// certificates, when they serve `wss://` with certificates of a private authority; trusted
+    /// beside the system's.
+    pub node_ca: Option<PathBuf>,
     /// With a PostgreSQL store, how long a relay's lease on a document lasts without renewal:
     /// how long its documents wait for another relay after it dies, in milliseconds.
     pub lease_ms: u64,
@@ -126,6 +130,7 @@ impl Default for Config {
             data_dir: default_data_dir(),
             store: None,
             node_url: None,
+            node_ca: None,
             lease_ms: 10_000,
             anonymous: Anonymous::default(),
             trusted_proxies: TrustedProxies::default(),

@@ -218,7 +218,10 @@ fn join_cluster(
     };
     let cluster = Cluster::new(
         postgres.pool().clone(),
-        config.validate_cluster()?,
+        (
+            config.validate_cluster()?,
+            tls::node_client(config.node_ca.as_deref())?,
+        ),
         config.lease(),
         Arc::clone(metrics),
     )?;

@@ -102,6 +102,51 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
+/// The certificates the system trusts (its store, as `rustls-native-certs` finds it), or an
+/// error saying there are none; `what` says what they were to check.
+pub fn system_roots(what: &str) -> Result<rustls::RootCertStore, String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        let why = found.errors.first().map(ToString::to_string);
+        return Err(format!(
+            "the system has no trusted certificates to check {what} with ({})",
+            why.unwrap_or_else(|| "none found".to_owned())
+        ));
+    }
+    Ok(roots)
+}
+
+/// The TLS client a relay reaches the other relays of its cluster with (their `wss://` node
+/// URLs): it trusts the system's authorities and those in `node_ca` (a PEM file), so relays
+/// whose certificates a private authority signed can reach each other.
+pub fn node_client(node_ca: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let mut roots = match system_roots("other relays' certificates") {
+        Ok(roots) => roots,
+        // A private authority alone will do.
+        Err(_) if node_ca.is_some() => rustls::RootCertStore::empty(),
+        Err(e) => {
+            tracing::warn!("{e}: wss:// node URLs will not be reachable without --node-ca");
+            rustls::RootCertStore::empty()
+        }
+    };
+    if let Some(path) = node_ca {
+        for cert in read_certs(path).map_err(anyhow::Error::msg)? {
+            roots
+                .add(cert)
+                .with_context(|| format!("{}: a certificate cannot be trusted", path.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// A PEM reading error for people (the library's own shows the expected line as bytes).
 fn pem_error(error: &rustls_pki_types::pem::Error) -> String {
     use rustls_pki_types::pem::Error;

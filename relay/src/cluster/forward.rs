@@ -12,6 +12,7 @@
 //! reconnects, so no loop can form while a lease moves.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -47,10 +48,11 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// The websocket to the owner.
 pub(crate) type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens a websocket to the owner at `address` with the vouching `header`, and sends the
-/// client's `hello`. Fails (saying why) if that does not happen within `within`.
+/// Opens a websocket to the owner at `address` (through `tls` for `wss://`) with the vouching
+/// `header`, and sends the client's `hello`. Fails (saying why) if that does not happen within
+/// `within`.
 pub(crate) async fn connect(
-    address: &str,
+    (address, tls): (&str, &Arc<rustls::ClientConfig>),
     header: &str,
     hello: &str,
     within: Duration,
@@ -65,9 +67,15 @@ pub(crate) async fn connect(
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-            .await
-            .map_err(|e| format!("{address}: {e}"))?;
+        let connector = tokio_tungstenite::Connector::Rustls(Arc::clone(tls));
+        let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(connector),
+        )
+        .await
+        .map_err(|e| format!("{address}: {e}"))?;
         ws.send(Message::text(hello))
             .await
             .map_err(|e| format!("{address}: {e}"))?;
@@ -218,7 +226,7 @@ pub(crate) async fn route(
                         "this relay has no signing secret to reach the others with".to_owned(),
                     );
                 };
-                match connect(&address, &header, hello, patience).await {
+                match connect((&address, cluster.node_tls()), &header, hello, patience).await {
                     Ok(upstream) => return Routed::There(Box::new(upstream)),
                     Err(e) => format!("the relay that owns it ({node}) does not answer: {e}"),
                 }

@@ -65,6 +65,8 @@ pub(crate) struct Cluster {
     node: String,
     /// Where other relays reach this one.
     address: String,
+    /// The TLS client other relays' `wss://` addresses are reached with.
+    node_tls: Arc<rustls::ClientConfig>,
     lease: Duration,
     held: Mutex<HashMap<String, Held>>,
     /// One claim at a time per document: two of this relay's connections claiming it at once
@@ -78,10 +80,11 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// A relay of the cluster on `pool`, reached at `address`, holding leases for `lease`.
+    /// A relay of the cluster on `pool`, reached at `address`, reaching the others with
+    /// `node_tls`, holding leases for `lease`.
     pub(crate) fn new(
         pool: Pool,
-        address: String,
+        (address, node_tls): (String, Arc<rustls::ClientConfig>),
         lease: Duration,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Cluster>, StoreError> {
@@ -98,6 +101,7 @@ impl Cluster {
             pool,
             node,
             address,
+            node_tls,
             lease,
             held: Mutex::new(HashMap::new()),
             claiming: Mutex::new(HashMap::new()),
@@ -110,6 +114,11 @@ impl Cluster {
     /// This relay's node id.
     pub(crate) fn node(&self) -> &str {
         &self.node
+    }
+
+    /// The TLS client for other relays' `wss://` addresses.
+    pub(crate) fn node_tls(&self) -> &Arc<rustls::ClientConfig> {
+        &self.node_tls
     }
 
     /// The lease time.

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use e2e::{Client, Peer, RelayProcess, TestRelay, cluster, error_code, temp_dir};
+use e2e::tls::TestCa;
+use e2e::{Client, Dial, Peer, RelayProcess, TestRelay, cluster, error_code, temp_dir};
 use relay::store::Location;
 use relay::vouch::{HEADER, Vouch};
 use sync_core::protocol::{ClientMessage, Revision, ServerMessage};
@@ -515,4 +516,84 @@ async fn a_node_url_that_leads_to_another_relay_is_said_not_looped() {
     for relay in [bystander, owner_relay, other] {
         relay.stop().await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_serving_wss_with_a_private_authority_reach_each_other_through_node_ca() {
+    let Some(store) = cluster::database("wss_nodes").await.unwrap() else {
+        return;
+    };
+    let dir = temp_dir("wss-nodes");
+    let ca = TestCa::new().unwrap();
+    let ca_file = ca.write_ca(&dir).unwrap();
+    let files = |stem: &str| {
+        ca.write_server(&dir, stem, &["localhost", "127.0.0.1"])
+            .unwrap()
+    };
+    let trusting = |stem: &str| {
+        let (files, ca_file) = (files(stem), ca_file.clone());
+        move |c: &mut relay::config::Config| {
+            c.tls = Some(files);
+            c.node_ca = Some(ca_file);
+        }
+    };
+    let owner = in_process(&store, trusting("owner")).await;
+    let other = in_process(&store, trusting("other")).await;
+    let stranger = in_process(&store, |c| c.tls = Some(files("stranger"))).await;
+    let dial = Dial {
+        tls: Some(ca.client_config().unwrap()),
+        ..Dial::default()
+    };
+    let join = |addr, name: &'static str| {
+        let dial = &dial;
+        async move {
+            let mut client = Client::dial(addr, dial).await.unwrap();
+            client
+                .send(&e2e::hello("w", name, None, None))
+                .await
+                .unwrap();
+            let first = client.recv().await.unwrap();
+            (client, first)
+        }
+    };
+    let (mut ann, welcome) = join(owner.addr, "ann").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { .. }),
+        "{welcome:?}"
+    );
+    // Through a relay that trusts the authority: forwarded over wss://, and in sync.
+    let (mut ben, welcome) = join(other.addr, "ben").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { .. }),
+        "{welcome:?}"
+    );
+    ann.send(&ClientMessage::Submit {
+        seq: 1,
+        base_rev: Revision(0),
+        ops: vec![add("/x", "1")],
+        overwrites: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let applied = ben
+        .recv_until(|m| matches!(m, ServerMessage::Applied { .. }))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&applied, ServerMessage::Applied { commit, .. } if commit.ops == vec![add("/x", "1")]),
+        "{applied:?}"
+    );
+    // The first relay owns the document, at its wss:// address: the second forwarded.
+    assert_eq!(
+        cluster::owner(&store, "w").await.unwrap(),
+        Some(format!("wss://{}", owner.addr))
+    );
+    // Through one that trusts only the system's authorities, the owner cannot be reached: the
+    // client is told to retry, after twice the lease.
+    let (_cara, refused) = join(stranger.addr, "cara").await;
+    assert_eq!(error_code(&refused), "owner_unavailable");
+    for relay in [owner, other, stranger] {
+        relay.stop().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

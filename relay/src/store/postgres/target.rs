@@ -209,7 +209,8 @@ fn client_config(settings: &TlsSettings) -> Result<ClientConfig, String> {
         None => Arc::new(Unchecked(provider)),
         Some(names) => {
             let roots = match settings.roots.as_ref().unwrap_or(&Roots::System) {
-                Roots::System => system_roots()?,
+                Roots::System => crate::tls::system_roots("PostgreSQL's certificate")
+                    .map_err(|e| format!("{e}; give sslrootcert=FILE"))?,
                 Roots::File(path) => file_roots(path)?,
             };
             let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
@@ -247,21 +248,6 @@ fn file_roots(path: &Path) -> Result<RootCertStore, String> {
         roots
             .add(cert)
             .map_err(|e| format!("{}: a certificate cannot be trusted: {e}", path.display()))?;
-    }
-    Ok(roots)
-}
-
-fn system_roots() -> Result<RootCertStore, String> {
-    let found = rustls_native_certs::load_native_certs();
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(found.certs);
-    if roots.is_empty() {
-        let why = found.errors.first().map(ToString::to_string);
-        return Err(format!(
-            "the system has no trusted certificates to check PostgreSQL's with ({}); give \
-             sslrootcert=FILE",
-            why.unwrap_or_else(|| "none found".to_owned())
-        ));
     }
     Ok(roots)
 }
