@@ -191,7 +191,7 @@ pub(crate) enum Routed {
 /// twice the lease time before it answers `owner_unavailable`. A connection another relay
 /// forwarded is not forwarded again (`owner_changed`).
 pub(crate) async fn route(
-    cluster: &super::Cluster,
+    cluster: &Arc<super::Cluster>,
     access: &Access,
     (doc, hello): (&str, &str),
     (vouched, from_node, misdirected): (Vouched, bool, bool),

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::metrics::{Metrics, bump, drop_one};
 use crate::store::postgres::pool_error;
@@ -72,6 +73,12 @@ pub(crate) struct Cluster {
     /// One claim at a time per document: two of this relay's connections claiming it at once
     /// must not both take it (the second would raise the epoch under the first's room).
     claiming: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Claims in flight. Each runs as a task of its own, so that a caller that gives up (its
+    /// client gone, the relay stopping) never leaves a lease taken in PostgreSQL but not
+    /// recorded here, where renewals and [`Cluster::release_all`] would miss it.
+    claims: TaskTracker,
+    /// Set when the relay gives its leases back: no claim takes one after that.
+    stopping: AtomicBool,
     metrics: Arc<Metrics>,
     /// Whether the last renewal (or check) reached PostgreSQL.
     reachable: AtomicBool,
@@ -105,6 +112,8 @@ impl Cluster {
             lease,
             held: Mutex::new(HashMap::new()),
             claiming: Mutex::new(HashMap::new()),
+            claims: TaskTracker::new(),
+            stopping: AtomicBool::new(false),
             metrics,
             reachable: AtomicBool::new(true),
             nonces: vouch::Nonces::default(),
@@ -147,11 +156,21 @@ impl Cluster {
     }
 
     /// Takes the lease of `doc` when nobody holds it, its holder's lease ran out, or it was
-    /// this relay's own; else says who holds it.
-    pub(crate) async fn claim(&self, doc: &str) -> Result<Owner, StoreError> {
+    /// this relay's own; else says who holds it. The claim goes on to its end even if the
+    /// caller stops waiting for it.
+    pub(crate) async fn claim(self: &Arc<Self>, doc: &str) -> Result<Owner, StoreError> {
         if self.holding(doc).is_some() {
             return Ok(Owner::Here);
         }
+        let (this, doc) = (Arc::clone(self), doc.to_owned());
+        self.claims
+            .spawn(async move { this.claim_in_turn(&doc).await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("a lease claim failed: {e}")))?
+    }
+
+    /// [`Cluster::claim`], one claim at a time for each document.
+    async fn claim_in_turn(&self, doc: &str) -> Result<Owner, StoreError> {
         let turn = Arc::clone(
             self.claiming
                 .lock()
@@ -194,6 +213,13 @@ impl Cluster {
                 node: row.try_get(0)?,
                 address: row.try_get(1)?,
             });
+        }
+        // Checked after [`Cluster::release_all`] set it and before it waits for claims in
+        // flight: a lease taken from here on is in the map before the leases are given back.
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "the relay is stopping and takes no lease".to_owned(),
+            ));
         }
         let taken = client
             .query_opt(
@@ -286,8 +312,11 @@ impl Cluster {
     }
 
     /// Gives every lease back, in one statement: the relay is stopping, and its rooms have
-    /// stored what they had.
+    /// stored what they had. Claims still in flight end first; none starts after.
     pub(crate) async fn release_all(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.claims.close();
+        self.claims.wait().await;
         let all: Vec<(String, Held)> = self.held().drain().collect();
         let (docs, epochs): (Vec<String>, Vec<i64>) = all
             .iter()
@@ -415,3 +444,6 @@ impl Cluster {
         self.reachable.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -414,7 +414,7 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
 }
 
 /// This relay's lease on `doc`, taken now if nobody holds it.
-async fn held_or_claimed(cluster: &Cluster, doc: &str) -> Option<Held> {
+async fn held_or_claimed(cluster: &Arc<Cluster>, doc: &str) -> Option<Held> {
     if let Some(held) = cluster.holding(doc) {
         return Some(held);
     }
