@@ -330,18 +330,25 @@ async fn connection(
         );
         return conn::refuse(ws, ErrorCode::TooManyConnections, &message).await;
     };
-    bump(&shared.metrics.connections);
+    // A client forwarded by another relay is counted there, as a client.
+    let gauge = if peer.from_node {
+        &shared.metrics.connections_from_relays
+    } else {
+        &shared.metrics.connections
+    };
+    bump(gauge);
     tracing::info!(
         conn,
         client = %peer.client,
         socket = %peer.socket,
         proxy_headers = peer.proxied,
+        from_relay = peer.from_node,
         "connected"
     );
     let client = peer.client;
     conn::serve(ws, Arc::clone(&shared), (conn, peer), pass, hello_deadline).await;
     tracing::info!(conn, %client, "disconnected");
-    drop_one(&shared.metrics.connections);
+    drop_one(gauge);
 }
 
 /// A connection from its first byte to its websocket handshake: TLS, the request head (and

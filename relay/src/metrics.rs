@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The relay's counters; shared by every task.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// Open websocket connections.
+    /// Open websocket connections from clients (a client forwarded to another relay counts
+    /// here, where its socket is, and not at the owner: summed over relays, this is clients).
     pub connections: AtomicU64,
+    /// Open websocket connections that other relays of the cluster forwarded here.
+    pub connections_from_relays: AtomicU64,
     /// Documents loaded.
     pub documents: AtomicU64,
     /// Changes applied and stored since start.
@@ -47,12 +50,18 @@ pub fn drop_one(gauge: &AtomicU64) {
 impl Metrics {
     /// The counters in Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 12] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 13] = [
             (
                 "concord_connections",
                 "gauge",
-                "open websocket connections",
+                "open websocket connections from clients",
                 &self.connections,
+            ),
+            (
+                "concord_connections_from_relays",
+                "gauge",
+                "open websocket connections other relays forwarded here",
+                &self.connections_from_relays,
             ),
             (
                 "concord_documents",

@@ -94,14 +94,19 @@ async fn clients_of_one_document_on_different_relays_converge() {
     }
     assert_eq!(items(&doc).len(), 30, "{doc}");
     // One relay owns the document; the others forwarded their clients to it.
-    let mut held = Vec::new();
+    let (mut held, mut clients, mut from_relays) = (Vec::new(), 0, Vec::new());
     for node in &nodes {
         let page = http_get(node.addr, "/metrics").await;
         held.push(cluster::metric(&page, "concord_leases_held").unwrap());
         let forwarded = cluster::metric(&page, "concord_forwarded_connections").unwrap();
         assert_eq!(forwarded, u64::from(held.last() == Some(&0)), "{page}");
+        clients += cluster::metric(&page, "concord_connections").unwrap();
+        from_relays.push(cluster::metric(&page, "concord_connections_from_relays").unwrap());
     }
     assert_eq!(held, [1, 0, 0]);
+    // Each client counted once, where its socket is: summed over relays, the clients.
+    assert_eq!(clients, 4);
+    assert_eq!(from_relays, [2, 0, 0]);
     let (sessions, encrypted) = cluster::relay_sessions(&store).await.unwrap();
     assert!(sessions > 0);
     if std::env::var_os("CONCORD_TEST_POSTGRES_TLS").is_some() {
