@@ -2,6 +2,7 @@
 //! protocol clients, and peers that drive a real [`Replica`] over a real socket. Used by the
 //! tests in `tests/` and by the `loadgen` binary.
 
+pub mod balancer;
 pub mod cluster;
 pub mod tls;
 
@@ -24,6 +25,18 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
+
+/// The whole answer (status line, headers, body) of a relay to `GET path` over plain HTTP.
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = TcpStream::connect(addr).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n").as_bytes())
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response)
+}
 
 /// How long a test waits for an expected message.
 pub const WAIT: Duration = Duration::from_secs(10);

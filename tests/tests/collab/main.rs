@@ -20,6 +20,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use sync_core::{Pointer, Value};
 
+mod failover;
 mod history;
 mod journal;
 mod large;

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use e2e::{Client, Peer, TestRelay, error_code};
 use sync_core::protocol::{ClientMessage, Revision, ServerMessage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::add;
 
@@ -140,14 +139,7 @@ async fn a_change_past_the_document_size_limit_is_rejected() {
 }
 
 pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
+    e2e::http_get(addr, path).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
