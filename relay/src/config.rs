@@ -448,6 +448,10 @@ mod tests {
             "postgres//ann:hunter2@db/x",
             "host=db password=hunter2 user=ann",
             "postgres://db:1/x?password=hunter2&user=ann",
+            // An `@` in the query after the credentials, and a `?` in the password.
+            "postgres://ann:hunter2@db/x?sslmode=verify-ca&sslrootcert=/home/ops@corp/ca.pem",
+            "postgres://ann:hun?ter2@db/x?sslmode=verify-full&sslrootcert=/nowhere.pem",
+            "postgres://ann:hunter2@db/x?sslmode=nonsense&sslkey=/k@k.pem",
         ] {
             let shown = match Location::parse(given) {
                 Ok(location) => location.to_string(),

@@ -137,16 +137,30 @@ impl fmt::Debug for Location {
 
 /// `text` (a store's location as given, well formed or not) without the password it may
 /// carry: `user:***@host`, and `password=***` in a query or a key-value connection string.
+///
+/// In a URL the credentials are what comes before the first `@` after `://`, as tokio-postgres
+/// reads them, whatever `@` the query holds after them.
 fn redact(text: &str) -> String {
     let mut out = text.to_owned();
-    if let Some(at) = out.rfind('@') {
-        let start = out
-            .get(..at)
-            .and_then(|before| before.rfind(['/', ' ']))
-            .map_or(0, |i| i + 1);
-        if let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':')) {
-            out.replace_range(start + colon + 1..at, "***");
+    let userinfo = match out.find("://") {
+        Some(scheme) => {
+            let start = scheme + 3;
+            out.get(start..)
+                .and_then(|rest| rest.find('@'))
+                .map(|at| (start, start + at))
         }
+        None => out.rfind('@').map(|at| {
+            let start = out
+                .get(..at)
+                .and_then(|before| before.rfind(['/', ' ']))
+                .map_or(0, |i| i + 1);
+            (start, at)
+        }),
+    };
+    if let Some((start, at)) = userinfo
+        && let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':'))
+    {
+        out.replace_range(start + colon + 1..at, "***");
     }
     let lower = out.to_ascii_lowercase();
     let mut masked = String::with_capacity(out.len());

@@ -7,14 +7,21 @@
 //! |---|---|---|
 //! | `disable` | never | — |
 //! | `allow`, `prefer` (the default) | if the server offers it | not checked |
-//! | `require` | always | not checked; with `sslrootcert`, checked as `verify-ca` |
-//! | `verify-ca` | always | signed by a trusted authority |
-//! | `verify-full` | always | signed by a trusted authority, and names the host |
+//! | `require` | always | not checked; with `sslrootcert=FILE`, checked as `verify-ca` |
+//! | `verify-ca` | always | signed by an authority in `sslrootcert=FILE` |
+//! | `verify-full` | always | signed by a trusted authority, and naming the host |
 //!
-//! The trusted authorities are those in `sslrootcert=FILE` (PEM), or the system's when it is
-//! `system` or absent (libpq would read `~/.postgresql/root.crt`). `sslcert=FILE` and
-//! `sslkey=FILE` give a client certificate, for servers that authenticate by certificate.
-//! `allow` is read as `prefer`: it tries TLS first rather than last.
+//! `sslrootcert=FILE` (PEM) gives the trusted authorities. `sslrootcert=system` trusts the
+//! system's, and so means `verify-full` (a weaker mode is refused, as libpq refuses it).
+//! `sslcert=FILE` and `sslkey=FILE` give a client certificate, for servers that authenticate by
+//! certificate. Where the relay differs from libpq:
+//! - `verify-full` without `sslrootcert` trusts the system's authorities (libpq reads
+//!   `~/.postgresql/root.crt`, which a service account seldom has);
+//! - `allow` is read as `prefer`: it tries TLS first rather than last;
+//! - `prefer` does not retry without TLS when the TLS handshake fails (write `sslmode=disable`
+//!   for a server whose TLS rustls cannot speak);
+//! - the `PGSSLMODE`-style environment variables are not read, and libpq's other TLS settings
+//!   (`sslpassword`, `sslcrl`, ...) are refused as unknown.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -84,33 +91,36 @@ impl TlsSettings {
 
 /// A PostgreSQL URL read: what tokio-postgres connects with, and the TLS settings.
 pub fn settings(url: &str) -> Result<(tokio_postgres::Config, TlsSettings), String> {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let (base, query) = split_query(url);
     let mut kept = Vec::new();
-    let mut tls = TlsSettings {
-        mode: SslMode::Prefer,
-        roots: None,
-        client: None,
-    };
+    let mut mode = None;
+    let mut roots = None;
     let (mut cert, mut key) = (None, None);
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decoded = percent_decode_str(value)
-            .decode_utf8()
-            .map_err(|_| format!("the value of {name} is not UTF-8"))?;
-        match name {
-            "sslmode" => tls.mode = ssl_mode(&decoded)?,
-            "sslrootcert" if decoded == "system" => tls.roots = Some(Roots::System),
-            "sslrootcert" => tls.roots = Some(Roots::File(PathBuf::from(&*decoded))),
-            "sslcert" => cert = Some(PathBuf::from(&*decoded)),
-            "sslkey" => key = Some(PathBuf::from(&*decoded)),
+        // Keys are decoded too, as tokio-postgres decodes them: `ssl%6Dode` is `sslmode`.
+        let decode = |text: &str| {
+            percent_decode_str(text)
+                .decode_utf8()
+                .map(|text| text.into_owned())
+                .map_err(|_| "a setting of the URL is not UTF-8 once decoded".to_owned())
+        };
+        let (name, value) = (decode(name)?, decode(value)?);
+        match name.as_str() {
+            "sslmode" => mode = Some(ssl_mode(&value)?),
+            "sslrootcert" if value == "system" => roots = Some(Roots::System),
+            "sslrootcert" => roots = Some(Roots::File(PathBuf::from(value))),
+            "sslcert" => cert = Some(PathBuf::from(value)),
+            "sslkey" => key = Some(PathBuf::from(value)),
             _ => kept.push(pair),
         }
     }
-    tls.client = match (cert, key) {
+    let client = match (cert, key) {
         (Some(cert), Some(key)) => Some((cert, key)),
         (None, None) => None,
         _ => return Err("sslcert and sslkey go together: give both or neither".to_owned()),
     };
+    let mode = checked_mode(mode, roots.as_ref())?;
     let rest = if kept.is_empty() {
         base.to_owned()
     } else {
@@ -119,12 +129,65 @@ pub fn settings(url: &str) -> Result<(tokio_postgres::Config, TlsSettings), Stri
     let mut config: tokio_postgres::Config = rest
         .parse()
         .map_err(|e: tokio_postgres::Error| crate::store::with_causes(&e))?;
-    config.ssl_mode(match tls.mode {
+    // Every `sslmode` was taken out above: one tokio-postgres still found came in a form this
+    // reading missed, and must not be overridden unseen.
+    if config.get_ssl_mode() != WireMode::Prefer {
+        return Err(
+            "sslmode is given in a form that cannot be read; write sslmode=MODE once".to_owned(),
+        );
+    }
+    config.ssl_mode(match mode {
         SslMode::Disable => WireMode::Disable,
         SslMode::Prefer => WireMode::Prefer,
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => WireMode::Require,
     });
-    Ok((config, tls))
+    Ok((
+        config,
+        TlsSettings {
+            mode,
+            roots,
+            client,
+        },
+    ))
+}
+
+/// The URL before its query, and the query: the query starts at the first `?` after the
+/// credentials, which end at the first `@` (as tokio-postgres reads them), so that a `?` in a
+/// password is not taken for it.
+fn split_query(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let host = url
+        .get(after_scheme..)
+        .and_then(|rest| rest.find('@'))
+        .map_or(after_scheme, |at| after_scheme + at + 1);
+    match url.get(host..).and_then(|rest| rest.find('?')) {
+        Some(at) => (
+            url.get(..host + at).unwrap_or(url),
+            url.get(host + at + 1..).unwrap_or(""),
+        ),
+        None => (url, ""),
+    }
+}
+
+/// The mode to use, given the one asked for (if any) and the trusted roots, with libpq's
+/// rules: with `sslrootcert=system` the mode is `verify-full` and no weaker one is taken (the
+/// system trusts every public authority, so only the host's name makes a check worth
+/// anything); `verify-ca` needs a file of authorities for the same reason.
+fn checked_mode(asked: Option<SslMode>, roots: Option<&Roots>) -> Result<SslMode, String> {
+    match (asked, roots) {
+        (None | Some(SslMode::VerifyFull), Some(Roots::System)) => Ok(SslMode::VerifyFull),
+        (Some(_), Some(Roots::System)) => Err(
+            "sslrootcert=system checks the certificate against every public authority, so it \
+             needs sslmode=verify-full (or no sslmode)"
+                .to_owned(),
+        ),
+        (Some(SslMode::VerifyCa), None) => Err(
+            "sslmode=verify-ca needs sslrootcert=FILE, the authority that signed the server's \
+             certificate (against the system's authorities, use verify-full)"
+                .to_owned(),
+        ),
+        (asked, _) => Ok(asked.unwrap_or(SslMode::Prefer)),
+    }
 }
 
 fn ssl_mode(text: &str) -> Result<SslMode, String> {
@@ -388,17 +451,26 @@ mod tests {
             ("allow", "Prefer", None),
             ("prefer", "Prefer", None),
             ("require", "Require", None),
-            ("verify-ca", "Require", Some(false)),
+            ("verify-full", "Require", Some(true)),
         ] {
             let (got, tls) = read(&format!("postgres://h/db?sslmode={mode}")).unwrap();
             assert_eq!((got.as_str(), tls.checks()), (wire, checks), "{mode}");
         }
-        // As libpq: require with a root certificate checks the chain.
-        let (_, tls) = read("postgresql://h/db?sslmode=require&sslrootcert=system").unwrap();
-        assert_eq!(
-            (&tls.roots, tls.checks()),
-            (&Some(Roots::System), Some(false))
-        );
+        // As libpq: require with a file of authorities checks the chain; the system's
+        // authorities mean verify-full.
+        let (_, tls) = read("postgresql://h/db?sslmode=require&sslrootcert=/ca.pem").unwrap();
+        assert_eq!(tls.checks(), Some(false));
+        let (wire, tls) = read("postgresql://h/db?sslrootcert=system").unwrap();
+        assert_eq!((wire.as_str(), tls.mode), ("Require", SslMode::VerifyFull));
+        // Keys are decoded as tokio-postgres decodes them, and the query is found after the
+        // credentials even when a password holds a `?`.
+        let (wire, tls) = read("postgres://h/db?ssl%6Dode=require").unwrap();
+        assert_eq!((wire.as_str(), tls.mode), ("Require", SslMode::Require));
+        let (config, tls) =
+            settings("postgres://u:pa?ss@h/db?sslmode=verify-full&sslrootcert=/ca.pem").unwrap();
+        assert_eq!(tls.mode, SslMode::VerifyFull);
+        assert_eq!(config.get_password(), Some(&b"pa?ss"[..]));
+        assert_eq!(config.get_dbname(), Some("db"));
     }
 
     #[test]
@@ -409,12 +481,29 @@ mod tests {
         assert!(error.contains("sslcert and sslkey go together"), "{error}");
         let error = read("postgres://h/db?sslmode=require&colour=blue").unwrap_err();
         assert!(error.contains("colour"), "{error}");
+        // Checks that would check nothing worth having.
+        for weak in ["disable", "prefer", "require", "verify-ca"] {
+            let error = read(&format!(
+                "postgres://h/db?sslmode={weak}&sslrootcert=system"
+            ))
+            .unwrap_err();
+            assert!(
+                error.contains("needs sslmode=verify-full"),
+                "{weak}: {error}"
+            );
+        }
+        let error = read("postgres://h/db?sslmode=verify-ca").unwrap_err();
+        assert!(
+            error.contains("verify-ca needs sslrootcert=FILE"),
+            "{error}"
+        );
 
-        let error =
-            Target::open("postgres://u:hunter2@h/db?sslmode=verify-ca&sslrootcert=/nowhere.pem")
-                .unwrap_err()
-                .to_string();
-        assert!(error.contains("/nowhere.pem"), "{error}");
+        let error = Target::open(
+            "postgres://u:hunter2@h/db?sslmode=verify-ca&sslrootcert=/home/ops@corp/nowhere.pem",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("/home/ops@corp/nowhere.pem"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
         let error = Target::open("postgres://h/db?sslcert=/nowhere.pem&sslkey=/k.pem")
             .unwrap_err()
