@@ -468,8 +468,6 @@ fn now_secs() -> u64 {
     room::now_millis() / 1000
 }
 
-/// Reads the TLS certificate and key again on each SIGHUP, until shutdown. Without TLS the
-/// signal is only logged: it must not end the relay (`systemctl reload` sends it).
 /// The vouch in a forwarded connection's header, if a relay of the cluster made it in the last
 /// minute and it was not used before (a vouch read off the network and sent again is not).
 fn believed(cluster: &Cluster, access: &Access, value: &str) -> Option<vouch::Vouch> {
@@ -485,6 +483,8 @@ fn believed(cluster: &Cluster, access: &Access, value: &str) -> Option<vouch::Vo
     Some(vouch)
 }
 
+/// Reads the TLS certificate and key again on each SIGHUP, until shutdown. Without TLS the
+/// signal is only logged: it must not end the relay (`systemctl reload` sends it).
 async fn reload_on_hangup(tls: Option<Arc<Tls>>, shutdown: CancellationToken) {
     #[cfg(unix)]
     {

@@ -42,6 +42,11 @@ pub(crate) struct Held {
     pub(crate) epoch: u64,
     /// Cancelled when the lease is lost or given back: the room stops serving the document.
     pub(crate) lost: CancellationToken,
+    /// When it was taken.
+    since: tokio::time::Instant,
+    /// Whether a room took it ([`Cluster::serve`]). One that no room takes within a lease
+    /// time (its client left between the claim and the room) is given back at a renewal.
+    served: Arc<AtomicBool>,
 }
 
 /// Who owns a document.
@@ -147,6 +152,30 @@ impl Cluster {
             .cloned()
     }
 
+    /// The lease this relay holds on `doc`, for a room that serves the document under it.
+    pub(crate) fn serve(&self, doc: &str) -> Option<Held> {
+        let held = self.holding(doc)?;
+        held.served.store(true, Ordering::Relaxed);
+        Some(held)
+    }
+
+    /// Gives back the leases no room took within a lease time of their claim: their clients
+    /// left before the room started, and nobody would give them back otherwise.
+    async fn give_back_unserved(&self) {
+        let unserved: Vec<(String, Held)> = self
+            .held()
+            .iter()
+            .filter(|(_, held)| {
+                !held.served.load(Ordering::Relaxed) && held.since.elapsed() >= self.lease
+            })
+            .map(|(doc, held)| (doc.clone(), held.clone()))
+            .collect();
+        for (doc, held) in unserved {
+            tracing::info!(doc, "a lease no room took is given back");
+            self.release(&doc, &held).await;
+        }
+    }
+
     /// What a commit under `held` names.
     pub(crate) fn fence(&self, held: &Held) -> Fence {
         Fence {
@@ -183,6 +212,9 @@ impl Cluster {
             // Another connection of this relay may have taken it while this one waited.
             if self.holding(doc).is_some() {
                 Ok(Owner::Here)
+            } else if self.is_stopping() {
+                // Not even a question to PostgreSQL: the relay waits for claims in flight.
+                Err(stopping())
             } else {
                 self.claim_now(doc).await
             }
@@ -193,6 +225,11 @@ impl Cluster {
             claiming.remove(doc);
         }
         claimed
+    }
+
+    /// Whether the relay is giving its leases back (and takes no more).
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     /// [`Cluster::claim`], asking PostgreSQL.
@@ -214,12 +251,10 @@ impl Cluster {
                 address: row.try_get(1)?,
             });
         }
-        // Checked after [`Cluster::release_all`] set it and before it waits for claims in
-        // flight: a lease taken from here on is in the map before the leases are given back.
-        if self.stopping.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable(
-                "the relay is stopping and takes no lease".to_owned(),
-            ));
+        // Checked again after [`Cluster::release_all`] set it and before it waits for claims
+        // in flight: a lease taken from here on is in the map before the leases are given back.
+        if self.is_stopping() {
+            return Err(stopping());
         }
         let taken = client
             .query_opt(
@@ -238,6 +273,8 @@ impl Cluster {
             let held = Held {
                 epoch: u64::try_from(epoch).unwrap_or(0),
                 lost: CancellationToken::new(),
+                since: tokio::time::Instant::now(),
+                served: Arc::new(AtomicBool::new(false)),
             };
             // Another task of this relay may have taken it meanwhile: the newer epoch wins,
             // and the older one's room (if any) stops.
@@ -370,6 +407,7 @@ impl Cluster {
                 Ok(()) => {
                     last_renewed = started;
                     self.reachable.store(true, Ordering::Relaxed);
+                    self.give_back_unserved().await;
                 }
                 Err(e) => {
                     self.reachable.store(false, Ordering::Relaxed);
@@ -443,6 +481,11 @@ impl Cluster {
     pub(crate) fn healthy(&self) -> bool {
         self.reachable.load(Ordering::Relaxed)
     }
+}
+
+/// Why a stopping relay takes no lease.
+fn stopping() -> StoreError {
+    StoreError::Unavailable("the relay is stopping and takes no lease".to_owned())
 }
 
 #[cfg(test)]

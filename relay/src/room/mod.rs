@@ -415,12 +415,16 @@ async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>
 
 /// This relay's lease on `doc`, taken now if nobody holds it.
 async fn held_or_claimed(cluster: &Arc<Cluster>, doc: &str) -> Option<Held> {
-    if let Some(held) = cluster.holding(doc) {
+    if let Some(held) = cluster.serve(doc) {
         return Some(held);
     }
     match cluster.claim(doc).await {
-        Ok(Owner::Here) => cluster.holding(doc),
+        Ok(Owner::Here) => cluster.serve(doc),
         Ok(Owner::There { .. }) => None,
+        Err(e) if cluster.is_stopping() => {
+            tracing::debug!(doc, error = %e, "no lease claimed: the relay is stopping");
+            None
+        }
         Err(e) => {
             tracing::warn!(doc, error = %e, "cannot claim the document's lease");
             None
