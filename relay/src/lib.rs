@@ -220,7 +220,8 @@ fn join_cluster(
         postgres.pool().clone(),
         (
             config.validate_cluster()?,
-            tls::node_client(config.node_ca.as_deref())?,
+            tls::client(config.node_ca.as_deref())
+                .map_err(|e| anyhow::anyhow!("--node-ca: {e}"))?,
         ),
         config.lease(),
         Arc::clone(metrics),

@@ -68,8 +68,7 @@ fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
             pem_error(&e)
         )
     })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
+    let config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
         .with_no_client_auth()
@@ -118,33 +117,41 @@ pub fn system_roots(what: &str) -> Result<rustls::RootCertStore, String> {
     Ok(roots)
 }
 
-/// The TLS client a relay reaches the other relays of its cluster with (their `wss://` node
-/// URLs): it trusts the system's authorities and those in `node_ca` (a PEM file), so relays
-/// whose certificates a private authority signed can reach each other.
-pub fn node_client(node_ca: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let mut roots = match system_roots("other relays' certificates") {
-        Ok(roots) => roots,
-        // A private authority alone will do.
-        Err(_) if node_ca.is_some() => rustls::RootCertStore::empty(),
-        Err(e) => {
-            tracing::warn!("{e}: wss:// node URLs will not be reachable without --node-ca");
-            rustls::RootCertStore::empty()
-        }
-    };
-    if let Some(path) = node_ca {
-        for cert in read_certs(path).map_err(anyhow::Error::msg)? {
-            roots
-                .add(cert)
-                .with_context(|| format!("{}: a certificate cannot be trusted", path.display()))?;
-        }
+/// The TLS client for `wss://` servers: it trusts the system's authorities (those that can be
+/// read) and those in `extra` (a PEM file), so servers whose certificates a private authority
+/// signed can be reached. The relay reaches the other relays of its cluster with it (`extra`:
+/// `--node-ca`), and the app its relays (`extra`: its CA file). Fails, naming the file, when
+/// `extra` cannot be read or holds no certificate.
+pub fn client(extra: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = extra {
+        trust_file(&mut roots, path)?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
+        .map_err(|e| format!("TLS is not available: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// Adds the certificates of the PEM file `path` to `roots`.
+pub fn trust_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), String> {
+    for cert in read_certs(path)? {
+        roots.add(cert).map_err(|e| {
+            format!(
+                "{} holds a certificate that cannot be trusted: {e}",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The cryptography every TLS configuration of Concord's uses (ring).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// A PEM reading error for people (the library's own shows the expected line as bytes).

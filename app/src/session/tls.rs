@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 
 /// The environment variable naming an extra CA file; it takes precedence over the preferences.
 pub const CA_FILE_ENV: &str = "CONCORD_CA_FILE";
@@ -33,27 +33,7 @@ pub fn ca_file(configured: Option<&Path>) -> Option<PathBuf> {
 /// `extra_ca` (PEM). Fails, naming the file, when that file cannot be read or holds no
 /// certificate; platform roots that cannot be read are passed over.
 pub fn client_config(extra_ca: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(path) = extra_ca {
-        let certs = relay::tls::read_certs(path).map_err(|e| format!("the CA file: {e}"))?;
-        for cert in certs {
-            roots.add(cert).map_err(|e| {
-                format!(
-                    "{} holds a certificate that cannot be trusted: {e}",
-                    path.display()
-                )
-            })?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS is not available: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    relay::tls::client(extra_ca).map_err(|e| format!("the CA file: {e}"))
 }
 
 /// What went wrong with a relay's certificate or the TLS handshake, for people; `None` when

@@ -13,7 +13,7 @@ async fn cluster(name: &str, lease: Duration) -> Option<(Arc<Cluster>, Store)> {
         pool,
         (
             "ws://127.0.0.1:1".to_owned(),
-            crate::tls::node_client(None).unwrap(),
+            crate::tls::client(None).unwrap(),
         ),
         lease,
         Arc::new(Metrics::default()),

@@ -257,14 +257,10 @@ impl Target {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// The TLS client for `settings`: which certificates it trusts, how far it checks them, and
 /// the client certificate it shows.
 fn client_config(settings: &TlsSettings) -> Result<ClientConfig, String> {
-    let provider = provider();
+    let provider = crate::tls::provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS protocol versions: {e}"))?;
@@ -307,11 +303,7 @@ fn client_config(settings: &TlsSettings) -> Result<ClientConfig, String> {
 
 fn file_roots(path: &Path) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
-    for cert in crate::tls::read_certs(path)? {
-        roots
-            .add(cert)
-            .map_err(|e| format!("{}: a certificate cannot be trusted: {e}", path.display()))?;
-    }
+    crate::tls::trust_file(&mut roots, path)?;
     Ok(roots)
 }
 
