@@ -1,10 +1,10 @@
-//! A TCP load balancer for tests, as a cluster of relays is deployed behind one: each new
-//! connection goes to the next relay in turn, skipping those that refuse it (a dead relay),
-//! with no stickiness.
+//! A TCP balancer for tests, as a cluster of relays is deployed behind one: each new
+//! connection goes to the first of its relays that accepts it, so a dead relay is passed
+//! over (as a load balancer's health check would), with no stickiness. Two balancers with the
+//! relays in different orders send two clients to different relays.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -17,18 +17,17 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// Starts one in front of `relays`, on the current runtime.
+    /// Starts one in front of `relays` (in the order they are tried), on the current runtime.
     pub async fn start(relays: Vec<SocketAddr>) -> anyhow::Result<Balancer> {
         anyhow::ensure!(!relays.is_empty(), "a balancer needs relays");
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let relays = Arc::new(relays);
-        let next = Arc::new(AtomicUsize::new(0));
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (relays, first) = (Arc::clone(&relays), next.fetch_add(1, Ordering::Relaxed));
+                let relays = Arc::clone(&relays);
                 tokio::spawn(async move {
-                    let Some(mut relay) = reach(&relays, first).await else {
+                    let Some(mut relay) = reach(&relays).await else {
                         return;
                     };
                     let mut client = client;
@@ -40,10 +39,9 @@ impl Balancer {
     }
 }
 
-/// The first relay from `first` on (in turn) that accepts a connection.
-async fn reach(relays: &[SocketAddr], first: usize) -> Option<TcpStream> {
-    for i in 0..relays.len() {
-        let addr = relays.get((first + i) % relays.len())?;
+/// The first of `relays` that accepts a connection.
+async fn reach(relays: &[SocketAddr]) -> Option<TcpStream> {
+    for addr in relays {
         if let Ok(stream) = TcpStream::connect(addr).await {
             return Some(stream);
         }

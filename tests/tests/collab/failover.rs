@@ -39,20 +39,24 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
         })
         .collect();
     let addrs: Vec<_> = relays.iter().flatten().map(|r| r.addr).collect();
-    let balancer = rt
-        .block_on(async { Balancer::start(addrs.clone()).await })
-        .unwrap();
-    let place = Target {
+    // Ann's way in tries the first relay first, Ben's the second: each reaches one, and when
+    // it dies, the other.
+    let balancers = rt.block_on(async {
+        [
+            Balancer::start(vec![addrs[0], addrs[1]]).await.unwrap(),
+            Balancer::start(vec![addrs[1], addrs[0]]).await.unwrap(),
+        ]
+    });
+    let place = |balancer: &Balancer| Target {
         relay: format!("ws://{}", balancer.addr),
         doc: "team-config".to_owned(),
         token: None,
     };
     let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
     let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    // One reaches one relay, the other the other: one of them is forwarded to the owner.
-    join(&mut ann, &place, "Ann");
-    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
-    join(&mut ben, &place, "Ben");
+    // One of them is forwarded to the owner.
+    join(&mut ann, &place(&balancers[0]), "Ann");
+    join(&mut ben, &place(&balancers[1]), "Ben");
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
@@ -67,7 +71,7 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
     );
 
     let owner = rt
-        .block_on(cluster::owner(&store, &place.doc))
+        .block_on(cluster::owner(&store, "team-config"))
         .unwrap()
         .unwrap();
     let dead = addrs
@@ -110,11 +114,11 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
     }
     // The survivor owns it now.
     let survivor = rt
-        .block_on(cluster::owner(&store, &place.doc))
+        .block_on(cluster::owner(&store, "team-config"))
         .unwrap()
         .unwrap();
     assert_eq!(survivor, format!("ws://{}", addrs[1 - dead]));
-    drop((ann, ben, balancer));
+    drop((ann, ben, balancers));
     for relay in relays.into_iter().flatten() {
         assert!(relay.terminate().unwrap().success());
     }

@@ -107,6 +107,7 @@ async fn clients_of_one_document_on_different_relays_converge() {
     // Each client counted once, where its socket is: summed over relays, the clients.
     assert_eq!(clients, 4);
     assert_eq!(from_relays, [2, 0, 0]);
+    // Encrypted (that the certificate was checked is a_relay_refuses_a_database_whose_...).
     let (sessions, encrypted) = cluster::relay_sessions(&store).await.unwrap();
     assert!(sessions > 0);
     if std::env::var_os("CONCORD_TEST_POSTGRES_TLS").is_some() {
@@ -389,4 +390,35 @@ async fn a_rolling_restart_under_load_loses_nothing() {
     for node in nodes.into_iter().flatten() {
         assert!(node.terminate().unwrap().success());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_refuses_a_database_whose_certificate_it_cannot_check() {
+    let Some(store) = cluster::database("wrong_ca").await.unwrap() else {
+        return;
+    };
+    if std::env::var_os("CONCORD_TEST_POSTGRES_TLS").is_none() {
+        eprintln!("SKIPPED: needs the test PostgreSQL to serve TLS (CONCORD_TEST_POSTGRES_TLS)");
+        return;
+    }
+    let dir = temp_dir("wrong-ca");
+    let stranger = e2e::tls::TestCa::new().unwrap().write_ca(&dir).unwrap();
+    // The URL that works, with the authority of somebody else.
+    let checked = cluster::over_tls(&store);
+    let (base, _) = checked.split_once('?').unwrap();
+    let wrong = format!(
+        "{base}?sslmode=verify-full&sslrootcert={}",
+        stranger.display()
+    );
+    let out = std::process::Command::new(binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(["--store", &wrong, "--node-url", "ws://127.0.0.1:1"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
 }
