@@ -8,7 +8,8 @@
 # 2. the same on three relays sharing the PostgreSQL store (each document's editors on
 #    different relays, so most connections are forwarded to the owner);
 # 3. takeover: a relay owning N documents is killed, for N = 10, 100 and 1000.
-# SECONDS_EACH (default 30) is how long each editing scenario runs; LEASE_MS (default 10000).
+# SECONDS_EACH (default 30) is how long each editing scenario runs; LEASE_MS (default 10000);
+# SSLMODE (default disable) is how the relays reach PostgreSQL (require: over TLS).
 # Every client comes from 127.0.0.1, so the per-address cap on connections that have not said
 # hello yet is lifted.
 set -euo pipefail
@@ -30,7 +31,7 @@ database() {
   local name="concord_bench_$1_$$"
   psql "$CONCORD_TEST_POSTGRES" -qc "DROP DATABASE IF EXISTS $name" >/dev/null 2>&1
   psql "$CONCORD_TEST_POSTGRES" -qc "CREATE DATABASE $name" >/dev/null
-  echo "${CONCORD_TEST_POSTGRES%/*}/$name"
+  echo "${CONCORD_TEST_POSTGRES%/*}/$name?sslmode=${SSLMODE:-disable}"
 }
 
 # Starts a relay on port $1 with the rest as options; waits until it answers /healthz.
