@@ -5,7 +5,7 @@ use sync_core::protocol::{ErrorCode, Role};
 
 use crate::Shared;
 use crate::peer::Peer;
-use crate::room::now_millis;
+use crate::wire::now_millis;
 
 /// What a peer who gave no name is called without a token.
 const ANONYMOUS: &str = "anonymous";

@@ -28,9 +28,10 @@ use crate::frame::{self, Frame, Unreadable};
 use crate::gate::Pass;
 use crate::metrics::bump;
 use crate::peer::Peer;
-use crate::room::{Command, Member, Outbound, error_text, now_millis};
+use crate::room::{Command, Member};
 use crate::stream::Stream;
 use crate::upload::{Step, Upload};
+use crate::wire::{Outbound, error_text, now_millis};
 
 /// How a connection ends, as a websocket close code.
 fn close_code(code: ErrorCode) -> CloseCode {

@@ -10,12 +10,14 @@
 //! - [`auth`]: signed tokens, the signing secret and the registry of tokens minted and
 //!   revoked; `access`: checking tokens on a running relay and acting on revocations.
 //! - [`store`]: durable storage with group commit, in SQLite or PostgreSQL.
-//! - `cluster`: several relays on one PostgreSQL store: leases with fencing epochs, and
-//!   `cluster::forward`, a connection passed on to the relay that owns its document.
+//! - `cluster`: several relays on one PostgreSQL store: leases with fencing epochs,
+//!   `cluster::forward`, a connection passed on to the relay that owns its document, and
+//!   [`vouch`], the signed word one relay gives another about a forwarded client.
 //! - `room`: one task per loaded document, owning its Authority; `room::batch` serves a batch
 //!   of its commands.
-//! - `conn`: one task per connection (reader) plus its writer task; `admission`: who a `hello`
-//!   lets in; `bucket`: the rate limit; `frame`: reading a frame, and the answer to one that
+//! - `conn`: one task per connection (reader) plus its writer task; `wire`: what a room or a
+//!   forwarded connection queues for a connection's writer, and the clock; `admission`: who a
+//!   `hello` lets in; `bucket`: the rate limit; `frame`: reading a frame, and the answer to one that
 //!   holds no message; `upload`: joining a change sent in parts.
 //! - Before a connection is served: `stream` (plain TCP or [`tls`], with the request head put
 //!   back), `http` (the head: `GET /healthz`, `GET /metrics` or the upgrade), [`peer`] (who
@@ -54,6 +56,7 @@ pub mod store;
 mod stream;
 pub mod tls;
 mod upload;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -464,15 +467,10 @@ async fn intake(
     }
 }
 
-/// Seconds since the Unix epoch.
-fn now_secs() -> u64 {
-    room::now_millis() / 1000
-}
-
 /// The vouch in a forwarded connection's header, if a relay of the cluster made it in the last
 /// minute and it was not used before (a vouch read off the network and sent again is not).
 fn believed(cluster: &Cluster, access: &Access, value: &str) -> Option<vouch::Vouch> {
-    let now = now_secs();
+    let now = wire::now_secs();
     let vouch = vouch::Vouch::read(value, |text, tag| access.vouches(text, tag), now)?;
     if !cluster.nonces.first_use(&vouch, now) {
         tracing::warn!(

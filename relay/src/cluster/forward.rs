@@ -28,7 +28,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::vouch::{HEADER, Vouch};
 use crate::access::Access;
 use crate::metrics::{bump, drop_one};
-use crate::room::Outbound;
+use crate::wire::Outbound;
 
 /// What the first relay says of a forwarded client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +217,7 @@ pub(crate) async fn route(
                 );
             }
             Ok(super::Owner::There { address, node }) => {
-                let now = crate::room::now_millis() / 1000;
+                let now = crate::wire::now_secs();
                 let header = Vouch::new((vouched.client, vouched.anonymous), (&node, doc), now)
                     .and_then(|vouch| vouch.header(|text| access.vouch(text)));
                 let Some(header) = header else {

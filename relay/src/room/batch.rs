@@ -12,9 +12,10 @@ use sync_core::{Operation, Pointer, Value};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::welcome::Catching;
-use super::{Command, Recipients, Room, To, encode, error_message};
+use super::{Command, Recipients, Room, To, error_message};
 use crate::metrics::bump;
 use crate::store::{Batch, Checked, StoreError};
+use crate::wire::encode;
 
 /// A submitted change, as the connection passed it on.
 struct Change {
@@ -75,7 +76,7 @@ impl Room<'_> {
     /// batch was acknowledged and the room must stop.
     pub(super) async fn handle(&mut self, batch: Vec<Command>) -> Result<(), Stop> {
         let mut answers = Answers::default();
-        let now = super::now_millis();
+        let now = crate::wire::now_millis();
         for command in batch {
             match command {
                 Command::Join {

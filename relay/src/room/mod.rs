@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sync_core::authority::{Authority, AuthorityConfig};
 use sync_core::protocol::{ClientId, ErrorCode, Overwrite, Revision, Role, ServerMessage};
@@ -14,7 +14,6 @@ use sync_core::{Operation, Pointer, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -22,6 +21,7 @@ use crate::cluster::{Cluster, Held, Owner};
 use crate::config::Config;
 use crate::metrics::{Metrics, bump, drop_one};
 use crate::store::{Fence, Store};
+use crate::wire::{Outbound, encode, now_millis};
 
 use batch::Stop;
 
@@ -30,23 +30,6 @@ mod welcome;
 
 /// Commands a room takes at once, at most.
 const BATCH: usize = 256;
-
-/// What a connection hands the writer task.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// A message, serialized.
-    Text(Utf8Bytes),
-    /// An error to send, then close the connection with this close code.
-    Close {
-        /// The error's code.
-        code: ErrorCode,
-        /// Why, for people.
-        message: String,
-    },
-    /// The close frame the relay that owns the document ended a forwarded connection with:
-    /// sent as it is (its `error` came before it as text).
-    Closed(Option<CloseFrame>),
-}
 
 /// A connection in a room.
 #[derive(Debug, Clone)]
@@ -215,27 +198,6 @@ impl Rooms {
         }
         true
     }
-}
-
-/// Milliseconds since the Unix epoch: the Authority's time input.
-pub(crate) fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Serializes a server message once, for any number of recipients.
-pub(crate) fn encode(message: &ServerMessage) -> Utf8Bytes {
-    // Server messages are plain data: serializing them cannot fail.
-    Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
-}
-
-/// An error message, serialized.
-pub(crate) fn error_text(code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
-    encode(&ServerMessage::Error {
-        code: code.as_str().to_owned(),
-        message: message.into(),
-    })
 }
 
 /// Who a message goes to.

@@ -17,8 +17,9 @@ use sync_core::protocol::{CatchUp, Conflict, ErrorCode, Revision, ServerMessage}
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Member, Present, Recipients, Room, To, encode, now_millis};
+use super::{Member, Present, Recipients, Room, To};
 use crate::store::{ConflictQuery, StoreError};
+use crate::wire::{encode, now_millis};
 
 /// The most conflict records one welcome carries (the latest ones).
 pub(crate) const MAX_WELCOME_CONFLICTS: usize = 10_000;
