@@ -111,7 +111,7 @@ fn main() {
     } else {
         (2_000_000, 500_000)
     };
-    let rt = app::gui::runtime().unwrap();
+    let rt = app::launch::runtime().unwrap();
     let root = std::env::temp_dir().join(format!("concord-share-bench-{}", std::process::id()));
     let (dir_a, dir_b) = (root.join("ann"), root.join("ben"));
     let text = document(bytes);

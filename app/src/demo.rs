@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode};
 use std::time::Duration;
 
-use crate::gui::DemoArgs;
+use crate::launch::DemoArgs;
 use crate::session::host::{self, Host};
 
 /// The people in the demo, one per window.
@@ -31,7 +31,7 @@ pub fn run(args: &DemoArgs) -> ExitCode {
 
 fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let runtime = crate::gui::runtime()?;
+    let runtime = crate::launch::runtime()?;
     let dir = std::env::temp_dir().join(format!("concord-demo-{}", std::process::id()));
     let host = Host::start(
         runtime.handle(),
@@ -40,7 +40,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     )?;
     let doc = host::new_document_id(Some(std::path::Path::new("demo")));
     let seed = host.invite(&doc, "seed");
-    let sample = sync_core::Value::parse(crate::gui::SAMPLE)?;
+    let sample = sync_core::Value::parse(crate::launch::SAMPLE)?;
     runtime
         .block_on(host::seed(&seed, &sample))
         .context("cannot put the sample document on the relay")?;

@@ -14,7 +14,9 @@
 //! - [`dialogs`]: native open and save-as dialogs, off the UI thread.
 //! - [`loader`]: reading and parsing a file on a background thread, with progress.
 //! - [`words`]: counts as people read them ("1 node", "12,345 nodes").
-//! - [`gui`]: starting the window; [`demo`]: a relay and several windows, to try collaboration; [`cli`]: `concord patch`, `merge-patch`, `diff`.
+//! - [`launch`]: what the command line asks the window for, the sample document, the network
+//!   runtime; [`gui`]: starting the window; [`demo`]: a relay and several windows, to try
+//!   collaboration; [`cli`]: `concord patch`, `merge-patch`, `diff`.
 
 pub mod cli;
 pub mod commands;
@@ -22,6 +24,7 @@ pub mod demo;
 pub mod dialogs;
 pub mod editor;
 pub mod gui;
+pub mod launch;
 pub mod loader;
 pub mod session;
 pub mod settings;

@@ -8,7 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    match app::gui::launch(&args) {
+    match app::launch::launch(&args) {
         Some(Ok(launch)) => app::gui::run(launch),
         // Usage errors and `--help` are handled by clap (exit codes 2 and 0).
         Some(Err(e)) => e.exit(),

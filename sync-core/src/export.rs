@@ -1,4 +1,5 @@
-//! Export to plain RFC 6902, for tools that know nothing of Concord's extensions.
+//! Export to plain RFC 6902, for tools that know nothing of Concord's extensions, and a
+//! change as the text of a patch file.
 
 use crate::apply::{ApplyError, apply_op};
 use crate::op::{Change, Operation};
@@ -80,4 +81,27 @@ pub fn to_rfc6902(doc: &Value, change: &Change) -> Result<Change, ApplyError> {
         }
     }
     Ok(Change(out))
+}
+
+/// A change as the text of a patch file: a JSON array, one operation per line (so that files
+/// of patches read and diff well).
+///
+/// ```
+/// use sync_core::{Change, export};
+///
+/// let change = Change::from_json(r#"[{"op": "add", "path": "/a", "value": 1}, {"op": "remove", "path": "/b"}]"#)?;
+/// assert_eq!(
+///     export::patch_text(&change),
+///     "[\n  {\"op\":\"add\",\"path\":\"/a\",\"value\":1},\n  {\"op\":\"remove\",\"path\":\"/b\"}\n]\n"
+/// );
+/// assert_eq!(Change::from_json(&export::patch_text(&change))?, change);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn patch_text(change: &Change) -> String {
+    let lines: Vec<String> = change
+        .ops()
+        .iter()
+        .map(|op| format!("  {}", serde_json::to_string(op).unwrap_or_default()))
+        .collect();
+    format!("[\n{}\n]\n", lines.join(",\n"))
 }

@@ -19,7 +19,7 @@ mod tree;
 pub use file_form::FileForm;
 pub use find::Search;
 
-pub use collab::{ConnectForm, ShareForm, Side, palette, patch_text};
+pub use collab::{ConnectForm, ShareForm, Side, palette};
 pub use raw::Raw;
 pub use tree::row_name;
 

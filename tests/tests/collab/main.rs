@@ -125,7 +125,7 @@ fn at(path: &str) -> Pointer {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    app::gui::runtime().unwrap()
+    app::launch::runtime().unwrap()
 }
 
 fn join(window: &mut Window, target: &Target, name: &str) {

@@ -32,7 +32,7 @@ fn ann_and_ben(
     let [mut ann, mut ben] = dirs.each_ref().map(|d| window(rt, d));
     join(&mut ann, &target(relay, doc_id), "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
-    let sample = Value::parse(app::gui::SAMPLE).unwrap();
+    let sample = Value::parse(app::launch::SAMPLE).unwrap();
     ann.state_mut().editor.replace_with(&sample).unwrap();
     let mut place = target(relay, doc_id);
     if let Some(addr) = ben_via {

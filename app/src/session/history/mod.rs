@@ -340,7 +340,7 @@ impl History {
         let ops: Vec<Operation> = later.iter().flat_map(|c| c.ops.iter().cloned()).collect();
         match sync_core::export::to_rfc6902(doc, &sync_core::Change(ops)) {
             Ok(plain) => Answer::Export {
-                text: crate::ui::patch_text(&plain),
+                text: sync_core::export::patch_text(&plain),
                 what: format!(
                     "the {} since {rev}",
                     crate::words::counted(later.len(), "change", "changes")

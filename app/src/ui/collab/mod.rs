@@ -405,7 +405,7 @@ impl ConcordApp {
         let change = sync_core::Change(ops);
         let plain =
             sync_core::export::to_rfc6902(&state.confirmed, &change).map_err(|e| e.to_string())?;
-        Ok(patch_text(&plain))
+        Ok(sync_core::export::patch_text(&plain))
     }
 
     /// Applies a patch (RFC 6902, Concord's extensions allowed) as one change; nothing changes
@@ -421,16 +421,6 @@ impl ConcordApp {
             .map_err(|e| format!("the patch does not apply: {e}"))?;
         Ok(n)
     }
-}
-
-/// A patch as a file: a JSON array, one operation per line.
-pub fn patch_text(change: &sync_core::Change) -> String {
-    let lines: Vec<String> = change
-        .ops()
-        .iter()
-        .map(|op| format!("  {}", serde_json::to_string(op).unwrap_or_default()))
-        .collect();
-    format!("[\n{}\n]\n", lines.join(",\n"))
 }
 
 /// `text` cut to `max` characters, an ellipsis marking the cut.
