@@ -2,7 +2,8 @@
 //! session's state and calls its methods.
 //!
 //! - [`net`]: the network task (connect, carry messages, reconnect with backoff and jitter);
-//! - [`outbox`]: the session's durable state in the data directory;
+//! - [`outbox`]: the session's durable state in the data directory, a whole state followed by
+//!   a journal of steps ([`outbox::journal`]);
 //! - [`history`]: the history panel's model (view, revert, restore);
 //! - [`host`]: a relay inside the app, for "Share this document";
 //! - [`target`]: where to connect, and invites;
@@ -14,7 +15,6 @@
 
 pub mod history;
 pub mod host;
-pub mod journal;
 mod lost;
 pub mod net;
 pub mod outbox;
@@ -111,8 +111,8 @@ pub struct Session {
     outbox: Option<Outbox>,
     /// The editor generation last queued for the outbox.
     queued: u64,
-    /// What advanced the confirmed document since the last save (see [`journal`]).
-    confirming: journal::Confirming,
+    /// What advanced the confirmed document since the last save (see [`outbox::journal`]).
+    confirming: outbox::journal::Confirming,
     /// Things to tell the user, oldest first (taken by the UI).
     notices: Vec<String>,
     /// Whether the relay has welcomed this window since it joined (until then the document is
@@ -235,7 +235,7 @@ impl Session {
             history: History::default(),
             outbox,
             queued: 0,
-            confirming: journal::Confirming::default(),
+            confirming: outbox::journal::Confirming::default(),
             notices,
             welcomed: false,
             sharing: share.is_some(),

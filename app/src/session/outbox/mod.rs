@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use serde::{Deserialize, Serialize};
 use sync_core::replica::ReplicaState;
 
-use super::journal::{self, Journal, Step};
+pub mod journal;
+
+use journal::{Journal, Step};
 
 /// What a slot holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use sync_core::Operation;
 use sync_core::protocol::{CatchUp, ClientMessage, Revision, ServerMessage};
 use sync_core::replica::{Event, Replica, ReplicaState};
 
-use super::outbox::Saved;
+use super::Saved;
 
 /// A journal this many bytes long is always small enough to keep appending to.
 const COMPACT_FROM: u64 = 4 << 20;
@@ -160,7 +160,7 @@ pub(super) fn write_atomically(dir: &Path, name: &str, text: &[u8]) -> std::io::
 /// move the confirmed document (a snapshot, a divergence, a relay that is behind, a revision
 /// that does not follow) makes the next save whole.
 #[derive(Debug, Default)]
-pub(super) struct Confirming {
+pub(in crate::session) struct Confirming {
     /// The revision the changes bring the outbox's copy to; `None` while not known.
     rev: Option<Revision>,
     changes: Vec<Vec<Operation>>,
@@ -174,14 +174,14 @@ pub(super) struct Confirming {
 
 impl Confirming {
     /// Notes a message sent to the relay.
-    pub(super) fn sent(&mut self, message: &ClientMessage) {
+    pub(in crate::session) fn sent(&mut self, message: &ClientMessage) {
         if let ClientMessage::Submit { seq, ops, .. } = message {
             self.sent = Some((*seq, ops.clone()));
         }
     }
 
     /// Notes a message from the relay, before the replica takes it.
-    pub(super) fn received(&mut self, message: &ServerMessage) {
+    pub(in crate::session) fn received(&mut self, message: &ServerMessage) {
         match message {
             ServerMessage::Applied { commit, .. } => self.advance(commit.rev, Some(&commit.ops)),
             ServerMessage::Ack { seq, rev, ops, .. } => {
@@ -208,7 +208,7 @@ impl Confirming {
 
     /// Notes what the replica did with a message: a divergence or a relay that is behind
     /// moves the confirmed document in ways the messages do not say.
-    pub(super) fn after(&mut self, replica: &Replica, events: &[Event]) {
+    pub(in crate::session) fn after(&mut self, replica: &Replica, events: &[Event]) {
         let unsettled = events
             .iter()
             .any(|e| matches!(e, Event::Diverged { .. } | Event::RelayBehind { .. }));
@@ -231,7 +231,7 @@ impl Confirming {
 
     /// The step that brings the outbox's copy to `replica`'s state, if the messages say how;
     /// otherwise `None`, and the save must be whole (then [`Confirming::restart`]).
-    pub(super) fn step(&mut self, replica: &Replica) -> Option<Step> {
+    pub(in crate::session) fn step(&mut self, replica: &Replica) -> Option<Step> {
         if self.rev.is_none() || self.rev != replica.rev() {
             return None;
         }
@@ -255,7 +255,7 @@ impl Confirming {
     }
 
     /// After a whole save of `state`: steps start from it.
-    pub(super) fn restart(&mut self, state: &ReplicaState) {
+    pub(in crate::session) fn restart(&mut self, state: &ReplicaState) {
         self.rev = state.rev;
         self.changes.clear();
         #[cfg(debug_assertions)]
