@@ -33,7 +33,7 @@ pub struct Saved {
     /// The replica's state.
     pub replica: ReplicaState,
     /// The journal of later steps that follows this state on disk (set by the outbox's
-    /// writer; see [`super::journal`]).
+    /// writer; see [`journal`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<String>,
 }
