@@ -7,6 +7,7 @@
 //! - [`editor`]: the model of one open document (no egui): a Replica, the tree's expansion,
 //!   selection and flattened rows, edits, undo, saving.
 //! - [`commands`]: every user intent with its label and shortcut.
+//! - [`workspace`]: the state of one window, which the window draws.
 //! - [`ui`]: the eframe app: menu, tree, status bar.
 //! - [`session`]: collaboration: the connection to a relay, presence, conflicts, history, the
 //!   offline outbox, and the relay hosted for "Share this document".
@@ -30,3 +31,4 @@ pub mod session;
 pub mod settings;
 pub mod ui;
 pub mod words;
+pub mod workspace;

@@ -1,11 +1,13 @@
 //! What each command does to the app, and the inline edits and search steps behind them.
 
-use super::{ConcordApp, Editing, Raw, Search, Target, raw};
+use super::{Editing, Raw, Search, Target, raw};
 use crate::commands::Command;
 use crate::dialogs::Purpose;
 use crate::editor::ValueKind;
+use crate::ui::ConcordApp;
+use crate::workspace::Workspace;
 
-impl ConcordApp {
+impl Workspace {
     /// Runs a command.
     pub fn run(&mut self, command: Command) {
         let result = match command {
@@ -229,7 +231,7 @@ impl ConcordApp {
 
     fn with_selected(
         &mut self,
-        f: impl FnOnce(&mut ConcordApp, sync_core::Pointer) -> Result<(), crate::editor::EditError>,
+        f: impl FnOnce(&mut Workspace, sync_core::Pointer) -> Result<(), crate::editor::EditError>,
     ) -> Result<(), String> {
         let Some(path) = self.editor.selected().cloned() else {
             return Ok(());
@@ -278,6 +280,31 @@ impl ConcordApp {
         });
     }
 
+    /// Starts editing the selected value.
+    pub fn start_editing(&mut self) {
+        let Some(path) = self.editor.selected().cloned() else {
+            return;
+        };
+        let Some(value) = path.resolve(self.editor.doc()) else {
+            return;
+        };
+        // Containers too: the type switch can turn them into any other kind.
+        let (kind, text) = (ValueKind::of(value), crate::editor::text_of(value));
+        self.editing = Some(Editing {
+            path,
+            target: Target::Value,
+            kind,
+            text,
+            opening: Some(self.opening()),
+            typed: false,
+            error: None,
+            field: None,
+            caret: None,
+        });
+    }
+}
+
+impl ConcordApp {
     /// Copy, cut and paste of whole nodes as JSON, through the system clipboard (egui reports
     /// them as events, not keys), when no text field has the keyboard.
     pub(super) fn clipboard_events(&mut self, ctx: &egui::Context) {
@@ -318,28 +345,5 @@ impl ConcordApp {
                 _ => {}
             }
         }
-    }
-
-    /// Starts editing the selected value.
-    pub fn start_editing(&mut self) {
-        let Some(path) = self.editor.selected().cloned() else {
-            return;
-        };
-        let Some(value) = path.resolve(self.editor.doc()) else {
-            return;
-        };
-        // Containers too: the type switch can turn them into any other kind.
-        let (kind, text) = (ValueKind::of(value), crate::editor::text_of(value));
-        self.editing = Some(Editing {
-            path,
-            target: Target::Value,
-            kind,
-            text,
-            opening: Some(self.opening()),
-            typed: false,
-            error: None,
-            field: None,
-            caret: None,
-        });
     }
 }

@@ -2,11 +2,12 @@
 //! asks for it (`CONCORD_FILE_DIALOG=in-app`): a path field that Tab completes, and the folder's
 //! entries to click through.
 
+use crate::workspace::Workspace;
 use std::path::{Path, PathBuf};
 
 use egui::{Key, Modifiers, Role, WidgetInfo};
 
-use super::{ConcordApp, Opening};
+use super::Opening;
 use crate::dialogs::Purpose;
 
 /// The in-app file dialog, while open.
@@ -125,7 +126,7 @@ impl FileForm {
 }
 
 /// Draws the in-app file dialog; acts on the file chosen.
-pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(form) = &mut app.file_form else {
         return;
     };

@@ -1,6 +1,7 @@
 //! Files and what surrounds them: background loading, native dialogs, settings, and the
 //! prompt before closing with unsaved changes.
 
+use crate::workspace::Workspace;
 use std::path::Path;
 
 use super::file_form::FileForm;
@@ -10,7 +11,7 @@ use crate::editor::Editor;
 use crate::loader::Loader;
 use sync_core::value::Style;
 
-impl ConcordApp {
+impl Workspace {
     /// Shows a file dialog (unless one is showing): the desktop's, or the app's own where the
     /// desktop has none.
     pub(super) fn start_dialog(&mut self, purpose: Purpose) {
@@ -89,9 +90,7 @@ impl ConcordApp {
                     self.message = Some(format!("Saved to {}", path.display()));
                     if std::mem::take(&mut self.close_after_save) {
                         self.close_confirmed = true;
-                        if let Some(ctx) = &self.egui_ctx {
-                            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                        }
+                        self.close_window = true;
                     }
                 }
                 Err(e) => {
@@ -123,25 +122,12 @@ impl ConcordApp {
         self.loading = Some(Loader::start(path, self.waker()));
     }
 
-    /// An app that opens `path` in the background, showing progress meanwhile.
-    pub fn open(path: &Path, ctx: &egui::Context) -> ConcordApp {
-        let empty = Editor::new(
-            sync_core::Value::Object(sync_core::Map::new()),
-            None,
-            sync_core::value::Style::default(),
-        );
-        let mut app = ConcordApp::new(empty);
-        app.egui_ctx = Some(ctx.clone());
-        app.open_file(path);
-        app
-    }
-
     /// What background work calls to have the window drawn again.
-    pub(super) fn waker(&self) -> impl Fn() + Send + Sync + 'static {
-        let ctx = self.egui_ctx.clone();
+    pub(crate) fn waker(&self) -> impl Fn() + Send + Sync + 'static {
+        let waker = self.waker.clone();
         move || {
-            if let Some(ctx) = &ctx {
-                ctx.request_repaint();
+            if let Some(wake) = &waker {
+                wake();
             }
         }
     }
@@ -211,9 +197,23 @@ impl ConcordApp {
     }
 }
 
+impl ConcordApp {
+    /// An app that opens `path` in the background, showing progress meanwhile.
+    pub fn open(path: &Path, ctx: &egui::Context) -> ConcordApp {
+        let empty = Editor::new(
+            sync_core::Value::Object(sync_core::Map::new()),
+            None,
+            sync_core::value::Style::default(),
+        );
+        let mut app = ConcordApp::new(empty).with_context(ctx);
+        app.open_file(path);
+        app
+    }
+}
+
 /// A file that did not open because it is not JSON: where it breaks and the text around it,
 /// with a way to fix it in the raw view (or to open another file).
-pub(super) fn broken_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn broken_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(broken) = &app.broken else { return };
     let mut fix = false;
     let mut other = false;
@@ -262,7 +262,7 @@ pub(super) fn broken_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 }
 
 /// Asks what to do with unsaved changes before the window closes.
-pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let name = app
         .editor
         .path()

@@ -2,12 +2,13 @@
 //! document is searched a slice at a time, a few milliseconds a frame, so that a large
 //! document never freezes the window; matches are marked and counted as they are found.
 
+use crate::workspace::Workspace;
 use std::collections::HashSet;
 use std::time::Duration;
 
 use sync_core::Pointer;
 
-use super::{ConcordApp, Opening};
+use super::Opening;
 use crate::commands::Command;
 use crate::editor::search::{KEPT_MATCHES, Scan};
 
@@ -83,7 +84,7 @@ impl Search {
     }
 }
 
-impl ConcordApp {
+impl Workspace {
     /// Searches again from the start (from the next frame on), after the query changed; shows
     /// the first match when it is found.
     pub fn refresh_search(&mut self) {
@@ -150,7 +151,7 @@ impl ConcordApp {
 
 /// The search bar: the query, previous and next, the match count. Searches on (a slice a
 /// frame) until the whole document is searched.
-pub(super) fn search_ui(ui: &mut egui::Ui, app: &mut ConcordApp, commands: &mut Vec<Command>) {
+pub(super) fn search_ui(ui: &mut egui::Ui, app: &mut Workspace, commands: &mut Vec<Command>) {
     if !app.advance_search(SLICE) {
         ui.ctx().request_repaint();
     }
@@ -219,8 +220,8 @@ mod tests {
     use sync_core::Value;
     use sync_core::value::Style;
 
-    fn app(text: &str) -> ConcordApp {
-        ConcordApp::new(Editor::new(
+    fn app(text: &str) -> Workspace {
+        Workspace::new(Editor::new(
             Value::parse(text).unwrap(),
             None,
             Style::default(),

@@ -27,6 +27,7 @@ use egui::{CentralPanel, Panel};
 
 use crate::commands::Command;
 use crate::editor::{Editor, ValueKind};
+use crate::workspace::Workspace;
 
 /// What the status bar says when a document with unsaved changes would be replaced.
 const UNSAVED: &str = "the document has unsaved changes: save them first (Ctrl+S)";
@@ -69,52 +70,13 @@ pub struct Editing {
 /// How long a status message stays, in seconds, unless another replaces it.
 pub const MESSAGE_SECONDS: f64 = 10.0;
 
-/// The desktop editor.
+/// The desktop editor's window: its [`Workspace`] (everything the window shows and edits),
+/// and what only egui needs.
 pub struct ConcordApp {
-    /// The open document.
-    pub editor: Editor,
-    /// The value being edited, if any.
-    pub editing: Option<Editing>,
-    /// The last error or notice, shown in the status bar.
-    pub message: Option<String>,
-    /// Text to put on the clipboard at the end of the frame.
-    clipboard: Option<String>,
-    /// The text most recently put on the clipboard.
-    pub copied: Option<String>,
-    /// The search bar, when open.
-    pub search: Option<Search>,
-    /// A node to scroll into view in the next frame.
-    pub scroll_to: Option<sync_core::Pointer>,
-    /// The raw JSON view, when shown instead of the tree.
-    pub raw: Option<Raw>,
-    /// A file being loaded in the background; the editor is replaced when it is done.
-    pub loading: Option<crate::loader::Loader>,
-    /// The file that was to open and is not JSON: shown instead of a document, with where it
-    /// breaks, until it is fixed in the raw view or another file is opened. Nothing can be
-    /// saved meanwhile (there is no document, and writing one would replace the file).
-    pub broken: Option<Box<crate::loader::Broken>>,
-    /// The app's own file dialog, while open.
-    pub file_form: Option<FileForm>,
-    /// Use the app's own file dialog rather than the desktop's (`CONCORD_FILE_DIALOG=in-app`,
-    /// or once the desktop had none).
-    pub in_app_dialogs: bool,
-    /// The window closes once the Save as dialog it asked for has saved (from the close
-    /// prompt, for a document with no file yet).
-    close_after_save: bool,
-    /// Theme, font size, recent files, display name.
-    pub settings: crate::settings::Settings,
-    /// Where the settings are saved (`None`: not saved, as in tests).
-    settings_path: Option<std::path::PathBuf>,
+    /// The state of the window, which the views read.
+    pub workspace: Workspace,
     /// The settings last applied to egui (applied again when they change).
     applied: Option<(crate::settings::Theme, f32)>,
-    /// The unsaved-changes prompt is showing, after a close was asked for.
-    pub closing: bool,
-    /// The user chose to close even with unsaved changes (or saved them).
-    close_confirmed: bool,
-    /// A native open or save dialog that is showing.
-    pub dialog: Option<crate::dialogs::Pending>,
-    /// The preferences window is open.
-    pub preferences: bool,
     /// The egui context, for waking the window from background work started by commands.
     egui_ctx: Option<egui::Context>,
     /// Every shortcut, in the order they are tried.
@@ -122,25 +84,20 @@ pub struct ConcordApp {
     /// The status message shown, with when it was first shown (egui's clock, in seconds): it
     /// goes after [`MESSAGE_SECONDS`] unless something replaces it first.
     message_since: Option<(String, f64)>,
-    /// The text typed in this frame after the last shortcut: a field that shortcut's command
-    /// opens takes it (see [`Opening`]).
-    typed_ahead: String,
-    /// The shared document's link to its relay, when collaborating.
-    pub session: Option<crate::session::Session>,
-    /// The relay this window hosts while sharing, and the invite to it.
-    host: Option<(crate::session::host::Host, crate::session::Target)>,
-    /// The runtime network work runs on (`None`: no collaboration, as in some tests).
-    runtime: Option<tokio::runtime::Handle>,
-    /// Where offline edits and a hosted relay's data live.
-    data_dir: Option<std::path::PathBuf>,
-    /// The Connect dialog, when open.
-    pub connect: Option<ConnectForm>,
-    /// The Share dialog, when open.
-    pub sharing: Option<ShareForm>,
-    /// The side panel, when shown.
-    pub side: Option<Side>,
-    /// A patch to write once the export dialog has a file.
-    export: Option<String>,
+}
+
+impl std::ops::Deref for ConcordApp {
+    type Target = Workspace;
+
+    fn deref(&self) -> &Workspace {
+        &self.workspace
+    }
+}
+
+impl std::ops::DerefMut for ConcordApp {
+    fn deref_mut(&mut self) -> &mut Workspace {
+        &mut self.workspace
+    }
 }
 
 /// A text field a command just opened, until it has the keyboard. It takes the keyboard before
@@ -188,38 +145,11 @@ impl ConcordApp {
     /// An app on `editor`.
     pub fn new(editor: Editor) -> ConcordApp {
         ConcordApp {
-            editor,
-            editing: None,
-            message: None,
-            clipboard: None,
-            copied: None,
-            search: None,
-            scroll_to: None,
-            raw: None,
-            loading: None,
-            broken: None,
-            file_form: None,
-            close_after_save: false,
-            in_app_dialogs: std::env::var("CONCORD_FILE_DIALOG").is_ok_and(|v| v == "in-app"),
-            settings: crate::settings::Settings::default(),
-            settings_path: None,
+            workspace: Workspace::new(editor),
             applied: None,
-            closing: false,
-            close_confirmed: false,
-            dialog: None,
-            preferences: false,
             egui_ctx: None,
             shortcuts: shortcut_table(),
-            typed_ahead: String::new(),
             message_since: None,
-            session: None,
-            host: None,
-            runtime: None,
-            data_dir: None,
-            connect: None,
-            sharing: None,
-            side: None,
-            export: None,
         }
     }
 
@@ -238,6 +168,8 @@ impl ConcordApp {
     /// Sets the egui context that background work wakes (eframe gives it at creation).
     pub fn with_context(mut self, ctx: &egui::Context) -> ConcordApp {
         self.egui_ctx = Some(ctx.clone());
+        let ctx = ctx.clone();
+        self.workspace.waker = Some(std::sync::Arc::new(move || ctx.request_repaint()));
         self
     }
 
@@ -291,17 +223,6 @@ impl ConcordApp {
         commands
     }
 
-    /// Whether this window shares a document it hosts that has no file: closing the window
-    /// stops the relay that holds it, and nothing could open it again.
-    pub fn hosts_unsaved(&self) -> bool {
-        self.host.is_some() && self.editor.path().is_none()
-    }
-
-    /// Whether the window is closing, as the user confirmed (after saving, or without).
-    pub fn close_confirmed(&self) -> bool {
-        self.close_confirmed
-    }
-
     /// Escape closes an open dialog (the close prompt, a file dialog, Share, Connect,
     /// Preferences: one per
     /// press), before anything else in the window sees the key.
@@ -351,15 +272,6 @@ impl ConcordApp {
             ctx.request_repaint_after(std::time::Duration::from_secs_f64(left));
         }
     }
-
-    /// How a field a command opens starts: with the keys typed after the command in its frame,
-    /// or with its text selected (see [`Opening`]).
-    fn opening(&mut self) -> Opening {
-        match std::mem::take(&mut self.typed_ahead) {
-            typed if typed.is_empty() => Opening::SelectAll,
-            typed => Opening::Replace(typed),
-        }
-    }
 }
 
 /// Every command's shortcuts, those with more modifiers first: egui matches Ctrl+Z when
@@ -401,7 +313,8 @@ impl eframe::App for ConcordApp {
         }
         self.poll_loading();
         // Saving lays files out as the settings say (by default, as each file was).
-        self.editor.lay_out(self.settings.save_layout.layout());
+        let ws = &mut self.workspace;
+        ws.editor.lay_out(ws.settings.save_layout.layout());
         self.poll_dialog();
         self.poll_session(ctx);
         // Settings take effect when they change.
@@ -517,12 +430,16 @@ impl eframe::App for ConcordApp {
         }
         self.typed_ahead.clear();
         // Edits made in this frame go out now, and into the outbox.
-        if let Some(session) = &mut self.session {
-            session.flush(&mut self.editor);
+        let ws = &mut self.workspace;
+        if let Some(session) = &mut ws.session {
+            session.flush(&mut ws.editor);
         }
         if let Some(text) = self.clipboard.take() {
             ui.ctx().copy_text(text.clone());
             self.copied = Some(text);
+        }
+        if std::mem::take(&mut self.workspace.close_window) {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
 }

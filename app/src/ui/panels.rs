@@ -1,8 +1,8 @@
 //! The bars and windows around the document: menus, search, status, preferences.
 
+use crate::workspace::Workspace;
 use egui::{Button, MenuBar};
 
-use super::ConcordApp;
 use crate::commands::Command;
 use crate::editor::Editor;
 
@@ -80,7 +80,7 @@ pub(super) fn menu_bar_ui(
 }
 
 /// The preferences: display name, theme, text size. Changes are saved as they are made.
-pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     use crate::settings::Theme;
     let before = app.settings.clone();
     let mut open = true;
@@ -170,7 +170,7 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 
 /// The selection, the document's node count and size, its file and whether it is modified,
 /// and the last message.
-pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     ui.horizontal(|ui| {
         if app.session.is_some() {
             super::collab::status_ui(ui, app);

@@ -2,12 +2,11 @@
 //! reported with its line and column and never reaches the document; text that does is applied
 //! as the smallest change from the current document (one undoable edit).
 
+use crate::workspace::Workspace;
 use std::sync::Arc;
 
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, FontId, Galley, Role, TextBuffer, TextEdit, WidgetInfo};
-
-use super::ConcordApp;
 
 /// The text being edited in the raw view.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +21,7 @@ pub struct Raw {
 
 impl Raw {
     /// The raw view of `app`'s document.
-    pub fn of(app: &ConcordApp) -> Raw {
+    pub fn of(app: &Workspace) -> Raw {
         Raw {
             // Indented as the file is (tabs, four spaces…), its strings escaped as it does.
             text: app.editor.doc().to_json_styled(app.editor.style(), true),
@@ -34,7 +33,7 @@ impl Raw {
 
 /// Applies the raw text to the document. On a syntax error nothing changes and the error
 /// (with line and column) is kept for display; returns whether the text applied.
-pub(super) fn apply(app: &mut ConcordApp) -> bool {
+pub(super) fn apply(app: &mut Workspace) -> bool {
     let Some(raw) = &mut app.raw else {
         return true;
     };
@@ -69,7 +68,7 @@ pub(super) fn apply(app: &mut ConcordApp) -> bool {
     }
 }
 
-pub(super) fn raw_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn raw_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let mut apply_now = false;
     let mut discard = false;
     if let Some(raw) = &app.raw {

@@ -2,10 +2,11 @@
 //! flattened rows). Drawing only records what the user did; it is applied after the rows are
 //! drawn, so the row list never changes under the loop.
 
+use crate::workspace::Workspace;
 use egui::{Response, RichText, Role, ScrollArea, WidgetInfo};
 use sync_core::Pointer;
 
-use super::{ConcordApp, Target};
+use super::Target;
 use crate::editor::Place;
 use crate::editor::rows::Kind;
 
@@ -71,7 +72,7 @@ fn name(response: &Response, role: Role, label: &str) {
     response.widget_info(|| WidgetInfo::labeled(role, enabled, label));
 }
 
-pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body).max(18.0);
     let count = app.editor.rows().len();
     let mut actions = Vec::new();
@@ -97,7 +98,7 @@ pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 /// The mark behind a search match's row: a faint amber, readable in both themes.
 const MATCH: egui::Color32 = egui::Color32::from_rgba_premultiplied(60, 45, 0, 60);
 
-fn row_ui(ui: &mut egui::Ui, app: &mut ConcordApp, index: usize, actions: &mut Vec<Action>) {
+fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Vec<Action>) {
     let Some(row) = app.editor.rows().get(index).cloned() else {
         return;
     };
@@ -264,7 +265,7 @@ fn drop_target(
     }
 }
 
-fn apply(app: &mut ConcordApp, action: Action) {
+fn apply(app: &mut Workspace, action: Action) {
     match action {
         Action::Toggle(path, expanded) => app.editor.set_expanded(&path, expanded),
         // Leaving a field with a value it cannot take keeps it open instead.

@@ -1,13 +1,13 @@
 //! The Connect and Share dialogs.
 
+use crate::workspace::Workspace;
 use egui::{RichText, WidgetInfo};
 
 use super::short;
 use crate::session::Target;
-use crate::ui::ConcordApp;
 
 /// The Connect dialog.
-pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(form) = &mut app.connect else { return };
     let mut open = true;
     let mut submit = false;
@@ -116,7 +116,7 @@ pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 }
 
 /// The Share dialog: where others may join from, then the invite to give them.
-pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let invite = app.invite().cloned();
     let Some(form) = &mut app.sharing else { return };
     let mut open = true;

@@ -1,14 +1,14 @@
 //! The marks other people leave on the tree: name tags on the rows they are at, and their
 //! carets in the strings they are editing.
 
+use crate::workspace::Workspace;
 use egui::{Color32, RichText, WidgetInfo};
 use sync_core::Pointer;
 
 use super::palette;
-use crate::ui::ConcordApp;
 
 /// Coloured name tags for the people (other than me) at a row.
-pub(in crate::ui) fn markers_ui(ui: &mut egui::Ui, app: &ConcordApp, path: &Pointer) {
+pub(in crate::ui) fn markers_ui(ui: &mut egui::Ui, app: &Workspace, path: &Pointer) {
     for peer in app.peers_at(path) {
         let text = RichText::new(format!(" {} ", peer.name))
             .small()
@@ -26,7 +26,7 @@ pub(in crate::ui) fn markers_ui(ui: &mut egui::Ui, app: &ConcordApp, path: &Poin
 }
 
 /// The carets other people have in the string at `path`, with their colours.
-pub(in crate::ui) fn carets_at(app: &ConcordApp, path: &Pointer) -> Vec<(Color32, usize)> {
+pub(in crate::ui) fn carets_at(app: &Workspace, path: &Pointer) -> Vec<(Color32, usize)> {
     app.peers_at(path)
         .filter_map(|p| p.caret.map(|c| (palette(p.color), c)))
         .collect()

@@ -14,13 +14,15 @@ pub(in crate::ui) use panels::{
     kept_copy_ui, notice_ui, relay_behind_ui, revision_ui, side_ui, status_ui, waiting_ui,
 };
 
+use crate::ui::ConcordApp;
+use crate::workspace::Workspace;
 use std::time::Duration;
 
 use egui::Color32;
 use sync_core::protocol::Peer;
 use sync_core::{Pointer, Value};
 
-use super::{ConcordApp, Target as EditTarget, UNSAVED};
+use super::{Target as EditTarget, UNSAVED};
 use crate::editor::ValueKind;
 use crate::session::host::{self, Host};
 use crate::session::net::NetConfig;
@@ -90,7 +92,7 @@ pub fn palette(index: u8) -> Color32 {
         .unwrap_or(Color32::GRAY)
 }
 
-impl ConcordApp {
+impl Workspace {
     /// The display name to use: the one in the settings, or "Anonymous".
     pub(in crate::ui) fn display_name(&self) -> String {
         let name = self.settings.display_name.trim();
@@ -268,47 +270,6 @@ impl ConcordApp {
         self.data_dir.as_ref().map(|d| d.join("sessions"))
     }
 
-    /// Once per frame: takes in what the relay sent, keeps an edit in progress in step with
-    /// other people's changes to the same string, and tells the relay where I am.
-    pub(super) fn poll_session(&mut self, ctx: &egui::Context) {
-        let Some(session) = &mut self.session else {
-            return;
-        };
-        let before = self.editor.generation();
-        session.poll(&mut self.editor);
-        let notices = session.take_notices();
-        if !notices.is_empty() {
-            self.message = Some(notices.join(" · "));
-        }
-        if self.editor.generation() != before {
-            self.follow_nodes();
-            self.follow_remote_edits(ctx);
-        }
-        if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
-            self.message = Some(format!("choose where to save {what}"));
-            self.export = Some(text);
-            self.start_dialog(crate::dialogs::Purpose::ExportPatch);
-        }
-        let caret = self
-            .editing
-            .as_ref()
-            .filter(|e| e.target == EditTarget::Value && e.kind == ValueKind::String)
-            .and_then(|e| e.caret);
-        let selection = self.editor.selected().cloned();
-        if let Some(session) = &mut self.session {
-            session.set_presence(selection, caret);
-            match session.status() {
-                Status::Reconnecting { .. } => {
-                    ctx.request_repaint_after(Duration::from_millis(250));
-                }
-                _ if !session.saved_locally(&self.editor) => {
-                    ctx.request_repaint_after(Duration::from_millis(50));
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// Someone else changed the document: what this window shows by path (the value being
     /// edited, a node to scroll to) follows its node, shifted by insertions above it or
     /// carried by a move.
@@ -329,58 +290,6 @@ impl ConcordApp {
             self.scroll_to = self.editor.follow(path);
         }
         self.editor.take_moves();
-    }
-
-    /// Someone else changed the document: an inline edit of a string they also changed takes
-    /// their change in, the caret staying on the same character; an edit of a value they
-    /// removed ends.
-    fn follow_remote_edits(&mut self, ctx: &egui::Context) {
-        let Some(editing) = &mut self.editing else {
-            return;
-        };
-        match editing.path.resolve(self.editor.doc()) {
-            None => {
-                self.message = Some(format!(
-                    "someone removed {} while you were editing it",
-                    super::tree::display(&editing.path)
-                ));
-                self.editing = None;
-            }
-            Some(Value::String(now))
-                if editing.target == EditTarget::Value && editing.kind == ValueKind::String =>
-            {
-                let now = now.to_string();
-                if now == editing.text {
-                    return;
-                }
-                if let (Some(id), Some((pos, del, ins))) = (
-                    editing.field,
-                    crate::editor::splice_between(&editing.text, &now),
-                ) && let Some(mut state) = egui::TextEdit::load_state(ctx, id)
-                    && let Some(range) = state.cursor.char_range()
-                {
-                    let ins = ins.chars().count();
-                    let shift = |c: usize| {
-                        if c <= pos {
-                            c
-                        } else if c >= pos + del {
-                            c + ins - del
-                        } else {
-                            pos + ins
-                        }
-                    };
-                    let moved = egui::text::CCursorRange::two(
-                        egui::text::CCursor::new(shift(range.secondary.index.0)),
-                        egui::text::CCursor::new(shift(range.primary.index.0)),
-                    );
-                    state.cursor.set_char_range(Some(moved));
-                    state.store(ctx, id);
-                    editing.caret = Some(shift(range.primary.index.0));
-                }
-                editing.text = now;
-            }
-            Some(_) => {}
-        }
     }
 
     /// The people other than me whose selection is `path`.
@@ -430,4 +339,143 @@ fn short(text: &str, max: usize) -> String {
     }
     let start: String = text.chars().take(max - 1).collect();
     format!("{start}…")
+}
+
+/// How someone else's change moved the text of the string being edited: the characters
+/// `pos..pos + del` became `ins` characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TextShift {
+    /// Where the change starts, in characters.
+    pub(crate) pos: usize,
+    /// How many characters it removed.
+    pub(crate) del: usize,
+    /// How many it put there.
+    pub(crate) ins: usize,
+}
+
+impl TextShift {
+    /// Where a caret at `c` goes: before the change it stays, after it it moves with the
+    /// text, inside it it goes to the change's end.
+    pub(crate) fn apply(&self, c: usize) -> usize {
+        if c <= self.pos {
+            c
+        } else if c >= self.pos + self.del {
+            c + self.ins - self.del
+        } else {
+            self.pos + self.ins
+        }
+    }
+}
+
+/// What a poll of the session asks of the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Polled {
+    /// Poll again after this long (reconnecting, or saving what is not on disk yet).
+    pub(crate) again_after: Option<Duration>,
+    /// Someone else's change moved the text of the field being edited.
+    pub(crate) shifted: Option<TextShift>,
+}
+
+impl Workspace {
+    /// Once per frame: takes in what the relay sent, keeps an edit in progress in step with
+    /// other people's changes to the same string, and tells the relay where I am.
+    pub(super) fn poll_session(&mut self) -> Polled {
+        let mut polled = Polled::default();
+        let Some(session) = &mut self.session else {
+            return polled;
+        };
+        let before = self.editor.generation();
+        session.poll(&mut self.editor);
+        let notices = session.take_notices();
+        if !notices.is_empty() {
+            self.message = Some(notices.join(" · "));
+        }
+        if self.editor.generation() != before {
+            self.follow_nodes();
+            polled.shifted = self.follow_remote_edits();
+        }
+        if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
+            self.message = Some(format!("choose where to save {what}"));
+            self.export = Some(text);
+            self.start_dialog(crate::dialogs::Purpose::ExportPatch);
+        }
+        let caret = self
+            .editing
+            .as_ref()
+            .filter(|e| e.target == EditTarget::Value && e.kind == ValueKind::String)
+            .and_then(|e| e.caret);
+        let selection = self.editor.selected().cloned();
+        if let Some(session) = &mut self.session {
+            session.set_presence(selection, caret);
+            polled.again_after = match session.status() {
+                Status::Reconnecting { .. } => Some(Duration::from_millis(250)),
+                _ if !session.saved_locally(&self.editor) => Some(Duration::from_millis(50)),
+                _ => None,
+            };
+        }
+        polled
+    }
+
+    /// Someone else changed the document: an inline edit of a string they also changed takes
+    /// their change in, the caret staying on the same character (returned, for the field's
+    /// own caret and selection); an edit of a value they removed ends.
+    fn follow_remote_edits(&mut self) -> Option<TextShift> {
+        let editing = self.editing.as_mut()?;
+        match editing.path.resolve(self.editor.doc()) {
+            None => {
+                self.message = Some(format!(
+                    "someone removed {} while you were editing it",
+                    super::tree::display(&editing.path)
+                ));
+                self.editing = None;
+                None
+            }
+            Some(Value::String(now))
+                if editing.target == EditTarget::Value && editing.kind == ValueKind::String =>
+            {
+                let now = now.to_string();
+                if now == editing.text {
+                    return None;
+                }
+                let shift =
+                    crate::editor::splice_between(&editing.text, &now).map(|(pos, del, ins)| {
+                        TextShift {
+                            pos,
+                            del,
+                            ins: ins.chars().count(),
+                        }
+                    });
+                if let Some(shift) = shift {
+                    editing.caret = editing.caret.map(|c| shift.apply(c));
+                }
+                editing.text = now;
+                shift
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+impl ConcordApp {
+    /// [`Workspace::poll_session`], then what it asks of the window: the field being edited
+    /// keeps its caret and selection on the same characters, and the window is drawn again
+    /// when it must poll again.
+    pub(super) fn poll_session(&mut self, ctx: &egui::Context) {
+        let polled = self.workspace.poll_session();
+        if let (Some(shift), Some(id)) =
+            (polled.shifted, self.editing.as_ref().and_then(|e| e.field))
+            && let Some(mut state) = egui::TextEdit::load_state(ctx, id)
+            && let Some(range) = state.cursor.char_range()
+        {
+            let moved = egui::text::CCursorRange::two(
+                egui::text::CCursor::new(shift.apply(range.secondary.index.0)),
+                egui::text::CCursor::new(shift.apply(range.primary.index.0)),
+            );
+            state.cursor.set_char_range(Some(moved));
+            state.store(ctx, id);
+        }
+        if let Some(after) = polled.again_after {
+            ctx.request_repaint_after(after);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! this window, the side panel (people, conflicts, history) and the window showing an old
 //! revision.
 
+use crate::workspace::Workspace;
 use std::time::Instant;
 
 use egui::{Color32, RichText, WidgetInfo};
@@ -10,10 +11,9 @@ use sync_core::protocol::Role;
 
 use super::{Side, palette, short};
 use crate::session::{Holding, Status};
-use crate::ui::ConcordApp;
 
 /// The connection's part of the status bar.
-pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };
@@ -79,7 +79,7 @@ pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 
 /// In place of the document, before the relay has sent any of it: where the window is
 /// connecting and how that goes.
-pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };
@@ -108,7 +108,7 @@ pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 
 /// A strip above the document while it is only the copy this computer kept (the relay has not
 /// welcomed this window yet).
-pub(in crate::ui) fn kept_copy_ui(ui: &mut egui::Ui, app: &ConcordApp) {
+pub(in crate::ui) fn kept_copy_ui(ui: &mut egui::Ui, app: &Workspace) {
     let rev = app.editor.replica().rev().map_or(0, |r| r.0);
     ui.colored_label(
         Color32::ORANGE,
@@ -120,7 +120,7 @@ pub(in crate::ui) fn kept_copy_ui(ui: &mut egui::Ui, app: &ConcordApp) {
 }
 
 /// A strip above the document when my edits lost to someone else's.
-pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };
@@ -154,7 +154,7 @@ enum BehindChoice {
 
 /// A strip above the document while the relay is behind this window: what happened, and the
 /// two ways on.
-pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };
@@ -198,7 +198,7 @@ pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 }
 
 /// The side panel: people, conflicts or history.
-pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(mut side) = app.side else { return };
     ui.horizontal(|ui| {
         let conflicts = app.session.as_ref().map_or(0, |s| s.lost.len());
@@ -238,7 +238,7 @@ pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
         });
 }
 
-fn people_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+fn people_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &app.session else { return };
     let me = app.editor.replica().client().clone();
     let peers = session.peers();
@@ -275,7 +275,7 @@ fn people_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     }
 }
 
-fn conflicts_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+fn conflicts_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };
@@ -327,7 +327,7 @@ fn conflicts_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
     }
 }
 
-fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+fn history_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };
@@ -402,7 +402,7 @@ fn history_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
 }
 
 /// A window with the document as it was at an old revision; nothing in it can be edited.
-pub(in crate::ui) fn revision_ui(ui: &mut egui::Ui, app: &mut ConcordApp) {
+pub(in crate::ui) fn revision_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     let Some(session) = &mut app.session else {
         return;
     };

@@ -3,11 +3,12 @@
 //! step, which Escape takes back. A number is applied when the field is left, and one that does
 //! not parse keeps the field open with the reason beside it.
 
+use crate::workspace::Workspace;
 use egui::{ComboBox, Key, Modifiers, Role, TextEdit, WidgetInfo};
 
 use super::{Action, display, name};
 use crate::editor::{ValueKind, text_of};
-use crate::ui::{ConcordApp, Editing, Opening, Target};
+use crate::ui::{Editing, Opening, Target};
 
 /// What the user did in the inline editor this frame.
 #[derive(Debug, Clone, Copy)]
@@ -177,7 +178,7 @@ pub(super) fn text_field_ui(
     }
 }
 
-pub(super) fn apply(app: &mut ConcordApp, action: FieldAction) {
+pub(super) fn apply(app: &mut Workspace, action: FieldAction) {
     match action {
         FieldAction::Typed => typed(app),
         FieldAction::Checked(checked) => {
@@ -202,7 +203,7 @@ pub(super) fn apply(app: &mut ConcordApp, action: FieldAction) {
 
 /// Strings change as they are typed, one splice per change; the field's keystrokes are one
 /// undo step. A number waits for the field to be left.
-fn typed(app: &mut ConcordApp) {
+fn typed(app: &mut Workspace) {
     let Some(editing) = &mut app.editing else {
         return;
     };
@@ -223,7 +224,7 @@ fn typed(app: &mut ConcordApp) {
 }
 
 /// Sets the edited value from the field at once (a checkbox), in the field's undo step.
-fn set(app: &mut ConcordApp, value: sync_core::Value) {
+fn set(app: &mut Workspace, value: sync_core::Value) {
     let Some(editing) = &mut app.editing else {
         return;
     };
@@ -237,7 +238,7 @@ fn set(app: &mut ConcordApp, value: sync_core::Value) {
 /// The type switch chose `kind`: the value becomes one of that kind at once, starting from
 /// what it was (or what its field shows). A string, number or boolean goes on being edited;
 /// `null` is done; an object or array is opened in the tree to take members.
-fn retype(app: &mut ConcordApp, kind: ValueKind) {
+fn retype(app: &mut Workspace, kind: ValueKind) {
     let Some(editing) = &mut app.editing else {
         return;
     };
@@ -274,7 +275,7 @@ fn retype(app: &mut ConcordApp, kind: ValueKind) {
 /// Applies the value being edited (if it differs) and stops editing. Returns whether the edit
 /// ended: a value the field cannot take (a number that does not parse) keeps it open, with the
 /// reason beside it and the document as it was.
-pub(super) fn commit(app: &mut ConcordApp) -> bool {
+pub(super) fn commit(app: &mut Workspace) -> bool {
     let Some(mut editing) = app.editing.take() else {
         return true;
     };
