@@ -223,7 +223,10 @@ impl Config {
         use anyhow::Context as _;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        // The parser quotes the line it stopped at, which may hold a store's password.
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!(crate::store::redact(&e.to_string())))
+            .with_context(|| format!("invalid config file {}", path.display()))
     }
 
     /// The SQLite database: the store's, or `concord.sqlite3` in the data directory.
@@ -452,6 +455,7 @@ mod tests {
             "postgres://ann:hunter2@db/x?sslmode=verify-ca&sslrootcert=/home/ops@corp/ca.pem",
             "postgres://ann:hun?ter2@db/x?sslmode=verify-full&sslrootcert=/nowhere.pem",
             "postgres://ann:hunter2@db/x?sslmode=nonsense&sslkey=/k@k.pem",
+            "postgres://ann:hunter2@",
         ] {
             let shown = match Location::parse(given) {
                 Ok(location) => location.to_string(),
@@ -461,5 +465,25 @@ mod tests {
         }
         let url = Location::parse("postgres://ann:hunter2@db:5432/x").unwrap();
         assert_eq!(url.to_string(), "postgres://ann:***@db:5432/x");
+        // A password with an unencoded `@` shows neither of its parts.
+        let given = "postgres://ann:hunter@2secret@db/x?sslmode=bogus";
+        let shown = Location::parse(given).unwrap_err().to_string();
+        assert!(
+            !shown.contains("hunter") && !shown.contains("2secret"),
+            "{shown}"
+        );
+        // A config file the parser refuses is quoted without its password.
+        let dir = std::env::temp_dir().join(format!("concord-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("relay.toml");
+        std::fs::write(
+            &file,
+            "store = \"postgres://ann:hunter2@db/x?sslmode=bogus\"\nlease_ms = 1000\n",
+        )
+        .unwrap();
+        let error = format!("{:#}", Config::from_file(&file).unwrap_err());
+        assert!(error.contains("sslmode=bogus"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

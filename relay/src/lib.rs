@@ -442,8 +442,9 @@ async fn intake(
             tracing::error!(
                 meant_for = %vouch.node,
                 this = cluster.node(),
-                "another relay forwarded a client here for relay {}, whose --node-url leads to \
-                 this relay instead: set each relay's --node-url to its own address",
+                "a client came forwarded for relay {}, not this one: another relay's --node-url \
+                 leads here instead of to itself (set each relay's --node-url to its own \
+                 address), or a vouch read off the relays' network was sent here",
                 vouch.node
             );
         }

@@ -135,32 +135,50 @@ impl fmt::Debug for Location {
     }
 }
 
-/// `text` (a store's location as given, well formed or not) without the password it may
-/// carry: `user:***@host`, and `password=***` in a query or a key-value connection string.
+/// `text` (a store's location as given, well formed or not, or a message that quotes one or
+/// more) without the passwords it may carry: `user:***@host`, and `password=***` in a query
+/// or a key-value connection string.
 ///
-/// In a URL the credentials are what comes before the first `@` after `://`, as tokio-postgres
-/// reads them, whatever `@` the query holds after them.
-fn redact(text: &str) -> String {
+/// In a URL the credentials end at the last `@` before the path that follows the first one:
+/// tokio-postgres reads them up to the first `@`, but a password with an `@` of its own
+/// (unencoded) must not show its end either, and an `@` in the query is not theirs.
+pub fn redact(text: &str) -> String {
     let mut out = text.to_owned();
-    let userinfo = match out.find("://") {
-        Some(scheme) => {
-            let start = scheme + 3;
-            out.get(start..)
-                .and_then(|rest| rest.find('@'))
-                .map(|at| (start, start + at))
+    let mut from = 0;
+    let mut any_url = false;
+    while let Some(scheme) = out.get(from..).and_then(|rest| rest.find("://")) {
+        any_url = true;
+        let start = from + scheme + 3;
+        let token = out
+            .get(start..)
+            .and_then(|rest| rest.find([' ', '"', '\'', '\n']))
+            .map_or(out.len(), |i| start + i);
+        from = token;
+        let Some(first_at) = out.get(start..token).and_then(|t| t.find('@')) else {
+            continue;
+        };
+        let first_at = start + first_at;
+        let path = out
+            .get(first_at..token)
+            .and_then(|t| t.find('/'))
+            .map_or(token, |i| first_at + i);
+        let at = out
+            .get(start..path)
+            .and_then(|t| t.rfind('@'))
+            .map_or(first_at, |i| start + i);
+        if let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':')) {
+            out.replace_range(start + colon + 1..at, "***");
+            from = start + colon + 1 + "***".len();
         }
-        None => out.rfind('@').map(|at| {
-            let start = out
-                .get(..at)
-                .and_then(|before| before.rfind(['/', ' ']))
-                .map_or(0, |i| i + 1);
-            (start, at)
-        }),
-    };
-    if let Some((start, at)) = userinfo
-        && let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':'))
-    {
-        out.replace_range(start + colon + 1..at, "***");
+    }
+    if !any_url && let Some(at) = out.rfind('@') {
+        let start = out
+            .get(..at)
+            .and_then(|before| before.rfind(['/', ' ']))
+            .map_or(0, |i| i + 1);
+        if let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':')) {
+            out.replace_range(start + colon + 1..at, "***");
+        }
     }
     let lower = out.to_ascii_lowercase();
     let mut masked = String::with_capacity(out.len());
