@@ -267,17 +267,13 @@ impl Workspace {
             return;
         }
         let text = path.last().unwrap_or_default().to_owned();
-        self.editing = Some(Editing {
+        let opening = self.opening();
+        self.editing = Some(Editing::new(
             path,
-            target: Target::Key,
-            kind: ValueKind::String,
-            text,
-            opening: Some(self.opening()),
-            typed: false,
-            error: None,
-            field: None,
-            caret: None,
-        });
+            Target::Key,
+            (ValueKind::String, text),
+            opening,
+        ));
     }
 
     /// Starts editing the selected value.
@@ -290,17 +286,8 @@ impl Workspace {
         };
         // Containers too: the type switch can turn them into any other kind.
         let (kind, text) = (ValueKind::of(value), crate::editor::text_of(value));
-        self.editing = Some(Editing {
-            path,
-            target: Target::Value,
-            kind,
-            text,
-            opening: Some(self.opening()),
-            typed: false,
-            error: None,
-            field: None,
-            caret: None,
-        });
+        let opening = self.opening();
+        self.editing = Some(Editing::new(path, Target::Value, (kind, text), opening));
     }
 }
 

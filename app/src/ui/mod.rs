@@ -67,6 +67,29 @@ pub struct Editing {
     pub caret: Option<usize>,
 }
 
+impl Editing {
+    /// An edit of `path`'s `target` starting from `text` read as `kind`, its field opening as
+    /// `opening` says.
+    pub fn new(
+        path: sync_core::Pointer,
+        target: Target,
+        (kind, text): (ValueKind, String),
+        opening: Opening,
+    ) -> Editing {
+        Editing {
+            path,
+            target,
+            kind,
+            text,
+            opening: Some(opening),
+            typed: false,
+            error: None,
+            field: None,
+            caret: None,
+        }
+    }
+}
+
 /// How long a status message stays, in seconds, unless another replaces it.
 pub const MESSAGE_SECONDS: f64 = 10.0;
 
