@@ -456,6 +456,12 @@ mod tests {
             "postgres://ann:hun?ter2@db/x?sslmode=verify-full&sslrootcert=/nowhere.pem",
             "postgres://ann:hunter2@db/x?sslmode=nonsense&sslkey=/k@k.pem",
             "postgres://ann:hunter2@",
+            // Passwords with spaces, slashes, quotes and encoded or spaced keys.
+            "postgres://ann:my hunter2 pass@db/x?sslmode=bogus",
+            "postgres://ann:a@hunter2/c@db/x?sslmode=bogus",
+            "postgres://db/x?pass%77ord=hunter2&sslmode=bogus",
+            "host=db password = 'hunter2 x' user=ann",
+            "host=db password='it\\'s hunter2' user=ann",
         ] {
             let shown = match Location::parse(given) {
                 Ok(location) => location.to_string(),
@@ -478,12 +484,12 @@ mod tests {
         let file = dir.join("relay.toml");
         std::fs::write(
             &file,
-            "store = \"postgres://ann:hunter2@db/x?sslmode=bogus\"\nlease_ms = 1000\n",
+            "store = \"postgres://ann:hun\\\"ter2@db/x?sslmode=bogus\"\nlease_ms = 1000\n",
         )
         .unwrap();
         let error = format!("{:#}", Config::from_file(&file).unwrap_err());
         assert!(error.contains("sslmode=bogus"), "{error}");
-        assert!(!error.contains("hunter2"), "{error}");
+        assert!(!error.contains("ter2"), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -136,12 +136,14 @@ impl fmt::Debug for Location {
 }
 
 /// `text` (a store's location as given, well formed or not, or a message that quotes one or
-/// more) without the passwords it may carry: `user:***@host`, and `password=***` in a query
-/// or a key-value connection string.
+/// more) without the passwords it may carry: `user:***@host`, the value of a `password`
+/// query parameter, and `password=***` in a key-value connection string.
 ///
-/// In a URL the credentials end at the last `@` before the path that follows the first one:
-/// tokio-postgres reads them up to the first `@`, but a password with an `@` of its own
-/// (unencoded) must not show its end either, and an `@` in the query is not theirs.
+/// In a URL the credentials end at the last `@` before the query's `?` (or the first `@`, when
+/// the `?` comes before any): tokio-postgres reads them up to the first `@`, but a password
+/// with an `@`, `/` or space of its own must not show its end either. The URL runs to the end
+/// of its line, so a password with spaces or quotes is masked whole; when that takes in more
+/// than the credentials, more is masked, never less.
 pub fn redact(text: &str) -> String {
     let mut out = text.to_owned();
     let mut from = 0;
@@ -149,25 +151,21 @@ pub fn redact(text: &str) -> String {
     while let Some(scheme) = out.get(from..).and_then(|rest| rest.find("://")) {
         any_url = true;
         let start = from + scheme + 3;
-        let token = out
+        let end = out
             .get(start..)
-            .and_then(|rest| rest.find([' ', '"', '\'', '\n']))
+            .and_then(|rest| rest.find('\n'))
             .map_or(out.len(), |i| start + i);
-        from = token;
-        let Some(first_at) = out.get(start..token).and_then(|t| t.find('@')) else {
-            continue;
-        };
-        let first_at = start + first_at;
-        let path = out
-            .get(first_at..token)
-            .and_then(|t| t.find('/'))
-            .map_or(token, |i| first_at + i);
-        let at = out
-            .get(start..path)
-            .and_then(|t| t.rfind('@'))
-            .map_or(first_at, |i| start + i);
-        if let Some(colon) = out.get(start..at).and_then(|userinfo| userinfo.find(':')) {
-            out.replace_range(start + colon + 1..at, "***");
+        from = end;
+        let span = out.get(start..end).unwrap_or_default();
+        let query = span.find('?').unwrap_or(span.len());
+        let at = span
+            .get(..query)
+            .and_then(|before| before.rfind('@'))
+            .or_else(|| span.find('@'));
+        if let Some(at) = at
+            && let Some(colon) = span.get(..at).and_then(|userinfo| userinfo.find(':'))
+        {
+            out.replace_range(start + colon + 1..start + at, "***");
             from = start + colon + 1 + "***".len();
         }
     }
@@ -180,23 +178,66 @@ pub fn redact(text: &str) -> String {
             out.replace_range(start + colon + 1..at, "***");
         }
     }
-    let lower = out.to_ascii_lowercase();
-    let mut masked = String::with_capacity(out.len());
+    mask_password_settings(&out)
+}
+
+/// `text` with the value of every `password` setting masked: `password=VALUE` in a URL's
+/// query (its key percent-encoded or not) or a key-value string (`password = 'a b'` too).
+fn mask_password_settings(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    // The places a key starts: the text's start, or after `?`, `&`, a space or a quote.
+    let mut masked = String::with_capacity(text.len());
     let mut rest = 0;
-    for (at, _) in lower.match_indices("password=") {
-        if at < rest {
+    let mut at = 0;
+    while at < text.len() {
+        let starts_key = at == 0
+            || matches!(
+                lower.as_bytes().get(at.wrapping_sub(1)),
+                Some(b'?' | b'&' | b' ' | b'"' | b'\'' | b'\n')
+            );
+        let key_len = ["password", "pass%77ord", "p%61ssword"]
+            .iter()
+            .find(|key| starts_key && lower.get(at..).is_some_and(|t| t.starts_with(*key)))
+            .map(|key| key.len());
+        let Some(key_len) = key_len else {
+            at += text
+                .get(at..)
+                .and_then(|t| t.chars().next())
+                .map_or(1, char::len_utf8);
             continue;
-        }
-        let value = at + "password=".len();
-        let end = out
-            .get(value..)
-            .and_then(|tail| tail.find(['&', ' ']))
-            .map_or(out.len(), |i| value + i);
-        masked.push_str(out.get(rest..value).unwrap_or_default());
+        };
+        let after_key = at + key_len;
+        let tail = text.get(after_key..).unwrap_or_default();
+        let spaces = tail.len() - tail.trim_start_matches(' ').len();
+        let Some(value_tail) = tail.get(spaces..).and_then(|t| t.strip_prefix('=')) else {
+            at = after_key;
+            continue;
+        };
+        let value_start = text.len() - value_tail.trim_start_matches(' ').len();
+        let value = text.get(value_start..).unwrap_or_default();
+        let value_len = match value.strip_prefix('\'') {
+            // A quoted value runs to its closing quote (a backslash escapes one).
+            Some(quoted) => {
+                let mut escaped = false;
+                quoted
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let closes = c == '\'' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        closes
+                    })
+                    .map_or(value.len(), |(i, _)| i + 2)
+            }
+            None => value
+                .find(['&', ' ', '"', '\'', '\n'])
+                .unwrap_or(value.len()),
+        };
+        masked.push_str(text.get(rest..value_start).unwrap_or_default());
         masked.push_str("***");
-        rest = end;
+        rest = value_start + value_len;
+        at = rest;
     }
-    masked.push_str(out.get(rest..).unwrap_or_default());
+    masked.push_str(text.get(rest..).unwrap_or_default());
     masked
 }
 

@@ -92,6 +92,22 @@ impl TlsSettings {
 /// A PostgreSQL URL read: what tokio-postgres connects with, and the TLS settings.
 pub fn settings(url: &str) -> Result<(tokio_postgres::Config, TlsSettings), String> {
     let (base, query) = split_query(url);
+    // tokio-postgres reads up to the first `@` as the credentials: with no user in the URL,
+    // an `@` in the query would make the host and the settings part of a user name (where
+    // libpq would read them as they look).
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    if let Some(at) = base.get(after_scheme..).and_then(|rest| rest.find('@'))
+        && base
+            .get(after_scheme..after_scheme + at)
+            .and_then(|userinfo| userinfo.split(':').next())
+            .is_some_and(|user| user.contains(['/', '?']))
+    {
+        return Err(
+            "the URL has no user before its first @: write an @ in a setting as %40, or name \
+             the user (postgres://USER@HOST/...)"
+                .to_owned(),
+        );
+    }
     let mut kept = Vec::new();
     let mut mode = None;
     let mut roots = None;
