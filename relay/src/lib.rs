@@ -17,8 +17,8 @@
 //!   of its commands.
 //! - `conn`: one task per connection (reader) plus its writer task; `wire`: what a room or a
 //!   forwarded connection queues for a connection's writer, and the clock; `admission`: who a
-//!   `hello` lets in; `bucket`: the rate limit; `frame`: reading a frame, and the answer to one that
-//!   holds no message; `upload`: joining a change sent in parts.
+//!   `hello` lets in; `bucket`: the rate limit; `frame`: reading a frame, and the answer to one
+//!   that holds no message; `upload`: joining a change sent in parts.
 //! - Before a connection is served: `stream` (plain TCP or [`tls`], with the request head put
 //!   back), `http` (the head: `GET /healthz`, `GET /metrics` or the upgrade), [`peer`] (who
 //!   sent it: proxy headers and trusted proxies), `gate` (the cap on connections that have

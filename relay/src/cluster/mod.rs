@@ -154,26 +154,37 @@ impl Cluster {
 
     /// The lease this relay holds on `doc`, for a room that serves the document under it.
     pub(crate) fn serve(&self, doc: &str) -> Option<Held> {
-        let held = self.holding(doc)?;
+        // Under the map's lock, so that giving back unserved leases sees it or takes it first.
+        let map = self.held();
+        let held = map.get(doc).filter(|held| !held.lost.is_cancelled())?;
         held.served.store(true, Ordering::Relaxed);
-        Some(held)
+        Some(held.clone())
     }
 
     /// Gives back the leases no room took within a lease time of their claim: their clients
     /// left before the room started, and nobody would give them back otherwise.
     async fn give_back_unserved(&self) {
-        let unserved: Vec<(String, Held)> = self
-            .held()
-            .iter()
-            .filter(|(_, held)| {
-                !held.served.load(Ordering::Relaxed) && held.since.elapsed() >= self.lease
-            })
-            .map(|(doc, held)| (doc.clone(), held.clone()))
-            .collect();
-        for (doc, held) in unserved {
-            tracing::info!(doc, "a lease no room took is given back");
-            self.release(&doc, &held).await;
+        let unserved: Vec<(String, Held)> = {
+            let mut map = self.held();
+            let docs: Vec<String> = map
+                .iter()
+                .filter(|(_, held)| {
+                    !held.served.load(Ordering::Relaxed) && held.since.elapsed() >= self.lease
+                })
+                .map(|(doc, _)| doc.clone())
+                .collect();
+            docs.into_iter()
+                .filter_map(|doc| map.remove(&doc).map(|held| (doc, held)))
+                .collect()
+        };
+        if unserved.is_empty() {
+            return;
         }
+        tracing::info!(
+            leases = unserved.len(),
+            "leases no room took are given back"
+        );
+        self.expire(unserved).await;
     }
 
     /// What a commit under `held` names.
@@ -319,32 +330,18 @@ impl Cluster {
 
     /// Gives the lease of `doc` back (expires it now), so another relay can take it at once.
     pub(crate) async fn release(&self, doc: &str, held: &Held) {
-        // First, so that a room starting meanwhile does not take it for a live one.
+        // Cancelled first, so that a room starting meanwhile does not take it for a live one.
         held.lost.cancel();
-        {
+        let mine = {
             let mut map = self.held();
-            if map.get(doc).is_some_and(|h| h.epoch == held.epoch) {
-                map.remove(doc);
-                drop_one(&self.metrics.leases_held);
-                bump(&self.metrics.lease_changes);
+            match map.get(doc) {
+                Some(h) if h.epoch == held.epoch => map.remove(doc),
+                // Lost already, or taken again under a newer epoch: nothing of it to give.
+                _ => None,
             }
-        }
-        let epoch = i64::try_from(held.epoch).unwrap_or(i64::MAX);
-        let released = async {
-            let client = self.pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "UPDATE leases SET expires = clock_timestamp()
-                     WHERE doc = $1 AND node = $2 AND epoch = $3",
-                    &[&doc, &self.node, &epoch],
-                )
-                .await?;
-            Ok::<_, StoreError>(())
         };
-        match released.await {
-            Ok(()) => tracing::info!(doc, epoch, "lease given back"),
-            // It runs out by itself.
-            Err(e) => tracing::warn!(doc, error = %e, "cannot give a lease back"),
+        if let Some(mine) = mine {
+            self.expire(vec![(doc.to_owned(), mine)]).await;
         }
     }
 
@@ -355,7 +352,13 @@ impl Cluster {
         self.claims.close();
         self.claims.wait().await;
         let all: Vec<(String, Held)> = self.held().drain().collect();
-        let (docs, epochs): (Vec<String>, Vec<i64>) = all
+        self.expire(all).await;
+    }
+
+    /// Expires `leases`, already out of the map, in one statement, so that other relays can
+    /// take their documents at once; their rooms stop.
+    async fn expire(&self, leases: Vec<(String, Held)>) {
+        let (docs, epochs): (Vec<String>, Vec<i64>) = leases
             .iter()
             .map(|(doc, held)| {
                 drop_one(&self.metrics.leases_held);
@@ -407,7 +410,8 @@ impl Cluster {
                 Ok(()) => {
                     last_renewed = started;
                     self.reachable.store(true, Ordering::Relaxed);
-                    self.give_back_unserved().await;
+                    // Bounded as a renewal is, so that it never delays the next one.
+                    let _ = tokio::time::timeout(every, self.give_back_unserved()).await;
                 }
                 Err(e) => {
                     self.reachable.store(false, Ordering::Relaxed);

@@ -496,12 +496,12 @@ fn page(mut changes: Vec<Commit>) -> Vec<Commit> {
 /// Sends an answer read apart from the room to one connection; one whose queue is full is not
 /// reading and is dropped.
 fn send_alone(
-    out: &tokio::sync::mpsc::Sender<super::Outbound>,
+    out: &tokio::sync::mpsc::Sender<crate::wire::Outbound>,
     kick: &tokio_util::sync::CancellationToken,
     message: &ServerMessage,
 ) {
     if out
-        .try_send(super::Outbound::Text(encode(message)))
+        .try_send(crate::wire::Outbound::Text(encode(message)))
         .is_err()
     {
         kick.cancel();
