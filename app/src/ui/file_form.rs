@@ -2,13 +2,13 @@
 //! asks for it (`CONCORD_FILE_DIALOG=in-app`): a path field that Tab completes, and the folder's
 //! entries to click through.
 
-use crate::workspace::Workspace;
 use std::path::{Path, PathBuf};
 
 use egui::{Key, Modifiers, Role, WidgetInfo};
 
 use super::Opening;
 use crate::dialogs::Purpose;
+use crate::workspace::Workspace;
 
 /// The in-app file dialog, while open.
 #[derive(Debug, Clone)]

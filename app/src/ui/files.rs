@@ -1,15 +1,16 @@
 //! Files and what surrounds them: background loading, native dialogs, settings, and the
 //! prompt before closing with unsaved changes.
 
-use crate::workspace::Workspace;
 use std::path::Path;
+
+use sync_core::value::Style;
 
 use super::file_form::FileForm;
 use super::{ConcordApp, UNSAVED};
 use crate::dialogs::{Outcome, Pending, Purpose};
 use crate::editor::Editor;
 use crate::loader::Loader;
-use sync_core::value::Style;
+use crate::workspace::Workspace;
 
 impl Workspace {
     /// Shows a file dialog (unless one is showing): the desktop's, or the app's own where the

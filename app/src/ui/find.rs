@@ -2,7 +2,6 @@
 //! document is searched a slice at a time, a few milliseconds a frame, so that a large
 //! document never freezes the window; matches are marked and counted as they are found.
 
-use crate::workspace::Workspace;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use sync_core::Pointer;
 use super::Opening;
 use crate::commands::Command;
 use crate::editor::search::{KEPT_MATCHES, Scan};
+use crate::workspace::Workspace;
 
 /// How long a frame spends searching, at most: over a third of a 60 Hz frame, so that with
 /// the frame's own work it stays well within one.

@@ -100,8 +100,6 @@ pub struct ConcordApp {
     pub workspace: Workspace,
     /// The settings last applied to egui (applied again when they change).
     applied: Option<(crate::settings::Theme, f32)>,
-    /// The egui context, for waking the window from background work started by commands.
-    egui_ctx: Option<egui::Context>,
     /// Every shortcut, in the order they are tried.
     shortcuts: Vec<(Command, egui::KeyboardShortcut)>,
     /// The status message shown, with when it was first shown (egui's clock, in seconds): it
@@ -170,7 +168,6 @@ impl ConcordApp {
         ConcordApp {
             workspace: Workspace::new(editor),
             applied: None,
-            egui_ctx: None,
             shortcuts: shortcut_table(),
             message_since: None,
         }
@@ -188,12 +185,17 @@ impl ConcordApp {
         self
     }
 
-    /// Sets the egui context that background work wakes (eframe gives it at creation).
+    /// Sets the egui context that background work wakes (eframe gives it at creation; the
+    /// first frame sets it otherwise).
     pub fn with_context(mut self, ctx: &egui::Context) -> ConcordApp {
-        self.egui_ctx = Some(ctx.clone());
+        self.wake(ctx);
+        self
+    }
+
+    /// Background work wakes `ctx`.
+    fn wake(&mut self, ctx: &egui::Context) {
         let ctx = ctx.clone();
         self.workspace.waker = Some(std::sync::Arc::new(move || ctx.request_repaint()));
-        self
     }
 
     /// Uses `settings`, saving changes to `path`.
@@ -331,8 +333,8 @@ impl Drop for ConcordApp {
 
 impl eframe::App for ConcordApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if self.egui_ctx.is_none() {
-            self.egui_ctx = Some(ctx.clone());
+        if self.workspace.waker.is_none() {
+            self.wake(ctx);
         }
         self.poll_loading();
         // Saving lays files out as the settings say (by default, as each file was).
@@ -368,6 +370,11 @@ impl eframe::App for ConcordApp {
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.closing = true;
+        }
+        // A save the close prompt waited for finished (a native dialog, even while the window
+        // is hidden, when only this runs).
+        if std::mem::take(&mut self.workspace.close_window) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
 

@@ -1,10 +1,10 @@
 //! The bars and windows around the document: menus, search, status, preferences.
 
-use crate::workspace::Workspace;
 use egui::{Button, MenuBar};
 
 use crate::commands::Command;
 use crate::editor::Editor;
+use crate::workspace::Workspace;
 
 /// Something opened again from File → Open recent.
 pub(super) enum Reopen {

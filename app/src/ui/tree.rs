@@ -2,13 +2,13 @@
 //! flattened rows). Drawing only records what the user did; it is applied after the rows are
 //! drawn, so the row list never changes under the loop.
 
-use crate::workspace::Workspace;
 use egui::{Response, RichText, Role, ScrollArea, WidgetInfo};
 use sync_core::Pointer;
 
 use super::Target;
 use crate::editor::Place;
 use crate::editor::rows::Kind;
+use crate::workspace::Workspace;
 
 mod inline;
 

@@ -1,10 +1,10 @@
 //! The Connect and Share dialogs.
 
-use crate::workspace::Workspace;
 use egui::{RichText, WidgetInfo};
 
 use super::short;
 use crate::session::Target;
+use crate::workspace::Workspace;
 
 /// The Connect dialog.
 pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut Workspace) {

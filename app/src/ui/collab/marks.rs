@@ -1,11 +1,11 @@
 //! The marks other people leave on the tree: name tags on the rows they are at, and their
 //! carets in the strings they are editing.
 
-use crate::workspace::Workspace;
 use egui::{Color32, RichText, WidgetInfo};
 use sync_core::Pointer;
 
 use super::palette;
+use crate::workspace::Workspace;
 
 /// Coloured name tags for the people (other than me) at a row.
 pub(in crate::ui) fn markers_ui(ui: &mut egui::Ui, app: &Workspace, path: &Pointer) {

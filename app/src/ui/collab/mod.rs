@@ -14,19 +14,18 @@ pub(in crate::ui) use panels::{
     kept_copy_ui, notice_ui, relay_behind_ui, revision_ui, side_ui, status_ui, waiting_ui,
 };
 
-use crate::ui::ConcordApp;
-use crate::workspace::Workspace;
 use std::time::Duration;
 
 use egui::Color32;
 use sync_core::protocol::Peer;
 use sync_core::{Pointer, Value};
 
-use super::{Target as EditTarget, UNSAVED};
+use super::{ConcordApp, Target as EditTarget, UNSAVED};
 use crate::editor::ValueKind;
 use crate::session::host::{self, Host};
 use crate::session::net::NetConfig;
 use crate::session::{Link, Session, Status, Target, tls};
+use crate::workspace::Workspace;
 
 /// The Connect dialog's fields.
 #[derive(Debug, Clone, Default)]

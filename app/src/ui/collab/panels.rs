@@ -2,7 +2,6 @@
 //! this window, the side panel (people, conflicts, history) and the window showing an old
 //! revision.
 
-use crate::workspace::Workspace;
 use std::time::Instant;
 
 use egui::{Color32, RichText, WidgetInfo};
@@ -11,6 +10,7 @@ use sync_core::protocol::Role;
 
 use super::{Side, palette, short};
 use crate::session::{Holding, Status};
+use crate::workspace::Workspace;
 
 /// The connection's part of the status bar.
 pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {

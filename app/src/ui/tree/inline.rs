@@ -3,12 +3,12 @@
 //! step, which Escape takes back. A number is applied when the field is left, and one that does
 //! not parse keeps the field open with the reason beside it.
 
-use crate::workspace::Workspace;
 use egui::{ComboBox, Key, Modifiers, Role, TextEdit, WidgetInfo};
 
 use super::{Action, display, name};
 use crate::editor::{ValueKind, text_of};
 use crate::ui::{Editing, Opening, Target};
+use crate::workspace::Workspace;
 
 /// What the user did in the inline editor this frame.
 #[derive(Debug, Clone, Copy)]
