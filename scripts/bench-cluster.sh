@@ -9,7 +9,9 @@
 #    different relays, so most connections are forwarded to the owner);
 # 3. takeover: a relay owning N documents is killed, for N = 10, 100 and 1000.
 # SECONDS_EACH (default 30) is how long each editing scenario runs; LEASE_MS (default 10000);
-# SSLMODE (default disable) is how the relays reach PostgreSQL (require: over TLS).
+# SSLMODE (default disable) is how the relays reach PostgreSQL (require: over TLS);
+# SCENARIOS (default "many takeover") picks the parts; TAKEOVER_DOCS (default "10 100 1000") the
+# takeover sizes.
 # Every client comes from 127.0.0.1, so the per-address cap on connections that have not said
 # hello yet is lifted.
 set -euo pipefail
@@ -28,9 +30,9 @@ trap cleanup EXIT
 
 # A fresh database on the PostgreSQL at CONCORD_TEST_POSTGRES; prints its URL.
 database() {
-  local name="concord_bench_$1_$$"
-  psql "$CONCORD_TEST_POSTGRES" -qc "DROP DATABASE IF EXISTS $name" >/dev/null 2>&1
-  psql "$CONCORD_TEST_POSTGRES" -qc "CREATE DATABASE $name" >/dev/null
+  local name="concord_bench_$1_$$_$(date +%s%N)"
+  psql "$CONCORD_TEST_POSTGRES" -qc "CREATE DATABASE $name" >/dev/null ||
+    { echo "cannot create the database $name" >&2; exit 1; }
   echo "${CONCORD_TEST_POSTGRES%/*}/$name?sslmode=${SSLMODE:-disable}"
 }
 
@@ -49,6 +51,8 @@ relay() {
   exit 1
 }
 
+scenarios="${SCENARIOS:-many takeover}"
+if [[ " $scenarios " == *" many "* ]]; then
 echo "== many documents, one relay, SQLite"
 relay 9301
 "$bin/loadgen" --addr 127.0.0.1:9301 --pid "${pids[-1]}" --seconds "$seconds" many
@@ -61,8 +65,11 @@ relay 9313 --store "$store" --lease-ms "$lease"
 "$bin/loadgen" --addr 127.0.0.1:9311,127.0.0.1:9312,127.0.0.1:9313 \
   --pid "${pids[-3]},${pids[-2]},${pids[-1]}" --seconds "$seconds" many
 
+fi
+
+if [[ " $scenarios " == *" takeover "* ]]; then
 port=9320
-for docs in 10 100 1000; do
+for docs in ${TAKEOVER_DOCS:-10 100 1000}; do
   echo "== takeover of $docs documents (lease $lease ms)"
   store="$(database "takeover_$docs")"
   port=$((port + 30))
@@ -73,3 +80,4 @@ for docs in 10 100 1000; do
   "$bin/loadgen" --addr "127.0.0.1:$port,127.0.0.1:$((port + 10)),127.0.0.1:$((port + 20))" \
     takeover --docs "$docs" --kill "$victim"
 done
+fi
