@@ -1,4 +1,4 @@
-//! Counts as people read them: "1 node", "12,345 nodes".
+//! What people read: counts ("1 node", "12,345 nodes") and paths ("/" for the root).
 
 /// `n` with thousands separators.
 pub fn number(n: usize) -> String {
@@ -16,6 +16,24 @@ pub fn number(n: usize) -> String {
 /// `n` of something, with the noun in the form the count takes.
 pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{} {}", number(n), if n == 1 { one } else { many })
+}
+
+/// A path as people read it (`/` for the root).
+pub fn path(path: &sync_core::Pointer) -> String {
+    if path.is_root() {
+        "/".to_owned()
+    } else {
+        path.to_string()
+    }
+}
+
+/// `text` cut to `max` characters, an ellipsis marking the cut.
+pub fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let start: String = text.chars().take(max - 1).collect();
+    format!("{start}…")
 }
 
 #[cfg(test)]

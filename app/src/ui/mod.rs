@@ -16,79 +16,14 @@ mod panels;
 mod raw;
 mod tree;
 
-pub use file_form::FileForm;
-pub use find::Search;
-
-pub use collab::{ConnectForm, ShareForm, Side, palette};
-pub use raw::Raw;
+pub use collab::palette;
 pub use tree::row_name;
 
 use egui::{CentralPanel, Panel};
 
 use crate::commands::Command;
-use crate::editor::{Editor, ValueKind};
-use crate::workspace::Workspace;
-
-/// What the status bar says when a document with unsaved changes would be replaced.
-const UNSAVED: &str = "the document has unsaved changes: save them first (Ctrl+S)";
-
-/// What is being edited inline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// The value.
-    Value,
-    /// The member's key.
-    Key,
-}
-
-/// A value or key being edited inline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Editing {
-    /// Which node.
-    pub path: sync_core::Pointer,
-    /// Its value or its key.
-    pub target: Target,
-    /// What the text is read as.
-    pub kind: ValueKind,
-    /// The text in the field.
-    pub text: String,
-    /// Set until the field has the keyboard (see [`Opening`]).
-    pub opening: Option<Opening>,
-    /// Whether the field has changed the document (a string changes as it is typed, a
-    /// checkbox or the type switch at once): its changes are one undo step, which Escape
-    /// takes back.
-    pub typed: bool,
-    /// Why the text could not be applied (a number that does not parse): shown beside the
-    /// field, which stays open.
-    pub error: Option<String>,
-    /// The text field's id, once shown (to move its caret when someone else types).
-    pub field: Option<egui::Id>,
-    /// The caret's position in characters, once the field has one.
-    pub caret: Option<usize>,
-}
-
-impl Editing {
-    /// An edit of `path`'s `target` starting from `text` read as `kind`, its field opening as
-    /// `opening` says.
-    pub fn new(
-        path: sync_core::Pointer,
-        target: Target,
-        (kind, text): (ValueKind, String),
-        opening: Opening,
-    ) -> Editing {
-        Editing {
-            path,
-            target,
-            kind,
-            text,
-            opening: Some(opening),
-            typed: false,
-            error: None,
-            field: None,
-            caret: None,
-        }
-    }
-}
+use crate::editor::Editor;
+use crate::workspace::{Editing, Opening, Target, Workspace};
 
 /// How long a status message stays, in seconds, unless another replaces it.
 pub const MESSAGE_SECONDS: f64 = 10.0;
@@ -121,21 +56,9 @@ impl std::ops::DerefMut for ConcordApp {
     }
 }
 
-/// A text field a command just opened, until it has the keyboard. It takes the keyboard before
-/// it is first drawn, so that it reads the keys of the frame it appears in; the keys typed in
-/// the frame of the command itself, after it, were read before the field existed.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Opening {
-    /// Select the whole text, so that typing replaces it (as in every editor) and the arrow
-    /// keys keep it.
-    #[default]
-    SelectAll,
-    /// Replace the text with this, the caret after it: the keys typed in the command's frame,
-    /// or a completed path.
-    Replace(String),
-    /// Give the field the keyboard back with its text and caret as they are (after a value it
-    /// could not take, say).
-    Keep,
+/// The id of the text field of `editing`: the same for the whole edit.
+pub(crate) fn field_id(editing: &Editing) -> egui::Id {
+    egui::Id::unique(("concord edit", editing.number))
 }
 
 /// Draws the text field `id` a command opened (see [`Opening`]): gives it the keyboard and

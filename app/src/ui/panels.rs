@@ -184,7 +184,7 @@ pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
         let editor = &app.editor;
         let selected = editor
             .selected()
-            .map_or_else(|| "nothing selected".to_owned(), super::tree::display);
+            .map_or_else(|| "nothing selected".to_owned(), crate::words::path);
         ui.label(selected);
         ui.separator();
         let nodes = crate::words::counted(editor.node_count(), "node", "nodes");

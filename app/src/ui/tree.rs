@@ -112,7 +112,11 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
         if row.kind.is_container() {
             let toggle = disclosure_ui(ui, row.expanded);
             let verb = if row.expanded { "Collapse" } else { "Expand" };
-            name(&toggle, Role::Button, &format!("{verb} {}", display(&path)));
+            name(
+                &toggle,
+                Role::Button,
+                &format!("{verb} {}", crate::words::path(&path)),
+            );
             if toggle.clicked() {
                 actions.push(Action::Toggle(path.clone(), !row.expanded));
             }
@@ -130,7 +134,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
                 inline::text_field_ui(
                     ui,
                     editing,
-                    &format!("rename {}", display(&path)),
+                    &format!("rename {}", crate::words::path(&path)),
                     160.0,
                     true,
                     &[],
@@ -189,7 +193,11 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
             }
             // A string's preview starts with its opening quote.
             super::collab::paint_carets(ui, &galley, galley_pos, shown.rect, &carets, 1);
-            name(&shown, Role::Label, &format!("value of {}", display(&path)));
+            name(
+                &shown,
+                Role::Label,
+                &format!("value of {}", crate::words::path(&path)),
+            );
             if shown.double_clicked() {
                 actions.push(Action::Edit(path.clone()));
             } else if shown.clicked() {
@@ -309,15 +317,6 @@ fn value_color(ui: &egui::Ui, kind: crate::editor::rows::Kind) -> egui::Color32 
         (Kind::Bool | Kind::Null, true) => egui::Color32::from_rgb(0xff, 0xb7, 0x4d),
         (Kind::Bool | Kind::Null, false) => egui::Color32::from_rgb(0xb2, 0x5e, 0x00),
         _ => ui.visuals().weak_text_color(),
-    }
-}
-
-/// A path as people read it (`/` for the root).
-pub(super) fn display(path: &Pointer) -> String {
-    if path.is_root() {
-        "/".to_owned()
-    } else {
-        path.to_string()
     }
 }
 

@@ -4,7 +4,23 @@
 //! on it; background work wakes the window through its [`Waker`].
 
 use crate::editor::Editor;
-use crate::ui::{ConnectForm, Editing, FileForm, Opening, Raw, Search, ShareForm, Side};
+mod collab;
+mod commands;
+mod edit;
+mod file_form;
+mod files;
+mod raw;
+mod search;
+
+pub use collab::{ConnectForm, ShareForm, Side};
+pub use edit::{Editing, Opening, Target};
+pub use file_form::FileForm;
+pub use raw::Raw;
+pub(crate) use search::SLICE;
+pub use search::Search;
+
+/// What the status bar says when a document with unsaved changes would be replaced.
+pub(crate) const UNSAVED: &str = "the document has unsaved changes: save them first (Ctrl+S)";
 
 /// What background work calls to have the window drawn again.
 pub type Waker = std::sync::Arc<dyn Fn() + Send + Sync>;
@@ -12,7 +28,7 @@ pub type Waker = std::sync::Arc<dyn Fn() + Send + Sync>;
 /// Everything one window shows and edits.
 pub struct Workspace {
     /// The text typed in this frame after the last shortcut: a field that shortcut's command
-    /// opens takes it (see [`crate::ui::Opening`]).
+    /// opens takes it (see [`Opening`]).
     pub(crate) typed_ahead: String,
     /// Wakes the window when background work (a dialog, a load, the network) has news.
     pub(crate) waker: Option<Waker>,

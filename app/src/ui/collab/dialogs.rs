@@ -2,7 +2,6 @@
 
 use egui::{RichText, WidgetInfo};
 
-use super::short;
 use crate::session::Target;
 use crate::workspace::Workspace;
 
@@ -160,7 +159,7 @@ pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                         ("Token", token),
                     ] {
                         ui.label(label);
-                        ui.label(RichText::new(short(&value, 40)).monospace());
+                        ui.label(RichText::new(crate::words::short(&value, 40)).monospace());
                         let button = ui.small_button("Copy");
                         button.widget_info(|| {
                             WidgetInfo::labeled(egui::Role::Button, true, format!("copy {}", label.to_lowercase()))

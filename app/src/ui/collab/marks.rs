@@ -20,7 +20,7 @@ pub(in crate::ui) fn markers_ui(ui: &mut egui::Ui, app: &Workspace, path: &Point
         } else {
             "at"
         };
-        let label = format!("{} is {what} {}", peer.name, crate::ui::tree::display(path));
+        let label = format!("{} is {what} {}", peer.name, crate::words::path(path));
         tag.widget_info(|| WidgetInfo::labeled(egui::Role::Label, true, label.clone()));
     }
 }

@@ -8,8 +8,9 @@ use egui::{Color32, RichText, WidgetInfo};
 use sync_core::Value;
 use sync_core::protocol::Role;
 
-use super::{Side, palette, short};
+use super::palette;
 use crate::session::{Holding, Status};
+use crate::workspace::Side;
 use crate::workspace::Workspace;
 
 /// The connection's part of the status bar.
@@ -261,7 +262,7 @@ fn people_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 WidgetInfo::labeled(egui::Role::Label, true, format!("person {name}"))
             });
             if let Some(at) = &peer.selection {
-                let link = ui.link(crate::ui::tree::display(at));
+                let link = ui.link(crate::words::path(at));
                 if link.clicked() {
                     go = Some(at.clone());
                 }
@@ -288,7 +289,7 @@ fn conflicts_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     for (index, lost) in session.lost.iter().enumerate().rev() {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.label(RichText::new(&lost.reason).strong());
-            let at = crate::ui::tree::display(&lost.path());
+            let at = crate::words::path(&lost.path());
             let when = lost
                 .at
                 .duration_since(std::time::UNIX_EPOCH)
@@ -439,7 +440,7 @@ fn color_dot(ui: &mut egui::Ui, color: Color32) {
 }
 
 fn short_json(value: &Value) -> String {
-    short(&value.to_json(), 80)
+    crate::words::short(&value.to_json(), 80)
 }
 
 /// `hh:mm:ss` (UTC) of a time in seconds since the Unix epoch, with the date if not today.

@@ -5,7 +5,7 @@
 
 use egui::{ComboBox, Key, Modifiers, Role, TextEdit, WidgetInfo};
 
-use super::{Action, display, name};
+use super::{Action, name};
 use crate::editor::{ValueKind, text_of};
 use crate::ui::{Editing, Opening, Target};
 use crate::workspace::Workspace;
@@ -36,7 +36,7 @@ pub(super) fn edit_ui(
     carets: &[(egui::Color32, usize)],
     actions: &mut Vec<Action>,
 ) {
-    let shown = display(&editing.path);
+    let shown = crate::words::path(&editing.path);
     let mut chosen = editing.kind;
     let switch = ComboBox::from_id_salt(("type", editing.path.to_string()))
         .selected_text(editing.kind.label())
@@ -133,15 +133,9 @@ pub(super) fn text_field_ui(
     carets: &[(egui::Color32, usize)],
     actions: &mut Vec<Action>,
 ) {
-    // The field keeps its first id while the edit lasts, even if the node's path changes
-    // (someone inserted above it): a new id would lose the focus and the caret.
-    let id = editing.field.unwrap_or_else(|| {
-        ui.make_persistent_id((
-            "edit",
-            editing.path.to_string(),
-            editing.target == Target::Key,
-        ))
-    });
+    // The field keeps its id while the edit lasts, even if the node's path changes (someone
+    // inserted above it): a new id would lose the focus and the caret.
+    let id = crate::ui::field_id(editing);
     if let Some(opening) = editing.opening.take()
         && crate::ui::open_field(ui, id, &mut editing.text, opening)
     {
@@ -163,7 +157,6 @@ pub(super) fn text_field_ui(
         0,
     );
     let field = output.response;
-    editing.field = Some(field.id);
     if let Some(range) = output.cursor_range {
         editing.caret = Some(range.primary.index.0);
     }
