@@ -379,7 +379,7 @@ impl eframe::App for ConcordApp {
         collab::share_ui(ui, self);
         collab::revision_ui(ui, self);
         for command in commands {
-            self.run(command);
+            self.apply(crate::workspace::Intent::Command(command));
         }
         self.typed_ahead.clear();
         // Edits made in this frame go out now, and into the outbox.

@@ -8,25 +8,13 @@ use sync_core::Pointer;
 use super::Target;
 use crate::editor::Place;
 use crate::editor::rows::Kind;
-use crate::workspace::Workspace;
+use crate::workspace::{Intent, Workspace};
 
 mod inline;
 
 /// What is carried while a node is dragged.
 #[derive(Debug, Clone)]
 struct Dragged(Pointer);
-
-/// What the user did in the tree this frame.
-enum Action {
-    Toggle(Pointer, bool),
-    Select(Pointer),
-    Edit(Pointer),
-    Rename(Pointer),
-    /// A node was dragged onto another.
-    Move(Pointer, Pointer, Place),
-    /// Something done in the inline editor.
-    Field(inline::FieldAction),
-}
 
 /// The accessible name of the row showing `path`.
 pub fn row_name(path: &Pointer) -> String {
@@ -90,15 +78,15 @@ pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut Workspace) {
             row_ui(ui, app, index, &mut actions);
         }
     });
-    for action in actions {
-        apply(app, action);
+    for intent in actions {
+        app.apply(intent);
     }
 }
 
 /// The mark behind a search match's row: a faint amber, readable in both themes.
 const MATCH: egui::Color32 = egui::Color32::from_rgba_premultiplied(60, 45, 0, 60);
 
-fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Vec<Action>) {
+fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Vec<Intent>) {
     let Some(row) = app.editor.rows().get(index).cloned() else {
         return;
     };
@@ -118,7 +106,7 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
                 &format!("{verb} {}", crate::words::path(&path)),
             );
             if toggle.clicked() {
-                actions.push(Action::Toggle(path.clone(), !row.expanded));
+                actions.push(Intent::Toggle(path.clone(), !row.expanded));
             }
         } else {
             // The same room as the triangle, so keys line up.
@@ -165,9 +153,9 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
             }
             name(&label, Role::Button, &row_name(&path));
             if label.double_clicked() && !row.in_array && row.parent.is_some() {
-                actions.push(Action::Rename(path.clone()));
+                actions.push(Intent::Rename(path.clone()));
             } else if label.clicked() {
-                actions.push(Action::Select(path.clone()));
+                actions.push(Intent::Select(path.clone()));
             }
         }
         ui.label(RichText::new(row.kind.badge()).small().weak());
@@ -199,9 +187,9 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
                 &format!("value of {}", crate::words::path(&path)),
             );
             if shown.double_clicked() {
-                actions.push(Action::Edit(path.clone()));
+                actions.push(Intent::Edit(path.clone()));
             } else if shown.clicked() {
-                actions.push(Action::Select(path.clone()));
+                actions.push(Intent::Select(path.clone()));
             }
         }
         super::collab::markers_ui(ui, app, &path);
@@ -228,7 +216,7 @@ fn drop_target(
     rect: egui::Rect,
     target: &Pointer,
     container: bool,
-    actions: &mut Vec<Action>,
+    actions: &mut Vec<Intent>,
 ) {
     let ctx = ui.ctx();
     let Some(dragged) = egui::DragAndDrop::payload::<Dragged>(ctx) else {
@@ -269,39 +257,7 @@ fn drop_target(
     if ctx.input(|i| i.pointer.any_released())
         && let Some(dragged) = egui::DragAndDrop::take_payload::<Dragged>(ctx)
     {
-        actions.push(Action::Move(dragged.0.clone(), target.clone(), place));
-    }
-}
-
-fn apply(app: &mut Workspace, action: Action) {
-    match action {
-        Action::Toggle(path, expanded) => app.editor.set_expanded(&path, expanded),
-        // Leaving a field with a value it cannot take keeps it open instead.
-        Action::Select(path) => {
-            if inline::commit(app) {
-                app.editor.select(Some(path));
-            }
-        }
-        Action::Edit(path) => {
-            if inline::commit(app) {
-                app.editor.select(Some(path));
-                app.start_editing();
-            }
-        }
-        Action::Rename(path) => {
-            if inline::commit(app) {
-                app.editor.select(Some(path));
-                app.start_renaming();
-            }
-        }
-        Action::Move(from, target, place) => {
-            if inline::commit(app)
-                && let Err(e) = app.editor.move_node(&from, &target, place)
-            {
-                app.message = Some(e.to_string());
-            }
-        }
-        Action::Field(action) => inline::apply(app, action),
+        actions.push(Intent::Move(dragged.0.clone(), target.clone(), place));
     }
 }
 

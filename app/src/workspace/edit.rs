@@ -2,7 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::editor::ValueKind;
+use super::Workspace;
+use crate::editor::{ValueKind, text_of};
 
 /// The number of the next edit (see [`Editing::number`]).
 static NEXT_EDIT: AtomicU64 = AtomicU64::new(0);
@@ -82,4 +83,119 @@ pub enum Opening {
     /// Give the field the keyboard back with its text and caret as they are (after a value it
     /// could not take, say).
     Keep,
+}
+
+/// Escape: what the field did to the document is taken back, as one change (so others get it
+/// too), and edits others made meanwhile stay.
+pub(super) fn cancel(app: &mut Workspace) {
+    if app.editing.take().is_some_and(|editing| editing.typed)
+        && let Err(e) = app.editor.undo()
+    {
+        app.message = Some(e.to_string());
+    }
+}
+
+/// Strings change as they are typed, one splice per change; the field's keystrokes are one
+/// undo step. A number waits for the field to be left.
+pub(super) fn typed(app: &mut Workspace) {
+    let Some(editing) = &mut app.editing else {
+        return;
+    };
+    editing.error = None;
+    let is_string = matches!(
+        editing.path.resolve(app.editor.doc()),
+        Some(sync_core::Value::String(_))
+    );
+    if editing.target == Target::Value && editing.kind == ValueKind::String && is_string {
+        match app
+            .editor
+            .type_string(&editing.path, &editing.text, editing.typed)
+        {
+            Ok(changed) => editing.typed |= changed,
+            Err(e) => app.message = Some(e.to_string()),
+        }
+    }
+}
+
+/// Sets the edited value from the field at once (a checkbox), in the field's undo step.
+pub(super) fn set(app: &mut Workspace, value: sync_core::Value) {
+    let Some(editing) = &mut app.editing else {
+        return;
+    };
+    editing.text = text_of(&value);
+    match app.editor.set_in_field(&editing.path, value, editing.typed) {
+        Ok(changed) => editing.typed |= changed,
+        Err(e) => app.message = Some(e.to_string()),
+    }
+}
+
+/// The type switch chose `kind`: the value becomes one of that kind at once, starting from
+/// what it was (or what its field shows). A string, number or boolean goes on being edited;
+/// `null` is done; an object or array is opened in the tree to take members.
+pub(super) fn retype(app: &mut Workspace, kind: ValueKind) {
+    let Some(editing) = &mut app.editing else {
+        return;
+    };
+    let Some(current) = editing.path.resolve(app.editor.doc()).cloned() else {
+        app.editing = None;
+        return;
+    };
+    let shown = editing.kind.is_text().then_some(editing.text.as_str());
+    let value = kind.convert(&current, shown);
+    editing.text = text_of(&value);
+    editing.kind = kind;
+    editing.error = None;
+    match app.editor.set_in_field(&editing.path, value, editing.typed) {
+        Ok(changed) => editing.typed |= changed,
+        Err(e) => {
+            app.message = Some(e.to_string());
+            return;
+        }
+    }
+    match kind {
+        ValueKind::String | ValueKind::Number | ValueKind::Bool => {
+            editing.opening = Some(Opening::SelectAll);
+        }
+        ValueKind::Null => app.editing = None,
+        ValueKind::Object | ValueKind::Array => {
+            let path = editing.path.clone();
+            app.editing = None;
+            app.editor.set_expanded(&path, true);
+            app.editor.select(Some(path));
+        }
+    }
+}
+
+/// Applies the value being edited (if it differs) and stops editing. Returns whether the edit
+/// ended: a value the field cannot take (a number that does not parse) keeps it open, with the
+/// reason beside it and the document as it was.
+pub(super) fn commit(app: &mut Workspace) -> bool {
+    let Some(mut editing) = app.editing.take() else {
+        return true;
+    };
+    let result = match (editing.target, editing.kind) {
+        (Target::Value, ValueKind::String | ValueKind::Number) => {
+            app.editor
+                .set_scalar(&editing.path, editing.kind, &editing.text)
+        }
+        // A checkbox and the type switch applied what they did at once.
+        (Target::Value, _) => Ok(()),
+        (Target::Key, _) => app.editor.rename(&editing.path, &editing.text).map(|_| ()),
+    };
+    match result {
+        Ok(()) => {
+            app.message = None;
+            true
+        }
+        Err(crate::editor::EditError::Invalid(reason)) => {
+            editing.error = Some(reason);
+            editing.opening = Some(Opening::Keep);
+            app.editing = Some(editing);
+            false
+        }
+        Err(e) => {
+            app.message = Some(e.to_string());
+            true
+        }
+    }
 }

@@ -9,12 +9,14 @@ mod commands;
 mod edit;
 mod file_form;
 mod files;
+mod intent;
 mod raw;
 mod search;
 
 pub use collab::{ConnectForm, ShareForm, Side};
 pub use edit::{Editing, Opening, Target};
 pub use file_form::FileForm;
+pub use intent::Intent;
 pub use raw::Raw;
 pub(crate) use search::SLICE;
 pub use search::Search;
@@ -151,3 +153,6 @@ impl Workspace {
         self.close_confirmed
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,36 +5,17 @@
 
 use egui::{ComboBox, Key, Modifiers, Role, TextEdit, WidgetInfo};
 
-use super::{Action, name};
-use crate::editor::{ValueKind, text_of};
-use crate::ui::{Editing, Opening, Target};
-use crate::workspace::Workspace;
-
-/// What the user did in the inline editor this frame.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum FieldAction {
-    /// The text in the field changed.
-    Typed,
-    /// The checkbox of a boolean was set to this.
-    Checked(bool),
-    /// The type switch chose this kind.
-    Retype(ValueKind),
-    /// The field was left (Enter or a click elsewhere).
-    Commit,
-    /// Escape.
-    Cancel,
-}
-
-fn push(actions: &mut Vec<Action>, action: FieldAction) {
-    actions.push(Action::Field(action));
-}
+use super::name;
+use crate::editor::ValueKind;
+use crate::ui::Editing;
+use crate::workspace::Intent;
 
 /// The value editor: the type switch, then what edits a value of the chosen kind.
 pub(super) fn edit_ui(
     ui: &mut egui::Ui,
     editing: &mut Editing,
     carets: &[(egui::Color32, usize)],
-    actions: &mut Vec<Action>,
+    actions: &mut Vec<Intent>,
 ) {
     let shown = crate::words::path(&editing.path);
     let mut chosen = editing.kind;
@@ -52,7 +33,7 @@ pub(super) fn edit_ui(
     // so it must not commit it.
     let switching = switch.inner.is_some() || switch.response.clicked();
     if chosen != editing.kind {
-        push(actions, FieldAction::Retype(chosen));
+        actions.push(Intent::Retype(chosen));
         return;
     }
     match editing.kind {
@@ -80,7 +61,7 @@ pub(super) fn edit_ui(
                 switch.response.request_focus();
             }
             if ui.input(|i| i.key_pressed(Key::Escape)) {
-                push(actions, FieldAction::Cancel);
+                actions.push(Intent::Cancel);
             }
         }
     }
@@ -98,7 +79,7 @@ fn checkbox_ui(
     editing: &mut Editing,
     shown: &str,
     commit_on_blur: bool,
-    actions: &mut Vec<Action>,
+    actions: &mut Vec<Intent>,
 ) {
     let id = ui.next_auto_id();
     if editing.opening.take().is_some() {
@@ -113,12 +94,12 @@ fn checkbox_ui(
     debug_assert_eq!(response.id, id, "the checkbox's id is the one focused");
     name(&response, Role::CheckBox, &format!("edit {shown}"));
     if response.changed() {
-        push(actions, FieldAction::Checked(checked));
+        actions.push(Intent::Checked(checked));
     }
     if ui.input(|i| i.key_pressed(Key::Escape)) {
-        push(actions, FieldAction::Cancel);
+        actions.push(Intent::Cancel);
     } else if enter || (commit_on_blur && response.lost_focus()) {
-        push(actions, FieldAction::Commit);
+        actions.push(Intent::Commit);
     }
 }
 
@@ -131,7 +112,7 @@ pub(super) fn text_field_ui(
     width: f32,
     commit_on_blur: bool,
     carets: &[(egui::Color32, usize)],
-    actions: &mut Vec<Action>,
+    actions: &mut Vec<Intent>,
 ) {
     // The field keeps its id while the edit lasts, even if the node's path changes (someone
     // inserted above it): a new id would lose the focus and the caret.
@@ -139,7 +120,7 @@ pub(super) fn text_field_ui(
     if let Some(opening) = editing.opening.take()
         && crate::ui::open_field(ui, id, &mut editing.text, opening)
     {
-        push(actions, FieldAction::Typed);
+        actions.push(Intent::Typed);
     }
     let mut field = TextEdit::singleline(&mut editing.text)
         .desired_width(width)
@@ -162,139 +143,11 @@ pub(super) fn text_field_ui(
     }
     name(&field, Role::TextInput, label);
     if field.changed() {
-        push(actions, FieldAction::Typed);
+        actions.push(Intent::Typed);
     }
     if ui.input(|i| i.key_pressed(Key::Escape)) {
-        push(actions, FieldAction::Cancel);
+        actions.push(Intent::Cancel);
     } else if field.lost_focus() && (commit_on_blur || ui.input(|i| i.key_pressed(Key::Enter))) {
-        push(actions, FieldAction::Commit);
-    }
-}
-
-pub(super) fn apply(app: &mut Workspace, action: FieldAction) {
-    match action {
-        FieldAction::Typed => typed(app),
-        FieldAction::Checked(checked) => {
-            let value = sync_core::Value::Bool(checked);
-            set(app, value);
-        }
-        FieldAction::Retype(kind) => retype(app, kind),
-        FieldAction::Commit => {
-            commit(app);
-        }
-        // Escape: what the field did to the document is taken back, as one change (so others
-        // get it too), and edits others made meanwhile stay.
-        FieldAction::Cancel => {
-            if app.editing.take().is_some_and(|editing| editing.typed)
-                && let Err(e) = app.editor.undo()
-            {
-                app.message = Some(e.to_string());
-            }
-        }
-    }
-}
-
-/// Strings change as they are typed, one splice per change; the field's keystrokes are one
-/// undo step. A number waits for the field to be left.
-fn typed(app: &mut Workspace) {
-    let Some(editing) = &mut app.editing else {
-        return;
-    };
-    editing.error = None;
-    let is_string = matches!(
-        editing.path.resolve(app.editor.doc()),
-        Some(sync_core::Value::String(_))
-    );
-    if editing.target == Target::Value && editing.kind == ValueKind::String && is_string {
-        match app
-            .editor
-            .type_string(&editing.path, &editing.text, editing.typed)
-        {
-            Ok(changed) => editing.typed |= changed,
-            Err(e) => app.message = Some(e.to_string()),
-        }
-    }
-}
-
-/// Sets the edited value from the field at once (a checkbox), in the field's undo step.
-fn set(app: &mut Workspace, value: sync_core::Value) {
-    let Some(editing) = &mut app.editing else {
-        return;
-    };
-    editing.text = text_of(&value);
-    match app.editor.set_in_field(&editing.path, value, editing.typed) {
-        Ok(changed) => editing.typed |= changed,
-        Err(e) => app.message = Some(e.to_string()),
-    }
-}
-
-/// The type switch chose `kind`: the value becomes one of that kind at once, starting from
-/// what it was (or what its field shows). A string, number or boolean goes on being edited;
-/// `null` is done; an object or array is opened in the tree to take members.
-fn retype(app: &mut Workspace, kind: ValueKind) {
-    let Some(editing) = &mut app.editing else {
-        return;
-    };
-    let Some(current) = editing.path.resolve(app.editor.doc()).cloned() else {
-        app.editing = None;
-        return;
-    };
-    let shown = editing.kind.is_text().then_some(editing.text.as_str());
-    let value = kind.convert(&current, shown);
-    editing.text = text_of(&value);
-    editing.kind = kind;
-    editing.error = None;
-    match app.editor.set_in_field(&editing.path, value, editing.typed) {
-        Ok(changed) => editing.typed |= changed,
-        Err(e) => {
-            app.message = Some(e.to_string());
-            return;
-        }
-    }
-    match kind {
-        ValueKind::String | ValueKind::Number | ValueKind::Bool => {
-            editing.opening = Some(Opening::SelectAll);
-        }
-        ValueKind::Null => app.editing = None,
-        ValueKind::Object | ValueKind::Array => {
-            let path = editing.path.clone();
-            app.editing = None;
-            app.editor.set_expanded(&path, true);
-            app.editor.select(Some(path));
-        }
-    }
-}
-
-/// Applies the value being edited (if it differs) and stops editing. Returns whether the edit
-/// ended: a value the field cannot take (a number that does not parse) keeps it open, with the
-/// reason beside it and the document as it was.
-pub(super) fn commit(app: &mut Workspace) -> bool {
-    let Some(mut editing) = app.editing.take() else {
-        return true;
-    };
-    let result = match (editing.target, editing.kind) {
-        (Target::Value, ValueKind::String | ValueKind::Number) => {
-            app.editor
-                .set_scalar(&editing.path, editing.kind, &editing.text)
-        }
-        // A checkbox and the type switch applied what they did at once.
-        (Target::Value, _) => Ok(()),
-        (Target::Key, _) => app.editor.rename(&editing.path, &editing.text).map(|_| ()),
-    };
-    match result {
-        Ok(()) => {
-            app.message = None;
-            true
-        }
-        Err(crate::editor::EditError::Invalid(reason)) => {
-            editing.error = Some(reason);
-            editing.opening = Some(Opening::Keep);
-            app.editing = Some(editing);
-            false
-        }
-        Err(e) => {
-            app.message = Some(e.to_string());
-            true
-        }
+        actions.push(Intent::Commit);
     }
 }

@@ -1,0 +1,89 @@
+//! The workspace driven as a window drives it, with no window: sequences of intents and what
+//! they leave in the document, the edit in progress and the status bar.
+
+#![allow(clippy::unwrap_used)]
+
+use sync_core::{Pointer, Value};
+
+use super::{Intent, Workspace};
+use crate::commands::Command;
+use crate::editor::{Editor, Place, ValueKind};
+
+fn workspace(json: &str) -> Workspace {
+    Workspace::new(Editor::new(
+        Value::parse(json).unwrap(),
+        None,
+        Default::default(),
+    ))
+}
+
+fn at(path: &str) -> Pointer {
+    Pointer::parse(path).unwrap()
+}
+
+/// Types `text` into the open field, as its view does: the text, then `Typed`.
+fn type_text(ws: &mut Workspace, text: &str) {
+    ws.editing.as_mut().unwrap().text = text.to_owned();
+    ws.apply(Intent::Typed);
+}
+
+#[test]
+fn a_string_changes_as_it_is_typed_and_escape_takes_the_whole_field_back() {
+    let mut ws = workspace(r#"{"title": "Plan", "n": 1}"#);
+    ws.apply(Intent::Edit(at("/title")));
+    assert_eq!(ws.editing.as_ref().unwrap().path, at("/title"));
+    type_text(&mut ws, "Plan B");
+    type_text(&mut ws, "Plan B!");
+    assert_eq!(ws.editor.doc().to_json(), r#"{"title":"Plan B!","n":1}"#);
+    ws.apply(Intent::Cancel);
+    assert!(ws.editing.is_none());
+    assert_eq!(ws.editor.doc().to_json(), r#"{"title":"Plan","n":1}"#);
+}
+
+#[test]
+fn a_number_that_does_not_parse_keeps_its_field_open_and_the_document_as_it_was() {
+    let mut ws = workspace(r#"{"n": 1}"#);
+    ws.apply(Intent::Edit(at("/n")));
+    type_text(&mut ws, "12x");
+    // Selecting elsewhere first applies the field, which cannot take it.
+    ws.apply(Intent::Select(at("")));
+    let editing = ws.editing.as_ref().unwrap();
+    assert!(editing.error.is_some(), "{editing:?}");
+    assert_eq!(ws.editor.selected(), Some(&at("/n")));
+    assert_eq!(ws.editor.doc().to_json(), r#"{"n":1}"#);
+    type_text(&mut ws, "12");
+    ws.apply(Intent::Commit);
+    assert!(ws.editing.is_none());
+    assert_eq!(ws.editor.doc().to_json(), r#"{"n":12}"#);
+}
+
+#[test]
+fn the_type_switch_the_checkbox_and_a_drag_are_each_one_undoable_change() {
+    let mut ws = workspace(r#"{"a": "yes", "list": [1, 2]}"#);
+    ws.apply(Intent::Edit(at("/a")));
+    ws.apply(Intent::Retype(ValueKind::Bool));
+    ws.apply(Intent::Checked(false));
+    ws.apply(Intent::Commit);
+    assert_eq!(ws.editor.doc().to_json(), r#"{"a":false,"list":[1,2]}"#);
+    ws.apply(Intent::Move(at("/list/1"), at("/list/0"), Place::Before));
+    assert_eq!(ws.editor.doc().to_json(), r#"{"a":false,"list":[2,1]}"#);
+    ws.apply(Intent::Command(Command::Undo));
+    assert_eq!(ws.editor.doc().to_json(), r#"{"a":false,"list":[1,2]}"#);
+    ws.apply(Intent::Command(Command::Undo));
+    assert_eq!(ws.editor.doc().to_json(), r#"{"a":"yes","list":[1,2]}"#);
+}
+
+#[test]
+fn renaming_to_a_key_that_is_taken_says_so_and_changes_nothing() {
+    let mut ws = workspace(r#"{"a": 1, "b": 2}"#);
+    ws.apply(Intent::Rename(at("/a")));
+    ws.editing.as_mut().unwrap().text = "b".to_owned();
+    ws.apply(Intent::Commit);
+    assert_eq!(ws.editor.doc().to_json(), r#"{"a":1,"b":2}"#);
+    let said = ws
+        .editing
+        .as_ref()
+        .and_then(|e| e.error.clone())
+        .or_else(|| ws.message.clone());
+    assert!(said.is_some_and(|s| s.contains('b')), "nothing said");
+}
