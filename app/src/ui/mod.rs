@@ -309,6 +309,7 @@ impl eframe::App for ConcordApp {
         self.expire_message(ui.ctx());
         self.escape_closes_a_dialog(ui.ctx());
         let mut commands = self.shortcuts(ui.ctx());
+        let mut intents: Vec<crate::workspace::Intent> = Vec::new();
         self.clipboard_events(ui.ctx());
         let mut open = None;
         Panel::top("menu").show(ui, |ui| {
@@ -349,7 +350,7 @@ impl eframe::App for ConcordApp {
             Panel::right("side")
                 .resizable(true)
                 .default_size(250.0)
-                .show(ui, |ui| collab::side_ui(ui, self));
+                .show(ui, |ui| collab::side_ui(ui, &self.workspace, &mut intents));
         }
         CentralPanel::default().show(ui, |ui| {
             if let Some(loader) = &self.loading {
@@ -378,6 +379,9 @@ impl eframe::App for ConcordApp {
         collab::connect_ui(ui, self);
         collab::share_ui(ui, self);
         collab::revision_ui(ui, self);
+        for intent in intents {
+            self.apply(intent);
+        }
         for command in commands {
             self.apply(crate::workspace::Intent::Command(command));
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sync_core::protocol::Peer;
 use sync_core::{Pointer, Value};
 
+use super::intent::HistoryAsk;
 use super::{Target as EditTarget, UNSAVED, Workspace};
 use crate::editor::ValueKind;
 use crate::session::host::{self, Host};
@@ -400,6 +401,45 @@ impl Workspace {
                 shift
             }
             Some(_) => None,
+        }
+    }
+}
+
+impl Workspace {
+    /// Puts back the edit that lost at `index` of the session's lost edits.
+    pub(crate) fn restore_mine(&mut self, index: usize) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        if let Err(e) = session.restore_mine(index, &mut self.editor) {
+            self.message = Some(format!("cannot restore: {e}"));
+        }
+    }
+
+    /// Sends the relay what the History panel asks for.
+    pub(crate) fn ask_history(&mut self, ask: HistoryAsk) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let history = &mut session.history;
+        let asks = match ask {
+            HistoryAsk::Refresh => {
+                // While the relay is behind, its head is the relay's revision, not this
+                // window's.
+                let replica = self.editor.replica();
+                history
+                    .refresh(replica.relay_behind().or(replica.rev()))
+                    .into_iter()
+                    .collect()
+            }
+            HistoryAsk::Older => history.older().into_iter().collect(),
+            HistoryAsk::View(rev) => vec![history.view(rev)],
+            HistoryAsk::Revert(rev) => history.revert(rev),
+            HistoryAsk::Restore(rev) => vec![history.restore(rev)],
+            HistoryAsk::ExportSince(rev) => history.export_since(rev),
+        };
+        for ask in asks {
+            session.send(ask);
         }
     }
 }

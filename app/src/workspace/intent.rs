@@ -4,7 +4,9 @@
 
 use sync_core::Pointer;
 
-use super::{Workspace, edit};
+use sync_core::protocol::Revision;
+
+use super::{Side, Workspace, edit};
 use crate::commands::Command;
 use crate::editor::{Place, ValueKind};
 
@@ -33,6 +35,35 @@ pub enum Intent {
     Commit,
     /// Escape in the field: what it did is taken back.
     Cancel,
+    /// Show this side panel, or close it.
+    Side(Option<Side>),
+    /// Select a node, opening the containers above it, and scroll to it (someone's place in
+    /// the People panel).
+    Show(Pointer),
+    /// The conflicts panel was seen: the notice of new ones goes.
+    ConflictsSeen,
+    /// Put back the edit that lost, at this index of the session's lost edits.
+    RestoreMine(usize),
+    /// Something of the History panel.
+    History(HistoryAsk),
+}
+
+/// What the History panel asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAsk {
+    /// The latest changes, if the panel's are older than the document (asked each frame it is
+    /// shown; nothing is sent while they are current).
+    Refresh,
+    /// The page of changes before those shown.
+    Older,
+    /// The document as it was at this revision.
+    View(Revision),
+    /// Take back the changes from this revision on, as one new change.
+    Revert(Revision),
+    /// Make the document what it was at this revision, as one new change.
+    Restore(Revision),
+    /// The changes since this revision, as a patch file.
+    ExportSince(Revision),
 }
 
 impl Workspace {
@@ -73,6 +104,19 @@ impl Workspace {
                 edit::commit(self);
             }
             Intent::Cancel => edit::cancel(self),
+            Intent::Side(side) => self.side = side,
+            Intent::Show(path) => {
+                self.editor.reveal(&path);
+                self.editor.select(Some(path.clone()));
+                self.scroll_to = Some(path);
+            }
+            Intent::ConflictsSeen => {
+                if let Some(session) = &mut self.session {
+                    session.unseen = 0;
+                }
+            }
+            Intent::RestoreMine(index) => self.restore_mine(index),
+            Intent::History(ask) => self.ask_history(ask),
         }
     }
 }

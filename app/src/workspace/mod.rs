@@ -16,7 +16,7 @@ mod search;
 pub use collab::{ConnectForm, ShareForm, Side};
 pub use edit::{Editing, Opening, Target};
 pub use file_form::FileForm;
-pub use intent::Intent;
+pub use intent::{HistoryAsk, Intent};
 pub use raw::Raw;
 pub(crate) use search::SLICE;
 pub use search::Search;

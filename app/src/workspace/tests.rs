@@ -87,3 +87,22 @@ fn renaming_to_a_key_that_is_taken_says_so_and_changes_nothing() {
         .or_else(|| ws.message.clone());
     assert!(said.is_some_and(|s| s.contains('b')), "nothing said");
 }
+
+#[test]
+fn showing_someones_place_opens_the_containers_above_it_selects_and_scrolls_to_it() {
+    let mut ws = workspace(r#"{"a": {"b": [1, {"c": true}]}}"#);
+    ws.apply(Intent::Command(Command::CollapseAll));
+    ws.apply(Intent::Show(at("/a/b/1/c")));
+    assert_eq!(ws.editor.selected(), Some(&at("/a/b/1/c")));
+    assert_eq!(ws.scroll_to, Some(at("/a/b/1/c")));
+    assert!(ws.editor.row_of(&at("/a/b/1/c")).is_some(), "its row is shown");
+    ws.apply(Intent::Side(Some(super::Side::People)));
+    assert_eq!(ws.side, Some(super::Side::People));
+    ws.apply(Intent::Side(None));
+    assert_eq!(ws.side, None);
+    // Without a session, what only a session can do does nothing, and says nothing.
+    ws.apply(Intent::ConflictsSeen);
+    ws.apply(Intent::RestoreMine(0));
+    ws.apply(Intent::History(super::HistoryAsk::Older));
+    assert_eq!(ws.message, None);
+}

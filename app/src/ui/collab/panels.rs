@@ -10,8 +10,8 @@ use sync_core::protocol::Role;
 
 use super::palette;
 use crate::session::{Holding, Status};
-use crate::workspace::Side;
 use crate::workspace::Workspace;
+use crate::workspace::{HistoryAsk, Intent, Side};
 
 /// The connection's part of the status bar.
 pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
@@ -199,8 +199,10 @@ pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut Workspace) {
 }
 
 /// The side panel: people, conflicts or history.
-pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(mut side) = app.side else { return };
+pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(shown) = app.side else { return };
+    let mut side = shown;
+    let mut closed = false;
     ui.horizontal(|ui| {
         let conflicts = app.session.as_ref().map_or(0, |s| s.lost.len());
         ui.selectable_value(&mut side, Side::People, "People");
@@ -210,18 +212,18 @@ pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut Workspace) {
             format!("Conflicts ({conflicts})"),
         );
         ui.selectable_value(&mut side, Side::History, "History");
-        if ui
+        closed = ui
             .small_button("Close")
             .on_hover_text("Close the panel")
-            .clicked()
-        {
-            app.side = None;
-        }
+            .clicked();
     });
-    if app.side.is_none() {
+    if closed {
+        intents.push(Intent::Side(None));
         return;
     }
-    app.side = Some(side);
+    if side != shown {
+        intents.push(Intent::Side(Some(side)));
+    }
     ui.separator();
     if app.session.is_none() {
         ui.label("This document is not shared.");
@@ -233,20 +235,19 @@ pub(in crate::ui) fn side_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| match side {
-            Side::People => people_ui(ui, app),
-            Side::Conflicts => conflicts_ui(ui, app),
-            Side::History => history_ui(ui, app),
+            Side::People => people_ui(ui, app, intents),
+            Side::Conflicts => conflicts_ui(ui, app, intents),
+            Side::History => history_ui(ui, app, intents),
         });
 }
 
-fn people_ui(ui: &mut egui::Ui, app: &mut Workspace) {
+fn people_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
     let Some(session) = &app.session else { return };
     let me = app.editor.replica().client().clone();
     let peers = session.peers();
     if peers.is_empty() {
         ui.label("Nobody is here yet (not connected).");
     }
-    let mut go = None;
     for peer in peers {
         ui.horizontal(|ui| {
             let you = if peer.client == me { " (you)" } else { "" };
@@ -261,31 +262,26 @@ fn people_ui(ui: &mut egui::Ui, app: &mut Workspace) {
             label.widget_info(|| {
                 WidgetInfo::labeled(egui::Role::Label, true, format!("person {name}"))
             });
-            if let Some(at) = &peer.selection {
-                let link = ui.link(crate::words::path(at));
-                if link.clicked() {
-                    go = Some(at.clone());
-                }
+            if let Some(at) = &peer.selection
+                && ui.link(crate::words::path(at)).clicked()
+            {
+                intents.push(Intent::Show(at.clone()));
             }
         });
     }
-    if let Some(path) = go {
-        app.editor.reveal(&path);
-        app.editor.select(Some(path.clone()));
-        app.scroll_to = Some(path);
-    }
 }
 
-fn conflicts_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+fn conflicts_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(session) = &app.session else {
         return;
     };
-    session.unseen = 0;
+    if session.unseen > 0 {
+        intents.push(Intent::ConflictsSeen);
+    }
     if session.lost.is_empty() {
         ui.label("None of your edits has lost to anyone else's.");
         return;
     }
-    let mut restore = None;
     for (index, lost) in session.lost.iter().enumerate().rev() {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.label(RichText::new(&lost.reason).strong());
@@ -316,41 +312,22 @@ fn conflicts_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                     WidgetInfo::labeled(egui::Role::Button, true, format!("restore mine at {at}"))
                 });
                 if button.clicked() {
-                    restore = Some(index);
+                    intents.push(Intent::RestoreMine(index));
                 }
             }
         });
     }
-    if let Some(index) = restore
-        && let Err(e) = session.restore_mine(index, &mut app.editor)
-    {
-        app.message = Some(format!("cannot restore: {e}"));
-    }
 }
 
-fn history_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+fn history_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(session) = &app.session else {
         return;
     };
-    // While the relay is behind, its head is the relay's revision, not this window's.
-    let replica = app.editor.replica();
-    if let Some(ask) = session
-        .history
-        .refresh(replica.relay_behind().or(replica.rev()))
-    {
-        session.send(ask);
-    }
+    intents.push(Intent::History(HistoryAsk::Refresh));
     if session.history.commits.is_empty() {
         ui.label("No changes yet.");
         return;
     }
-    enum Act {
-        View,
-        Revert,
-        Restore,
-        Export,
-    }
-    let mut act = None;
     for entry in session.history.entries() {
         let last = entry.last;
         ui.horizontal(|ui| {
@@ -360,45 +337,43 @@ fn history_ui(ui: &mut egui::Ui, app: &mut Workspace) {
         ui.label(entry.summary());
         ui.horizontal(|ui| {
             // Reverting takes back the whole entry; the others act at its newest revision.
-            for (text, what, label, rev) in [
-                ("View", Act::View, "view", last.rev),
-                ("Revert", Act::Revert, "revert", entry.first),
-                ("Restore", Act::Restore, "restore", last.rev),
-                ("Export since", Act::Export, "export since", last.rev),
+            for (text, ask, label) in [
+                (
+                    "View",
+                    HistoryAsk::View(last.rev),
+                    format!("view {}", last.rev),
+                ),
+                (
+                    "Revert",
+                    HistoryAsk::Revert(entry.first),
+                    format!("revert {}", entry.revisions()),
+                ),
+                (
+                    "Restore",
+                    HistoryAsk::Restore(last.rev),
+                    format!("restore {}", last.rev),
+                ),
+                (
+                    "Export since",
+                    HistoryAsk::ExportSince(last.rev),
+                    format!("export since {}", last.rev),
+                ),
             ] {
                 let button = ui.small_button(text);
-                let label = match what {
-                    Act::Revert => format!("{label} {}", entry.revisions()),
-                    _ => format!("{label} {rev}"),
-                };
                 button.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, label.clone()));
                 if button.clicked() {
-                    act = Some((what, rev));
+                    intents.push(Intent::History(ask));
                 }
             }
         });
         ui.separator();
     }
-    let mut older = None;
     if session.history.has_older() {
         let button = ui.button("Show older changes");
         button.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, "show older changes"));
         if button.clicked() {
-            older = session.history.older();
+            intents.push(Intent::History(HistoryAsk::Older));
         }
-    }
-    if let Some(ask) = older {
-        session.send(ask);
-    }
-    let asks = match act {
-        Some((Act::View, rev)) => vec![session.history.view(rev)],
-        Some((Act::Revert, rev)) => session.history.revert(rev),
-        Some((Act::Restore, rev)) => vec![session.history.restore(rev)],
-        Some((Act::Export, rev)) => session.history.export_since(rev),
-        None => Vec::new(),
-    };
-    for ask in asks {
-        session.send(ask);
     }
 }
 
