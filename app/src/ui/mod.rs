@@ -328,13 +328,17 @@ impl eframe::App for ConcordApp {
         if self.search.is_some() {
             Panel::top("search").show(ui, |ui| find::search_ui(ui, self, &mut commands));
         }
-        Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, self));
+        Panel::bottom("status").show(ui, |ui| {
+            panels::status_ui(ui, &self.workspace, &mut intents);
+        });
         if self
             .session
             .as_ref()
             .is_some_and(|s| matches!(s.status(), crate::session::Status::RelayBehind { .. }))
         {
-            Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, self));
+            Panel::top("relay behind").show(ui, |ui| {
+                collab::relay_behind_ui(ui, &self.workspace, &mut intents);
+            });
         }
         if self
             .session
@@ -344,7 +348,9 @@ impl eframe::App for ConcordApp {
             Panel::top("kept copy").show(ui, |ui| collab::kept_copy_ui(ui, self));
         }
         if self.session.as_ref().is_some_and(|s| s.unseen > 0) {
-            Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, self));
+            Panel::top("conflict notice").show(ui, |ui| {
+                collab::notice_ui(ui, &self.workspace, &mut intents);
+            });
         }
         if self.side.is_some() {
             Panel::right("side")
@@ -360,7 +366,7 @@ impl eframe::App for ConcordApp {
                 .as_ref()
                 .is_some_and(|s| s.holding(&self.editor) == crate::session::Holding::Nothing)
             {
-                collab::waiting_ui(ui, self);
+                collab::waiting_ui(ui, &self.workspace, &mut intents);
             } else if self.broken.is_some() && self.raw.is_none() {
                 files::broken_ui(ui, self);
             } else if self.raw.is_some() {

@@ -4,7 +4,7 @@ use egui::{Button, MenuBar};
 
 use crate::commands::Command;
 use crate::editor::Editor;
-use crate::workspace::Workspace;
+use crate::workspace::{Intent, Workspace};
 
 /// Something opened again from File → Open recent.
 pub(super) enum Reopen {
@@ -170,10 +170,10 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
 
 /// The selection, the document's node count and size, its file and whether it is modified,
 /// and the last message.
-pub(super) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
+pub(super) fn status_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
         if app.session.is_some() {
-            super::collab::status_ui(ui, app);
+            super::collab::status_ui(ui, app, intents);
             ui.separator();
         }
         // A file that did not open: no document to count (what the window holds is nothing).

@@ -416,6 +416,24 @@ impl Workspace {
         }
     }
 
+    /// The relay is behind this window: takes its copy (`relays`), or sends this window's on
+    /// top of it.
+    pub(crate) fn settle_relay_behind(&mut self, relays: bool) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        let result = if relays {
+            // The whole document may change under an edit in progress.
+            self.editing = None;
+            session.use_relay_copy(&mut self.editor)
+        } else {
+            session.restore_my_copy(&mut self.editor)
+        };
+        if let Err(e) = result {
+            self.message = Some(format!("cannot do that: {e}"));
+        }
+    }
+
     /// Sends the relay what the History panel asks for.
     pub(crate) fn ask_history(&mut self, ask: HistoryAsk) {
         let Some(session) = &mut self.session else {

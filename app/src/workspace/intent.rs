@@ -46,6 +46,13 @@ pub enum Intent {
     RestoreMine(usize),
     /// Something of the History panel.
     History(HistoryAsk),
+    /// Connect to the relay now, not at the next try (or go online).
+    ConnectNow,
+    /// The relay is behind this window: send this window's copy as a new change on top of
+    /// the relay's.
+    RestoreMyCopy,
+    /// The relay is behind this window: take the relay's copy.
+    UseRelayCopy,
 }
 
 /// What the History panel asks for.
@@ -117,6 +124,13 @@ impl Workspace {
             }
             Intent::RestoreMine(index) => self.restore_mine(index),
             Intent::History(ask) => self.ask_history(ask),
+            Intent::ConnectNow => {
+                if let Some(session) = &mut self.session {
+                    session.connect_now();
+                }
+            }
+            Intent::RestoreMyCopy => self.settle_relay_behind(false),
+            Intent::UseRelayCopy => self.settle_relay_behind(true),
         }
     }
 }

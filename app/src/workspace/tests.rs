@@ -95,7 +95,10 @@ fn showing_someones_place_opens_the_containers_above_it_selects_and_scrolls_to_i
     ws.apply(Intent::Show(at("/a/b/1/c")));
     assert_eq!(ws.editor.selected(), Some(&at("/a/b/1/c")));
     assert_eq!(ws.scroll_to, Some(at("/a/b/1/c")));
-    assert!(ws.editor.row_of(&at("/a/b/1/c")).is_some(), "its row is shown");
+    assert!(
+        ws.editor.row_of(&at("/a/b/1/c")).is_some(),
+        "its row is shown"
+    );
     ws.apply(Intent::Side(Some(super::Side::People)));
     assert_eq!(ws.side, Some(super::Side::People));
     ws.apply(Intent::Side(None));

@@ -14,8 +14,8 @@ use crate::workspace::Workspace;
 use crate::workspace::{HistoryAsk, Intent, Side};
 
 /// The connection's part of the status bar.
-pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(session) = &app.session else {
         return;
     };
     let (dot, text) = match session.status() {
@@ -60,7 +60,7 @@ pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     if let Some(text) = button
         && ui.small_button(text).clicked()
     {
-        session.connect_now();
+        intents.push(Intent::ConnectNow);
     }
     let pending = app.editor.replica().pending();
     let saved = session.saved_locally(&app.editor);
@@ -80,8 +80,8 @@ pub(in crate::ui) fn status_ui(ui: &mut egui::Ui, app: &mut Workspace) {
 
 /// In place of the document, before the relay has sent any of it: where the window is
 /// connecting and how that goes.
-pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(session) = &app.session else {
         return;
     };
     let target = session.target().clone();
@@ -102,7 +102,7 @@ pub(in crate::ui) fn waiting_ui(ui: &mut egui::Ui, app: &mut Workspace) {
             Status::Reconnecting { .. } | Status::Offline { .. }
         ) && ui.button("Try now").clicked()
         {
-            session.connect_now();
+            intents.push(Intent::ConnectNow);
         }
     });
 }
@@ -121,8 +121,8 @@ pub(in crate::ui) fn kept_copy_ui(ui: &mut egui::Ui, app: &Workspace) {
 }
 
 /// A strip above the document when my edits lost to someone else's.
-pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(session) = &app.session else {
         return;
     };
     let Some(last) = session.lost.last() else {
@@ -135,34 +135,28 @@ pub(in crate::ui) fn notice_ui(ui: &mut egui::Ui, app: &mut Workspace) {
         };
         ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
         if ui.button("Show conflicts").clicked() {
-            app.side = Some(Side::Conflicts);
-            session.unseen = 0;
+            intents.push(Intent::Side(Some(Side::Conflicts)));
+            intents.push(Intent::ConflictsSeen);
         }
         if ui.button("Dismiss").clicked() {
-            session.unseen = 0;
+            intents.push(Intent::ConflictsSeen);
         }
     });
 }
 
-/// What to do about a relay that holds less than this window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BehindChoice {
-    /// Send this window's copy as a new change on top of the relay's.
-    RestoreMine,
-    /// Take the relay's copy.
-    UseRelays,
-}
-
 /// A strip above the document while the relay is behind this window: what happened, and the
 /// two ways on.
-pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+pub(in crate::ui) fn relay_behind_ui(
+    ui: &mut egui::Ui,
+    app: &Workspace,
+    intents: &mut Vec<Intent>,
+) {
+    let Some(session) = &app.session else {
         return;
     };
     let Status::RelayBehind { relay, mine } = *session.status() else {
         return;
     };
-    let mut choice = None;
     ui.horizontal_wrapped(|ui| {
         let text = format!(
             "The relay has lost changes: it has {relay} of this document, this window has \
@@ -174,28 +168,16 @@ pub(in crate::ui) fn relay_behind_ui(ui: &mut egui::Ui, app: &mut Workspace) {
              of {relay}: everyone gets your copy"
         ));
         if restore.clicked() {
-            choice = Some(BehindChoice::RestoreMine);
+            intents.push(Intent::RestoreMyCopy);
         }
         let theirs = ui.button("Use the relay's").on_hover_text(format!(
             "Take the relay's document at {relay}; your unsynced edits are applied on it where \
              they still apply, and what only this window had is gone"
         ));
         if theirs.clicked() {
-            choice = Some(BehindChoice::UseRelays);
+            intents.push(Intent::UseRelayCopy);
         }
     });
-    let result = match choice {
-        Some(BehindChoice::RestoreMine) => session.restore_my_copy(&mut app.editor),
-        Some(BehindChoice::UseRelays) => {
-            // The whole document may change under an edit in progress.
-            app.editing = None;
-            session.use_relay_copy(&mut app.editor)
-        }
-        None => Ok(()),
-    };
-    if let Err(e) = result {
-        app.message = Some(format!("cannot do that: {e}"));
-    }
 }
 
 /// The side panel: people, conflicts or history.
