@@ -311,20 +311,10 @@ impl eframe::App for ConcordApp {
         let mut commands = self.shortcuts(ui.ctx());
         let mut intents: Vec<crate::workspace::Intent> = Vec::new();
         self.clipboard_events(ui.ctx());
-        let mut open = None;
         Panel::top("menu").show(ui, |ui| {
-            panels::menu_bar_ui(ui, &self.editor, &self.settings, &mut commands, &mut open);
+            let ws = &self.workspace;
+            panels::menu_bar_ui(ui, &ws.editor, &ws.settings, &mut commands, &mut intents);
         });
-        match open {
-            Some(panels::Reopen::File(path)) => self.open_file(&path),
-            Some(panels::Reopen::Shared(target)) => {
-                let name = self.display_name();
-                if let Err(e) = self.join(target, &name) {
-                    self.message = Some(e);
-                }
-            }
-            None => {}
-        }
         if self.search.is_some() {
             Panel::top("search").show(ui, |ui| find::search_ui(ui, self, &mut commands));
         }

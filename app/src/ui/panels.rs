@@ -6,14 +6,6 @@ use crate::commands::Command;
 use crate::editor::Editor;
 use crate::workspace::{Intent, Workspace};
 
-/// Something opened again from File → Open recent.
-pub(super) enum Reopen {
-    /// A file.
-    File(std::path::PathBuf),
-    /// A shared document, joined again.
-    Shared(crate::session::Target),
-}
-
 /// The menus, every command with its shortcut; File also lists the recent files and shared
 /// documents.
 pub(super) fn menu_bar_ui(
@@ -21,7 +13,7 @@ pub(super) fn menu_bar_ui(
     editor: &Editor,
     settings: &crate::settings::Settings,
     commands: &mut Vec<Command>,
-    open: &mut Option<Reopen>,
+    intents: &mut Vec<Intent>,
 ) {
     MenuBar::new().ui(ui, |ui| {
         for (menu, items) in Command::MENUS {
@@ -33,7 +25,7 @@ pub(super) fn menu_bar_ui(
                         }
                         for path in &settings.recent {
                             if ui.button(path.display().to_string()).clicked() {
-                                *open = Some(Reopen::File(path.clone()));
+                                intents.push(Intent::OpenFile(path.clone()));
                                 ui.close();
                             }
                         }
@@ -43,7 +35,7 @@ pub(super) fn menu_bar_ui(
                         for target in &settings.recent_shared {
                             let text = format!("{} on {}", target.doc, target.relay);
                             if ui.button(text).clicked() {
-                                *open = Some(Reopen::Shared(target.clone()));
+                                intents.push(Intent::Join(target.clone()));
                                 ui.close();
                             }
                         }

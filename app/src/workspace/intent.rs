@@ -53,6 +53,10 @@ pub enum Intent {
     RestoreMyCopy,
     /// The relay is behind this window: take the relay's copy.
     UseRelayCopy,
+    /// Open this file (File → Open recent).
+    OpenFile(std::path::PathBuf),
+    /// Join this shared document under the name in the preferences (File → Open recent).
+    Join(crate::session::Target),
 }
 
 /// What the History panel asks for.
@@ -131,6 +135,13 @@ impl Workspace {
             }
             Intent::RestoreMyCopy => self.settle_relay_behind(false),
             Intent::UseRelayCopy => self.settle_relay_behind(true),
+            Intent::OpenFile(path) => self.open_file(&path),
+            Intent::Join(target) => {
+                let name = self.display_name();
+                if let Err(e) = self.join(target, &name) {
+                    self.message = Some(e);
+                }
+            }
         }
     }
 }
