@@ -256,6 +256,20 @@ impl Client {
         Ok((c, answer))
     }
 
+    /// [`Client::join`] as `dial` says (TLS, headers, a local address), without a token or a
+    /// revision held.
+    pub async fn join_dialed(
+        addr: SocketAddr,
+        dial: &Dial,
+        doc: &str,
+        client: &str,
+    ) -> anyhow::Result<(Client, ServerMessage)> {
+        let mut c = Client::dial(addr, dial).await?;
+        c.send(&hello(doc, client, None, None)).await?;
+        let answer = c.recv().await?;
+        Ok((c, answer))
+    }
+
     /// Sends a message.
     pub async fn send(&mut self, message: &ClientMessage) -> anyhow::Result<()> {
         self.send_raw(Message::Text(serde_json::to_string(message)?.into()))

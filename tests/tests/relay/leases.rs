@@ -318,12 +318,10 @@ async fn only_a_header_signed_by_the_cluster_vouches_for_a_forwarded_client() {
                 headers,
                 ..e2e::Dial::default()
             };
-            let mut client = Client::dial(addr, &dial).await.unwrap();
-            client
-                .send(&e2e::hello(doc, "eve", None, None))
+            Client::join_dialed(addr, &dial, doc, "eve")
                 .await
-                .unwrap();
-            client.recv().await.unwrap()
+                .unwrap()
+                .1
         }
     };
     // Through a proxy a client is not local, so it needs a token...
@@ -546,15 +544,7 @@ async fn relays_serving_wss_with_a_private_authority_reach_each_other_through_no
     };
     let join = |addr, name: &'static str| {
         let dial = &dial;
-        async move {
-            let mut client = Client::dial(addr, dial).await.unwrap();
-            client
-                .send(&e2e::hello("w", name, None, None))
-                .await
-                .unwrap();
-            let first = client.recv().await.unwrap();
-            (client, first)
-        }
+        async move { Client::join_dialed(addr, dial, "w", name).await.unwrap() }
     };
     let (mut ann, welcome) = join(owner.addr, "ann").await;
     assert!(

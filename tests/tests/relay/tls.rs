@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::tls::TestCa;
-use e2e::{Client, Dial, RelayProcess, TestRelay, WAIT, hello, temp_dir};
+use e2e::{Client, Dial, RelayProcess, TestRelay, WAIT, temp_dir};
 use sync_core::protocol::{ClientMessage, Revision, ServerMessage};
 
 use crate::add;
@@ -20,11 +20,9 @@ fn over_tls(config: Arc<rustls::ClientConfig>) -> Dial {
 }
 
 async fn join(addr: std::net::SocketAddr, dial: &Dial, client: &str) -> anyhow::Result<Client> {
-    let mut c = Client::dial(addr, dial).await?;
-    c.send(&hello("d", client, None, None)).await?;
-    match c.recv().await? {
-        ServerMessage::Welcome { .. } => Ok(c),
-        other => anyhow::bail!("expected a welcome, got {other:?}"),
+    match Client::join_dialed(addr, dial, "d", client).await? {
+        (c, ServerMessage::Welcome { .. }) => Ok(c),
+        (_, other) => anyhow::bail!("expected a welcome, got {other:?}"),
     }
 }
 
