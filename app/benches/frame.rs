@@ -73,9 +73,13 @@ fn main() {
     for n in 0..frames {
         // Jump to a different place every frame, as fast scrolling does, selecting a row.
         let row = (n * 7919 * 31) % rows.max(1);
-        let path = harness.state_mut().editor.path_of_row(row);
-        harness.state_mut().editor.select(Some(path.clone()));
-        harness.state_mut().scroll_to = Some(path);
+        let path = harness.state_mut().workspace.editor.path_of_row(row);
+        harness
+            .state_mut()
+            .workspace
+            .editor
+            .select(Some(path.clone()));
+        harness.state_mut().workspace.scroll_to = Some(path);
         // The egui pass, and what the renderer does next on the CPU: tessellation.
         times.push(frame(&mut harness));
     }

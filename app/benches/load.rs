@@ -38,7 +38,7 @@ fn main() {
         .build_eframe(move |cc| ConcordApp::open(&open, &cc.egui_ctx));
     let first_frame = start.elapsed();
     let mut frames: Vec<Duration> = Vec::new();
-    while harness.state().loading.is_some() {
+    while harness.state().workspace.loading.is_some() {
         let frame = Instant::now();
         harness.step();
         frames.push(frame.elapsed());
@@ -48,11 +48,11 @@ fn main() {
     harness.step();
     let loaded = start.elapsed();
     assert!(
-        harness.state().message.is_none(),
+        harness.state().workspace.message.is_none(),
         "{:?}",
-        harness.state().message
+        harness.state().workspace.message
     );
-    let nodes = harness.state().editor.node_count();
+    let nodes = harness.state().workspace.editor.node_count();
     let longest = frames.iter().max().copied().unwrap_or_default();
     println!(
         "file: {:.1} MiB, {nodes} nodes; first frame (progress bar) after {first_frame:.1?}; \

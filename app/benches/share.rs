@@ -76,6 +76,7 @@ fn window(rt: &tokio::runtime::Runtime, data: &Path, doc: Value) -> Window {
 }
 
 fn synced_at(app: &ConcordApp, rev: u64) -> bool {
+    let app = &app.workspace;
     let connected = app
         .session
         .as_ref()
@@ -120,15 +121,15 @@ fn main() {
 
     let mut ann = window(&rt, &dir_a, doc);
     let start = Instant::now();
-    ann.state_mut().share(false).unwrap();
+    ann.state_mut().workspace.share(false).unwrap();
     let shared = until(&mut [&mut ann], start, |w| synced_at(w[0], 1));
 
-    let invite = ann.state().invite().cloned().unwrap();
+    let invite = ann.state().workspace.invite().cloned().unwrap();
     let mut ben = window(&rt, &dir_b, Value::parse("{}").unwrap());
     let start = Instant::now();
-    ben.state_mut().join(invite, "Ben").unwrap();
+    ben.state_mut().workspace.join(invite, "Ben").unwrap();
     let joined = until(&mut [&mut ann, &mut ben], start, |w| synced_at(w[1], 1));
-    assert!(ann.state().editor.doc() == ben.state().editor.doc());
+    assert!(ann.state().workspace.editor.doc() == ben.state().workspace.editor.doc());
 
     let line = "pasted \\\"text\\\" with café, € and\\ttabs; ";
     let pasted = format!(

@@ -104,7 +104,7 @@ fn main() {
     report("a key typed in a string value", &mut times);
     key(&mut harness, Key::Enter, Modifiers::NONE);
     harness.step();
-    let typed = harness.state().editor.doc();
+    let typed = harness.state().workspace.editor.doc();
     let typed = Pointer::parse("/users/0/name")
         .unwrap()
         .resolve(typed)
@@ -119,6 +119,7 @@ fn main() {
     let mut frames = 0;
     while harness
         .state()
+        .workspace
         .search
         .as_ref()
         .is_some_and(|s| !s.is_done())
@@ -131,7 +132,7 @@ fn main() {
         "a key typed in Find, and the frames until all matches",
         &mut times,
     );
-    let search = harness.state().search.as_ref().unwrap();
+    let search = harness.state().workspace.search.as_ref().unwrap();
     println!(
         "Find: {} matches for {:?}, all found {all:.2?} after the first key ({frames} frames after the last key)",
         search.count(),

@@ -95,9 +95,9 @@ fn open_window(file: Option<PathBuf>, join: Option<JoinArgs>) -> ExitCode {
             if let (Some(target), Some(args)) = (target, join) {
                 let name = args
                     .name
-                    .unwrap_or_else(|| app.settings.display_name.clone());
-                if let Err(e) = app.join(target, &name) {
-                    app.message = Some(e);
+                    .unwrap_or_else(|| app.workspace.settings.display_name.clone());
+                if let Err(e) = app.workspace.join(target, &name) {
+                    app.workspace.message = Some(e);
                 }
             }
             Ok(Box::new(app))

@@ -30,7 +30,7 @@ fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
         h.query_by_label(&format!("{} is not JSON", file.display()))
             .is_some()
     );
-    let broken = h.state().broken.clone().unwrap();
+    let broken = h.state().workspace.broken.clone().unwrap();
     assert_eq!((broken.line, broken.column), (3, 16));
     let problem = format!("line 3, column 16: {}", broken.reason);
     assert!(broken.reason.contains("expected"), "{}", broken.reason);
@@ -43,10 +43,10 @@ fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
     // No document: saving is refused, and the file stays as it was.
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
     h.run();
-    let message = h.state().message.clone().unwrap();
+    let message = h.state().workspace.message.clone().unwrap();
     assert!(message.contains("did not open"), "{message}");
     assert!(
-        h.state().dialog.is_none(),
+        h.state().workspace.dialog.is_none(),
         "no dialog to save elsewhere either"
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), BROKEN);
@@ -70,25 +70,26 @@ fn a_broken_file_is_fixed_in_the_raw_view_and_saved() {
     h.run();
     let raw = h.get_by_label("raw JSON");
     assert_eq!(raw.value().unwrap(), BROKEN, "the file's text, as it is");
-    assert!(h.state().raw.as_ref().unwrap().error.is_some());
+    assert!(h.state().workspace.raw.as_ref().unwrap().error.is_some());
     // Discard goes back to the file that did not open.
     h.get_by_label("Discard").click();
     h.run();
-    assert!(h.state().raw.is_none());
-    assert!(h.state().broken.is_some());
+    assert!(h.state().workspace.raw.is_none());
+    assert!(h.state().workspace.broken.is_some());
     // Ctrl+R opens the text too; fixed and applied, it is the file's document.
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run();
-    h.state_mut().raw.as_mut().unwrap().text = BROKEN.replace("\"a\" \"b\"", "\"a\", \"b\"");
+    h.state_mut().workspace.raw.as_mut().unwrap().text =
+        BROKEN.replace("\"a\" \"b\"", "\"a\", \"b\"");
     h.get_by_label("Apply").click();
     h.run();
-    assert!(h.state().broken.is_none());
-    assert_eq!(h.state().editor.path(), Some(file.as_path()));
+    assert!(h.state().workspace.broken.is_none());
+    assert_eq!(h.state().workspace.editor.path(), Some(file.as_path()));
     assert_eq!(
-        h.state().editor.doc().to_json(),
+        h.state().workspace.editor.doc().to_json(),
         r#"{"name":"Ada","tags":["a","b"],"n":1}"#
     );
-    assert!(h.state().editor.is_dirty());
+    assert!(h.state().workspace.editor.is_dirty());
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
     h.run();
     let saved = sync_core::Value::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();

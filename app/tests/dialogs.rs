@@ -16,16 +16,16 @@ fn escape_closes_preferences_and_the_connect_dialog() {
     let mut h = common::window(r#"{"a": "x"}"#);
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
     h.run();
-    assert!(h.state().preferences);
+    assert!(h.state().workspace.preferences);
     h.key_press(Key::Escape);
     h.run();
-    assert!(!h.state().preferences);
+    assert!(!h.state().workspace.preferences);
     h.key_press_modifiers(Modifiers::COMMAND, Key::K);
     h.run();
-    assert!(h.state().connect.is_some());
+    assert!(h.state().workspace.connect.is_some());
     h.key_press(Key::Escape);
     h.run();
-    assert!(h.state().connect.is_none());
+    assert!(h.state().workspace.connect.is_none());
 }
 
 #[test]
@@ -37,13 +37,13 @@ fn escape_in_a_dialog_leaves_an_edit_in_the_tree_alone() {
     h.run();
     h.event(egui::Event::Text("y".to_owned()));
     h.run();
-    h.state_mut().preferences = true;
+    h.state_mut().workspace.preferences = true;
     h.run();
     h.key_press(Key::Escape);
     h.run();
-    assert!(!h.state().preferences);
+    assert!(!h.state().workspace.preferences);
     assert_eq!(
-        h.state().editor.doc().to_json(),
+        h.state().workspace.editor.doc().to_json(),
         r#"{"a":"y"}"#,
         "the edit stays"
     );

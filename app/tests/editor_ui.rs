@@ -18,7 +18,7 @@ use sync_core::{Pointer, Value};
 const DOC: &str = r#"{"title": "Draft", "count": 3, "tags": ["a", "b"], "meta": {"ok": true}}"#;
 
 fn doc(h: &Harness<'_, ConcordApp>) -> String {
-    h.state().editor.doc().to_json()
+    h.state().workspace.editor.doc().to_json()
 }
 
 fn at(path: &str) -> Pointer {
@@ -59,18 +59,18 @@ fn arrow_keys_select_and_expand() {
     h.run();
     h.key_press(Key::ArrowDown);
     h.run();
-    assert_eq!(h.state().editor.selected(), Some(&at("/count")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/count")));
     h.key_press(Key::ArrowDown);
     h.run();
     h.key_press(Key::ArrowRight);
     h.run();
-    assert!(h.state().editor.is_expanded(&at("/tags")));
+    assert!(h.state().workspace.editor.is_expanded(&at("/tags")));
     h.key_press(Key::ArrowRight);
     h.run();
-    assert_eq!(h.state().editor.selected(), Some(&at("/tags/0")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/tags/0")));
     h.key_press(Key::ArrowLeft);
     h.run();
-    assert_eq!(h.state().editor.selected(), Some(&at("/tags")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/tags")));
 }
 
 #[test]
@@ -89,12 +89,12 @@ fn typing_in_a_string_edits_it_as_typed() {
     h.run();
     // Applied keystroke by keystroke, before the field is left.
     assert_eq!(
-        at("/title").resolve(h.state().editor.doc()),
+        at("/title").resolve(h.state().workspace.editor.doc()),
         Some(&Value::from("Drafts!"))
     );
     h.key_press(Key::Enter);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(
         doc(&h),
         r#"{"title":"Drafts!","count":3,"tags":["a","b"],"meta":{"ok":true}}"#
@@ -114,7 +114,15 @@ fn an_invalid_number_is_reported_and_changes_nothing() {
     h.run();
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
     // The field stays open, with the reason beside it.
-    let error = h.state().editing.as_ref().unwrap().error.clone().unwrap();
+    let error = h
+        .state()
+        .workspace
+        .editing
+        .as_ref()
+        .unwrap()
+        .error
+        .clone()
+        .unwrap();
     assert!(error.contains("not a number"), "{error}");
     assert!(h.get_by_label("edit /count").is_focused());
     assert!(h.query_by_label("problem with /count").is_some());
@@ -183,7 +191,7 @@ fn renaming_a_key_keeps_its_place() {
         doc(&h),
         r#"{"title":"Draft","total":3,"tags":["a","b"],"meta":{"ok":true}}"#
     );
-    assert_eq!(h.state().editor.selected(), Some(&at("/total")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/total")));
 }
 
 #[test]
@@ -219,7 +227,7 @@ fn copy_pointer_copy_and_paste_use_the_clipboard() {
     select(&mut h, "/tags/1");
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::C);
     h.run();
-    let copied = |h: &Harness<'_, ConcordApp>| h.state().copied.clone();
+    let copied = |h: &Harness<'_, ConcordApp>| h.state().workspace.copied.clone();
     assert_eq!(copied(&h).as_deref(), Some("/tags/1"));
     select(&mut h, "/meta");
     h.event(egui::Event::Copy);
@@ -237,6 +245,7 @@ fn copy_pointer_copy_and_paste_use_the_clipboard() {
     h.run();
     assert!(
         h.state()
+            .workspace
             .message
             .clone()
             .unwrap()
@@ -260,6 +269,7 @@ fn search_finds_keys_and_values_and_expands_to_each_match() {
     // "count" (key), "ok" (key): in document order; the first is selected.
     let matches: Vec<String> = h
         .state()
+        .workspace
         .search
         .as_ref()
         .unwrap()
@@ -268,23 +278,23 @@ fn search_finds_keys_and_values_and_expands_to_each_match() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(matches, ["/count", "/meta/ok"]);
-    assert_eq!(h.state().editor.selected(), Some(&at("/count")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/count")));
     assert!(h.query_by_label("1 of 2 matches").is_some());
     // The next match is inside a collapsed object: it is revealed.
     h.key_press(Key::F3);
     h.run();
-    assert_eq!(h.state().editor.selected(), Some(&at("/meta/ok")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/meta/ok")));
     assert!(h.query_by_label("node /meta/ok").is_some());
     // Wraps around, both ways.
     h.key_press(Key::F3);
     h.run();
-    assert_eq!(h.state().editor.selected(), Some(&at("/count")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/count")));
     h.key_press_modifiers(Modifiers::SHIFT, Key::F3);
     h.run();
-    assert_eq!(h.state().editor.selected(), Some(&at("/meta/ok")));
+    assert_eq!(h.state().workspace.editor.selected(), Some(&at("/meta/ok")));
     h.get_by_label("Close").click();
     h.run();
-    assert!(h.state().search.is_none());
+    assert!(h.state().workspace.search.is_none());
 }
 
 #[test]
@@ -303,7 +313,15 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     h.run();
     h.get_by_label("Apply").click();
     h.run();
-    let error = h.state().raw.as_ref().unwrap().error.clone().unwrap();
+    let error = h
+        .state()
+        .workspace
+        .raw
+        .as_ref()
+        .unwrap()
+        .error
+        .clone()
+        .unwrap();
     assert!(error.starts_with("line 2, column 12"), "{error}");
     assert!(
         h.query_by_label_contains("Not JSON: line 2, column 12")
@@ -317,10 +335,10 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     // Leaving the view is refused while the text is invalid; discarding restores it.
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run();
-    assert!(h.state().raw.is_some());
+    assert!(h.state().workspace.raw.is_some());
     h.get_by_label("Discard").click();
     h.run();
-    assert!(h.state().raw.as_ref().unwrap().error.is_none());
+    assert!(h.state().workspace.raw.as_ref().unwrap().error.is_none());
     // Valid text applies as one undoable change.
     h.get_by_label("raw JSON").focus();
     h.run();
@@ -333,7 +351,7 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
     assert_eq!(doc(&h), r#"{"title":"Final","count":4}"#);
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run();
-    assert!(h.state().raw.is_none());
+    assert!(h.state().workspace.raw.is_none());
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run();
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
@@ -347,19 +365,23 @@ fn files_load_in_the_background_and_bad_files_are_reported() {
     std::fs::write(&good, DOC).unwrap();
     let h = common::opened(&good);
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
-    assert_eq!(h.state().editor.path(), Some(good.as_path()));
+    assert_eq!(h.state().workspace.editor.path(), Some(good.as_path()));
     assert!(h.query_by_label("node /title").is_some());
 
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{\"a\": 1,\n \"b\": }").unwrap();
     let h = common::opened(&bad);
-    let broken = h.state().broken.clone().unwrap();
+    let broken = h.state().workspace.broken.clone().unwrap();
     assert_eq!((broken.line, broken.column), (2, 7));
     assert!(
         h.query_by_label(&format!("{} is not JSON", bad.display()))
             .is_some()
     );
-    assert_eq!(h.state().editor.path(), None, "nothing was opened");
+    assert_eq!(
+        h.state().workspace.editor.path(),
+        None,
+        "nothing was opened"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -373,23 +395,23 @@ fn closing_with_unsaved_changes_asks_first() {
     let close = common::request_close;
     // Nothing to save: no question.
     close(&mut h);
-    assert!(!h.state().closing);
+    assert!(!h.state().workspace.closing);
     // An edit, then close: the prompt; Cancel keeps everything.
     select(&mut h, "/meta");
     h.key_press(Key::Delete);
     h.run();
     close(&mut h);
-    assert!(h.state().closing);
+    assert!(h.state().workspace.closing);
     assert!(h.query_by_label_contains("Save the changes to").is_some());
     h.get_by_label("Cancel").click();
     h.run();
-    assert!(!h.state().closing);
-    assert!(h.state().editor.is_dirty());
+    assert!(!h.state().workspace.closing);
+    assert!(h.state().workspace.editor.is_dirty());
     // Save and close writes the file.
     close(&mut h);
     h.get_by_label("Save and close").click();
     h.run();
-    assert!(!h.state().editor.is_dirty());
+    assert!(!h.state().workspace.editor.is_dirty());
     let saved = Value::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(
         saved.to_json(),
@@ -415,14 +437,20 @@ impl egui::DroppedFile for Dropped {
 #[test]
 fn theme_and_text_size_are_settings_and_dropped_files_open() {
     let mut h = common::window(DOC);
-    assert_eq!(h.state().settings.theme, app::settings::Theme::Dark);
+    assert_eq!(
+        h.state().workspace.settings.theme,
+        app::settings::Theme::Dark
+    );
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::T);
     h.run();
-    assert_eq!(h.state().settings.theme, app::settings::Theme::Light);
+    assert_eq!(
+        h.state().workspace.settings.theme,
+        app::settings::Theme::Light
+    );
     assert_eq!(h.ctx.theme(), egui::Theme::Light);
     h.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
     h.run();
-    assert_eq!(h.state().settings.font_size, 15.0);
+    assert_eq!(h.state().workspace.settings.font_size, 15.0);
     // A file dropped on the window is opened and remembered.
     let dir = std::env::temp_dir().join(format!("concord-ui-drop-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -433,13 +461,13 @@ fn theme_and_text_size_are_settings_and_dropped_files_open() {
         .push(std::sync::Arc::new(Dropped(file.clone())));
     h.step();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while h.state().loading.is_some() && std::time::Instant::now() < deadline {
+    while h.state().workspace.loading.is_some() && std::time::Instant::now() < deadline {
         h.step();
     }
     h.run();
     assert_eq!(doc(&h), r#"{"dropped":true}"#);
     assert_eq!(
-        h.state().settings.recent.first(),
+        h.state().workspace.settings.recent.first(),
         Some(&std::fs::canonicalize(&file).unwrap())
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -499,8 +527,11 @@ fn the_display_name_and_theme_are_set_in_preferences() {
     h.run();
     h.get_by_label("Light").click();
     h.run();
-    assert_eq!(h.state().settings.display_name, "Ann");
-    assert_eq!(h.state().settings.theme, app::settings::Theme::Light);
+    assert_eq!(h.state().workspace.settings.display_name, "Ann");
+    assert_eq!(
+        h.state().workspace.settings.theme,
+        app::settings::Theme::Light
+    );
 }
 
 #[test]
@@ -518,6 +549,6 @@ fn the_type_switch_turns_a_number_into_a_string() {
         r#"{"title":"Draft","count":"3","tags":["a","b"],"meta":{"ok":true}}"#
     );
     // It goes on being edited, as a string now.
-    assert_eq!(h.state().editing.as_ref().unwrap().text, "3");
+    assert_eq!(h.state().workspace.editing.as_ref().unwrap().text, "3");
     assert!(h.get_by_label("edit /count").is_focused());
 }

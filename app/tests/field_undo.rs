@@ -18,13 +18,13 @@ use sync_core::{Pointer, Value};
 const DOC: &str = r#"{"title": "Draft", "count": 3}"#;
 
 fn doc(h: &Harness<'_, ConcordApp>) -> String {
-    h.state().editor.doc().to_json()
+    h.state().workspace.editor.doc().to_json()
 }
 
 fn title(h: &Harness<'_, ConcordApp>) -> Value {
     Pointer::parse("/title")
         .unwrap()
-        .resolve(h.state().editor.doc())
+        .resolve(h.state().workspace.editor.doc())
         .cloned()
         .unwrap()
 }
@@ -57,10 +57,10 @@ fn escape_takes_back_what_the_field_typed() {
     assert_eq!(title(&h), Value::from("Drafts"), "typed as it goes");
     h.key_press(Key::Escape);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
     // Nothing of the field is left to undo.
-    assert!(!h.state().editor.can_undo());
+    assert!(!h.state().workspace.editor.can_undo());
 }
 
 #[test]
@@ -103,6 +103,6 @@ fn escape_on_a_number_leaves_it_as_it_was() {
     type_slowly(&mut h, "0");
     h.key_press(Key::Escape);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(doc(&h), Value::parse(DOC).unwrap().to_json());
 }

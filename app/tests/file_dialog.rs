@@ -30,16 +30,18 @@ fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
     let dir = common::temp_dir("save");
     let mut h = common::window(r#"{"a": 1}"#);
     // The desktop has no dialog (no portal): the app's own opens, and stays the one used.
-    h.state_mut().dialog = Some(Pending::failed(Purpose::SaveAs, "no desktop file dialog"));
+    h.state_mut().workspace.dialog =
+        Some(Pending::failed(Purpose::SaveAs, "no desktop file dialog"));
     h.run();
-    assert!(h.state().file_form.is_some());
-    assert!(h.state().in_app_dialogs);
+    assert!(h.state().workspace.file_form.is_some());
+    assert!(h.state().workspace.in_app_dialogs);
     // Its field has the keyboard, the caret after the suggested name.
     assert!(h.get_by_label("file path").is_focused());
     h.event(Event::Text("x".to_owned()));
     h.run();
     assert!(
         h.state()
+            .workspace
             .file_form
             .as_ref()
             .unwrap()
@@ -50,8 +52,12 @@ fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
     type_path(&mut h, &file.display().to_string());
     h.key_press(Key::Enter);
     h.run();
-    assert!(h.state().file_form.is_none(), "{:?}", h.state().message);
-    assert_eq!(h.state().editor.path(), Some(file.as_path()));
+    assert!(
+        h.state().workspace.file_form.is_none(),
+        "{:?}",
+        h.state().workspace.message
+    );
+    assert_eq!(h.state().workspace.editor.path(), Some(file.as_path()));
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "{\n  \"a\": 1\n}\n"
@@ -66,10 +72,10 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
     std::fs::write(dir.join("alphabet.json"), "{}").unwrap();
     std::fs::create_dir_all(dir.join("beta")).unwrap();
     let mut h = common::window(r#"{"a": 1}"#);
-    h.state_mut().in_app_dialogs = true;
+    h.state_mut().workspace.in_app_dialogs = true;
     h.key_press_modifiers(Modifiers::COMMAND, Key::O);
     h.run();
-    assert!(h.state().file_form.is_some(), "Ctrl+O opens it");
+    assert!(h.state().workspace.file_form.is_some(), "Ctrl+O opens it");
     // The folder's entries show, folders first.
     type_path(&mut h, &format!("{}/", dir.display()));
     assert!(h.query_by_label("beta/").is_some());
@@ -79,7 +85,7 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
     h.key_press(Key::Tab);
     h.run();
     assert_eq!(
-        h.state().file_form.as_ref().unwrap().path,
+        h.state().workspace.file_form.as_ref().unwrap().path,
         format!("{}/alpha", dir.display())
     );
     h.event(Event::Text("b".to_owned()));
@@ -87,14 +93,14 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
     h.key_press(Key::Tab);
     h.run();
     assert_eq!(
-        h.state().file_form.as_ref().unwrap().path,
+        h.state().workspace.file_form.as_ref().unwrap().path,
         format!("{}/alphabet.json", dir.display())
     );
     // A file that is not there is refused in place.
     type_path(&mut h, &format!("{}/gamma.json", dir.display()));
     h.key_press(Key::Enter);
     h.run();
-    let form = h.state().file_form.clone().unwrap();
+    let form = h.state().workspace.file_form.clone().unwrap();
     assert!(form.error.unwrap().contains("there is no file"));
     // A click on an entry of the folder, then Open.
     type_path(&mut h, &format!("{}/", dir.display()));
@@ -103,22 +109,22 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
     h.get_by_label("Open").click();
     // The file loads in the background, waking the window as it goes: step, not settle.
     h.step();
-    assert!(h.state().file_form.is_none());
+    assert!(h.state().workspace.file_form.is_none());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.state().loading.is_some() {
+    while h.state().workspace.loading.is_some() {
         assert!(std::time::Instant::now() < deadline);
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     h.run();
-    assert_eq!(h.state().editor.doc().to_json(), r#"{"x":1}"#);
+    assert_eq!(h.state().workspace.editor.doc().to_json(), r#"{"x":1}"#);
     // Escape closes it.
     h.key_press_modifiers(Modifiers::COMMAND, Key::I);
     h.run();
-    assert!(h.state().file_form.is_some());
+    assert!(h.state().workspace.file_form.is_some());
     h.key_press(Key::Escape);
     h.run();
-    assert!(h.state().file_form.is_none());
+    assert!(h.state().workspace.file_form.is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -126,24 +132,24 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
 fn closing_a_document_with_no_file_offers_to_save_it_somewhere_first() {
     let dir = common::temp_dir("close");
     let mut h = common::window(r#"{"a": 1}"#);
-    h.state_mut().in_app_dialogs = true;
+    h.state_mut().workspace.in_app_dialogs = true;
     h.get_by_label("node /a").click();
     h.run();
     h.key_press(Key::Delete);
     h.run();
-    assert!(h.state().editor.is_dirty());
+    assert!(h.state().workspace.editor.is_dirty());
     common::request_close(&mut h);
-    assert!(h.state().closing);
+    assert!(h.state().workspace.closing);
     h.get_by_label("Save as… and close").click();
     h.run();
     // Where to save it is asked first; the window closes once it is saved there.
-    assert!(h.state().file_form.is_some());
+    assert!(h.state().workspace.file_form.is_some());
     let file = dir.join("kept.json");
     type_path(&mut h, &file.display().to_string());
     h.key_press(Key::Enter);
     h.run();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}\n");
-    assert!(!h.state().editor.is_dirty());
-    assert!(h.state().close_confirmed(), "the window closes");
+    assert!(!h.state().workspace.editor.is_dirty());
+    assert!(h.state().workspace.close_confirmed(), "the window closes");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -19,14 +19,14 @@ use sync_core::{Pointer, Value};
 const DOC: &str = r#"{"title": "Draft", "count": 3, "meta": {"ok": true}}"#;
 
 fn doc(h: &Harness<'_, ConcordApp>) -> String {
-    h.state().editor.doc().to_json()
+    h.state().workspace.editor.doc().to_json()
 }
 
 fn select(h: &mut Harness<'_, ConcordApp>, path: &str) {
     h.get_by_label(&format!("node {path}")).click();
     h.run();
     assert_eq!(
-        h.state().editor.selected(),
+        h.state().workspace.editor.selected(),
         Some(&Pointer::parse(path).unwrap())
     );
 }
@@ -58,17 +58,17 @@ fn find_takes_the_key_typed_in_the_frame_of_ctrl_f_and_the_next() {
     let mut h = common::window(DOC);
     command_then_keys(&mut h, Modifiers::COMMAND, Key::F, "m");
     then_type(&mut h, "eta");
-    assert_eq!(h.state().search.as_ref().unwrap().query, "meta");
+    assert_eq!(h.state().workspace.search.as_ref().unwrap().query, "meta");
     assert!(h.get_by_label("search").is_focused());
     assert_eq!(
-        h.state().editor.selected(),
+        h.state().workspace.editor.selected(),
         Some(&Pointer::parse("/meta").unwrap())
     );
     // Ctrl+F again selects the query: typing replaces it.
     h.key_press_modifiers(Modifiers::COMMAND, Key::F);
     h.run();
     then_type(&mut h, "ok");
-    assert_eq!(h.state().search.as_ref().unwrap().query, "ok");
+    assert_eq!(h.state().workspace.search.as_ref().unwrap().query, "ok");
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn enter_opens_a_value_selected_and_the_first_key_replaces_it() {
     assert_eq!(
         Pointer::parse("/title")
             .unwrap()
-            .resolve(h.state().editor.doc()),
+            .resolve(h.state().workspace.editor.doc()),
         Some(&Value::from("X"))
     );
     then_type(&mut h, "YZ");

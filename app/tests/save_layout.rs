@@ -22,7 +22,7 @@ fn edit_and_save(name: &str, text: &str, setting: SaveLayout) -> String {
     let file = dir.join("data.json");
     std::fs::write(&file, text).unwrap();
     let mut h = common::opened(&file);
-    h.state_mut().settings.save_layout = setting;
+    h.state_mut().workspace.settings.save_layout = setting;
     h.get_by_label("node /n").click();
     h.run();
     h.key_press(Key::Enter);
@@ -33,7 +33,11 @@ fn edit_and_save(name: &str, text: &str, setting: SaveLayout) -> String {
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
     h.run();
-    assert!(!h.state().editor.is_dirty(), "{:?}", h.state().message);
+    assert!(
+        !h.state().workspace.editor.is_dirty(),
+        "{:?}",
+        h.state().workspace.message
+    );
     let saved = std::fs::read_to_string(&file).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     saved
@@ -81,13 +85,13 @@ fn preferences_can_choose_the_layout() {
                 Default::default(),
             ))
         });
-    h.state_mut().preferences = true;
+    h.state_mut().workspace.preferences = true;
     h.run();
     h.get_by_label("save files").click();
     h.run();
     h.get_by_label("tabs").click();
     h.run();
-    assert_eq!(h.state().settings.save_layout, SaveLayout::Tabs);
+    assert_eq!(h.state().workspace.settings.save_layout, SaveLayout::Tabs);
 }
 
 #[test]
@@ -104,7 +108,7 @@ fn containers_the_file_wrote_on_one_line_stay_on_one_line_in_the_raw_view_and_wh
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run();
     assert_eq!(
-        h.state().raw.as_ref().map(|r| r.text.as_str()),
+        h.state().workspace.raw.as_ref().map(|r| r.text.as_str()),
         Some(text.trim_end())
     );
     let _ = std::fs::remove_dir_all(&dir);

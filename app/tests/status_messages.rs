@@ -15,7 +15,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
 fn message(h: &Harness<'_, ConcordApp>) -> Option<String> {
-    h.state().message.clone()
+    h.state().workspace.message.clone()
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn a_paste_says_what_it_did_replacing_what_an_earlier_one_said() {
     h.run();
     assert_eq!(message(&h).as_deref(), Some("pasted after /list"));
     assert_eq!(
-        h.state().editor.doc().to_json(),
+        h.state().workspace.editor.doc().to_json(),
         r#"{"list":[1],"list copy":[2]}"#
     );
 }

@@ -22,7 +22,7 @@ const DOC: &str = r#"{"s": "12", "n": 3, "b": true, "z": null, "o": {"a": 1}, "l
 fn value(h: &Harness<'_, ConcordApp>, path: &str) -> String {
     Pointer::parse(path)
         .unwrap()
-        .resolve(h.state().editor.doc())
+        .resolve(h.state().workspace.editor.doc())
         .unwrap()
         .to_json()
 }
@@ -33,7 +33,7 @@ fn open(h: &mut Harness<'_, ConcordApp>, path: &str) {
     h.run();
     h.key_press(Key::Enter);
     h.run();
-    assert!(h.state().editing.is_some(), "editing {path}");
+    assert!(h.state().workspace.editing.is_some(), "editing {path}");
 }
 
 /// Chooses `kind` in the type switch of the value being edited at `path`.
@@ -71,9 +71,9 @@ fn every_kind_becomes_every_other_from_the_type_switch() {
             let now = Value::parse(&value(&h, path)).unwrap();
             assert_eq!(ValueKind::of(&now), kind, "{path} ({start}) as {kind:?}");
             // One change, which one undo takes back.
-            h.state_mut().editing = None;
+            h.state_mut().workspace.editing = None;
             if now != Value::parse(start).unwrap() {
-                h.state_mut().editor.undo().unwrap();
+                h.state_mut().workspace.editor.undo().unwrap();
                 assert_eq!(value(&h, path), start, "{path} as {kind:?}, undone");
             }
         }
@@ -98,10 +98,15 @@ fn a_switched_value_starts_from_what_it_was_and_goes_on_being_edited() {
     open(&mut h, "/n");
     switch_to(&mut h, "/n", ValueKind::Object);
     assert_eq!(value(&h, "/n"), "{}");
-    assert!(h.state().editing.is_none());
-    assert!(h.state().editor.is_expanded(&Pointer::parse("/n").unwrap()));
+    assert!(h.state().workspace.editing.is_none());
+    assert!(
+        h.state()
+            .workspace
+            .editor
+            .is_expanded(&Pointer::parse("/n").unwrap())
+    );
     assert_eq!(
-        h.state().editor.selected(),
+        h.state().workspace.editor.selected(),
         Some(&Pointer::parse("/n").unwrap())
     );
 }
@@ -117,7 +122,7 @@ fn a_boolean_is_a_checkbox_space_sets_it_enter_keeps_it_escape_takes_it_back() {
     assert_eq!(value(&h, "/b"), "false", "applied at once");
     h.key_press(Key::Enter);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(value(&h, "/b"), "false");
     // Escape takes back what the checkbox did.
     open(&mut h, "/b");
@@ -130,7 +135,7 @@ fn a_boolean_is_a_checkbox_space_sets_it_enter_keeps_it_escape_takes_it_back() {
     assert_eq!(value(&h, "/b"), "true");
     h.key_press(Key::Escape);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(value(&h, "/b"), "false");
     // null to boolean: false, as a checkbox.
     open(&mut h, "/z");
@@ -148,7 +153,7 @@ fn a_number_that_does_not_parse_keeps_its_field_open_until_fixed_or_cancelled() 
     h.key_press(Key::Enter);
     h.run();
     assert_eq!(value(&h, "/n"), "3");
-    let editing = h.state().editing.clone().unwrap();
+    let editing = h.state().workspace.editing.clone().unwrap();
     assert_eq!(editing.text, "12abc", "nothing typed is thrown away");
     assert!(editing.error.unwrap().contains("not a number"));
     assert!(h.query_by_label("problem with /n").is_some());
@@ -156,7 +161,7 @@ fn a_number_that_does_not_parse_keeps_its_field_open_until_fixed_or_cancelled() 
     // Clicking another row does not leave it either.
     h.get_by_label("node /s").click();
     h.run();
-    assert!(h.state().editing.is_some());
+    assert!(h.state().workspace.editing.is_some());
     assert_eq!(value(&h, "/n"), "3");
     // Fixed, it is applied and the mark goes.
     h.get_by_label("edit /n").focus();
@@ -167,7 +172,7 @@ fn a_number_that_does_not_parse_keeps_its_field_open_until_fixed_or_cancelled() 
     }
     h.key_press(Key::Enter);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(value(&h, "/n"), "12");
     // Escape leaves a bad number as the document had it.
     open(&mut h, "/n");
@@ -177,6 +182,6 @@ fn a_number_that_does_not_parse_keeps_its_field_open_until_fixed_or_cancelled() 
     h.run();
     h.key_press(Key::Escape);
     h.run();
-    assert!(h.state().editing.is_none());
+    assert!(h.state().workspace.editing.is_none());
     assert_eq!(value(&h, "/n"), "12");
 }

@@ -132,7 +132,7 @@ impl Editor {
         self.changes += 1;
         self.dirty = true;
         let Some(in_place) = in_place else {
-            self.rows_stale = true;
+            self.rows.get_mut().stale = true;
             self.counts.stale = true;
             // A selection that no longer exists is dropped.
             if let Some(selected) = &self.selected
@@ -152,13 +152,14 @@ impl Editor {
                 .then(|| self.replica.view().to_json().len()),
             (None, _) => None,
         };
-        if self.rows_stale {
+        let laid = self.rows.get_mut();
+        if laid.stale {
             return;
         }
         for path in &in_place.paths {
             let kind = path.resolve(self.replica.view()).map(Kind::of);
-            if let (Some(kind), Some(row)) = (kind, rows::row_of(&self.rows, path))
-                && let Some(row) = self.rows.get_mut(row)
+            if let (Some(kind), Some(row)) = (kind, rows::row_of(&laid.rows, path))
+                && let Some(row) = laid.rows.get_mut(row)
             {
                 row.kind = kind;
             }
@@ -241,7 +242,7 @@ mod tests {
         }
         let expansion = e.expansion.clone();
         assert_eq!(
-            e.rows(),
+            *e.rows(),
             rows::flatten(&doc, &expansion),
             "rows after {after}"
         );

@@ -14,6 +14,7 @@ pub use file::DocumentSize;
 pub use kinds::{ValueKind, text_of};
 pub use structure::Place;
 
+use std::cell::{Ref, RefCell};
 use std::path::{Path, PathBuf};
 
 use sync_core::pointer::Token;
@@ -22,7 +23,7 @@ use sync_core::replica::{Event, Replica};
 use sync_core::value::Style;
 use sync_core::{Operation, Pointer, Value};
 
-use rows::{Expansion, Row};
+use rows::{Expansion, Laid, Row};
 
 /// Why an edit was not made. The document is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,8 +49,9 @@ pub struct Editor {
     dirty: bool,
     expansion: Expansion,
     selected: Option<Pointer>,
-    rows: Vec<Row>,
-    rows_stale: bool,
+    /// The rows the tree shows, laid out again when read after the document's shape or the
+    /// expansion changed (a cache: reading it through `&self` keeps the views read-only).
+    rows: RefCell<Laid>,
     counts: changes::Counts,
     /// The file's size when it was last read or written.
     saved_size: Option<u64>,
@@ -104,8 +106,7 @@ impl Editor {
             dirty: false,
             expansion: Expansion::default(),
             selected: None,
-            rows: Vec::new(),
-            rows_stale: true,
+            rows: RefCell::new(Laid::stale()),
             counts: changes::Counts::uncounted(),
             saved_size: None,
             shared,
@@ -115,7 +116,7 @@ impl Editor {
             id: EDITORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             changes: 0,
         };
-        editor.refresh();
+        editor.refresh_counts();
         editor
     }
 
@@ -132,7 +133,7 @@ impl Editor {
     /// what was selected), as when the same document starts being shared.
     pub fn keep_view(&mut self, from: &Editor) {
         self.expansion = from.expansion.clone();
-        self.rows_stale = true;
+        self.rows.get_mut().stale = true;
         self.select(from.selected.clone());
     }
 
@@ -270,24 +271,21 @@ impl Editor {
         self.counts.nodes
     }
 
-    /// The visible rows, rebuilt if the structure or expansion changed.
-    pub fn rows(&mut self) -> &[Row] {
-        self.refresh();
-        &self.rows
-    }
-
-    fn refresh(&mut self) {
-        if self.rows_stale {
-            self.rows = rows::flatten(self.replica.view(), &self.expansion);
-            self.rows_stale = false;
+    /// The visible rows, laid out again if the structure or expansion changed.
+    pub fn rows(&self) -> Ref<'_, [Row]> {
+        // Only a change through `&mut self` makes them stale, so no row read before it is
+        // still borrowed here.
+        if self.rows.borrow().stale {
+            let mut laid = self.rows.borrow_mut();
+            laid.rows = rows::flatten(self.replica.view(), &self.expansion);
+            laid.stale = false;
         }
-        self.refresh_counts();
+        Ref::map(self.rows.borrow(), |laid| laid.rows.as_slice())
     }
 
     /// The path of visible row `index`.
-    pub fn path_of_row(&mut self, index: usize) -> Pointer {
-        self.refresh();
-        rows::path_of(&self.rows, index)
+    pub fn path_of_row(&self, index: usize) -> Pointer {
+        rows::path_of(&self.rows(), index)
     }
 
     /// The selected node.
@@ -317,11 +315,12 @@ impl Editor {
     /// Shows the node at `path` again after its expansion (or a descendant's) changed: its
     /// rows alone are rebuilt, if it is shown.
     fn redo_rows(&mut self, path: &Pointer) {
-        if self.rows_stale {
+        let laid = self.rows.get_mut();
+        if laid.stale {
             return;
         }
-        if let Some(row) = rows::row_of(&self.rows, path) {
-            rows::redo_subtree(&mut self.rows, row, self.replica.view(), &self.expansion);
+        if let Some(row) = rows::row_of(&laid.rows, path) {
+            rows::redo_subtree(&mut laid.rows, row, self.replica.view(), &self.expansion);
         }
     }
 
@@ -331,7 +330,7 @@ impl Editor {
             all: expanded,
             ..Expansion::default()
         };
-        self.rows_stale = true;
+        self.rows.get_mut().stale = true;
     }
 
     /// Expands the containers above `path`, so that its row is visible.
@@ -353,9 +352,8 @@ impl Editor {
     }
 
     /// The visible row showing `path`, if any.
-    pub fn row_of(&mut self, path: &Pointer) -> Option<usize> {
-        self.refresh();
-        rows::row_of(&self.rows, path)
+    pub fn row_of(&self, path: &Pointer) -> Option<usize> {
+        rows::row_of(&self.rows(), path)
     }
 
     /// Applies a change made by the user (at once; it gets an undo entry).

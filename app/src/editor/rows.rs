@@ -55,6 +55,24 @@ impl Kind {
     }
 }
 
+/// The rows of a tree as last laid out, and whether the document's shape or the expansion
+/// changed since.
+#[derive(Debug, Default)]
+pub(crate) struct Laid {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) stale: bool,
+}
+
+impl Laid {
+    /// None yet: laid out when first read.
+    pub(crate) fn stale() -> Laid {
+        Laid {
+            rows: Vec::new(),
+            stale: true,
+        }
+    }
+}
+
 /// One visible line of the tree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

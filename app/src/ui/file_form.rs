@@ -2,19 +2,18 @@
 //! asks for it (`CONCORD_FILE_DIALOG=in-app`): a path field that Tab completes, and the folder's
 //! entries to click through.
 
+use std::borrow::Cow;
+
 use egui::{Key, Modifiers, Role, WidgetInfo};
 
-use crate::workspace::{Opening, Workspace};
+use crate::workspace::{Dialog, Field, FileAsk, Intent, Workspace};
 
-/// Draws the in-app file dialog; acts on the file chosen.
-pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(form) = &mut app.file_form else {
+/// Draws the in-app file dialog.
+pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(form) = &app.file_form else {
         return;
     };
-    let mut chosen = None;
-    let mut cancel = false;
-    let title = form.purpose.title();
-    egui::Window::new(title)
+    egui::Window::new(form.purpose.title())
         .collapsible(false)
         .resizable(false)
         .default_width(520.0)
@@ -24,25 +23,26 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut Workspace) {
             if ui.memory(|m| m.has_focus(id))
                 && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Tab))
             {
-                form.complete();
+                intents.push(Intent::FileForm(FileAsk::Complete));
             }
+            let mut path = Cow::Borrowed(form.path.as_str());
             // Until the field has the keyboard (a window's first frame only measures it).
-            if let Some(opening) = form.opening.clone() {
-                super::open_field(ui, id, &mut form.path, opening);
+            if let Some(opening) = &form.opening {
+                super::open_field(ui, id, &mut path, opening);
             }
             let field = ui.add(
-                egui::TextEdit::singleline(&mut form.path)
+                egui::TextEdit::singleline(&mut path)
                     .id(id)
                     // Tab stays in the field, to complete.
                     .lock_focus(true)
                     .desired_width(500.0),
             );
             field.widget_info(|| WidgetInfo::labeled(Role::TextInput, true, "file path"));
-            if field.has_focus() {
-                form.opening = None;
+            if field.has_focus() && form.opening.is_some() {
+                intents.push(Intent::Opened(Field::FilePath));
             }
-            if field.changed() {
-                form.error = None;
+            if let Cow::Owned(path) = path {
+                intents.push(Intent::FileForm(FileAsk::Path(path)));
             }
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if let Some(error) = &form.error {
@@ -51,7 +51,6 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 ui.label("This replaces the file that is there.");
             }
             let (_, typed) = form.split();
-            let mut clicked: Option<(String, bool, bool)> = None;
             egui::ScrollArea::vertical()
                 .max_height(260.0)
                 .show(ui, |ui| {
@@ -72,26 +71,15 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                             name.clone()
                         };
                         let entry = ui.selectable_label(false, text);
-                        if entry.double_clicked() {
-                            clicked = Some((name.clone(), *folder, true));
-                        } else if entry.clicked() {
-                            clicked = Some((name.clone(), *folder, false));
+                        if entry.clicked() || entry.double_clicked() {
+                            intents.push(Intent::FileForm(FileAsk::Entry {
+                                name: name.clone(),
+                                folder: *folder,
+                                choose: entry.double_clicked(),
+                            }));
                         }
                     }
                 });
-            if let Some((name, folder, twice)) = clicked {
-                let (dir, _) = form.split();
-                let mut path = dir.join(&name).display().to_string();
-                if folder {
-                    path.push('/');
-                }
-                form.path = path;
-                form.error = None;
-                form.opening = Some(Opening::Keep);
-                if twice && !folder {
-                    chosen = Some(form.check());
-                }
-            }
             ui.horizontal(|ui| {
                 let verb = if form.purpose.writes() {
                     "Save"
@@ -99,27 +87,11 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                     "Open"
                 };
                 if ui.button(verb).clicked() || enter {
-                    chosen = Some(form.check());
+                    intents.push(Intent::FileForm(FileAsk::Choose));
                 }
                 if ui.button("Cancel").clicked() {
-                    cancel = true;
+                    intents.push(Intent::Dismiss(Dialog::FileForm));
                 }
             });
         });
-    match chosen {
-        Some(Ok(path)) => {
-            let purpose = form.purpose;
-            app.file_form = None;
-            app.chosen(purpose, &path);
-        }
-        Some(Err(e)) => {
-            form.error = Some(e);
-            form.opening = Some(Opening::Keep);
-        }
-        None if cancel => {
-            app.file_form = None;
-            app.close_after_save = false;
-        }
-        None => {}
-    }
 }

@@ -4,10 +4,9 @@
 use std::path::Path;
 
 use super::ConcordApp;
-use crate::dialogs::Purpose;
 use crate::editor::Editor;
 use crate::loader::Loader;
-use crate::workspace::Workspace;
+use crate::workspace::{CloseChoice, Dialog, Intent, Workspace};
 
 impl ConcordApp {
     /// An app that opens `path` in the background, showing progress meanwhile.
@@ -18,17 +17,15 @@ impl ConcordApp {
             sync_core::value::Style::default(),
         );
         let mut app = ConcordApp::new(empty).with_context(ctx);
-        app.open_file(path);
+        app.workspace.open_file(path);
         app
     }
 }
 
 /// A file that did not open because it is not JSON: where it breaks and the text around it,
 /// with a way to fix it in the raw view (or to open another file).
-pub(super) fn broken_ui(ui: &mut egui::Ui, app: &mut Workspace) {
+pub(super) fn broken_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
     let Some(broken) = &app.broken else { return };
-    let mut fix = false;
-    let mut other = false;
     ui.heading(format!("{} is not JSON", broken.path.display()));
     ui.colored_label(
         ui.visuals().error_fg_color,
@@ -56,30 +53,28 @@ pub(super) fn broken_ui(ui: &mut egui::Ui, app: &mut Workspace) {
     ui.label("The file is left as it is: nothing is saved until it parses.");
     ui.horizontal(|ui| {
         let can_fix = broken.text.is_some();
-        fix = ui
+        if ui
             .add_enabled(can_fix, egui::Button::new("Fix it in the raw view"))
             .on_disabled_hover_text(format!(
                 "only a UTF-8 file of at most {} MiB can be fixed here",
                 crate::loader::FIXABLE >> 20
             ))
-            .clicked();
-        other = ui.button("Open another file…").clicked();
+            .clicked()
+        {
+            intents.push(Intent::FixInRaw);
+        }
+        if ui.button("Open another file…").clicked() {
+            intents.push(Intent::Command(crate::commands::Command::Open));
+        }
     });
-    if fix {
-        app.fix_in_raw();
-    }
-    if other {
-        app.run(crate::commands::Command::Open);
-    }
 }
 
 /// Asks what to do with unsaved changes before the window closes.
-pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut Workspace) {
+pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
     let name = app
         .editor
         .path()
         .map_or_else(|| "the document".to_owned(), |p| p.display().to_string());
-    let mut choice = None;
     let hosted = app.hosts_unsaved();
     egui::Modal::new(egui::Id::unique("close prompt")).show(ui.ctx(), |ui| {
         if hosted {
@@ -100,7 +95,7 @@ pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 "Save as… and close"
             };
             if ui.button(save).clicked() {
-                choice = Some(true);
+                intents.push(Intent::Close(CloseChoice::Save));
             }
             let without = if hosted {
                 "Close anyway"
@@ -108,28 +103,13 @@ pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 "Close without saving"
             };
             if ui.button(without).clicked() {
-                choice = Some(false);
+                intents.push(Intent::Close(CloseChoice::Discard));
             }
             if ui.button("Cancel").clicked() {
-                app.closing = false;
+                intents.push(Intent::Dismiss(Dialog::ClosePrompt));
             }
         });
     });
-    let Some(save) = choice else { return };
-    if save && app.editor.path().is_none() {
-        app.closing = false;
-        app.close_after_save = true;
-        app.start_dialog(Purpose::SaveAs);
-        return;
-    }
-    if save && let Err(e) = app.editor.save() {
-        app.message = Some(format!("{e:#}"));
-        app.closing = false;
-        return;
-    }
-    app.closing = false;
-    app.close_confirmed = true;
-    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
 }
 
 /// The progress of a file being opened.

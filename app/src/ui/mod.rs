@@ -19,11 +19,13 @@ mod tree;
 pub use collab::palette;
 pub use tree::row_name;
 
+use std::borrow::Cow;
+
 use egui::{CentralPanel, Panel};
 
 use crate::commands::Command;
 use crate::editor::Editor;
-use crate::workspace::{Editing, Opening, Target, Workspace};
+use crate::workspace::{Editing, Intent, Opening, Target, Workspace};
 
 /// How long a status message stays, in seconds, unless another replaces it.
 pub const MESSAGE_SECONDS: f64 = 10.0;
@@ -42,47 +44,30 @@ pub struct ConcordApp {
     message_since: Option<(String, f64)>,
 }
 
-impl std::ops::Deref for ConcordApp {
-    type Target = Workspace;
-
-    fn deref(&self) -> &Workspace {
-        &self.workspace
-    }
-}
-
-impl std::ops::DerefMut for ConcordApp {
-    fn deref_mut(&mut self) -> &mut Workspace {
-        &mut self.workspace
-    }
-}
-
 /// The id of the text field of `editing`: the same for the whole edit.
 pub(crate) fn field_id(editing: &Editing) -> egui::Id {
     egui::Id::unique(("concord edit", editing.number))
 }
 
-/// Draws the text field `id` a command opened (see [`Opening`]): gives it the keyboard and
-/// puts the typed keys in, or selects its text. Returns whether the text changed. Called just
-/// before the field is drawn for the first time.
-pub(super) fn open_field(ui: &egui::Ui, id: egui::Id, text: &mut String, opening: Opening) -> bool {
+/// Prepares the text field `id` that a command opened (see [`Opening`]), just before it is
+/// drawn for the first time: gives it the keyboard and puts the typed keys in its `text`, or
+/// selects its text.
+pub(super) fn open_field(ui: &egui::Ui, id: egui::Id, text: &mut Cow<'_, str>, opening: &Opening) {
     use egui::text::{CCursor, CCursorRange};
     ui.memory_mut(|m| m.request_focus(id));
     let mut state = egui::text_edit::TextEditState::load(ui.ctx(), id).unwrap_or_default();
-    let (range, changed) = match opening {
-        Opening::Keep => return false,
-        Opening::SelectAll => (CCursorRange::select_all_str(text.as_str()), false),
+    let range = match opening {
+        Opening::Keep => return,
+        Opening::SelectAll => CCursorRange::select_all_str(text),
         Opening::Replace(new) => {
-            let changed = *text != new;
-            *text = new;
-            (
-                CCursorRange::one(CCursor::new(text.chars().count())),
-                changed,
-            )
+            if text != new {
+                *text = Cow::Owned(new.clone());
+            }
+            CCursorRange::one(CCursor::new(text.chars().count()))
         }
     };
     state.cursor.set_char_range(Some(range));
     state.store(ui.ctx(), id);
-    changed
 }
 
 impl ConcordApp {
@@ -103,8 +88,8 @@ impl ConcordApp {
         runtime: tokio::runtime::Handle,
         data_dir: Option<std::path::PathBuf>,
     ) -> ConcordApp {
-        self.runtime = Some(runtime);
-        self.data_dir = data_dir;
+        self.workspace.runtime = Some(runtime);
+        self.workspace.data_dir = data_dir;
         self
     }
 
@@ -127,14 +112,14 @@ impl ConcordApp {
         settings: crate::settings::Settings,
         path: Option<std::path::PathBuf>,
     ) -> ConcordApp {
-        self.settings = settings;
-        self.settings_path = path;
+        self.workspace.settings = settings;
+        self.workspace.settings_path = path;
         self
     }
 
-    /// The commands whose shortcuts were pressed in this frame; notes the text typed after
-    /// the last of them (`typed_ahead`).
-    fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<Command> {
+    /// The commands whose shortcuts were pressed in this frame, with the text typed after the
+    /// last of them.
+    fn shortcuts(&self, ctx: &egui::Context) -> Intent {
         let typing = ctx.egui_wants_keyboard_input();
         let (commands, typed) = ctx.input_mut(|i| {
             // The frame's events as they came, to find what was typed after a shortcut.
@@ -167,43 +152,19 @@ impl ConcordApp {
                 .collect();
             (commands, typed)
         });
-        self.typed_ahead = typed;
-        commands
-    }
-
-    /// Escape closes an open dialog (the close prompt, a file dialog, Share, Connect,
-    /// Preferences: one per
-    /// press), before anything else in the window sees the key.
-    fn escape_closes_a_dialog(&mut self, ctx: &egui::Context) {
-        let open = self.closing
-            || self.file_form.is_some()
-            || self.sharing.is_some()
-            || self.connect.is_some()
-            || self.preferences;
-        if !open || !ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
-            return;
-        }
-        if self.closing {
-            self.closing = false;
-        } else if self.file_form.is_some() {
-            self.file_form = None;
-            self.close_after_save = false;
-        } else if self.sharing.is_some() {
-            self.sharing = None;
-        } else if self.connect.is_some() {
-            self.connect = None;
-        } else {
-            self.preferences = false;
+        Intent::Shortcuts {
+            commands,
+            typed_after: typed,
         }
     }
 
-    /// Clears the status message once it has been shown for [`MESSAGE_SECONDS`], so that it
+    /// Whether the status message has been shown for [`MESSAGE_SECONDS`] and goes, so that it
     /// never sits beside what has happened since; the window is woken to do so.
-    fn expire_message(&mut self, ctx: &egui::Context) {
+    fn message_expired(&mut self, ctx: &egui::Context) -> bool {
         let now = ctx.input(|i| i.time);
-        let Some(message) = &self.message else {
+        let Some(message) = &self.workspace.message else {
             self.message_since = None;
-            return;
+            return false;
         };
         let since = match &self.message_since {
             Some((shown, since)) if shown == message => *since,
@@ -214,11 +175,11 @@ impl ConcordApp {
         };
         let left = MESSAGE_SECONDS - (now - since);
         if left <= 0.0 {
-            self.message = None;
             self.message_since = None;
-        } else {
-            ctx.request_repaint_after(std::time::Duration::from_secs_f64(left));
+            return true;
         }
+        ctx.request_repaint_after(std::time::Duration::from_secs_f64(left));
+        false
     }
 }
 
@@ -250,7 +211,7 @@ impl Drop for ConcordApp {
     /// The window is closing: the shared document's state goes to disk, the connection is
     /// closed, and a relay this window hosts stores what it has and stops.
     fn drop(&mut self) {
-        self.end_session();
+        self.workspace.end_session();
     }
 }
 
@@ -259,14 +220,10 @@ impl eframe::App for ConcordApp {
         if self.workspace.waker.is_none() {
             self.wake(ctx);
         }
-        self.poll_loading();
-        // Saving lays files out as the settings say (by default, as each file was).
-        let ws = &mut self.workspace;
-        ws.editor.lay_out(ws.settings.save_layout.layout());
-        self.poll_dialog();
-        self.poll_session(ctx);
+        self.poll(ctx);
         // Settings take effect when they change.
-        let wanted = (self.settings.theme, self.settings.clamped_font_size());
+        let settings = &self.workspace.settings;
+        let wanted = (settings.theme, settings.clamped_font_size());
         if self.applied != Some(wanted) {
             ctx.set_theme(match wanted.0 {
                 crate::settings::Theme::Dark => egui::Theme::Dark,
@@ -283,16 +240,10 @@ impl eframe::App for ConcordApp {
             })
         });
         if let Some(path) = dropped {
-            self.open_file(&path);
+            self.workspace.apply(Intent::OpenFile(path));
         }
-        // Closing with unsaved changes asks first, and so does closing the only copy of a
-        // document this window shares.
-        if ctx.input(|i| i.viewport().close_requested())
-            && (self.editor.is_dirty() || self.hosts_unsaved())
-            && !self.close_confirmed
-        {
+        if ctx.input(|i| i.viewport().close_requested()) && !self.workspace.close_requested() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.closing = true;
         }
         // A save the close prompt waited for finished (a native dialog, even while the window
         // is hidden, when only this runs).
@@ -302,97 +253,91 @@ impl eframe::App for ConcordApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        // Counting a large document's nodes after a change, a slice a frame.
-        if !self.editor.tick(std::time::Duration::from_millis(3)) {
-            ui.ctx().request_repaint();
+        let ctx = ui.ctx().clone();
+        if !self.workspace.tick() {
+            ctx.request_repaint();
         }
-        self.expire_message(ui.ctx());
-        self.escape_closes_a_dialog(ui.ctx());
-        let mut commands = self.shortcuts(ui.ctx());
-        let mut intents: Vec<crate::workspace::Intent> = Vec::new();
-        self.clipboard_events(ui.ctx());
-        Panel::top("menu").show(ui, |ui| {
-            let ws = &self.workspace;
-            panels::menu_bar_ui(ui, &ws.editor, &ws.settings, &mut commands, &mut intents);
-        });
-        if self.search.is_some() {
-            Panel::top("search").show(ui, |ui| find::search_ui(ui, self, &mut commands));
+        // What is done in this frame, in the order it happened; the shortcuts after it.
+        let mut intents = Vec::new();
+        if self.message_expired(&ctx) {
+            intents.push(Intent::MessageSeen);
         }
-        Panel::bottom("status").show(ui, |ui| {
-            panels::status_ui(ui, &self.workspace, &mut intents);
-        });
-        if self
-            .session
-            .as_ref()
-            .is_some_and(|s| matches!(s.status(), crate::session::Status::RelayBehind { .. }))
-        {
-            Panel::top("relay behind").show(ui, |ui| {
-                collab::relay_behind_ui(ui, &self.workspace, &mut intents);
-            });
-        }
-        if self
-            .session
-            .as_ref()
-            .is_some_and(|s| s.holding(&self.editor) == crate::session::Holding::Kept)
-        {
-            Panel::top("kept copy").show(ui, |ui| collab::kept_copy_ui(ui, self));
-        }
-        if self.session.as_ref().is_some_and(|s| s.unseen > 0) {
-            Panel::top("conflict notice").show(ui, |ui| {
-                collab::notice_ui(ui, &self.workspace, &mut intents);
-            });
-        }
-        if self.side.is_some() {
-            Panel::right("side")
-                .resizable(true)
-                .default_size(250.0)
-                .show(ui, |ui| collab::side_ui(ui, &self.workspace, &mut intents));
-        }
-        CentralPanel::default().show(ui, |ui| {
-            if let Some(loader) = &self.loading {
-                files::loading_ui(ui, loader);
-            } else if self
-                .session
-                .as_ref()
-                .is_some_and(|s| s.holding(&self.editor) == crate::session::Holding::Nothing)
-            {
-                collab::waiting_ui(ui, &self.workspace, &mut intents);
-            } else if self.broken.is_some() && self.raw.is_none() {
-                files::broken_ui(ui, self);
-            } else if self.raw.is_some() {
-                raw::raw_ui(ui, self);
-            } else {
-                tree::tree_ui(ui, self);
-            }
-        });
-        if self.closing {
-            files::close_prompt_ui(ui, self);
-        }
-        if self.preferences {
-            panels::preferences_ui(ui, self);
-        }
-        file_form::file_form_ui(ui, self);
-        collab::connect_ui(ui, self);
-        collab::share_ui(ui, self);
-        collab::revision_ui(ui, self);
-        for intent in intents {
-            self.apply(intent);
-        }
-        for command in commands {
-            self.apply(crate::workspace::Intent::Command(command));
-        }
-        self.typed_ahead.clear();
-        // Edits made in this frame go out now, and into the outbox.
+        escape_closes_a_dialog(&ctx, &self.workspace, &mut intents);
+        let shortcuts = self.shortcuts(&ctx);
+        actions::clipboard_intents(&ctx, &mut intents);
+        draw(ui, &self.workspace, &mut intents);
+        intents.push(shortcuts);
         let ws = &mut self.workspace;
-        if let Some(session) = &mut ws.session {
-            session.flush(&mut ws.editor);
+        for intent in intents {
+            ws.apply(intent);
         }
-        if let Some(text) = self.clipboard.take() {
-            ui.ctx().copy_text(text.clone());
-            self.copied = Some(text);
+        let done = ws.end_frame();
+        if let Some(text) = done.clipboard {
+            ctx.copy_text(text);
         }
-        if std::mem::take(&mut self.workspace.close_window) {
-            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        if done.close {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
+}
+
+/// Escape closes the topmost dialog (one per press), before anything else in the window sees
+/// the key.
+fn escape_closes_a_dialog(ctx: &egui::Context, ws: &Workspace, intents: &mut Vec<Intent>) {
+    if let Some(dialog) = ws.topmost_dialog()
+        && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape))
+    {
+        intents.push(Intent::Dismiss(dialog));
+    }
+}
+
+/// Draws the window: the views read `ws` and record what is done in them.
+fn draw(ui: &mut egui::Ui, ws: &Workspace, intents: &mut Vec<Intent>) {
+    use crate::session::{Holding, Status};
+    let session = ws.session.as_ref();
+    Panel::top("menu").show(ui, |ui| {
+        panels::menu_bar_ui(ui, &ws.editor, &ws.settings, intents);
+    });
+    if ws.search.is_some() {
+        Panel::top("search").show(ui, |ui| find::search_ui(ui, ws, intents));
+    }
+    Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, ws, intents));
+    if session.is_some_and(|s| matches!(s.status(), Status::RelayBehind { .. })) {
+        Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, ws, intents));
+    }
+    if session.is_some_and(|s| s.holding(&ws.editor) == Holding::Kept) {
+        Panel::top("kept copy").show(ui, |ui| collab::kept_copy_ui(ui, ws));
+    }
+    if session.is_some_and(|s| s.unseen > 0) {
+        Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, ws, intents));
+    }
+    if ws.side.is_some() {
+        Panel::right("side")
+            .resizable(true)
+            .default_size(250.0)
+            .show(ui, |ui| collab::side_ui(ui, ws, intents));
+    }
+    CentralPanel::default().show(ui, |ui| {
+        if let Some(loader) = &ws.loading {
+            files::loading_ui(ui, loader);
+        } else if session.is_some_and(|s| s.holding(&ws.editor) == Holding::Nothing) {
+            collab::waiting_ui(ui, ws, intents);
+        } else if ws.broken.is_some() && ws.raw.is_none() {
+            files::broken_ui(ui, ws, intents);
+        } else if ws.raw.is_some() {
+            raw::raw_ui(ui, ws, intents);
+        } else {
+            tree::tree_ui(ui, ws, intents);
+        }
+    });
+    if ws.closing {
+        files::close_prompt_ui(ui, ws, intents);
+    }
+    if ws.preferences {
+        panels::preferences_ui(ui, ws, intents);
+    }
+    file_form::file_form_ui(ui, ws, intents);
+    collab::connect_ui(ui, ws, intents);
+    collab::share_ui(ui, ws, intents);
+    collab::revision_ui(ui, ws, intents);
 }

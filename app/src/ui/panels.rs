@@ -4,7 +4,7 @@ use egui::{Button, MenuBar};
 
 use crate::commands::Command;
 use crate::editor::Editor;
-use crate::workspace::{Intent, Workspace};
+use crate::workspace::{Dialog, Intent, Workspace};
 
 /// The menus, every command with its shortcut; File also lists the recent files and shared
 /// documents.
@@ -12,7 +12,6 @@ pub(super) fn menu_bar_ui(
     ui: &mut egui::Ui,
     editor: &Editor,
     settings: &crate::settings::Settings,
-    commands: &mut Vec<Command>,
     intents: &mut Vec<Intent>,
 ) {
     MenuBar::new().ui(ui, |ui| {
@@ -62,7 +61,7 @@ pub(super) fn menu_bar_ui(
                         .unwrap_or_default();
                     let button = Button::new(command.label()).shortcut_text(shortcut);
                     if ui.add_enabled(enabled, button).clicked() {
-                        commands.push(command);
+                        intents.push(Intent::Command(command));
                         ui.close();
                     }
                 }
@@ -72,9 +71,10 @@ pub(super) fn menu_bar_ui(
 }
 
 /// The preferences: display name, theme, text size. Changes are saved as they are made.
-pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
+pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
     use crate::settings::Theme;
-    let before = app.settings.clone();
+    // Changed here, then recorded as a whole if anything did.
+    let mut settings = app.settings.clone();
     let mut open = true;
     let mut retrust = false;
     egui::Window::new("Preferences")
@@ -87,28 +87,28 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 .show(ui, |ui| {
                     let label = ui.label("Display name");
                     ui.add(
-                        egui::TextEdit::singleline(&mut app.settings.display_name)
+                        egui::TextEdit::singleline(&mut settings.display_name)
                             .hint_text("shown to others when you collaborate"),
                     )
                     .labelled_by(label.id);
                     ui.end_row();
                     ui.label("Theme");
                     ui.horizontal(|ui| {
-                        ui.radio_value(&mut app.settings.theme, Theme::Dark, "Dark");
-                        ui.radio_value(&mut app.settings.theme, Theme::Light, "Light");
+                        ui.radio_value(&mut settings.theme, Theme::Dark, "Dark");
+                        ui.radio_value(&mut settings.theme, Theme::Light, "Light");
                     });
                     ui.end_row();
                     let label = ui.label("Text size");
-                    ui.add(egui::Slider::new(&mut app.settings.font_size, 8.0..=32.0).step_by(1.0))
+                    ui.add(egui::Slider::new(&mut settings.font_size, 8.0..=32.0).step_by(1.0))
                         .labelled_by(label.id);
                     ui.end_row();
                     ui.label("Save files");
                     let choice = egui::ComboBox::from_id_salt("save layout")
-                        .selected_text(app.settings.save_layout.label())
+                        .selected_text(settings.save_layout.label())
                         .show_ui(ui, |ui| {
                             for layout in crate::settings::SaveLayout::ALL {
                                 ui.selectable_value(
-                                    &mut app.settings.save_layout,
+                                    &mut settings.save_layout,
                                     layout,
                                     layout.label(),
                                 );
@@ -119,8 +119,7 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                     });
                     ui.end_row();
                     let label = ui.label("Relay CA file");
-                    let mut path = app
-                        .settings
+                    let mut path = settings
                         .ca_file
                         .as_ref()
                         .map(|p| p.display().to_string())
@@ -133,7 +132,7 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                              certificate is of their own making. Used when the field is left.",
                         );
                     if field.changed() {
-                        app.settings.ca_file =
+                        settings.ca_file =
                             (!path.is_empty()).then(|| std::path::PathBuf::from(path));
                     }
                     if field.lost_focus() {
@@ -151,12 +150,14 @@ pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 );
             }
         });
-    app.preferences = open;
-    if app.settings != before {
-        app.save_settings();
+    if settings != app.settings {
+        intents.push(Intent::Preferences(Box::new(settings)));
     }
     if retrust {
-        app.retrust();
+        intents.push(Intent::Retrust);
+    }
+    if !open {
+        intents.push(Intent::Dismiss(Dialog::Preferences));
     }
 }
 

@@ -2,42 +2,49 @@
 //! reported with its line and column and never reaches the document; text that does is applied
 //! as the smallest change from the current document (one undoable edit).
 
-use crate::workspace::Workspace;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, FontId, Galley, Role, TextBuffer, TextEdit, WidgetInfo};
 
-pub(super) fn raw_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let mut apply_now = false;
-    let mut discard = false;
-    if let Some(raw) = &app.raw {
-        ui.horizontal(|ui| {
-            apply_now = ui
-                .add_enabled(raw.edited, egui::Button::new("Apply"))
-                .on_hover_text("Apply the text to the document")
-                .clicked();
-            discard = ui
-                .add_enabled(raw.edited, egui::Button::new("Discard"))
-                .on_hover_text("Go back to the document as it is")
-                .clicked();
-            if let Some(error) = &raw.error {
-                ui.colored_label(ui.visuals().error_fg_color, format!("Not JSON: {error}"));
-            }
-        });
-    }
-    let Some(raw) = &mut app.raw else { return };
+use crate::workspace::{Intent, RawAsk, Workspace};
+
+/// The raw view: Apply and Discard, the reason the text does not parse, and the text.
+pub(super) fn raw_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(raw) = &app.raw else { return };
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(raw.edited, egui::Button::new("Apply"))
+            .on_hover_text("Apply the text to the document")
+            .clicked()
+        {
+            intents.push(Intent::Raw(RawAsk::Apply));
+        }
+        if ui
+            .add_enabled(raw.edited, egui::Button::new("Discard"))
+            .on_hover_text("Go back to the document as it is")
+            .clicked()
+        {
+            intents.push(Intent::Raw(RawAsk::Discard));
+        }
+        if let Some(error) = &raw.error {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Not JSON: {error}"));
+        }
+    });
     let dark = ui.visuals().dark_mode;
     let mut layouter = |ui: &egui::Ui, text: &dyn TextBuffer, wrap_width: f32| -> Arc<Galley> {
         let mut job = highlight(text.as_str(), dark);
         job.wrap.max_width = wrap_width;
         ui.fonts_mut(|f| f.layout_job(job))
     };
+    // Copied only when a key changes it.
+    let mut text = Cow::Borrowed(raw.text.as_str());
     let response = egui::ScrollArea::both()
         .auto_shrink(false)
         .show(ui, |ui| {
             ui.add(
-                TextEdit::multiline(&mut raw.text)
+                TextEdit::multiline(&mut text)
                     .code_editor()
                     .desired_width(f32::INFINITY)
                     .desired_rows(30)
@@ -46,20 +53,13 @@ pub(super) fn raw_ui(ui: &mut egui::Ui, app: &mut Workspace) {
         })
         .inner;
     response.widget_info(|| WidgetInfo::labeled(Role::MultilineTextInput, true, "raw JSON"));
-    if response.changed() {
-        raw.edited = true;
-        raw.error = None;
+    let edited = matches!(text, Cow::Owned(_));
+    if let Cow::Owned(text) = text {
+        intents.push(Intent::Raw(RawAsk::Text(text)));
     }
-    if discard && app.broken.is_some() {
-        // Back to the file that did not open.
-        app.raw = None;
-    } else if discard {
-        app.raw = Some(crate::workspace::Raw::of(app));
-    } else if apply_now || (response.lost_focus() && raw.edited) {
-        app.apply_raw();
-        if app.raw.as_ref().is_some_and(|r| r.error.is_none()) {
-            app.raw = Some(crate::workspace::Raw::of(app));
-        }
+    // Leaving the text after editing it applies it.
+    if response.lost_focus() && (raw.edited || edited) {
+        intents.push(Intent::Raw(RawAsk::Apply));
     }
 }
 

@@ -60,33 +60,31 @@ fn name(response: &Response, role: Role, label: &str) {
     response.widget_info(|| WidgetInfo::labeled(role, enabled, label));
 }
 
-pub(super) fn tree_ui(ui: &mut egui::Ui, app: &mut Workspace) {
+/// The tree: the rows on screen, and what is done to them.
+pub(super) fn tree_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body).max(18.0);
     let count = app.editor.rows().len();
-    let mut actions = Vec::new();
     let mut area = ScrollArea::both().auto_shrink(false);
     // Bring a node asked for (a search match) into view, a few rows from the top.
-    if let Some(path) = app.scroll_to.take()
-        && let Some(row) = app.editor.row_of(&path)
-    {
-        let spacing = ui.spacing().item_spacing.y;
-        let offset = (row.saturating_sub(3) as f32) * (row_height + spacing);
-        area = area.vertical_scroll_offset(offset);
+    if let Some(path) = &app.scroll_to {
+        if let Some(row) = app.editor.row_of(path) {
+            let spacing = ui.spacing().item_spacing.y;
+            let offset = (row.saturating_sub(3) as f32) * (row_height + spacing);
+            area = area.vertical_scroll_offset(offset);
+        }
+        intents.push(Intent::ScrolledTo);
     }
     area.show_rows(ui, row_height, count, |ui, range| {
         for index in range {
-            row_ui(ui, app, index, &mut actions);
+            row_ui(ui, app, index, intents);
         }
     });
-    for intent in actions {
-        app.apply(intent);
-    }
 }
 
 /// The mark behind a search match's row: a faint amber, readable in both themes.
 const MATCH: egui::Color32 = egui::Color32::from_rgba_premultiplied(60, 45, 0, 60);
 
-fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Vec<Intent>) {
+fn row_ui(ui: &mut egui::Ui, app: &Workspace, index: usize, actions: &mut Vec<Intent>) {
     let Some(row) = app.editor.rows().get(index).cloned() else {
         return;
     };
@@ -116,9 +114,9 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
         let editing_key = app
             .editing
             .as_ref()
-            .is_some_and(|e| e.path == path && e.target == Target::Key);
-        if editing_key {
-            if let Some(editing) = &mut app.editing {
+            .filter(|e| e.path == path && e.target == Target::Key);
+        if let Some(editing) = editing_key {
+            {
                 inline::text_field_ui(
                     ui,
                     editing,
@@ -162,12 +160,10 @@ fn row_ui(ui: &mut egui::Ui, app: &mut Workspace, index: usize, actions: &mut Ve
         let editing_here = app
             .editing
             .as_ref()
-            .is_some_and(|e| e.path == path && e.target == Target::Value);
+            .filter(|e| e.path == path && e.target == Target::Value);
         let carets = super::collab::carets_at(app, &path);
-        if editing_here {
-            if let Some(editing) = &mut app.editing {
-                inline::edit_ui(ui, editing, &carets, actions);
-            }
+        if let Some(editing) = editing_here {
+            inline::edit_ui(ui, editing, &carets, actions);
         } else {
             let value = path.resolve(app.editor.doc());
             let text = value.map(|v| preview(v, row.kind)).unwrap_or_default();

@@ -14,7 +14,7 @@ use crate::session::net::NetConfig;
 use crate::session::{Link, Session, Status, Target, tls};
 
 /// The Connect dialog's fields.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectForm {
     /// An invite to fill the other fields from.
     pub invite: String,
@@ -326,9 +326,19 @@ pub(crate) struct Polled {
 }
 
 impl Workspace {
+    /// Once per frame, before it is drawn: takes in what came meanwhile (a file loaded, a
+    /// file dialog's answer, what the relay sent). Returns what the window must do about it.
+    pub(crate) fn poll(&mut self) -> Polled {
+        self.poll_loading();
+        // Saving lays files out as the settings say (by default, as each file was).
+        self.editor.lay_out(self.settings.save_layout.layout());
+        self.poll_dialog();
+        self.poll_session()
+    }
+
     /// Once per frame: takes in what the relay sent, keeps an edit in progress in step with
     /// other people's changes to the same string, and tells the relay where I am.
-    pub(crate) fn poll_session(&mut self) -> Polled {
+    fn poll_session(&mut self) -> Polled {
         let mut polled = Polled::default();
         let Some(session) = &mut self.session else {
             return polled;

@@ -289,3 +289,36 @@ impl Workspace {
         self.editing = Some(Editing::new(path, Target::Value, (kind, text), opening));
     }
 }
+
+impl Workspace {
+    /// Copies the selected node as JSON (Ctrl+C outside a text field), and deletes it if `cut`.
+    pub(super) fn copy_selected(&mut self, cut: bool) {
+        let Some(path) = self.editor.selected().cloned() else {
+            return;
+        };
+        if let Some(value) = path.resolve(self.editor.doc()) {
+            self.clipboard = Some(value.to_json_pretty());
+        }
+        if cut && let Err(e) = self.editor.delete(&path) {
+            self.message = Some(e.to_string());
+        }
+    }
+
+    /// Pastes `text`, which must be JSON, after the selected node (Ctrl+V outside a text
+    /// field). The status bar says what this paste did.
+    pub(super) fn paste(&mut self, text: &str) {
+        let at = self.editor.selected().cloned().unwrap_or_default();
+        let result = match sync_core::Value::parse(text) {
+            Ok(value) => self
+                .editor
+                .insert_value_after(&at, value)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the clipboard does not hold JSON: {e}")),
+        };
+        self.message = Some(match result {
+            Ok(()) => format!("pasted after {}", crate::words::path(&at)),
+            Err(message) => message,
+        });
+    }
+}

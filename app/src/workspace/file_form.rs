@@ -34,25 +34,21 @@ impl FileForm {
         if purpose.writes() {
             path.push_str(purpose.suggested_name());
         }
-        FileForm {
+        let mut form = FileForm {
             purpose,
-            path,
+            path: String::new(),
             opening: Some(Opening::Keep),
             error: None,
             listing: None,
-        }
+        };
+        form.set_path(path);
+        form
     }
 
-    /// The folder the typed path is in, and the start of the name typed in it.
-    pub(crate) fn split(&self) -> (PathBuf, String) {
-        match self.path.rsplit_once('/') {
-            Some((dir, name)) => (PathBuf::from(format!("{dir}/")), name.to_owned()),
-            None => (PathBuf::from("."), self.path.clone()),
-        }
-    }
-
-    /// The entries of the folder typed, listed again when it changes.
-    pub(crate) fn entries(&mut self) -> (&Path, &[(String, bool)]) {
+    /// The path typed is now `path`: its folder is listed, if it is another.
+    pub(crate) fn set_path(&mut self, path: String) {
+        self.path = path;
+        self.error = None;
         let (dir, _) = self.split();
         if self.listing.as_ref().is_none_or(|(d, _)| *d != dir) {
             let mut entries: Vec<(String, bool)> = std::fs::read_dir(&dir)
@@ -69,6 +65,18 @@ impl FileForm {
             entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             self.listing = Some((dir, entries));
         }
+    }
+
+    /// The folder the typed path is in, and the start of the name typed in it.
+    pub(crate) fn split(&self) -> (PathBuf, String) {
+        match self.path.rsplit_once('/') {
+            Some((dir, name)) => (PathBuf::from(format!("{dir}/")), name.to_owned()),
+            None => (PathBuf::from("."), self.path.clone()),
+        }
+    }
+
+    /// The folder typed and its entries (name, is a folder), folders first.
+    pub(crate) fn entries(&self) -> (&Path, &[(String, bool)]) {
         self.listing
             .as_ref()
             .map_or((Path::new("."), &[][..]), |(d, e)| {
@@ -78,7 +86,7 @@ impl FileForm {
 
     /// Completes the typed name to what all entries starting with it share (a folder's name
     /// gets its `/`).
-    pub(crate) fn complete(&mut self) {
+    fn complete(&mut self) {
         let (_, typed) = self.split();
         let (dir, entries) = self.entries();
         let matching: Vec<&(String, bool)> = entries
@@ -103,7 +111,7 @@ impl FileForm {
     }
 
     /// The path chosen, if it can be used for this purpose.
-    pub(crate) fn check(&self) -> Result<PathBuf, String> {
+    fn check(&self) -> Result<PathBuf, String> {
         let path = PathBuf::from(self.path.trim());
         if self.purpose.writes() {
             let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -118,6 +126,74 @@ impl FileForm {
             Ok(path)
         } else {
             Err(format!("there is no file {}", path.display()))
+        }
+    }
+}
+
+/// What is done in the app's own file dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileAsk {
+    /// The path typed is now this.
+    Path(String),
+    /// Tab: complete the name typed.
+    Complete,
+    /// An entry of the folder was clicked (`choose`: twice): a folder is gone into, a file's
+    /// path is typed, and chosen if it was clicked twice.
+    Entry {
+        /// Its name.
+        name: String,
+        /// Whether it is a folder.
+        folder: bool,
+        /// Whether it was clicked twice.
+        choose: bool,
+    },
+    /// Open or Save (or Enter): use the path typed.
+    Choose,
+}
+
+impl super::Workspace {
+    pub(super) fn ask_file_form(&mut self, ask: FileAsk) {
+        let Some(form) = &mut self.file_form else {
+            return;
+        };
+        let choose = match ask {
+            FileAsk::Path(path) => {
+                form.set_path(path);
+                false
+            }
+            FileAsk::Complete => {
+                form.complete();
+                false
+            }
+            FileAsk::Entry {
+                name,
+                folder,
+                choose,
+            } => {
+                let (dir, _) = form.split();
+                let mut path = dir.join(&name).display().to_string();
+                if folder {
+                    path.push('/');
+                }
+                form.set_path(path);
+                form.opening = Some(Opening::Keep);
+                choose && !folder
+            }
+            FileAsk::Choose => true,
+        };
+        if !choose {
+            return;
+        }
+        match form.check() {
+            Ok(path) => {
+                let purpose = form.purpose;
+                self.file_form = None;
+                self.chosen(purpose, &path);
+            }
+            Err(e) => {
+                form.error = Some(e);
+                form.opening = Some(Opening::Keep);
+            }
         }
     }
 }

@@ -6,6 +6,9 @@ use sync_core::Pointer;
 
 use sync_core::protocol::Revision;
 
+use super::dialogs::{CloseChoice, ConnectAsk, Dialog, ShareAsk};
+use super::file_form::FileAsk;
+use super::raw::RawAsk;
 use super::{Side, Workspace, edit};
 use crate::commands::Command;
 use crate::editor::{Place, ValueKind};
@@ -13,8 +16,18 @@ use crate::editor::{Place, ValueKind};
 /// Something a person asked of the window.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
-    /// A menu command, or its shortcut.
+    /// A menu command (or a button that does what one does).
     Command(Command),
+    /// The shortcuts pressed in a frame, and the text typed after the last of them: a field
+    /// that one of them opens starts with that text (see [`Opening`](super::Opening)).
+    Shortcuts {
+        /// Their commands, in the order they are carried out.
+        commands: Vec<Command>,
+        /// The text typed after the last of them, in the same frame.
+        typed_after: String,
+    },
+    /// The status message has been seen long enough: it goes.
+    MessageSeen,
     /// Expand (true) or collapse a container.
     Toggle(Pointer, bool),
     /// Select a node (once the field being edited, if any, has taken its text).
@@ -25,8 +38,15 @@ pub enum Intent {
     Rename(Pointer),
     /// Move a node (dragged onto another) before, after or into it.
     Move(Pointer, Pointer, Place),
-    /// The text in the field being edited changed (it is the edit's text now).
-    Typed,
+    /// The text in the field being edited is now this.
+    Typed(String),
+    /// The caret of the field being edited is now at this character.
+    Caret(usize),
+    /// This text field has the keyboard now: it opened as its [`Opening`](super::Opening)
+    /// said.
+    Opened(Field),
+    /// The tree has scrolled to the node it was asked to show.
+    ScrolledTo,
     /// The checkbox of the boolean being edited was set to this.
     Checked(bool),
     /// The type switch of the value being edited chose this kind.
@@ -57,6 +77,50 @@ pub enum Intent {
     OpenFile(std::path::PathBuf),
     /// Join this shared document under the name in the preferences (File → Open recent).
     Join(crate::session::Target),
+    /// The search bar's query is now this.
+    Find(String),
+    /// Close the search bar.
+    CloseSearch,
+    /// Something of the raw view.
+    Raw(RawAsk),
+    /// Something of the app's own file dialog.
+    FileForm(FileAsk),
+    /// Something of the Connect dialog.
+    Connect(ConnectAsk),
+    /// Something of the Share dialog.
+    Share(ShareAsk),
+    /// The preferences as they are now set (they are saved at once).
+    Preferences(Box<crate::settings::Settings>),
+    /// The CA file of the preferences was left: a session on a `wss://` relay trusts it from
+    /// now on.
+    Retrust,
+    /// The answer to the prompt before closing with unsaved changes.
+    Close(CloseChoice),
+    /// Close this dialog, doing nothing of what it was open for (its Cancel, its close
+    /// button, or Escape).
+    Dismiss(Dialog),
+    /// Put this text on the clipboard.
+    Copy(String),
+    /// Copy the selected node as JSON; and delete it, if `cut`.
+    CopyNode {
+        /// Whether the node is deleted too.
+        cut: bool,
+    },
+    /// Paste this JSON after the selected node.
+    Paste(String),
+    /// Fix the file that did not open in the raw view.
+    FixInRaw,
+}
+
+/// A text field that a command opens with the keyboard in it (see [`Intent::Opened`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The value or key being edited in the tree.
+    Edit,
+    /// The search bar's query.
+    Search,
+    /// The path of the app's own file dialog.
+    FilePath,
 }
 
 /// What the History panel asks for.
@@ -82,6 +146,17 @@ impl Workspace {
     pub fn apply(&mut self, intent: Intent) {
         match intent {
             Intent::Command(command) => self.run(command),
+            Intent::Shortcuts {
+                commands,
+                typed_after,
+            } => {
+                self.typed_ahead = typed_after;
+                for command in commands {
+                    self.run(command);
+                }
+                self.typed_ahead.clear();
+            }
+            Intent::MessageSeen => self.message = None,
             Intent::Toggle(path, expanded) => self.editor.set_expanded(&path, expanded),
             // Leaving a field with a value it cannot take keeps it open instead.
             Intent::Select(path) => {
@@ -108,7 +183,19 @@ impl Workspace {
                     self.message = Some(e.to_string());
                 }
             }
-            Intent::Typed => edit::typed(self),
+            Intent::Typed(text) => {
+                if let Some(editing) = &mut self.editing {
+                    editing.text = text;
+                    edit::typed(self);
+                }
+            }
+            Intent::Caret(caret) => {
+                if let Some(editing) = &mut self.editing {
+                    editing.caret = Some(caret);
+                }
+            }
+            Intent::Opened(field) => self.opened(field),
+            Intent::ScrolledTo => self.scroll_to = None,
             Intent::Checked(checked) => edit::set(self, sync_core::Value::Bool(checked)),
             Intent::Retype(kind) => edit::retype(self, kind),
             Intent::Commit => {
@@ -142,6 +229,35 @@ impl Workspace {
                     self.message = Some(e);
                 }
             }
+            Intent::Find(query) => self.find(query),
+            Intent::CloseSearch => self.search = None,
+            Intent::Raw(ask) => self.ask_raw(ask),
+            Intent::FileForm(ask) => self.ask_file_form(ask),
+            Intent::Connect(ask) => self.ask_connect(ask),
+            Intent::Share(ask) => self.ask_share(ask),
+            Intent::Preferences(settings) => self.set_preferences(*settings),
+            Intent::Retrust => self.retrust(),
+            Intent::Close(choice) => self.close_prompt_answered(choice),
+            Intent::Dismiss(dialog) => self.dismiss(dialog),
+            Intent::Copy(text) => {
+                self.clipboard = Some(text);
+                self.message = Some("copied".to_owned());
+            }
+            Intent::FixInRaw => self.fix_in_raw(),
+            Intent::CopyNode { cut } => self.copy_selected(cut),
+            Intent::Paste(text) => self.paste(&text),
+        }
+    }
+
+    /// `field` has the keyboard: its opening is done.
+    fn opened(&mut self, field: Field) {
+        let opening = match field {
+            Field::Edit => self.editing.as_mut().map(|e| &mut e.opening),
+            Field::Search => self.search.as_mut().map(|s| &mut s.opening),
+            Field::FilePath => self.file_form.as_mut().map(|f| &mut f.opening),
+        };
+        if let Some(opening) = opening {
+            *opening = None;
         }
     }
 }

@@ -6,6 +6,7 @@
 use crate::editor::Editor;
 mod collab;
 mod commands;
+mod dialogs;
 mod edit;
 mod file_form;
 mod files;
@@ -14,10 +15,11 @@ mod raw;
 mod search;
 
 pub use collab::{ConnectForm, ShareForm, Side};
+pub use dialogs::{CloseChoice, ConnectAsk, Dialog, ShareAsk};
 pub use edit::{Editing, Opening, Target};
-pub use file_form::FileForm;
-pub use intent::{HistoryAsk, Intent};
-pub use raw::Raw;
+pub use file_form::{FileAsk, FileForm};
+pub use intent::{Field, HistoryAsk, Intent};
+pub use raw::{Raw, RawAsk};
 pub(crate) use search::SLICE;
 pub use search::Search;
 
@@ -26,6 +28,15 @@ pub(crate) const UNSAVED: &str = "the document has unsaved changes: save them fi
 
 /// What background work calls to have the window drawn again.
 pub type Waker = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// What the window must do at the end of a frame (see [`Workspace::end_frame`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FrameEnd {
+    /// Put this text on the system clipboard.
+    pub clipboard: Option<String>,
+    /// Close the window.
+    pub close: bool,
+}
 
 /// Everything one window shows and edits.
 pub struct Workspace {
@@ -146,6 +157,41 @@ impl Workspace {
     /// stops the relay that holds it, and nothing could open it again.
     pub fn hosts_unsaved(&self) -> bool {
         self.host.is_some() && self.editor.path().is_none()
+    }
+
+    /// Goes on with work the last change left, a slice a frame so that the window never
+    /// freezes: counting a large document's nodes, searching it. Returns whether it is all
+    /// done (if not, call it again in the next frame).
+    pub fn tick(&mut self) -> bool {
+        let counted = self.editor.tick(std::time::Duration::from_millis(3));
+        let searched = self.advance_search(SLICE);
+        counted && searched
+    }
+
+    /// Once a frame's intents are applied: the edits made in it go out (and into the
+    /// outbox), and what the window must do is handed to it.
+    pub fn end_frame(&mut self) -> FrameEnd {
+        if let Some(session) = &mut self.session {
+            session.flush(&mut self.editor);
+        }
+        let clipboard = self.clipboard.take();
+        if clipboard.is_some() {
+            self.copied.clone_from(&clipboard);
+        }
+        FrameEnd {
+            clipboard,
+            close: std::mem::take(&mut self.close_window),
+        }
+    }
+
+    /// The window was asked to close: returns whether it may. With unsaved changes, or the
+    /// only copy of a document this window shares, it asks first (the close prompt).
+    pub fn close_requested(&mut self) -> bool {
+        if (self.editor.is_dirty() || self.hosts_unsaved()) && !self.close_confirmed {
+            self.closing = true;
+            return false;
+        }
+        true
     }
 
     /// Whether the window is closing, as the user confirmed (after saving, or without).

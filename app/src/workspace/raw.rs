@@ -27,9 +27,38 @@ impl Raw {
     }
 }
 
-/// Applies the raw text to the document. On a syntax error nothing changes and the error
-/// (with line and column) is kept for display; returns whether the text applied.
+/// What is done in the raw view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawAsk {
+    /// The text is now this.
+    Text(String),
+    /// Apply the text to the document (Apply, or the text left after an edit).
+    Apply,
+    /// Go back to the document as it is (or to the file that did not open).
+    Discard,
+}
+
 impl Workspace {
+    pub(super) fn ask_raw(&mut self, ask: RawAsk) {
+        match ask {
+            RawAsk::Text(text) => {
+                if let Some(raw) = &mut self.raw {
+                    raw.text = text;
+                    raw.edited = true;
+                    raw.error = None;
+                }
+            }
+            RawAsk::Discard if self.broken.is_some() => self.raw = None,
+            RawAsk::Discard => self.raw = Some(Raw::of(self)),
+            RawAsk::Apply => {
+                self.apply_raw();
+                if self.raw.as_ref().is_some_and(|r| r.error.is_none()) {
+                    self.raw = Some(Raw::of(self));
+                }
+            }
+        }
+    }
+
     /// Applies the raw text to the document. On a syntax error nothing changes and the error
     /// (with line and column) is kept for display; returns whether the text applied.
     pub(crate) fn apply_raw(&mut self) -> bool {

@@ -82,6 +82,16 @@ impl Search {
 }
 
 impl Workspace {
+    /// The query typed in the search bar is now `query`.
+    pub(super) fn find(&mut self, query: String) {
+        if let Some(search) = &mut self.search
+            && search.query != query
+        {
+            search.query = query;
+            self.refresh_search();
+        }
+    }
+
     /// Searches again from the start (from the next frame on), after the query changed; shows
     /// the first match when it is found.
     pub fn refresh_search(&mut self) {

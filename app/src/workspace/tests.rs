@@ -21,10 +21,9 @@ fn at(path: &str) -> Pointer {
     Pointer::parse(path).unwrap()
 }
 
-/// Types `text` into the open field, as its view does: the text, then `Typed`.
+/// Types `text` into the open field, as its view records it.
 fn type_text(ws: &mut Workspace, text: &str) {
-    ws.editing.as_mut().unwrap().text = text.to_owned();
-    ws.apply(Intent::Typed);
+    ws.apply(Intent::Typed(text.to_owned()));
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn opened(path: &Path) -> Harness<'static, ConcordApp> {
 /// Steps `h` until its background load is done (or fails after 30 s).
 pub fn wait_for_loading(h: &mut Harness<'_, ConcordApp>) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while h.state().loading.is_some() {
+    while h.state().workspace.loading.is_some() {
         assert!(Instant::now() < deadline, "loading took too long");
         h.step();
         std::thread::sleep(Duration::from_millis(5));

@@ -18,7 +18,7 @@ fn relay_binary() -> PathBuf {
 
 fn value(window: &Window, path: &str) -> Option<String> {
     at(path)
-        .resolve(window.state().editor.doc())
+        .resolve(window.state().workspace.editor.doc())
         .map(Value::to_json)
 }
 
@@ -60,8 +60,9 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/owner", "value": "ben"}]"#)
         .unwrap();
     until(
@@ -89,9 +90,11 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
     // The owner dies; both go on editing while the document has no owner.
     relays[dead].take().unwrap().kill().unwrap();
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "replace", "path": "/title", "value": "Plan B"}, {"op": "add", "path": "/tags/-", "value": null}]"#)
         .unwrap();
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "replace", "path": "/count", "value": 4}, {"op": "add", "path": "/tags/0", "value": "first"}]"#)
         .unwrap();
     until(
@@ -108,7 +111,14 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
         );
         assert_eq!(value(window, "/owner").as_deref(), Some(r#""ben""#));
         assert!(
-            window.state().session.as_ref().unwrap().lost.is_empty(),
+            window
+                .state()
+                .workspace
+                .session
+                .as_ref()
+                .unwrap()
+                .lost
+                .is_empty(),
             "nothing lost: the edits touch different values"
         );
     }

@@ -32,7 +32,7 @@ fn typing_is_listed_and_reverted_a_word_at_a_time() {
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ann, &mut ben], "r1 is everywhere", |w| {
         doc(w[1]).contains("Plan")
     });
@@ -48,9 +48,18 @@ fn typing_is_listed_and_reverted_a_word_at_a_time() {
     ann.step();
     // Eight changes, r2 to r9; the history lists them by word: " ", "big ", "day".
     assert_eq!(rt.block_on(relay.stored("words")).unwrap().0.0, 9);
-    ben.state_mut().run(app::commands::Command::History);
+    ben.state_mut()
+        .workspace
+        .run(app::commands::Command::History);
     until(&mut [&mut ben], "the history lists r9", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 9
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .commits
+            .len()
+            == 9
     });
     settle(&mut ben);
     for entry in ["revert r7–r9", "revert r3–r6", "revert r2", "revert r1"] {
@@ -84,26 +93,37 @@ fn reverting_a_change_from_history_reaches_every_window() {
         w.iter().all(|a| connected(a))
     });
     // r1: the starting document; r2: Ann renames the plan; r3: Ben adds a tag.
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ann, &mut ben], "r1 is everywhere", |w| {
         doc(w[1]).contains("Plan")
     });
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "replace", "path": "/title", "value": "Launch"}]"#)
         .unwrap();
     until(&mut [&mut ann, &mut ben], "r2 is everywhere", |w| {
         doc(w[1]).contains("Launch")
     });
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "b"}]"#)
         .unwrap();
     until(&mut [&mut ann, &mut ben], "r3 is everywhere", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]).contains(r#""b""#)
     });
     // Ben opens the history and reverts r2 alone.
-    ben.state_mut().run(app::commands::Command::History);
+    ben.state_mut()
+        .workspace
+        .run(app::commands::Command::History);
     until(&mut [&mut ben], "the history lists r3", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 3
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .commits
+            .len()
+            == 3
     });
     ben.step();
     assert!(ben.query_by_label_contains("set /title").is_some());
@@ -115,7 +135,14 @@ fn reverting_a_change_from_history_reaches_every_window() {
     });
     // Viewing r1 shows it read-only, and restoring it is a new change for everyone.
     until(&mut [&mut ben], "the history lists the revert", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 4
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .commits
+            .len()
+            == 4
     });
     settle(&mut ben);
     assert!(
@@ -124,7 +151,13 @@ fn reverting_a_change_from_history_reaches_every_window() {
     );
     ben.get_by_label("view r1").click();
     until(&mut [&mut ben], "r1 is shown", |w| {
-        w[0].session.as_ref().unwrap().history.viewing.is_some()
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .viewing
+            .is_some()
     });
     // A window sizes itself in its first frame, unseen.
     settle(&mut ben);
@@ -142,12 +175,19 @@ fn reverting_a_change_from_history_reaches_every_window() {
     assert_eq!(rt.block_on(relay.stored("history")).unwrap().0.0, 5);
     // The changes since r1 can be exported as a patch file (the file dialog takes it).
     until(&mut [&mut ben], "the history lists r5", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 5
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .commits
+            .len()
+            == 5
     });
     settle(&mut ben);
     ben.get_by_label("export since r1").click();
     until(&mut [&mut ben], "the export is ready", |w| {
-        w[0].message.as_deref() == Some("choose where to save the 4 changes since r1")
+        w[0].workspace.message.as_deref() == Some("choose where to save the 4 changes since r1")
     });
     drop((ann, ben));
     rt.block_on(relay.stop()).unwrap();
@@ -174,29 +214,63 @@ fn the_history_panel_pages_back_to_the_first_change_and_reverts_an_old_one() {
     until(&mut [&mut ann], "Ann is connected", connected_all);
     // r1 adds /first; r2 to r1201 count up /n, each confirmed before the next.
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/first", "value": true}, {"op": "add", "path": "/n", "value": 0}]"#)
         .unwrap();
     until(&mut [&mut ann], "r1 is confirmed", connected_all);
     for _ in 0..1200 {
         ann.state_mut()
+            .workspace
             .import_patch(r#"[{"op": "incr", "path": "/n", "by": 1}]"#)
             .unwrap();
         until(&mut [&mut ann], "the change is confirmed", connected_all);
     }
-    ann.state_mut().run(app::commands::Command::History);
+    ann.state_mut()
+        .workspace
+        .run(app::commands::Command::History);
     until(&mut [&mut ann], "the latest page is listed", |w| {
-        w[0].session.as_ref().unwrap().history.commits.len() == 200
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .commits
+            .len()
+            == 200
     });
     // Show older, until the first change is there.
-    while ann.state().session.as_ref().unwrap().history.has_older() {
-        let before = ann.state().session.as_ref().unwrap().history.commits.len();
+    while ann
+        .state()
+        .workspace
+        .session
+        .as_ref()
+        .unwrap()
+        .history
+        .has_older()
+    {
+        let before = ann
+            .state()
+            .workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .history
+            .commits
+            .len();
         settle(&mut ann);
         ann.get_by_label("show older changes").click();
         until(&mut [&mut ann], "an older page came", |w| {
-            w[0].session.as_ref().unwrap().history.commits.len() > before
+            w[0].workspace
+                .session
+                .as_ref()
+                .unwrap()
+                .history
+                .commits
+                .len()
+                > before
         });
     }
-    let history = &ann.state().session.as_ref().unwrap().history;
+    let history = &ann.state().workspace.session.as_ref().unwrap().history;
     assert_eq!(history.commits.len(), 1201);
     assert_eq!(history.commits[0].rev.0, 1);
     // Reverting r1 needs the document before it and all 1,200 changes since: it takes /first

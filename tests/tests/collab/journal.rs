@@ -28,7 +28,7 @@ fn a_shared_document_is_journaled_by_its_changes_and_comes_back_after_a_restart(
     let mut ben = window(&rt, &dir_b);
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
-    ben.state_mut().import_patch(START).unwrap();
+    ben.state_mut().workspace.import_patch(START).unwrap();
     let mut ann = window(&rt, &dir_a);
     join(&mut ann, &place, "Ann");
     until(&mut [&mut ann, &mut ben], "Ann has the document", |w| {
@@ -42,16 +42,27 @@ fn a_shared_document_is_journaled_by_its_changes_and_comes_back_after_a_restart(
         } else {
             (&mut ben, &mut ann)
         };
-        editor.state_mut().import_patch(incr).unwrap();
+        editor.state_mut().workspace.import_patch(incr).unwrap();
         let count = format!(r#""count":{}"#, 4 + n);
         until(&mut [editor, other], "the change is everywhere", |w| {
             w.iter().all(|a| connected(a) && doc(a).contains(&count))
         });
     }
     until(&mut [&mut ann], "Ann's state is on disk", |w| {
-        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .saved_locally(&w[0].workspace.editor)
     });
-    let slot = ann.state().session.as_ref().unwrap().outbox_dir().unwrap();
+    let slot = ann
+        .state()
+        .workspace
+        .session
+        .as_ref()
+        .unwrap()
+        .outbox_dir()
+        .unwrap();
     assert!(journal_lines(&slot) > 0, "saved by its changes");
     // The window closes and starts again on the same data: the document is back at once.
     let expected = doc(ann.state());

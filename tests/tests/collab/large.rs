@@ -48,7 +48,7 @@ fn wait(windows: &mut [&mut Window], what: &str, done: impl Fn(&[&ConcordApp]) -
         }
         let seen: Vec<_> = states
             .iter()
-            .map(|a| (a.editor.replica().rev(), &a.message))
+            .map(|a| (a.workspace.editor.replica().rev(), &a.workspace.message))
             .collect();
         assert!(
             Instant::now() < deadline,
@@ -94,7 +94,8 @@ fn clipboard(bytes: usize) -> String {
 }
 
 fn synced_at(app: &ConcordApp, rev: u64) -> bool {
-    connected(app) && app.editor.replica().rev() == Some(sync_core::protocol::Revision(rev))
+    connected(app)
+        && app.workspace.editor.replica().rev() == Some(sync_core::protocol::Revision(rev))
 }
 
 #[test]
@@ -106,8 +107,8 @@ fn a_shared_20_mb_document_and_a_pasted_5_mb_value_reach_another_window() {
     assert!(doc.to_json().len() > 20_000_000);
     let mut ann = window_with(&rt, &dir_a, doc.clone());
     // Ann shares the document from her window: it goes to the relay as one change, in parts.
-    ann.state_mut().share(false).unwrap();
-    let invite = ann.state().invite().cloned().unwrap();
+    ann.state_mut().workspace.share(false).unwrap();
+    let invite = ann.state().workspace.invite().cloned().unwrap();
     wait(&mut [&mut ann], "Ann's document is on the relay", |w| {
         synced_at(w[0], 1)
     });
@@ -117,21 +118,28 @@ fn a_shared_20_mb_document_and_a_pasted_5_mb_value_reach_another_window() {
     wait(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
         synced_at(w[1], 1)
     });
-    assert!(ben.state().editor.doc() == &doc, "Ben has Ann's document");
+    assert!(
+        ben.state().workspace.editor.doc() == &doc,
+        "Ben has Ann's document"
+    );
     // Ben pastes a 5 MB value (nothing selected: it goes into the document itself).
     let pasted = clipboard(5_000_000);
     ben.event(egui::Event::Paste(pasted.clone()));
     ben.step();
-    assert!(at("/pasted").resolve(ben.state().editor.doc()).is_some());
+    assert!(
+        at("/pasted")
+            .resolve(ben.state().workspace.editor.doc())
+            .is_some()
+    );
     wait(&mut [&mut ann, &mut ben], "the paste reaches Ann", |w| {
         synced_at(w[0], 2) && synced_at(w[1], 2)
     });
     let value = Value::parse(&pasted).unwrap();
     assert_eq!(
-        at("/pasted").resolve(ann.state().editor.doc()),
+        at("/pasted").resolve(ann.state().workspace.editor.doc()),
         Some(&value)
     );
-    assert!(ann.state().editor.doc() == ben.state().editor.doc());
+    assert!(ann.state().workspace.editor.doc() == ben.state().workspace.editor.doc());
     drop((ann, ben));
     for dir in [dir_a, dir_b] {
         let _ = std::fs::remove_dir_all(dir);
@@ -167,41 +175,58 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
     // A 5 MB paste: more than the document may hold.
     ann.event(egui::Event::Paste(clipboard(5_000_000)));
     wait(&mut [&mut ann], "the relay refuses the paste", |w| {
-        w[0].session.as_ref().is_some_and(|s| !s.lost.is_empty()) && connected(w[0])
+        w[0].workspace
+            .session
+            .as_ref()
+            .is_some_and(|s| !s.lost.is_empty())
+            && connected(w[0])
     });
     ann.step();
-    let lost = &ann.state().session.as_ref().unwrap().lost;
+    let lost = &ann.state().workspace.session.as_ref().unwrap().lost;
     assert_eq!(lost.len(), 1);
     assert!(lost[0].reason.contains("document_too_large"), "{lost:?}");
     assert!(
         ann.state()
+            .workspace
             .message
             .as_deref()
             .is_some_and(|m| m.contains("document_too_large")),
         "{:?}",
-        ann.state().message
+        ann.state().workspace.message
     );
-    assert_eq!(ann.state().editor.doc(), &Value::parse("{}").unwrap());
+    assert_eq!(
+        ann.state().workspace.editor.doc(),
+        &Value::parse("{}").unwrap()
+    );
     // The window goes on: its next edit is confirmed; and the refused change is not sent
     // again, not even after a reconnect.
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/small", "value": 1}]"#)
         .unwrap();
     wait(&mut [&mut ann], "the next edit is confirmed", |w| {
         synced_at(w[0], 1)
     });
-    ann.state_mut().run(app::commands::Command::ToggleOffline);
+    ann.state_mut()
+        .workspace
+        .run(app::commands::Command::ToggleOffline);
     wait(&mut [&mut ann], "Ann is offline", |w| {
-        w[0].session
+        w[0].workspace
+            .session
             .as_ref()
             .is_some_and(|s| matches!(s.status(), Status::Offline { .. }))
     });
-    ann.state_mut().run(app::commands::Command::ToggleOffline);
+    ann.state_mut()
+        .workspace
+        .run(app::commands::Command::ToggleOffline);
     wait(&mut [&mut ann], "Ann is back", |w| connected(w[0]));
     std::thread::sleep(Duration::from_millis(300));
     ann.step();
     assert_eq!(rejects(&relay), 1);
-    assert_eq!(ann.state().session.as_ref().unwrap().lost.len(), 1);
+    assert_eq!(
+        ann.state().workspace.session.as_ref().unwrap().lost.len(),
+        1
+    );
     let stored = rt.block_on(relay.stored("limit")).unwrap();
     assert_eq!(stored.1, Value::parse(r#"{"small": 1}"#).unwrap());
     drop(ann);
@@ -219,21 +244,32 @@ fn a_document_larger_than_a_window_relay_holds_is_not_shared_and_stays_as_it_was
     let doc = Value::Object(big);
     let mut ann = window_with(&rt, &dir, doc.clone());
     // Through the Share dialog, as a person would.
-    ann.state_mut().run(app::commands::Command::Share);
+    ann.state_mut().workspace.run(app::commands::Command::Share);
     ann.step();
     ann.step();
     egui_kittest::kittest::Queryable::get_by_label(&ann, "Start sharing").click();
     ann.step();
     ann.step();
-    let error = ann.state().sharing.as_ref().unwrap().error.clone().unwrap();
+    let error = ann
+        .state()
+        .workspace
+        .sharing
+        .as_ref()
+        .unwrap()
+        .error
+        .clone()
+        .unwrap();
     assert!(
         error.contains("holds documents of up to 64.0 MiB"),
         "{error}"
     );
-    assert!(ann.state().session.is_none(), "nothing was shared");
-    assert!(ann.state().invite().is_none());
     assert!(
-        ann.state().editor.doc() == &doc,
+        ann.state().workspace.session.is_none(),
+        "nothing was shared"
+    );
+    assert!(ann.state().workspace.invite().is_none());
+    assert!(
+        ann.state().workspace.editor.doc() == &doc,
         "the document is as it was"
     );
     drop(ann);

@@ -63,7 +63,7 @@ fn until(windows: &mut [&mut Window], what: &str, done: impl Fn(&[&ConcordApp]) 
         if Instant::now() > deadline {
             let seen: Vec<String> = states
                 .iter()
-                .map(|a| format!("{} ({:?})", doc(a), a.message))
+                .map(|a| format!("{} ({:?})", doc(a), a.workspace.message))
                 .collect();
             panic!("timed out waiting until {what}; the windows have {seen:#?}");
         }
@@ -111,13 +111,13 @@ fn settle(window: &mut Window) {
 }
 
 fn connected(app: &ConcordApp) -> bool {
-    let session = app.session.as_ref();
-    let synced = app.editor.replica().pending() == 0;
+    let session = app.workspace.session.as_ref();
+    let synced = app.workspace.editor.replica().pending() == 0;
     synced && session.is_some_and(|s| matches!(s.status(), Status::Connected { .. }))
 }
 
 fn doc(app: &ConcordApp) -> String {
-    app.editor.doc().to_json()
+    app.workspace.editor.doc().to_json()
 }
 
 fn at(path: &str) -> Pointer {
@@ -129,7 +129,11 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn join(window: &mut Window, target: &Target, name: &str) {
-    window.state_mut().join(target.clone(), name).unwrap();
+    window
+        .state_mut()
+        .workspace
+        .join(target.clone(), name)
+        .unwrap();
 }
 
 fn target(relay: &TestRelay, doc: &str) -> Target {
@@ -147,15 +151,15 @@ fn a_shared_document_converges_as_people_type() {
     let rt = runtime();
     let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
     let mut ann = window(&rt, &dir_a);
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     // Ann shares the document from her window and copies the invite.
     start_sharing(&mut ann);
     ann.get_by_label("Copy invite").click();
     ann.step();
-    let invite = ann.state().copied.clone().unwrap();
+    let invite = ann.state().workspace.copied.clone().unwrap();
     ann.get_by_label("Close window").click();
     settle(&mut ann);
-    assert!(ann.state().sharing.is_none());
+    assert!(ann.state().workspace.sharing.is_none());
     assert!(invite.starts_with("concord --relay ws://"), "{invite}");
     // Ben pastes it into his Connect dialog.
     let mut ben = window(&rt, &dir_b);
@@ -167,7 +171,11 @@ fn a_shared_document_converges_as_people_type() {
     settle(&mut ben);
     ben.get_by_label("Connect").click();
     ben.step();
-    assert!(ben.state().connect.is_none(), "{:?}", ben.state().connect);
+    assert!(
+        ben.state().workspace.connect.is_none(),
+        "{:?}",
+        ben.state().workspace.connect
+    );
     until(
         &mut [&mut ann, &mut ben],
         "both are connected and agree",
@@ -181,6 +189,7 @@ fn a_shared_document_converges_as_people_type() {
     assert!(ann.query_by_label("person Ben").is_some());
     assert_eq!(
         ben.state()
+            .workspace
             .settings
             .last_connection
             .as_ref()
@@ -210,12 +219,12 @@ fn a_shared_document_converges_as_people_type() {
         |w| w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1]),
     );
     let title = at("/title")
-        .resolve(ann.state().editor.doc())
+        .resolve(ann.state().workspace.editor.doc())
         .unwrap()
         .to_json();
     assert!(title.contains(" B") && title.contains('!'), "{title}");
     // Ann's field shows Ben's typing while she is still in it.
-    let editing = ann.state().editing.as_ref().unwrap();
+    let editing = ann.state().workspace.editing.as_ref().unwrap();
     assert_eq!(Value::from(editing.text.as_str()).to_json(), title);
     for (app, dir) in [(ann, dir_a), (ben, dir_b)] {
         drop(app);
@@ -235,7 +244,7 @@ fn the_connect_dialog_says_what_is_wrong_and_connects_nothing() {
     ann.get_by_label("Connect").click();
     settle(&mut ann);
     assert!(ann.query_by_label_contains("starts with ws://").is_some());
-    assert!(ann.state().session.is_none());
+    assert!(ann.state().workspace.session.is_none());
     type_into(&mut ann, "invite", "concord --bogus");
     ann.get_by_label("Use invite").click();
     settle(&mut ann);
@@ -252,7 +261,7 @@ fn presence_appears_and_disappears() {
     let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
     join(&mut ann, &target(&relay, "presence"), "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     join(&mut ben, &target(&relay, "presence"), "Ben");
     until(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
         connected(w[1]) && doc(w[0]) == doc(w[1])
@@ -262,7 +271,8 @@ fn presence_appears_and_disappears() {
     // Ann selects the title: Ben sees her tag on that row.
     ann.get_by_label("node /title").click();
     until(&mut [&mut ann, &mut ben], "Ben sees where Ann is", |w| {
-        w[1].session
+        w[1].workspace
+            .session
             .as_ref()
             .unwrap()
             .peers()
@@ -274,7 +284,8 @@ fn presence_appears_and_disappears() {
     // Ann starts editing it: her tag says so, with her caret in the string.
     ann.key_press(egui::Key::Enter);
     until(&mut [&mut ann, &mut ben], "Ben sees Ann's caret", |w| {
-        w[1].session
+        w[1].workspace
+            .session
             .as_ref()
             .unwrap()
             .peers()
@@ -286,7 +297,7 @@ fn presence_appears_and_disappears() {
     // Ann leaves: her tag and her entry go.
     drop(ann);
     until(&mut [&mut ben], "Ann is gone from Ben's list", |w| {
-        w[0].session.as_ref().unwrap().peers().len() == 1
+        w[0].workspace.session.as_ref().unwrap().peers().len() == 1
     });
     ben.step();
     assert!(ben.query_by_label("person Ann").is_none());
@@ -307,6 +318,7 @@ fn an_edit_in_progress_follows_its_node_when_others_insert_above_it() {
     join(&mut ann, &target(&relay, "follow"), "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/list", "value": ["x", "y"]}]"#)
         .unwrap();
     join(&mut ben, &target(&relay, "follow"), "Ben");
@@ -324,14 +336,21 @@ fn an_edit_in_progress_follows_its_node_when_others_insert_above_it() {
     ann.step();
     ann.get_by_label("edit /list/1").type_text("1");
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/list/0", "value": "a"}, {"op": "add", "path": "/list/0", "value": "b"}]"#)
         .unwrap();
     until(&mut [&mut ann, &mut ben], "Ben's items reach Ann", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]).contains(r#""a""#)
     });
     // Her field moved with "y" (now the fourth item), and her typing still lands in it.
-    assert_eq!(ann.state().editing.as_ref().unwrap().path, at("/list/3"));
-    assert_eq!(ann.state().editor.selected(), Some(&at("/list/3")));
+    assert_eq!(
+        ann.state().workspace.editing.as_ref().unwrap().path,
+        at("/list/3")
+    );
+    assert_eq!(
+        ann.state().workspace.editor.selected(),
+        Some(&at("/list/3"))
+    );
     settle(&mut ann);
     ann.get_by_label("edit /list/3").type_text("2");
     until(&mut [&mut ann, &mut ben], "the typing reaches Ben", |w| {
@@ -353,7 +372,7 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
     let [mut ann, mut ben, mut cleo] = dirs.each_ref().map(|d| window(&rt, d));
     join(&mut ann, &target(&relay, "conflict"), "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     join(&mut ben, &target(&relay, "conflict"), "Ben");
     join(&mut cleo, &target(&relay, "conflict"), "Cleo");
     until(
@@ -364,6 +383,7 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
     // Ann sets the count and the relay confirms it; Ben sets it too, concurrently (his window
     // has not heard of Ann's change yet): Ben's comes second and wins.
     ann.state_mut()
+        .workspace
         .editor
         .set_scalar(&at("/count"), ValueKind::Number, "10")
         .unwrap();
@@ -371,6 +391,7 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
         connected(w[0])
     });
     ben.state_mut()
+        .workspace
         .editor
         .set_scalar(&at("/count"), ValueKind::Number, "20")
         .unwrap();
@@ -383,9 +404,21 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
         },
     );
     // Ann, whose value lost, is told and sees it in her conflicts panel; Ben and Cleo are not.
-    assert_eq!(ann.state().session.as_ref().unwrap().lost.len(), 1);
+    assert_eq!(
+        ann.state().workspace.session.as_ref().unwrap().lost.len(),
+        1
+    );
     for other in [&ben, &cleo] {
-        assert!(other.state().session.as_ref().unwrap().lost.is_empty());
+        assert!(
+            other
+                .state()
+                .workspace
+                .session
+                .as_ref()
+                .unwrap()
+                .lost
+                .is_empty()
+        );
     }
     ann.step();
     ann.get_by_label("Show conflicts").click();
@@ -420,28 +453,35 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
     let mut ben = window(&rt, &dir_b);
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
-    ben.state_mut().import_patch(START).unwrap();
+    ben.state_mut().workspace.import_patch(START).unwrap();
     let mut ann = window(&rt, &dir_a);
     join(&mut ann, &place, "Ann");
     until(&mut [&mut ann, &mut ben], "Ann has the document", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
     });
     // Ann works offline: two increments and a new tag, saved locally, never sent.
-    ann.state_mut().run(app::commands::Command::ToggleOffline);
+    ann.state_mut()
+        .workspace
+        .run(app::commands::Command::ToggleOffline);
     until(&mut [&mut ann], "Ann is offline", |w| {
         matches!(
-            w[0].session.as_ref().unwrap().status(),
+            w[0].workspace.session.as_ref().unwrap().status(),
             Status::Offline { .. }
         )
     });
     let incr = r#"[{"op": "incr", "path": "/count", "by": 1}]"#;
-    ann.state_mut().import_patch(incr).unwrap();
-    ann.state_mut().import_patch(incr).unwrap();
+    ann.state_mut().workspace.import_patch(incr).unwrap();
+    ann.state_mut().workspace.import_patch(incr).unwrap();
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "offline"}]"#)
         .unwrap();
     until(&mut [&mut ann], "Ann's edits are saved locally", |w| {
-        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .saved_locally(&w[0].workspace.editor)
     });
     ann.step();
     assert!(
@@ -472,7 +512,7 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
     assert_eq!(doc(ann.state()), expected);
     // A change in flight when the window goes is not applied twice either: the restarted
     // window learns from the relay that it arrived.
-    ann.state_mut().import_patch(incr).unwrap();
+    ann.state_mut().workspace.import_patch(incr).unwrap();
     ann.step();
     std::mem::drop(ann);
     let mut ann = window(&rt, &dir_a);
@@ -508,7 +548,7 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
         connected(w[0]) && doc(w[1]) == doc(w[0])
     });
@@ -517,7 +557,7 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
     until(&mut [&mut ann, &mut ben], "both are reconnecting", |w| {
         w.iter().all(|a| {
             matches!(
-                a.session.as_ref().unwrap().status(),
+                a.workspace.session.as_ref().unwrap().status(),
                 Status::Reconnecting { .. }
             )
         })
@@ -528,10 +568,15 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
             .is_some()
     );
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "replace", "path": "/title", "value": "While away"}]"#)
         .unwrap();
     until(&mut [&mut ann], "the edit is saved locally", |w| {
-        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .saved_locally(&w[0].workspace.editor)
     });
     ann.step();
     assert!(
@@ -559,12 +604,16 @@ fn unsynced_changes_export_as_a_plain_patch_and_import_as_one_change() {
     let dir = temp_dir("patch");
     let mut ann = window(&rt, &dir);
     // A document edited alone: every edit since it was opened is unsynced.
-    assert!(ann.state().unsynced_patch().is_err(), "nothing yet");
-    ann.state_mut().import_patch(START).unwrap();
+    assert!(
+        ann.state().workspace.unsynced_patch().is_err(),
+        "nothing yet"
+    );
+    ann.state_mut().workspace.import_patch(START).unwrap();
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "incr", "path": "/count", "by": 2}, {"op": "splice", "path": "/title", "pos": 4, "del": 0, "ins": "s"}]"#)
         .unwrap();
-    let patch = ann.state().unsynced_patch().unwrap();
+    let patch = ann.state().workspace.unsynced_patch().unwrap();
     // Plain RFC 6902: Concord's own operations are written as the replaces they amount to.
     assert!(
         !patch.contains("incr") && !patch.contains("splice"),
@@ -576,15 +625,21 @@ fn unsynced_changes_export_as_a_plain_patch_and_import_as_one_change() {
         &sync_core::Change::from_json(&patch).unwrap().0,
     )
     .unwrap();
-    assert_eq!(&doc_copy, ann.state().editor.doc());
+    assert_eq!(&doc_copy, ann.state().workspace.editor.doc());
     // A bad patch changes nothing and says why.
     let before = doc(ann.state());
     let error = ann
         .state_mut()
+        .workspace
         .import_patch(r#"[{"op": "replace", "path": "/missing/x", "value": 1}]"#)
         .unwrap_err();
     assert!(error.contains("does not apply"), "{error}");
-    assert!(ann.state_mut().import_patch("{ not json").is_err());
+    assert!(
+        ann.state_mut()
+            .workspace
+            .import_patch("{ not json")
+            .is_err()
+    );
     assert_eq!(doc(ann.state()), before);
     drop(ann);
     let _ = std::fs::remove_dir_all(dir);

@@ -33,14 +33,19 @@ fn ann_and_ben(
     join(&mut ann, &target(relay, doc_id), "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     let sample = Value::parse(app::launch::SAMPLE).unwrap();
-    ann.state_mut().editor.replace_with(&sample).unwrap();
+    ann.state_mut()
+        .workspace
+        .editor
+        .replace_with(&sample)
+        .unwrap();
     let mut place = target(relay, doc_id);
     if let Some(addr) = ben_via {
         place.relay = format!("ws://{addr}");
     }
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ann, &mut ben], "both have the sample", |w| {
-        w.iter().all(|a| connected(a) && a.editor.doc() == &sample)
+        w.iter()
+            .all(|a| connected(a) && a.workspace.editor.doc() == &sample)
     });
     settle(&mut ann);
     settle(&mut ben);
@@ -49,19 +54,21 @@ fn ann_and_ben(
 
 /// The value at `path` as JSON, or `None` where there is none.
 fn value_at(app: &ConcordApp, path: &str) -> Option<String> {
-    at(path).resolve(app.editor.doc()).map(Value::to_json)
+    at(path)
+        .resolve(app.workspace.editor.doc())
+        .map(Value::to_json)
 }
 
 fn offline(app: &ConcordApp) -> bool {
     matches!(
-        app.session.as_ref().unwrap().status(),
+        app.workspace.session.as_ref().unwrap().status(),
         Status::Offline { .. }
     )
 }
 
 fn reconnecting(app: &ConcordApp) -> bool {
     matches!(
-        app.session.as_ref().unwrap().status(),
+        app.workspace.session.as_ref().unwrap().status(),
         Status::Reconnecting { .. }
     )
 }
@@ -100,12 +107,15 @@ fn set_value(window: &mut Window, path: &str, text: &str) {
     }
     window.key_press(Key::Enter);
     window.step();
-    assert!(window.state().editing.is_none(), "the edit is committed");
+    assert!(
+        window.state().workspace.editing.is_none(),
+        "the edit is committed"
+    );
     assert_ne!(
         value_at(window.state(), path),
         before,
         "{path} changed ({:?})",
-        window.state().message
+        window.state().workspace.message
     );
 }
 
@@ -119,7 +129,14 @@ fn delete(window: &mut Window, path: &str) {
 
 /// How many of the window's edits lost, as its session counts them.
 fn lost(window: &Window) -> usize {
-    window.state().session.as_ref().unwrap().lost.len()
+    window
+        .state()
+        .workspace
+        .session
+        .as_ref()
+        .unwrap()
+        .lost
+        .len()
 }
 
 /// Checks that the window shows its conflict notice, and that the notice (or the status bar,
@@ -242,7 +259,7 @@ fn email_edited_offline_while_the_owner_is_deleted(
     // owner back.
     toggle_offline(&mut ann);
     until(&mut [&mut ann, &mut ben], "both agree again", |w| {
-        w.iter().all(|a| connected(a)) && w[0].editor.doc() == w[1].editor.doc()
+        w.iter().all(|a| connected(a)) && w[0].workspace.editor.doc() == w[1].workspace.editor.doc()
     });
     for window in [&mut ann, &mut ben] {
         assert_eq!(value_at(window.state(), "/owner"), None);
@@ -258,7 +275,7 @@ fn email_edited_offline_while_the_owner_is_deleted(
         lost(&ann),
         1,
         "{:?}",
-        ann.state().session.as_ref().unwrap().lost
+        ann.state().workspace.session.as_ref().unwrap().lost
     );
     told(
         &ann,
@@ -295,12 +312,13 @@ fn an_offline_edit_inside_a_member_deleted_meanwhile_is_dropped_and_listed() {
     assert!(ann.query_by_label("restored").is_some());
     assert!(
         !ann.state()
+            .workspace
             .message
             .as_deref()
             .unwrap_or_default()
             .starts_with("cannot restore"),
         "{:?}",
-        ann.state().message
+        ann.state().workspace.message
     );
     drop((ann, ben));
     clean_up(&rt, relay, dirs);
@@ -318,7 +336,7 @@ fn an_offline_edit_inside_a_member_deleted_meanwhile_is_listed_with_the_value_sh
         ann.query_by_label(r#"your value: "ann@example.org""#)
             .is_some(),
         "the panel shows what she had typed; her record is {:?}",
-        ann.state().session.as_ref().unwrap().lost
+        ann.state().workspace.session.as_ref().unwrap().lost
     );
     drop((ann, ben));
     clean_up(&rt, relay, dirs);
@@ -338,7 +356,7 @@ fn an_offline_edit_of_a_member_deleted_meanwhile_does_not_bring_it_back_and_is_l
     });
     toggle_offline(&mut ann);
     until(&mut [&mut ann, &mut ben], "both agree again", |w| {
-        w.iter().all(|a| connected(a)) && w[0].editor.doc() == w[1].editor.doc()
+        w.iter().all(|a| connected(a)) && w[0].workspace.editor.doc() == w[1].workspace.editor.doc()
     });
     for window in [&mut ann, &mut ben] {
         assert_eq!(
@@ -393,7 +411,7 @@ fn a_change_in_flight_that_never_reached_the_relay_is_sent_again_and_wins() {
     // Ben's change leaves his window but the network holds it; then the connection drops.
     line.set(|s| s.hold_to_relay = true);
     set_value(&mut ben, "/version", "3.0");
-    assert_eq!(ben.state().editor.replica().pending(), 1);
+    assert_eq!(ben.state().workspace.editor.replica().pending(), 1);
     line.set(|s| {
         s.cut += 1;
         s.down = true;
@@ -456,7 +474,11 @@ fn a_change_in_flight_whose_confirmation_was_lost_is_applied_once_and_loses_noth
     until(&mut [&mut ann, &mut ben], "Ann has Ben's value", |w| {
         value_at(w[0], "/version").as_deref() == Some("3.0")
     });
-    assert_eq!(ben.state().editor.replica().pending(), 1, "not confirmed");
+    assert_eq!(
+        ben.state().workspace.editor.replica().pending(),
+        1,
+        "not confirmed"
+    );
     line.set(|s| {
         s.cut += 1;
         s.down = true;
@@ -477,7 +499,7 @@ fn a_change_in_flight_whose_confirmation_was_lost_is_applied_once_and_loses_noth
     });
     reconnect_now(&mut ben);
     until(&mut [&mut ann, &mut ben], "both agree", |w| {
-        w.iter().all(|a| connected(a)) && w[0].editor.doc() == w[1].editor.doc()
+        w.iter().all(|a| connected(a)) && w[0].workspace.editor.doc() == w[1].workspace.editor.doc()
     });
     for window in [&ann, &ben] {
         assert_eq!(value_at(window.state(), "/version").as_deref(), Some("2.0"));

@@ -15,7 +15,7 @@ use sync_core::protocol::Revision;
 use super::{START, Window, connected, doc, join, runtime, settle, target, until, window};
 
 fn status_of(app: &ConcordApp) -> Status {
-    app.session.as_ref().unwrap().status().clone()
+    app.workspace.session.as_ref().unwrap().status().clone()
 }
 
 fn told_relay_behind(app: &ConcordApp) -> bool {
@@ -54,7 +54,7 @@ fn relay_restored_under_three_windows(
         "all are connected",
         |w| w.iter().all(|a| connected(a)),
     );
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     until(
         &mut [&mut ann, &mut ann2, &mut ben],
         "r1 is everywhere",
@@ -70,6 +70,7 @@ fn relay_restored_under_three_windows(
         w.iter().all(|a| connected(a))
     });
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "replace", "path": "/title", "value": "Newer"}]"#)
         .unwrap();
     until(
@@ -78,6 +79,7 @@ fn relay_restored_under_three_windows(
         |w| w.iter().all(|a| connected(a) && doc(a).contains("Newer")),
     );
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "b"}]"#)
         .unwrap();
     until(
@@ -85,7 +87,9 @@ fn relay_restored_under_three_windows(
         "r3 is everywhere",
         |w| {
             w.iter().all(|a| {
-                connected(a) && doc(a) == NEWER && a.editor.replica().rev().map(|r| r.0) == Some(3)
+                connected(a)
+                    && doc(a) == NEWER
+                    && a.workspace.editor.replica().rev().map(|r| r.0) == Some(3)
             })
         },
     );
@@ -131,10 +135,15 @@ fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_bac
     assert!(ann.query_by_label("Use the relay's").is_some());
     // Ben goes on working meanwhile: kept in his window, not sent.
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "incr", "path": "/count", "by": 1}]"#)
         .unwrap();
     until(&mut [&mut ben], "Ben's edit is saved locally", |w| {
-        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .saved_locally(&w[0].workspace.editor)
     });
     ben.step();
     assert!(told_relay_behind(ben.state()));
@@ -161,7 +170,7 @@ fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_bac
         "the notice is gone"
     );
     assert_eq!(
-        ann2.state().message.as_deref(),
+        ann2.state().workspace.message.as_deref(),
         Some("the relay has this window's copy again: back in sync")
     );
     drop((ann, ann2, ben));
@@ -183,6 +192,7 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
     );
     // Ann makes an edit while she decides; then takes the relay's copy. Her edit applies on it.
     ann.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "incr", "path": "/count", "by": 1}]"#)
         .unwrap();
     settle(&mut ann);
@@ -212,9 +222,20 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
     // What Ann's window keeps on disk followed: started again, it has the relay's copy at its
     // revision, and the relay is not behind it.
     until(&mut [&mut ann], "Ann's state is saved", |w| {
-        w[0].session.as_ref().unwrap().saved_locally(&w[0].editor)
+        w[0].workspace
+            .session
+            .as_ref()
+            .unwrap()
+            .saved_locally(&w[0].workspace.editor)
     });
-    let place = ann.state().session.as_ref().unwrap().target().clone();
+    let place = ann
+        .state()
+        .workspace
+        .session
+        .as_ref()
+        .unwrap()
+        .target()
+        .clone();
     drop(ann);
     let mut ann = window(&rt, &dirs[0]);
     join(&mut ann, &place, "Ann");
@@ -223,7 +244,10 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
         relays,
         "from the outbox, before connecting"
     );
-    assert_eq!(ann.state().editor.replica().rev().map(|r| r.0), Some(2));
+    assert_eq!(
+        ann.state().workspace.editor.replica().rev().map(|r| r.0),
+        Some(2)
+    );
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     assert_eq!(doc(ann.state()), relays);
     drop((ann, ann2, ben));

@@ -32,7 +32,7 @@ fn a_revoked_token_takes_the_window_offline_and_says_why() {
     };
     join(&mut ann, &plan, "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ann], "her edit is confirmed", |w| {
         connected(w[0])
     });
@@ -46,7 +46,7 @@ fn a_revoked_token_takes_the_window_offline_and_says_why() {
         .unwrap();
     until(&mut [&mut ann], "Ann is offline", |w| {
         matches!(
-            w[0].session.as_ref().unwrap().status(),
+            w[0].workspace.session.as_ref().unwrap().status(),
             Status::Offline { .. }
         )
     });

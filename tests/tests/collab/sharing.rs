@@ -8,7 +8,7 @@ fn starting_to_share_keeps_the_tree_as_it_was() {
     let rt = runtime();
     let dir = temp_dir("sharer");
     let mut ann = window(&rt, &dir);
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     settle(&mut ann);
     ann.get_by_label("Expand /tags").click();
     settle(&mut ann);
@@ -20,8 +20,11 @@ fn starting_to_share_keeps_the_tree_as_it_was() {
         connected(w[0])
     });
     settle(&mut ann);
-    assert!(ann.state().editor.is_expanded(&at("/tags")));
-    assert_eq!(ann.state().editor.selected(), Some(&at("/tags/0")));
+    assert!(ann.state().workspace.editor.is_expanded(&at("/tags")));
+    assert_eq!(
+        ann.state().workspace.editor.selected(),
+        Some(&at("/tags/0"))
+    );
     assert!(ann.query_by_label("node /tags/0").is_some());
     drop(ann);
     let _ = std::fs::remove_dir_all(dir);
@@ -38,7 +41,7 @@ fn a_shared_document_joined_before_opens_again_from_open_recent() {
     until(&mut [&mut ann], "Ann is on the first document", |w| {
         connected(w[0])
     });
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ann], "her edit is confirmed", |w| {
         connected(w[0])
     });
@@ -56,7 +59,10 @@ fn a_shared_document_joined_before_opens_again_from_open_recent() {
     until(&mut [&mut ann], "the first document is back", |w| {
         connected(w[0]) && doc(w[0]).contains("Plan")
     });
-    assert_eq!(ann.state().session.as_ref().unwrap().target().doc, "first");
+    assert_eq!(
+        ann.state().workspace.session.as_ref().unwrap().target().doc,
+        "first"
+    );
     drop(ann);
     rt.block_on(relay.stop()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
@@ -67,21 +73,24 @@ fn closing_a_window_that_shares_a_document_with_no_file_asks_first() {
     let rt = runtime();
     let dir = temp_dir("host-close");
     let mut ann = window(&rt, &dir);
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     start_sharing(&mut ann);
     ann.get_by_label("Close window").click();
     until(&mut [&mut ann], "the shared document is confirmed", |w| {
         connected(w[0])
     });
-    assert!(ann.state().hosts_unsaved());
-    assert!(!ann.state().editor.is_dirty(), "nothing unsaved as such");
+    assert!(ann.state().workspace.hosts_unsaved());
+    assert!(
+        !ann.state().workspace.editor.is_dirty(),
+        "nothing unsaved as such"
+    );
     request_close(&mut ann);
-    assert!(ann.state().closing, "it asks");
+    assert!(ann.state().workspace.closing, "it asks");
     assert!(ann.query_by_label("Shared from this window").is_some());
     ann.get_by_label("Cancel").click();
     settle(&mut ann);
-    assert!(!ann.state().closing);
-    assert!(!ann.state().close_confirmed());
+    assert!(!ann.state().workspace.closing);
+    assert!(!ann.state().workspace.close_confirmed());
     drop(ann);
     let _ = std::fs::remove_dir_all(dir);
 }

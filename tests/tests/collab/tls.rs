@@ -7,7 +7,7 @@ use e2e::tls::TestCa;
 use super::*;
 
 fn reconnect_reason(app: &ConcordApp) -> Option<String> {
-    match app.session.as_ref()?.status() {
+    match app.workspace.session.as_ref()?.status() {
         Status::Reconnecting { reason, .. } => Some(reason.clone()),
         _ => None,
     }
@@ -28,15 +28,16 @@ fn windows_trusting_the_relays_ca_edit_together_over_wss() {
     let mut ann = window(&rt, &dir.join("ann"));
     let mut ben = window(&rt, &dir.join("ben"));
     for w in [&mut ann, &mut ben] {
-        w.state_mut().settings.ca_file = Some(ca_file.clone());
+        w.state_mut().workspace.settings.ca_file = Some(ca_file.clone());
     }
     join(&mut ann, &plan, "Ann");
     join(&mut ben, &plan, "Ben");
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
-    ann.state_mut().import_patch(START).unwrap();
+    ann.state_mut().workspace.import_patch(START).unwrap();
     ben.state_mut()
+        .workspace
         .import_patch(r#"[{"op": "add", "path": "/owner", "value": "Ben"}]"#)
         .unwrap();
     until(&mut [&mut ann, &mut ben], "they converge", |w| {
@@ -62,7 +63,7 @@ fn a_certificate_that_does_not_fit_is_refused_with_a_clear_message() {
         .block_on(TestRelay::start(|c| c.tls = Some(files)))
         .unwrap();
     let mut ann = window(&rt, &dir.join("ann"));
-    ann.state_mut().settings.ca_file = Some(ca_file);
+    ann.state_mut().workspace.settings.ca_file = Some(ca_file);
     join(&mut ann, &target(&relay, "plan"), "Ann");
     until(&mut [&mut ann], "the connection is refused", |w| {
         reconnect_reason(w[0]).is_some()
@@ -115,7 +116,7 @@ fn setting_the_ca_file_in_preferences_lets_a_refused_window_connect() {
     ann.get_by_label("Display name").click();
     settle(&mut ann);
     assert_eq!(
-        ann.state().settings.ca_file.as_deref(),
+        ann.state().workspace.settings.ca_file.as_deref(),
         Some(ca_file.as_path())
     );
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
@@ -143,7 +144,7 @@ fn a_self_signed_certificate_given_as_the_ca_file_is_trusted() {
         .block_on(TestRelay::start(|c| c.tls = Some(files)))
         .unwrap();
     let mut ann = window(&rt, &dir.join("ann"));
-    ann.state_mut().settings.ca_file = Some(cert);
+    ann.state_mut().workspace.settings.ca_file = Some(cert);
     join(&mut ann, &target(&relay, "plan"), "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     drop(ann);

@@ -15,7 +15,7 @@ fn a_window_on_a_relay_that_is_down_says_so_until_the_document_arrives() {
     let mut ben = window(&rt, &temp_dir("ben"));
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
-    ben.state_mut().import_patch(START).unwrap();
+    ben.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ben], "Ben's document is stored", |w| {
         connected(w[0])
     });
@@ -28,7 +28,7 @@ fn a_window_on_a_relay_that_is_down_says_so_until_the_document_arrives() {
     join(&mut ann, &place, "Ann");
     until(&mut [&mut ann], "Ann's first attempt failed", |w| {
         matches!(
-            w[0].session.as_ref().unwrap().status(),
+            w[0].workspace.session.as_ref().unwrap().status(),
             Status::Reconnecting { .. }
         )
     });
@@ -46,7 +46,12 @@ fn a_window_on_a_relay_that_is_down_says_so_until_the_document_arrives() {
     let relay = rt
         .block_on(TestRelay::restart_at(&relay_dir, addr))
         .unwrap();
-    ann.state_mut().session.as_mut().unwrap().connect_now();
+    ann.state_mut()
+        .workspace
+        .session
+        .as_mut()
+        .unwrap()
+        .connect_now();
     until(&mut [&mut ann], "Ann has the document", |w| {
         connected(w[0]) && doc(w[0]).contains("Plan")
     });

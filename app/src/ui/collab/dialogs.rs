@@ -2,14 +2,15 @@
 
 use egui::{RichText, WidgetInfo};
 
-use crate::session::Target;
-use crate::workspace::Workspace;
+use crate::workspace::{ConnectAsk, Dialog, Intent, ShareAsk, Workspace};
 
 /// The Connect dialog.
-pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(form) = &mut app.connect else { return };
+pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(shown) = &app.connect else { return };
+    // Typed into here, then recorded as a whole if anything changed.
+    let mut form = shown.clone();
     let mut open = true;
-    let mut submit = false;
+    let mut ask = None;
     egui::Window::new("Connect to a relay")
         .open(&mut open)
         .resizable(false)
@@ -25,15 +26,7 @@ pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 )
                 .widget_info(|| WidgetInfo::labeled(egui::Role::TextInput, true, "invite"));
                 if ui.button("Use invite").clicked() {
-                    match Target::parse_invite(&form.invite) {
-                        Ok(target) => {
-                            form.relay = target.relay;
-                            form.doc = target.doc;
-                            form.token = target.token.unwrap_or_default();
-                            form.error = None;
-                        }
-                        Err(e) => form.error = Some(e),
-                    }
+                    ask = Some(ConnectAsk::UseInvite);
                 }
             });
             ui.separator();
@@ -89,37 +82,27 @@ pub(in crate::ui) fn connect_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
             ui.horizontal(|ui| {
-                submit = ui.button("Connect").clicked();
+                if ui.button("Connect").clicked() {
+                    ask = Some(ConnectAsk::Connect);
+                }
             });
         });
-    if !open {
-        app.connect = None;
-        return;
+    if form != *shown {
+        intents.push(Intent::Connect(ConnectAsk::Fields(form)));
     }
-    if submit {
-        let target = Target {
-            relay: form.relay.trim().to_owned(),
-            doc: form.doc.trim().to_owned(),
-            token: Some(form.token.trim().to_owned()).filter(|t| !t.is_empty()),
-        };
-        let name = form.name.trim().to_owned();
-        match app.join(target, &name) {
-            Ok(()) => app.connect = None,
-            Err(e) => {
-                if let Some(form) = &mut app.connect {
-                    form.error = Some(e);
-                }
-            }
-        }
+    intents.extend(ask.map(Intent::Connect));
+    if !open {
+        intents.push(Intent::Dismiss(Dialog::Connect));
     }
 }
 
 /// The Share dialog: where others may join from, then the invite to give them.
-pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let invite = app.invite().cloned();
-    let Some(form) = &mut app.sharing else { return };
+pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let invite = app.invite();
+    let Some(form) = &app.sharing else { return };
+    let mut network = form.network;
     let mut open = true;
-    let mut start = None;
+    let mut start = false;
     let mut copy = None;
     egui::Window::new("Share this document")
         .open(&mut open)
@@ -128,8 +111,8 @@ pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut Workspace) {
         .show(ui.ctx(), |ui| match &invite {
             None => {
                 ui.label("Concord starts a relay in this window; others join it with an invite.");
-                ui.radio_value(&mut form.network, false, "This computer only (other windows)");
-                ui.radio_value(&mut form.network, true, "Computers on my network");
+                ui.radio_value(&mut network, false, "This computer only (other windows)");
+                ui.radio_value(&mut network, true, "Computers on my network");
                 ui.label(
                     RichText::new("Plain ws://, not encrypted: for this computer or a local network you trust. Across the internet, use a relay of your own with TLS (wss://).")
                         .weak(),
@@ -137,9 +120,7 @@ pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 if let Some(error) = &form.error {
                     ui.colored_label(ui.visuals().error_fg_color, error);
                 }
-                if ui.button("Start sharing").clicked() {
-                    start = Some(form.network);
-                }
+                start = ui.button("Start sharing").clicked();
             }
             Some(invite) => {
                 ui.label("Give this invite to the people who should join. Anyone who has it can edit this document for a week.");
@@ -175,17 +156,14 @@ pub(in crate::ui) fn share_ui(ui: &mut egui::Ui, app: &mut Workspace) {
                 }
             }
         });
-    if let Some(text) = copy {
-        app.clipboard = Some(text);
-        app.message = Some("copied".to_owned());
+    if network != form.network {
+        intents.push(Intent::Share(ShareAsk::Network(network)));
     }
-    if let Some(network) = start
-        && let Err(e) = app.share(network)
-        && let Some(form) = &mut app.sharing
-    {
-        form.error = Some(e);
+    if start {
+        intents.push(Intent::Share(ShareAsk::Start));
     }
+    intents.extend(copy.map(Intent::Copy));
     if !open {
-        app.sharing = None;
+        intents.push(Intent::Dismiss(Dialog::Share));
     }
 }

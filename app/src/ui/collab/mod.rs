@@ -46,14 +46,15 @@ pub fn palette(index: u8) -> Color32 {
 }
 
 impl ConcordApp {
-    /// [`Workspace::poll_session`], then what it asks of the window: the field being edited
-    /// keeps its caret and selection on the same characters, and the window is drawn again
-    /// when it must poll again.
-    pub(super) fn poll_session(&mut self, ctx: &egui::Context) {
-        let polled = self.workspace.poll_session();
-        if let (Some(shift), Some(id)) =
-            (polled.shifted, self.editing.as_ref().map(super::field_id))
-            && let Some(mut state) = egui::TextEdit::load_state(ctx, id)
+    /// [`Workspace::poll`], then what it asks of the window: the field being edited keeps
+    /// its caret and selection on the same characters, and the window is drawn again when it
+    /// must poll again.
+    pub(super) fn poll(&mut self, ctx: &egui::Context) {
+        let polled = self.workspace.poll();
+        if let (Some(shift), Some(id)) = (
+            polled.shifted,
+            self.workspace.editing.as_ref().map(super::field_id),
+        ) && let Some(mut state) = egui::TextEdit::load_state(ctx, id)
             && let Some(range) = state.cursor.char_range()
         {
             let moved = egui::text::CCursorRange::two(

@@ -360,8 +360,8 @@ fn history_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
 }
 
 /// A window with the document as it was at an old revision; nothing in it can be edited.
-pub(in crate::ui) fn revision_ui(ui: &mut egui::Ui, app: &mut Workspace) {
-    let Some(session) = &mut app.session else {
+pub(in crate::ui) fn revision_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
+    let Some(session) = &app.session else {
         return;
     };
     let Some((rev, text)) = &session.history.viewing else {
@@ -385,7 +385,7 @@ pub(in crate::ui) fn revision_ui(ui: &mut egui::Ui, app: &mut Workspace) {
             });
         });
     if !open {
-        session.history.viewing = None;
+        intents.push(Intent::Dismiss(crate::workspace::Dialog::Revision));
     }
 }
 

@@ -3,17 +3,18 @@
 //! step, which Escape takes back. A number is applied when the field is left, and one that does
 //! not parse keeps the field open with the reason beside it.
 
+use std::borrow::Cow;
+
 use egui::{ComboBox, Key, Modifiers, Role, TextEdit, WidgetInfo};
 
 use super::name;
 use crate::editor::ValueKind;
-use crate::ui::Editing;
-use crate::workspace::Intent;
+use crate::workspace::{Editing, Field, Intent};
 
 /// The value editor: the type switch, then what edits a value of the chosen kind.
 pub(super) fn edit_ui(
     ui: &mut egui::Ui,
-    editing: &mut Editing,
+    editing: &Editing,
     carets: &[(egui::Color32, usize)],
     actions: &mut Vec<Intent>,
 ) {
@@ -57,8 +58,9 @@ pub(super) fn edit_ui(
         ValueKind::Bool => checkbox_ui(ui, editing, &shown, !switching, actions),
         // Nothing to type: the switch is the editor, and it has the keyboard.
         ValueKind::Null | ValueKind::Object | ValueKind::Array => {
-            if editing.opening.take().is_some() {
+            if editing.opening.is_some() {
                 switch.response.request_focus();
+                actions.push(Intent::Opened(Field::Edit));
             }
             if ui.input(|i| i.key_pressed(Key::Escape)) {
                 actions.push(Intent::Cancel);
@@ -76,14 +78,15 @@ pub(super) fn edit_ui(
 /// the edit, Escape takes it back.
 fn checkbox_ui(
     ui: &mut egui::Ui,
-    editing: &mut Editing,
+    editing: &Editing,
     shown: &str,
     commit_on_blur: bool,
     actions: &mut Vec<Intent>,
 ) {
     let id = ui.next_auto_id();
-    if editing.opening.take().is_some() {
+    if editing.opening.is_some() {
         ui.memory_mut(|m| m.request_focus(id));
+        actions.push(Intent::Opened(Field::Edit));
     }
     // Enter ends the edit rather than setting the box.
     let enter = ui.memory(|m| m.has_focus(id))
@@ -107,7 +110,7 @@ fn checkbox_ui(
 /// `commit_on_blur`) a click elsewhere commits, Escape cancels.
 pub(super) fn text_field_ui(
     ui: &mut egui::Ui,
-    editing: &mut Editing,
+    editing: &Editing,
     label: &str,
     width: f32,
     commit_on_blur: bool,
@@ -117,14 +120,13 @@ pub(super) fn text_field_ui(
     // The field keeps its id while the edit lasts, even if the node's path changes (someone
     // inserted above it): a new id would lose the focus and the caret.
     let id = crate::ui::field_id(editing);
-    if let Some(opening) = editing.opening.take()
-        && crate::ui::open_field(ui, id, &mut editing.text, opening)
-    {
-        actions.push(Intent::Typed);
+    // Copied only when a key changes it.
+    let mut text = Cow::Borrowed(editing.text.as_str());
+    if let Some(opening) = &editing.opening {
+        crate::ui::open_field(ui, id, &mut text, opening);
+        actions.push(Intent::Opened(Field::Edit));
     }
-    let mut field = TextEdit::singleline(&mut editing.text)
-        .desired_width(width)
-        .id(id);
+    let mut field = TextEdit::singleline(&mut text).desired_width(width).id(id);
     if editing.error.is_some() {
         field = field.text_color(ui.visuals().error_fg_color);
     }
@@ -138,13 +140,15 @@ pub(super) fn text_field_ui(
         0,
     );
     let field = output.response;
-    if let Some(range) = output.cursor_range {
-        editing.caret = Some(range.primary.index.0);
+    if let Cow::Owned(text) = text {
+        actions.push(Intent::Typed(text));
+    }
+    if let Some(range) = output.cursor_range
+        && editing.caret != Some(range.primary.index.0)
+    {
+        actions.push(Intent::Caret(range.primary.index.0));
     }
     name(&field, Role::TextInput, label);
-    if field.changed() {
-        actions.push(Intent::Typed);
-    }
     if ui.input(|i| i.key_pressed(Key::Escape)) {
         actions.push(Intent::Cancel);
     } else if field.lost_focus() && (commit_on_blur || ui.input(|i| i.key_pressed(Key::Enter))) {
