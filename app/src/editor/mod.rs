@@ -232,6 +232,13 @@ impl Editor {
         sync_core::rebase::follow(path, &self.moves)
     }
 
+    /// Where the string at `path` (as the UI last saw the document) is now, and where its
+    /// character positions went, after what others changed since [`Editor::take_moves`] was
+    /// last called; `None` if it is gone.
+    pub fn follow_text(&self, path: &Pointer) -> Option<sync_core::rebase::TextFollow> {
+        sync_core::rebase::follow_text(path, &self.moves)
+    }
+
     /// Forgets the changes [`Editor::follow`] follows paths through (call once per frame,
     /// after following what the UI shows).
     pub fn take_moves(&mut self) -> bool {

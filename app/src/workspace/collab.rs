@@ -228,22 +228,10 @@ impl Workspace {
         self.data_dir.as_ref().map(|d| d.join("sessions"))
     }
 
-    /// Someone else changed the document: what this window shows by path (the value being
-    /// edited, a node to scroll to) follows its node, shifted by insertions above it or
-    /// carried by a move.
-    pub(crate) fn follow_nodes(&mut self) {
-        if let Some(editing) = &mut self.editing {
-            match self.editor.follow(&editing.path) {
-                Some(path) => editing.path = path,
-                None => {
-                    self.message = Some(format!(
-                        "someone removed {} while you were editing it",
-                        crate::words::path(&editing.path)
-                    ));
-                    self.editing = None;
-                }
-            }
-        }
+    /// Someone else changed the document: a node to scroll to follows its node, shifted by
+    /// insertions above it or carried by a move (the selection follows in the editor, the
+    /// value being edited in [`Workspace::follow_remote_edits`]).
+    fn follow_nodes(&mut self) {
         if let Some(path) = &self.scroll_to {
             self.scroll_to = self.editor.follow(path);
         }
@@ -290,34 +278,28 @@ impl Workspace {
     }
 }
 
-/// How someone else's change moved the text of the string being edited: the characters
-/// `pos..pos + del` became `ins` characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How someone else's change moved the text of the string being edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TextShift {
-    /// Where the change starts, in characters.
-    pub(crate) pos: usize,
-    /// How many characters it removed.
-    pub(crate) del: usize,
-    /// How many it put there.
-    pub(crate) ins: usize,
+    /// How the positions of the text moved.
+    follow: sync_core::rebase::TextFollow,
+    /// The length of the text now, in characters.
+    chars: usize,
 }
 
 impl TextShift {
-    /// Where a caret at `c` goes: before the change it stays, after it it moves with the
-    /// text, inside it it goes to the change's end.
+    /// Where a caret at `c` goes: it stays on the same character, or goes to the end of a
+    /// text that was replaced whole.
     pub(crate) fn apply(&self, c: usize) -> usize {
-        if c <= self.pos {
-            c
-        } else if c >= self.pos + self.del {
-            c + self.ins - self.del
-        } else {
-            self.pos + self.ins
-        }
+        self.follow
+            .position(c)
+            .unwrap_or(self.chars)
+            .min(self.chars)
     }
 }
 
 /// What a poll of the session asks of the window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Polled {
     /// Poll again after this long (reconnecting, or saving what is not on disk yet).
     pub(crate) again_after: Option<Duration>,
@@ -350,8 +332,8 @@ impl Workspace {
             self.message = Some(notices.join(" · "));
         }
         if self.editor.generation() != before {
-            self.follow_nodes();
             polled.shifted = self.follow_remote_edits();
+            self.follow_nodes();
         }
         if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
             self.message = Some(format!("choose where to save {what}"));
@@ -375,43 +357,37 @@ impl Workspace {
         polled
     }
 
-    /// Someone else changed the document: an inline edit of a string they also changed takes
-    /// their change in, the caret staying on the same character (returned, for the field's
-    /// own caret and selection); an edit of a value they removed ends.
-    pub(crate) fn follow_remote_edits(&mut self) -> Option<TextShift> {
+    /// Someone else changed the document: an inline edit follows its node (and ends if it
+    /// was removed); an edit of a string they also changed takes their change in, the caret
+    /// staying on the same character (returned, for the field's own caret and selection).
+    pub(super) fn follow_remote_edits(&mut self) -> Option<TextShift> {
         let editing = self.editing.as_mut()?;
-        match editing.path.resolve(self.editor.doc()) {
-            None => {
-                self.message = Some(format!(
-                    "someone removed {} while you were editing it",
-                    crate::words::path(&editing.path)
-                ));
-                self.editing = None;
-                None
-            }
-            Some(Value::String(now))
-                if editing.target == EditTarget::Value && editing.kind == ValueKind::String =>
-            {
-                let now = now.to_string();
-                if now == editing.text {
-                    return None;
-                }
-                let shift =
-                    crate::editor::splice_between(&editing.text, &now).map(|(pos, del, ins)| {
-                        TextShift {
-                            pos,
-                            del,
-                            ins: ins.chars().count(),
-                        }
-                    });
-                if let Some(shift) = shift {
-                    editing.caret = editing.caret.map(|c| shift.apply(c));
-                }
-                editing.text = now;
-                shift
-            }
-            Some(_) => None,
+        let Some(follow) = self.editor.follow_text(&editing.path) else {
+            self.message = Some(format!(
+                "someone removed {} while you were editing it",
+                crate::words::path(&editing.path)
+            ));
+            self.editing = None;
+            return None;
+        };
+        editing.path.clone_from(&follow.path);
+        if editing.target != EditTarget::Value || editing.kind != ValueKind::String {
+            return None;
         }
+        let Some(Value::String(now)) = editing.path.resolve(self.editor.doc()) else {
+            return None;
+        };
+        let now = now.to_string();
+        if now == editing.text {
+            return None;
+        }
+        let shift = TextShift {
+            follow,
+            chars: now.chars().count(),
+        };
+        editing.caret = editing.caret.map(|c| shift.apply(c));
+        editing.text = now;
+        Some(shift)
     }
 }
 

@@ -108,3 +108,106 @@ fn showing_someones_place_opens_the_containers_above_it_selects_and_scrolls_to_i
     ws.apply(Intent::History(super::HistoryAsk::Older));
     assert_eq!(ws.message, None);
 }
+
+/// A workspace on a shared document that the relay has sent as `json`.
+fn shared(json: &str) -> Workspace {
+    use sync_core::protocol::{CatchUp, ClientId, Revision, Role, ServerMessage};
+    let replica = sync_core::replica::Replica::new(ClientId::from("me"), "Me");
+    let mut ws = Workspace::new(Editor::shared(replica));
+    ws.editor.receive(ServerMessage::Welcome {
+        protocol: 1,
+        rev: Revision(1),
+        role: Role::Write,
+        client_seq: None,
+        catch_up: CatchUp::Snapshot {
+            doc: Value::parse(json).unwrap(),
+            conflicts: Vec::new(),
+        },
+        peers: Vec::new(),
+    });
+    ws.editor.take_moves();
+    ws
+}
+
+/// Someone else's change `ops` (a JSON Patch of Concord's operations), as revision `rev`.
+fn others_change(ws: &mut Workspace, rev: u64, ops: &str) {
+    use sync_core::protocol::{ClientId, Commit, Revision, ServerMessage};
+    ws.editor.receive(ServerMessage::Applied {
+        commit: Commit {
+            rev: Revision(rev),
+            client: ClientId::from("other"),
+            seq: rev,
+            author: "Other".to_owned(),
+            time: 0,
+            ops: sync_core::Change::from_json(ops).unwrap().0,
+            conflicts: Vec::new(),
+            group: None,
+        },
+        hash: None,
+    });
+}
+
+#[test]
+fn an_edit_in_progress_follows_its_string_and_caret_through_others_changes() {
+    let mut ws = shared(r#"{"list": ["a", "Hello world"]}"#);
+    ws.apply(Intent::Edit(at("/list/1")));
+    // The caret before "world".
+    ws.apply(Intent::Caret(6));
+    others_change(
+        &mut ws,
+        2,
+        r#"[{"op": "add", "path": "/list/0", "value": "new"},
+            {"op": "splice", "path": "/list/2", "pos": 0, "del": 5, "ins": "Goodbye"}]"#,
+    );
+    let shift = ws.follow_remote_edits().unwrap();
+    ws.editor.take_moves();
+    let editing = ws.editing.as_ref().unwrap();
+    assert_eq!(editing.path, at("/list/2"));
+    assert_eq!(editing.text, "Goodbye world");
+    assert_eq!(editing.caret, Some(8), "still before \"world\"");
+    // The field's selection moves the same way: one end inside the replaced word goes to
+    // the end of the new one.
+    assert_eq!((shift.apply(2), shift.apply(11)), (7, 13));
+    // Typing goes on in the text as it is now.
+    type_text(&mut ws, "Goodbye world!");
+    assert_eq!(
+        at("/list/2").resolve(ws.editor.doc()),
+        Some(&Value::from("Goodbye world!"))
+    );
+    // Replaced whole, the caret goes to the end of the new text.
+    others_change(
+        &mut ws,
+        3,
+        r#"[{"op": "replace", "path": "/list/2", "value": "Hi"}]"#,
+    );
+    let shift = ws.follow_remote_edits().unwrap();
+    ws.editor.take_moves();
+    assert_eq!(ws.editing.as_ref().unwrap().text, "Hi");
+    assert_eq!(shift.apply(5), 2);
+    // Removed, the edit ends and the status bar says why.
+    others_change(&mut ws, 4, r#"[{"op": "remove", "path": "/list"}]"#);
+    assert_eq!(ws.follow_remote_edits(), None);
+    assert_eq!(ws.editing, None);
+    assert_eq!(
+        ws.message.as_deref(),
+        Some("someone removed /list/2 while you were editing it")
+    );
+}
+
+#[test]
+fn the_caret_follows_where_others_typed_not_where_a_diff_of_the_texts_would_guess() {
+    // "aaaa" with one more "a" at the start reads the same as one more at the end: only the
+    // change itself says the caret's characters moved.
+    let mut ws = shared(r#"{"s": "aaaa"}"#);
+    ws.apply(Intent::Edit(at("/s")));
+    ws.apply(Intent::Caret(2));
+    others_change(
+        &mut ws,
+        2,
+        r#"[{"op": "splice", "path": "/s", "pos": 0, "del": 0, "ins": "a"}]"#,
+    );
+    ws.follow_remote_edits().unwrap();
+    let editing = ws.editing.as_ref().unwrap();
+    assert_eq!(editing.text, "aaaaa");
+    assert_eq!(editing.caret, Some(3));
+}

@@ -49,6 +49,7 @@ pub(crate) use moves::{dest_in_node_after, expressible, moved_destination};
 pub(crate) use own_writes::{OwnWrites, overwrites_at};
 use paths::map_path;
 use text::merge_splices;
+pub use text::{TextFollow, follow_text};
 use writes::{
     Write, into_copy, merge_sets, overwritten, replace_in_array, same_target, sets_around, write_of,
 };

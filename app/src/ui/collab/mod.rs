@@ -52,7 +52,7 @@ impl ConcordApp {
     pub(super) fn poll(&mut self, ctx: &egui::Context) {
         let polled = self.workspace.poll();
         if let (Some(shift), Some(id)) = (
-            polled.shifted,
+            &polled.shifted,
             self.workspace.editing.as_ref().map(super::field_id),
         ) && let Some(mut state) = egui::TextEdit::load_state(ctx, id)
             && let Some(range) = state.cursor.char_range()
