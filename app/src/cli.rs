@@ -61,7 +61,7 @@ pub struct Cli {
     pub options: GlobalOptions,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub tool: Tool,
 }
 
 /// Options shared by every command.
@@ -74,7 +74,7 @@ pub struct GlobalOptions {
 
 /// A subcommand.
 #[derive(Debug, Clone, Subcommand)]
-pub enum Command {
+pub enum Tool {
     /// Print DOC with the JSON Patch PATCH applied.
     ///
     /// PATCH is a JSON array of operations (RFC 6902), applied atomically: if one fails, nothing
@@ -125,13 +125,13 @@ pub enum Command {
     },
 }
 
-impl Command {
+impl Tool {
     /// The command's two inputs, with the names their arguments have in the help.
     pub fn inputs(&self) -> [(&'static str, &Input); 2] {
         match self {
-            Command::Patch { doc, patch } => [("DOC", doc), ("PATCH", patch)],
-            Command::MergePatch { doc, merge } => [("DOC", doc), ("MERGE", merge)],
-            Command::Diff { a, b, .. } => [("A", a), ("B", b)],
+            Tool::Patch { doc, patch } => [("DOC", doc), ("PATCH", patch)],
+            Tool::MergePatch { doc, merge } => [("DOC", doc), ("MERGE", merge)],
+            Tool::Diff { a, b, .. } => [("A", a), ("B", b)],
         }
     }
 }
@@ -222,7 +222,7 @@ impl std::error::Error for CliError {}
 /// `stdin` is read for an input given as `-`. Nothing is written anywhere: the caller prints the
 /// result or the error (see [`main`]).
 pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
-    let [(first_arg, first), (second_arg, second)] = cli.command.inputs();
+    let [(first_arg, first), (second_arg, second)] = cli.tool.inputs();
     if *first == Input::Stdin && *second == Input::Stdin {
         return Err(CliError::Usage(format!(
             "{first_arg} and {second_arg} cannot both be '-': only one input can come from \
@@ -240,8 +240,8 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
         };
         sync_core::value::Style { layout, ..style }
     };
-    let mut out = match &cli.command {
-        Command::Patch { doc, patch } => {
+    let mut out = match &cli.tool {
+        Tool::Patch { doc, patch } => {
             let (mut doc, style) = read_document(doc, stdin)?;
             let change = read_patch(patch, stdin)?;
             change
@@ -249,12 +249,12 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<String, CliError> {
                 .map_err(|e| CliError::Failed(e.into()))?;
             doc.to_json_as(laid_out(style))
         }
-        Command::MergePatch { doc, merge } => {
+        Tool::MergePatch { doc, merge } => {
             let (doc, style) = read_document(doc, stdin)?;
             let (patch, _) = read_document(merge, stdin)?;
             merge::merged(doc, &patch).to_json_as(laid_out(style))
         }
-        Command::Diff {
+        Tool::Diff {
             a,
             b,
             merge,

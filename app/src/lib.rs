@@ -12,7 +12,8 @@
 //! - [`session`]: collaboration: the connection to a relay, presence, conflicts, history, the
 //!   offline outbox, and the relay hosted for "Share this document".
 //! - [`settings`]: theme, font size, recent files, display name, in the config directory.
-//! - [`dialogs`]: native open and save-as dialogs, off the UI thread.
+//! - [`file_dialog`]: what a file dialog is for, and the desktop's open and save-as dialogs, off
+//!   the UI thread.
 //! - [`loader`]: reading and parsing a file on a background thread, with progress.
 //! - [`words`]: counts as people read them ("1 node", "12,345 nodes").
 //! - [`launch`]: what the command line asks the window for, the sample document, the network
@@ -22,8 +23,8 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
-pub mod dialogs;
 pub mod editor;
+pub mod file_dialog;
 pub mod gui;
 pub mod launch;
 pub mod loader;

@@ -9,7 +9,7 @@
 )]
 
 mod common;
-use app::dialogs::{Pending, Purpose};
+use app::file_dialog::{Pending, Purpose};
 use app::ui::ConcordApp;
 use egui::{Event, Key, Modifiers};
 use egui_kittest::Harness;

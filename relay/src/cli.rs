@@ -24,11 +24,11 @@ use tokio_util::sync::CancellationToken;
 #[command(name = "concord-relay", version)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    action: Action,
 }
 
 #[derive(Subcommand)]
-enum Command {
+enum Action {
     /// Serve documents over websockets until SIGINT or SIGTERM.
     Serve(Box<ServeArgs>),
     /// Print a signed token that lets its holder open matching documents (alone on the first
@@ -250,12 +250,12 @@ pub fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli.command {
-        Command::Serve(args) => serve(Config {
+    match cli.action {
+        Action::Serve(args) => serve(Config {
             handle_hangup: true,
             ..args.config()?
         }),
-        Command::Token(args) => block_on(async {
+        Action::Token(args) => block_on(async {
             match args.action {
                 None => mint(&args).await,
                 Some(TokenAction::List(place)) => list(&place.config()?).await,
@@ -264,7 +264,7 @@ pub fn main() -> anyhow::Result<()> {
                 }
             }
         }),
-        Command::Secret {
+        Action::Secret {
             action: SecretAction::Rotate(place),
         } => block_on(async { rotate(&place.config()?).await }),
     }

@@ -28,7 +28,7 @@ use crate::frame::{self, Frame, Unreadable};
 use crate::gate::Pass;
 use crate::metrics::bump;
 use crate::peer::Peer;
-use crate::room::{Command, Member};
+use crate::room::{Member, Request};
 use crate::stream::Stream;
 use crate::upload::{Step, Upload};
 use crate::wire::{Outbound, error_text, now_millis};
@@ -103,7 +103,7 @@ enum State {
     New,
     /// In a room.
     Joined {
-        room: mpsc::Sender<Command>,
+        room: mpsc::Sender<Request>,
         bucket: Bucket,
         /// A change being sent in parts.
         upload: Upload,
@@ -120,7 +120,7 @@ enum State {
 }
 
 impl State {
-    fn joined(room: mpsc::Sender<Command>, limits: &Limits, token: Option<Holding>) -> State {
+    fn joined(room: mpsc::Sender<Request>, limits: &Limits, token: Option<Holding>) -> State {
         State::Joined {
             room,
             bucket: Bucket::new(limits.ops_per_second, limits.ops_burst),
@@ -243,7 +243,7 @@ pub(crate) async fn serve(
         let _ = out.try_send(Outbound::Close { code, message });
     }
     if let State::Joined { room, .. } = &state {
-        let _ = room.send(Command::Leave { conn }).await;
+        let _ = room.send(Request::Leave { conn }).await;
     }
     // The room may still have the queue's sender: the writer is told to end once the queue
     // is empty, which sends the reply to a client's close at once.
@@ -329,7 +329,7 @@ impl Reader<'_> {
     }
 
     /// Passes `command` to the room; a room that is gone ends the connection.
-    async fn to_room(&self, room: &mpsc::Sender<Command>, command: Command) -> Next {
+    async fn to_room(&self, room: &mpsc::Sender<Request>, command: Request) -> Next {
         if room.send(command).await.is_err() {
             return Next::Close(
                 ErrorCode::ShuttingDown,
@@ -345,7 +345,7 @@ impl Reader<'_> {
         let State::Joined { room, .. } = state else {
             return self.hello_required();
         };
-        let command = Command::Reject {
+        let command = Request::Reject {
             conn: self.conn,
             seq,
             code,
@@ -559,7 +559,7 @@ impl Reader<'_> {
                             );
                             return Next::Continue;
                         }
-                        Command::Submit {
+                        Request::Submit {
                             conn,
                             seq,
                             base_rev,
@@ -567,7 +567,7 @@ impl Reader<'_> {
                             overwrites,
                         }
                     }
-                    ClientMessage::Presence { selection, caret } => Command::Presence {
+                    ClientMessage::Presence { selection, caret } => Request::Presence {
                         conn,
                         selection,
                         caret,
@@ -581,8 +581,8 @@ impl Reader<'_> {
                         );
                         return Next::Continue;
                     }
-                    ClientMessage::History { from, to } => Command::History { conn, from, to },
-                    ClientMessage::Snapshot { rev } => Command::Snapshot { conn, rev },
+                    ClientMessage::History { from, to } => Request::History { conn, from, to },
+                    ClientMessage::Snapshot { rev } => Request::Snapshot { conn, rev },
                     ClientMessage::Hello { .. } => return Next::Continue,
                 };
                 self.to_room(room, command).await
@@ -598,11 +598,11 @@ async fn join(
     doc: &str,
     member: Member,
     last_rev: Option<sync_core::protocol::Revision>,
-) -> Result<mpsc::Sender<Command>, ErrorCode> {
+) -> Result<mpsc::Sender<Request>, ErrorCode> {
     for _ in 0..3 {
         let room = shared.rooms.room(doc);
         let (joined, answer) = oneshot::channel();
-        let command = Command::Join {
+        let command = Request::Join {
             member: member.clone(),
             last_rev,
             joined,

@@ -1,12 +1,11 @@
-//! Files and what surrounds them: background loading, native dialogs, settings, and the
-//! prompt before closing with unsaved changes.
+//! Files: opening one in the background with its progress, and a file that did not open.
 
 use std::path::Path;
 
 use super::ConcordApp;
 use crate::editor::Editor;
 use crate::loader::Loader;
-use crate::workspace::{CloseChoice, Dialog, Intent, Workspace};
+use crate::workspace::{Intent, Workspace};
 
 impl ConcordApp {
     /// An app that opens `path` in the background, showing progress meanwhile.
@@ -66,49 +65,6 @@ pub(super) fn broken_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<In
         if ui.button("Open another file…").clicked() {
             intents.push(Intent::Command(crate::commands::Command::Open));
         }
-    });
-}
-
-/// Asks what to do with unsaved changes before the window closes.
-pub(super) fn close_prompt_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
-    let name = app
-        .editor
-        .path()
-        .map_or_else(|| "the document".to_owned(), |p| p.display().to_string());
-    let hosted = app.hosts_unsaved();
-    egui::Modal::new(egui::Id::unique("close prompt")).show(ui.ctx(), |ui| {
-        if hosted {
-            ui.heading("Shared from this window");
-            ui.label(
-                "Closing stops sharing this document, and it has no file: nobody could open it \
-                 again. Save it to a file before closing?",
-            );
-        } else {
-            ui.heading("Unsaved changes");
-            ui.label(format!("Save the changes to {name} before closing?"));
-        }
-        ui.horizontal(|ui| {
-            // Without a file yet, saving asks where first.
-            let save = if app.editor.path().is_some() {
-                "Save and close"
-            } else {
-                "Save as… and close"
-            };
-            if ui.button(save).clicked() {
-                intents.push(Intent::Close(CloseChoice::Save));
-            }
-            let without = if hosted {
-                "Close anyway"
-            } else {
-                "Close without saving"
-            };
-            if ui.button(without).clicked() {
-                intents.push(Intent::Close(CloseChoice::Discard));
-            }
-            if ui.button("Cancel").clicked() {
-                intents.push(Intent::Dismiss(Dialog::ClosePrompt));
-            }
-        });
     });
 }
 

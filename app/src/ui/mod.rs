@@ -1,19 +1,24 @@
-//! The window: a menu bar, the tree, a status bar. Widgets push [`Command`]s and edits; the
-//! app applies commands in one place, at the end of the frame.
+//! The window: a menu bar, the tree, a status bar. The views read the [`Workspace`] and record
+//! [`Intent`]s; the window applies them after the frame is drawn, in the order they were
+//! recorded.
 //!
-//! - `actions`: what each command does;
-//! - `files`: opening, saving, dialogs, settings, the close prompt;
-//! - `panels`: the menu bar, status bar and preferences;
-//! - `find`: the search bar and its matches;
-//! - `tree` and `raw`: the two views of the document.
+//! - `bars`: the menu bar and the status bar;
+//! - `search`: the search bar;
+//! - `tree` and `raw`: the two views of the document;
+//! - `files`: a file loading, a file that did not open;
+//! - `dialogs`: Connect, Share, the preferences, the prompt before closing; `file_form`: the
+//!   app's own file dialog;
+//! - `collab`: the connection, people, conflicts, history, other people's carets;
+//! - `actions`: copy, cut and paste, which egui reports as events.
 
 mod actions;
+mod bars;
 mod collab;
+mod dialogs;
 mod file_form;
 mod files;
-mod find;
-mod panels;
 mod raw;
+mod search;
 mod tree;
 
 pub use collab::palette;
@@ -25,7 +30,7 @@ use egui::{CentralPanel, Panel};
 
 use crate::commands::Command;
 use crate::editor::Editor;
-use crate::workspace::{Editing, Intent, Opening, Target, Workspace};
+use crate::workspace::{Editing, Intent, Opening, Workspace};
 
 /// How long a status message stays, in seconds, unless another replaces it.
 pub const MESSAGE_SECONDS: f64 = 10.0;
@@ -296,12 +301,12 @@ fn draw(ui: &mut egui::Ui, ws: &Workspace, intents: &mut Vec<Intent>) {
     use crate::session::{Holding, Status};
     let session = ws.session.as_ref();
     Panel::top("menu").show(ui, |ui| {
-        panels::menu_bar_ui(ui, &ws.editor, &ws.settings, intents);
+        bars::menu_bar_ui(ui, &ws.editor, &ws.settings, intents);
     });
     if ws.search.is_some() {
-        Panel::top("search").show(ui, |ui| find::search_ui(ui, ws, intents));
+        Panel::top("search").show(ui, |ui| search::search_ui(ui, ws, intents));
     }
-    Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, ws, intents));
+    Panel::bottom("status").show(ui, |ui| bars::status_ui(ui, ws, intents));
     if session.is_some_and(|s| matches!(s.status(), Status::RelayBehind { .. })) {
         Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, ws, intents));
     }
@@ -331,13 +336,13 @@ fn draw(ui: &mut egui::Ui, ws: &Workspace, intents: &mut Vec<Intent>) {
         }
     });
     if ws.closing {
-        files::close_prompt_ui(ui, ws, intents);
+        dialogs::close_prompt_ui(ui, ws, intents);
     }
     if ws.preferences {
-        panels::preferences_ui(ui, ws, intents);
+        dialogs::preferences_ui(ui, ws, intents);
     }
     file_form::file_form_ui(ui, ws, intents);
-    collab::connect_ui(ui, ws, intents);
-    collab::share_ui(ui, ws, intents);
+    dialogs::connect_ui(ui, ws, intents);
+    dialogs::share_ui(ui, ws, intents);
     collab::revision_ui(ui, ws, intents);
 }

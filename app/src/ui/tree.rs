@@ -5,9 +5,9 @@
 use egui::{Response, RichText, Role, ScrollArea, WidgetInfo};
 use sync_core::Pointer;
 
-use super::Target;
 use crate::editor::Place;
 use crate::editor::rows::Kind;
+use crate::workspace::Part;
 use crate::workspace::{Intent, Workspace};
 
 mod inline;
@@ -114,7 +114,7 @@ fn row_ui(ui: &mut egui::Ui, app: &Workspace, index: usize, actions: &mut Vec<In
         let editing_key = app
             .editing
             .as_ref()
-            .filter(|e| e.path == path && e.target == Target::Key);
+            .filter(|e| e.path == path && e.part == Part::Key);
         if let Some(editing) = editing_key {
             {
                 inline::text_field_ui(
@@ -160,7 +160,7 @@ fn row_ui(ui: &mut egui::Ui, app: &Workspace, index: usize, actions: &mut Vec<In
         let editing_here = app
             .editing
             .as_ref()
-            .filter(|e| e.path == path && e.target == Target::Value);
+            .filter(|e| e.path == path && e.part == Part::Value);
         let carets = super::collab::carets_at(app, &path);
         if let Some(editing) = editing_here {
             inline::edit_ui(ui, editing, &carets, actions);

@@ -7,7 +7,7 @@ use sync_core::protocol::Peer;
 use sync_core::{Pointer, Value};
 
 use super::intent::HistoryAsk;
-use super::{Target as EditTarget, UNSAVED, Workspace};
+use super::{Part, UNSAVED, Workspace};
 use crate::editor::ValueKind;
 use crate::session::host::{self, Host};
 use crate::session::net::NetConfig;
@@ -338,12 +338,12 @@ impl Workspace {
         if let Some((text, what)) = self.session.as_mut().and_then(Session::take_export) {
             self.message = Some(format!("choose where to save {what}"));
             self.export = Some(text);
-            self.start_dialog(crate::dialogs::Purpose::ExportPatch);
+            self.start_dialog(crate::file_dialog::Purpose::ExportPatch);
         }
         let caret = self
             .editing
             .as_ref()
-            .filter(|e| e.target == EditTarget::Value && e.kind == ValueKind::String)
+            .filter(|e| e.part == Part::Value && e.kind == ValueKind::String)
             .and_then(|e| e.caret);
         let selection = self.editor.selected().cloned();
         if let Some(session) = &mut self.session {
@@ -371,7 +371,7 @@ impl Workspace {
             return None;
         };
         editing.path.clone_from(&follow.path);
-        if editing.target != EditTarget::Value || editing.kind != ValueKind::String {
+        if editing.part != Part::Value || editing.kind != ValueKind::String {
             return None;
         }
         let Some(Value::String(now)) = editing.path.resolve(self.editor.doc()) else {

@@ -1,10 +1,10 @@
 //! What each menu command does ([`Workspace::run`]), and the moves of the selection and of
 //! inline editing they start.
 
-use super::{Editing, Raw, Search, Target, Workspace};
+use super::{Editing, Part, Raw, Search, Workspace};
 use crate::commands::Command;
-use crate::dialogs::Purpose;
 use crate::editor::ValueKind;
+use crate::file_dialog::Purpose;
 
 impl Workspace {
     /// Runs a command.
@@ -269,7 +269,7 @@ impl Workspace {
         let opening = self.opening();
         self.editing = Some(Editing::new(
             path,
-            Target::Key,
+            Part::Key,
             (ValueKind::String, text),
             opening,
         ));
@@ -286,7 +286,7 @@ impl Workspace {
         // Containers too: the type switch can turn them into any other kind.
         let (kind, text) = (ValueKind::of(value), crate::editor::text_of(value));
         let opening = self.opening();
-        self.editing = Some(Editing::new(path, Target::Value, (kind, text), opening));
+        self.editing = Some(Editing::new(path, Part::Value, (kind, text), opening));
     }
 }
 

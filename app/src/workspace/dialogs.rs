@@ -1,7 +1,7 @@
 //! The window's dialogs as the workspace holds them: which is open, what their buttons ask
 //! for, and closing them (one at a time, with Escape, the topmost first).
 
-use crate::dialogs::Purpose;
+use crate::file_dialog::Purpose;
 use crate::session::Target;
 
 use super::{ConnectForm, Workspace};

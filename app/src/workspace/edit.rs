@@ -8,9 +8,9 @@ use crate::editor::{ValueKind, text_of};
 /// The number of the next edit (see [`Editing::number`]).
 static NEXT_EDIT: AtomicU64 = AtomicU64::new(0);
 
-/// What is being edited inline.
+/// Which part of a node is being edited inline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum Part {
     /// The value.
     Value,
     /// The member's key.
@@ -23,7 +23,7 @@ pub struct Editing {
     /// Which node.
     pub path: sync_core::Pointer,
     /// Its value or its key.
-    pub target: Target,
+    pub part: Part,
     /// What the text is read as.
     pub kind: ValueKind,
     /// The text in the field.
@@ -46,17 +46,17 @@ pub struct Editing {
 }
 
 impl Editing {
-    /// An edit of `path`'s `target` starting from `text` read as `kind`, its field opening as
+    /// An edit of `path`'s `part` starting from `text` read as `kind`, its field opening as
     /// `opening` says.
     pub fn new(
         path: sync_core::Pointer,
-        target: Target,
+        part: Part,
         (kind, text): (ValueKind, String),
         opening: Opening,
     ) -> Editing {
         Editing {
             path,
-            target,
+            part,
             kind,
             text,
             opening: Some(opening),
@@ -106,7 +106,7 @@ pub(super) fn typed(app: &mut Workspace) {
         editing.path.resolve(app.editor.doc()),
         Some(sync_core::Value::String(_))
     );
-    if editing.target == Target::Value && editing.kind == ValueKind::String && is_string {
+    if editing.part == Part::Value && editing.kind == ValueKind::String && is_string {
         match app
             .editor
             .type_string(&editing.path, &editing.text, editing.typed)
@@ -173,14 +173,14 @@ pub(super) fn commit(app: &mut Workspace) -> bool {
     let Some(mut editing) = app.editing.take() else {
         return true;
     };
-    let result = match (editing.target, editing.kind) {
-        (Target::Value, ValueKind::String | ValueKind::Number) => {
+    let result = match (editing.part, editing.kind) {
+        (Part::Value, ValueKind::String | ValueKind::Number) => {
             app.editor
                 .set_scalar(&editing.path, editing.kind, &editing.text)
         }
         // A checkbox and the type switch applied what they did at once.
-        (Target::Value, _) => Ok(()),
-        (Target::Key, _) => app.editor.rename(&editing.path, &editing.text).map(|_| ()),
+        (Part::Value, _) => Ok(()),
+        (Part::Key, _) => app.editor.rename(&editing.path, &editing.text).map(|_| ()),
     };
     match result {
         Ok(()) => {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Opening;
-use crate::dialogs::Purpose;
+use crate::file_dialog::Purpose;
 
 /// The in-app file dialog, while open.
 #[derive(Debug, Clone)]

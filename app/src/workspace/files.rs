@@ -7,8 +7,8 @@ use sync_core::value::Style;
 
 use super::FileForm;
 use super::{UNSAVED, Workspace};
-use crate::dialogs::{Outcome, Pending, Purpose};
 use crate::editor::Editor;
+use crate::file_dialog::{Outcome, Pending, Purpose};
 use crate::loader::Loader;
 
 impl Workspace {

@@ -16,7 +16,7 @@ mod search;
 
 pub use collab::{ConnectForm, ShareForm, Side};
 pub use dialogs::{CloseChoice, ConnectAsk, Dialog, ShareAsk};
-pub use edit::{Editing, Opening, Target};
+pub use edit::{Editing, Opening, Part};
 pub use file_form::{FileAsk, FileForm};
 pub use intent::{Field, HistoryAsk, Intent};
 pub use raw::{Raw, RawAsk};
@@ -86,7 +86,7 @@ pub struct Workspace {
     /// The user chose to close even with unsaved changes (or saved them).
     pub(crate) close_confirmed: bool,
     /// A native open or save dialog that is showing.
-    pub dialog: Option<crate::dialogs::Pending>,
+    pub dialog: Option<crate::file_dialog::Pending>,
     /// The preferences window is open.
     pub preferences: bool,
     /// The shared document's link to its relay, when collaborating.

@@ -12,7 +12,7 @@ use sync_core::{Operation, Pointer, Value};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::welcome::Catching;
-use super::{Command, Recipients, Room, To, error_message};
+use super::{Recipients, Request, Room, To, error_message};
 use crate::metrics::bump;
 use crate::store::{Batch, Checked, StoreError};
 use crate::wire::encode;
@@ -74,12 +74,12 @@ impl Room<'_> {
     /// Serves a batch of commands: applies the submits, stores what they changed in one
     /// transaction, and only then sends the answers (in order). An error means nothing of the
     /// batch was acknowledged and the room must stop.
-    pub(super) async fn handle(&mut self, batch: Vec<Command>) -> Result<(), Stop> {
+    pub(super) async fn handle(&mut self, batch: Vec<Request>) -> Result<(), Stop> {
         let mut answers = Answers::default();
         let now = crate::wire::now_millis();
         for command in batch {
             match command {
-                Command::Join {
+                Request::Join {
                     member,
                     last_rev,
                     joined,
@@ -87,7 +87,7 @@ impl Room<'_> {
                     let parked = self.join(&mut answers.outgoing, member, last_rev, joined, now);
                     answers.parked.extend(parked);
                 }
-                Command::Submit {
+                Request::Submit {
                     conn,
                     seq,
                     base_rev,
@@ -102,20 +102,20 @@ impl Room<'_> {
                     };
                     self.submit(&mut answers, conn, change, now)?;
                 }
-                Command::Reject {
+                Request::Reject {
                     conn,
                     seq,
                     code,
                     message,
                 } => self.reject(&mut answers, conn, seq, code, message),
-                Command::Presence {
+                Request::Presence {
                     conn,
                     selection,
                     caret,
                 } => self.presence(&mut answers, conn, selection, caret, now),
-                Command::History { conn, from, to } => self.history(&mut answers, conn, from, to),
-                Command::Snapshot { conn, rev } => self.snapshot(&mut answers, conn, rev),
-                Command::Leave { conn } => self.leave(&mut answers, conn),
+                Request::History { conn, from, to } => self.history(&mut answers, conn, from, to),
+                Request::Snapshot { conn, rev } => self.snapshot(&mut answers, conn, rev),
+                Request::Leave { conn } => self.leave(&mut answers, conn),
             }
         }
         if !answers.stored.is_empty() {

@@ -51,7 +51,7 @@ pub(crate) struct Member {
 
 /// What a connection asks of its room.
 #[derive(Debug)]
-pub(crate) enum Command {
+pub(crate) enum Request {
     /// Enter the room; the room answers with `welcome` (or an error) on the member's channel.
     Join {
         /// The connection.
@@ -120,7 +120,7 @@ pub(crate) enum Command {
 
 /// The loaded documents, by id.
 pub(crate) struct Rooms {
-    rooms: Mutex<HashMap<String, mpsc::Sender<Command>>>,
+    rooms: Mutex<HashMap<String, mpsc::Sender<Request>>>,
     store: Store,
     /// The cluster this relay is part of (with a PostgreSQL store): a room serves its
     /// document only while this relay holds the document's lease.
@@ -153,7 +153,7 @@ impl Rooms {
     }
 
     /// The room of `doc`, started (and its document loaded) if it is not running.
-    pub(crate) fn room(self: &Arc<Self>, doc: &str) -> mpsc::Sender<Command> {
+    pub(crate) fn room(self: &Arc<Self>, doc: &str) -> mpsc::Sender<Request> {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = rooms.get(doc)
             && !tx.is_closed()
@@ -173,7 +173,7 @@ impl Rooms {
     }
 
     /// Forgets `doc`'s room if `tx` is still the one registered.
-    fn unregister(&self, doc: &str, tx: &mpsc::Sender<Command>) {
+    fn unregister(&self, doc: &str, tx: &mpsc::Sender<Request>) {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         if rooms.get(doc).is_some_and(|t| t.same_channel(tx)) {
             rooms.remove(doc);
@@ -186,8 +186,8 @@ impl Rooms {
     fn unload_if_idle(
         &self,
         doc: &str,
-        tx: &mpsc::Sender<Command>,
-        rx: &mpsc::Receiver<Command>,
+        tx: &mpsc::Sender<Request>,
+        rx: &mpsc::Receiver<Request>,
     ) -> bool {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         if !rx.is_empty() {
@@ -250,7 +250,7 @@ struct Room<'a> {
     rooms: &'a Rooms,
 }
 
-async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Command>) {
+async fn run_room(rooms: &Arc<Rooms>, doc: &str, mut rx: mpsc::Receiver<Request>) {
     let me = match rooms.rooms.lock() {
         Ok(map) => map.get(doc).cloned(),
         Err(e) => e.into_inner().get(doc).cloned(),
@@ -395,10 +395,10 @@ async fn held_or_claimed(cluster: &Arc<Cluster>, doc: &str) -> Option<Held> {
 }
 
 /// Answers every queued join with `code` until the channel closes.
-async fn refuse_all(rx: &mut mpsc::Receiver<Command>, code: ErrorCode, message: &str) {
+async fn refuse_all(rx: &mut mpsc::Receiver<Request>, code: ErrorCode, message: &str) {
     rx.close();
     while let Some(command) = rx.recv().await {
-        if let Command::Join { joined, .. } = command {
+        if let Request::Join { joined, .. } = command {
             let _ = joined.send(Err(code));
         }
     }

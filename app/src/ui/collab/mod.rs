@@ -1,14 +1,13 @@
 //! Collaboration in the window: joining and sharing, the edits others make to what is being
 //! edited, patches as files. Drawn by `panels` (the connection in the status bar, the conflict
 //! notice, the notice of a relay that is behind this window with its two ways on, the side
-//! panel with people, conflicts and history, an old revision read-only),
-//! `dialogs` (Connect and Share) and `marks` (other people's tags and carets on the tree).
+//! panel with people, conflicts and history, an old revision read-only) and `marks` (other
+//! people's tags and carets on the tree). The Connect and Share dialogs are with the others,
+//! in `ui::dialogs`.
 
-mod dialogs;
 mod marks;
 mod panels;
 
-pub(in crate::ui) use dialogs::{connect_ui, share_ui};
 pub(in crate::ui) use marks::{carets_at, markers_ui, paint_carets};
 pub(in crate::ui) use panels::{
     kept_copy_ui, notice_ui, relay_behind_ui, revision_ui, side_ui, status_ui, waiting_ui,

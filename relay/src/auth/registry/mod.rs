@@ -173,8 +173,8 @@ impl Registry {
     pub async fn open_postgres(url: &str, create: bool) -> Result<Registry, RegistryError> {
         use crate::store::postgres;
         let place = || crate::store::Location::Postgres(url.to_owned()).to_string();
-        let target = postgres::Target::open(url)?;
-        let mut client = target
+        let server = postgres::Server::open(url)?;
+        let mut client = server
             .connect()
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", place())))?;
@@ -191,7 +191,7 @@ impl Registry {
             }
         }
         Ok(Registry {
-            kind: Kind::Postgres(postgres::pool(&target, &postgres::Options::default(), 2)?),
+            kind: Kind::Postgres(postgres::pool(&server, &postgres::Options::default(), 2)?),
         })
     }
 

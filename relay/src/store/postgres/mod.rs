@@ -18,13 +18,13 @@ use tokio_postgres::Client;
 
 use super::StoreError;
 
+mod server;
 mod store;
-mod target;
 mod write;
 
+pub use server::{Roots, Server, SslMode, TlsSettings, settings};
 pub use store::Options;
 pub(crate) use store::{Postgres, pool, pool_error};
-pub use target::{Roots, SslMode, Target, TlsSettings, settings};
 
 /// The schema version this module writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -90,10 +90,10 @@ CREATE TABLE leases (
 /// The advisory lock that migrations take, so that one relay migrates at a time.
 const MIGRATION_LOCK: i64 = 0x0063_6f6e_636f_7264; // "concord" in ASCII
 
-/// Connects to `url` (`postgres://USER@HOST:PORT/DB`, with TLS as [`Target`] reads it); the
+/// Connects to `url` (`postgres://USER@HOST:PORT/DB`, with TLS as [`Server`] reads it); the
 /// connection is driven by a task on the current runtime until the client is dropped.
 pub async fn connect(url: &str) -> Result<Client, StoreError> {
-    Target::open(url)?.connect().await
+    Server::open(url)?.connect().await
 }
 
 /// The schema version of the database (0 for one without Concord's tables).

@@ -14,7 +14,7 @@ use sync_core::protocol::{ClientId, Commit, Conflict, Revision};
 use tokio::sync::mpsc;
 use tokio_postgres::Row;
 
-use super::Target;
+use super::Server;
 
 use super::migrate;
 use crate::store::group::{Pending, Request, answer};
@@ -94,13 +94,13 @@ impl Postgres {
         options: &Options,
         fail_next: Arc<AtomicU32>,
     ) -> Result<Postgres, StoreError> {
-        let target = Target::open(url)?;
-        let pool = pool(&target, options, CONTROL_CONNECTIONS)?;
+        let server = Server::open(url)?;
+        let pool = pool(&server, options, CONTROL_CONNECTIONS)?;
         {
             let mut client = pool.get().await.map_err(pool_error)?;
             migrate(&mut client).await?;
         }
-        let reads = self::pool(&target, options, options.pool_size.max(2))?;
+        let reads = self::pool(&server, options, options.pool_size.max(2))?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let writer = Writer {
             pool: pool.clone(),
@@ -290,11 +290,11 @@ impl Postgres {
     }
 }
 
-/// A pool of `size` connections to `target`, every session with the timeouts of `options`, and
+/// A pool of `size` connections to `server`, every session with the timeouts of `options`, and
 /// with `synchronous_commit` on whatever the server's default: a commit the relay acknowledges
 /// is on disk.
-pub(crate) fn pool(target: &Target, options: &Options, size: usize) -> Result<Pool, StoreError> {
-    let mut config = target.config();
+pub(crate) fn pool(server: &Server, options: &Options, size: usize) -> Result<Pool, StoreError> {
+    let mut config = server.config();
     let statement = options.statement_timeout.as_millis();
     let lock = options.lock_timeout.as_millis();
     config.options(format!(
@@ -305,7 +305,7 @@ pub(crate) fn pool(target: &Target, options: &Options, size: usize) -> Result<Po
     config.connect_timeout(options.connect_timeout);
     let manager = Manager::from_config(
         config,
-        target.tls(),
+        server.tls(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

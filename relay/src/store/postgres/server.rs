@@ -225,27 +225,27 @@ fn ssl_mode(text: &str) -> Result<SslMode, String> {
 /// A PostgreSQL server as the relay reaches it: the connection settings and the TLS client,
 /// its files read.
 #[derive(Clone)]
-pub struct Target {
+pub struct Server {
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
 }
 
-impl fmt::Debug for Target {
+impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Target").finish_non_exhaustive()
+        f.debug_struct("Server").finish_non_exhaustive()
     }
 }
 
-impl Target {
+impl Server {
     /// Reads `url` and the certificate files it names; an error says which setting or file is
     /// wrong, and never shows a password.
-    pub fn open(url: &str) -> Result<Target, StoreError> {
+    pub fn open(url: &str) -> Result<Server, StoreError> {
         let place = || crate::store::Location::Postgres(url.to_owned()).to_string();
         let (config, settings) =
             settings(url).map_err(|e| StoreError::Location(format!("{}: {e}", place())))?;
         let tls = client_config(&settings)
             .map_err(|e| StoreError::Location(format!("{}: {e}", place())))?;
-        Ok(Target {
+        Ok(Server {
             config,
             tls: MakeRustlsConnect::new(tls),
         })
@@ -506,14 +506,14 @@ mod tests {
             "{error}"
         );
 
-        let error = Target::open(
+        let error = Server::open(
             "postgres://u:hunter2@h/db?sslmode=verify-ca&sslrootcert=/home/ops@corp/nowhere.pem",
         )
         .unwrap_err()
         .to_string();
         assert!(error.contains("/home/ops@corp/nowhere.pem"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
-        let error = Target::open("postgres://h/db?sslcert=/nowhere.pem&sslkey=/k.pem")
+        let error = Server::open("postgres://h/db?sslcert=/nowhere.pem&sslkey=/k.pem")
             .unwrap_err()
             .to_string();
         assert!(error.contains("/nowhere.pem"), "{error}");
@@ -551,8 +551,8 @@ mod tests {
     }
 
     async fn connect(url: &str) -> Result<Client, String> {
-        let target = Target::open(url).map_err(|e| e.to_string())?;
-        target.connect().await.map_err(|e| e.to_string())
+        let server = Server::open(url).map_err(|e| e.to_string())?;
+        server.connect().await.map_err(|e| e.to_string())
     }
 
     #[tokio::test]

@@ -1,10 +1,10 @@
-//! The bars and windows around the document: menus, search, status, preferences.
+//! The bars above and below the document: the menus and the status bar.
 
 use egui::{Button, MenuBar};
 
 use crate::commands::Command;
 use crate::editor::Editor;
-use crate::workspace::{Dialog, Intent, Workspace};
+use crate::workspace::{Intent, Workspace};
 
 /// The menus, every command with its shortcut; File also lists the recent files and shared
 /// documents.
@@ -68,97 +68,6 @@ pub(super) fn menu_bar_ui(
             });
         }
     });
-}
-
-/// The preferences: display name, theme, text size. Changes are saved as they are made.
-pub(super) fn preferences_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Intent>) {
-    use crate::settings::Theme;
-    // Changed here, then recorded as a whole if anything did.
-    let mut settings = app.settings.clone();
-    let mut open = true;
-    let mut retrust = false;
-    egui::Window::new("Preferences")
-        .open(&mut open)
-        .resizable(false)
-        .collapsible(false)
-        .show(ui.ctx(), |ui| {
-            egui::Grid::new("preferences")
-                .num_columns(2)
-                .show(ui, |ui| {
-                    let label = ui.label("Display name");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut settings.display_name)
-                            .hint_text("shown to others when you collaborate"),
-                    )
-                    .labelled_by(label.id);
-                    ui.end_row();
-                    ui.label("Theme");
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut settings.theme, Theme::Dark, "Dark");
-                        ui.radio_value(&mut settings.theme, Theme::Light, "Light");
-                    });
-                    ui.end_row();
-                    let label = ui.label("Text size");
-                    ui.add(egui::Slider::new(&mut settings.font_size, 8.0..=32.0).step_by(1.0))
-                        .labelled_by(label.id);
-                    ui.end_row();
-                    ui.label("Save files");
-                    let choice = egui::ComboBox::from_id_salt("save layout")
-                        .selected_text(settings.save_layout.label())
-                        .show_ui(ui, |ui| {
-                            for layout in crate::settings::SaveLayout::ALL {
-                                ui.selectable_value(
-                                    &mut settings.save_layout,
-                                    layout,
-                                    layout.label(),
-                                );
-                            }
-                        });
-                    choice.response.widget_info(|| {
-                        egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "save files")
-                    });
-                    ui.end_row();
-                    let label = ui.label("Relay CA file");
-                    let mut path = settings
-                        .ca_file
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default();
-                    let field = ui
-                        .add(egui::TextEdit::singleline(&mut path).hint_text("PEM, for wss://"))
-                        .labelled_by(label.id)
-                        .on_hover_text(
-                            "An extra certificate authority, for wss:// relays whose \
-                             certificate is of their own making. Used when the field is left.",
-                        );
-                    if field.changed() {
-                        settings.ca_file =
-                            (!path.is_empty()).then(|| std::path::PathBuf::from(path));
-                    }
-                    if field.lost_focus() {
-                        retrust = true;
-                    }
-                    ui.end_row();
-                });
-            if std::env::var_os(crate::session::tls::CA_FILE_ENV).is_some() {
-                ui.label(
-                    egui::RichText::new(format!(
-                        "{} is set: it is used instead of the CA file above.",
-                        crate::session::tls::CA_FILE_ENV
-                    ))
-                    .weak(),
-                );
-            }
-        });
-    if settings != app.settings {
-        intents.push(Intent::Preferences(Box::new(settings)));
-    }
-    if retrust {
-        intents.push(Intent::Retrust);
-    }
-    if !open {
-        intents.push(Intent::Dismiss(Dialog::Preferences));
-    }
 }
 
 /// The selection, the document's node count and size, its file and whether it is modified,
