@@ -14,9 +14,8 @@ use egui_kittest::kittest::Queryable as _;
 
 const BROKEN: &str = "{\n  \"name\": \"Ada\",\n  \"tags\": [\"a\" \"b\"],\n  \"n\": 1\n}\n";
 
-fn temp_file(name: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("concord-broken-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+fn temp_file(name: &str, text: &str) -> (common::TempDir, std::path::PathBuf) {
+    let dir = common::temp_dir(name);
     let file = dir.join("data.json");
     std::fs::write(&file, text).unwrap();
     (dir, file)
@@ -24,7 +23,7 @@ fn temp_file(name: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf)
 
 #[test]
 fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
-    let (dir, file) = temp_file("shown", BROKEN);
+    let (_dir, file) = temp_file("shown", BROKEN);
     let mut h = common::opened(&file);
     assert!(
         h.query_by_label(&format!("{} is not JSON", file.display()))
@@ -59,12 +58,11 @@ fn a_file_that_is_not_json_shows_where_and_is_never_saved_over() {
         h.query_by_label(&format!("{} did not open", file.display()))
             .is_some()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_broken_file_is_fixed_in_the_raw_view_and_saved() {
-    let (dir, file) = temp_file("fixed", BROKEN);
+    let (_dir, file) = temp_file("fixed", BROKEN);
     let mut h = common::opened(&file);
     h.get_by_label("Fix it in the raw view").click();
     h.run();
@@ -94,5 +92,4 @@ fn a_broken_file_is_fixed_in_the_raw_view_and_saved() {
     h.run();
     let saved = sync_core::Value::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(saved.to_json(), r#"{"name":"Ada","tags":["a","b"],"n":1}"#);
-    let _ = std::fs::remove_dir_all(&dir);
 }

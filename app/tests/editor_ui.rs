@@ -359,7 +359,7 @@ fn the_raw_view_applies_valid_text_and_reports_invalid_text_without_harm() {
 
 #[test]
 fn files_load_in_the_background_and_bad_files_are_reported() {
-    let dir = std::env::temp_dir().join(format!("concord-ui-load-{}", std::process::id()));
+    let dir = common::temp_dir("load");
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.json");
     std::fs::write(&good, DOC).unwrap();
@@ -382,12 +382,11 @@ fn files_load_in_the_background_and_bad_files_are_reported() {
         None,
         "nothing was opened"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn closing_with_unsaved_changes_asks_first() {
-    let dir = std::env::temp_dir().join(format!("concord-ui-close-{}", std::process::id()));
+    let dir = common::temp_dir("close");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("doc.json");
     std::fs::write(&file, DOC).unwrap();
@@ -417,7 +416,6 @@ fn closing_with_unsaved_changes_asks_first() {
         saved.to_json(),
         r#"{"title":"Draft","count":3,"tags":["a","b"]}"#
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A file dropped on the window, as the windowing integration reports it.
@@ -452,7 +450,7 @@ fn theme_and_text_size_are_settings_and_dropped_files_open() {
     h.run();
     assert_eq!(h.state().workspace.settings.font_size, 15.0);
     // A file dropped on the window is opened and remembered.
-    let dir = std::env::temp_dir().join(format!("concord-ui-drop-{}", std::process::id()));
+    let dir = common::temp_dir("drop");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("dropped.json");
     std::fs::write(&file, r#"{"dropped": true}"#).unwrap();
@@ -470,7 +468,6 @@ fn theme_and_text_size_are_settings_and_dropped_files_open() {
         h.state().workspace.settings.recent.first(),
         Some(&std::fs::canonicalize(&file).unwrap())
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Drags the key of `from` onto the point a fraction `at` down the row of `onto`.

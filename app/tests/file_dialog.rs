@@ -62,7 +62,6 @@ fn with_no_desktop_dialog_the_apps_own_saves_a_new_document() {
         std::fs::read_to_string(&file).unwrap(),
         "{\n  \"a\": 1\n}\n"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -125,7 +124,6 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
     h.key_press(Key::Escape);
     h.run();
     assert!(h.state().workspace.file_form.is_none());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -151,5 +149,4 @@ fn closing_a_document_with_no_file_offers_to_save_it_somewhere_first() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}\n");
     assert!(!h.state().workspace.editor.is_dirty());
     assert!(h.state().workspace.close_confirmed(), "the window closes");
-    let _ = std::fs::remove_dir_all(dir);
 }

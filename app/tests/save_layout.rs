@@ -17,8 +17,7 @@ use egui_kittest::kittest::Queryable as _;
 
 /// Opens `text` from a file, sets `/n` to 2 by keyboard, saves, and returns the file's text.
 fn edit_and_save(name: &str, text: &str, setting: SaveLayout) -> String {
-    let dir = std::env::temp_dir().join(format!("concord-layout-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir(name);
     let file = dir.join("data.json");
     std::fs::write(&file, text).unwrap();
     let mut h = common::opened(&file);
@@ -38,9 +37,7 @@ fn edit_and_save(name: &str, text: &str, setting: SaveLayout) -> String {
         "{:?}",
         h.state().workspace.message
     );
-    let saved = std::fs::read_to_string(&file).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    saved
+    std::fs::read_to_string(&file).unwrap()
 }
 
 #[test]
@@ -111,5 +108,4 @@ fn containers_the_file_wrote_on_one_line_stay_on_one_line_in_the_raw_view_and_wh
         h.state().workspace.raw.as_ref().map(|r| r.text.as_str()),
         Some(text.trim_end())
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,7 +8,6 @@ pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -41,17 +40,50 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
 /// How long a test waits for an expected message.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A fresh, empty directory under the system temp directory. A test process cannot remove its
-/// directories when it ends (a relay may still be writing when a test fails), so the first call
-/// in each process removes those that test processes no longer running left behind.
-pub fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
+/// A fresh, empty directory under the system temp directory, named after `name`, removed when
+/// it is dropped: at the end of the test, and also when the test fails (dropped while the
+/// panic unwinds). A process that is killed drops nothing, so the first call in each process
+/// also removes the directories that test processes no longer running left behind.
+#[expect(
+    clippy::panic,
+    reason = "a test cannot go on without its directory, and says why it has none"
+)]
+pub fn temp_dir(name: &str) -> TempDir {
     static SWEPT: std::sync::Once = std::sync::Once::new();
     SWEPT.call_once(sweep_temp_dirs);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("concord-e2e-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("concord-e2e-{name}-{}-", std::process::id()))
+        .rand_bytes(8)
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"));
+    TempDir(dir)
+}
+
+/// A directory of [`temp_dir`]: a path (it dereferences to one) that is removed with what it
+/// holds when dropped.
+#[derive(Debug)]
+pub struct TempDir(tempfile::TempDir);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl TempDir {
+    /// Keeps the directory after this is dropped (for a later process to sweep away): its
+    /// data outlive what made them.
+    pub fn keep(self) -> PathBuf {
+        self.0.keep()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// Removes the directories of [`temp_dir`] whose process has ended. Where the system cannot
@@ -69,9 +101,9 @@ fn sweep_temp_dirs() {
         let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("concord-e2e-")) else {
             continue;
         };
-        // concord-e2e-{name}-{pid}-{n}
+        // concord-e2e-{name}-{pid}-{random}
         let mut parts = rest.rsplit('-');
-        let (Some(_n), Some(pid)) = (parts.next(), parts.next()) else {
+        let (Some(_random), Some(pid)) = (parts.next(), parts.next()) else {
             continue;
         };
         if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
@@ -107,12 +139,18 @@ pub struct TestRelay {
     tls: bool,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
+    /// The data directory made for it, removed with it if it is dropped without being stopped
+    /// (a test that failed), last, after the rest.
+    own_dir: Option<TempDir>,
 }
 
 impl TestRelay {
     /// Starts a relay with the default config, changed by `tweak`, on a fresh data directory.
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<TestRelay> {
-        TestRelay::start_in(&temp_dir("relay"), tweak).await
+        let dir = temp_dir("relay");
+        let mut relay = TestRelay::start_in(&dir, tweak).await?;
+        relay.own_dir = Some(dir);
+        Ok(relay)
     }
 
     /// Starts a relay on `data_dir` (which may hold an earlier relay's data).
@@ -161,6 +199,7 @@ impl TestRelay {
             tls,
             shutdown,
             task,
+            own_dir: None,
         })
     }
 
@@ -187,9 +226,24 @@ impl TestRelay {
     }
 
     /// Shuts the relay down gracefully and waits until it has stored everything.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        // Stopped, not dropped: a test may start a relay again on its data, so the directory
+        // made for it stays (until a later test process sweeps it away).
+        if let Some(dir) = self.own_dir.take() {
+            dir.keep();
+        }
         self.shutdown.cancel();
         self.task.await?
+    }
+
+    /// Shuts the relay down gracefully, then removes the data directory made for it: the end
+    /// of a test that needs its data no more.
+    pub async fn discard(mut self) -> anyhow::Result<()> {
+        let dir = self.own_dir.take();
+        self.shutdown.cancel();
+        let stopped = (&mut self.task).await;
+        drop(dir);
+        stopped?
     }
 }
 

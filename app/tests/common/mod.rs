@@ -3,7 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use app::editor::Editor;
@@ -54,10 +54,29 @@ pub fn request_close(h: &mut Harness<'_, ConcordApp>) {
     h.run();
 }
 
-/// A new, empty folder of this process for `name`.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("concord-ui-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A new, empty folder for `name`, removed when dropped: at the end of the test, and also when
+/// it fails (dropped while the panic unwinds). It dereferences to its path.
+pub fn temp_dir(name: &str) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("concord-ui-{name}-"))
+        .tempdir()
+        .unwrap();
+    TempDir(dir)
+}
+
+/// A folder of [`temp_dir`].
+pub struct TempDir(tempfile::TempDir);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }

@@ -3,9 +3,7 @@
 
 use egui_kittest::kittest::Queryable as _;
 
-use e2e::{TestRelay, temp_dir};
-
-use super::{START, Window, connected, doc, join, runtime, settle, target, until, window};
+use super::{START, Team, Window, connected, doc, join, settle, until};
 
 /// Types `text` into the open field of `typist` a key a frame, as a person does: each key
 /// is acknowledged by the relay, and seen by `reader`, before the next.
@@ -23,12 +21,10 @@ fn type_slowly(typist: &mut Window, reader: &mut Window, text: &str) {
 
 #[test]
 fn typing_is_listed_and_reverted_a_word_at_a_time() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann-words"), temp_dir("ben-words"));
-    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    join(&mut ann, &target(&relay, "words"), "Ann");
-    join(&mut ben, &target(&relay, "words"), "Ben");
+    let mut team = Team::new();
+    let (mut ann, mut ben) = (team.window("ann-words"), team.window("ben-words"));
+    join(&mut ann, &team.target("words"), "Ann");
+    join(&mut ben, &team.target("words"), "Ben");
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
@@ -47,7 +43,10 @@ fn typing_is_listed_and_reverted_a_word_at_a_time() {
     ann.key_press(egui::Key::Enter);
     ann.step();
     // Eight changes, r2 to r9; the history lists them by word: " ", "big ", "day".
-    assert_eq!(rt.block_on(relay.stored("words")).unwrap().0.0, 9);
+    assert_eq!(
+        team.rt.block_on(team.relay().stored("words")).unwrap().0.0,
+        9
+    );
     ben.state_mut()
         .workspace
         .run(app::commands::Command::History);
@@ -73,22 +72,18 @@ fn typing_is_listed_and_reverted_a_word_at_a_time() {
     until(&mut [&mut ann, &mut ben], "the revert is everywhere", |w| {
         w.iter().all(|a| connected(a) && doc(a) == expected)
     });
-    assert_eq!(rt.block_on(relay.stored("words")).unwrap().0.0, 10);
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    assert_eq!(
+        team.rt.block_on(team.relay().stored("words")).unwrap().0.0,
+        10
+    );
 }
 
 #[test]
 fn reverting_a_change_from_history_reaches_every_window() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    join(&mut ann, &target(&relay, "history"), "Ann");
-    join(&mut ben, &target(&relay, "history"), "Ben");
+    let mut team = Team::new();
+    let (mut ann, mut ben) = (team.window("ann"), team.window("ben"));
+    join(&mut ann, &team.target("history"), "Ann");
+    join(&mut ben, &team.target("history"), "Ben");
     until(&mut [&mut ann, &mut ben], "both are connected", |w| {
         w.iter().all(|a| connected(a))
     });
@@ -172,7 +167,14 @@ fn reverting_a_change_from_history_reaches_every_window() {
         "r1 is restored everywhere",
         |w| w.iter().all(|a| connected(a) && doc(a) == r1),
     );
-    assert_eq!(rt.block_on(relay.stored("history")).unwrap().0.0, 5);
+    assert_eq!(
+        team.rt
+            .block_on(team.relay().stored("history"))
+            .unwrap()
+            .0
+            .0,
+        5
+    );
     // The changes since r1 can be exported as a patch file (the file dialog takes it).
     until(&mut [&mut ben], "the history lists r5", |w| {
         w[0].workspace
@@ -189,11 +191,6 @@ fn reverting_a_change_from_history_reaches_every_window() {
     until(&mut [&mut ben], "the export is ready", |w| {
         w[0].workspace.message.as_deref() == Some("choose where to save the 4 changes since r1")
     });
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 /// A long history, mostly no longer in the relay's memory: the panel lists the latest page,
@@ -201,16 +198,12 @@ fn reverting_a_change_from_history_reaches_every_window() {
 /// at a time) as one new change.
 #[test]
 fn the_history_panel_pages_back_to_the_first_change_and_reverts_an_old_one() {
-    let rt = runtime();
-    let relay = rt
-        .block_on(TestRelay::start(|c| {
-            c.documents.retained_changes = 10;
-            c.documents.snapshot_every = 50;
-        }))
-        .unwrap();
-    let dir = temp_dir("long-history");
-    let mut ann = window(&rt, &dir);
-    join(&mut ann, &target(&relay, "long"), "Ann");
+    let mut team = Team::with(|c| {
+        c.documents.retained_changes = 10;
+        c.documents.snapshot_every = 50;
+    });
+    let mut ann = team.window("long-history");
+    join(&mut ann, &team.target("long"), "Ann");
     until(&mut [&mut ann], "Ann is connected", connected_all);
     // r1 adds /first; r2 to r1201 count up /n, each confirmed before the next.
     ann.state_mut()
@@ -280,9 +273,10 @@ fn the_history_panel_pages_back_to_the_first_change_and_reverts_an_old_one() {
     until(&mut [&mut ann], "the revert is confirmed", |w| {
         connected(w[0]) && doc(w[0]) == "{}"
     });
-    assert_eq!(rt.block_on(relay.stored("long")).unwrap().0.0, 1202);
-    drop(ann);
-    rt.block_on(relay.stop()).unwrap();
+    assert_eq!(
+        team.rt.block_on(team.relay().stored("long")).unwrap().0.0,
+        1202
+    );
 }
 
 fn connected_all(windows: &[&app::ui::ConcordApp]) -> bool {

@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use e2e::{TestRelay, temp_dir};
-
-use super::{START, connected, doc, join, runtime, target, until, window};
+use super::{START, Team, connected, doc, join, until};
 
 /// The lines of the journal that follows the state in `slot`.
 fn journal_lines(slot: &Path) -> usize {
@@ -21,15 +19,13 @@ fn journal_lines(slot: &Path) -> usize {
 
 #[test]
 fn a_shared_document_is_journaled_by_its_changes_and_comes_back_after_a_restart() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann-journal"), temp_dir("ben-journal"));
-    let place = target(&relay, "journal");
-    let mut ben = window(&rt, &dir_b);
+    let mut team = Team::new();
+    let place = team.target("journal");
+    let mut ben = team.window("ben-journal");
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
     ben.state_mut().workspace.import_patch(START).unwrap();
-    let mut ann = window(&rt, &dir_a);
+    let mut ann = team.window("ann-journal");
     join(&mut ann, &place, "Ann");
     until(&mut [&mut ann, &mut ben], "Ann has the document", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
@@ -68,15 +64,10 @@ fn a_shared_document_is_journaled_by_its_changes_and_comes_back_after_a_restart(
     let expected = doc(ann.state());
     assert!(expected.contains(r#""count":7"#), "{expected}");
     drop(ann);
-    let mut ann = window(&rt, &dir_a);
+    let mut ann = team.reopen("ann-journal");
     join(&mut ann, &place, "Ann");
     assert_eq!(doc(ann.state()), expected);
     until(&mut [&mut ann, &mut ben], "Ann is back in sync", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
     });
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }

@@ -141,9 +141,6 @@ fn a_shared_20_mb_document_and_a_pasted_5_mb_value_reach_another_window() {
     );
     assert!(ann.state().workspace.editor.doc() == ben.state().workspace.editor.doc());
     drop((ann, ben));
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 /// The relay's counter of rejected changes, from its metrics page.
@@ -231,7 +228,6 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
     assert_eq!(stored.1, Value::parse(r#"{"small": 1}"#).unwrap());
     drop(ann);
     rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -273,5 +269,4 @@ fn a_document_larger_than_a_window_relay_holds_is_not_shared_and_stays_as_it_was
         "the document is as it was"
     );
     drop(ann);
-    let _ = std::fs::remove_dir_all(dir);
 }

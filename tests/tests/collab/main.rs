@@ -28,8 +28,11 @@ mod offline_losses;
 mod restored;
 mod revoked;
 mod sharing;
+mod team;
 mod tls;
 mod waiting;
+
+use team::Team;
 
 type Window = Harness<'static, ConcordApp>;
 
@@ -148,9 +151,8 @@ const START: &str = r#"[{"op": "add", "path": "/title", "value": "Plan"}, {"op":
 
 #[test]
 fn a_shared_document_converges_as_people_type() {
-    let rt = runtime();
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let mut ann = window(&rt, &dir_a);
+    let mut team = Team::without_relay();
+    let mut ann = team.window("ann");
     ann.state_mut().workspace.import_patch(START).unwrap();
     // Ann shares the document from her window and copies the invite.
     start_sharing(&mut ann);
@@ -162,7 +164,7 @@ fn a_shared_document_converges_as_people_type() {
     assert!(ann.state().workspace.sharing.is_none());
     assert!(invite.starts_with("concord --relay ws://"), "{invite}");
     // Ben pastes it into his Connect dialog.
-    let mut ben = window(&rt, &dir_b);
+    let mut ben = team.window("ben");
     ben.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
     settle(&mut ben);
     type_into(&mut ben, "invite", &invite);
@@ -226,17 +228,12 @@ fn a_shared_document_converges_as_people_type() {
     // Ann's field shows Ben's typing while she is still in it.
     let editing = ann.state().workspace.editing.as_ref().unwrap();
     assert_eq!(Value::from(editing.text.as_str()).to_json(), title);
-    for (app, dir) in [(ann, dir_a), (ben, dir_b)] {
-        drop(app);
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
 fn the_connect_dialog_says_what_is_wrong_and_connects_nothing() {
-    let rt = runtime();
-    let dir = temp_dir("dialog");
-    let mut ann = window(&rt, &dir);
+    let mut team = Team::without_relay();
+    let mut ann = team.window("ann");
     ann.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
     settle(&mut ann);
     type_into(&mut ann, "relay address", "http://example.com");
@@ -249,20 +246,14 @@ fn the_connect_dialog_says_what_is_wrong_and_connects_nothing() {
     ann.get_by_label("Use invite").click();
     settle(&mut ann);
     assert!(ann.query_by_label_contains("not \"--bogus\"").is_some());
-    drop(ann);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn presence_appears_and_disappears() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    join(&mut ann, &target(&relay, "presence"), "Ann");
-    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    let mut team = Team::new();
+    let mut ann = team.member("presence", "Ann");
     ann.state_mut().workspace.import_patch(START).unwrap();
-    join(&mut ben, &target(&relay, "presence"), "Ben");
+    let mut ben = team.member("presence", "Ben");
     until(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
         connected(w[1]) && doc(w[0]) == doc(w[1])
     });
@@ -302,26 +293,17 @@ fn presence_appears_and_disappears() {
     ben.step();
     assert!(ben.query_by_label("person Ann").is_none());
     assert!(ben.query_by_label("Ann is editing /title").is_none());
-    drop(ben);
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
 fn an_edit_in_progress_follows_its_node_when_others_insert_above_it() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    join(&mut ann, &target(&relay, "follow"), "Ann");
-    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    let mut team = Team::new();
+    let mut ann = team.member("follow", "Ann");
     ann.state_mut()
         .workspace
         .import_patch(r#"[{"op": "add", "path": "/list", "value": ["x", "y"]}]"#)
         .unwrap();
-    join(&mut ben, &target(&relay, "follow"), "Ben");
+    let mut ben = team.member("follow", "Ben");
     until(&mut [&mut ann, &mut ben], "both agree", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
     });
@@ -357,24 +339,15 @@ fn an_edit_in_progress_follows_its_node_when_others_insert_above_it() {
         w.iter()
             .all(|a| connected(a) && doc(a) == r#"{"list":["b","a","x","y12"]}"#)
     });
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
 fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let dirs = [temp_dir("ann"), temp_dir("ben"), temp_dir("cleo")];
-    let [mut ann, mut ben, mut cleo] = dirs.each_ref().map(|d| window(&rt, d));
-    join(&mut ann, &target(&relay, "conflict"), "Ann");
-    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+    let mut team = Team::new();
+    let mut ann = team.member("conflict", "Ann");
     ann.state_mut().workspace.import_patch(START).unwrap();
-    join(&mut ben, &target(&relay, "conflict"), "Ben");
-    join(&mut cleo, &target(&relay, "conflict"), "Cleo");
+    let mut ben = team.member("conflict", "Ben");
+    let mut cleo = team.member("conflict", "Cleo");
     until(
         &mut [&mut ann, &mut ben, &mut cleo],
         "all three agree",
@@ -437,24 +410,15 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
     );
     ann.step();
     assert!(ann.query_by_label("restored").is_some());
-    drop((ann, ben, cleo));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
 fn offline_edits_survive_a_restart_and_sync_exactly_once() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let place = target(&relay, "offline");
-    let mut ben = window(&rt, &dir_b);
-    join(&mut ben, &place, "Ben");
-    until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
+    let mut team = Team::new();
+    let place = team.target("offline");
+    let mut ben = team.member("offline", "Ben");
     ben.state_mut().workspace.import_patch(START).unwrap();
-    let mut ann = window(&rt, &dir_a);
+    let mut ann = team.window("ann");
     join(&mut ann, &place, "Ann");
     until(&mut [&mut ann, &mut ben], "Ann has the document", |w| {
         w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1])
@@ -494,7 +458,7 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
         doc(ben.state()).contains(r#""count":3"#),
         "nothing was sent"
     );
-    let mut ann = window(&rt, &dir_a);
+    let mut ann = team.reopen("ann");
     join(&mut ann, &place, "Ann");
     assert_eq!(
         doc(ann.state()),
@@ -515,45 +479,40 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
     ann.state_mut().workspace.import_patch(incr).unwrap();
     ann.step();
     std::mem::drop(ann);
-    let mut ann = window(&rt, &dir_a);
+    let mut ann = team.reopen("ann");
     join(&mut ann, &place, "Ann");
     until(
         &mut [&mut ann, &mut ben],
         "the change in flight is settled",
         |w| w.iter().all(|a| connected(a)) && doc(w[0]) == doc(w[1]),
     );
-    let after = rt.block_on(relay.stored("offline")).unwrap().1.to_json();
+    let after = team
+        .rt
+        .block_on(team.relay().stored("offline"))
+        .unwrap()
+        .1
+        .to_json();
     assert!(after.contains(r#""count":6"#), "{after}");
     assert_eq!(doc(ben.state()), after);
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
 fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
-    let rt = runtime();
-    let relay_dir = temp_dir("relay");
-    let relay = rt
-        .block_on(TestRelay::start_in(&relay_dir, |_| {}))
-        .unwrap();
-    let addr = relay.addr;
-    let (dir_a, dir_b) = (temp_dir("ann"), temp_dir("ben"));
-    let place = target(&relay, "comeback");
-    let (mut ann, mut ben) = (window(&rt, &dir_a), window(&rt, &dir_b));
-    join(&mut ann, &place, "Ann");
-    join(&mut ben, &place, "Ben");
-    until(&mut [&mut ann, &mut ben], "both are connected", |w| {
-        w.iter().all(|a| connected(a))
-    });
+    // The relay's data outlives it here: it comes back on them.
+    let mut team = Team::without_relay();
+    let relay_dir = team.dir("relay");
+    let relay = TestRelay::start_in(&relay_dir, |_| {});
+    team.relay = Some(team.rt.block_on(relay).unwrap());
+    let addr = team.relay().addr;
+    let mut ann = team.member("comeback", "Ann");
+    let mut ben = team.member("comeback", "Ben");
     ann.state_mut().workspace.import_patch(START).unwrap();
     until(&mut [&mut ann, &mut ben], "Ben has the document", |w| {
         connected(w[0]) && doc(w[1]) == doc(w[0])
     });
     // The relay goes away: both windows count down to their next attempt, and edits go on.
-    rt.block_on(relay.stop()).unwrap();
+    let relay = team.relay.take().unwrap();
+    team.rt.block_on(relay.stop()).unwrap();
     until(&mut [&mut ann, &mut ben], "both are reconnecting", |w| {
         w.iter().all(|a| {
             matches!(
@@ -584,18 +543,12 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
             .is_some()
     );
     // It comes back at the same address: the windows reconnect on their own and converge.
-    let relay = rt
-        .block_on(TestRelay::restart_at(&relay_dir, addr))
-        .unwrap();
+    let relay = TestRelay::restart_at(&relay_dir, addr);
+    team.relay = Some(team.rt.block_on(relay).unwrap());
     until(&mut [&mut ann, &mut ben], "both are back and agree", |w| {
         w.iter().all(|a| connected(a)) && doc(w[1]).contains("While away")
     });
     assert_eq!(doc(ann.state()), doc(ben.state()));
-    drop((ann, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in [dir_a, dir_b, relay_dir] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
@@ -642,5 +595,4 @@ fn unsynced_changes_export_as_a_plain_patch_and_import_as_one_change() {
     );
     assert_eq!(doc(ann.state()), before);
     drop(ann);
-    let _ = std::fs::remove_dir_all(dir);
 }

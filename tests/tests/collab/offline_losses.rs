@@ -7,41 +7,32 @@
 //! forwarder between one window and the relay, holds and cuts the connection).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use app::session::Status;
 use app::ui::ConcordApp;
-use e2e::{TestRelay, temp_dir};
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable as _;
 use sync_core::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 
-use super::{Window, at, connected, join, runtime, settle, target, until, window};
+use super::{Team, Window, at, connected, join, settle, until};
 
 /// Ann's and Ben's windows (each with a data directory of its own) on the sample document at
 /// `doc_id`, connected and agreeing. `ben_via` is the relay address Ben's window uses.
-fn ann_and_ben(
-    rt: &tokio::runtime::Runtime,
-    relay: &TestRelay,
-    doc_id: &str,
-    ben_via: Option<SocketAddr>,
-) -> (Window, Window, [PathBuf; 2]) {
-    let dirs = [temp_dir("ann"), temp_dir("ben")];
-    let [mut ann, mut ben] = dirs.each_ref().map(|d| window(rt, d));
-    join(&mut ann, &target(relay, doc_id), "Ann");
-    until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
+fn ann_and_ben(team: &mut Team, doc_id: &str, ben_via: Option<SocketAddr>) -> (Window, Window) {
+    let mut ann = team.member(doc_id, "Ann");
     let sample = Value::parse(app::launch::SAMPLE).unwrap();
     ann.state_mut()
         .workspace
         .editor
         .replace_with(&sample)
         .unwrap();
-    let mut place = target(relay, doc_id);
+    let mut place = team.target(doc_id);
     if let Some(addr) = ben_via {
         place.relay = format!("ws://{addr}");
     }
+    let mut ben = team.window("ben");
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ann, &mut ben], "both have the sample", |w| {
         w.iter()
@@ -49,7 +40,7 @@ fn ann_and_ben(
     });
     settle(&mut ann);
     settle(&mut ben);
-    (ann, ben, dirs)
+    (ann, ben)
 }
 
 /// The value at `path` as JSON, or `None` where there is none.
@@ -163,18 +154,10 @@ fn show_conflicts(window: &mut Window) {
     assert!(window.query_by_label_contains("Conflicts (").is_some());
 }
 
-fn clean_up(rt: &tokio::runtime::Runtime, relay: TestRelay, dirs: [PathBuf; 2]) {
-    rt.block_on(relay.stop()).unwrap();
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
 #[test]
 fn an_offline_overwrite_wins_and_the_synced_value_it_replaced_is_listed_and_restorable() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (mut ann, mut ben, dirs) = ann_and_ben(&rt, &relay, "lost-version", None);
+    let mut team = Team::new();
+    let (mut ann, mut ben) = ann_and_ben(&mut team, "lost-version", None);
     // Ben works offline and sets the version; Ann sets it too, and the relay confirms hers.
     toggle_offline(&mut ben);
     until(&mut [&mut ben], "Ben is offline", |w| offline(w[0]));
@@ -184,7 +167,8 @@ fn an_offline_overwrite_wins_and_the_synced_value_it_replaced_is_listed_and_rest
         connected(w[0]) && value_at(w[1], "/version").as_deref() == Some("3.0")
     });
     assert_eq!(
-        rt.block_on(relay.stored("lost-version"))
+        team.rt
+            .block_on(team.relay().stored("lost-version"))
             .unwrap()
             .1
             .pointer_json("/version"),
@@ -226,19 +210,16 @@ fn an_offline_overwrite_wins_and_the_synced_value_it_replaced_is_listed_and_rest
     assert!(ann.query_by_label("restored").is_some());
     assert!(ann.query_by_label("restore mine at /version").is_none());
     assert_eq!(lost(&ben), 0, "restoring is not a conflict for Ben");
-    drop((ann, ben));
-    clean_up(&rt, relay, dirs);
 }
 
 /// Ann, offline, changes the owner's email (from the Share menu, by typing over it) while
 /// Ben deletes the owner; she comes back online. Returns the windows once they agree again,
 /// with Ann's Conflicts panel open, after checking what both show.
 fn email_edited_offline_while_the_owner_is_deleted(
-    rt: &tokio::runtime::Runtime,
-    relay: &TestRelay,
+    team: &mut Team,
     doc_id: &str,
-) -> (Window, Window, [PathBuf; 2]) {
-    let (mut ann, mut ben, dirs) = ann_and_ben(rt, relay, doc_id, None);
+) -> (Window, Window) {
+    let (mut ann, mut ben) = ann_and_ben(team, doc_id, None);
     ann.get_by_label("Share").click();
     settle(&mut ann);
     ann.get_by_label_contains("Work offline / go online")
@@ -267,7 +248,7 @@ fn email_edited_offline_while_the_owner_is_deleted(
         assert!(window.query_by_label("node /owner").is_none());
         assert!(window.query_by_label("node /owner/email").is_none());
     }
-    let (_, stored) = rt.block_on(relay.stored(doc_id)).unwrap();
+    let (_, stored) = team.rt.block_on(team.relay().stored(doc_id)).unwrap();
     assert_eq!(stored.pointer_json("/owner"), "(none)");
     // Ann is told her edit was dropped; Ben lost nothing.
     assert_eq!(lost(&ben), 0);
@@ -282,15 +263,14 @@ fn email_edited_offline_while_the_owner_is_deleted(
         "your edit at /owner/email was dropped because of Ben's change",
     );
     show_conflicts(&mut ann);
-    (ann, ben, dirs)
+    (ann, ben)
 }
 
 #[test]
 fn an_offline_edit_inside_a_member_deleted_meanwhile_is_dropped_and_listed() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (mut ann, mut ben, dirs) =
-        email_edited_offline_while_the_owner_is_deleted(&rt, &relay, "lost-email");
+    let mut team = Team::new();
+    let (mut ann, mut ben) =
+        email_edited_offline_while_the_owner_is_deleted(&mut team, "lost-email");
     // Fifteen keystrokes, each dropped the same way: one loss, listed once.
     assert!(ann.query_by_label("Conflicts (1)").is_some());
     assert!(ann.query_by_label_contains("at /owner/email, ").is_some());
@@ -320,33 +300,27 @@ fn an_offline_edit_inside_a_member_deleted_meanwhile_is_dropped_and_listed() {
         "{:?}",
         ann.state().workspace.message
     );
-    drop((ann, ben));
-    clean_up(&rt, relay, dirs);
 }
 
 /// Typing over "ada@…" with "ann@…" is one splice that inserts "nn"; when it is dropped, the
 /// panel shows the string as Ann had it, not that fragment.
 #[test]
 fn an_offline_edit_inside_a_member_deleted_meanwhile_is_listed_with_the_value_she_had() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (ann, ben, dirs) =
-        email_edited_offline_while_the_owner_is_deleted(&rt, &relay, "lost-email-value");
+    let mut team = Team::new();
+    let (ann, _ben) =
+        email_edited_offline_while_the_owner_is_deleted(&mut team, "lost-email-value");
     assert!(
         ann.query_by_label(r#"your value: "ann@example.org""#)
             .is_some(),
         "the panel shows what she had typed; her record is {:?}",
         ann.state().workspace.session.as_ref().unwrap().lost
     );
-    drop((ann, ben));
-    clean_up(&rt, relay, dirs);
 }
 
 #[test]
 fn an_offline_edit_of_a_member_deleted_meanwhile_does_not_bring_it_back_and_is_listed() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let (mut ann, mut ben, dirs) = ann_and_ben(&rt, &relay, "lost-visitors", None);
+    let mut team = Team::new();
+    let (mut ann, mut ben) = ann_and_ben(&mut team, "lost-visitors", None);
     toggle_offline(&mut ann);
     until(&mut [&mut ann], "Ann is offline", |w| offline(w[0]));
     set_value(&mut ann, "/visitors", "42");
@@ -368,7 +342,8 @@ fn an_offline_edit_of_a_member_deleted_meanwhile_does_not_bring_it_back_and_is_l
         assert!(window.query_by_label("node /visitors").is_none());
     }
     assert_eq!(
-        rt.block_on(relay.stored("lost-visitors"))
+        team.rt
+            .block_on(team.relay().stored("lost-visitors"))
             .unwrap()
             .1
             .pointer_json("/visitors"),
@@ -398,16 +373,13 @@ fn an_offline_edit_of_a_member_deleted_meanwhile_does_not_bring_it_back_and_is_l
     settle(&mut ann);
     assert!(ann.query_by_label("restored").is_some());
     assert_eq!(lost(&ben), 0, "restoring is not a conflict for Ben");
-    drop((ann, ben));
-    clean_up(&rt, relay, dirs);
 }
 
 #[test]
 fn a_change_in_flight_that_never_reached_the_relay_is_sent_again_and_wins() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let line = rt.block_on(Line::open(relay.addr)).unwrap();
-    let (mut ann, mut ben, dirs) = ann_and_ben(&rt, &relay, "inflight-out", Some(line.addr));
+    let mut team = Team::new();
+    let line = team.rt.block_on(Line::open(team.relay().addr)).unwrap();
+    let (mut ann, mut ben) = ann_and_ben(&mut team, "inflight-out", Some(line.addr));
     // Ben's change leaves his window but the network holds it; then the connection drops.
     line.set(|s| s.hold_to_relay = true);
     set_value(&mut ben, "/version", "3.0");
@@ -429,7 +401,10 @@ fn a_change_in_flight_that_never_reached_the_relay_is_sent_again_and_wins() {
     until(&mut [&mut ann], "Ann's value is confirmed", |w| {
         connected(w[0])
     });
-    let (rev, stored) = rt.block_on(relay.stored("inflight-out")).unwrap();
+    let (rev, stored) = team
+        .rt
+        .block_on(team.relay().stored("inflight-out"))
+        .unwrap();
     assert_eq!(stored.pointer_json("/version"), "2.0");
     // The network is back and Ben reconnects. His change, which the relay never had, goes
     // again and comes after Ann's: it wins, and Ann is told.
@@ -447,7 +422,11 @@ fn a_change_in_flight_that_never_reached_the_relay_is_sent_again_and_wins() {
         },
     );
     assert_eq!(
-        rt.block_on(relay.stored("inflight-out")).unwrap().0.0,
+        team.rt
+            .block_on(team.relay().stored("inflight-out"))
+            .unwrap()
+            .0
+            .0,
         rev.0 + 1
     );
     assert_eq!(lost(&ben), 0);
@@ -456,17 +435,17 @@ fn a_change_in_flight_that_never_reached_the_relay_is_sent_again_and_wins() {
     show_conflicts(&mut ann);
     assert!(ann.query_by_label("your value: 2.0").is_some());
     assert!(ann.query_by_label("won: Ben").is_some());
-    drop((ann, ben));
-    clean_up(&rt, relay, dirs);
 }
 
 #[test]
 fn a_change_in_flight_whose_confirmation_was_lost_is_applied_once_and_loses_nothing() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let line = rt.block_on(Line::open(relay.addr)).unwrap();
-    let (mut ann, mut ben, dirs) = ann_and_ben(&rt, &relay, "inflight-back", Some(line.addr));
-    let (start, _) = rt.block_on(relay.stored("inflight-back")).unwrap();
+    let mut team = Team::new();
+    let line = team.rt.block_on(Line::open(team.relay().addr)).unwrap();
+    let (mut ann, mut ben) = ann_and_ben(&mut team, "inflight-back", Some(line.addr));
+    let (start, _) = team
+        .rt
+        .block_on(team.relay().stored("inflight-back"))
+        .unwrap();
     // Ben's change reaches the relay (and Ann), but the confirmation is held on its way back;
     // then the connection drops.
     line.set(|s| s.hold_to_window = true);
@@ -504,12 +483,13 @@ fn a_change_in_flight_whose_confirmation_was_lost_is_applied_once_and_loses_noth
     for window in [&ann, &ben] {
         assert_eq!(value_at(window.state(), "/version").as_deref(), Some("2.0"));
     }
-    let (end, stored) = rt.block_on(relay.stored("inflight-back")).unwrap();
+    let (end, stored) = team
+        .rt
+        .block_on(team.relay().stored("inflight-back"))
+        .unwrap();
     assert_eq!(stored.pointer_json("/version"), "2.0");
     assert_eq!(end.0, start.0 + 2, "Ben's change once, Ann's once");
     assert_eq!((lost(&ann), lost(&ben)), (0, 0));
-    drop((ann, ben));
-    clean_up(&rt, relay, dirs);
 }
 
 /// Reads a value of a stored document as JSON, `(none)` where there is none.

@@ -3,16 +3,16 @@
 //! everyone (other windows that held it follow without asking), Use the relay's takes the
 //! relay's, and the outbox follows.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use app::session::Status;
 use app::ui::ConcordApp;
-use e2e::{TestRelay, temp_dir};
+use e2e::TestRelay;
 use egui_kittest::kittest::Queryable as _;
 use sync_core::Value;
 use sync_core::protocol::Revision;
 
-use super::{START, Window, connected, doc, join, runtime, settle, target, until, window};
+use super::{START, Team, Window, connected, doc, join, settle, until};
 
 fn status_of(app: &ConcordApp) -> Status {
     app.workspace.session.as_ref().unwrap().status().clone()
@@ -22,30 +22,37 @@ fn told_relay_behind(app: &ConcordApp) -> bool {
     matches!(status_of(app), Status::RelayBehind { .. })
 }
 
-/// A relay in `dir` at `addr`, stopped, its data directory replaced by `backup`, started
-/// again: what an operator restoring an older backup does.
-fn restore_relay(rt: &tokio::runtime::Runtime, relay: TestRelay, backup: &Path) -> TestRelay {
+/// The team's relay stopped, its data directory replaced by `backup` (if any) or copied to
+/// `copy`, and started again at the same address: what an operator taking a backup, or
+/// restoring an older one, does.
+fn restart_relay(team: &mut Team, backup: Option<&Path>, copy: Option<&Path>) {
+    let relay = team.relay.take().unwrap();
     let (dir, addr) = (relay.data_dir.clone(), relay.addr);
-    rt.block_on(relay.stop()).unwrap();
-    e2e::copy_data_dir(backup, &dir).unwrap();
-    rt.block_on(TestRelay::restart_at(&dir, addr)).unwrap()
+    team.rt.block_on(relay.stop()).unwrap();
+    if let Some(backup) = backup {
+        e2e::copy_data_dir(backup, &dir).unwrap();
+    }
+    if let Some(copy) = copy {
+        e2e::copy_data_dir(&dir, copy).unwrap();
+    }
+    let relay = TestRelay::restart_at(&dir, addr);
+    team.relay = Some(team.rt.block_on(relay).unwrap());
 }
 
 /// Ann's two windows (on one computer) and Ben's on a relay whose data directory is then
-/// restored from a backup taken at r1, after the document went on to r3. Returns the relay,
-/// the windows (Ann's first) and the directories to remove.
-fn relay_restored_under_three_windows(
-    rt: &tokio::runtime::Runtime,
-    doc_id: &str,
-) -> (TestRelay, [Window; 3], Vec<PathBuf>) {
-    let relay_dir = temp_dir("relay");
-    let relay = rt
-        .block_on(TestRelay::start_in(&relay_dir, |_| {}))
-        .unwrap();
-    let (dir_a, dir_b, backup) = (temp_dir("ann"), temp_dir("ben"), temp_dir("backup"));
-    let place = target(&relay, doc_id);
+/// restored from a backup taken at r1, after the document went on to r3. Returns the
+/// windows (Ann's first).
+fn relay_restored_under_three_windows(team: &mut Team, doc_id: &str) -> [Window; 3] {
+    // The relay's data outlive it here: it comes back on them.
+    let relay_dir = team.dir("relay");
+    let relay = TestRelay::start_in(&relay_dir, |_| {});
+    team.relay = Some(team.rt.block_on(relay).unwrap());
+    let backup = team.dir("backup");
+    let place = team.target(doc_id);
     // Ann's second window shares her data directory (it takes the next slot in it).
-    let [mut ann, mut ann2, mut ben] = [window(rt, &dir_a), window(rt, &dir_a), window(rt, &dir_b)];
+    let mut ann = team.window("ann");
+    let mut ann2 = team.reopen("ann");
+    let mut ben = team.window("ben");
     join(&mut ann, &place, "Ann");
     join(&mut ann2, &place, "Ann");
     join(&mut ben, &place, "Ben");
@@ -61,10 +68,7 @@ fn relay_restored_under_three_windows(
         |w| w.iter().all(|a| connected(a) && doc(a) == doc(w[0])),
     );
     // The backup is taken at r1 (the relay stopped for it, and back at once).
-    let (dir, addr) = (relay.data_dir.clone(), relay.addr);
-    rt.block_on(relay.stop()).unwrap();
-    e2e::copy_data_dir(&dir, &backup).unwrap();
-    let relay = rt.block_on(TestRelay::restart_at(&dir, addr)).unwrap();
+    restart_relay(team, None, Some(&backup));
     // r2 and r3.
     until(&mut [&mut ann, &mut ann2, &mut ben], "all are back", |w| {
         w.iter().all(|a| connected(a))
@@ -94,12 +98,8 @@ fn relay_restored_under_three_windows(
         },
     );
     // The relay's data directory is restored from the backup while the windows are connected.
-    let relay = restore_relay(rt, relay, &backup);
-    (
-        relay,
-        [ann, ann2, ben],
-        vec![dir_a, dir_b, backup, relay_dir],
-    )
+    restart_relay(team, Some(&backup), None);
+    [ann, ann2, ben]
 }
 
 /// The document at r3, before the relay lost it.
@@ -107,8 +107,8 @@ const NEWER: &str = r#"{"title":"Newer","count":3,"tags":["a","b"]}"#;
 
 #[test]
 fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_back() {
-    let rt = runtime();
-    let (relay, windows, dirs) = relay_restored_under_three_windows(&rt, "restore-mine");
+    let mut team = Team::without_relay();
+    let windows = relay_restored_under_three_windows(&mut team, "restore-mine");
     let [mut ann, mut ann2, mut ben] = windows;
     until(
         &mut [&mut ann, &mut ann2, &mut ben],
@@ -119,7 +119,14 @@ fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_bac
     for w in [&ann, &ann2, &ben] {
         assert_eq!(doc(w.state()), NEWER);
     }
-    assert_eq!(rt.block_on(relay.stored("restore-mine")).unwrap().0.0, 1);
+    assert_eq!(
+        team.rt
+            .block_on(team.relay().stored("restore-mine"))
+            .unwrap()
+            .0
+            .0,
+        1
+    );
     // Ann sees what happened, in the notice and the status bar, and both ways on.
     settle(&mut ann);
     assert!(
@@ -161,7 +168,9 @@ fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_bac
         |w| w.iter().all(|a| connected(a) && doc(a) == expected),
     );
     assert_eq!(
-        rt.block_on(relay.stored("restore-mine")).unwrap(),
+        team.rt
+            .block_on(team.relay().stored("restore-mine"))
+            .unwrap(),
         (Revision(3), Value::parse(expected).unwrap())
     );
     settle(&mut ann2);
@@ -173,17 +182,12 @@ fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_bac
         ann2.state().workspace.message.as_deref(),
         Some("the relay has this window's copy again: back in sync")
     );
-    drop((ann, ann2, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[test]
 fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy() {
-    let rt = runtime();
-    let (relay, windows, dirs) = relay_restored_under_three_windows(&rt, "use-relays");
+    let mut team = Team::without_relay();
+    let windows = relay_restored_under_three_windows(&mut team, "use-relays");
     let [mut ann, mut ann2, mut ben] = windows;
     until(
         &mut [&mut ann, &mut ann2, &mut ben],
@@ -216,7 +220,7 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
         |w| w.iter().all(|a| connected(a) && doc(a) == relays),
     );
     assert_eq!(
-        rt.block_on(relay.stored("use-relays")).unwrap(),
+        team.rt.block_on(team.relay().stored("use-relays")).unwrap(),
         (Revision(2), Value::parse(relays).unwrap())
     );
     // What Ann's window keeps on disk followed: started again, it has the relay's copy at its
@@ -237,7 +241,7 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
         .target()
         .clone();
     drop(ann);
-    let mut ann = window(&rt, &dirs[0]);
+    let mut ann = team.reopen("ann");
     join(&mut ann, &place, "Ann");
     assert_eq!(
         doc(ann.state()),
@@ -250,9 +254,4 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
     );
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     assert_eq!(doc(ann.state()), relays);
-    drop((ann, ann2, ben));
-    rt.block_on(relay.stop()).unwrap();
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }

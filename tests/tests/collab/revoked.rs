@@ -9,26 +9,22 @@ use super::*;
 
 #[test]
 fn a_revoked_token_takes_the_window_offline_and_says_why() {
-    let rt = runtime();
-    let relay = rt
-        .block_on(TestRelay::start(|c| c.anonymous = Anonymous::Deny))
-        .unwrap();
+    let mut team = Team::with(|c| c.anonymous = Anonymous::Deny);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let secret = Secret::load_or_create(&relay.data_dir.join("secret.key")).unwrap();
+    let secret = Secret::load_or_create(&team.relay().data_dir.join("secret.key")).unwrap();
     let token = secret.mint(&Claims {
         user: "ann".to_owned(),
         docs: "*".to_owned(),
         role: Role::Write,
         exp: now + 3600,
     });
-    let dir = temp_dir("revoked");
-    let mut ann = window(&rt, &dir);
+    let mut ann = team.window("revoked");
     let plan = Target {
         token: Some(token.clone()),
-        ..target(&relay, "plan")
+        ..team.target("plan")
     };
     join(&mut ann, &plan, "Ann");
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
@@ -38,11 +34,12 @@ fn a_revoked_token_takes_the_window_offline_and_says_why() {
     });
     // The operator revokes her token (what `concord-relay token revoke` does).
     let registry = Registry::open(
-        &relay.data_dir.join("concord.sqlite3"),
-        relay.data_dir.join("secret.key"),
+        &team.relay().data_dir.join("concord.sqlite3"),
+        team.relay().data_dir.join("secret.key"),
     )
     .unwrap();
-    rt.block_on(registry.revoke(&token_id(&token), now))
+    team.rt
+        .block_on(registry.revoke(&token_id(&token), now))
         .unwrap();
     until(&mut [&mut ann], "Ann is offline", |w| {
         matches!(
@@ -57,7 +54,4 @@ fn a_revoked_token_takes_the_window_offline_and_says_why() {
     );
     // What she had stays in the window.
     assert!(doc(ann.state()).contains("Plan"));
-    drop(ann);
-    rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }

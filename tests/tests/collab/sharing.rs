@@ -5,9 +5,8 @@ use super::*;
 
 #[test]
 fn starting_to_share_keeps_the_tree_as_it_was() {
-    let rt = runtime();
-    let dir = temp_dir("sharer");
-    let mut ann = window(&rt, &dir);
+    let mut team = Team::without_relay();
+    let mut ann = team.window("sharer");
     ann.state_mut().workspace.import_patch(START).unwrap();
     settle(&mut ann);
     ann.get_by_label("Expand /tags").click();
@@ -26,17 +25,13 @@ fn starting_to_share_keeps_the_tree_as_it_was() {
         Some(&at("/tags/0"))
     );
     assert!(ann.query_by_label("node /tags/0").is_some());
-    drop(ann);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_shared_document_joined_before_opens_again_from_open_recent() {
-    let rt = runtime();
-    let relay = rt.block_on(TestRelay::start(|_| {})).unwrap();
-    let dir = temp_dir("recent");
-    let mut ann = window(&rt, &dir);
-    let first = target(&relay, "first");
+    let mut team = Team::new();
+    let mut ann = team.window("recent");
+    let first = team.target("first");
     join(&mut ann, &first, "Ann");
     until(&mut [&mut ann], "Ann is on the first document", |w| {
         connected(w[0])
@@ -45,7 +40,7 @@ fn a_shared_document_joined_before_opens_again_from_open_recent() {
     until(&mut [&mut ann], "her edit is confirmed", |w| {
         connected(w[0])
     });
-    join(&mut ann, &target(&relay, "second"), "Ann");
+    join(&mut ann, &team.target("second"), "Ann");
     until(&mut [&mut ann], "Ann is on the second document", |w| {
         connected(w[0]) && !doc(w[0]).contains("Plan")
     });
@@ -63,16 +58,12 @@ fn a_shared_document_joined_before_opens_again_from_open_recent() {
         ann.state().workspace.session.as_ref().unwrap().target().doc,
         "first"
     );
-    drop(ann);
-    rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn closing_a_window_that_shares_a_document_with_no_file_asks_first() {
-    let rt = runtime();
-    let dir = temp_dir("host-close");
-    let mut ann = window(&rt, &dir);
+    let mut team = Team::without_relay();
+    let mut ann = team.window("host-close");
     ann.state_mut().workspace.import_patch(START).unwrap();
     start_sharing(&mut ann);
     ann.get_by_label("Close window").click();
@@ -91,6 +82,4 @@ fn closing_a_window_that_shares_a_document_with_no_file_asks_first() {
     settle(&mut ann);
     assert!(!ann.state().workspace.closing);
     assert!(!ann.state().workspace.close_confirmed());
-    drop(ann);
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -48,7 +48,6 @@ fn windows_trusting_the_relays_ca_edit_together_over_wss() {
     });
     drop((ann, ben));
     rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -86,7 +85,6 @@ fn a_certificate_that_does_not_fit_is_refused_with_a_clear_message() {
     assert!(reason.contains("not signed by an authority"), "{reason}");
     drop((ann, ben));
     rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Someone whose window refuses the relay's certificate sets the relay's CA file in
@@ -122,7 +120,6 @@ fn setting_the_ca_file_in_preferences_lets_a_refused_window_connect() {
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     drop(ann);
     rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The plainest self-hosted setup: one self-signed certificate, given to the relay and, as
@@ -149,5 +146,4 @@ fn a_self_signed_certificate_given_as_the_ca_file_is_trusted() {
     until(&mut [&mut ann], "Ann is connected", |w| connected(w[0]));
     drop(ann);
     rt.block_on(relay.stop()).unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }

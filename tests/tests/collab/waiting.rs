@@ -12,7 +12,8 @@ fn a_window_on_a_relay_that_is_down_says_so_until_the_document_arrives() {
         .block_on(TestRelay::start_in(&relay_dir, |_| {}))
         .unwrap();
     let (addr, place) = (relay.addr, target(&relay, "waiting"));
-    let mut ben = window(&rt, &temp_dir("ben"));
+    let ben_dir = temp_dir("ben");
+    let mut ben = window(&rt, &ben_dir);
     join(&mut ben, &place, "Ben");
     until(&mut [&mut ben], "Ben is connected", |w| connected(w[0]));
     ben.state_mut().workspace.import_patch(START).unwrap();
@@ -76,7 +77,4 @@ fn a_window_on_a_relay_that_is_down_says_so_until_the_document_arrives() {
             .is_some()
     );
     drop(ann);
-    for dir in [ann_dir, relay_dir] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }

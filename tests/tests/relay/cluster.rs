@@ -412,7 +412,7 @@ async fn a_relay_refuses_a_database_whose_certificate_it_cannot_check() {
     );
     let out = std::process::Command::new(binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
+        .arg(&*dir)
         .args(["--store", &wrong, "--node-url", "ws://127.0.0.1:1"])
         .env("RUST_BACKTRACE", "0")
         .output()
@@ -420,5 +420,4 @@ async fn a_relay_refuses_a_database_whose_certificate_it_cannot_check() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("UnknownIssuer"), "{stderr}");
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -421,7 +421,6 @@ async fn a_relay_restored_from_an_older_copy_says_so_and_a_window_restores_its_o
         (Revision(2), json(r#"{"n": 3, "m": 2}"#))
     );
     relay.stop().await.unwrap();
-    let _ = std::fs::remove_dir_all(backup);
 }
 
 /// The whole log can be read back, however little the relay keeps in memory: `history` a page

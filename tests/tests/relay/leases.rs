@@ -585,5 +585,4 @@ async fn relays_serving_wss_with_a_private_authority_reach_each_other_through_no
     for relay in [owner, other, stranger] {
         relay.stop().await.unwrap();
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

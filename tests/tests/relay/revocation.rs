@@ -100,7 +100,6 @@ async fn a_revoked_token_closes_its_connections_and_is_refused_at_the_next_hello
         "{listing}"
     );
     relay.terminate().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,7 +113,6 @@ async fn a_whole_token_can_be_revoked_and_survives_a_restart() {
         .unwrap();
     assert_eq!(error_code(&answer), "token_revoked");
     relay.terminate().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,7 +150,6 @@ async fn rotating_the_secret_voids_every_token_at_once() {
         "{listing}"
     );
     relay.terminate().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// An operator who gets the data directory wrong is told, and nothing is created there: a

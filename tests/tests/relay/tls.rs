@@ -67,7 +67,6 @@ async fn a_relay_with_its_own_certificate_serves_wss_and_nothing_else() {
         "{refused:#}"
     );
     relay.stop().await.unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,5 +123,4 @@ async fn sighup_reads_a_renewed_certificate_and_keeps_the_old_one_if_the_new_is_
     tokio::time::sleep(Duration::from_millis(300)).await;
     join(relay.addr, &new, "still").await.unwrap();
     relay.terminate().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
