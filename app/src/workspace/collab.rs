@@ -62,7 +62,7 @@ impl Workspace {
     }
 
     /// Opens the Connect dialog, filled in from the last connection.
-    pub fn open_connect_dialog(&mut self) {
+    pub(crate) fn open_connect_dialog(&mut self) {
         let last = self.settings.last_connection.clone().unwrap_or_default();
         self.connect = Some(ConnectForm {
             relay: last.relay,
@@ -163,7 +163,7 @@ impl Workspace {
     /// Hands the certificates trusted now (the CA file changed) to a session on a `wss://`
     /// relay; one that is not connected tries again at once. A CA file that cannot be read is
     /// said in the status bar, and the session keeps what it trusted.
-    pub fn retrust(&mut self) {
+    pub(crate) fn retrust(&mut self) {
         let Some(session) = &mut self.session else {
             return;
         };
@@ -215,7 +215,7 @@ impl Workspace {
 
     /// Leaves the shared document (its unsynced edits stay in the outbox for next time) and
     /// stops the relay this window hosts, if any.
-    pub fn end_session(&mut self) {
+    pub(crate) fn end_session(&mut self) {
         if let Some(session) = self.session.take() {
             session.close(&mut self.editor);
         }

@@ -8,7 +8,7 @@ use crate::file_dialog::Purpose;
 
 impl Workspace {
     /// Runs a command.
-    pub fn run(&mut self, command: Command) {
+    pub(super) fn run(&mut self, command: Command) {
         let result = match command {
             // A file that did not open has no document to write (and writing one would replace
             // the file).
@@ -257,7 +257,7 @@ impl Workspace {
     }
 
     /// Starts renaming the selected member, if it is an object member.
-    pub fn start_renaming(&mut self) {
+    pub(crate) fn start_renaming(&mut self) {
         let Some(path) = self.editor.selected().cloned() else {
             return;
         };
@@ -276,7 +276,7 @@ impl Workspace {
     }
 
     /// Starts editing the selected value.
-    pub fn start_editing(&mut self) {
+    pub(crate) fn start_editing(&mut self) {
         let Some(path) = self.editor.selected().cloned() else {
             return;
         };

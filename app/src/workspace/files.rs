@@ -110,7 +110,7 @@ impl Workspace {
     }
 
     /// Opens `path` in the background, unless the document has unsaved changes.
-    pub fn open_file(&mut self, path: &Path) {
+    pub(crate) fn open_file(&mut self, path: &Path) {
         if self.editor.is_dirty() {
             self.message = Some(UNSAVED.to_owned());
             return;

@@ -94,7 +94,7 @@ impl Workspace {
 
     /// Searches again from the start (from the next frame on), after the query changed; shows
     /// the first match when it is found.
-    pub fn refresh_search(&mut self) {
+    pub(crate) fn refresh_search(&mut self) {
         let version = self.editor.version();
         let Some(search) = &mut self.search else {
             return;

@@ -49,7 +49,9 @@ fn typing_is_listed_and_reverted_a_word_at_a_time() {
     );
     ben.state_mut()
         .workspace
-        .run(app::commands::Command::History);
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::History,
+        ));
     until(&mut [&mut ben], "the history lists r9", |w| {
         w[0].workspace
             .session
@@ -109,7 +111,9 @@ fn reverting_a_change_from_history_reaches_every_window() {
     // Ben opens the history and reverts r2 alone.
     ben.state_mut()
         .workspace
-        .run(app::commands::Command::History);
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::History,
+        ));
     until(&mut [&mut ben], "the history lists r3", |w| {
         w[0].workspace
             .session
@@ -220,7 +224,9 @@ fn the_history_panel_pages_back_to_the_first_change_and_reverts_an_old_one() {
     }
     ann.state_mut()
         .workspace
-        .run(app::commands::Command::History);
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::History,
+        ));
     until(&mut [&mut ann], "the latest page is listed", |w| {
         w[0].workspace
             .session

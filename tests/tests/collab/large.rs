@@ -206,7 +206,9 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
     });
     ann.state_mut()
         .workspace
-        .run(app::commands::Command::ToggleOffline);
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::ToggleOffline,
+        ));
     wait(&mut [&mut ann], "Ann is offline", |w| {
         w[0].workspace
             .session
@@ -215,7 +217,9 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
     });
     ann.state_mut()
         .workspace
-        .run(app::commands::Command::ToggleOffline);
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::ToggleOffline,
+        ));
     wait(&mut [&mut ann], "Ann is back", |w| connected(w[0]));
     std::thread::sleep(Duration::from_millis(300));
     ann.step();
@@ -240,7 +244,11 @@ fn a_document_larger_than_a_window_relay_holds_is_not_shared_and_stays_as_it_was
     let doc = Value::Object(big);
     let mut ann = window_with(&rt, &dir, doc.clone());
     // Through the Share dialog, as a person would.
-    ann.state_mut().workspace.run(app::commands::Command::Share);
+    ann.state_mut()
+        .workspace
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::Share,
+        ));
     ann.step();
     ann.step();
     egui_kittest::kittest::Queryable::get_by_label(&ann, "Start sharing").click();

@@ -426,7 +426,9 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
     // Ann works offline: two increments and a new tag, saved locally, never sent.
     ann.state_mut()
         .workspace
-        .run(app::commands::Command::ToggleOffline);
+        .apply(app::workspace::Intent::Command(
+            app::commands::Command::ToggleOffline,
+        ));
     until(&mut [&mut ann], "Ann is offline", |w| {
         matches!(
             w[0].workspace.session.as_ref().unwrap().status(),
