@@ -87,9 +87,18 @@ fn tab_completes_and_a_path_that_is_not_there_is_refused_in_place() {
         h.state().workspace.file_form.as_ref().unwrap().path,
         format!("{}/alpha", dir.display())
     );
-    h.event(Event::Text("b".to_owned()));
-    h.run();
-    h.key_press(Key::Tab);
+    // A key typed and Tab in the same frame: the key first, then the completion of it.
+    let input = h.input_mut();
+    input.events.push(Event::Text("b".to_owned()));
+    for pressed in [true, false] {
+        input.events.push(Event::Key {
+            key: Key::Tab,
+            physical_key: None,
+            pressed,
+            repeat: false,
+            modifiers: Modifiers::NONE,
+        });
+    }
     h.run();
     assert_eq!(
         h.state().workspace.file_form.as_ref().unwrap().path,

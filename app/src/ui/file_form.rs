@@ -19,12 +19,10 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec
         .default_width(520.0)
         .show(ui.ctx(), |ui| {
             let id = ui.make_persistent_id("file path");
-            // Tab completes the name, rather than leaving the field.
-            if ui.memory(|m| m.has_focus(id))
-                && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Tab))
-            {
-                intents.push(Intent::FileForm(FileAsk::Complete));
-            }
+            // Tab completes the name, rather than leaving the field: what was typed before it
+            // in the same frame first.
+            let complete = ui.memory(|m| m.has_focus(id))
+                && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Tab));
             let mut path = Cow::Borrowed(form.path.as_str());
             // Until the field has the keyboard (a window's first frame only measures it).
             if let Some(opening) = &form.opening {
@@ -43,6 +41,9 @@ pub(super) fn file_form_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec
             }
             if let Cow::Owned(path) = path {
                 intents.push(Intent::FileForm(FileAsk::Path(path)));
+            }
+            if complete {
+                intents.push(Intent::FileForm(FileAsk::Complete));
             }
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if let Some(error) = &form.error {
