@@ -139,8 +139,9 @@ pub struct TestRelay {
     tls: bool,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
-    /// The data directory made for it, removed with it if it is dropped without being stopped
-    /// (a test that failed), last, after the rest.
+    /// The data directory made for it: removed with it if it is dropped without being
+    /// stopped (a test that failed), or by [`TestRelay::discard`]; kept by
+    /// [`TestRelay::stop`], for a relay started again on it.
     own_dir: Option<TempDir>,
 }
 
@@ -233,7 +234,7 @@ impl TestRelay {
             dir.keep();
         }
         self.shutdown.cancel();
-        self.task.await?
+        (&mut self.task).await?
     }
 
     /// Shuts the relay down gracefully, then removes the data directory made for it: the end
@@ -244,6 +245,14 @@ impl TestRelay {
         let stopped = (&mut self.task).await;
         drop(dir);
         stopped?
+    }
+}
+
+impl Drop for TestRelay {
+    /// Dropped without being stopped (a test that failed): it is told to stop, and its task
+    /// ends with the runtime; the directory made for it goes after this.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
     }
 }
 

@@ -296,31 +296,35 @@ fn escape_closes_a_dialog(ctx: &egui::Context, ws: &Workspace, intents: &mut Vec
     }
 }
 
-/// Draws the window: the views read `ws` and record what is done in them.
+/// Draws the window: the views read `ws` and record what is done in them. What is done in the
+/// document comes first: a click on a panel's button takes the keyboard from the field being
+/// edited, which is committed before the button acts (on the document as it was left).
 fn draw(ui: &mut egui::Ui, ws: &Workspace, intents: &mut Vec<Intent>) {
     use crate::session::{Holding, Status};
     let session = ws.session.as_ref();
+    // What is done around the document, put after what is done in it.
+    let mut around = Vec::new();
     Panel::top("menu").show(ui, |ui| {
-        bars::menu_bar_ui(ui, &ws.editor, &ws.settings, intents);
+        bars::menu_bar_ui(ui, &ws.editor, &ws.settings, &mut around);
     });
     if ws.search.is_some() {
-        Panel::top("search").show(ui, |ui| search::search_ui(ui, ws, intents));
+        Panel::top("search").show(ui, |ui| search::search_ui(ui, ws, &mut around));
     }
-    Panel::bottom("status").show(ui, |ui| bars::status_ui(ui, ws, intents));
+    Panel::bottom("status").show(ui, |ui| bars::status_ui(ui, ws, &mut around));
     if session.is_some_and(|s| matches!(s.status(), Status::RelayBehind { .. })) {
-        Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, ws, intents));
+        Panel::top("relay behind").show(ui, |ui| collab::relay_behind_ui(ui, ws, &mut around));
     }
     if session.is_some_and(|s| s.holding(&ws.editor) == Holding::Kept) {
         Panel::top("kept copy").show(ui, |ui| collab::kept_copy_ui(ui, ws));
     }
     if session.is_some_and(|s| s.unseen > 0) {
-        Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, ws, intents));
+        Panel::top("conflict notice").show(ui, |ui| collab::notice_ui(ui, ws, &mut around));
     }
     if ws.side.is_some() {
         Panel::right("side")
             .resizable(true)
             .default_size(250.0)
-            .show(ui, |ui| collab::side_ui(ui, ws, intents));
+            .show(ui, |ui| collab::side_ui(ui, ws, &mut around));
     }
     CentralPanel::default().show(ui, |ui| {
         if let Some(loader) = &ws.loading {
@@ -336,13 +340,14 @@ fn draw(ui: &mut egui::Ui, ws: &Workspace, intents: &mut Vec<Intent>) {
         }
     });
     if ws.closing {
-        dialogs::close_prompt_ui(ui, ws, intents);
+        dialogs::close_prompt_ui(ui, ws, &mut around);
     }
     if ws.preferences {
-        dialogs::preferences_ui(ui, ws, intents);
+        dialogs::preferences_ui(ui, ws, &mut around);
     }
-    file_form::file_form_ui(ui, ws, intents);
-    dialogs::connect_ui(ui, ws, intents);
-    dialogs::share_ui(ui, ws, intents);
-    collab::revision_ui(ui, ws, intents);
+    file_form::file_form_ui(ui, ws, &mut around);
+    dialogs::connect_ui(ui, ws, &mut around);
+    dialogs::share_ui(ui, ws, &mut around);
+    collab::revision_ui(ui, ws, &mut around);
+    intents.append(&mut around);
 }

@@ -72,7 +72,7 @@ pub(super) fn tree_ui(ui: &mut egui::Ui, app: &Workspace, intents: &mut Vec<Inte
             let offset = (row.saturating_sub(3) as f32) * (row_height + spacing);
             area = area.vertical_scroll_offset(offset);
         }
-        intents.push(Intent::ScrolledTo);
+        intents.push(Intent::ScrolledTo(path.clone()));
     }
     area.show_rows(ui, row_height, count, |ui, range| {
         for index in range {

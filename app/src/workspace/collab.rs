@@ -362,7 +362,12 @@ impl Workspace {
     /// staying on the same character (returned, for the field's own caret and selection).
     pub(super) fn follow_remote_edits(&mut self) -> Option<TextShift> {
         let editing = self.editing.as_mut()?;
-        let Some(follow) = self.editor.follow_text(&editing.path) else {
+        // Gone: removed by someone, or no longer in a document the relay sent whole.
+        let Some(follow) = self
+            .editor
+            .follow_text(&editing.path)
+            .filter(|f| f.path.resolve(self.editor.doc()).is_some())
+        else {
             self.message = Some(format!(
                 "someone removed {} while you were editing it",
                 crate::words::path(&editing.path)

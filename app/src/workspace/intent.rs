@@ -45,8 +45,8 @@ pub enum Intent {
     /// This text field has the keyboard now: it opened as its [`Opening`](super::Opening)
     /// said.
     Opened(Field),
-    /// The tree has scrolled to the node it was asked to show.
-    ScrolledTo,
+    /// The tree has scrolled to this node, as it was asked to.
+    ScrolledTo(Pointer),
     /// The checkbox of the boolean being edited was set to this.
     Checked(bool),
     /// The type switch of the value being edited chose this kind.
@@ -195,7 +195,12 @@ impl Workspace {
                 }
             }
             Intent::Opened(field) => self.opened(field),
-            Intent::ScrolledTo => self.scroll_to = None,
+            // A newer request (made in the same frame) stays.
+            Intent::ScrolledTo(path) => {
+                if self.scroll_to.as_ref() == Some(&path) {
+                    self.scroll_to = None;
+                }
+            }
             Intent::Checked(checked) => edit::set(self, sync_core::Value::Bool(checked)),
             Intent::Retype(kind) => edit::retype(self, kind),
             Intent::Commit => {

@@ -211,3 +211,29 @@ fn the_caret_follows_where_others_typed_not_where_a_diff_of_the_texts_would_gues
     assert_eq!(editing.text, "aaaaa");
     assert_eq!(editing.caret, Some(3));
 }
+
+#[test]
+fn an_edit_whose_node_a_whole_new_document_no_longer_has_ends_and_says_so() {
+    use sync_core::protocol::{CatchUp, Revision, Role, ServerMessage};
+    let mut ws = shared(r#"{"a": "x", "b": "y"}"#);
+    ws.apply(Intent::Rename(at("/b")));
+    // The relay sends the document whole (after a reconnect, say): no change names the
+    // removal, but /b is not there.
+    ws.editor.receive(ServerMessage::Welcome {
+        protocol: 1,
+        rev: Revision(5),
+        role: Role::Write,
+        client_seq: None,
+        catch_up: CatchUp::Snapshot {
+            doc: Value::parse(r#"{"a": "x"}"#).unwrap(),
+            conflicts: Vec::new(),
+        },
+        peers: Vec::new(),
+    });
+    assert_eq!(ws.follow_remote_edits(), None);
+    assert_eq!(ws.editing, None);
+    assert_eq!(
+        ws.message.as_deref(),
+        Some("someone removed /b while you were editing it")
+    );
+}

@@ -11,7 +11,7 @@ use super::rows::Prepared;
 use super::{ConflictQuery, Loaded, StoreError};
 
 /// What a writer is asked, in the order it must serve it.
-pub(super) enum Request {
+pub(super) enum Job {
     Load {
         doc: String,
         reply: oneshot::Sender<Result<Option<Loaded>, StoreError>>,

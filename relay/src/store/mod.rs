@@ -58,7 +58,7 @@ pub mod sqlite;
 #[cfg(test)]
 mod tests;
 
-use group::Request;
+use group::Job;
 pub use sqlite::SCHEMA_VERSION;
 
 /// The most requests a writer serves in one round (their batches share one transaction).
@@ -351,7 +351,7 @@ impl Store {
     /// document is then not written until a later load succeeds.
     pub async fn load(&self, doc: &str) -> Result<Option<Loaded>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Load {
+        self.send(Job::Load {
             doc: doc.to_owned(),
             reply,
         })
@@ -369,7 +369,7 @@ impl Store {
     /// does not decode is reported as [`StoreError::Corrupt`].
     pub async fn conflicts_of(&self, query: ConflictQuery) -> Result<Vec<Conflict>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Conflicts { query, reply }).await?;
+        self.send(Job::Conflicts { query, reply }).await?;
         answer.await.unwrap_or(Err(StoreError::Closed))
     }
 
@@ -460,7 +460,7 @@ impl Store {
     pub async fn commit_checked(&self, batch: Batch<Checked>) -> Result<(), StoreError> {
         let batch = rows::prepare(batch)?;
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Commit { batch, reply }).await?;
+        self.send(Job::Commit { batch, reply }).await?;
         answer.await.unwrap_or(Err(StoreError::Closed))
     }
 
@@ -502,7 +502,7 @@ impl Store {
         }
     }
 
-    async fn send(&self, request: Request) -> Result<(), StoreError> {
+    async fn send(&self, request: Job) -> Result<(), StoreError> {
         match &self.inner.backend {
             Backend::Sqlite(sqlite) => sqlite.send(request).await,
             Backend::Postgres(postgres) => postgres.send(request).await,

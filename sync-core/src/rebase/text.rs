@@ -88,12 +88,15 @@ pub fn follow_text(path: &Pointer, through: &[Placed]) -> Option<TextFollow> {
             }
             Operation::Test { .. } | Operation::Splice { .. } | Operation::Incr { .. } => {}
             op => {
+                let before = follow.path.clone();
                 if moves(&follow.path, y) {
                     follow.path = map_path(&follow.path, op, y.shape, false, Side::Later).ok()?;
                 }
-                // Written where the string is (not inserted before it in an array, which
-                // moved it): its value is another.
-                if *op.path() == follow.path && !matches!(op, Operation::Remove { .. }) {
+                // Written where the string is now (not inserted before it in an array, which
+                // moved it, nor the string itself moved there): its value is another.
+                let carried = matches!(op, Operation::Move { from, .. } if *from == before);
+                if *op.path() == follow.path && !carried && !matches!(op, Operation::Remove { .. })
+                {
                     follow.replaced = true;
                 }
             }
@@ -228,6 +231,13 @@ mod tests {
         let replaced = ops(r#"[{"op": "replace", "path": "/s", "value": "new"}]"#);
         let follow = follow_text(&at("/s"), &placed_through(&doc, &replaced)).unwrap();
         assert_eq!((follow.path.clone(), follow.position(2)), (at("/s"), None));
+        // Moved, it keeps its text and its positions.
+        let moved = ops(r#"[{"op": "move", "from": "/s", "path": "/o/u"}]"#);
+        let follow = follow_text(&at("/s"), &placed_through(&doc, &moved)).unwrap();
+        assert_eq!(
+            (follow.path.clone(), follow.position(2)),
+            (at("/o/u"), Some(2))
+        );
         // A change elsewhere leaves it as it was.
         let elsewhere = ops(r#"[{"op": "replace", "path": "/l/0", "value": "x"}]"#);
         let follow = follow_text(&at("/s"), &placed_through(&doc, &elsewhere)).unwrap();

@@ -40,7 +40,8 @@ pub(crate) fn items(doc: &Value) -> HashSet<String> {
 pub(crate) async fn nodes(store: &str, n: usize, lease_ms: u64) -> Vec<RelayProcess> {
     let mut nodes = Vec::new();
     for i in 0..n {
-        let dir = temp_dir(&format!("node-{i}"));
+        // Kept for the process, which outlives this loop (a later test run sweeps it away).
+        let dir = temp_dir(&format!("node-{i}")).keep();
         nodes.push(
             cluster::node(&binary(), &dir, store, lease_ms)
                 .await
@@ -272,7 +273,7 @@ async fn the_owner_killed_under_load_loses_no_acknowledged_change() {
             "round {round}: killed the owner, relay {victim}; relay {taken} owns it {} ms later",
             killed.elapsed().as_millis()
         );
-        let dir = temp_dir(&format!("node-{victim}-again"));
+        let dir = temp_dir(&format!("node-{victim}-again")).keep();
         let again = cluster::node_at(&binary(), &dir, &store, lease, addrs[victim]).await;
         nodes[victim] = Some(again.unwrap());
     }
@@ -373,7 +374,7 @@ async fn a_rolling_restart_under_load_loses_nothing() {
         // lease of 10 s, the test would wait that long for each document it held if it did not.
         let status = nodes[i].take().unwrap().terminate().unwrap();
         assert!(status.success(), "{status}");
-        let dir = temp_dir(&format!("node-{i}-again"));
+        let dir = temp_dir(&format!("node-{i}-again")).keep();
         nodes[i] = Some(
             cluster::node_at(&binary(), &dir, &store, lease, addrs[i])
                 .await

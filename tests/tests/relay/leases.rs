@@ -241,7 +241,8 @@ async fn a_token_minted_on_the_store_is_checked_and_revoked_by_every_relay() {
     let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
     let mut nodes = Vec::new();
     for i in 0..2 {
-        let dir = temp_dir(&format!("tokens-{i}"));
+        // Kept for the process, which outlives this loop (a later test run sweeps it away).
+        let dir = temp_dir(&format!("tokens-{i}")).keep();
         let options: [&std::ffi::OsStr; 6] = [
             "--store".as_ref(),
             store.as_ref(),

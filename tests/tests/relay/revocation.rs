@@ -156,12 +156,19 @@ async fn rotating_the_secret_voids_every_token_at_once() {
 /// revocation that silently went to the wrong place would leave the token working.
 #[test]
 fn revoking_or_rotating_in_the_wrong_directory_fails_and_creates_nothing() {
-    let wrong = temp_dir("wrong-dir");
-    for args in [
-        &["token", "revoke", "0123456789abcdef"][..],
-        &["token", "list"][..],
-        &["secret", "rotate"][..],
-    ] {
+    // An empty directory, and one that is not there.
+    let dir = temp_dir("wrong-dir");
+    for (wrong, args) in [dir.to_path_buf(), dir.join("not-there")]
+        .into_iter()
+        .flat_map(|wrong| {
+            [
+                &["token", "revoke", "0123456789abcdef"][..],
+                &["token", "list"][..],
+                &["secret", "rotate"][..],
+            ]
+            .map(|args| (wrong.clone(), args))
+        })
+    {
         let mut all = args.to_vec();
         all.extend(["--data-dir", wrong.to_str().unwrap()]);
         let output = command_line(&all);

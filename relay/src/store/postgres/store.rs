@@ -17,7 +17,7 @@ use tokio_postgres::Row;
 use super::Server;
 
 use super::migrate;
-use crate::store::group::{Pending, Request, answer};
+use crate::store::group::{Job, Pending, answer};
 use crate::store::rows::{
     LoadStart, RawChange, decode, lost_by, replay, replay_start, replayed_to, to_sql, whole_range,
 };
@@ -75,7 +75,7 @@ pub(crate) struct Postgres {
     /// History reads at once: at most half the reads' connections, so a flood of them never
     /// holds up loads.
     history: Arc<tokio::sync::Semaphore>,
-    tx: mpsc::Sender<Request>,
+    tx: mpsc::Sender<Job>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -125,7 +125,7 @@ impl Postgres {
         &self.pool
     }
 
-    pub(in crate::store) async fn send(&self, request: Request) -> Result<(), StoreError> {
+    pub(in crate::store) async fn send(&self, request: Job) -> Result<(), StoreError> {
         self.tx.send(request).await.map_err(|_| StoreError::Closed)
     }
 
@@ -141,7 +141,7 @@ impl Postgres {
             return;
         };
         // Fails only if the task is already gone.
-        let _ = self.tx.send(Request::Close).await;
+        let _ = self.tx.send(Job::Close).await;
         if handle.await.is_err() {
             tracing::error!("the store's writer task panicked");
         }
@@ -364,7 +364,7 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         while let Some(first) = rx.recv().await {
             let mut requests = vec![first];
             while requests.len() < MAX_GROUP {
@@ -381,13 +381,13 @@ impl Writer {
 
     /// Serves requests in order: consecutive commits share one transaction; a read (a load,
     /// conflict records) first commits what was queued before it.
-    async fn serve(&mut self, requests: Vec<Request>) -> ControlFlow<()> {
+    async fn serve(&mut self, requests: Vec<Job>) -> ControlFlow<()> {
         let mut group = Vec::new();
         let mut docs = HashSet::new();
         let mut bytes = 0;
         for request in requests {
             match request {
-                Request::Commit { batch, reply } => {
+                Job::Commit { batch, reply } => {
                     // One batch per document in a group (see `write`), and a group far below
                     // PostgreSQL's limit on a message.
                     let size = batch.size();
@@ -402,7 +402,7 @@ impl Writer {
                     bytes += size;
                     group.push(Pending { batch, reply });
                 }
-                Request::Load { doc, reply } => {
+                Job::Load { doc, reply } => {
                     self.commit_group(std::mem::take(&mut group)).await;
                     docs.clear();
                     bytes = 0;
@@ -415,7 +415,7 @@ impl Writer {
                     // The caller may have stopped waiting; that is fine.
                     let _ = reply.send(result);
                 }
-                Request::Conflicts { query, reply } => {
+                Job::Conflicts { query, reply } => {
                     self.commit_group(std::mem::take(&mut group)).await;
                     docs.clear();
                     bytes = 0;
@@ -427,7 +427,7 @@ impl Writer {
                             });
                     let _ = reply.send(read);
                 }
-                Request::Close => {
+                Job::Close => {
                     self.commit_group(group).await;
                     return ControlFlow::Break(());
                 }

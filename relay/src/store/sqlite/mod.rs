@@ -53,7 +53,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
-use super::group::Request;
+use super::group::Job;
 
 mod history;
 pub(in crate::store) mod read;
@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS revocations (
 pub(super) struct Sqlite {
     /// The database, for reads of the history on connections of their own.
     path: PathBuf,
-    tx: SyncSender<Request>,
+    tx: SyncSender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -156,7 +156,7 @@ impl Sqlite {
 
     /// Queues `request` for the writer thread, from a blocking task when the queue is full
     /// (so that an async caller never blocks a runtime thread).
-    pub(super) async fn send(&self, request: Request) -> Result<(), StoreError> {
+    pub(super) async fn send(&self, request: Job) -> Result<(), StoreError> {
         match self.tx.try_send(request) {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(_)) => Err(StoreError::Closed),
@@ -179,7 +179,7 @@ impl Sqlite {
             return;
         };
         // Fails only if the thread is already gone.
-        let _ = self.tx.send(Request::Close);
+        let _ = self.tx.send(Job::Close);
         if handle.join().is_err() {
             tracing::error!("the store's writer thread panicked");
         }

@@ -11,7 +11,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::read::{conflicts_of, load, read_u64};
-use crate::store::group::{Pending, Request, answer, misfit, refused_before_writing};
+use crate::store::group::{Job, Pending, answer, misfit, refused_before_writing};
 use crate::store::rows::Prepared;
 use crate::store::{Loaded, MAX_GROUP, StoreError};
 
@@ -24,7 +24,7 @@ pub(in crate::store) struct Writer {
 }
 
 impl Writer {
-    pub(in crate::store) fn run(mut self, rx: &Receiver<Request>) {
+    pub(in crate::store) fn run(mut self, rx: &Receiver<Job>) {
         while let Ok(first) = rx.recv() {
             let mut requests = vec![first];
             while requests.len() < MAX_GROUP {
@@ -43,23 +43,23 @@ impl Writer {
 
     /// Serves requests in order: consecutive commits share one transaction; a read (a load,
     /// conflict records) first commits what was queued before it.
-    pub(in crate::store) fn serve(&mut self, requests: Vec<Request>) -> ControlFlow<()> {
+    pub(in crate::store) fn serve(&mut self, requests: Vec<Job>) -> ControlFlow<()> {
         let mut group = Vec::new();
         for request in requests {
             match request {
-                Request::Commit { batch, reply } => group.push(Pending { batch, reply }),
-                Request::Load { doc, reply } => {
+                Job::Commit { batch, reply } => group.push(Pending { batch, reply }),
+                Job::Load { doc, reply } => {
                     self.commit_group(std::mem::take(&mut group));
                     let result = self.load(&doc);
                     // The caller may have stopped waiting; that is fine.
                     let _ = reply.send(result);
                 }
-                Request::Conflicts { query, reply } => {
+                Job::Conflicts { query, reply } => {
                     self.commit_group(std::mem::take(&mut group));
                     // The caller logs a failure: it knows what the records were for.
                     let _ = reply.send(conflicts_of(&self.conn, &query));
                 }
-                Request::Close => {
+                Job::Close => {
                     self.commit_group(group);
                     return ControlFlow::Break(());
                 }

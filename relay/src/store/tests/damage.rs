@@ -187,12 +187,12 @@ fn a_group_is_served_in_order_and_a_bad_batch_fails_alone() {
     let commit = |doc: &str, changes| {
         let (reply, answer) = oneshot::channel();
         let batch = prepared(batch(doc, changes));
-        (Request::Commit { batch, reply }, answer)
+        (Job::Commit { batch, reply }, answer)
     };
     let load = |doc: &str| {
         let (reply, answer) = oneshot::channel();
         (
-            Request::Load {
+            Job::Load {
                 doc: doc.to_owned(),
                 reply,
             },
@@ -223,7 +223,7 @@ fn a_group_is_served_in_order_and_a_bad_batch_fails_alone() {
     // Requests after a close are dropped unanswered; the callers see `Closed`.
     let (c5, mut a5) = commit("a", vec![set(4, "c1", 4)]);
     let (c6, mut a6) = commit("a", vec![set(5, "c1", 5)]);
-    assert!(writer.serve(vec![c5, Request::Close, c6]).is_break());
+    assert!(writer.serve(vec![c5, Job::Close, c6]).is_break());
     a5.try_recv().unwrap().unwrap();
     assert!(a6.try_recv().is_err());
 }
