@@ -307,7 +307,11 @@ impl Workspace {
     /// Pastes `text`, which must be JSON, after the selected node (Ctrl+V outside a text
     /// field). The status bar says what this paste did.
     pub(super) fn paste(&mut self, text: &str) {
-        let at = self.editor.selected().cloned().unwrap_or_default();
+        let at = self
+            .editor
+            .selected()
+            .cloned()
+            .unwrap_or_else(sync_core::Pointer::root);
         let result = match sync_core::Value::parse(text) {
             Ok(value) => self
                 .editor

@@ -237,3 +237,42 @@ fn an_edit_whose_node_a_whole_new_document_no_longer_has_ends_and_says_so() {
         Some("someone removed /b while you were editing it")
     );
 }
+
+#[test]
+fn copy_cut_and_paste_of_nodes_say_what_they_did_and_change_nothing_on_bad_input() {
+    let mut ws = workspace(r#"{"list": [1], "n": 2}"#);
+    // Nothing selected: nothing to copy.
+    ws.apply(Intent::CopyNode { cut: false });
+    assert_eq!(ws.end_frame().clipboard, None);
+    ws.apply(Intent::Select(at("/list")));
+    ws.apply(Intent::CopyNode { cut: false });
+    assert_eq!(ws.end_frame().clipboard.as_deref(), Some("[\n  1\n]"));
+    assert_eq!(ws.copied.as_deref(), Some("[\n  1\n]"));
+    // Text that is not JSON is refused, and says so; the document stays as it was.
+    ws.apply(Intent::Paste("not json".to_owned()));
+    assert!(
+        ws.message
+            .as_deref()
+            .unwrap()
+            .contains("does not hold JSON")
+    );
+    assert_eq!(ws.editor.doc().to_json(), r#"{"list":[1],"n":2}"#);
+    // JSON goes after the selected node, under a key of its own, and the message is this
+    // paste's.
+    ws.apply(Intent::Paste("[2]".to_owned()));
+    assert_eq!(ws.message.as_deref(), Some("pasted after /list"));
+    assert_eq!(
+        ws.editor.doc().to_json(),
+        r#"{"list":[1],"list copy":[2],"n":2}"#
+    );
+    // Cut: copied, then deleted, as one undoable change.
+    ws.apply(Intent::Select(at("/n")));
+    ws.apply(Intent::CopyNode { cut: true });
+    assert_eq!(ws.end_frame().clipboard.as_deref(), Some("2"));
+    assert_eq!(ws.editor.doc().to_json(), r#"{"list":[1],"list copy":[2]}"#);
+    ws.apply(Intent::Command(Command::Undo));
+    assert_eq!(
+        ws.editor.doc().to_json(),
+        r#"{"list":[1],"list copy":[2],"n":2}"#
+    );
+}
