@@ -1,7 +1,8 @@
 //! The state of one window: the open document and its editor, the shared session, the hosted
 //! relay, the settings, the edit in progress, search, the raw text, the dialogs' forms and the
-//! notices. The window ([`crate::ui::ConcordApp`]) draws it and turns egui's input into calls
-//! on it; background work wakes the window through its [`Waker`].
+//! notices. The window (`ui::ConcordApp`, which this module knows nothing of) draws it and
+//! turns what is done in it into [`Intent`]s, which [`Workspace::apply`] carries out;
+//! background work wakes the window through its [`Waker`].
 
 use crate::editor::Editor;
 mod collab;

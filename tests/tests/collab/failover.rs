@@ -9,7 +9,7 @@ use e2e::balancer::Balancer;
 use e2e::{cluster, temp_dir};
 use sync_core::Value;
 
-use super::{START, Window, at, connected, doc, join, runtime, until, window};
+use super::{START, Window, at, connected, doc, join, runtime, session, until, window};
 use app::session::Target;
 
 fn relay_binary() -> PathBuf {
@@ -111,14 +111,7 @@ fn windows_on_two_relays_keep_every_edit_when_the_owner_dies() {
         );
         assert_eq!(value(window, "/owner").as_deref(), Some(r#""ben""#));
         assert!(
-            window
-                .state()
-                .workspace
-                .session
-                .as_ref()
-                .unwrap()
-                .lost
-                .is_empty(),
+            session(window.state()).lost.is_empty(),
             "nothing lost: the edits touch different values"
         );
     }

@@ -3,7 +3,7 @@
 
 use egui_kittest::kittest::Queryable as _;
 
-use super::{START, Team, Window, connected, doc, join, settle, until};
+use super::{START, Team, Window, connected, doc, join, session, settle, until};
 
 /// Types `text` into the open field of `typist` a key a frame, as a person does: each key
 /// is acknowledged by the relay, and seen by `reader`, before the next.
@@ -53,14 +53,7 @@ fn typing_is_listed_and_reverted_a_word_at_a_time() {
             app::commands::Command::History,
         ));
     until(&mut [&mut ben], "the history lists r9", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .commits
-            .len()
-            == 9
+        session(w[0]).history.commits.len() == 9
     });
     settle(&mut ben);
     for entry in ["revert r7–r9", "revert r3–r6", "revert r2", "revert r1"] {
@@ -115,14 +108,7 @@ fn reverting_a_change_from_history_reaches_every_window() {
             app::commands::Command::History,
         ));
     until(&mut [&mut ben], "the history lists r3", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .commits
-            .len()
-            == 3
+        session(w[0]).history.commits.len() == 3
     });
     ben.step();
     assert!(ben.query_by_label_contains("set /title").is_some());
@@ -134,14 +120,7 @@ fn reverting_a_change_from_history_reaches_every_window() {
     });
     // Viewing r1 shows it read-only, and restoring it is a new change for everyone.
     until(&mut [&mut ben], "the history lists the revert", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .commits
-            .len()
-            == 4
+        session(w[0]).history.commits.len() == 4
     });
     settle(&mut ben);
     assert!(
@@ -150,13 +129,7 @@ fn reverting_a_change_from_history_reaches_every_window() {
     );
     ben.get_by_label("view r1").click();
     until(&mut [&mut ben], "r1 is shown", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .viewing
-            .is_some()
+        session(w[0]).history.viewing.is_some()
     });
     // A window sizes itself in its first frame, unseen.
     settle(&mut ben);
@@ -181,14 +154,7 @@ fn reverting_a_change_from_history_reaches_every_window() {
     );
     // The changes since r1 can be exported as a patch file (the file dialog takes it).
     until(&mut [&mut ben], "the history lists r5", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .commits
-            .len()
-            == 5
+        session(w[0]).history.commits.len() == 5
     });
     settle(&mut ben);
     ben.get_by_label("export since r1").click();
@@ -228,48 +194,18 @@ fn the_history_panel_pages_back_to_the_first_change_and_reverts_an_old_one() {
             app::commands::Command::History,
         ));
     until(&mut [&mut ann], "the latest page is listed", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .commits
-            .len()
-            == 200
+        session(w[0]).history.commits.len() == 200
     });
     // Show older, until the first change is there.
-    while ann
-        .state()
-        .workspace
-        .session
-        .as_ref()
-        .unwrap()
-        .history
-        .has_older()
-    {
-        let before = ann
-            .state()
-            .workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .history
-            .commits
-            .len();
+    while session(ann.state()).history.has_older() {
+        let before = session(ann.state()).history.commits.len();
         settle(&mut ann);
         ann.get_by_label("show older changes").click();
         until(&mut [&mut ann], "an older page came", |w| {
-            w[0].workspace
-                .session
-                .as_ref()
-                .unwrap()
-                .history
-                .commits
-                .len()
-                > before
+            session(w[0]).history.commits.len() > before
         });
     }
-    let history = &ann.state().workspace.session.as_ref().unwrap().history;
+    let history = &session(ann.state()).history;
     assert_eq!(history.commits.len(), 1201);
     assert_eq!(history.commits[0].rev.0, 1);
     // Reverting r1 needs the document before it and all 1,200 changes since: it takes /first

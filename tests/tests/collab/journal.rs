@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{START, Team, connected, doc, join, until};
+use super::{START, Team, connected, doc, join, session, until};
 
 /// The lines of the journal that follows the state in `slot`.
 fn journal_lines(slot: &Path) -> usize {
@@ -45,20 +45,9 @@ fn a_shared_document_is_journaled_by_its_changes_and_comes_back_after_a_restart(
         });
     }
     until(&mut [&mut ann], "Ann's state is on disk", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .saved_locally(&w[0].workspace.editor)
+        session(w[0]).saved_locally(&w[0].workspace.editor)
     });
-    let slot = ann
-        .state()
-        .workspace
-        .session
-        .as_ref()
-        .unwrap()
-        .outbox_dir()
-        .unwrap();
+    let slot = session(ann.state()).outbox_dir().unwrap();
     assert!(journal_lines(&slot) > 0, "saved by its changes");
     // The window closes and starts again on the same data: the document is back at once.
     let expected = doc(ann.state());

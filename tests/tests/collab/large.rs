@@ -14,7 +14,7 @@ use e2e::{TestRelay, temp_dir};
 use egui_kittest::Harness;
 use sync_core::Value;
 
-use super::{Window, at, connected, join, runtime, target};
+use super::{Window, at, connected, join, runtime, session, target};
 
 /// How long a window may take over a change of many megabytes (the tests run unoptimized).
 const SLOW: Duration = Duration::from_secs(180);
@@ -179,7 +179,7 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
             && connected(w[0])
     });
     ann.step();
-    let lost = &ann.state().workspace.session.as_ref().unwrap().lost;
+    let lost = &session(ann.state()).lost;
     assert_eq!(lost.len(), 1);
     assert!(lost[0].reason.contains("document_too_large"), "{lost:?}");
     assert!(
@@ -224,10 +224,7 @@ fn a_change_over_the_document_limit_is_refused_once_and_shown() {
     std::thread::sleep(Duration::from_millis(300));
     ann.step();
     assert_eq!(rejects(&relay), 1);
-    assert_eq!(
-        ann.state().workspace.session.as_ref().unwrap().lost.len(),
-        1
-    );
+    assert_eq!(session(ann.state()).lost.len(), 1);
     let stored = rt.block_on(relay.stored("limit")).unwrap();
     assert_eq!(stored.1, Value::parse(r#"{"small": 1}"#).unwrap());
     drop(ann);

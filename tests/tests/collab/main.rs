@@ -119,6 +119,11 @@ fn connected(app: &ConcordApp) -> bool {
     synced && session.is_some_and(|s| matches!(s.status(), Status::Connected { .. }))
 }
 
+/// The window's session (it has one).
+fn session(app: &ConcordApp) -> &app::session::Session {
+    app.workspace.session.as_ref().unwrap()
+}
+
 fn doc(app: &ConcordApp) -> String {
     app.workspace.editor.doc().to_json()
 }
@@ -262,10 +267,7 @@ fn presence_appears_and_disappears() {
     // Ann selects the title: Ben sees her tag on that row.
     ann.get_by_label("node /title").click();
     until(&mut [&mut ann, &mut ben], "Ben sees where Ann is", |w| {
-        w[1].workspace
-            .session
-            .as_ref()
-            .unwrap()
+        session(w[1])
             .peers()
             .iter()
             .any(|p| p.name == "Ann" && p.selection == Some(at("/title")))
@@ -275,20 +277,14 @@ fn presence_appears_and_disappears() {
     // Ann starts editing it: her tag says so, with her caret in the string.
     ann.key_press(egui::Key::Enter);
     until(&mut [&mut ann, &mut ben], "Ben sees Ann's caret", |w| {
-        w[1].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .peers()
-            .iter()
-            .any(|p| p.caret == Some(4))
+        session(w[1]).peers().iter().any(|p| p.caret == Some(4))
     });
     ben.step();
     assert!(ben.query_by_label("Ann is editing /title").is_some());
     // Ann leaves: her tag and her entry go.
     drop(ann);
     until(&mut [&mut ben], "Ann is gone from Ben's list", |w| {
-        w[0].workspace.session.as_ref().unwrap().peers().len() == 1
+        session(w[0]).peers().len() == 1
     });
     ben.step();
     assert!(ben.query_by_label("person Ann").is_none());
@@ -377,21 +373,9 @@ fn a_lost_edit_shows_in_the_losers_panel_and_restore_mine_brings_it_back() {
         },
     );
     // Ann, whose value lost, is told and sees it in her conflicts panel; Ben and Cleo are not.
-    assert_eq!(
-        ann.state().workspace.session.as_ref().unwrap().lost.len(),
-        1
-    );
+    assert_eq!(session(ann.state()).lost.len(), 1);
     for other in [&ben, &cleo] {
-        assert!(
-            other
-                .state()
-                .workspace
-                .session
-                .as_ref()
-                .unwrap()
-                .lost
-                .is_empty()
-        );
+        assert!(session(other.state()).lost.is_empty());
     }
     ann.step();
     ann.get_by_label("Show conflicts").click();
@@ -430,10 +414,7 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
             app::commands::Command::ToggleOffline,
         ));
     until(&mut [&mut ann], "Ann is offline", |w| {
-        matches!(
-            w[0].workspace.session.as_ref().unwrap().status(),
-            Status::Offline { .. }
-        )
+        matches!(session(w[0]).status(), Status::Offline { .. })
     });
     let incr = r#"[{"op": "incr", "path": "/count", "by": 1}]"#;
     ann.state_mut().workspace.import_patch(incr).unwrap();
@@ -443,11 +424,7 @@ fn offline_edits_survive_a_restart_and_sync_exactly_once() {
         .import_patch(r#"[{"op": "add", "path": "/tags/-", "value": "offline"}]"#)
         .unwrap();
     until(&mut [&mut ann], "Ann's edits are saved locally", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .saved_locally(&w[0].workspace.editor)
+        session(w[0]).saved_locally(&w[0].workspace.editor)
     });
     ann.step();
     assert!(
@@ -516,12 +493,8 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
     let relay = team.relay.take().unwrap();
     team.rt.block_on(relay.stop()).unwrap();
     until(&mut [&mut ann, &mut ben], "both are reconnecting", |w| {
-        w.iter().all(|a| {
-            matches!(
-                a.workspace.session.as_ref().unwrap().status(),
-                Status::Reconnecting { .. }
-            )
-        })
+        w.iter()
+            .all(|a| matches!(session(a).status(), Status::Reconnecting { .. }))
     });
     ann.step();
     assert!(
@@ -533,11 +506,7 @@ fn a_window_reconnects_by_itself_when_the_relay_comes_back() {
         .import_patch(r#"[{"op": "replace", "path": "/title", "value": "While away"}]"#)
         .unwrap();
     until(&mut [&mut ann], "the edit is saved locally", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .saved_locally(&w[0].workspace.editor)
+        session(w[0]).saved_locally(&w[0].workspace.editor)
     });
     ann.step();
     assert!(

@@ -16,7 +16,7 @@ use sync_core::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 
-use super::{Team, Window, at, connected, join, settle, until};
+use super::{Team, Window, at, connected, join, session, settle, until};
 
 /// Ann's and Ben's windows (each with a data directory of its own) on the sample document at
 /// `doc_id`, connected and agreeing. `ben_via` is the relay address Ben's window uses.
@@ -51,17 +51,11 @@ fn value_at(app: &ConcordApp, path: &str) -> Option<String> {
 }
 
 fn offline(app: &ConcordApp) -> bool {
-    matches!(
-        app.workspace.session.as_ref().unwrap().status(),
-        Status::Offline { .. }
-    )
+    matches!(session(app).status(), Status::Offline { .. })
 }
 
 fn reconnecting(app: &ConcordApp) -> bool {
-    matches!(
-        app.workspace.session.as_ref().unwrap().status(),
-        Status::Reconnecting { .. }
-    )
+    matches!(session(app).status(), Status::Reconnecting { .. })
 }
 
 /// Work offline / go online, from the keyboard.
@@ -120,14 +114,7 @@ fn delete(window: &mut Window, path: &str) {
 
 /// How many of the window's edits lost, as its session counts them.
 fn lost(window: &Window) -> usize {
-    window
-        .state()
-        .workspace
-        .session
-        .as_ref()
-        .unwrap()
-        .lost
-        .len()
+    session(window.state()).lost.len()
 }
 
 /// Checks that the window shows its conflict notice, and that the notice (or the status bar,
@@ -252,12 +239,7 @@ fn email_edited_offline_while_the_owner_is_deleted(
     assert_eq!(stored.pointer_json("/owner"), "(none)");
     // Ann is told her edit was dropped; Ben lost nothing.
     assert_eq!(lost(&ben), 0);
-    assert_eq!(
-        lost(&ann),
-        1,
-        "{:?}",
-        ann.state().workspace.session.as_ref().unwrap().lost
-    );
+    assert_eq!(lost(&ann), 1, "{:?}", session(ann.state()).lost);
     told(
         &ann,
         "your edit at /owner/email was dropped because of Ben's change",
@@ -313,7 +295,7 @@ fn an_offline_edit_inside_a_member_deleted_meanwhile_is_listed_with_the_value_sh
         ann.query_by_label(r#"your value: "ann@example.org""#)
             .is_some(),
         "the panel shows what she had typed; her record is {:?}",
-        ann.state().workspace.session.as_ref().unwrap().lost
+        session(ann.state()).lost
     );
 }
 

@@ -12,10 +12,10 @@ use egui_kittest::kittest::Queryable as _;
 use sync_core::Value;
 use sync_core::protocol::Revision;
 
-use super::{START, Team, Window, connected, doc, join, settle, until};
+use super::{START, Team, Window, connected, doc, join, session, settle, until};
 
 fn status_of(app: &ConcordApp) -> Status {
-    app.workspace.session.as_ref().unwrap().status().clone()
+    session(app).status().clone()
 }
 
 fn told_relay_behind(app: &ConcordApp) -> bool {
@@ -146,11 +146,7 @@ fn a_relay_restored_from_an_older_copy_is_told_and_restore_my_copy_brings_it_bac
         .import_patch(r#"[{"op": "incr", "path": "/count", "by": 1}]"#)
         .unwrap();
     until(&mut [&mut ben], "Ben's edit is saved locally", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .saved_locally(&w[0].workspace.editor)
+        session(w[0]).saved_locally(&w[0].workspace.editor)
     });
     ben.step();
     assert!(told_relay_behind(ben.state()));
@@ -226,20 +222,9 @@ fn a_relay_restored_from_an_older_copy_is_told_and_use_the_relays_takes_its_copy
     // What Ann's window keeps on disk followed: started again, it has the relay's copy at its
     // revision, and the relay is not behind it.
     until(&mut [&mut ann], "Ann's state is saved", |w| {
-        w[0].workspace
-            .session
-            .as_ref()
-            .unwrap()
-            .saved_locally(&w[0].workspace.editor)
+        session(w[0]).saved_locally(&w[0].workspace.editor)
     });
-    let place = ann
-        .state()
-        .workspace
-        .session
-        .as_ref()
-        .unwrap()
-        .target()
-        .clone();
+    let place = session(ann.state()).target().clone();
     drop(ann);
     let mut ann = team.reopen("ann");
     join(&mut ann, &place, "Ann");

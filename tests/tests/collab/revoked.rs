@@ -42,10 +42,7 @@ fn a_revoked_token_takes_the_window_offline_and_says_why() {
         .block_on(registry.revoke(&token_id(&token), now))
         .unwrap();
     until(&mut [&mut ann], "Ann is offline", |w| {
-        matches!(
-            w[0].workspace.session.as_ref().unwrap().status(),
-            Status::Offline { .. }
-        )
+        matches!(session(w[0]).status(), Status::Offline { .. })
     });
     ann.step();
     assert!(

@@ -54,10 +54,7 @@ fn a_shared_document_joined_before_opens_again_from_open_recent() {
     until(&mut [&mut ann], "the first document is back", |w| {
         connected(w[0]) && doc(w[0]).contains("Plan")
     });
-    assert_eq!(
-        ann.state().workspace.session.as_ref().unwrap().target().doc,
-        "first"
-    );
+    assert_eq!(session(ann.state()).target().doc, "first");
 }
 
 #[test]

@@ -28,10 +28,7 @@ fn a_window_on_a_relay_that_is_down_says_so_until_the_document_arrives() {
     let mut ann = window(&rt, &ann_dir);
     join(&mut ann, &place, "Ann");
     until(&mut [&mut ann], "Ann's first attempt failed", |w| {
-        matches!(
-            w[0].workspace.session.as_ref().unwrap().status(),
-            Status::Reconnecting { .. }
-        )
+        matches!(session(w[0]).status(), Status::Reconnecting { .. })
     });
     settle(&mut ann);
     let heading = format!("{} on {}", place.doc, place.relay);
