@@ -162,16 +162,9 @@ mod tests {
 
     use super::*;
     use crate::editor::Editor;
+    use crate::workspace::tests::workspace as app;
     use sync_core::Value;
     use sync_core::value::Style;
-
-    fn app(text: &str) -> Workspace {
-        Workspace::new(Editor::new(
-            Value::parse(text).unwrap(),
-            None,
-            Style::default(),
-        ))
-    }
 
     #[test]
     fn a_search_goes_on_a_slice_at_a_time_and_shows_the_first_match_when_found() {

@@ -3,13 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+use sync_core::protocol::ClientId;
 use sync_core::{Pointer, Value};
 
 use super::{Intent, Workspace};
 use crate::commands::Command;
 use crate::editor::{Editor, Place, ValueKind};
 
-fn workspace(json: &str) -> Workspace {
+/// A workspace on the document `json`, alone.
+pub(super) fn workspace(json: &str) -> Workspace {
     Workspace::new(Editor::new(
         Value::parse(json).unwrap(),
         None,
@@ -111,12 +113,19 @@ fn showing_someones_place_opens_the_containers_above_it_selects_and_scrolls_to_i
 
 /// A workspace on a shared document that the relay has sent as `json`.
 fn shared(json: &str) -> Workspace {
-    use sync_core::protocol::{CatchUp, ClientId, Revision, Role, ServerMessage};
     let replica = sync_core::replica::Replica::new(ClientId::from("me"), "Me");
     let mut ws = Workspace::new(Editor::shared(replica));
+    welcome(&mut ws, 1, json);
+    ws.editor.take_moves();
+    ws
+}
+
+/// The relay sends the document whole, as `json` at revision `rev` (as after a reconnect).
+fn welcome(ws: &mut Workspace, rev: u64, json: &str) {
+    use sync_core::protocol::{CatchUp, Revision, Role, ServerMessage};
     ws.editor.receive(ServerMessage::Welcome {
         protocol: 1,
-        rev: Revision(1),
+        rev: Revision(rev),
         role: Role::Write,
         client_seq: None,
         catch_up: CatchUp::Snapshot {
@@ -125,13 +134,11 @@ fn shared(json: &str) -> Workspace {
         },
         peers: Vec::new(),
     });
-    ws.editor.take_moves();
-    ws
 }
 
 /// Someone else's change `ops` (a JSON Patch of Concord's operations), as revision `rev`.
 fn others_change(ws: &mut Workspace, rev: u64, ops: &str) {
-    use sync_core::protocol::{ClientId, Commit, Revision, ServerMessage};
+    use sync_core::protocol::{Commit, Revision, ServerMessage};
     ws.editor.receive(ServerMessage::Applied {
         commit: Commit {
             rev: Revision(rev),
@@ -214,22 +221,11 @@ fn the_caret_follows_where_others_typed_not_where_a_diff_of_the_texts_would_gues
 
 #[test]
 fn an_edit_whose_node_a_whole_new_document_no_longer_has_ends_and_says_so() {
-    use sync_core::protocol::{CatchUp, Revision, Role, ServerMessage};
     let mut ws = shared(r#"{"a": "x", "b": "y"}"#);
     ws.apply(Intent::Rename(at("/b")));
     // The relay sends the document whole (after a reconnect, say): no change names the
     // removal, but /b is not there.
-    ws.editor.receive(ServerMessage::Welcome {
-        protocol: 1,
-        rev: Revision(5),
-        role: Role::Write,
-        client_seq: None,
-        catch_up: CatchUp::Snapshot {
-            doc: Value::parse(r#"{"a": "x"}"#).unwrap(),
-            conflicts: Vec::new(),
-        },
-        peers: Vec::new(),
-    });
+    welcome(&mut ws, 5, r#"{"a": "x"}"#);
     assert_eq!(ws.follow_remote_edits(), None);
     assert_eq!(ws.editing, None);
     assert_eq!(
